@@ -1,0 +1,59 @@
+"""AWS: EC2 GPU and system instance types and regions. Prices: on-demand Linux, us-east-1."""
+
+from .model import CloudCatalog, InstanceType, Region
+
+_P_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "ap-northeast-1")
+_G6_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1")
+
+_TYPES = (
+    # System (CPU) pools.
+    InstanceType("m6i.large", 2, 8, 0.096),
+    InstanceType("m6i.xlarge", 4, 16, 0.192),
+    InstanceType("m7i.large", 2, 8, 0.1008),
+    InstanceType("m7i.xlarge", 4, 16, 0.2016),
+    InstanceType("m7i.2xlarge", 8, 32, 0.4032),
+    InstanceType("m7g.large", 2, 8, 0.0816, arch="arm64"),
+    InstanceType("m7g.xlarge", 4, 16, 0.1632, arch="arm64"),
+    # T4 / T4G / A10G.
+    InstanceType("g4dn.xlarge", 4, 16, 0.526, gpu="t4", gpus=1),
+    InstanceType("g4dn.12xlarge", 48, 192, 3.912, gpu="t4", gpus=4),
+    InstanceType("g5g.xlarge", 4, 8, 0.42, arch="arm64", gpu="t4g", gpus=1),
+    InstanceType("g5g.16xlarge", 64, 128, 2.744, arch="arm64", gpu="t4g", gpus=2),
+    InstanceType("g5.xlarge", 4, 16, 1.006, gpu="a10g", gpus=1),
+    InstanceType("g5.12xlarge", 48, 192, 5.672, gpu="a10g", gpus=4),
+    # L4.
+    InstanceType("g6.xlarge", 4, 16, 0.8048, gpu="l4", gpus=1, regions=_G6_REGIONS),
+    InstanceType("g6.2xlarge", 8, 32, 0.9776, gpu="l4", gpus=1, regions=_G6_REGIONS),
+    InstanceType("g6.4xlarge", 16, 64, 1.3232, gpu="l4", gpus=1, regions=_G6_REGIONS),
+    InstanceType("g6.12xlarge", 48, 192, 4.6016, gpu="l4", gpus=4, regions=_G6_REGIONS),
+    InstanceType("g6.48xlarge", 192, 768, 13.3504, gpu="l4", gpus=8, regions=_G6_REGIONS),
+    # L40S.
+    InstanceType("g6e.xlarge", 4, 32, 1.861, gpu="l40s", gpus=1, regions=_G6_REGIONS),
+    InstanceType("g6e.12xlarge", 48, 384, 10.493, gpu="l40s", gpus=4, regions=_G6_REGIONS),
+    InstanceType("g6e.48xlarge", 192, 1536, 30.131, gpu="l40s", gpus=8, regions=_G6_REGIONS),
+    # A100 / H100 / H200 / B200 (prices after AWS's June 2025 P-family reduction).
+    InstanceType("p4d.24xlarge", 96, 1152, 21.9576, gpu="a100", gpus=8, regions=_P_REGIONS),
+    InstanceType("p5.48xlarge", 192, 2048, 55.04, gpu="h100", gpus=8, regions=_P_REGIONS),
+    InstanceType("p5en.48xlarge", 192, 2048, 63.296, gpu="h200", gpus=8, regions=("us-east-1", "us-east-2", "us-west-2")),
+    InstanceType("p6-b200.48xlarge", 192, 2048, 113.9328, gpu="b200", gpus=8, regions=("us-east-1", "us-west-2")),
+)
+
+CATALOG = CloudCatalog(
+    cloud="aws",
+    price_region="us-east-1",
+    price_date="2026-10-01",
+    regions={
+        r.name: r
+        for r in (
+            Region("us-east-1", ("us-east-1a", "us-east-1b", "us-east-1c"), pair="us-west-2"),
+            Region("us-east-2", ("us-east-2a", "us-east-2b", "us-east-2c"), pair="us-west-2"),
+            Region("us-west-2", ("us-west-2a", "us-west-2b", "us-west-2c"), pair="us-east-1"),
+            Region("eu-west-1", ("eu-west-1a", "eu-west-1b", "eu-west-1c"), pair="eu-central-1"),
+            Region("eu-central-1", ("eu-central-1a", "eu-central-1b", "eu-central-1c"), pair="eu-west-1"),
+            Region("ap-northeast-1", ("ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"), pair="ap-northeast-3"),
+            Region("ap-northeast-3", ("ap-northeast-3a", "ap-northeast-3b", "ap-northeast-3c"), pair="ap-northeast-1"),
+        )
+    },
+    instance_types={t.name: t for t in _TYPES},
+    default_system_instance_type="m7i.xlarge",
+)

@@ -1,0 +1,86 @@
+"""Google Cloud: GKE machine types with their attached accelerators, regions, and the
+zones where each accelerator is offered. Prices: on-demand, us-central1."""
+
+from .model import CloudCatalog, InstanceType, Region
+
+_TYPES = (
+    # System (CPU) pools.
+    InstanceType("e2-standard-4", 4, 16, 0.134),
+    InstanceType("n2-standard-4", 4, 16, 0.1942),
+    InstanceType("n2-standard-8", 8, 32, 0.3885),
+    InstanceType("t2a-standard-4", 4, 16, 0.154, arch="arm64"),
+    # L4 (G2).
+    InstanceType("g2-standard-4", 4, 16, 0.7068, gpu="l4", gpus=1, accelerator="nvidia-l4"),
+    InstanceType("g2-standard-8", 8, 32, 0.8536, gpu="l4", gpus=1, accelerator="nvidia-l4"),
+    InstanceType("g2-standard-24", 24, 96, 2.0, gpu="l4", gpus=2, accelerator="nvidia-l4"),
+    InstanceType("g2-standard-48", 48, 192, 4.0, gpu="l4", gpus=4, accelerator="nvidia-l4"),
+    InstanceType("g2-standard-96", 96, 384, 8.0, gpu="l4", gpus=8, accelerator="nvidia-l4"),
+    # A100 40 GB (A2 high-GPU) and 80 GB (A2 ultra-GPU).
+    InstanceType("a2-highgpu-1g", 12, 85, 3.6734, gpu="a100", gpus=1, accelerator="nvidia-tesla-a100"),
+    InstanceType("a2-highgpu-2g", 24, 170, 7.3468, gpu="a100", gpus=2, accelerator="nvidia-tesla-a100"),
+    InstanceType("a2-highgpu-4g", 48, 340, 14.6936, gpu="a100", gpus=4, accelerator="nvidia-tesla-a100"),
+    InstanceType("a2-highgpu-8g", 96, 680, 29.3872, gpu="a100", gpus=8, accelerator="nvidia-tesla-a100"),
+    InstanceType("a2-ultragpu-1g", 12, 170, 5.0688, gpu="a100-80gb", gpus=1, accelerator="nvidia-a100-80gb"),
+    InstanceType("a2-ultragpu-8g", 96, 1360, 40.5504, gpu="a100-80gb", gpus=8, accelerator="nvidia-a100-80gb"),
+    # H100 (A3 high) and H200 (A3 ultra).
+    InstanceType("a3-highgpu-8g", 208, 1872, 88.2539, gpu="h100", gpus=8, accelerator="nvidia-h100-80gb"),
+    InstanceType("a3-ultragpu-8g", 224, 2952, 84.806, gpu="h200", gpus=8, accelerator="nvidia-h200-141gb"),
+)
+
+CATALOG = CloudCatalog(
+    cloud="gcp",
+    price_region="us-central1",
+    price_date="2026-10-01",
+    regions={
+        r.name: r
+        for r in (
+            Region("us-central1", ("us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"), pair="us-east4"),
+            Region("us-east1", ("us-east1-b", "us-east1-c", "us-east1-d"), pair="us-central1"),
+            Region("us-east4", ("us-east4-a", "us-east4-b", "us-east4-c"), pair="us-central1"),
+            Region("us-west1", ("us-west1-a", "us-west1-b", "us-west1-c"), pair="us-central1"),
+            Region("europe-west4", ("europe-west4-a", "europe-west4-b", "europe-west4-c"), pair="europe-west1"),
+            Region("europe-west1", ("europe-west1-b", "europe-west1-c", "europe-west1-d"), pair="europe-west4"),
+            Region("asia-southeast1", ("asia-southeast1-a", "asia-southeast1-b", "asia-southeast1-c"), pair="asia-northeast1"),
+            Region("asia-northeast1", ("asia-northeast1-a", "asia-northeast1-b", "asia-northeast1-c"), pair="asia-southeast1"),
+        )
+    },
+    instance_types={t.name: t for t in _TYPES},
+    default_system_instance_type="e2-standard-4",
+    accelerator_zones={
+        "nvidia-l4": {
+            "us-central1": ("us-central1-a", "us-central1-b", "us-central1-c"),
+            "us-east1": ("us-east1-b", "us-east1-c", "us-east1-d"),
+            "us-east4": ("us-east4-a", "us-east4-c"),
+            "us-west1": ("us-west1-a", "us-west1-b", "us-west1-c"),
+            "europe-west4": ("europe-west4-a", "europe-west4-b", "europe-west4-c"),
+            "europe-west1": ("europe-west1-b", "europe-west1-c"),
+            "asia-southeast1": ("asia-southeast1-a", "asia-southeast1-b", "asia-southeast1-c"),
+            "asia-northeast1": ("asia-northeast1-a", "asia-northeast1-c"),
+        },
+        "nvidia-tesla-a100": {
+            "us-central1": ("us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"),
+            "us-east1": ("us-east1-b",),
+            "us-west1": ("us-west1-b",),
+            "europe-west4": ("europe-west4-a", "europe-west4-b"),
+            "asia-southeast1": ("asia-southeast1-c",),
+            "asia-northeast1": ("asia-northeast1-a", "asia-northeast1-c"),
+        },
+        "nvidia-a100-80gb": {
+            "us-central1": ("us-central1-a", "us-central1-c"),
+            "us-east4": ("us-east4-c",),
+            "europe-west4": ("europe-west4-a",),
+            "asia-southeast1": ("asia-southeast1-c",),
+        },
+        "nvidia-h100-80gb": {
+            "us-central1": ("us-central1-a", "us-central1-b", "us-central1-c"),
+            "us-east4": ("us-east4-a", "us-east4-b", "us-east4-c"),
+            "us-west1": ("us-west1-a", "us-west1-b"),
+            "europe-west4": ("europe-west4-b", "europe-west4-c"),
+            "asia-southeast1": ("asia-southeast1-b", "asia-southeast1-c"),
+        },
+        "nvidia-h200-141gb": {
+            "us-central1": ("us-central1-b",),
+            "europe-west1": ("europe-west1-b",),
+        },
+    },
+)

@@ -1,0 +1,46 @@
+"""Every pinned chart and image version, and the supported Kubernetes versions. One place."""
+
+# Kubernetes minor versions the program supports on every cloud (1.34: DRA is GA).
+KUBERNETES_VERSIONS: tuple[str, ...] = ("1.34", "1.35")
+DEFAULT_KUBERNETES_VERSION = "1.35"
+
+# Container images the program renders itself.
+IMAGES: dict[str, str] = {
+    "nvidia-device-plugin": "nvcr.io/nvidia/k8s-device-plugin:v0.20.0",
+    # GPU Feature Discovery ships in the device plugin image since v0.15.
+    "gpu-feature-discovery": "nvcr.io/nvidia/k8s-device-plugin:v0.20.0",
+    "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.4.2-4.7.1-ubuntu22.04",
+}
+
+# Cluster Autoscaler's minor must match the cluster's Kubernetes minor.
+CLUSTER_AUTOSCALER_IMAGE_TAGS: dict[str, str] = {
+    "1.34": "v1.34.2",
+    "1.35": "v1.35.0",
+}
+
+
+class Chart:
+    def __init__(self, name: str, version: str, repo: str) -> None:
+        self.name, self.version, self.repo = name, version, repo
+
+
+# Helm charts installed as releases (big third-party stacks).
+CHARTS: dict[str, Chart] = {
+    "kube-prometheus-stack": Chart(
+        "kube-prometheus-stack", "88.5.3", "https://prometheus-community.github.io/helm-charts"
+    ),
+    "cluster-autoscaler": Chart("cluster-autoscaler", "9.52.1", "https://kubernetes.github.io/autoscaler"),
+}
+
+# EKS managed add-ons. None means "the default version EKS pairs with the cluster's
+# Kubernetes version": EKS publishes build-suffixed versions per minor, so a literal pin
+# here would go stale with every Kubernetes upgrade. Set aws.addonVersions to pin one.
+EKS_ADDONS: dict[str, str | None] = {
+    "vpc-cni": None,
+    "kube-proxy": None,
+    "coredns": None,
+    "eks-pod-identity-agent": None,
+    "aws-ebs-csi-driver": None,
+    "aws-efs-csi-driver": None,
+    "metrics-server": None,
+}

@@ -1,0 +1,19 @@
+"""Cloud backends. Each is a ComponentResource `(name, config, stack, opts)` with a
+`.handle: ClusterHandle`; the registry below is the only place that maps cloud -> backend."""
+
+from __future__ import annotations
+
+import importlib
+
+_BACKENDS = {
+    "aws": ("components.clouds.aws", "EksCluster"),
+    "gcp": ("components.clouds.gcp", "GkeCluster"),
+    "azure": ("components.clouds.azure", "AksCluster"),
+    "existing": ("components.clouds.existing", "ExistingCluster"),
+}
+
+
+def backend_for(cloud: str):
+    # Imported lazily: a stack pays only for its own cloud's SDK.
+    module, cls = _BACKENDS[cloud]
+    return getattr(importlib.import_module(module), cls)

@@ -1,0 +1,618 @@
+"""The one typed model of a stack's config, and every check of user input.
+
+A stack file says `ml-clusters:<key>: value`. `load()` validates all of it before a
+single resource is registered and reports every problem at once, one line each:
+`<key path>: <bad value> <what is wrong>; <what is allowed>`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import re
+import types
+import typing
+from typing import Any, Literal, Optional
+
+import pulumi
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from . import catalog
+
+PROJECT = "ml-clusters"
+
+Cloud = Literal["aws", "gcp", "azure", "existing"]
+Environment = Literal["dev", "staging", "prod"]
+
+# Pool names become cloud resource names and Kubernetes label values. AKS is the tightest
+# (lowercase letters and digits, at most 12 for Linux pools), so that is the portable rule.
+POOL_NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+POOL_NAME_RULE = "1-12 lowercase letters or digits, starting with a letter"
+DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+QUANTITY_RE = re.compile(r"^([0-9]+(\.[0-9]+)?)(m|k|Ki|Mi|Gi|Ti|M|G|T)?$")
+DURATION_RE = re.compile(r"^[1-9][0-9]*(h|d|w)$")
+AWS_ARN_RE = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:[A-Za-z0-9+=,.@_/-]+$")
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+GCP_PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+RESERVED_POOL_NAMES = ("system",)
+
+
+class ConfigError(pulumi.RunError):
+    """Stack config is invalid. `str()` is one line per problem; Pulumi prints it without a traceback."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, frozen=True)
+
+
+# --- GPU pools -------------------------------------------------------------------------
+
+
+class TimeSlicing(_Model):
+    """Oversubscribe each GPU: `replicas` pods share one GPU, with no memory isolation."""
+
+    replicas: int = Field(ge=2, le=48)
+
+
+class Mig(_Model):
+    """Multi-Instance GPU: hardware partitions of one profile (e.g. `1g.10gb`)."""
+
+    strategy: Literal["single", "mixed"] = "single"
+    profile: str
+
+
+class Sharing(_Model):
+    time_slicing: Optional[TimeSlicing] = None
+    mig: Optional[Mig] = None
+
+
+class GpuPool(_Model):
+    name: str
+    instance_type: str
+    min_nodes: int = Field(default=0, ge=0)
+    max_nodes: int = Field(default=2, ge=0, le=1000)
+    spot: bool = False
+    disk_gb: int = Field(default=200, ge=50, le=16384)
+    sharing: Optional[Sharing] = None
+
+
+class SystemPool(_Model):
+    instance_type: Optional[str] = None  # the cloud's default from the catalog
+    min_nodes: int = Field(default=2, ge=1)
+    max_nodes: int = Field(default=4, ge=1, le=100)
+    disk_gb: int = Field(default=100, ge=30, le=2048)
+    spot: bool = False
+
+
+# --- Networking ------------------------------------------------------------------------
+
+
+class Network(_Model):
+    vpc_cidr: str = "10.0.0.0/16"
+    # Pod and service ranges (GKE secondary ranges, AKS overlay); must not overlap the VPC.
+    pod_cidr: str = "10.64.0.0/14"
+    service_cidr: str = "10.96.0.0/16"
+    # Who may reach the Kubernetes API from outside the network. Empty: private endpoint only.
+    api_allowed_cidrs: list[str] = Field(default_factory=list)
+
+
+# --- Per-cloud settings ----------------------------------------------------------------
+
+
+class AwsSettings(_Model):
+    # IAM principals given cluster-admin through EKS access entries.
+    admin_principal_arns: list[str] = Field(default_factory=list)
+    # Pin EKS add-on versions, e.g. {"aws-ebs-csi-driver": "v1.48.0-eksbuild.1"}.
+    addon_versions: dict[str, str] = Field(default_factory=dict)
+
+
+class GcpSettings(_Model):
+    project: str
+    regional: bool = True  # a zonal control plane is cheaper and fine for dev
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
+    gpu_driver_version: Literal["LATEST", "DEFAULT"] = "LATEST"
+    maintenance_start: str = Field(default="03:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+class AzureSettings(_Model):
+    admin_group_object_ids: list[str] = Field(default_factory=list)
+    tenant_id: Optional[str] = None
+    network_policy: Literal["cilium", "azure"] = "cilium"
+    private_cluster: bool = False
+    upgrade_channel: Literal["patch", "stable", "rapid", "node-image", "none"] = "patch"
+    node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch", "Unmanaged"] = "NodeImage"
+
+
+class ExistingSettings(_Model):
+    kubeconfig: str  # path to a kubeconfig file
+    context: Optional[str] = None
+    block_storage_provisioner: str = "rancher.io/local-path"
+    file_storage_provisioner: Optional[str] = None
+    # True when the GPU nodes already run a device plugin (e.g. the GPU operator).
+    device_plugin_installed: bool = False
+    gpu_node_label: str = Field(default="nvidia.com/gpu.present=true", pattern=r"^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*$")
+
+
+# --- Platform layer --------------------------------------------------------------------
+
+
+class Monitoring(_Model):
+    enabled: bool = True
+    retention: str = Field(default="15d", pattern=DURATION_RE.pattern)
+    storage_gb: int = Field(default=50, ge=10, le=4096)
+
+
+class Platform(_Model):
+    gpu_feature_discovery: bool = False
+    shared_file_system: bool = True
+    monitoring: Monitoring = Field(default_factory=Monitoring)
+
+
+class ServingNamespace(_Model):
+    name: str
+    team: str
+    group: str  # the identity provider group bound to the namespace's edit role
+    gpus: int = Field(default=0, ge=0, le=4096)
+    cpu: str = "16"
+    memory: str = "64Gi"
+    pod_security: Literal["restricted", "baseline"] = "restricted"
+
+
+# --- The stack -------------------------------------------------------------------------
+
+
+class StackConfig(_Model):
+    cloud: Cloud
+    region: Optional[str] = None
+    environment: Environment = "dev"
+    cluster_name: Optional[str] = Field(default=None, pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+    kubernetes_version: str = catalog.DEFAULT_KUBERNETES_VERSION
+    system_pool: SystemPool = Field(default_factory=SystemPool)
+    gpu_pools: list[GpuPool] = Field(default_factory=list)
+    network: Network = Field(default_factory=Network)
+    tags: dict[str, str] = Field(default_factory=dict)
+    aws: Optional[AwsSettings] = None
+    gcp: Optional[GcpSettings] = None
+    azure: Optional[AzureSettings] = None
+    existing: Optional[ExistingSettings] = None
+    platform: Platform = Field(default_factory=Platform)
+    namespaces: list[ServingNamespace] = Field(default_factory=list)
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+    def name_for(self, stack: str) -> str:
+        """The cluster's name: `clusterName`, or `ml-<stack>` made safe for every cloud."""
+        if self.cluster_name:
+            return self.cluster_name
+        safe = re.sub(r"[^a-z0-9-]+", "-", f"ml-{stack}".lower()).strip("-")
+        return safe[:32].rstrip("-")
+
+    def system_instance_type(self) -> str:
+        if self.system_pool.instance_type:
+            return self.system_pool.instance_type
+        return catalog.cloud(self.cloud).default_system_instance_type if self.cloud != "existing" else ""
+
+    def settings(self, cloud: str) -> Any:
+        """The cloud's settings block, with defaults when the stack left it out."""
+        value = getattr(self, cloud)
+        if value is None:
+            value = {"aws": AwsSettings, "azure": AzureSettings}[cloud]()
+        return value
+
+
+# --- Reading config ----------------------------------------------------------------------
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Optional[X] -> X; list[X] -> X; dict[str, X] -> X."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = args[0]
+        elif origin in (list, dict):
+            annotation = typing.get_args(annotation)[-1]
+        else:
+            return annotation
+
+
+def _is_structured(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_structured(a) for a in typing.get_args(annotation) if a is not type(None))
+    return origin in (list, dict) or (isinstance(annotation, type) and issubclass(annotation, BaseModel))
+
+
+def _field_by_alias(model: type[BaseModel], alias: str) -> Any:
+    for name, field in model.model_fields.items():
+        if field.alias == alias:
+            return field
+    return None
+
+
+def raw_from_pulumi(values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Turn Pulumi's flat config (`ml-clusters:key` -> string) into the model's dict.
+
+    Pulumi hands every value over as a string; structured keys hold JSON. Keys of other
+    namespaces (provider settings like `aws:region`) are not ours and are left alone.
+    """
+    raw: dict[str, Any] = {}
+    problems: list[str] = []
+    prefix = PROJECT + ":"
+    for full_key in sorted(values):
+        if not full_key.startswith(prefix):
+            continue
+        key, value = full_key[len(prefix) :], values[full_key]
+        if value == "":
+            continue  # Pulumi.yaml declares optional scalars with an empty default: unset
+        field = _field_by_alias(StackConfig, key)
+        if field is not None and _is_structured(field.annotation) and isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                problems.append(f"{key}: {value!r} is not a structured value; write it as a YAML mapping or list")
+                continue
+        raw[key] = value
+    return raw, problems
+
+
+def pulumi_config_values() -> dict[str, Any]:
+    """Every config value the engine gave this program (explicit config wins over env)."""
+    merged = dict(pulumi.runtime.config.get_config_env())
+    merged.update(pulumi.runtime.config.CONFIG.get())
+    return merged
+
+
+def load_from_pulumi() -> StackConfig:
+    raw, problems = raw_from_pulumi(pulumi_config_values())
+    return load(raw, problems)
+
+
+def load(raw: dict[str, Any], problems: Optional[list[str]] = None) -> StackConfig:
+    """Validate `raw` (the stack's keys without the project prefix); raise ConfigError
+    listing every problem found."""
+    problems = list(problems or [])
+    cfg: Optional[StackConfig] = None
+    err: Optional[ValidationError] = None
+    try:
+        cfg = StackConfig.model_validate(raw)
+    except ValidationError as error:
+        err = error
+        problems.extend(_format_validation_error(err))
+    if cfg is not None:
+        problems.extend(semantic_problems(cfg))
+    else:
+        problems.extend(_partial_semantic_problems(raw, err))
+    if problems:
+        raise ConfigError(list(dict.fromkeys(problems)))
+    assert cfg is not None
+    return cfg
+
+
+# --- Formatting pydantic's findings ------------------------------------------------------
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _model_at(loc: tuple[Any, ...]) -> Optional[type[BaseModel]]:
+    model: Any = StackConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = _field_by_alias(model, str(part))
+        if field is None:
+            return None
+        model = _unwrap(field.annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _allowed_literals(loc: tuple[Any, ...]) -> Optional[list[str]]:
+    parent = _model_at(loc[:-1])
+    if parent is None or not loc or isinstance(loc[-1], int):
+        return None
+    field = _field_by_alias(parent, str(loc[-1]))
+    ann = _unwrap(field.annotation) if field else None
+    if typing.get_origin(ann) is Literal:
+        return [str(a) for a in typing.get_args(ann)]
+    return None
+
+
+def _format_validation_error(err: ValidationError) -> list[str]:
+    lines = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        # Pydantic reports a Literal inside Optional once per branch; keep the useful one.
+        loc = tuple(p for p in loc if p not in ("literal['aws','gcp','azure','existing']",))
+        path, kind, value = _path(loc), e["type"], e.get("input")
+        if kind == "extra_forbidden":
+            parent = _model_at(loc[:-1])
+            allowed = sorted(f.alias or n for n, f in parent.model_fields.items()) if parent else []
+            hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            maybe = f" (did you mean {hint[0]}?)" if hint else ""
+            lines.append(f"{path}: unknown key{maybe}; allowed keys: {', '.join(allowed)}")
+        elif kind == "missing":
+            lines.append(f"{path}: required key is missing")
+        elif kind == "literal_error":
+            allowed = _allowed_literals(loc) or []
+            lines.append(f"{path}: {_show(value)} is not allowed; allowed: {', '.join(allowed)}")
+        elif kind in ("greater_than_equal", "less_than_equal"):
+            bound = e["ctx"].get("ge", e["ctx"].get("le"))
+            word = "less than" if kind == "greater_than_equal" else "more than"
+            lines.append(f"{path}: {_show(value)} is {word} the allowed {'minimum' if kind == 'greater_than_equal' else 'maximum'} {bound}")
+        elif kind == "string_pattern_mismatch":
+            lines.append(f"{path}: {_show(value)} is not valid; it must match {e['ctx']['pattern']}")
+        else:
+            lines.append(f"{path}: {_show(value)} is not valid; {e['msg'][0].lower()}{e['msg'][1:]}")
+    return lines
+
+
+# --- Checks across keys and against the catalog ------------------------------------------
+
+
+def _net(value: str) -> Optional[ipaddress.IPv4Network]:
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        return None
+    return net if isinstance(net, ipaddress.IPv4Network) else None
+
+
+def _cidr_problems(cfg: StackConfig) -> list[str]:
+    out = []
+    named = {}
+    for key in ("vpcCidr", "podCidr", "serviceCidr"):
+        value = getattr(cfg.network, to_snake(key))
+        net = _net(value)
+        if net is None:
+            out.append(f"network.{key}: {value!r} is not an IPv4 CIDR with no host bits set, e.g. 10.0.0.0/16")
+            continue
+        named[key] = net
+    vpc = named.get("vpcCidr")
+    if vpc is not None and not 16 <= vpc.prefixlen <= 20:
+        out.append(f"network.vpcCidr: {str(vpc)!r} has prefix /{vpc.prefixlen}; allowed: /16 to /20")
+    keys = list(named)
+    for i, a in enumerate(keys):
+        for b in keys[i + 1 :]:
+            if named[a].overlaps(named[b]):
+                out.append(f"network.{b}: {str(named[b])!r} overlaps network.{a} {str(named[a])!r}; the ranges must be disjoint")
+    for i, value in enumerate(cfg.network.api_allowed_cidrs):
+        net = _net(value)
+        if net is None:
+            out.append(f"network.apiAllowedCidrs[{i}]: {value!r} is not an IPv4 CIDR with no host bits set, e.g. 203.0.113.0/24")
+        elif net.prefixlen == 0 and cfg.is_prod:
+            out.append(f"network.apiAllowedCidrs[{i}]: {value!r} opens the Kubernetes API to the whole internet, which prod does not allow; list your office or VPN ranges")
+    return out
+
+
+def to_snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _pool_problems(pool: GpuPool, i: int, cloud: Optional[str], region: Optional[str]) -> list[str]:
+    out = []
+    where = f"gpuPools[{i}]"
+    if not POOL_NAME_RE.match(pool.name):
+        out.append(f"{where}.name: {pool.name!r} is not a valid pool name; allowed: {POOL_NAME_RULE}")
+    elif pool.name in RESERVED_POOL_NAMES:
+        out.append(f"{where}.name: {pool.name!r} is reserved for the system pool; choose another name")
+    if pool.min_nodes > pool.max_nodes:
+        out.append(f"{where}.maxNodes: {pool.max_nodes} is less than minNodes {pool.min_nodes}")
+    if pool.sharing is not None and pool.sharing.time_slicing and pool.sharing.mig:
+        out.append(f"{where}.sharing: sets both timeSlicing and mig; choose one")
+    if cloud is None:
+        return out
+    if cloud == "existing":
+        # An existing cluster's nodes are not ours to size; the pool only names a GPU model.
+        itype = _any_cloud_instance(pool.instance_type)
+        if itype is None:
+            out.append(f"{where}.instanceType: {pool.instance_type!r} is not in the catalog of any cloud; use a type listed in the README's catalog")
+            return out
+    else:
+        cat = catalog.cloud(cloud)
+        itype = cat.instance_types.get(pool.instance_type)
+        gpu_types = sorted(n for n, t in cat.instance_types.items() if t.gpu)
+        if itype is None:
+            hint = difflib.get_close_matches(pool.instance_type, gpu_types, n=1)
+            maybe = f" (did you mean {hint[0]}?)" if hint else ""
+            out.append(f"{where}.instanceType: {pool.instance_type!r} is not a known {cloud} GPU type{maybe}; allowed: {', '.join(gpu_types)}")
+            return out
+        if itype.gpu is None:
+            out.append(f"{where}.instanceType: {pool.instance_type!r} has no GPU; allowed: {', '.join(gpu_types)}")
+            return out
+        if region is not None and region in cat.regions:
+            offered = cat.regions_offering(pool.instance_type)
+            if region not in offered:
+                out.append(f"{where}.instanceType: {pool.instance_type!r} ({catalog.gpu_model(itype.gpu).name}) is not offered in {region}; regions with it: {', '.join(offered) or 'none'}")
+        if itype.ephemeral_os_disk_gb is not None and pool.disk_gb > itype.ephemeral_os_disk_gb:
+            out.append(f"{where}.diskGb: {pool.disk_gb} is larger than the {itype.ephemeral_os_disk_gb} GB ephemeral OS disk {pool.instance_type} can hold; allowed: 50 to {itype.ephemeral_os_disk_gb}")
+    if itype.gpu is None:
+        out.append(f"{where}.instanceType: {pool.instance_type!r} has no GPU")
+        return out
+    gpu = catalog.gpu_model(itype.gpu)
+    mig = pool.sharing.mig if pool.sharing else None
+    if mig is not None:
+        if not gpu.mig_profiles:
+            mig_gpus = sorted(k for k, g in catalog.GPU_MODELS.items() if g.mig_profiles)
+            out.append(f"{where}.sharing.mig: {gpu.name} ({pool.instance_type}) does not support MIG; MIG GPUs: {', '.join(mig_gpus)}")
+        elif mig.profile not in gpu.mig_profiles:
+            out.append(f"{where}.sharing.mig.profile: {mig.profile!r} is not a MIG profile of {gpu.name}; allowed: {', '.join(gpu.mig_profiles)}")
+    return out
+
+
+def _any_cloud_instance(name: str) -> Optional[catalog.InstanceType]:
+    for cat in catalog.CLOUDS.values():
+        if name in cat.instance_types:
+            return cat.instance_types[name]
+    return None
+
+
+def _region_problems(cloud: str, region: Optional[str]) -> list[str]:
+    if cloud == "existing":
+        return []
+    regions = sorted(catalog.cloud(cloud).regions)
+    if region is None:
+        return [f"region: required key is missing for cloud {cloud}; allowed: {', '.join(regions)}"]
+    if region not in regions:
+        hint = difflib.get_close_matches(region, regions, n=1)
+        maybe = f" (did you mean {hint[0]}?)" if hint else ""
+        return [f"region: {region!r} is not a {cloud} region in the catalog{maybe}; allowed: {', '.join(regions)}"]
+    return []
+
+
+def semantic_problems(cfg: StackConfig) -> list[str]:
+    out: list[str] = []
+    out += _region_problems(cfg.cloud, cfg.region)
+    region = cfg.region if not out else None
+    if cfg.kubernetes_version not in catalog.KUBERNETES_VERSIONS:
+        out.append(
+            f"kubernetesVersion: {cfg.kubernetes_version!r} is not supported; allowed: {', '.join(catalog.KUBERNETES_VERSIONS)} (quote it in YAML)"
+        )
+    for other in ("aws", "gcp", "azure", "existing"):
+        if other != cfg.cloud and getattr(cfg, other) is not None:
+            out.append(f"{other}: settings for {other} are set, but cloud is {cfg.cloud}; remove the {other} block")
+    if cfg.cloud in ("gcp", "existing") and getattr(cfg, cfg.cloud) is None:
+        required = {"gcp": "project", "existing": "kubeconfig"}[cfg.cloud]
+        out.append(f"{cfg.cloud}: required for cloud {cfg.cloud}; it must set at least {cfg.cloud}.{required}")
+    out += _cidr_problems(cfg)
+    out += _system_pool_problems(cfg)
+    out += _pools_problems(cfg.gpu_pools, cfg.cloud, region)
+    out += _cloud_settings_problems(cfg)
+    out += _namespace_problems(cfg)
+    for key, value in cfg.tags.items():
+        if not re.match(r"^[A-Za-z0-9_.:/=+@ -]{1,63}$", key) or len(value) > 63:
+            out.append(f"tags.{key}: key or value is not portable; allowed: keys of 1-63 letters, digits and _.:/=+@- and values up to 63 characters")
+    return out
+
+
+def _system_pool_problems(cfg: StackConfig) -> list[str]:
+    sp = cfg.system_pool
+    out = []
+    if sp.min_nodes > sp.max_nodes:
+        out.append(f"systemPool.maxNodes: {sp.max_nodes} is less than minNodes {sp.min_nodes}")
+    if cfg.cloud == "existing":
+        return out
+    cat = catalog.cloud(cfg.cloud)
+    if sp.spot and not cat.system_pool_spot_allowed:
+        out.append(f"systemPool.spot: true is not allowed on {cfg.cloud}: system pools cannot run on spot capacity there; allowed: false")
+    if sp.instance_type is not None:
+        cpu_types = sorted(n for n, t in cat.instance_types.items() if not t.gpu)
+        itype = cat.instance_types.get(sp.instance_type)
+        if itype is None or itype.gpu:
+            why = "has GPUs" if itype else f"is not a known {cfg.cloud} type"
+            out.append(f"systemPool.instanceType: {sp.instance_type!r} {why}; allowed: {', '.join(cpu_types)}")
+        elif itype.ephemeral_os_disk_gb is not None and sp.disk_gb > itype.ephemeral_os_disk_gb:
+            out.append(f"systemPool.diskGb: {sp.disk_gb} is larger than the {itype.ephemeral_os_disk_gb} GB ephemeral OS disk {sp.instance_type} can hold; allowed: 30 to {itype.ephemeral_os_disk_gb}")
+    else:
+        itype = cat.instance_types[cat.default_system_instance_type]
+        if itype.ephemeral_os_disk_gb is not None and sp.disk_gb > itype.ephemeral_os_disk_gb:
+            out.append(f"systemPool.diskGb: {sp.disk_gb} is larger than the {itype.ephemeral_os_disk_gb} GB ephemeral OS disk {itype.name} can hold; allowed: 30 to {itype.ephemeral_os_disk_gb}")
+    return out
+
+
+def _cloud_settings_problems(cfg: StackConfig) -> list[str]:
+    out = []
+    if cfg.aws is not None:
+        for i, arn in enumerate(cfg.aws.admin_principal_arns):
+            if not AWS_ARN_RE.match(arn):
+                out.append(f"aws.adminPrincipalArns[{i}]: {arn!r} is not an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/platform-admins")
+        for name in cfg.aws.addon_versions:
+            if name not in catalog.EKS_ADDONS:
+                out.append(f"aws.addonVersions.{name}: unknown add-on; allowed: {', '.join(sorted(catalog.EKS_ADDONS))}")
+    if cfg.gcp is not None and not GCP_PROJECT_RE.match(cfg.gcp.project):
+        out.append(f"gcp.project: {cfg.gcp.project!r} is not a GCP project id; allowed: 6-30 lowercase letters, digits and hyphens, starting with a letter")
+    if cfg.gcp is not None and not cfg.gcp.regional and cfg.is_prod:
+        out.append("gcp.regional: false is not allowed in prod: a zonal control plane has no zone redundancy; allowed: true")
+    if cfg.azure is not None:
+        for i, gid in enumerate(cfg.azure.admin_group_object_ids):
+            if not UUID_RE.match(gid):
+                out.append(f"azure.adminGroupObjectIds[{i}]: {gid!r} is not an Entra ID object id (a UUID)")
+        if cfg.azure.tenant_id is not None and not UUID_RE.match(cfg.azure.tenant_id):
+            out.append(f"azure.tenantId: {cfg.azure.tenant_id!r} is not an Entra ID tenant id (a UUID)")
+    return out
+
+
+def _namespace_problems(cfg: StackConfig) -> list[str]:
+    out = []
+    seen: dict[str, int] = {}
+    reserved = ("default", "kube-system", "kube-public", "kube-node-lease", "monitoring", "gpu-system")
+    for i, ns in enumerate(cfg.namespaces):
+        where = f"namespaces[{i}]"
+        if not DNS_LABEL_RE.match(ns.name):
+            out.append(f"{where}.name: {ns.name!r} is not a valid namespace name; allowed: lowercase letters, digits and '-', at most 63")
+        elif ns.name in reserved:
+            out.append(f"{where}.name: {ns.name!r} is reserved by the platform; choose another name")
+        if ns.name in seen:
+            out.append(f"{where}.name: {ns.name!r} is already used by namespaces[{seen[ns.name]}]; names must be unique")
+        seen.setdefault(ns.name, i)
+        if not DNS_LABEL_RE.match(ns.team):
+            out.append(f"{where}.team: {ns.team!r} is not a valid label value; allowed: lowercase letters, digits and '-'")
+        for key in ("cpu", "memory"):
+            value = getattr(ns, key)
+            if not QUANTITY_RE.match(value):
+                out.append(f"{where}.{key}: {value!r} is not a Kubernetes quantity, e.g. 16, 500m, 64Gi")
+    return out
+
+
+def _pools_problems(pools: list[GpuPool | None], cloud: Optional[str], region: Optional[str]) -> list[str]:
+    """Per-pool checks plus unique names. A None entry is a pool pydantic already rejected."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    for i, pool in enumerate(pools):
+        if pool is None:
+            continue
+        out += _pool_problems(pool, i, cloud, region)
+        if pool.name in seen:
+            out.append(f"gpuPools[{i}].name: {pool.name!r} is already used by gpuPools[{seen[pool.name]}]; pool names must be unique")
+        seen.setdefault(pool.name, i)
+    return out
+
+
+def _partial_semantic_problems(raw: dict[str, Any], err: ValidationError) -> list[str]:
+    """Checks that still run when pydantic rejected part of the config, so that one typo
+    does not hide the catalog and range problems of everything else."""
+    rejected = {e["loc"][0] for e in err.errors() if e["loc"]}
+    trimmed = {k: v for k, v in raw.items() if k not in rejected and k != "gpuPools"}
+    out: list[str] = []
+    cloud = raw.get("cloud") if "cloud" not in rejected else None
+    region = raw.get("region") if "region" not in rejected else None
+    try:
+        rest = StackConfig.model_validate(trimmed)
+    except ValidationError:
+        rest = None
+    if rest is not None:
+        out += semantic_problems(rest)
+        if _region_problems(rest.cloud, rest.region):
+            region = None
+    else:
+        cloud = None
+    pools: list[GpuPool | None] = []
+    for item in raw.get("gpuPools") or [] if isinstance(raw.get("gpuPools"), list) else []:
+        try:
+            pools.append(GpuPool.model_validate(item))
+        except ValidationError:
+            pools.append(None)
+    return out + _pools_problems(pools, cloud, region)

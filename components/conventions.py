@@ -1,0 +1,69 @@
+"""The one GPU convention every backend applies and the platform layer relies on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import catalog
+from .config import GpuPool
+
+LABEL_PREFIX = "ml-clusters.io"
+POOL_LABEL = f"{LABEL_PREFIX}/pool"  # pool name, e.g. "h100"
+GPU_MODEL_LABEL = f"{LABEL_PREFIX}/gpu-model"  # catalog GPU key, e.g. "h100", "l4"
+GPU_COUNT_LABEL = f"{LABEL_PREFIX}/gpu-count"  # GPUs per node
+GPU_NODE_LABEL = f"{LABEL_PREFIX}/gpu"  # "true" on every GPU node; the platform selects on it
+SPOT_LABEL = f"{LABEL_PREFIX}/spot"  # "true" / "false"
+SYSTEM_POOL = "system"
+
+# Where NVIDIA's device plugin runs, a pool with sharing points its nodes at its own
+# plugin config with this label (the plugin reads it per node).
+DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
+MIG_CONFIG_LABEL = "nvidia.com/mig.config"
+GPU_RESOURCE = "nvidia.com/gpu"
+
+
+@dataclass(frozen=True)
+class Taint:
+    key: str
+    value: str
+    effect: str  # Kubernetes spelling: NoSchedule
+
+    def eks_effect(self) -> str:
+        return {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}[self.effect]
+
+    def as_string(self) -> str:
+        return f"{self.key}={self.value}:{self.effect}"
+
+    def toleration(self) -> dict:
+        return {"key": self.key, "operator": "Equal", "value": self.value, "effect": self.effect}
+
+
+GPU_TAINT = Taint("nvidia.com/gpu", "present", "NoSchedule")
+
+
+def gpu_pool_labels(pool: GpuPool, cloud: str, cloud_manages_device_plugin: bool) -> dict[str, str]:
+    """Node labels for a GPU pool's nodes (sorted, so plans are stable)."""
+    itype = catalog.instance_type(cloud, pool.instance_type) if cloud != "existing" else None
+    if itype is None:
+        itype = next(c.instance_types[pool.instance_type] for c in catalog.CLOUDS.values() if pool.instance_type in c.instance_types)
+    labels = {
+        POOL_LABEL: pool.name,
+        GPU_MODEL_LABEL: itype.gpu or "",
+        GPU_COUNT_LABEL: str(itype.gpus),
+        GPU_NODE_LABEL: "true",
+        SPOT_LABEL: "true" if pool.spot else "false",
+    }
+    if pool.sharing is not None and not cloud_manages_device_plugin:
+        labels[DEVICE_PLUGIN_CONFIG_LABEL] = device_plugin_config_name(pool)
+        if pool.sharing.mig is not None:
+            labels[MIG_CONFIG_LABEL] = f"all-{pool.sharing.mig.profile}"
+    return dict(sorted(labels.items()))
+
+
+def device_plugin_config_name(pool: GpuPool) -> str:
+    """Name of the pool's entry in the device plugin's config map."""
+    return f"pool-{pool.name}"
+
+
+def system_pool_labels() -> dict[str, str]:
+    return {POOL_LABEL: SYSTEM_POOL, GPU_NODE_LABEL: "false"}

@@ -1,0 +1,71 @@
+"""ClusterHandle: what every cloud backend returns and the platform layer consumes.
+
+The platform layer asks the handle, never `if cloud == ...`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .config import GpuPool
+
+
+@dataclass(frozen=True)
+class StorageClassSpec:
+    """How to make a StorageClass on this cluster. Parameters may hold Outputs (e.g. an EFS id)."""
+
+    provisioner: str
+    parameters: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    # The access mode the class is for: ReadWriteOnce (block) or ReadWriteMany (shared files).
+    access_mode: str = "ReadWriteOnce"
+    mount_options: tuple[str, ...] = ()
+    # The cloud encrypts volumes of this class at rest (by a parameter or by default).
+    encrypted: bool = True
+
+
+@dataclass(frozen=True)
+class GpuMetricsSource:
+    """Where DCGM GPU metrics come from. `managed_by_cloud` False: the platform runs the
+    DCGM exporter. True: scrape the cloud's exporter pods described by the selector."""
+
+    managed_by_cloud: bool
+    namespace: Optional[str] = None
+    pod_selector: Mapping[str, str] = field(default_factory=dict)
+    port: Optional[str] = None  # container port name
+    path: str = "/metrics"
+
+
+@dataclass(frozen=True)
+class GpuPoolFacts:
+    pool: GpuPool
+    gpu_model: str  # catalog key, e.g. "l4"
+    gpus_per_node: int
+    node_labels: Mapping[str, str]
+
+
+@dataclass
+class ClusterHandle:
+    name: str
+    cloud: str
+    kubernetes_version: str
+    kubeconfig: pulumi.Output[str]  # a Pulumi secret
+    provider: k8s.Provider
+    block_storage: StorageClassSpec
+    file_storage: Optional[StorageClassSpec]
+    # The cloud installs the GPU driver and NVIDIA's device plugin itself (GKE).
+    cloud_manages_device_plugin: bool
+    gpu_metrics: GpuMetricsSource
+    gpu_pools: list[GpuPoolFacts]
+    # Selects every GPU node (the portable label), and tolerations the platform's own
+    # workloads need to land on the system pool.
+    gpu_node_selector: Mapping[str, str]
+    system_tolerations: list[dict[str, Any]]
+    # Service annotations that make a LoadBalancer internal on this cloud.
+    internal_lb_annotations: Mapping[str, str]
+    # ServiceAccount annotation that binds a cloud identity (None: the cloud binds another way).
+    workload_identity_annotation: Optional[str] = None
+    # Resources the platform must wait for (node pools, add-ons) before it installs.
+    ready: list[pulumi.Resource] = field(default_factory=list)

@@ -1,0 +1,227 @@
+"""Run `__main__.py` under Pulumi's mock engine and record the plan.
+
+This is the same program `pulumi up` runs; only the engine differs: resource
+registrations go to a recording monitor instead of the Pulumi CLI, and providers are
+replaced by `preview.mocks`, which answer the way a provider would (ids, computed
+outputs such as endpoints). Nothing here needs a network, an account or the CLI.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.settings import ROOT, configure
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from .mocks import PlanMocks
+
+ROOT_DIR = Path(__file__).resolve().parent.parent
+PROJECT = "ml-clusters"
+SECRET_SIG = rpc._special_sig_key
+SECRET_MARK = rpc._special_secret_sig
+UNKNOWN = rpc.UNKNOWN
+
+
+@dataclass
+class PlannedResource:
+    urn: str
+    type: str
+    name: str
+    parent: Optional[str]
+    custom: bool
+    inputs: dict[str, Any]  # engine (camelCase) names; secrets still wrapped
+    protect: bool = False
+    provider: str = ""
+
+    def plain_inputs(self) -> dict[str, Any]:
+        """Inputs as plain JSON with secrets shown as "[secret]"."""
+        return redact(self.inputs)
+
+
+@dataclass
+class Plan:
+    stack: str
+    project: str
+    resources: list[PlannedResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def by_type(self, type_: str) -> list[PlannedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: Optional[str] = None) -> PlannedResource:
+        found = [r for r in self.by_type(type_) if name is None or r.name == name]
+        if len(found) != 1:
+            names = sorted(r.name for r in self.by_type(type_))
+            raise LookupError(f"expected one {type_} named {name!r}, found {len(found)} among {names}")
+        return found[0]
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SECRET_SIG) == SECRET_MARK
+
+
+def redact(value: Any) -> Any:
+    if is_secret(value):
+        return "[secret]"
+    if value == UNKNOWN:
+        return "[unknown]"
+    if isinstance(value, dict):
+        return {k: redact(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def unwrap_secrets(value: Any) -> Any:
+    if is_secret(value):
+        return unwrap_secrets(value["value"])
+    if isinstance(value, dict):
+        return {k: unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(v) for v in value]
+    return value
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, also keeping what it needs for a plan: each resource's
+    parent, whether it is custom, its options, and the stack's outputs."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks, plan: Plan):
+        super().__init__(mocks)
+        self.plan = plan
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.plan.resources.append(
+                PlannedResource(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent or None,
+                    custom=bool(request.custom),
+                    inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+                    protect=bool(request.protect),
+                    provider=request.provider,
+                )
+            )
+        return response
+
+    def RegisterResourceOutputs(self, request):
+        if request.urn.split("::")[-2] == "pulumi:pulumi:Stack":
+            self.plan.outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
+        return super().RegisterResourceOutputs(request)
+
+
+class _WarningCollector(logging.Handler):
+    def __init__(self, plan: Plan):
+        super().__init__(logging.WARNING)
+        self.plan = plan
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.plan.warnings.append(record.getMessage())
+
+
+def stack_file(stack: str, root: Path = ROOT_DIR) -> Path:
+    return root / "stacks" / f"Pulumi.{stack}.yaml"
+
+
+def available_stacks(root: Path = ROOT_DIR) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (root / "stacks").glob("Pulumi.*.yaml"))
+
+
+def project_defaults(root: Path = ROOT_DIR) -> dict[str, str]:
+    """Defaults declared in Pulumi.yaml's typed `config:` block, as Pulumi would apply them."""
+    project = yaml.safe_load((root / "Pulumi.yaml").read_text(encoding="utf-8"))
+    out: dict[str, str] = {}
+    for key, spec in (project.get("config") or {}).items():
+        if isinstance(spec, dict) and "default" in spec:
+            full = key if ":" in key else f"{PROJECT}:{key}"
+            out[full] = _as_config_string(spec["default"], spec["default"])
+    return out
+
+
+def _as_config_string(parsed: Any, text: Any) -> str:
+    """Pulumi keeps a scalar's text as written and structured values as JSON."""
+    import json
+
+    if isinstance(parsed, (dict, list)):
+        return json.dumps(parsed, sort_keys=True)
+    if isinstance(parsed, bool):
+        return "true" if parsed else "false"
+    return str(text)
+
+
+def read_stack_config(stack: str, root: Path = ROOT_DIR) -> tuple[dict[str, str], list[str]]:
+    """The flat config map Pulumi would hand the program for `stack`, and its secret keys."""
+    path = stack_file(stack, root)
+    text = path.read_text(encoding="utf-8")
+    parsed = yaml.safe_load(text) or {}
+    as_text = yaml.load(text, Loader=yaml.BaseLoader) or {}  # scalars exactly as written
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("config", {}), dict):
+        raise ValueError(f"{path.name}: expected a top-level 'config:' mapping")
+    values = project_defaults(root)
+    secret_keys = []
+    for key, value in (parsed.get("config") or {}).items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            secret_keys.append(full)
+            values[full] = "[secure]"
+            continue
+        values[full] = _as_config_string(value, as_text["config"][key])
+    return values, secret_keys
+
+
+def run_program(
+    stack: str,
+    config: dict[str, str],
+    secret_keys: Optional[list[str]] = None,
+    program: Path = ROOT_DIR / "__main__.py",
+) -> Plan:
+    """Evaluate `program` under the mock engine. Raises what the program raises
+    (a ConfigError for bad stack config) after the runtime has been cleaned up."""
+    plan = Plan(stack=stack, project=PROJECT)
+    mocks = PlanMocks()
+    monitor = RecordingMonitor(mocks, plan)
+    logger = logging.getLogger(f"ml-clusters.preview.{stack}")
+    logger.propagate = False
+    logger.handlers = [_WarningCollector(plan)]
+    settings = pulumi_mocks.MockSettings(
+        monitor=monitor,
+        monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+        engine=pulumi_mocks.MockEngine(logger),
+        project=PROJECT,
+        stack=stack,
+        dry_run=False,
+        organization="organization",
+        callbacks=None,
+    )
+    configure(settings)
+    ROOT.set(None)
+    set_all_config(config, secret_keys or [])
+    root = str(program.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        _sync_await(run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
+    finally:
+        os.chdir(cwd)
+        ROOT.set(None)
+    plan.resources.sort(key=lambda r: r.urn)
+    return plan

@@ -1,0 +1,46 @@
+"""Shared test helpers: run the real program under the preview's mock engine."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components import config as config_module
+from preview import engine
+
+
+def flat_config(raw: dict[str, Any]) -> dict[str, str]:
+    """A stack's keys (no prefix) -> the flat string map Pulumi hands the program."""
+    out = engine.project_defaults()
+    for key, value in raw.items():
+        if isinstance(value, (dict, list)):
+            out[f"{engine.PROJECT}:{key}"] = json.dumps(value)
+        elif isinstance(value, bool):
+            out[f"{engine.PROJECT}:{key}"] = "true" if value else "false"
+        else:
+            out[f"{engine.PROJECT}:{key}"] = str(value)
+    return out
+
+
+def plan_for(raw: dict[str, Any], stack: str = "test") -> engine.Plan:
+    """Evaluate __main__.py for a config given as a dict (keys without the project prefix)."""
+    return engine.run_program(stack, flat_config(raw))
+
+
+def plan_for_stack(stack: str) -> engine.Plan:
+    values, secret_keys = engine.read_stack_config(stack)
+    return engine.run_program(stack, values, secret_keys)
+
+
+def config_errors(raw: dict[str, Any]) -> list[str]:
+    """The problems the program reports for `raw`; fails the test if it reports none."""
+    with pytest.raises(config_module.ConfigError) as err:
+        plan_for(raw)
+    return err.value.problems
+
+
+def inputs(resource: engine.PlannedResource) -> dict[str, Any]:
+    """A resource's inputs with secrets unwrapped and whole floats as ints."""
+    return engine.redact(engine.unwrap_secrets(resource.inputs))
