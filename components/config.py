@@ -48,7 +48,9 @@ class ConfigError(pulumi.RunError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, frozen=True)
+    # A string literal under a field is its description: the README's config reference is
+    # generated from it (components/config_reference.py), so docs and model cannot drift.
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, frozen=True, use_attribute_docstrings=True)
 
 
 # --- GPU pools -------------------------------------------------------------------------
@@ -58,36 +60,53 @@ class TimeSlicing(_Model):
     """Oversubscribe each GPU: `replicas` pods share one GPU, with no memory isolation."""
 
     replicas: int = Field(ge=2, le=48)
+    """Pods that share each GPU (no memory isolation between them)."""
 
 
 class Mig(_Model):
     """Multi-Instance GPU: hardware partitions of one profile (e.g. `1g.10gb`)."""
 
     strategy: Literal["single", "mixed"] = "single"
+    """How the device plugin exposes MIG devices: `single` as nvidia.com/gpu, `mixed` as nvidia.com/mig-<profile>."""
     profile: str
+    """The MIG profile every GPU is partitioned into, from the GPU's list in the catalog."""
 
 
 class Sharing(_Model):
     time_slicing: Optional[TimeSlicing] = None
+    """Time-slicing: several pods take turns on one GPU."""
     mig: Optional[Mig] = None
+    """Multi-Instance GPU partitions (A100, H100, H200, B200). Not together with timeSlicing."""
 
 
 class GpuPool(_Model):
     name: str
+    """Pool name: 1-12 lowercase letters or digits, starting with a letter; becomes the `ml-clusters.io/pool` label."""
     instance_type: str
+    """A GPU instance type / machine type / VM size from the catalog for the stack's cloud."""
     min_nodes: int = Field(default=0, ge=0)
+    """Fewest nodes; 0 lets the pool scale to zero when no pod asks for a GPU."""
     max_nodes: int = Field(default=2, ge=0, le=1000)
+    """Most nodes the autoscaler may start."""
     spot: bool = False
+    """Run on spot / preemptible capacity (cheaper, can be reclaimed)."""
     disk_gb: int = Field(default=200, ge=50, le=16384)
+    """Node OS disk in GB; ML images are large. On Azure at most the VM's ephemeral disk."""
     sharing: Optional[Sharing] = None
+    """GPU sharing for the pool's nodes: `timeSlicing` or `mig`."""
 
 
 class SystemPool(_Model):
-    instance_type: Optional[str] = None  # the cloud's default from the catalog
+    instance_type: Optional[str] = None
+    """A CPU type from the catalog; default: the cloud's default system type (m7i.xlarge, e2-standard-4, Standard_D4ds_v5)."""
     min_nodes: int = Field(default=2, ge=1)
+    """Fewest system nodes (at least 1; 2 or more keeps the platform up through a node loss)."""
     max_nodes: int = Field(default=4, ge=1, le=100)
+    """Most system nodes."""
     disk_gb: int = Field(default=100, ge=30, le=2048)
+    """System node OS disk in GB."""
     spot: bool = False
+    """Run the system pool on spot capacity (refused where the cloud does not allow it, e.g. AKS)."""
 
 
 # --- Networking ------------------------------------------------------------------------
@@ -95,29 +114,36 @@ class SystemPool(_Model):
 
 class Network(_Model):
     vpc_cidr: str = "10.0.0.0/16"
-    # Pod and service ranges (GKE secondary ranges, AKS overlay); must not overlap the VPC.
+    """The VPC / VNet range, /16 to /20."""
     pod_cidr: str = "10.64.0.0/14"
+    """Pod range (GKE secondary range, AKS overlay); must not overlap the VPC or services."""
     service_cidr: str = "10.96.0.0/16"
-    # Who may reach the Kubernetes API from outside the network. Empty: private endpoint only.
+    """Kubernetes Service range; must not overlap the VPC or pods."""
     api_allowed_cidrs: list[str] = Field(default_factory=list)
+    """CIDRs that may reach the Kubernetes API from outside the network. Empty: private endpoint only. 0.0.0.0/0 is refused in prod."""
 
 
 # --- Per-cloud settings ----------------------------------------------------------------
 
 
 class AwsSettings(_Model):
-    # IAM principals given cluster-admin through EKS access entries.
     admin_principal_arns: list[str] = Field(default_factory=list)
-    # Pin EKS add-on versions, e.g. {"aws-ebs-csi-driver": "v1.48.0-eksbuild.1"}.
+    """IAM role or user ARNs given cluster-admin through EKS access entries (besides whoever runs `pulumi up`)."""
     addon_versions: dict[str, str] = Field(default_factory=dict)
+    """Pin EKS add-on versions, e.g. `{aws-ebs-csi-driver: v1.48.0-eksbuild.1}`; unset: EKS's default for the cluster version."""
 
 
 class GcpSettings(_Model):
     project: str
-    regional: bool = True  # a zonal control plane is cheaper and fine for dev
+    """The GCP project id the cluster and its network live in."""
+    regional: bool = True
+    """A regional control plane (replicated across the region's zones); false: a cheaper zonal one, refused in prod."""
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
+    """The GKE release channel that upgrades the control plane and nodes."""
     gpu_driver_version: Literal["LATEST", "DEFAULT"] = "LATEST"
+    """Which NVIDIA driver GKE installs on GPU nodes (GKE also runs its own device plugin there)."""
     maintenance_start: str = Field(default="03:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    """Start of the daily 4-hour maintenance window, HH:MM in UTC."""
 
 
 class AzureSettings(_Model):
@@ -169,20 +195,35 @@ class ServingNamespace(_Model):
 
 class StackConfig(_Model):
     cloud: Cloud
+    """Where the cluster runs; `existing` installs the platform on a cluster you already have."""
     region: Optional[str] = None
+    """The cloud region, from the catalog (required unless cloud is existing)."""
     environment: Environment = "dev"
+    """prod turns on deletion protection, HA NAT, stricter checks and the strict policy config."""
     cluster_name: Optional[str] = Field(default=None, pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+    """Cluster name; default `ml-<stack>`."""
     kubernetes_version: str = catalog.DEFAULT_KUBERNETES_VERSION
+    """Kubernetes minor version, quoted in YAML."""
     system_pool: SystemPool = Field(default_factory=SystemPool)
+    """The CPU pool for the platform's own workloads."""
     gpu_pools: list[GpuPool] = Field(default_factory=list)
+    """GPU node pools, tainted `nvidia.com/gpu=present:NoSchedule` and labelled portably."""
     network: Network = Field(default_factory=Network)
+    """Address ranges and API access."""
     tags: dict[str, str] = Field(default_factory=dict)
+    """Tags / labels put on every cloud resource."""
     aws: Optional[AwsSettings] = None
+    """EKS-only settings."""
     gcp: Optional[GcpSettings] = None
+    """GKE-only settings (required for cloud gcp)."""
     azure: Optional[AzureSettings] = None
+    """AKS-only settings."""
     existing: Optional[ExistingSettings] = None
+    """Settings for cloud existing (required there)."""
     platform: Platform = Field(default_factory=Platform)
+    """The cloud-agnostic platform layer."""
     namespaces: list[ServingNamespace] = Field(default_factory=list)
+    """Serving namespaces with quotas, limits, network policies and access."""
 
     @property
     def is_prod(self) -> bool:
@@ -421,6 +462,8 @@ def _pool_problems(pool: GpuPool, i: int, cloud: Optional[str], region: Optional
         out.append(f"{where}.name: {pool.name!r} is reserved for the system pool; choose another name")
     if pool.min_nodes > pool.max_nodes:
         out.append(f"{where}.maxNodes: {pool.max_nodes} is less than minNodes {pool.min_nodes}")
+    elif pool.max_nodes == 0:
+        out.append(f"{where}.maxNodes: 0 leaves the pool without nodes; allowed: 1 to 1000 (remove the pool to drop it)")
     if pool.sharing is not None and pool.sharing.time_slicing and pool.sharing.mig:
         out.append(f"{where}.sharing: sets both timeSlicing and mig; choose one")
     if cloud is None:
@@ -479,7 +522,7 @@ def _region_problems(cloud: str, region: Optional[str]) -> list[str]:
     if region not in regions:
         hint = difflib.get_close_matches(region, regions, n=1)
         maybe = f" (did you mean {hint[0]}?)" if hint else ""
-        return [f"region: {region!r} is not a {cloud} region in the catalog{maybe}; allowed: {', '.join(regions)}"]
+        return [f"region: {region!r} is not a known {cloud} region{maybe}; allowed: {', '.join(regions)}"]
     return []
 
 
@@ -546,6 +589,11 @@ def _cloud_settings_problems(cfg: StackConfig) -> list[str]:
         out.append(f"gcp.project: {cfg.gcp.project!r} is not a GCP project id; allowed: 6-30 lowercase letters, digits and hyphens, starting with a letter")
     if cfg.gcp is not None and not cfg.gcp.regional and cfg.is_prod:
         out.append("gcp.regional: false is not allowed in prod: a zonal control plane has no zone redundancy; allowed: true")
+    if cfg.cloud == "gcp":
+        for i, pool in enumerate(cfg.gpu_pools):
+            mig = pool.sharing.mig if pool.sharing else None
+            if mig is not None and mig.strategy == "mixed":
+                out.append(f"gpuPools[{i}].sharing.mig.strategy: 'mixed' is not available on gcp: GKE cuts every GPU of a pool into the one profile; allowed: single")
     if cfg.azure is not None:
         for i, gid in enumerate(cfg.azure.admin_group_object_ids):
             if not UUID_RE.match(gid):

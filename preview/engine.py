@@ -166,9 +166,19 @@ def _as_config_string(parsed: Any, text: Any) -> str:
     return str(text)
 
 
+def stack_name_and_file(stack: str, root: Path = ROOT_DIR) -> tuple[str, Path]:
+    """A stack name (`dev-aws`) or a path to a stack file (`some/dir/Pulumi.dev-aws.yaml`)."""
+    if stack.endswith((".yaml", ".yml")):
+        path = Path(stack)
+        name = path.name.split(".", 1)[1].rsplit(".", 1)[0] if path.name.startswith("Pulumi.") else path.stem
+        return name, path
+    return stack, stack_file(stack, root)
+
+
 def read_stack_config(stack: str, root: Path = ROOT_DIR) -> tuple[dict[str, str], list[str]]:
-    """The flat config map Pulumi would hand the program for `stack`, and its secret keys."""
-    path = stack_file(stack, root)
+    """The flat config map Pulumi would hand the program for `stack` (a name or a stack
+    file's path), and its secret keys."""
+    _, path = stack_name_and_file(stack, root)
     text = path.read_text(encoding="utf-8")
     parsed = yaml.safe_load(text) or {}
     as_text = yaml.load(text, Loader=yaml.BaseLoader) or {}  # scalars exactly as written
@@ -191,10 +201,12 @@ def run_program(
     config: dict[str, str],
     secret_keys: Optional[list[str]] = None,
     program: Path = ROOT_DIR / "__main__.py",
+    plan: Optional[Plan] = None,
 ) -> Plan:
     """Evaluate `program` under the mock engine. Raises what the program raises
-    (a ConfigError for bad stack config) after the runtime has been cleaned up."""
-    plan = Plan(stack=stack, project=PROJECT)
+    (a ConfigError for bad stack config) after the runtime has been cleaned up; pass
+    `plan` to see what was registered before that."""
+    plan = plan if plan is not None else Plan(stack=stack, project=PROJECT)
     mocks = PlanMocks()
     monitor = RecordingMonitor(mocks, plan)
     logger = logging.getLogger(f"ml-clusters.preview.{stack}")

@@ -84,3 +84,10 @@ CATALOG = CloudCatalog(
         },
     },
 )
+
+# Node boot disk type per machine type where pd-balanced is not offered (A3 Ultra takes
+# Hyperdisk only); every other type here boots from pd-balanced.
+DEFAULT_BOOT_DISK_TYPE = "pd-balanced"
+BOOT_DISK_TYPES: dict[str, str] = {
+    "a3-ultragpu-8g": "hyperdisk-balanced",
+}

@@ -1,0 +1,493 @@
+"""GKE backend: VPC with pod and service ranges, Cloud NAT, a least-privilege node
+service account, a private GKE Standard cluster, a system node pool and one node pool per
+GPU pool. Returns a ClusterHandle."""
+
+from __future__ import annotations
+
+import re
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
+
+from .. import catalog, conventions
+from ..catalog import gcp as gcp_catalog
+from ..config import GpuPool, StackConfig
+from ..handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
+from .kubeconfig import exec_kubeconfig
+
+# Everything a node does with Google APIs is governed by IAM; the scope only opens the door.
+CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+# What a node needs: ship logs and metrics, pull images. Nothing else.
+NODE_ROLES = (
+    "roles/logging.logWriter",
+    "roles/monitoring.metricWriter",
+    "roles/artifactregistry.reader",
+)
+KMS_ENCRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+POD_RANGE = "pods"
+SERVICE_RANGE = "services"
+LOGGING_COMPONENTS = ["SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS"]
+# DCGM makes GKE run NVIDIA's DCGM exporter on GPU nodes and scrape it with Managed Prometheus.
+MONITORING_COMPONENTS = [
+    "SYSTEM_COMPONENTS", "APISERVER", "SCHEDULER", "CONTROLLER_MANAGER", "STORAGE",
+    "HPA", "POD", "DAEMONSET", "DEPLOYMENT", "STATEFULSET", "DCGM",
+]
+# GKE's managed DCGM exporter: a DaemonSet in gke-managed-system whose pods carry this label
+# and name their port `metrics` (9400).
+GKE_DCGM = GpuMetricsSource(
+    managed_by_cloud=True,
+    namespace="gke-managed-system",
+    pod_selector={"app.kubernetes.io/name": "gke-managed-dcgm-exporter"},
+    port="metrics",
+)
+# The GKE API spells taint effects in upper snake case.
+GKE_TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
+KEY_ROTATION = "7776000s"  # 90 days
+MAINTENANCE_HOURS = 4
+AUTH_PLUGIN = "gke-gcloud-auth-plugin"
+AUTH_PLUGIN_HINT = (
+    "gke-gcloud-auth-plugin is required: `gcloud components install gke-gcloud-auth-plugin` "
+    "(or the google-cloud-cli-gke-gcloud-auth-plugin package)"
+)
+
+_LABEL_BAD = re.compile(r"[^a-z0-9_-]")
+
+
+def gcp_label_key(key: str) -> str:
+    """A GCP label key: lowercase letters, digits, `_` and `-`, starting with a letter, at most 63."""
+    safe = _LABEL_BAD.sub("_", key.lower())
+    if not safe[:1].isalpha():
+        safe = f"tag-{safe}"
+    return safe[:63]
+
+
+def gcp_label_value(value: str) -> str:
+    return _LABEL_BAD.sub("_", value.lower())[:63]
+
+
+def gcp_labels(tags: Mapping[str, str]) -> dict[str, str]:
+    """Tags made GCP-safe, sorted so plans are stable."""
+    return dict(sorted((gcp_label_key(k), gcp_label_value(v)) for k, v in tags.items()))
+
+
+def zonal_location(config: StackConfig) -> str:
+    """The zone of a zonal cluster: the first zone of the region that offers the most GPU pools."""
+    assert config.region is not None
+    cat = catalog.cloud("gcp")
+    zones = cat.regions[config.region].zones
+    offered = [set(cat.zones_offering(p.instance_type, config.region)) for p in config.gpu_pools]
+    return max(zones, key=lambda z: (sum(z in o for o in offered), -zones.index(z)))
+
+
+def node_service_account_id(cluster_name: str) -> str:
+    # Service account ids are 6-30 characters.
+    return f"{cluster_name[:24].rstrip('-')}-nodes"
+
+
+def initial_nodes_per_zone(min_nodes: int, max_nodes: int, zones: int) -> int:
+    """GKE creates `initial_node_count` nodes in every zone; keep the total within max."""
+    return min(-(-min_nodes // zones), max_nodes // zones)
+
+
+class GkeCluster(pulumi.ComponentResource):
+    def __init__(self, name: str, config: StackConfig, stack: str, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("mlclusters:clouds:GkeCluster", name, None, opts)
+        assert config.region is not None and config.gcp is not None
+        self.config = config
+        self.cluster_name = name
+        self.settings = config.gcp
+        self.project = self.settings.project
+        self.region = config.region
+        self.zones = catalog.cloud("gcp").regions[self.region].zones
+        self.location = self.region if self.settings.regional else zonal_location(config)
+        self.labels = gcp_labels(
+            {
+                **config.tags,
+                "ml-clusters-cluster": name,
+                "ml-clusters-environment": config.environment,
+                "ml-clusters-stack": stack,
+            }
+        )
+        self.provider = gcp.Provider(
+            f"{name}-gcp",
+            project=self.project,
+            region=self.region,
+            zone=None if self.settings.regional else self.location,
+            default_labels=self.labels,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._opts = pulumi.ResourceOptions(parent=self, provider=self.provider)
+        self._prod_protect = pulumi.ResourceOptions(protect=config.is_prod)
+
+        self._network()
+        self._node_identity()
+        self.secrets_key, self.disks_key = self._encryption() if config.is_prod else (None, None)
+        self._cluster()
+        self.system_pool = self._node_pool(
+            conventions.SYSTEM_POOL,
+            machine_type=config.system_instance_type(),
+            min_nodes=config.system_pool.min_nodes,
+            max_nodes=config.system_pool.max_nodes,
+            disk_gb=config.system_pool.disk_gb,
+            spot=config.system_pool.spot,
+            labels=conventions.system_pool_labels(),
+            # Regional: spread over up to three zones, never more zones than nodes allowed.
+            zones=[self.location] if not self.settings.regional else list(self.zones[: min(3, config.system_pool.max_nodes)]),
+        )
+        self.gpu_pools = {pool.name: self._gpu_pool(pool) for pool in config.gpu_pools}
+
+        kubeconfig = exec_kubeconfig(
+            cluster_name=self.cluster.name,
+            endpoint=pulumi.Output.concat("https://", self.cluster.endpoint),
+            ca_data=self.cluster.master_auth.cluster_ca_certificate,
+            command=AUTH_PLUGIN,
+            args=[],
+            install_hint=AUTH_PLUGIN_HINT,
+        )
+        self.kubeconfig = pulumi.Output.secret(kubeconfig)
+        self.k8s_provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self)
+        )
+        self.handle = self._handle()
+        self.register_outputs(
+            {
+                "clusterName": self.cluster.name,
+                "endpoint": self.cluster.endpoint,
+                "network": self.network.name,
+                "kubeconfig": self.kubeconfig,
+                "nodeServiceAccount": self.node_account.email,
+                "workloadPool": self.workload_pool,
+            }
+        )
+
+    # --- network --------------------------------------------------------------------
+
+    def _network(self) -> None:
+        name, net = self.cluster_name, self.config.network
+        self.network = gcp.compute.Network(
+            f"{name}-vpc",
+            name=f"{name}-vpc",
+            project=self.project,
+            auto_create_subnetworks=False,
+            routing_mode="REGIONAL",
+            opts=self._opts,
+        )
+        # One subnet for the nodes; pods and services get VPC-native secondary ranges.
+        self.subnet = gcp.compute.Subnetwork(
+            f"{name}-nodes",
+            name=f"{name}-nodes",
+            project=self.project,
+            region=self.region,
+            network=self.network.self_link,
+            ip_cidr_range=net.vpc_cidr,
+            secondary_ip_ranges=[
+                {"range_name": POD_RANGE, "ip_cidr_range": net.pod_cidr},
+                {"range_name": SERVICE_RANGE, "ip_cidr_range": net.service_cidr},
+            ],
+            # Private nodes reach Google APIs (Artifact Registry, GCS) without NAT.
+            private_ip_google_access=True,
+            log_config={
+                "aggregation_interval": "INTERVAL_10_MIN",
+                "flow_sampling": 0.5,
+                "metadata": "INCLUDE_ALL_METADATA",
+            },
+            opts=self._opts,
+        )
+        self.router = gcp.compute.Router(
+            f"{name}-router", name=f"{name}-router", project=self.project, region=self.region,
+            network=self.network.self_link, opts=self._opts,
+        )
+        # Private nodes have no external IP: NAT is how they pull from registries outside Google.
+        self.nat = gcp.compute.RouterNat(
+            f"{name}-nat",
+            name=f"{name}-nat",
+            project=self.project,
+            region=self.region,
+            router=self.router.name,
+            nat_ip_allocate_option="AUTO_ONLY",
+            source_subnetwork_ip_ranges_to_nat="LIST_OF_SUBNETWORKS",
+            subnetworks=[{"name": self.subnet.self_link, "source_ip_ranges_to_nats": ["ALL_IP_RANGES"]}],
+            log_config={"enable": True, "filter": "ERRORS_ONLY"},
+            opts=self._opts,
+        )
+
+    # --- identity and encryption ------------------------------------------------------
+
+    def _node_identity(self) -> None:
+        name = self.cluster_name
+        self.node_account = gcp.serviceaccount.Account(
+            f"{name}-nodes",
+            account_id=node_service_account_id(name),
+            display_name=f"GKE nodes of {name}",
+            description=f"Node identity of GKE cluster {name}: logs, metrics and image pulls only",
+            project=self.project,
+            opts=self._opts,
+        )
+        self.node_roles = [
+            gcp.projects.IAMMember(
+                f"{name}-nodes-{role.split('/')[-1]}",
+                project=self.project,
+                role=role,
+                member=self.node_account.member,
+                opts=self._opts,
+            )
+            for role in NODE_ROLES
+        ]
+        self.workload_pool = f"{self.project}.svc.id.goog"
+
+    def _encryption(self) -> tuple[gcp.kms.CryptoKey, gcp.kms.CryptoKey]:
+        """prod: customer-managed keys for Kubernetes secrets (application-layer encryption)
+        and for node and volume disks, each usable by the Google service agent that needs it."""
+        name = self.cluster_name
+        protected = pulumi.ResourceOptions.merge(self._opts, self._prod_protect)
+        ring = gcp.kms.KeyRing(
+            f"{name}-gke", name=f"{name}-gke", project=self.project, location=self.region, opts=protected
+        )
+        project_number = gcp.organizations.get_project_output(
+            project_id=self.project, opts=pulumi.InvokeOutputOptions(parent=self, provider=self.provider)
+        ).number
+        agents = {
+            "secrets": ("container-engine-robot", "Kubernetes secrets"),
+            "disks": ("compute-system", "node and persistent disks"),
+        }
+        keys = {}
+        self.key_grants = {}
+        for key_name, (agent, what) in agents.items():
+            key = gcp.kms.CryptoKey(
+                f"{name}-{key_name}",
+                name=key_name,
+                key_ring=ring.id,
+                purpose="ENCRYPT_DECRYPT",
+                rotation_period=KEY_ROTATION,
+                labels={**self.labels, "purpose": gcp_label_value(what)},
+                opts=protected,
+            )
+            self.key_grants[key_name] = gcp.kms.CryptoKeyIAMMember(
+                f"{name}-{key_name}-{agent}",
+                crypto_key_id=key.id,
+                role=KMS_ENCRYPTER,
+                member=pulumi.Output.concat("serviceAccount:service-", project_number, f"@{agent}.iam.gserviceaccount.com"),
+                opts=self._opts,
+            )
+            keys[key_name] = key
+        self.key_ring = ring
+        return keys["secrets"], keys["disks"]
+
+    # --- cluster ----------------------------------------------------------------------
+
+    def _node_basics(self, machine_type: str, disk_gb: int) -> dict:
+        """What every node of the cluster gets: our service account, shielded COS, metadata server."""
+        basics = {
+            "machine_type": machine_type,
+            "disk_size_gb": disk_gb,
+            "disk_type": gcp_catalog.BOOT_DISK_TYPES.get(machine_type, gcp_catalog.DEFAULT_BOOT_DISK_TYPE),
+            "image_type": "COS_CONTAINERD",
+            "service_account": self.node_account.email,
+            "oauth_scopes": [CLOUD_PLATFORM_SCOPE],
+            "workload_metadata_config": {"mode": "GKE_METADATA"},
+            "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
+            "metadata": {"disable-legacy-endpoints": "true"},
+            "resource_labels": self.labels,
+        }
+        if self.disks_key is not None:
+            basics["boot_disk_kms_key"] = self.disks_key.id
+        return basics
+
+    def _cluster(self) -> None:
+        name, cfg, gke = self.cluster_name, self.config, self.settings
+        cidrs = list(cfg.network.api_allowed_cidrs)
+        depends: list[pulumi.Resource] = [self.nat, *self.node_roles]
+        if self.secrets_key is not None:
+            depends += list(self.key_grants.values())
+        self.cluster = gcp.container.Cluster(
+            f"{name}-gke",
+            name=name,
+            project=self.project,
+            location=self.location,
+            description=f"ml-clusters GKE cluster {name} ({cfg.environment})",
+            min_master_version=cfg.kubernetes_version,
+            release_channel={"channel": gke.release_channel},
+            network=self.network.self_link,
+            subnetwork=self.subnet.self_link,
+            networking_mode="VPC_NATIVE",
+            ip_allocation_policy={
+                "cluster_secondary_range_name": POD_RANGE,
+                "services_secondary_range_name": SERVICE_RANGE,
+            },
+            # GKE always creates a default pool; ours replace it. Until it is removed it runs
+            # as our node service account, never the default compute one.
+            remove_default_node_pool=True,
+            initial_node_count=1,
+            node_config=self._node_basics(cfg.system_instance_type(), 50),
+            private_cluster_config={
+                "enable_private_nodes": True,
+                # No listed CIDRs: the API is reachable from inside the VPC only.
+                "enable_private_endpoint": not cidrs,
+            },
+            master_authorized_networks_config={
+                "cidr_blocks": [{"cidr_block": c, "display_name": f"allowed-{i}"} for i, c in enumerate(cidrs)],
+                "gcp_public_cidrs_access_enabled": False,
+            },
+            workload_identity_config={"workload_pool": self.workload_pool},
+            enable_shielded_nodes=True,
+            # Dataplane V2 (eBPF) enforces NetworkPolicy itself; no Calico add-on.
+            datapath_provider="ADVANCED_DATAPATH",
+            logging_config={"enable_components": LOGGING_COMPONENTS},
+            monitoring_config={
+                "enable_components": MONITORING_COMPONENTS,
+                "managed_prometheus": {"enabled": True},
+            },
+            addons_config={
+                "gce_persistent_disk_csi_driver_config": {"enabled": True},
+                "gcp_filestore_csi_driver_config": {"enabled": True},
+                "gcs_fuse_csi_driver_config": {"enabled": True},
+                "http_load_balancing": {"disabled": False},
+                "horizontal_pod_autoscaling": {"disabled": False},
+            },
+            database_encryption=(
+                {"state": "ENCRYPTED", "key_name": self.secrets_key.id}
+                if self.secrets_key is not None
+                else {"state": "DECRYPTED"}
+            ),
+            maintenance_policy={
+                "daily_maintenance_window": {"start_time": gke.maintenance_start},
+            },
+            resource_labels=self.labels,
+            # The provider defaults to True; dev and staging must stay disposable.
+            deletion_protection=cfg.is_prod,
+            opts=pulumi.ResourceOptions.merge(
+                self._opts,
+                pulumi.ResourceOptions(
+                    protect=cfg.is_prod,
+                    depends_on=depends,
+                    # The default pool's node_config reads back differently once the pool is
+                    # gone; without this every update would replace the cluster.
+                    ignore_changes=["nodeConfig", "initialNodeCount"],
+                ),
+            ),
+        )
+
+    # --- node pools ---------------------------------------------------------------------
+
+    def _node_pool(self, pool: str, *, machine_type: str, min_nodes: int, max_nodes: int, disk_gb: int, spot: bool,
+                   labels: Mapping[str, str], zones: list[str], taints: tuple[conventions.Taint, ...] = (),
+                   accelerator: Optional[dict] = None) -> gcp.container.NodePool:
+        node_config = {
+            **self._node_basics(machine_type, disk_gb),
+            "spot": spot,
+            "labels": dict(labels),
+            "taints": [{"key": t.key, "value": t.value, "effect": GKE_TAINT_EFFECTS[t.effect]} for t in taints],
+        }
+        if accelerator is not None:
+            node_config["guest_accelerators"] = [accelerator]
+            node_config["gvnic"] = {"enabled": True}
+        depends: list[pulumi.Resource] = [*self.node_roles, self.nat]
+        if self.disks_key is not None:
+            depends.append(self.key_grants["disks"])
+        return gcp.container.NodePool(
+            f"{self.cluster_name}-{pool}",
+            # A prefix lets a replacement pool come up before the old one goes.
+            name_prefix=f"{pool}-",
+            project=self.project,
+            cluster=self.cluster.name,
+            location=self.location,
+            node_locations=zones,
+            initial_node_count=initial_nodes_per_zone(min_nodes, max_nodes, len(zones)),
+            autoscaling={
+                "total_min_node_count": min_nodes,
+                "total_max_node_count": max_nodes,
+                # ANY takes capacity wherever it is free: what spot needs to get nodes at all.
+                "location_policy": "ANY" if spot else "BALANCED",
+            },
+            management={"auto_repair": True, "auto_upgrade": True},
+            # GPU capacity is scarce: upgrade GPU pools in place rather than asking for a surge node.
+            upgrade_settings=(
+                {"strategy": "SURGE", "max_surge": 0, "max_unavailable": 1}
+                if accelerator is not None
+                else {"strategy": "SURGE", "max_surge": 1, "max_unavailable": 0}
+            ),
+            node_config=node_config,
+            opts=pulumi.ResourceOptions.merge(
+                self._opts,
+                pulumi.ResourceOptions(
+                    depends_on=depends,
+                    # The autoscaler owns the size; a new minimum must not replace the pool.
+                    ignore_changes=["initialNodeCount"],
+                ),
+            ),
+        )
+
+    def _gpu_pool(self, pool: GpuPool) -> gcp.container.NodePool:
+        cat = catalog.cloud("gcp")
+        itype = cat.instance_types[pool.instance_type]
+        assert itype.accelerator is not None
+        accelerator: dict = {
+            "type": itype.accelerator,
+            "count": itype.gpus,
+            # GKE installs the driver, and with it runs its own device plugin on the node.
+            "gpu_driver_installation_config": {"gpu_driver_version": self.settings.gpu_driver_version},
+        }
+        sharing = pool.sharing
+        if sharing is not None and sharing.time_slicing is not None:
+            accelerator["gpu_sharing_config"] = {
+                "gpu_sharing_strategy": "TIME_SHARING",
+                "max_shared_clients_per_gpu": sharing.time_slicing.replicas,
+            }
+        if sharing is not None and sharing.mig is not None:
+            accelerator["gpu_partition_size"] = sharing.mig.profile
+        return self._node_pool(
+            pool.name,
+            machine_type=pool.instance_type,
+            min_nodes=pool.min_nodes,
+            max_nodes=pool.max_nodes,
+            disk_gb=pool.disk_gb,
+            spot=pool.spot,
+            labels=conventions.gpu_pool_labels(pool, "gcp", cloud_manages_device_plugin=True),
+            zones=list(cat.zones_offering(pool.instance_type, self.region)),
+            taints=(conventions.GPU_TAINT,),
+            accelerator=accelerator,
+        )
+
+    # --- handle ----------------------------------------------------------------------------
+
+    def _handle(self) -> ClusterHandle:
+        cat = catalog.cloud("gcp")
+        pools = []
+        for pool in self.config.gpu_pools:
+            itype = cat.instance_types[pool.instance_type]
+            pools.append(GpuPoolFacts(
+                pool=pool, gpu_model=itype.gpu or "", gpus_per_node=itype.gpus,
+                node_labels=conventions.gpu_pool_labels(pool, "gcp", cloud_manages_device_plugin=True),
+            ))
+        # Persistent disks are encrypted at rest by Google; prod uses our own key on top.
+        block_params: dict[str, pulumi.Input[str]] = {"type": "pd-balanced", "csi.storage.k8s.io/fstype": "ext4"}
+        if self.disks_key is not None:
+            block_params["disk-encryption-kms-key"] = self.disks_key.id
+        file_storage = None
+        if self.config.platform.shared_file_system:
+            file_storage = StorageClassSpec(
+                provisioner="filestore.csi.storage.gke.io",
+                # Enterprise is regional (survives a zone); standard (Basic HDD) is the cheap tier.
+                parameters={"tier": "enterprise" if self.config.is_prod else "standard", "network": self.network.name},
+                access_mode="ReadWriteMany",
+            )
+        return ClusterHandle(
+            name=self.cluster_name,
+            cloud="gcp",
+            kubernetes_version=self.config.kubernetes_version,
+            kubeconfig=self.kubeconfig,
+            provider=self.k8s_provider,
+            block_storage=StorageClassSpec(provisioner="pd.csi.storage.gke.io", parameters=block_params),
+            file_storage=file_storage,
+            # GKE installs the NVIDIA driver and its own device plugin: the platform must not.
+            cloud_manages_device_plugin=True,
+            gpu_metrics=GKE_DCGM,
+            gpu_pools=pools,
+            gpu_node_selector={conventions.GPU_NODE_LABEL: "true"},
+            system_tolerations=[],
+            internal_lb_annotations={"networking.gke.io/load-balancer-type": "Internal"},
+            workload_identity_annotation="iam.gke.io/gcp-service-account",
+            ready=[self.system_pool, *self.gpu_pools.values()],
+        )
