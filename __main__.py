@@ -17,3 +17,5 @@ pulumi.export("environment", config.environment)
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("gpuPools", [p.name for p in config.gpu_pools])
+if cluster.grafana_admin_password is not None:
+    pulumi.export("grafanaAdminPassword", cluster.grafana_admin_password)

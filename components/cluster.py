@@ -9,6 +9,7 @@ import pulumi
 
 from .clouds import backend_for
 from .config import StackConfig
+from .platform import Platform, PlatformArgs
 
 
 @dataclass(frozen=True)
@@ -25,4 +26,15 @@ class MlCluster(pulumi.ComponentResource):
         self.handle = self.backend.handle
         self.kubeconfig = self.handle.kubeconfig
         self.cluster_name = self.handle.name
-        self.register_outputs({"kubeconfig": self.kubeconfig, "clusterName": self.cluster_name})
+        # The platform layer installs on whatever the backend returned, once it is ready.
+        self.platform = Platform(
+            name,
+            PlatformArgs(self.handle, args.config.platform, tuple(args.config.namespaces)),
+            pulumi.ResourceOptions(parent=self, depends_on=list(self.handle.ready)),
+        )
+        self.grafana_admin_password = self.platform.grafana_admin_password
+        self.register_outputs({
+            "kubeconfig": self.kubeconfig,
+            "clusterName": self.cluster_name,
+            "grafanaAdminPassword": self.grafana_admin_password,
+        })

@@ -148,46 +148,85 @@ class GcpSettings(_Model):
 
 class AzureSettings(_Model):
     admin_group_object_ids: list[str] = Field(default_factory=list)
+    """Entra ID group object ids whose members are cluster admins (local accounts are disabled)."""
     tenant_id: Optional[str] = None
+    """Entra ID tenant of those groups; unset: the subscription's tenant."""
     network_policy: Literal["cilium", "azure"] = "cilium"
+    """`cilium`: Azure CNI powered by Cilium (dataplane and network policy); `azure`: Azure Network Policy Manager. Both on CNI overlay."""
     private_cluster: bool = False
+    """No public API endpoint (`pulumi up` must then run inside the VNet); an empty `network.apiAllowedCidrs` also makes the cluster private."""
     upgrade_channel: Literal["patch", "stable", "rapid", "node-image", "none"] = "patch"
+    """AKS auto-upgrade channel for the Kubernetes version."""
     node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch", "Unmanaged"] = "NodeImage"
+    """How AKS keeps node OS images patched."""
+    deployer_principal_type: Literal["User", "ServicePrincipal"] = "User"
+    """What runs `pulumi up` (it is made Kubernetes admin through Azure RBAC): `User` after `az login`, `ServicePrincipal` for CI with a service principal or managed identity."""
 
 
 class ExistingSettings(_Model):
-    kubeconfig: str  # path to a kubeconfig file
+    """A cluster the user already has: the facts a bare cluster cannot tell us."""
+
+    kubeconfig: str
+    """Path to the cluster's kubeconfig, absolute, `~/...` or relative to the project root; read at preview time and kept as a secret."""
     context: Optional[str] = None
+    """The kubeconfig context to use; unset: its current-context."""
     block_storage_provisioner: str = "rancher.io/local-path"
+    """Provisioner of the default block StorageClass `ml-block` (and `ml-block-retain`), e.g. a CSI driver name."""
+    block_storage_parameters: dict[str, str] = Field(default_factory=dict)
+    """StorageClass parameters the block provisioner needs (e.g. a Ceph pool and clusterID)."""
     file_storage_provisioner: Optional[str] = None
-    # True when the GPU nodes already run a device plugin (e.g. the GPU operator).
+    """A ReadWriteMany provisioner (NFS, CephFS, ...) for the shared class `ml-shared`; unset: no shared class."""
+    file_storage_parameters: dict[str, str] = Field(default_factory=dict)
+    """StorageClass parameters of the shared provisioner (e.g. NFS server and share)."""
+    storage_encrypted: bool = False
+    """The provisioners' volumes are encrypted at rest (e.g. on encrypted node disks); recorded on the classes as `ml-clusters.io/encrypted`."""
     device_plugin_installed: bool = False
+    """The GPU nodes already run a device plugin (e.g. the NVIDIA GPU operator): the platform deploys none, and sharing is left to its owner."""
     gpu_node_label: str = Field(default="nvidia.com/gpu.present=true", pattern=r"^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*$")
+    """`key=value` of the label on your GPU nodes; the device plugin and DCGM exporter run where it is set."""
 
 
 # --- Platform layer --------------------------------------------------------------------
 
 
 class Monitoring(_Model):
+    """kube-prometheus-stack: Prometheus (persistent, on the block class), Alertmanager,
+    Grafana, plus GPU metrics, the GPU dashboard and the GPU alert rules."""
+
     enabled: bool = True
+    """Install kube-prometheus-stack with GPU metrics, the GPU dashboard and GPU alerts."""
     retention: str = Field(default="15d", pattern=DURATION_RE.pattern)
+    """How long Prometheus keeps metrics, e.g. `15d`, `2w`, `48h`."""
     storage_gb: int = Field(default=50, ge=10, le=4096)
+    """Size of Prometheus's volume on the `ml-block` class, in GiB; data is pruned at 85% of it."""
 
 
 class Platform(_Model):
     gpu_feature_discovery: bool = False
+    """Run GPU Feature Discovery (node labels such as `nvidia.com/gpu.product`) with Node Feature Discovery, where the platform runs the device plugin."""
     shared_file_system: bool = True
+    """Create the ReadWriteMany class `ml-shared` for datasets and checkpoints, where the backend offers a file system."""
+    ingress_namespace: str = "ingress"
+    """Namespace of your ingress controller; serving namespaces admit traffic from it."""
     monitoring: Monitoring = Field(default_factory=Monitoring)
+    """Monitoring settings (below)."""
 
 
 class ServingNamespace(_Model):
     name: str
+    """Namespace name (a DNS label); not a platform namespace (monitoring, gpu-system, kube-*)."""
     team: str
-    group: str  # the identity provider group bound to the namespace's edit role
+    """Owning team; becomes the `ml-clusters.io/team` label."""
+    group: str
+    """Identity-provider group bound to the namespace's `edit` role (name, email or object id, as your cluster's authentication reports it)."""
     gpus: int = Field(default=0, ge=0, le=4096)
+    """Quota of GPUs (`requests.nvidia.com/gpu`; a time-slice replica or MIG slice counts as one)."""
     cpu: str = "16"
+    """Quota of CPU requests, a Kubernetes quantity."""
     memory: str = "64Gi"
+    """Quota of memory requests and of memory limits, a Kubernetes quantity."""
     pod_security: Literal["restricted", "baseline"] = "restricted"
+    """Pod Security Standard the namespace enforces (audit and warn stay at restricted)."""
 
 
 # --- The stack -------------------------------------------------------------------------
@@ -600,28 +639,73 @@ def _cloud_settings_problems(cfg: StackConfig) -> list[str]:
                 out.append(f"azure.adminGroupObjectIds[{i}]: {gid!r} is not an Entra ID object id (a UUID)")
         if cfg.azure.tenant_id is not None and not UUID_RE.match(cfg.azure.tenant_id):
             out.append(f"azure.tenantId: {cfg.azure.tenant_id!r} is not an Entra ID tenant id (a UUID)")
+        if cfg.azure.private_cluster and cfg.network.api_allowed_cidrs:
+            out.append("azure.privateCluster: true has no public API endpoint for network.apiAllowedCidrs to open; remove apiAllowedCidrs or set privateCluster false")
+    if cfg.cloud == "azure":
+        for key in cfg.tags:
+            if "/" in key:
+                out.append(f"tags.{key}: Azure tag names cannot contain '/'; use '-' or '.' instead")
+        for i, pool in enumerate(cfg.gpu_pools):
+            itype = catalog.instance_type("azure", pool.instance_type)
+            mig = pool.sharing.mig if pool.sharing else None
+            profiles = catalog.gpu_model(itype.gpu).mig_profiles if itype and itype.gpu else ()
+            if mig is None or mig.profile not in profiles:
+                continue  # no MIG, or a profile the generic check already reports
+            # AKS partitions by slice count (MIG1g..MIG7g) and gives each slice the GPU's
+            # standard memory share: the first profile NVIDIA lists for that slice count.
+            aks_profiles: dict[str, str] = {}
+            for profile in profiles:
+                aks_profiles.setdefault(profile.split(".")[0], profile)
+            if mig.profile not in aks_profiles.values():
+                out.append(f"gpuPools[{i}].sharing.mig.profile: {mig.profile!r} is not a partition AKS can create on {pool.instance_type}; allowed: {', '.join(aks_profiles.values())}")
     return out
 
 
 def _namespace_problems(cfg: StackConfig) -> list[str]:
+    """Serving namespaces, the platform block and the existing-cluster facts."""
     out = []
     seen: dict[str, int] = {}
     reserved = ("default", "kube-system", "kube-public", "kube-node-lease", "monitoring", "gpu-system")
+    ingress = cfg.platform.ingress_namespace
+    if not DNS_LABEL_RE.match(ingress):
+        out.append(f"platform.ingressNamespace: {ingress!r} is not a valid namespace name; allowed: lowercase letters, digits and '-', at most 63")
+    elif ingress in ("monitoring", "gpu-system"):
+        out.append(f"platform.ingressNamespace: {ingress!r} is used by the platform itself; allowed: the namespace your ingress controller runs in")
+    if cfg.platform.gpu_feature_discovery and "node-feature-discovery" not in catalog.CHARTS:
+        out.append(
+            "platform.gpuFeatureDiscovery: true needs Node Feature Discovery, which the catalog does not pin "
+            "(components/catalog/versions.py CHARTS['node-feature-discovery']); allowed: false until it is pinned"
+        )
     for i, ns in enumerate(cfg.namespaces):
         where = f"namespaces[{i}]"
         if not DNS_LABEL_RE.match(ns.name):
             out.append(f"{where}.name: {ns.name!r} is not a valid namespace name; allowed: lowercase letters, digits and '-', at most 63")
         elif ns.name in reserved:
             out.append(f"{where}.name: {ns.name!r} is reserved by the platform; choose another name")
+        elif ns.name == ingress:
+            out.append(f"{where}.name: {ns.name!r} is the ingress namespace (platform.ingressNamespace); choose another name")
         if ns.name in seen:
             out.append(f"{where}.name: {ns.name!r} is already used by namespaces[{seen[ns.name]}]; names must be unique")
         seen.setdefault(ns.name, i)
         if not DNS_LABEL_RE.match(ns.team):
             out.append(f"{where}.team: {ns.team!r} is not a valid label value; allowed: lowercase letters, digits and '-'")
+        if not ns.group.strip() or ns.group != ns.group.strip():
+            out.append(f"{where}.group: {ns.group!r} is not a group name; allowed: the identity provider's group name or id, without surrounding spaces")
         for key in ("cpu", "memory"):
             value = getattr(ns, key)
             if not QUANTITY_RE.match(value):
                 out.append(f"{where}.{key}: {value!r} is not a Kubernetes quantity, e.g. 16, 500m, 64Gi")
+    existing = cfg.existing
+    provisioner_re = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?(/[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?)?$")
+    if existing is not None:
+        if not existing.kubeconfig.strip():
+            out.append(f"existing.kubeconfig: {existing.kubeconfig!r} is empty; allowed: a path to a kubeconfig file, absolute or relative to the project root")
+        for key in ("blockStorageProvisioner", "fileStorageProvisioner"):
+            value = getattr(existing, to_snake(key))
+            if value is not None and not provisioner_re.match(value):
+                out.append(f"existing.{key}: {value!r} is not a provisioner name; allowed: a CSI driver or provisioner name such as rancher.io/local-path or nfs.csi.k8s.io")
+        if existing.file_storage_parameters and existing.file_storage_provisioner is None:
+            out.append("existing.fileStorageParameters: set without fileStorageProvisioner; allowed: set fileStorageProvisioner too, or remove the parameters")
     return out
 
 
@@ -637,6 +721,21 @@ def _pools_problems(pools: list[GpuPool | None], cloud: Optional[str], region: O
             out.append(f"gpuPools[{i}].name: {pool.name!r} is already used by gpuPools[{seen[pool.name]}]; pool names must be unique")
         seen.setdefault(pool.name, i)
     return out
+
+
+def _salvage(model: type[BaseModel], item: Any) -> Any:
+    """`item` validated as `model`, or with the keys pydantic rejected dropped (so a typo in
+    one key does not hide the checks of the others), or None."""
+    try:
+        return model.model_validate(item)
+    except ValidationError as err:
+        if not isinstance(item, dict):
+            return None
+        bad = {e["loc"][0] for e in err.errors() if e["loc"]}
+        try:
+            return model.model_validate({k: v for k, v in item.items() if k not in bad})
+        except ValidationError:
+            return None
 
 
 def _partial_semantic_problems(raw: dict[str, Any], err: ValidationError) -> list[str]:
@@ -659,8 +758,5 @@ def _partial_semantic_problems(raw: dict[str, Any], err: ValidationError) -> lis
         cloud = None
     pools: list[GpuPool | None] = []
     for item in raw.get("gpuPools") or [] if isinstance(raw.get("gpuPools"), list) else []:
-        try:
-            pools.append(GpuPool.model_validate(item))
-        except ValidationError:
-            pools.append(None)
+        pools.append(_salvage(GpuPool, item))
     return out + _pools_problems(pools, cloud, region)

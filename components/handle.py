@@ -67,5 +67,8 @@ class ClusterHandle:
     internal_lb_annotations: Mapping[str, str]
     # ServiceAccount annotation that binds a cloud identity (None: the cloud binds another way).
     workload_identity_annotation: Optional[str] = None
+    # Taints the cloud itself adds to some GPU nodes (AKS spot nodes), which node agents such
+    # as the device plugin and the DCGM exporter must tolerate besides the GPU taint.
+    gpu_node_tolerations: list[dict[str, Any]] = field(default_factory=list)
     # Resources the platform must wait for (node pools, add-ons) before it installs.
     ready: list[pulumi.Resource] = field(default_factory=list)

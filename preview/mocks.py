@@ -87,11 +87,178 @@ AWS_IDS: dict[str, str] = {
 
 # --- Google Cloud -------------------------------------------------------------------------
 
-GCP_OUTPUTS: dict[str, Callable[[Any], dict[str, Any]]] = {}
+GCP_PROJECT = "mock-project"
+GCP_COMPUTE = "https://www.googleapis.com/compute/v1/projects"
+
+
+def _gcp_project(args) -> str:
+    return str(args.inputs.get("project") or GCP_PROJECT)
+
+
+def _gcp_project_number(project_id: str) -> str:
+    return str(int(_short_hash(project_id, 10), 16) % 10**12).rjust(12, "1")
+
+
+def _gcp_network(args):
+    name = args.inputs.get("name", args.name)
+    return {"name": name, "selfLink": f"{GCP_COMPUTE}/{_gcp_project(args)}/global/networks/{name}"}
+
+
+def _gcp_regional(kind: str):
+    def outputs(args):
+        name = args.inputs.get("name", args.name)
+        region = args.inputs.get("region", "us-central1")
+        return {"name": name, "selfLink": f"{GCP_COMPUTE}/{_gcp_project(args)}/regions/{region}/{kind}/{name}"}
+
+    return outputs
+
+
+def _gcp_service_account(args):
+    email = f"{args.inputs['accountId']}@{_gcp_project(args)}.iam.gserviceaccount.com"
+    return {
+        "email": email,
+        "member": f"serviceAccount:{email}",
+        "name": f"projects/{_gcp_project(args)}/serviceAccounts/{email}",
+        "uniqueId": str(int(_short_hash(email, 12), 16)),
+    }
+
+
+def _gke_cluster(args):
+    name = args.inputs.get("name", args.name)
+    octets = bytes.fromhex(_short_hash(args.name, 6))
+    location = args.inputs.get("location")
+    return {
+        "name": name,
+        "endpoint": f"34.{octets[0]}.{octets[1]}.{octets[2]}",
+        "masterAuth": {"clusterCaCertificate": FAKE_CA},
+        "masterVersion": f"{args.inputs.get('minMasterVersion', '1.35')}.1-gke.1000",
+        "selfLink": f"https://container.googleapis.com/v1/projects/{_gcp_project(args)}/locations/{location}/clusters/{name}",
+    }
+
+
+def _gke_node_pool(args):
+    return {"name": f"{args.inputs.get('namePrefix', '')}{_short_hash(args.name, 26)}"}
+
+
+GCP_OUTPUTS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "gcp:compute/network:Network": _gcp_network,
+    "gcp:compute/subnetwork:Subnetwork": _gcp_regional("subnetworks"),
+    "gcp:compute/router:Router": _gcp_regional("routers"),
+    "gcp:serviceaccount/account:Account": _gcp_service_account,
+    "gcp:container/cluster:Cluster": _gke_cluster,
+    "gcp:container/nodePool:NodePool": _gke_node_pool,
+}
 
 # --- Azure --------------------------------------------------------------------------------
 
-AZURE_OUTPUTS: dict[str, Callable[[Any], dict[str, Any]]] = {}
+AZURE_SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
+AZURE_TENANT_ID = "00000000-0000-4000-8000-000000000002"
+AZURE_DEPLOYER_OBJECT_ID = "00000000-0000-4000-8000-000000000003"
+
+
+def _azure_uuid(text: str) -> str:
+    h = _short_hash(text, 32)
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}"
+
+
+def _azure_named(name_input: str) -> Callable[[Any], dict[str, Any]]:
+    """azure-native resources echo their explicit name input (e.g. `resourceGroupName`) as `name`."""
+    return lambda args: {"name": args.inputs.get(name_input) or args.name}
+
+
+def _azure_identity(args):
+    return {
+        "name": args.inputs.get("resourceName") or args.name,
+        "principalId": _azure_uuid(args.name + "principal"),
+        "clientId": _azure_uuid(args.name + "client"),
+        "tenantId": AZURE_TENANT_ID,
+    }
+
+
+def _aks_cluster(args):
+    name = args.inputs.get("resourceName") or args.name
+    location = args.inputs.get("location") or "eastus"
+    dns = f"{args.inputs.get('dnsPrefix') or name}-{_short_hash(args.name, 8)}"
+    node_rg = args.inputs.get("nodeResourceGroup") or f"MC_{name}"
+    outputs = {
+        "name": name,
+        "fqdn": f"{dns}.hcp.{location}.azmk8s.io",
+        "azurePortalFQDN": f"{dns}.portal.hcp.{location}.azmk8s.io",
+        "identityProfile": {
+            "kubeletidentity": {
+                "clientId": _azure_uuid(args.name + "kubelet-client"),
+                "objectId": _azure_uuid(args.name + "kubelet-object"),
+                "resourceId": f"/subscriptions/{AZURE_SUBSCRIPTION_ID}/resourceGroups/{node_rg}"
+                f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}-agentpool",
+            }
+        },
+        "oidcIssuerProfile": {
+            **(args.inputs.get("oidcIssuerProfile") or {}),
+            "issuerURL": f"https://{location}.oic.prod-aks.azure.com/{AZURE_TENANT_ID}/{_azure_uuid(args.name + 'oidc')}/",
+        },
+        "currentKubernetesVersion": f"{args.inputs.get('kubernetesVersion', '1.35')}.0",
+        "provisioningState": "Succeeded",
+    }
+    identity = args.inputs.get("identity")
+    if identity and isinstance(identity.get("userAssignedIdentities"), list):
+        # Sent as a list of ids, returned by ARM as a map of id -> identity.
+        outputs["identity"] = {
+            **identity,
+            "userAssignedIdentities": {
+                rid: {"principalId": _azure_uuid(rid + "principal"), "clientId": _azure_uuid(rid + "client")}
+                for rid in identity["userAssignedIdentities"]
+            },
+        }
+    if (args.inputs.get("apiServerAccessProfile") or {}).get("enablePrivateCluster"):
+        outputs["privateFQDN"] = f"{dns}.{_short_hash(args.name + 'private', 8)}.privatelink.{location}.azmk8s.io"
+    return outputs
+
+
+AZURE_OUTPUTS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "azure-native:resources:ResourceGroup": _azure_named("resourceGroupName"),
+    "azure-native:network:VirtualNetwork": _azure_named("virtualNetworkName"),
+    "azure-native:network:Subnet": _azure_named("subnetName"),
+    "azure-native:managedidentity:UserAssignedIdentity": _azure_identity,
+    "azure-native:operationalinsights:Workspace": lambda a: {
+        "name": a.inputs.get("workspaceName") or a.name,
+        "customerId": _azure_uuid(a.name + "workspace"),
+    },
+    "azure-native:monitor:DataCollectionRule": _azure_named("dataCollectionRuleName"),
+    "azure-native:monitor:DataCollectionRuleAssociation": _azure_named("associationName"),
+    "azure-native:authorization:RoleAssignment": lambda a: {"name": _azure_uuid(a.name)},
+    "azure-native:containerservice:ManagedCluster": _aks_cluster,
+    "azure-native:containerservice:AgentPool": _azure_named("agentPoolName"),
+}
+
+
+def _aks_user_credentials(args):
+    """What listClusterUserCredential returns for an Entra ID cluster: an exec kubeconfig (base64)."""
+    import yaml
+
+    name = args.args.get("resourceName") or "aks"
+    server = f"https://{name}-{_short_hash(name, 8)}.hcp.azmk8s.io:443"
+    user = f"clusterUser_{args.args.get('resourceGroupName')}_{name}"
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": name, "cluster": {"server": server, "certificate-authority-data": FAKE_CA}}],
+        "users": [
+            {
+                "name": user,
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "kubelogin",
+                        "args": ["get-token", "--login", "devicecode", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630"],
+                    }
+                },
+            }
+        ],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": user}}],
+        "current-context": name,
+    }
+    encoded = base64.b64encode(yaml.safe_dump(doc, sort_keys=True).encode()).decode()
+    return {"kubeconfigs": [{"name": "clusterUser", "value": encoded}]}
 
 # --- Cloud-agnostic -------------------------------------------------------------------------
 
@@ -112,6 +279,18 @@ CALLS: dict[str, Callable[[Any], dict[str, Any]]] = {
         "userId": "AIDAPREVIEW",
     },
     "aws:index/getPartition:getPartition": lambda a: {"partition": "aws", "dnsSuffix": "amazonaws.com"},
+    "azure-native:authorization:getClientConfig": lambda a: {
+        "clientId": _azure_uuid("deployer-client"),
+        "objectId": AZURE_DEPLOYER_OBJECT_ID,
+        "subscriptionId": AZURE_SUBSCRIPTION_ID,
+        "tenantId": AZURE_TENANT_ID,
+    },
+    "azure-native:containerservice:listManagedClusterUserCredentials": _aks_user_credentials,
+    "gcp:organizations/getProject:getProject": lambda a: {
+        "projectId": a.args.get("projectId") or GCP_PROJECT,
+        "number": _gcp_project_number(a.args.get("projectId") or GCP_PROJECT),
+        "name": a.args.get("projectId") or GCP_PROJECT,
+    },
 }
 
 

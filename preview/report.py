@@ -10,6 +10,7 @@ from typing import Any, Iterable
 
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -68,9 +69,9 @@ def print_tree(con: Console, plan: Plan) -> None:
     def add(node: Tree, parent: str | None) -> None:
         for r in kids.get(parent, []):
             if r.custom:
-                node.add(f"{r.type}  [cyan]{r.name}[/]")
+                node.add(f"{escape(r.type)}  [cyan]{escape(r.name)}[/]")
             else:
-                add(node.add(f"[bold]{r.type}[/]  [cyan]{r.name}[/]  ({_count(kids, r.urn)} resources)"), r.urn)
+                add(node.add(f"[bold]{escape(r.type)}[/]  [cyan]{escape(r.name)}[/]  ({_count(kids, r.urn)} resources)"), r.urn)
 
     add(tree, None)
     con.print(tree)
@@ -119,7 +120,7 @@ def print_outputs(con: Console, plan: Plan) -> None:
     table.add_column("output")
     table.add_column("value", overflow="fold")
     for key, value in sorted(plan.outputs.items()):
-        table.add_row(key, _display(value))
+        table.add_row(escape(key), escape(_display(value)))
     con.print(table)
 
 

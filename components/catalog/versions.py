@@ -30,6 +30,10 @@ CHARTS: dict[str, Chart] = {
         "kube-prometheus-stack", "88.5.3", "https://prometheus-community.github.io/helm-charts"
     ),
     "cluster-autoscaler": Chart("cluster-autoscaler", "9.52.1", "https://kubernetes.github.io/autoscaler"),
+    # Turns GPU Feature Discovery's NodeFeature objects into node labels.
+    "node-feature-discovery": Chart(
+        "node-feature-discovery", "0.18.3", "https://kubernetes-sigs.github.io/node-feature-discovery/charts"
+    ),
 }
 
 # EKS managed add-ons. None means "the default version EKS pairs with the cluster's

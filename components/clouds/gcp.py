@@ -44,8 +44,8 @@ GKE_DCGM = GpuMetricsSource(
 )
 # The GKE API spells taint effects in upper snake case.
 GKE_TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
+ARM_TAINT = conventions.Taint("kubernetes.io/arch", "arm64", "NoSchedule")
 KEY_ROTATION = "7776000s"  # 90 days
-MAINTENANCE_HOURS = 4
 AUTH_PLUGIN = "gke-gcloud-auth-plugin"
 AUTH_PLUGIN_HINT = (
     "gke-gcloud-auth-plugin is required: `gcloud components install gke-gcloud-auth-plugin` "
@@ -143,7 +143,8 @@ class GkeCluster(pulumi.ComponentResource):
             endpoint=pulumi.Output.concat("https://", self.cluster.endpoint),
             ca_data=self.cluster.master_auth.cluster_ca_certificate,
             command=AUTH_PLUGIN,
-            args=[],
+            # The same identity Pulumi's GCP provider uses (ADC), so CI needs no `gcloud auth login`.
+            args=["--use_application_default_credentials"],
             install_hint=AUTH_PLUGIN_HINT,
         )
         self.kubeconfig = pulumi.Output.secret(kubeconfig)
@@ -452,6 +453,14 @@ class GkeCluster(pulumi.ComponentResource):
 
     # --- handle ----------------------------------------------------------------------------
 
+    def _system_tolerations(self) -> list[dict]:
+        # GKE taints Arm nodes kubernetes.io/arch=arm64:NoSchedule itself; the platform's
+        # own (multi-arch) workloads must tolerate it when the system pool runs on Arm.
+        itype = catalog.cloud("gcp").instance_types[self.config.system_instance_type()]
+        if itype.arch == "arm64":
+            return [ARM_TAINT.toleration()]
+        return []
+
     def _handle(self) -> ClusterHandle:
         cat = catalog.cloud("gcp")
         pools = []
@@ -486,7 +495,7 @@ class GkeCluster(pulumi.ComponentResource):
             gpu_metrics=GKE_DCGM,
             gpu_pools=pools,
             gpu_node_selector={conventions.GPU_NODE_LABEL: "true"},
-            system_tolerations=[],
+            system_tolerations=self._system_tolerations(),
             internal_lb_annotations={"networking.gke.io/load-balancer-type": "Internal"},
             workload_identity_annotation="iam.gke.io/gcp-service-account",
             ready=[self.system_pool, *self.gpu_pools.values()],

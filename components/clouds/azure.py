@@ -1,0 +1,507 @@
+"""AKS backend: resource group, VNet and node subnet (Azure CNI overlay), a control-plane
+identity, Log Analytics for Container insights, the ManagedCluster with its system pool,
+and one AgentPool per GPU pool. Returns a ClusterHandle."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+from typing import Any, Optional
+
+import pulumi
+import pulumi_azure_native as azure_native
+import pulumi_kubernetes as k8s
+import yaml
+from pulumi_azure_native import (
+    authorization,
+    containerservice,
+    managedidentity,
+    monitor,
+    network,
+    operationalinsights,
+    resources,
+)
+
+from .. import catalog, conventions
+from ..config import GpuPool, StackConfig
+from ..handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
+from .kubeconfig import exec_kubeconfig
+
+# The Entra ID application AKS clusters accept tokens for (the same in every tenant).
+AKS_ENTRA_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+KUBELOGIN_ARGS = ["get-token", "--login", "azurecli", "--server-id", AKS_ENTRA_SERVER_ID]
+KUBELOGIN_HINT = "kubelogin turns your `az login` session into a token for AKS: `az aks install-cli` or https://azure.github.io/kubelogin/"
+
+# Built-in role definitions (ids are the same in every subscription).
+NETWORK_CONTRIBUTOR_ROLE = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+AKS_RBAC_CLUSTER_ADMIN_ROLE = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+
+SYSTEM_POOL_TAINT = conventions.Taint("CriticalAddonsOnly", "true", "NoSchedule")
+INTERNAL_LB_ANNOTATION = "service.beta.kubernetes.io/azure-load-balancer-internal"
+WORKLOAD_IDENTITY_ANNOTATION = "azure.workload.identity/client-id"
+
+# Container insights with managed-identity auth: the monitoring add-on sends through a
+# data collection rule associated with the cluster.
+CONTAINER_INSIGHTS_STREAMS = [
+    "Microsoft-ContainerLogV2",
+    "Microsoft-KubeEvents",
+    "Microsoft-KubePodInventory",
+    "Microsoft-KubeNodeInventory",
+    "Microsoft-KubePVInventory",
+    "Microsoft-KubeServices",
+    "Microsoft-KubeMonAgentEvents",
+    "Microsoft-InsightsMetrics",
+    "Microsoft-ContainerInventory",
+    "Microsoft-ContainerNodeInventory",
+    "Microsoft-Perf",
+]
+# NFS mount options Azure recommends for NFS Azure file shares on AKS.
+NFS_MOUNT_OPTIONS = ("nconnect=4", "noresvport", "actimeo=30")
+
+
+def node_subnet_cidr(vnet_cidr: str) -> str:
+    """The node subnet: the first half of the VNet. With CNI overlay pods take addresses from
+    the overlay range, so nodes and internal load balancers are all the subnet holds; the
+    other half stays free for private endpoints or a bastion."""
+    return str(next(ipaddress.ip_network(vnet_cidr).subnets(prefixlen_diff=1)))
+
+
+def dns_service_ip(service_cidr: str) -> str:
+    """CoreDNS's service address: the tenth address of the service range, as AKS suggests."""
+    return str(ipaddress.ip_network(service_cidr).network_address + 10)
+
+
+def mig_instance_profile(pool: GpuPool) -> Optional[str]:
+    """AKS's GPU instance profile for a MIG pool: `1g.10gb` -> `MIG1g`."""
+    if pool.sharing is None or pool.sharing.mig is None:
+        return None
+    slices = pool.sharing.mig.profile.split(".")[0]  # "1g"
+    return f"MIG{slices}"
+
+
+def role_definition_id(subscription_id: str, role: str) -> str:
+    return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{role}"
+
+
+def cluster_ca_from_kubeconfigs(kubeconfigs: Any) -> str:
+    """The cluster CA (base64 PEM) from the first kubeconfig AKS hands out."""
+    first = kubeconfigs[0]
+    value = first["value"] if isinstance(first, dict) else first.value
+    doc = yaml.safe_load(base64.b64decode(value))
+    return doc["clusters"][0]["cluster"]["certificate-authority-data"]
+
+
+# AKS adds this taint to every node of a spot pool, whatever the pool's own taints say.
+SPOT_TOLERATION = {"key": "kubernetes.azure.com/scalesetpriority", "operator": "Equal", "value": "spot", "effect": "NoSchedule"}
+
+class AksCluster(pulumi.ComponentResource):
+    def __init__(self, name: str, config: StackConfig, stack: str, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("mlclusters:clouds:AksCluster", name, None, opts)
+        self.config = config
+        self.cluster_name = name
+        region = config.region
+        assert region is not None
+        self.region = region
+        self.settings = config.settings("azure")
+        self.cat = catalog.cloud("azure")
+        # Azure tag names may not contain '/', so the program's own tags use '-'.
+        self.tags = dict(
+            sorted(
+                {
+                    **config.tags,
+                    "ml-clusters-cluster": name,
+                    "ml-clusters-environment": config.environment,
+                    "ml-clusters-stack": stack,
+                }.items()
+            )
+        )
+        # An explicit provider does not read the `azure-native:` stack config by itself; pass
+        # the subscription on when the stack sets it (else: ARM_SUBSCRIPTION_ID or `az login`'s).
+        self.azure_provider = azure_native.Provider(
+            f"{name}-azure",
+            location=region,
+            subscription_id=pulumi.Config("azure-native").get("subscriptionId"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._child_opts = pulumi.ResourceOptions(parent=self, provider=self.azure_provider)
+        self._prod_protect = pulumi.ResourceOptions(protect=config.is_prod)
+        self.private = self.settings.private_cluster or not config.network.api_allowed_cidrs
+        self.client = authorization.get_client_config_output(
+            opts=pulumi.InvokeOutputOptions(parent=self, provider=self.azure_provider)
+        )
+
+        self._resource_group()
+        self._network()
+        self._identity()
+        self._monitoring()
+        self._cluster()
+        self._container_insights()
+        self._deployer_access()
+        self.gpu_agent_pools = {pool.name: self._gpu_pool(pool) for pool in config.gpu_pools}
+
+        self.kubeconfig = pulumi.Output.secret(self._kubeconfig())
+        self.k8s_provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self)
+        )
+        self.kubelet_object_id = self.cluster.identity_profile.apply(
+            lambda p: p["kubeletidentity"].object_id if p and "kubeletidentity" in p else None
+        )
+        self.oidc_issuer = self.cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else None)
+        self.handle = self._handle()
+        self.register_outputs(
+            {
+                "clusterName": self.cluster.name,
+                "resourceGroup": self.resource_group.name,
+                "fqdn": self.cluster.private_fqdn if self.private else self.cluster.fqdn,
+                "oidcIssuer": self.oidc_issuer,
+                "kubeletObjectId": self.kubelet_object_id,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
+
+    def _opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions.merge(self._child_opts, pulumi.ResourceOptions(**kwargs))
+
+    # --- foundation -----------------------------------------------------------------------
+
+    def _resource_group(self) -> None:
+        name = self.cluster_name
+        self.resource_group = resources.ResourceGroup(
+            f"{name}-rg",
+            resource_group_name=f"{name}-rg",
+            location=self.region,
+            tags=self.tags,
+            opts=pulumi.ResourceOptions.merge(self._child_opts, self._prod_protect),
+        )
+
+    def _network(self) -> None:
+        name, net = self.cluster_name, self.config.network
+        self.vnet = network.VirtualNetwork(
+            f"{name}-vnet",
+            virtual_network_name=f"{name}-vnet",
+            resource_group_name=self.resource_group.name,
+            location=self.region,
+            address_space={"address_prefixes": [net.vpc_cidr]},
+            tags=self.tags,
+            opts=self._opts(),
+        )
+        self.node_subnet = network.Subnet(
+            f"{name}-nodes",
+            subnet_name="nodes",
+            resource_group_name=self.resource_group.name,
+            virtual_network_name=self.vnet.name,
+            address_prefix=node_subnet_cidr(net.vpc_cidr),
+            # NFS shares admit the node subnet through this endpoint; declaring it here means
+            # the file CSI driver never has to modify our subnet.
+            service_endpoints=[{"service": "Microsoft.Storage"}],
+            # No implicit internet egress: nodes leave through the cluster's load balancer.
+            default_outbound_access=False,
+            opts=self._opts(),
+        )
+
+    def _identity(self) -> None:
+        name = self.cluster_name
+        self.control_plane_identity = managedidentity.UserAssignedIdentity(
+            f"{name}-control-plane",
+            resource_name_=f"{name}-control-plane",
+            resource_group_name=self.resource_group.name,
+            location=self.region,
+            tags=self.tags,
+            opts=self._opts(),
+        )
+        # With a subnet of our own, the control plane needs rights on the VNet to join nodes,
+        # place internal load balancers and let the CSI drivers read the network.
+        self.network_role = authorization.RoleAssignment(
+            f"{name}-control-plane-network",
+            principal_id=self.control_plane_identity.principal_id,
+            principal_type="ServicePrincipal",
+            role_definition_id=self.client.subscription_id.apply(lambda s: role_definition_id(s, NETWORK_CONTRIBUTOR_ROLE)),
+            scope=self.vnet.id,
+            opts=self._opts(),
+        )
+
+    def _monitoring(self) -> None:
+        name = self.cluster_name
+        self.workspace = operationalinsights.Workspace(
+            f"{name}-logs",
+            workspace_name=f"{name}-logs",
+            resource_group_name=self.resource_group.name,
+            location=self.region,
+            sku={"name": "PerGB2018"},
+            retention_in_days=90 if self.config.is_prod else 30,
+            tags=self.tags,
+            opts=self._opts(),
+        )
+
+    # --- cluster ------------------------------------------------------------------------------
+
+    def _network_profile(self) -> dict[str, Any]:
+        net, policy = self.config.network, self.settings.network_policy
+        profile: dict[str, Any] = {
+            "network_plugin": "azure",
+            "network_plugin_mode": "overlay",
+            "network_policy": policy,
+            "pod_cidr": net.pod_cidr,
+            "service_cidr": net.service_cidr,
+            "dns_service_ip": dns_service_ip(net.service_cidr),
+            "load_balancer_sku": "standard",
+            "outbound_type": "loadBalancer",
+        }
+        if policy == "cilium":
+            # Cilium network policy needs the Cilium dataplane (Azure CNI powered by Cilium).
+            profile["network_dataplane"] = "cilium"
+        return profile
+
+    def _api_server_access(self) -> dict[str, Any]:
+        if self.private:
+            return {
+                "enable_private_cluster": True,
+                # No public DNS record pointing at the private address.
+                "enable_private_cluster_public_fqdn": False,
+                "private_dns_zone": "system",
+            }
+        return {"authorized_ip_ranges": list(self.config.network.api_allowed_cidrs)}
+
+    def _system_pool_profile(self) -> dict[str, Any]:
+        sp = self.config.system_pool
+        vm_size = self.config.system_instance_type()
+        itype = self.cat.instance_types[vm_size]
+        zones = list(self.cat.regions[self.region].zones)
+        profile: dict[str, Any] = {
+            "name": conventions.SYSTEM_POOL,
+            "mode": "System",
+            "type": "VirtualMachineScaleSets",
+            "vm_size": vm_size,
+            "os_type": "Linux",
+            "os_sku": "AzureLinux",
+            "orchestrator_version": self.config.kubernetes_version,
+            "count": sp.min_nodes,
+            "enable_auto_scaling": True,
+            "min_count": sp.min_nodes,
+            "max_count": sp.max_nodes,
+            "os_disk_type": "Ephemeral" if itype.ephemeral_os_disk_gb else "Managed",
+            "os_disk_size_gb": sp.disk_gb,
+            "enable_node_public_ip": False,
+            "enable_encryption_at_host": itype.encryption_at_host,
+            "vnet_subnet_id": self.node_subnet.id,
+            "node_taints": [SYSTEM_POOL_TAINT.as_string()],
+            "node_labels": conventions.system_pool_labels(),
+            "upgrade_settings": {"max_surge": "33%"},
+            "tags": self.tags,
+        }
+        if zones:
+            profile["availability_zones"] = zones
+        return profile
+
+    def _cluster(self) -> None:
+        name, cfg, settings = self.cluster_name, self.config, self.settings
+        aad: dict[str, Any] = {
+            "managed": True,
+            "enable_azure_rbac": True,
+            "admin_group_object_ids": list(settings.admin_group_object_ids),
+        }
+        if settings.tenant_id:
+            aad["tenant_id"] = settings.tenant_id
+        self.cluster = containerservice.ManagedCluster(
+            f"{name}-aks",
+            resource_name_=name,
+            resource_group_name=self.resource_group.name,
+            location=self.region,
+            dns_prefix=name,
+            kubernetes_version=cfg.kubernetes_version,
+            node_resource_group=f"{name}-nodes-rg",
+            sku={"name": "Base", "tier": "Standard" if cfg.is_prod else "Free"},
+            identity={"type": "UserAssigned", "user_assigned_identities": [self.control_plane_identity.id]},
+            aad_profile=aad,
+            enable_rbac=True,
+            disable_local_accounts=True,
+            oidc_issuer_profile={"enabled": True},
+            security_profile={"workload_identity": {"enabled": True}},
+            api_server_access_profile=self._api_server_access(),
+            network_profile=self._network_profile(),
+            auto_upgrade_profile={
+                "upgrade_channel": settings.upgrade_channel,
+                "node_os_upgrade_channel": settings.node_os_upgrade_channel,
+            },
+            addon_profiles={
+                "azurepolicy": {"enabled": True},
+                "omsagent": {
+                    "enabled": True,
+                    "config": {"logAnalyticsWorkspaceResourceID": self.workspace.id, "useAADAuth": "true"},
+                },
+            },
+            storage_profile={
+                "disk_csi_driver": {"enabled": True},
+                "file_csi_driver": {"enabled": True},
+                "snapshot_controller": {"enabled": True},
+            },
+            agent_pool_profiles=[self._system_pool_profile()],
+            tags=self.tags,
+            opts=self._opts(
+                protect=cfg.is_prod,
+                depends_on=[self.network_role],
+                # The cluster autoscaler owns the system pool's node count once it exists.
+                ignore_changes=["agentPoolProfiles[0].count"],
+            ),
+        )
+
+    def _container_insights(self) -> None:
+        name = self.cluster_name
+        self.insights_rule = monitor.DataCollectionRule(
+            f"{name}-container-insights",
+            data_collection_rule_name=f"{name}-container-insights",
+            resource_group_name=self.resource_group.name,
+            location=self.region,
+            kind="Linux",
+            description=f"Container insights for AKS cluster {name}",
+            data_sources={
+                "extensions": [
+                    {
+                        "name": "ContainerInsightsExtension",
+                        "extension_name": "ContainerInsights",
+                        "streams": CONTAINER_INSIGHTS_STREAMS,
+                        "extension_settings": {
+                            "dataCollectionSettings": {
+                                "interval": "1m",
+                                "namespaceFilteringMode": "Off",
+                                "enableContainerLogV2": True,
+                            }
+                        },
+                    }
+                ]
+            },
+            destinations={"log_analytics": [{"name": "workspace", "workspace_resource_id": self.workspace.id}]},
+            data_flows=[{"streams": CONTAINER_INSIGHTS_STREAMS, "destinations": ["workspace"]}],
+            tags=self.tags,
+            opts=self._opts(),
+        )
+        self.insights_association = monitor.DataCollectionRuleAssociation(
+            f"{name}-container-insights",
+            association_name="ContainerInsightsExtension",
+            resource_uri=self.cluster.id,
+            data_collection_rule_id=self.insights_rule.id,
+            opts=self._opts(),
+        )
+
+    def _deployer_access(self) -> None:
+        """Local accounts are off, so whoever runs `pulumi up` gets Kubernetes admin through
+        Azure RBAC on this cluster only; the platform layer installs with that identity."""
+        self.deployer_admin = authorization.RoleAssignment(
+            f"{self.cluster_name}-deployer-admin",
+            principal_id=self.client.object_id,
+            # ARM rejects an assignment whose principal type does not match the principal.
+            principal_type=self.settings.deployer_principal_type,
+            role_definition_id=self.client.subscription_id.apply(lambda s: role_definition_id(s, AKS_RBAC_CLUSTER_ADMIN_ROLE)),
+            scope=self.cluster.id,
+            opts=self._opts(),
+        )
+
+    # --- GPU pools ------------------------------------------------------------------------------
+
+    def _gpu_pool(self, pool: GpuPool) -> containerservice.AgentPool:
+        itype = self.cat.instance_types[pool.instance_type]
+        extra: dict[str, Any] = {}
+        if pool.spot:
+            # Evicted nodes are deleted (no deallocated VMs holding quota); -1 pays up to the
+            # on-demand price, so eviction happens for capacity only, never for price.
+            extra.update(scale_set_priority="Spot", scale_set_eviction_policy="Delete", spot_max_price=-1)
+        else:
+            # Surge one node at a time: GPU quota rarely has room for a percentage more.
+            extra.update(scale_set_priority="Regular", upgrade_settings={"max_surge": "1"})
+        instance_profile = mig_instance_profile(pool)
+        if instance_profile:
+            extra["gpu_instance_profile"] = instance_profile
+        return containerservice.AgentPool(
+            f"{self.cluster_name}-{pool.name}",
+            agent_pool_name=pool.name,
+            resource_name_=self.cluster.name,
+            resource_group_name=self.resource_group.name,
+            mode="User",
+            type="VirtualMachineScaleSets",
+            vm_size=pool.instance_type,
+            os_type="Linux",
+            # Ubuntu: the OS NVIDIA and Azure document for ND/NC GPU nodes (drivers, InfiniBand).
+            os_sku="Ubuntu",
+            orchestrator_version=self.config.kubernetes_version,
+            # AKS installs the NVIDIA driver; the platform layer installs the device plugin.
+            gpu_profile={"driver": "Install"},
+            count=pool.min_nodes,
+            enable_auto_scaling=True,
+            min_count=pool.min_nodes,
+            max_count=pool.max_nodes,
+            os_disk_type="Ephemeral" if itype.ephemeral_os_disk_gb else "Managed",
+            os_disk_size_gb=pool.disk_gb,
+            enable_node_public_ip=False,
+            enable_encryption_at_host=itype.encryption_at_host,
+            vnet_subnet_id=self.node_subnet.id,
+            node_taints=[conventions.GPU_TAINT.as_string()],
+            node_labels=conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False),
+            tags=self.tags,
+            opts=self._opts(ignore_changes=["count"]),
+            **extra,
+        )
+
+    # --- access -----------------------------------------------------------------------------------
+
+    def _kubeconfig(self) -> pulumi.Output[str]:
+        """An exec kubeconfig for Entra ID: kubelogin turns the caller's `az login` into a
+        token, so the file holds no credential. The CA comes from AKS's user credentials."""
+        credentials = containerservice.list_managed_cluster_user_credentials_output(
+            resource_group_name=self.resource_group.name,
+            resource_name=self.cluster.name,
+            format="exec",
+            opts=pulumi.InvokeOutputOptions(parent=self, provider=self.azure_provider),
+        )
+        ca = credentials.kubeconfigs.apply(cluster_ca_from_kubeconfigs)
+        host = self.cluster.private_fqdn if self.private else self.cluster.fqdn
+        return exec_kubeconfig(
+            cluster_name=self.cluster.name,
+            endpoint=host.apply(lambda h: f"https://{h}:443"),
+            ca_data=ca,
+            command="kubelogin",
+            args=KUBELOGIN_ARGS,
+            install_hint=KUBELOGIN_HINT,
+        )
+
+    # --- handle -------------------------------------------------------------------------------------
+
+    def _handle(self) -> ClusterHandle:
+        pools = []
+        for pool in self.config.gpu_pools:
+            itype = self.cat.instance_types[pool.instance_type]
+            pools.append(GpuPoolFacts(
+                pool=pool, gpu_model=itype.gpu or "", gpus_per_node=itype.gpus,
+                node_labels=conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False),
+            ))
+        file_storage = None
+        if self.config.platform.shared_file_system:
+            # NFS rather than SMB: POSIX permissions and semantics that training code and
+            # dataset loaders expect, no storage-key secret to mount, and better small-file
+            # throughput. Traffic stays on the VNet (service endpoint); shares are encrypted at rest.
+            file_storage = StorageClassSpec(
+                provisioner="file.csi.azure.com",
+                parameters={"skuName": "Premium_LRS", "protocol": "nfs"},
+                access_mode="ReadWriteMany",
+                mount_options=NFS_MOUNT_OPTIONS,
+            )
+        return ClusterHandle(
+            name=self.cluster_name,
+            cloud="azure",
+            kubernetes_version=self.config.kubernetes_version,
+            kubeconfig=self.kubeconfig,
+            provider=self.k8s_provider,
+            # Managed disks are encrypted at rest by default (platform-managed keys).
+            block_storage=StorageClassSpec(provisioner="disk.csi.azure.com", parameters={"skuName": "Premium_LRS"}),
+            file_storage=file_storage,
+            cloud_manages_device_plugin=False,
+            gpu_metrics=GpuMetricsSource(managed_by_cloud=False),
+            gpu_pools=pools,
+            gpu_node_selector={conventions.GPU_NODE_LABEL: "true"},
+            # The system pool carries CriticalAddonsOnly; the platform's own pods must tolerate it.
+            system_tolerations=[{"key": SYSTEM_POOL_TAINT.key, "operator": "Exists", "effect": SYSTEM_POOL_TAINT.effect}],
+            internal_lb_annotations={INTERNAL_LB_ANNOTATION: "true"},
+            workload_identity_annotation=WORKLOAD_IDENTITY_ANNOTATION,
+            # AKS taints every spot node; the device plugin and DCGM exporter must still run there.
+            gpu_node_tolerations=[SPOT_TOLERATION] if any(p.spot for p in self.config.gpu_pools) else [],
+            ready=[self.cluster, *self.gpu_agent_pools.values()],
+        )

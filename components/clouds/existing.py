@@ -1,0 +1,127 @@
+"""ExistingCluster: the platform on a cluster the user already has (on-prem GPU servers,
+kind or minikube on a laptop). Nothing cloud-side is created: the backend reads the
+kubeconfig, makes a Kubernetes provider from it and states, from config, the few facts a
+bare cluster cannot tell (storage provisioners, whether a device plugin already runs on
+the GPU nodes, which node label marks them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+
+from .. import catalog
+from ..config import ConfigError, ExistingSettings, GpuPool, StackConfig
+from ..conventions import gpu_pool_labels
+from ..handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PATH_HINT = "a path to a kubeconfig file, absolute or relative to the project root"
+
+
+def kubeconfig_path(setting: str) -> Path:
+    """`existing.kubeconfig` as a path: `~` expanded, relative paths from the project root."""
+    path = Path(setting).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def read_kubeconfig(settings: ExistingSettings) -> tuple[str, str]:
+    """The kubeconfig's text and the context to use. Raises ConfigError (one line per
+    problem) when the file is missing, is not a kubeconfig, or lacks the context."""
+    path = kubeconfig_path(settings.kubeconfig)
+    if not path.is_file():
+        raise ConfigError([f"existing.kubeconfig: {settings.kubeconfig!r} does not exist (looked at {path}); allowed: {PATH_HINT}"])
+    text = path.read_text(encoding="utf-8")
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        where = getattr(err, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        raise ConfigError([f"existing.kubeconfig: {settings.kubeconfig!r} is not valid YAML{line}; allowed: a kubeconfig file"]) from None
+    contexts = _context_names(doc)
+    if not contexts:
+        raise ConfigError([f"existing.kubeconfig: {settings.kubeconfig!r} has no contexts, so it is not a kubeconfig; allowed: {PATH_HINT}"])
+    context = settings.context or (doc.get("current-context") or None)
+    if context is None:
+        raise ConfigError([f"existing.context: not set and {settings.kubeconfig!r} has no current-context; allowed: {', '.join(contexts)}"])
+    if context not in contexts:
+        key = "existing.context" if settings.context else "existing.kubeconfig"
+        raise ConfigError([f"{key}: context {context!r} is not in {settings.kubeconfig!r}; allowed: {', '.join(contexts)}"])
+    return text, context
+
+
+def _context_names(doc: Any) -> list[str]:
+    if not isinstance(doc, dict) or not isinstance(doc.get("contexts"), list):
+        return []
+    return sorted(str(c["name"]) for c in doc["contexts"] if isinstance(c, dict) and c.get("name"))
+
+
+def _pool_facts(pool: GpuPool, cloud_manages_device_plugin: bool) -> GpuPoolFacts:
+    # The pool only names a GPU model (by an instance type of any cloud in the catalog);
+    # config validation has already checked that the type exists and has GPUs.
+    itype = next(c.instance_types[pool.instance_type] for c in catalog.CLOUDS.values() if pool.instance_type in c.instance_types)
+    return GpuPoolFacts(
+        pool=pool,
+        gpu_model=itype.gpu or "",
+        gpus_per_node=itype.gpus,
+        node_labels=gpu_pool_labels(pool, "existing", cloud_manages_device_plugin),
+    )
+
+
+class ExistingCluster(pulumi.ComponentResource):
+    """`cloud: existing`. `.handle` describes the cluster for the platform layer."""
+
+    def __init__(self, name: str, config: StackConfig, stack: str, opts: Optional[pulumi.ResourceOptions] = None):
+        settings = config.existing
+        if settings is None:  # config validation reports this first; kept for direct callers
+            raise ConfigError(["existing: required for cloud existing; it must set at least existing.kubeconfig"])
+        # Read and check the kubeconfig before registering anything.
+        text, context = read_kubeconfig(settings)
+        super().__init__("mlclusters:clouds:ExistingCluster", name, None, opts)
+
+        kubeconfig = pulumi.Output.secret(text)
+        provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=kubeconfig,
+            context=context,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # A device plugin someone else runs (the GPU operator) is, for the platform, the
+        # same as one the cloud runs: deploy none, and leave sharing to its owner.
+        external_plugin = settings.device_plugin_installed
+        label_key, label_value = settings.gpu_node_label.split("=", 1)
+        block = StorageClassSpec(
+            provisioner=settings.block_storage_provisioner,
+            parameters=dict(sorted(settings.block_storage_parameters.items())),
+            encrypted=settings.storage_encrypted,
+        )
+        files = None
+        if settings.file_storage_provisioner is not None:
+            files = StorageClassSpec(
+                provisioner=settings.file_storage_provisioner,
+                parameters=dict(sorted(settings.file_storage_parameters.items())),
+                access_mode="ReadWriteMany",
+                encrypted=settings.storage_encrypted,
+            )
+        self.context = context
+        self.handle = ClusterHandle(
+            name=config.name_for(stack),
+            cloud="existing",
+            kubernetes_version=config.kubernetes_version,
+            kubeconfig=kubeconfig,
+            provider=provider,
+            block_storage=block,
+            file_storage=files,
+            cloud_manages_device_plugin=external_plugin,
+            gpu_metrics=GpuMetricsSource(managed_by_cloud=False),
+            gpu_pools=[_pool_facts(p, external_plugin) for p in config.gpu_pools],
+            gpu_node_selector={label_key: label_value},
+            system_tolerations=[],
+            internal_lb_annotations={},
+            workload_identity_annotation=None,
+            ready=[],
+        )
+        self.register_outputs({"kubeconfig": kubeconfig, "context": context})

@@ -1,0 +1,82 @@
+"""The platform layer: what every cluster gets on top of Kubernetes, on any backend.
+
+It reads only the ClusterHandle (never `if cloud == ...`): storage classes from the
+backend's storage specs, the GPU layer unless the cloud runs the device plugin itself,
+monitoring with GPU metrics from wherever they come, and the serving namespaces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import pulumi
+
+from ..config import Platform as PlatformSettings
+from ..config import ServingNamespace
+from ..handle import ClusterHandle
+from .gpu import Gpu, GpuArgs
+from .monitoring import Monitoring, MonitoringArgs
+from .serving import Serving, ServingArgs
+from .storage import Storage, StorageArgs
+
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    handle: ClusterHandle
+    settings: PlatformSettings = field(default_factory=PlatformSettings)
+    namespaces: Sequence[ServingNamespace] = ()
+
+
+class Platform(pulumi.ComponentResource):
+    """Outputs: `grafana_admin_password` (a secret; None without monitoring),
+    `block_storage_class`, `shared_storage_class` (None without a shared file system),
+    `serving_namespaces`."""
+
+    def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        handle = args.handle
+        # Every Kubernetes object below goes to this cluster: the provider is inherited.
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[handle.provider]))
+        super().__init__("mlclusters:platform:Platform", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        settings = args.settings
+        monitoring = settings.monitoring
+
+        self.storage = Storage(f"{name}-storage", StorageArgs(handle, settings.shared_file_system), child)
+        self.gpu = Gpu(
+            f"{name}-gpu",
+            GpuArgs(handle, feature_discovery=settings.gpu_feature_discovery, dcgm_exporter=monitoring.enabled),
+            child,
+        )
+        self.monitoring: Optional[Monitoring] = None
+        self.grafana_admin_password: Optional[pulumi.Output[str]] = None
+        if monitoring.enabled:
+            self.monitoring = Monitoring(
+                f"{name}-monitoring",
+                MonitoringArgs(
+                    handle,
+                    monitoring,
+                    block_class=self.storage.block_class,
+                    exporter_target=self.gpu.exporter_target,
+                    depends_on=(self.storage.block,),
+                ),
+                child,
+            )
+            self.grafana_admin_password = self.monitoring.grafana_admin_password
+        self.serving = Serving(
+            f"{name}-serving",
+            ServingArgs(handle, tuple(args.namespaces), ingress_namespace=settings.ingress_namespace),
+            child,
+        )
+        self.block_storage_class = self.storage.block_class
+        self.shared_storage_class = self.storage.shared_class
+        self.serving_namespaces = sorted(self.serving.namespaces)
+        self.register_outputs({
+            "blockStorageClass": self.block_storage_class,
+            "sharedStorageClass": self.shared_storage_class,
+            "servingNamespaces": self.serving_namespaces,
+            "grafanaAdminPassword": self.grafana_admin_password,
+        })
+
+
+__all__ = ["Platform", "PlatformArgs"]

@@ -1,0 +1,474 @@
+"""The GPU layer: NVIDIA's device plugin with per-pool sharing, GPU Feature Discovery and
+the DCGM exporter, rendered as plain Kubernetes objects (not an opaque chart) so that the
+policy pack, the schema validation and `--manifests` see every field.
+
+Where the cloud (or an operator the user already runs) manages the device plugin
+(`handle.cloud_manages_device_plugin`), none of the plugin objects are rendered and the
+backend configures sharing on the node pool itself. Where the cloud exports DCGM metrics
+(`handle.gpu_metrics.managed_by_cloud`), the exporter is not rendered either; the
+monitoring layer scrapes the cloud's exporter instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+
+from .. import catalog
+from ..conventions import DEVICE_PLUGIN_CONFIG_LABEL, GPU_RESOURCE, device_plugin_config_name
+from ..handle import ClusterHandle, GpuPoolFacts
+from .common import (
+    GPU_NAMESPACE,
+    Scope,
+    container_security,
+    gpu_tolerations,
+    labels,
+    metadata,
+    namespace_labels,
+    node_name_env,
+    pod_security,
+    resources,
+    selector_labels,
+    sorted_dict,
+)
+
+DEVICE_PLUGIN = "nvidia-device-plugin"
+DEVICE_PLUGIN_CONFIG_MAP = "nvidia-device-plugin-config"
+DEFAULT_PLUGIN_CONFIG = "default"
+GFD = "gpu-feature-discovery"
+DCGM_EXPORTER = "dcgm-exporter"
+DCGM_PORT = 9400
+DCGM_PORT_NAME = "metrics"
+NFD_RELEASE = "node-feature-discovery"
+
+# The device plugin's only host path: where kubelet looks for device-plugin sockets.
+KUBELET_DEVICE_PLUGINS = "/var/lib/kubelet/device-plugins"
+# The DCGM exporter's only host path, read-only: kubelet's pod-resources socket, which
+# tells which pod holds which GPU (the `exported_pod` label the idle-GPU alert relies on).
+KUBELET_POD_RESOURCES = "/var/lib/kubelet/pod-resources"
+
+CONFIG_SOURCE_DIR = "/available-configs"
+CONFIG_FILE = "/config/config.yaml"
+
+# What the DCGM exporter collects: its default counters plus ECC, thermal and profiling
+# fields, so the alerts and the dashboard have every metric they use. Names are DCGM's
+# own, the same GKE's managed DCGM export uses.
+DCGM_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("DCGM_FI_DEV_SM_CLOCK", "gauge", "SM clock frequency (in MHz)."),
+    ("DCGM_FI_DEV_MEM_CLOCK", "gauge", "Memory clock frequency (in MHz)."),
+    ("DCGM_FI_DEV_GPU_TEMP", "gauge", "GPU temperature (in C)."),
+    ("DCGM_FI_DEV_MEMORY_TEMP", "gauge", "Memory temperature (in C)."),
+    ("DCGM_FI_DEV_POWER_USAGE", "gauge", "Power draw (in W)."),
+    ("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", "counter", "Total energy consumption since boot (in mJ)."),
+    ("DCGM_FI_DEV_PCIE_REPLAY_COUNTER", "counter", "Total number of PCIe retries."),
+    ("DCGM_FI_DEV_GPU_UTIL", "gauge", "GPU utilization (in %)."),
+    ("DCGM_FI_DEV_MEM_COPY_UTIL", "gauge", "Memory utilization (in %)."),
+    ("DCGM_FI_DEV_ENC_UTIL", "gauge", "Encoder utilization (in %)."),
+    ("DCGM_FI_DEV_DEC_UTIL", "gauge", "Decoder utilization (in %)."),
+    ("DCGM_FI_DEV_XID_ERRORS", "gauge", "Value of the last XID error encountered."),
+    ("DCGM_FI_DEV_POWER_VIOLATION", "counter", "Throttling duration due to power constraints (in us)."),
+    ("DCGM_FI_DEV_THERMAL_VIOLATION", "counter", "Throttling duration due to thermal constraints (in us)."),
+    ("DCGM_FI_DEV_FB_FREE", "gauge", "Framebuffer memory free (in MiB)."),
+    ("DCGM_FI_DEV_FB_USED", "gauge", "Framebuffer memory used (in MiB)."),
+    ("DCGM_FI_DEV_ECC_SBE_VOL_TOTAL", "counter", "Total number of single-bit volatile ECC errors."),
+    ("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", "counter", "Total number of double-bit volatile ECC errors."),
+    ("DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", "counter", "Number of remapped rows for uncorrectable errors."),
+    ("DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS", "counter", "Number of remapped rows for correctable errors."),
+    ("DCGM_FI_DEV_ROW_REMAP_FAILURE", "gauge", "Whether remapping of rows has failed."),
+    ("DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL", "counter", "Total number of NVLink bandwidth counters for all lanes."),
+    ("DCGM_FI_PROF_GR_ENGINE_ACTIVE", "gauge", "Ratio of time the graphics engine is active."),
+    ("DCGM_FI_PROF_SM_ACTIVE", "gauge", "Ratio of cycles an SM has at least 1 warp assigned."),
+    ("DCGM_FI_PROF_SM_OCCUPANCY", "gauge", "Ratio of number of warps resident on an SM."),
+    ("DCGM_FI_PROF_PIPE_TENSOR_ACTIVE", "gauge", "Ratio of cycles the tensor (HMMA) pipe is active."),
+    ("DCGM_FI_PROF_DRAM_ACTIVE", "gauge", "Ratio of cycles the device memory interface is active."),
+    ("DCGM_FI_PROF_PCIE_TX_BYTES", "counter", "Bytes of active PCIe tx data including header and payload."),
+    ("DCGM_FI_PROF_PCIE_RX_BYTES", "counter", "Bytes of active PCIe rx data including header and payload."),
+)
+
+
+@dataclass(frozen=True)
+class GpuArgs:
+    handle: ClusterHandle
+    feature_discovery: bool = False
+    # Run the DCGM exporter (where the cloud does not export DCGM metrics itself). Off when
+    # the stack has no monitoring: nothing would scrape it.
+    dcgm_exporter: bool = True
+
+
+@dataclass(frozen=True)
+class ExporterTarget:
+    """The DCGM exporter the platform runs, for the monitoring layer's ServiceMonitor."""
+
+    namespace: str
+    service_labels: dict[str, str]
+    port: str
+
+
+# --- Device plugin config ------------------------------------------------------------------
+
+
+def _plugin_config(mig_strategy: str = "none", time_slicing_replicas: Optional[int] = None) -> dict[str, Any]:
+    config: dict[str, Any] = {"version": "v1", "flags": {"migStrategy": mig_strategy, "failOnInitError": True}}
+    if time_slicing_replicas is not None:
+        config["sharing"] = {
+            "timeSlicing": {
+                # Shared GPUs keep the name nvidia.com/gpu, so a pod spec works on any pool.
+                "renameByDefault": False,
+                "resources": [{"name": GPU_RESOURCE, "replicas": time_slicing_replicas}],
+            }
+        }
+    return config
+
+
+def device_plugin_configs(pools: list[GpuPoolFacts]) -> dict[str, dict[str, Any]]:
+    """The plugin's named configs: `default` for pools without sharing, and one per pool with
+    sharing, named as the pool's nodes' `nvidia.com/device-plugin.config` label says."""
+    configs = {DEFAULT_PLUGIN_CONFIG: _plugin_config()}
+    for facts in pools:
+        sharing = facts.pool.sharing
+        if sharing is None:
+            continue
+        name = device_plugin_config_name(facts.pool)
+        if sharing.mig is not None:
+            configs[name] = _plugin_config(mig_strategy=sharing.mig.strategy)
+        elif sharing.time_slicing is not None:
+            configs[name] = _plugin_config(time_slicing_replicas=sharing.time_slicing.replicas)
+        else:
+            configs[name] = _plugin_config()
+    return sorted_dict(configs)
+
+
+def config_map_data(configs: dict[str, dict[str, Any]]) -> dict[str, str]:
+    return {name: yaml.safe_dump(cfg, sort_keys=True, default_flow_style=False) for name, cfg in sorted(configs.items())}
+
+
+def _config_manager(name: str, oneshot: bool, process: str) -> dict[str, Any]:
+    """NVIDIA's config-manager (in the plugin image): copies the config named by the node's
+    `nvidia.com/device-plugin.config` label to /config and, as a sidecar, signals `process`
+    to reload when the label changes."""
+    env = [
+        {"name": "ONESHOT", "value": "true" if oneshot else "false"},
+        node_name_env(),
+        {"name": "NODE_LABEL", "value": DEVICE_PLUGIN_CONFIG_LABEL},
+        {"name": "CONFIG_FILE_SRCDIR", "value": CONFIG_SOURCE_DIR},
+        {"name": "CONFIG_FILE_DST", "value": CONFIG_FILE},
+        {"name": "DEFAULT_CONFIG", "value": DEFAULT_PLUGIN_CONFIG},
+        {"name": "FALLBACK_STRATEGIES", "value": "named,single"},
+        {"name": "SEND_SIGNAL", "value": "false" if oneshot else "true"},
+    ]
+    if not oneshot:
+        env += [{"name": "SIGNAL", "value": "1"}, {"name": "PROCESS_TO_SIGNAL", "value": process}]  # 1: SIGHUP
+    return {
+        "name": name,
+        "image": catalog.IMAGES[DEVICE_PLUGIN],
+        "command": ["config-manager"],
+        "env": env,
+        "resources": resources("10m", "32Mi", "100m", "64Mi"),
+        "securityContext": container_security(),
+        "volumeMounts": [
+            {"name": "available-configs", "mountPath": CONFIG_SOURCE_DIR, "readOnly": True},
+            {"name": "config", "mountPath": "/config"},
+        ],
+    }
+
+
+def _config_volumes() -> list[dict[str, Any]]:
+    return [
+        {"name": "available-configs", "configMap": {"name": DEVICE_PLUGIN_CONFIG_MAP}},
+        {"name": "config", "emptyDir": {"sizeLimit": "1Mi"}},
+    ]
+
+
+def _gpu_pod_spec(handle: ClusterHandle, service_account: str, init: list, containers: list, volumes: list,
+                  share_process_namespace: bool = False, automount_token: bool = True) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "automountServiceAccountToken": automount_token,
+        "containers": containers,
+        "nodeSelector": sorted_dict(dict(handle.gpu_node_selector)),
+        "priorityClassName": "system-node-critical",
+        "securityContext": pod_security(),
+        "serviceAccountName": service_account,
+        "tolerations": gpu_tolerations(handle),
+        "volumes": volumes,
+    }
+    if init:
+        spec["initContainers"] = init
+    if share_process_namespace:
+        spec["shareProcessNamespace"] = True  # the config-manager sidecar signals the main process
+    return spec
+
+
+def device_plugin_daemonset_spec(handle: ClusterHandle) -> dict[str, Any]:
+    plugin = {
+        "name": DEVICE_PLUGIN,
+        "image": catalog.IMAGES[DEVICE_PLUGIN],
+        "command": ["nvidia-device-plugin"],
+        "env": [
+            {"name": "CONFIG_FILE", "value": CONFIG_FILE},
+            {"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"},
+            {"name": "NVIDIA_DRIVER_CAPABILITIES", "value": "compute,utility"},
+        ],
+        "resources": resources("50m", "64Mi", "500m", "256Mi"),
+        # Root (the image's user) is needed to create the socket in kubelet's root-owned
+        # directory; no capability is.
+        "securityContext": container_security(),
+        "volumeMounts": [
+            {"name": "kubelet-device-plugins", "mountPath": KUBELET_DEVICE_PLUGINS},
+            {"name": "config", "mountPath": "/config", "readOnly": True},
+        ],
+    }
+    volumes = [{"name": "kubelet-device-plugins", "hostPath": {"path": KUBELET_DEVICE_PLUGINS, "type": "Directory"}}, *_config_volumes()]
+    pod = _gpu_pod_spec(
+        handle,
+        DEVICE_PLUGIN,
+        init=[_config_manager("config-init", True, "nvidia-device-plugin")],
+        containers=[_config_manager("config-manager", False, "nvidia-device-plugin"), plugin],
+        volumes=volumes,
+        share_process_namespace=True,
+    )
+    return _daemonset_spec(DEVICE_PLUGIN, pod)
+
+
+def gfd_daemonset_spec(handle: ClusterHandle) -> dict[str, Any]:
+    gfd = {
+        "name": GFD,
+        "image": catalog.IMAGES[GFD],
+        "command": ["gpu-feature-discovery"],
+        "env": [
+            node_name_env(),
+            {"name": "NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+            {"name": "CONFIG_FILE", "value": CONFIG_FILE},
+            # Publish labels as NodeFeature objects for NFD's master; nothing on the host.
+            {"name": "GFD_USE_NODE_FEATURE_API", "value": "true"},
+            {"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"},
+            {"name": "NVIDIA_DRIVER_CAPABILITIES", "value": "compute,utility"},
+        ],
+        "resources": resources("20m", "64Mi", "200m", "256Mi"),
+        "securityContext": container_security(),
+        "volumeMounts": [{"name": "config", "mountPath": "/config", "readOnly": True}],
+    }
+    pod = _gpu_pod_spec(
+        handle,
+        GFD,
+        init=[_config_manager("config-init", True, GFD)],
+        containers=[_config_manager("config-manager", False, GFD), gfd],
+        volumes=_config_volumes(),
+        share_process_namespace=True,
+    )
+    return _daemonset_spec(GFD, pod)
+
+
+def dcgm_metrics_csv() -> str:
+    lines = ["# DCGM field, Prometheus type, help (rendered by ml-clusters)"]
+    lines += [f"{field}, {kind}, {text}" for field, kind, text in DCGM_METRICS]
+    return "\n".join(lines) + "\n"
+
+
+def dcgm_daemonset_spec(handle: ClusterHandle) -> dict[str, Any]:
+    exporter = {
+        "name": DCGM_EXPORTER,
+        "image": catalog.IMAGES[DCGM_EXPORTER],
+        "args": ["-f", "/etc/dcgm-exporter/metrics.csv"],
+        "env": [
+            {"name": "DCGM_EXPORTER_KUBERNETES", "value": "true"},
+            {"name": "DCGM_EXPORTER_LISTEN", "value": f":{DCGM_PORT}"},
+            node_name_env(),
+            {"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"},
+            {"name": "NVIDIA_DRIVER_CAPABILITIES", "value": "compute,utility"},
+        ],
+        "ports": [{"name": DCGM_PORT_NAME, "containerPort": DCGM_PORT, "protocol": "TCP"}],
+        "livenessProbe": {"httpGet": {"path": "/health", "port": DCGM_PORT}, "initialDelaySeconds": 45, "periodSeconds": 15},
+        "readinessProbe": {"httpGet": {"path": "/health", "port": DCGM_PORT}, "initialDelaySeconds": 30, "periodSeconds": 10},
+        "resources": resources("100m", "256Mi", "500m", "1Gi"),
+        # DCGM's embedded host engine refuses to start without SYS_ADMIN since DCGM 3.6
+        # ("host engine is running as non-root", NVIDIA/dcgm-exporter#402, #407), and the
+        # profiling fields (DCGM_FI_PROF_*, also in GKE's managed export) need it. Root: the
+        # kubelet pod-resources socket is root-only. Everything else stays dropped.
+        "securityContext": container_security(add_capabilities=["SYS_ADMIN"], run_as_root=True),
+        "volumeMounts": [
+            {"name": "pod-resources", "mountPath": KUBELET_POD_RESOURCES, "readOnly": True},
+            {"name": "metrics", "mountPath": "/etc/dcgm-exporter/metrics.csv", "subPath": "metrics.csv", "readOnly": True},
+            # The host engine writes /var/log/nv-hostengine.log, which is known to grow; an
+            # emptyDir with a limit keeps the root file system read-only and the node safe.
+            {"name": "logs", "mountPath": "/var/log"},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+    }
+    volumes = [
+        {"name": "pod-resources", "hostPath": {"path": KUBELET_POD_RESOURCES, "type": "Directory"}},
+        {"name": "metrics", "configMap": {"name": f"{DCGM_EXPORTER}-metrics"}},
+        {"name": "logs", "emptyDir": {"sizeLimit": "256Mi"}},
+        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+    ]
+    pod = _gpu_pod_spec(handle, DCGM_EXPORTER, init=[], containers=[exporter], volumes=volumes, automount_token=False)
+    return _daemonset_spec(DCGM_EXPORTER, pod)
+
+
+def _daemonset_spec(app: str, pod_spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "selector": {"matchLabels": selector_labels(app)},
+        "template": {"metadata": {"labels": labels(app, "gpu")}, "spec": pod_spec},
+        "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+    }
+
+
+# --- The component ---------------------------------------------------------------------------
+
+
+class Gpu(pulumi.ComponentResource):
+    """`.device_plugin` (None where the cloud manages the plugin), `.feature_discovery`,
+    `.dcgm_exporter` and `.exporter_target` (None where the cloud exports DCGM metrics)."""
+
+    def __init__(self, name: str, args: GpuArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("mlclusters:platform:Gpu", name, None, opts)
+        handle = args.handle
+        scope = Scope(handle, self, tuple(handle.ready))
+        run_plugin = not handle.cloud_manages_device_plugin
+        run_gfd = run_plugin and args.feature_discovery
+        run_dcgm = args.dcgm_exporter and not handle.gpu_metrics.managed_by_cloud
+
+        self.namespace = None
+        self.device_plugin = None
+        self.feature_discovery = None
+        self.node_feature_discovery = None
+        self.dcgm_exporter = None
+        self.exporter_target: Optional[ExporterTarget] = None
+        self.plugin_configs: dict[str, dict[str, Any]] = {}
+        if not (run_plugin or run_dcgm):
+            self.register_outputs({})
+            return
+
+        # hostPath volumes (device plugin, DCGM) and SYS_ADMIN (DCGM) are beyond the
+        # baseline Pod Security level: the namespace enforces privileged, and nothing else
+        # runs in it. Audit and warn stay at restricted.
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={"name": GPU_NAMESPACE, "labels": namespace_labels("privileged", handle.kubernetes_version)},
+            opts=scope.opts(),
+        )
+        ns = self.namespace
+
+        if run_plugin:
+            self.plugin_configs = device_plugin_configs(handle.gpu_pools)
+            config_map = k8s.core.v1.ConfigMap(
+                f"{name}-plugin-config",
+                metadata=metadata(DEVICE_PLUGIN_CONFIG_MAP, GPU_NAMESPACE, DEVICE_PLUGIN, "gpu"),
+                data=config_map_data(self.plugin_configs),
+                opts=scope.opts(ns),
+            )
+            # config-manager reads its node's labels: read-only access to nodes, nothing else.
+            node_reader = k8s.rbac.v1.ClusterRole(
+                f"{name}-node-reader",
+                metadata=metadata("ml-gpu-node-reader", app=DEVICE_PLUGIN, component="gpu"),
+                rules=[{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]}],
+                opts=scope.opts(),
+            )
+            accounts = [DEVICE_PLUGIN] + ([GFD] if run_gfd else [])
+            service_accounts = [
+                k8s.core.v1.ServiceAccount(f"{name}-{acct}-sa", metadata=metadata(acct, GPU_NAMESPACE, acct, "gpu"), opts=scope.opts(ns))
+                for acct in accounts
+            ]
+            k8s.rbac.v1.ClusterRoleBinding(
+                f"{name}-node-reader",
+                metadata=metadata("ml-gpu-node-reader", app=DEVICE_PLUGIN, component="gpu"),
+                role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "ml-gpu-node-reader"},
+                subjects=[{"kind": "ServiceAccount", "name": acct, "namespace": GPU_NAMESPACE} for acct in accounts],
+                opts=scope.opts(node_reader, *service_accounts),
+            )
+            self.device_plugin = k8s.apps.v1.DaemonSet(
+                f"{name}-device-plugin",
+                metadata=metadata(DEVICE_PLUGIN, GPU_NAMESPACE, DEVICE_PLUGIN, "gpu"),
+                spec=device_plugin_daemonset_spec(handle),
+                opts=scope.opts(config_map, service_accounts[0]),
+            )
+            if run_gfd:
+                self._feature_discovery(name, scope, handle, config_map, service_accounts[1])
+
+        if run_dcgm:
+            self._dcgm_exporter(name, scope, handle)
+
+        self.register_outputs({
+            "devicePlugin": self.device_plugin is not None,
+            "dcgmExporter": self.dcgm_exporter is not None,
+            "featureDiscovery": self.feature_discovery is not None,
+        })
+
+    def _feature_discovery(self, name: str, scope: Scope, handle: ClusterHandle, config_map, service_account) -> None:
+        chart = catalog.CHARTS[NFD_RELEASE]
+        tolerations = list(handle.system_tolerations)
+        # NFD's master turns GFD's NodeFeature objects into node labels. Its own worker is
+        # off: GFD publishes the GPU labels, and nothing else needs NFD's host probing.
+        self.node_feature_discovery = k8s.helm.v3.Release(
+            f"{name}-nfd",
+            name=NFD_RELEASE,
+            chart=chart.name,
+            version=chart.version,
+            repository_opts={"repo": chart.repo},
+            namespace=GPU_NAMESPACE,
+            create_namespace=False,
+            atomic=True,
+            cleanup_on_fail=True,
+            values={
+                "gc": {"tolerations": tolerations},
+                "master": {"tolerations": tolerations},
+                "worker": {"enable": False},
+            },
+            opts=scope.opts(self.namespace),
+        )
+        role = k8s.rbac.v1.Role(
+            f"{name}-gfd-nodefeatures",
+            metadata=metadata(f"{GFD}-nodefeatures", GPU_NAMESPACE, GFD, "gpu"),
+            rules=[{"apiGroups": ["nfd.k8s-sigs.io"], "resources": ["nodefeatures"], "verbs": ["create", "get", "list", "update", "watch"]}],
+            opts=scope.opts(self.namespace),
+        )
+        k8s.rbac.v1.RoleBinding(
+            f"{name}-gfd-nodefeatures",
+            metadata=metadata(f"{GFD}-nodefeatures", GPU_NAMESPACE, GFD, "gpu"),
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{GFD}-nodefeatures"},
+            subjects=[{"kind": "ServiceAccount", "name": GFD, "namespace": GPU_NAMESPACE}],
+            opts=scope.opts(role, service_account),
+        )
+        self.feature_discovery = k8s.apps.v1.DaemonSet(
+            f"{name}-gfd",
+            metadata=metadata(GFD, GPU_NAMESPACE, GFD, "gpu"),
+            spec=gfd_daemonset_spec(handle),
+            opts=scope.opts(config_map, service_account, self.node_feature_discovery),
+        )
+
+    def _dcgm_exporter(self, name: str, scope: Scope, handle: ClusterHandle) -> None:
+        ns = self.namespace
+        metrics = k8s.core.v1.ConfigMap(
+            f"{name}-dcgm-metrics",
+            metadata=metadata(f"{DCGM_EXPORTER}-metrics", GPU_NAMESPACE, DCGM_EXPORTER, "gpu"),
+            data={"metrics.csv": dcgm_metrics_csv()},
+            opts=scope.opts(ns),
+        )
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-dcgm-sa",
+            metadata=metadata(DCGM_EXPORTER, GPU_NAMESPACE, DCGM_EXPORTER, "gpu"),
+            automount_service_account_token=False,  # the exporter never calls the API
+            opts=scope.opts(ns),
+        )
+        self.dcgm_exporter = k8s.apps.v1.DaemonSet(
+            f"{name}-dcgm-exporter",
+            metadata=metadata(DCGM_EXPORTER, GPU_NAMESPACE, DCGM_EXPORTER, "gpu"),
+            spec=dcgm_daemonset_spec(handle),
+            opts=scope.opts(metrics, account),
+        )
+        service_labels = labels(DCGM_EXPORTER, "gpu")
+        k8s.core.v1.Service(
+            f"{name}-dcgm-service",
+            metadata={"name": DCGM_EXPORTER, "namespace": GPU_NAMESPACE, "labels": service_labels},
+            spec={
+                "type": "ClusterIP",
+                "selector": selector_labels(DCGM_EXPORTER),
+                "ports": [{"name": DCGM_PORT_NAME, "port": DCGM_PORT, "targetPort": DCGM_PORT_NAME, "protocol": "TCP"}],
+            },
+            opts=scope.opts(ns),
+        )
+        self.exporter_target = ExporterTarget(namespace=GPU_NAMESPACE, service_labels=service_labels, port=DCGM_PORT_NAME)

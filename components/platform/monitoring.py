@@ -1,0 +1,249 @@
+"""Monitoring: kube-prometheus-stack as a pinned Helm release, GPU metrics scraped the same
+way on every cloud, the GPU dashboard and the GPU alert rules.
+
+Selection is explicit: the release's Prometheus selects ServiceMonitors, PodMonitors and
+PrometheusRules carrying `release: kube-prometheus-stack` (the label the chart puts on its
+own monitors), and everything rendered here carries it. A team's own ServiceMonitor is
+scraped when it carries the same label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from .. import catalog
+from ..config import Monitoring as MonitoringSettings
+from ..conventions import GPU_MODEL_LABEL, POOL_LABEL
+from ..handle import ClusterHandle
+from .alerts import gpu_rule_groups
+from .common import (
+    GRAFANA_DASHBOARD_LABEL,
+    MONITORING_NAMESPACE,
+    PROMETHEUS_RELEASE,
+    PROMETHEUS_SELECTOR,
+    Scope,
+    labels,
+    metadata,
+    namespace_labels,
+    sorted_dict,
+)
+from .dashboard import gpu_dashboard_json
+from .gpu import ExporterTarget
+
+CHART = "kube-prometheus-stack"
+GRAFANA_ADMIN_SECRET = "grafana-admin"
+GRAFANA_ADMIN_USER = "admin"
+SCRAPE_INTERVAL = "30s"
+ALERTMANAGER_STORAGE = "2Gi"
+# Prometheus deletes old blocks before the volume fills: keep 15% headroom for the WAL
+# and compaction.
+RETENTION_SIZE_RATIO = 0.85
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    handle: ClusterHandle
+    settings: MonitoringSettings
+    block_class: str
+    # The DCGM exporter the platform runs (None where the cloud exports DCGM metrics).
+    exporter_target: Optional[ExporterTarget] = None
+    # Resources the release must wait for (the StorageClass Prometheus claims).
+    depends_on: tuple[pulumi.Resource, ...] = ()
+
+
+def _tolerations(handle: ClusterHandle) -> list[dict[str, Any]]:
+    return [sorted_dict(t) for t in handle.system_tolerations]
+
+
+def release_values(handle: ClusterHandle, settings: MonitoringSettings, block_class: str) -> dict[str, Any]:
+    """The kube-prometheus-stack values (chart version pinned in the catalog)."""
+    tolerations = _tolerations(handle)
+    selector = {"matchLabels": dict(PROMETHEUS_SELECTOR)}
+
+    def claim(size: str) -> dict[str, Any]:
+        return {"volumeClaimTemplate": {"spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": size}},
+            "storageClassName": block_class,
+        }}}
+
+    # kube_node_labels carries only allow-listed labels: the GPU-node label (the alerts join
+    # on it) and the portable pool and GPU-model labels (for grouping by pool).
+    gpu_label_keys = ",".join(sorted({*handle.gpu_node_selector, POOL_LABEL, GPU_MODEL_LABEL}))
+    return {
+        "fullnameOverride": "kps",
+        "crds": {"enabled": True},
+        # Managed control planes (EKS, GKE, AKS) do not expose these to scraping, and
+        # kubeadm binds them to localhost: scraping them only yields TargetDown alerts.
+        "kubeControllerManager": {"enabled": False},
+        "kubeScheduler": {"enabled": False},
+        "kubeEtcd": {"enabled": False},
+        "kubeProxy": {"enabled": False},
+        "prometheus": {
+            "ingress": {"enabled": False},
+            "service": {"type": "ClusterIP"},
+            "prometheusSpec": {
+                "retention": settings.retention,
+                "retentionSize": f"{int(settings.storage_gb * RETENTION_SIZE_RATIO)}GB",
+                "storageSpec": claim(f"{settings.storage_gb}Gi"),
+                "scrapeInterval": SCRAPE_INTERVAL,
+                "serviceMonitorSelector": selector,
+                "serviceMonitorNamespaceSelector": {},
+                "podMonitorSelector": selector,
+                "podMonitorNamespaceSelector": {},
+                "ruleSelector": selector,
+                "ruleNamespaceSelector": {},
+                "tolerations": tolerations,
+                "resources": {"requests": {"cpu": "200m", "memory": "1Gi"}},
+            },
+        },
+        "alertmanager": {
+            "enabled": True,
+            "ingress": {"enabled": False},
+            "service": {"type": "ClusterIP"},
+            "alertmanagerSpec": {"storage": claim(ALERTMANAGER_STORAGE), "tolerations": tolerations},
+        },
+        "grafana": {
+            "enabled": True,
+            # The admin password lives in a Secret the program makes from a generated
+            # password; it never appears in the release's values.
+            "admin": {"existingSecret": GRAFANA_ADMIN_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
+            "ingress": {"enabled": False},
+            "service": {"type": "ClusterIP"},
+            "persistence": {"enabled": False},  # dashboards come from ConfigMaps
+            "sidecar": {"dashboards": {"enabled": True, "label": GRAFANA_DASHBOARD_LABEL[0], "labelValue": GRAFANA_DASHBOARD_LABEL[1]}},
+            "tolerations": tolerations,
+        },
+        "prometheusOperator": {
+            "tolerations": tolerations,
+            "admissionWebhooks": {"patch": {"tolerations": tolerations}},
+        },
+        "kube-state-metrics": {
+            "metricLabelsAllowlist": [f"nodes=[{gpu_label_keys}]"],
+            "tolerations": tolerations,
+        },
+    }
+
+
+def _node_relabeling() -> list[dict[str, Any]]:
+    # `node` on every GPU series, the same label kube-state-metrics uses, for joins.
+    return [{"action": "replace", "sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node"}]
+
+
+def service_monitor(target: ExporterTarget) -> dict[str, Any]:
+    """ServiceMonitor for the platform's DCGM exporter (CustomResource keyword arguments)."""
+    return {
+        "api_version": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": "dcgm-exporter", "namespace": target.namespace, "labels": labels("dcgm-exporter", "gpu", PROMETHEUS_SELECTOR)},
+        "spec": {
+            "selector": {"matchLabels": dict(target.service_labels)},
+            "namespaceSelector": {"matchNames": [target.namespace]},
+            "endpoints": [{
+                "port": target.port,
+                "path": "/metrics",
+                "interval": SCRAPE_INTERVAL,
+                "honorLabels": False,
+                "relabelings": _node_relabeling(),
+            }],
+        },
+    }
+
+
+def cloud_pod_monitor(handle: ClusterHandle) -> dict[str, Any]:
+    """PodMonitor for the cloud's own DCGM exporter, as the handle describes it."""
+    source = handle.gpu_metrics
+    if not (source.namespace and source.pod_selector and source.port):
+        raise ValueError(f"{handle.cloud} backend: gpu_metrics.managed_by_cloud needs namespace, pod_selector and port in the handle")
+    return {
+        "api_version": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": {"name": "gpu-metrics-cloud", "namespace": MONITORING_NAMESPACE, "labels": labels("gpu-metrics", "gpu", PROMETHEUS_SELECTOR)},
+        "spec": {
+            "selector": {"matchLabels": sorted_dict(dict(source.pod_selector))},
+            "namespaceSelector": {"matchNames": [source.namespace]},
+            "podMetricsEndpoints": [{
+                "port": source.port,
+                "path": source.path,
+                "interval": SCRAPE_INTERVAL,
+                "honorLabels": False,
+                "relabelings": _node_relabeling(),
+            }],
+        },
+    }
+
+
+def prometheus_rule(handle: ClusterHandle) -> dict[str, Any]:
+    return {
+        "api_version": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": "ml-clusters-gpu", "namespace": MONITORING_NAMESPACE, "labels": labels("gpu-alerts", "monitoring", PROMETHEUS_SELECTOR)},
+        "spec": {"groups": gpu_rule_groups(handle.gpu_node_selector)},
+    }
+
+
+class Monitoring(pulumi.ComponentResource):
+    """`.grafana_admin_password` (a secret), `.release` (the Helm release)."""
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("mlclusters:platform:Monitoring", name, None, opts)
+        handle = args.handle
+        scope = Scope(handle, self, tuple(handle.ready))
+
+        # node-exporter needs the host's network, PIDs and file system: privileged level.
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={"name": MONITORING_NAMESPACE, "labels": namespace_labels("privileged", handle.kubernetes_version)},
+            opts=scope.opts(),
+        )
+        ns = self.namespace
+
+        password = random.RandomPassword(f"{name}-grafana-admin", length=32, special=False, opts=pulumi.ResourceOptions(parent=self))
+        # Secret from the start, whatever the provider marks (DESIGN: secrets are secrets).
+        self.grafana_admin_password = pulumi.Output.secret(password.result)
+        admin_secret = k8s.core.v1.Secret(
+            f"{name}-grafana-admin",
+            metadata=metadata(GRAFANA_ADMIN_SECRET, MONITORING_NAMESPACE, "grafana", "monitoring"),
+            type="Opaque",
+            string_data={"admin-user": GRAFANA_ADMIN_USER, "admin-password": self.grafana_admin_password},
+            opts=scope.opts(ns),
+        )
+
+        chart = catalog.CHARTS[CHART]
+        self.values = release_values(handle, args.settings, args.block_class)
+        self.release = k8s.helm.v3.Release(
+            f"{name}-kube-prometheus-stack",
+            name=PROMETHEUS_RELEASE,
+            chart=chart.name,
+            version=chart.version,
+            repository_opts={"repo": chart.repo},
+            namespace=MONITORING_NAMESPACE,
+            create_namespace=False,
+            atomic=True,
+            cleanup_on_fail=True,
+            timeout=900,
+            values=self.values,
+            opts=scope.opts(ns, admin_secret, extra=args.depends_on),
+        )
+
+        # Objects of the chart's CRDs wait for the release that installs the CRDs.
+        if args.exporter_target is not None:
+            gpu_monitor = service_monitor(args.exporter_target)
+            k8s.apiextensions.CustomResource(f"{name}-dcgm-servicemonitor", **gpu_monitor, opts=scope.opts(self.release))
+        elif handle.gpu_metrics.managed_by_cloud:
+            gpu_monitor = cloud_pod_monitor(handle)
+            k8s.apiextensions.CustomResource(f"{name}-gpu-podmonitor", **gpu_monitor, opts=scope.opts(self.release))
+        k8s.apiextensions.CustomResource(f"{name}-gpu-rules", **prometheus_rule(handle), opts=scope.opts(self.release))
+
+        k8s.core.v1.ConfigMap(
+            f"{name}-gpu-dashboard",
+            metadata=metadata("grafana-dashboard-gpu", MONITORING_NAMESPACE, "grafana", "monitoring", extra_labels=dict([GRAFANA_DASHBOARD_LABEL])),
+            data={"gpu.json": gpu_dashboard_json()},
+            opts=scope.opts(ns),
+        )
+        self.register_outputs({"grafanaAdminPassword": self.grafana_admin_password, "release": PROMETHEUS_RELEASE})

@@ -1,0 +1,248 @@
+"""EKS and the AWS resources around it (launch templates, KMS keys, EFS)."""
+
+from __future__ import annotations
+
+from .base import Context, Resource, flag, get, is_set, items, number, present, resource_rule, show
+from .catalog_data import KUBERNETES_VERSIONS
+from .types import EFS_FILE_SYSTEM, EKS_CLUSTER, EKS_NODE_GROUP, KMS_KEY, LAUNCH_TEMPLATE, is_world_cidr
+
+DOMAIN = "eks"
+
+
+@resource_rule(
+    id="eks-secrets-encryption",
+    title="EKS secrets envelope encryption",
+    domain=DOMAIN,
+    types=[EKS_CLUSTER],
+    description="EKS clusters encrypt Kubernetes secrets with a customer-managed KMS key (envelope encryption).",
+    severity="high",
+    level="mandatory",
+    fix='Set encryptionConfig {resources: ["secrets"], provider: {keyArn: <KMS key ARN>}} on the EKS cluster.',
+)
+def eks_secrets_encryption(r: Resource, ctx: Context):
+    configs = items(r.props, "encryptionConfig")
+    if not any("secrets" in items(c, "resources") and present(c, "provider.keyArn") for c in configs):
+        yield "encryptionConfig does not encrypt the secrets resource with a KMS key, so secrets sit in etcd with only AWS-managed encryption."
+
+
+@resource_rule(
+    id="eks-public-endpoint-cidrs",
+    title="EKS public endpoint restricted",
+    domain=DOMAIN,
+    types=[EKS_CLUSTER],
+    description="When the EKS API endpoint is public it lists the CIDRs allowed to reach it, and never 0.0.0.0/0.",
+    severity="high",
+    level="mandatory",
+    fix="Set vpcConfig.endpointPublicAccess false, or list your office/VPN ranges in vpcConfig.publicAccessCidrs (stack key network.apiAllowedCidrs).",
+)
+def eks_public_endpoint_cidrs(r: Resource, ctx: Context):
+    public = flag(get(r.props, "vpcConfig.endpointPublicAccess"))
+    if public is False:
+        return
+    cidrs = items(r.props, "vpcConfig.publicAccessCidrs")
+    if not cidrs:
+        yield "the API endpoint is public (endpointPublicAccess defaults to true) and publicAccessCidrs is unset, which EKS reads as 0.0.0.0/0."
+        return
+    world = [c for c in cidrs if isinstance(c, str) and is_world_cidr(c)]
+    if world:
+        yield f"vpcConfig.publicAccessCidrs includes {', '.join(world)}: the Kubernetes API is reachable from the whole internet."
+
+
+@resource_rule(
+    id="eks-private-endpoint",
+    title="EKS private endpoint on",
+    domain=DOMAIN,
+    types=[EKS_CLUSTER],
+    description="EKS clusters enable the private API endpoint so nodes and in-VPC clients never leave the VPC to reach the API.",
+    severity="medium",
+    level="mandatory",
+    fix="Set vpcConfig.endpointPrivateAccess true on the EKS cluster.",
+)
+def eks_private_endpoint(r: Resource, ctx: Context):
+    if flag(get(r.props, "vpcConfig.endpointPrivateAccess")) is not True:
+        yield f"vpcConfig.endpointPrivateAccess is {show(get(r.props, 'vpcConfig.endpointPrivateAccess'))}; node-to-API traffic goes through the public endpoint."
+
+
+@resource_rule(
+    id="eks-control-plane-logging",
+    title="EKS control-plane logs",
+    domain=DOMAIN,
+    types=[EKS_CLUSTER],
+    description="EKS clusters ship the api, audit and authenticator control-plane logs to CloudWatch.",
+    severity="medium",
+    level="mandatory",
+    fix='Add the missing types to enabledClusterLogTypes, e.g. ["api", "audit", "authenticator"].',
+    config={
+        "requiredLogTypes": {
+            "type": "array",
+            "items": {"type": "string", "enum": ["api", "audit", "authenticator", "controllerManager", "scheduler"]},
+            "default": ["api", "audit", "authenticator"],
+            "description": "Control-plane log types every EKS cluster must enable.",
+        }
+    },
+)
+def eks_control_plane_logging(r: Resource, ctx: Context):
+    enabled = set(items(r.props, "enabledClusterLogTypes"))
+    missing = [t for t in ctx.config["requiredLogTypes"] if t not in enabled]
+    if missing:
+        yield f"enabledClusterLogTypes lacks {', '.join(missing)}; without them there is no record of API calls or of who authenticated."
+
+
+@resource_rule(
+    id="eks-supported-version",
+    title="EKS supported Kubernetes version",
+    domain=DOMAIN,
+    types=[EKS_CLUSTER],
+    description="EKS clusters pin a Kubernetes version the project supports (components/catalog KUBERNETES_VERSIONS).",
+    severity="medium",
+    level="mandatory",
+    fix='Set version to a supported minor, quoted, e.g. "1.35" (stack key kubernetesVersion).',
+    config={
+        "supportedVersions": {
+            "type": "array",
+            "items": {"type": "string", "pattern": "^[0-9]+\\.[0-9]+$"},
+            "default": list(KUBERNETES_VERSIONS),
+            "description": "Kubernetes minor versions allowed on EKS.",
+        }
+    },
+)
+def eks_supported_version(r: Resource, ctx: Context):
+    version = get(r.props, "version")
+    supported = list(ctx.config["supportedVersions"])
+    if version is None:
+        yield f"version is unset, so EKS picks its current default; pin one of {', '.join(supported)}."
+    elif str(version) not in supported:
+        yield f"version {show(str(version))} is not supported by this project; supported: {', '.join(supported)}."
+
+
+@resource_rule(
+    id="eks-authentication-mode",
+    title="EKS access entries",
+    domain=DOMAIN,
+    types=[EKS_CLUSTER],
+    description="EKS clusters authenticate with access entries (authenticationMode API or API_AND_CONFIG_MAP), not only the aws-auth ConfigMap.",
+    severity="high",
+    level="mandatory",
+    fix='Set accessConfig.authenticationMode "API" (or "API_AND_CONFIG_MAP" while migrating).',
+)
+def eks_authentication_mode(r: Resource, ctx: Context):
+    mode = get(r.props, "accessConfig.authenticationMode")
+    if mode not in ("API", "API_AND_CONFIG_MAP"):
+        yield f"accessConfig.authenticationMode is {show(mode)}; the aws-auth ConfigMap alone is unaudited and one bad edit locks everyone out."
+
+
+@resource_rule(
+    id="eks-node-no-ssh",
+    title="No SSH on EKS nodes",
+    domain=DOMAIN,
+    types=[EKS_NODE_GROUP, LAUNCH_TEMPLATE],
+    description="EKS node groups and their launch templates configure no SSH key; use SSM Session Manager for node access.",
+    severity="high",
+    level="mandatory",
+    fix="Remove remoteAccess from the node group and keyName from the launch template; reach nodes with SSM Session Manager.",
+)
+def eks_node_no_ssh(r: Resource, ctx: Context):
+    if r.type == EKS_NODE_GROUP:
+        if is_set(r.props, "remoteAccess"):
+            yield "remoteAccess is set: EKS opens port 22 on every node (to 0.0.0.0/0 unless sourceSecurityGroupIds narrows it)."
+    elif is_set(r.props, "keyName"):
+        yield f"keyName {show(get(r.props, 'keyName'))} installs an SSH key on every node started from this template."
+
+
+@resource_rule(
+    id="eks-node-group-launch-template",
+    title="EKS node groups use a launch template",
+    domain=DOMAIN,
+    types=[EKS_NODE_GROUP],
+    description="EKS node groups start from the project's launch template, the only place IMDSv2 and volume encryption are enforced.",
+    severity="medium",
+    level="mandatory",
+    fix="Set launchTemplate {id, version} on the node group, pointing at a template with IMDSv2 required and encrypted volumes.",
+)
+def eks_node_group_launch_template(r: Resource, ctx: Context):
+    if not (present(r.props, "launchTemplate.id") or present(r.props, "launchTemplate.name")):
+        yield "the node group has no launchTemplate, so its nodes get EKS's default metadata options and root volume settings."
+
+
+@resource_rule(
+    id="eks-launch-template-imdsv2",
+    title="IMDSv2 with hop limit 1",
+    domain=DOMAIN,
+    types=[LAUNCH_TEMPLATE],
+    description="Node launch templates require IMDSv2 tokens and a response hop limit of 1, so pods cannot read the node's IAM credentials.",
+    severity="high",
+    level="mandatory",
+    fix='Set metadataOptions {httpTokens: "required", httpPutResponseHopLimit: 1} on the launch template.',
+    config={
+        "maxHopLimit": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 64,
+            "default": 1,
+            "description": "Largest allowed metadataOptions.httpPutResponseHopLimit.",
+        }
+    },
+)
+def eks_launch_template_imdsv2(r: Resource, ctx: Context):
+    tokens = get(r.props, "metadataOptions.httpTokens")
+    if tokens != "required":
+        yield f"metadataOptions.httpTokens is {show(tokens)}; IMDSv1 lets any SSRF in a pod fetch the node role's credentials."
+    hops = number(get(r.props, "metadataOptions.httpPutResponseHopLimit"))
+    limit = ctx.config["maxHopLimit"]
+    if hops is None or hops > limit:
+        shown = "unset" if hops is None else str(int(hops))
+        yield f"metadataOptions.httpPutResponseHopLimit is {shown}; above {limit} lets containers reach the instance metadata service."
+
+
+@resource_rule(
+    id="eks-encrypted-volumes",
+    title="Encrypted node volumes",
+    domain=DOMAIN,
+    types=[LAUNCH_TEMPLATE],
+    description="Node launch templates declare their EBS volumes and encrypt every one of them.",
+    severity="high",
+    level="mandatory",
+    fix='Give the launch template a blockDeviceMappings entry for the root device with ebs {encrypted: "true", volumeType: "gp3"}.',
+)
+def eks_encrypted_volumes(r: Resource, ctx: Context):
+    mappings = [m for m in items(r.props, "blockDeviceMappings") if get(m, "ebs") is not None]
+    if not mappings:
+        yield "blockDeviceMappings declares no EBS volume, so the root volume's encryption depends on the AMI and the account default."
+        return
+    for i, m in enumerate(mappings):
+        if flag(get(m, "ebs.encrypted")) is not True:
+            device = get(m, "deviceName", f"blockDeviceMappings[{i}]")
+            yield f"the EBS volume {device} has encrypted {show(get(m, 'ebs.encrypted'))}; model weights and caches on it would be stored in clear."
+
+
+@resource_rule(
+    id="aws-kms-key-rotation",
+    title="KMS key rotation",
+    domain=DOMAIN,
+    types=[KMS_KEY],
+    description="Symmetric KMS keys (EKS secrets, EBS, S3) rotate their key material yearly.",
+    severity="medium",
+    level="mandatory",
+    fix="Set enableKeyRotation true on the KMS key.",
+)
+def aws_kms_key_rotation(r: Resource, ctx: Context):
+    spec = get(r.props, "customerMasterKeySpec") or get(r.props, "keySpec") or "SYMMETRIC_DEFAULT"
+    if spec != "SYMMETRIC_DEFAULT":
+        return  # AWS rotates only symmetric encryption keys
+    if flag(get(r.props, "enableKeyRotation")) is not True:
+        yield f"enableKeyRotation is {show(get(r.props, 'enableKeyRotation'))}; the same key material would protect secrets for the key's whole life."
+
+
+@resource_rule(
+    id="aws-efs-encrypted",
+    title="Encrypted EFS",
+    domain=DOMAIN,
+    types=[EFS_FILE_SYSTEM],
+    description="EFS file systems (shared model and dataset storage) are encrypted at rest.",
+    severity="high",
+    level="mandatory",
+    fix="Set encrypted true (optionally kmsKeyId) on the EFS file system; encryption cannot be added later, so this replaces it.",
+)
+def aws_efs_encrypted(r: Resource, ctx: Context):
+    if flag(get(r.props, "encrypted")) is not True:
+        yield f"encrypted is {show(get(r.props, 'encrypted'))}; EFS defaults to unencrypted when created through the API."

@@ -1,0 +1,332 @@
+"""Kubernetes objects the program renders: workloads, namespaces, services, storage classes."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import Any, Iterator, Optional, Sequence
+
+from .base import Context, Finding, Resource, UnknownValue, flag, get, items, resource_rule, show, stack_rule
+from .types import (
+    K8S_NAMESPACE,
+    K8S_NETWORK_POLICY,
+    K8S_RESOURCE_QUOTA,
+    K8S_SERVICE,
+    K8S_STORAGE_CLASS,
+    POD_SPEC_PATHS,
+    SERVING_LABEL,
+    WORKLOAD_TYPES,
+)
+
+DOMAIN = "kubernetes"
+GPU_RESOURCE = re.compile(r"^nvidia\.com/(gpu|mig-.+)$")
+_CONTAINER_KINDS = ("initContainers", "containers", "ephemeralContainers")
+
+
+def pod_spec(r: Resource) -> tuple[str, Optional[Any]]:
+    """(path, pod spec) of a workload; the spec is None when absent."""
+    path = POD_SPEC_PATHS[r.type]
+    return ".".join(path), get(r.props, list(path))
+
+
+def containers(spec: Any) -> Iterator[tuple[str, Any]]:
+    for kind in _CONTAINER_KINDS:
+        for i, container in enumerate(items(spec, kind)):
+            yield f"{kind}[{i}] ({get(container, 'name', '?')})", container
+
+
+@resource_rule(
+    id="k8s-no-privileged-containers",
+    title="No privileged containers",
+    domain=DOMAIN,
+    types=WORKLOAD_TYPES,
+    description="No container runs privileged; a privileged container is root on the node (Pod Security Standards, baseline).",
+    severity="critical",
+    level="mandatory",
+    fix="Remove securityContext.privileged; grant the one capability the container needs under securityContext.capabilities.add instead.",
+)
+def k8s_no_privileged_containers(r: Resource, ctx: Context):
+    path, spec = pod_spec(r)
+    for where, container in containers(spec):
+        if flag(get(container, "securityContext.privileged")) is True:
+            yield f"{path}.{where} sets securityContext.privileged true."
+
+
+@resource_rule(
+    id="k8s-no-host-namespaces",
+    title="No host namespaces",
+    domain=DOMAIN,
+    types=WORKLOAD_TYPES,
+    description="Pods do not share the node's network, PID or IPC namespace (Pod Security Standards, baseline).",
+    severity="high",
+    level="mandatory",
+    fix="Remove hostNetwork/hostPID/hostIPC from the pod spec; expose ports through a Service instead of the host network.",
+)
+def k8s_no_host_namespaces(r: Resource, ctx: Context):
+    path, spec = pod_spec(r)
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        if flag(get(spec, key)) is True:
+            yield f"{path}.{key} is true: the pod sees the node's {key[4:].lower()} namespace."
+
+
+def _under(path: str, allowed: str) -> bool:
+    path, allowed = posixpath.normpath(path), posixpath.normpath(allowed)
+    return path == allowed or path.startswith(allowed.rstrip("/") + "/")
+
+
+@resource_rule(
+    id="k8s-host-path-allowlist",
+    title="hostPath volumes from the allow-list only",
+    domain=DOMAIN,
+    types=WORKLOAD_TYPES,
+    description="hostPath volumes mount only allow-listed node directories: the kubelet's device-plugin socket directory and the pod-resources API DCGM uses.",
+    severity="high",
+    level="mandatory",
+    fix="Replace the hostPath volume with an emptyDir/PVC/ConfigMap, or add the directory to allowedHostPaths after a security review.",
+    config={
+        "allowedHostPaths": {
+            "type": "array",
+            "items": {"type": "string", "pattern": "^/"},
+            "default": ["/var/lib/kubelet/device-plugins", "/var/lib/kubelet/pod-resources"],
+            "description": "Node directories (and their subdirectories) hostPath volumes may mount.",
+        }
+    },
+)
+def k8s_host_path_allowlist(r: Resource, ctx: Context):
+    path, spec = pod_spec(r)
+    allowed = list(ctx.config["allowedHostPaths"])
+    for i, volume in enumerate(items(spec, "volumes")):
+        host = get(volume, "hostPath.path")
+        if host is None:
+            continue
+        if not any(_under(str(host), a) for a in allowed):
+            yield f"{path}.volumes[{i}] ({get(volume, 'name', '?')}) mounts hostPath {host}, which is not on the allow-list ({', '.join(allowed)})."
+
+
+@resource_rule(
+    id="k8s-gpu-limits",
+    title="GPU requests have equal limits",
+    domain=DOMAIN,
+    types=WORKLOAD_TYPES,
+    description="A container that requests NVIDIA GPUs (nvidia.com/gpu or a MIG profile) sets the same quantity as its limit.",
+    severity="high",
+    level="mandatory",
+    fix="Set resources.limits[<GPU resource>] to the requested quantity (extended resources cannot be overcommitted).",
+)
+def k8s_gpu_limits(r: Resource, ctx: Context):
+    path, spec = pod_spec(r)
+    for where, container in containers(spec):
+        requests = get(container, "resources.requests") or {}
+        limits = get(container, "resources.limits") or {}
+        for key in requests:
+            if not GPU_RESOURCE.match(key):
+                continue
+            quantity, limit = get(requests, [key]), get(limits, [key])
+            if limit is None:
+                yield f"{path}.{where} requests {quantity} {key} without a limit."
+            elif str(limit) != str(quantity):
+                yield f"{path}.{where} requests {quantity} {key} but limits it to {limit}."
+
+
+@resource_rule(
+    id="k8s-pod-security-labels",
+    title="Pod Security labels on serving namespaces",
+    domain=DOMAIN,
+    types=[K8S_NAMESPACE],
+    description=f"Serving namespaces (label {SERVING_LABEL}: \"true\") enforce a Pod Security Standard level from allowedLevels.",
+    severity="medium",
+    level="mandatory",
+    fix='Label the namespace pod-security.kubernetes.io/enforce: "restricted" (or "baseline"; stack key namespaces[].podSecurity).',
+    config={
+        "allowedLevels": {
+            "type": "array",
+            "items": {"type": "string", "enum": ["privileged", "baseline", "restricted"]},
+            "default": ["baseline", "restricted"],
+            "description": "Pod Security Standard levels a serving namespace may enforce.",
+        }
+    },
+)
+def k8s_pod_security_labels(r: Resource, ctx: Context):
+    labels = get(r.props, "metadata.labels") or {}
+    if get(labels, [SERVING_LABEL]) != "true":
+        return
+    level = get(labels, ["pod-security.kubernetes.io/enforce"])
+    allowed = list(ctx.config["allowedLevels"])
+    if level not in allowed:
+        shown = "unset" if level is None else f'"{level}"'
+        yield f"the serving namespace's pod-security.kubernetes.io/enforce label is {shown}; allowed: {', '.join(allowed)}."
+
+
+def image_problem(image: str) -> Optional[str]:
+    """Why `image` is not pinned, or None. A digest pins it; otherwise a tag other than latest."""
+    if "@" in image:
+        return None
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return "has no tag, so it resolves to :latest"
+    if last.rsplit(":", 1)[1] == "latest":
+        return "uses the :latest tag"
+    return None
+
+
+@resource_rule(
+    id="k8s-pinned-images",
+    title="Pinned container images",
+    domain=DOMAIN,
+    types=WORKLOAD_TYPES,
+    description="Every container image names a fixed tag or digest, never :latest, so the same stack always runs the same code.",
+    severity="medium",
+    level="mandatory",
+    fix="Pin the image to a version tag or @sha256 digest (chart and image versions live in components/catalog/versions.py).",
+)
+def k8s_pinned_images(r: Resource, ctx: Context):
+    path, spec = pod_spec(r)
+    for where, container in containers(spec):
+        image = get(container, "image")
+        if image is None:
+            continue
+        problem = image_problem(str(image))
+        if problem:
+            yield f"{path}.{where} image {image} {problem}."
+
+
+INTERNAL_LB_ANNOTATIONS = {
+    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+    "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
+    "networking.gke.io/load-balancer-type": "Internal",
+    "cloud.google.com/load-balancer-type": "Internal",
+    "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
+}
+
+
+@resource_rule(
+    id="k8s-internal-load-balancers",
+    title="Internal load balancers only",
+    domain=DOMAIN,
+    types=[K8S_SERVICE],
+    description="Services of type LoadBalancer carry the cloud's internal-load-balancer annotation; model endpoints are not exposed to the internet.",
+    severity="high",
+    level="mandatory",
+    fix="Add the cloud's internal annotation (the ClusterHandle's internal_lb_annotations), or expose the model through an authenticated ingress.",
+    config={
+        "internalAnnotations": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "default": INTERNAL_LB_ANNOTATIONS,
+            "description": "Annotation -> value pairs, any one of which makes a LoadBalancer internal.",
+        }
+    },
+)
+def k8s_internal_load_balancers(r: Resource, ctx: Context):
+    if get(r.props, "spec.type") != "LoadBalancer":
+        return
+    annotations = get(r.props, "metadata.annotations") or {}
+    wanted = dict(ctx.config["internalAnnotations"])
+    if not any(str(get(annotations, [k], "")).lower() == str(v).lower() for k, v in wanted.items()):
+        yield "a LoadBalancer Service without an internal annotation gets a public IP address on every cloud."
+
+
+def _serving_namespaces(resources: Sequence[Resource]) -> Iterator[tuple[str, Resource]]:
+    """(name, resource) of each namespace labelled as serving. A namespace whose labels or
+    name are not known yet is skipped; it is checked at the next preview."""
+    for r in resources:
+        if r.type != K8S_NAMESPACE:
+            continue
+        try:
+            labels = get(r.props, "metadata.labels") or {}
+            if get(labels, [SERVING_LABEL]) != "true":
+                continue
+            name = get(r.props, "metadata.name")
+        except UnknownValue:
+            continue
+        if name is not None:
+            yield str(name), r
+
+
+def _namespaces_having(resources: Sequence[Resource], type_: str) -> set[str]:
+    """Namespaces holding at least one object of `type_`. Raises UnknownValue if one
+    object's namespace is unknown: the answer would be a guess."""
+    return {str(get(r.props, "metadata.namespace")) for r in resources if r.type == type_ and get(r.props, "metadata.namespace")}
+
+
+@stack_rule(
+    id="k8s-serving-namespace-network-policy",
+    title="Serving namespaces have a NetworkPolicy",
+    domain=DOMAIN,
+    types=[K8S_NAMESPACE, K8S_NETWORK_POLICY],
+    description=f"Every serving namespace (label {SERVING_LABEL}: \"true\") contains at least one NetworkPolicy, so its pods are not open to the whole cluster.",
+    severity="high",
+    level="mandatory",
+    fix="Create a NetworkPolicy in the namespace: default-deny ingress plus the ingress controller and monitoring as allowed sources.",
+)
+def k8s_serving_namespace_network_policy(resources: Sequence[Resource], ctx: Context):
+    covered = _namespaces_having(resources, K8S_NETWORK_POLICY)
+    for name, ns in _serving_namespaces(resources):
+        if name not in covered:
+            yield Finding(f"serving namespace {name} has no NetworkPolicy: every pod in the cluster can reach its model servers.", resource=ns)
+
+
+@stack_rule(
+    id="k8s-serving-namespace-resource-quota",
+    title="Serving namespaces have a ResourceQuota",
+    domain=DOMAIN,
+    types=[K8S_NAMESPACE, K8S_RESOURCE_QUOTA],
+    description=f"Every serving namespace (label {SERVING_LABEL}: \"true\") has a ResourceQuota, capping the GPUs, CPU and memory one team can claim.",
+    severity="medium",
+    level="mandatory",
+    fix="Create a ResourceQuota in the namespace with requests.nvidia.com/gpu, requests.cpu and requests.memory (stack keys namespaces[].gpus/cpu/memory).",
+)
+def k8s_serving_namespace_resource_quota(resources: Sequence[Resource], ctx: Context):
+    covered = _namespaces_having(resources, K8S_RESOURCE_QUOTA)
+    for name, ns in _serving_namespaces(resources):
+        if name not in covered:
+            yield Finding(f"serving namespace {name} has no ResourceQuota: one team can take every GPU in the cluster.", resource=ns)
+
+
+ENCRYPTED_BY_DEFAULT = [
+    "efs.csi.aws.com",
+    "pd.csi.storage.gke.io",
+    "filestore.csi.storage.gke.io",
+    "disk.csi.azure.com",
+    "file.csi.azure.com",
+]
+# Provisioners that encrypt only when asked to, and the parameter that asks.
+ENCRYPTION_PARAMETER = {"ebs.csi.aws.com": "encrypted", "kubernetes.io/aws-ebs": "encrypted"}
+_ENCRYPTION_KEY = re.compile(r"encrypt|kms", re.IGNORECASE)
+
+
+@resource_rule(
+    id="k8s-encrypted-storage-classes",
+    title="Encrypted storage classes",
+    domain=DOMAIN,
+    types=[K8S_STORAGE_CLASS],
+    description="StorageClasses provision encrypted volumes: EBS asks for encrypted: \"true\", clouds that encrypt by default are not opted out, unknown provisioners name an encryption parameter.",
+    severity="high",
+    level="mandatory",
+    fix='Set parameters.encrypted "true" (EBS), drop encrypted "false", or for another provisioner set its encryption parameter or list it in encryptedByDefaultProvisioners.',
+    config={
+        "encryptedByDefaultProvisioners": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": ENCRYPTED_BY_DEFAULT,
+            "description": "Provisioners whose volumes are encrypted at rest unless a parameter opts out.",
+        }
+    },
+)
+def k8s_encrypted_storage_classes(r: Resource, ctx: Context):
+    provisioner = str(get(r.props, "provisioner", ""))
+    parameters = get(r.props, "parameters") or {}
+    opted_out = [k for k, v in parameters.items() if _ENCRYPTION_KEY.search(k) and flag(v) is False]
+    if opted_out:
+        yield f"parameters.{opted_out[0]} is \"false\": volumes of this class are stored unencrypted."
+        return
+    if provisioner in ENCRYPTION_PARAMETER:
+        key = ENCRYPTION_PARAMETER[provisioner]
+        value = get(parameters, [key])
+        if flag(value) is not True:
+            yield f"{provisioner} encrypts only when asked: parameters.{key} is {show(value)}, not \"true\"."
+        return
+    if provisioner in ctx.config["encryptedByDefaultProvisioners"]:
+        return
+    if not any(_ENCRYPTION_KEY.search(k) and str(v) not in ("", "false", "False") for k, v in parameters.items()):
+        yield f"provisioner {provisioner or '(unset)'} is not known to encrypt by default and no encryption parameter is set."

@@ -1,0 +1,478 @@
+"""AKS backend under mocks: every input a user depends on, the bad Azure configs, and the
+prod-azure stack end to end."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from components import catalog, conventions
+from components.clouds import azure as aks
+from components.config import GpuPool, load, raw_from_pulumi
+from preview import engine, mocks
+from preview.engine import is_secret, redact
+from tests.conftest import config_errors, flat_config, inputs, plan_for, plan_for_stack
+
+CLUSTER = "azure-native:containerservice:ManagedCluster"
+AGENT_POOL = "azure-native:containerservice:AgentPool"
+ROLE = "azure-native:authorization:RoleAssignment"
+GPU_TYPES = ", ".join(sorted(n for n, t in catalog.cloud("azure").instance_types.items() if t.gpu))
+ADMINS = "3f2b8c1e-5a4d-4e6f-9b7a-1c2d3e4f5a6b"
+
+BASE = {"cloud": "azure", "region": "eastus", "network": {"apiAllowedCidrs": ["203.0.113.0/24"]}}
+POOLS = [
+    {"name": "a100", "instanceType": "Standard_NC24ads_A100_v4", "maxNodes": 3, "diskGb": 64,
+     "sharing": {"mig": {"profile": "3g.40gb"}}},
+    {"name": "t4spot", "instanceType": "Standard_NC4as_T4_v3", "spot": True, "maxNodes": 4, "diskGb": 100},
+]
+
+
+@pytest.fixture(scope="module")
+def prod():
+    return plan_for_stack("prod-azure")
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return plan_for({**BASE, "gpuPools": POOLS, "tags": {"team": "research"}})
+
+
+def cluster(plan):
+    return inputs(plan.one(CLUSTER))
+
+
+def system_pool(plan):
+    (profile,) = cluster(plan)["agentPoolProfiles"]
+    return profile
+
+
+def agent_pool(plan, pool):
+    return inputs(plan.one(AGENT_POOL, f"{plan.outputs['clusterName']}-{pool}"))
+
+
+def kubeconfig_doc(plan):
+    raw = plan.outputs["kubeconfig"]
+    assert is_secret(raw)
+    return yaml.safe_load(raw["value"])
+
+
+# --- foundation ----------------------------------------------------------------------------
+
+
+def test_resource_group_network_and_identity(dev):
+    rg = inputs(dev.one("azure-native:resources:ResourceGroup"))
+    assert (rg["resourceGroupName"], rg["location"]) == ("ml-test-rg", "eastus")
+    vnet = inputs(dev.one("azure-native:network:VirtualNetwork"))
+    assert vnet["addressSpace"] == {"addressPrefixes": ["10.0.0.0/16"]} and vnet["resourceGroupName"] == "ml-test-rg"
+    subnet = inputs(dev.one("azure-native:network:Subnet"))
+    assert subnet["addressPrefix"] == "10.0.0.0/17" and subnet["virtualNetworkName"] == "ml-test-vnet"
+    assert subnet["serviceEndpoints"] == [{"service": "Microsoft.Storage"}]
+    identity = inputs(dev.one("azure-native:managedidentity:UserAssignedIdentity"))
+    assert identity["resourceName"] == "ml-test-control-plane"
+    assert cluster(dev)["identity"] == {"type": "UserAssigned", "userAssignedIdentities": ["ml-test-control-plane-id"]}
+
+
+def test_node_subnet_and_dns_ip_are_derived_from_the_ranges():
+    assert aks.node_subnet_cidr("10.50.0.0/16") == "10.50.0.0/17"
+    assert aks.node_subnet_cidr("10.8.16.0/20") == "10.8.16.0/21"
+    assert aks.dns_service_ip("172.20.0.0/16") == "172.20.0.10"
+
+
+def test_control_plane_may_manage_the_vnet(dev):
+    network_role = inputs(dev.one(ROLE, "ml-test-control-plane-network"))
+    assert network_role["scope"] == "ml-test-vnet-id"
+    assert network_role["principalType"] == "ServicePrincipal"
+    identity_outputs = mocks._azure_identity(SimpleNamespace(name="ml-test-control-plane", inputs={}))
+    assert network_role["principalId"] == identity_outputs["principalId"]
+    assert network_role["roleDefinitionId"] == (
+        f"/subscriptions/{mocks.AZURE_SUBSCRIPTION_ID}/providers/Microsoft.Authorization"
+        "/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7"
+    )
+
+
+def test_deployer_is_kubernetes_admin_through_azure_rbac(dev):
+    admin = inputs(dev.one(ROLE, "ml-test-deployer-admin"))
+    assert admin["scope"] == "ml-test-aks-id"
+    assert admin["principalId"] == mocks.AZURE_DEPLOYER_OBJECT_ID and admin["principalType"] == "User"
+    assert admin["roleDefinitionId"].endswith("/roleDefinitions/b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b")
+    ci = plan_for({**BASE, "azure": {"deployerPrincipalType": "ServicePrincipal"}})
+    assert inputs(ci.one(ROLE, "ml-test-deployer-admin"))["principalType"] == "ServicePrincipal"
+
+
+def test_every_azure_resource_uses_the_explicit_provider_and_tags(dev):
+    provider = dev.one("pulumi:providers:azure-native")
+    assert inputs(provider)["location"] == "eastus"
+    azure_resources = [r for r in dev.resources if r.type.startswith("azure-native:")]
+    assert len(azure_resources) >= 12
+    assert all(r.provider.startswith(provider.urn + "::") for r in azure_resources)
+    expected_tags = {"team": "research", "ml-clusters-cluster": "ml-test", "ml-clusters-environment": "dev", "ml-clusters-stack": "test"}
+    tagged = [inputs(r) for r in azure_resources if "tags" in inputs(r)]
+    assert len(tagged) >= 8 and all(t["tags"] == expected_tags for t in tagged)
+    assert system_pool(dev)["tags"] == expected_tags
+
+
+def test_provider_takes_the_subscription_from_stack_config(dev):
+    assert "subscriptionId" not in inputs(dev.one("pulumi:providers:azure-native"))  # az login's / ARM_SUBSCRIPTION_ID
+    subscription = "11111111-2222-4333-8444-555555555555"
+    plan = engine.run_program("test", {**flat_config(BASE), "azure-native:subscriptionId": subscription})
+    assert inputs(plan.one("pulumi:providers:azure-native"))["subscriptionId"] == subscription
+
+
+def test_log_analytics_and_container_insights(dev, prod):
+    workspace = inputs(dev.one("azure-native:operationalinsights:Workspace"))
+    assert workspace["sku"] == {"name": "PerGB2018"} and workspace["retentionInDays"] == 30
+    assert inputs(prod.one("azure-native:operationalinsights:Workspace"))["retentionInDays"] == 90
+    rule = inputs(dev.one("azure-native:monitor:DataCollectionRule"))
+    assert rule["destinations"] == {"logAnalytics": [{"name": "workspace", "workspaceResourceId": "ml-test-logs-id"}]}
+    (extension,) = rule["dataSources"]["extensions"]
+    assert extension["extensionName"] == "ContainerInsights" and "Microsoft-ContainerLogV2" in extension["streams"]
+    assert rule["dataFlows"] == [{"streams": aks.CONTAINER_INSIGHTS_STREAMS, "destinations": ["workspace"]}]
+    association = inputs(dev.one("azure-native:monitor:DataCollectionRuleAssociation"))
+    assert association == {"associationName": "ContainerInsightsExtension", "resourceUri": "ml-test-aks-id",
+                           "dataCollectionRuleId": "ml-test-container-insights-id"}
+
+
+# --- the managed cluster ------------------------------------------------------------------------
+
+
+def test_entra_id_with_azure_rbac_and_no_local_accounts(prod):
+    mc = cluster(prod)
+    assert mc["aadProfile"] == {"managed": True, "enableAzureRBAC": True, "adminGroupObjectIDs": [ADMINS]}
+    assert mc["disableLocalAccounts"] is True and mc["enableRBAC"] is True
+
+
+def test_tenant_id_is_passed_when_set():
+    tenant = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+    plan = plan_for({**BASE, "azure": {"tenantId": tenant, "adminGroupObjectIds": [ADMINS]}})
+    assert cluster(plan)["aadProfile"]["tenantID"] == tenant
+
+
+def test_oidc_issuer_and_workload_identity(dev):
+    mc = cluster(dev)
+    assert mc["oidcIssuerProfile"] == {"enabled": True}
+    assert mc["securityProfile"] == {"workloadIdentity": {"enabled": True}}
+
+
+def test_authorized_ip_ranges_from_api_cidrs(prod):
+    assert cluster(prod)["apiServerAccessProfile"] == {"authorizedIPRanges": ["203.0.113.0/24", "198.51.100.0/24"]}
+
+
+@pytest.mark.parametrize("raw", [
+    {"cloud": "azure", "region": "eastus", "azure": {"privateCluster": True}},
+    {"cloud": "azure", "region": "eastus"},  # no API CIDRs: private endpoint only
+], ids=["privateCluster", "no-api-cidrs"])
+def test_private_cluster(raw):
+    plan = plan_for(raw)
+    access = cluster(plan)["apiServerAccessProfile"]
+    assert access == {"enablePrivateCluster": True, "enablePrivateClusterPublicFQDN": False, "privateDNSZone": "system"}
+    server = kubeconfig_doc(plan)["clusters"][0]["cluster"]["server"]
+    assert server.startswith("https://ml-test-") and server.endswith(".privatelink.eastus.azmk8s.io:443")
+
+
+def test_cilium_network_profile(prod):
+    assert cluster(prod)["networkProfile"] == {
+        "networkPlugin": "azure",
+        "networkPluginMode": "overlay",
+        "networkDataplane": "cilium",
+        "networkPolicy": "cilium",
+        "podCidr": "10.244.0.0/16",
+        "serviceCidr": "10.96.0.0/16",
+        "dnsServiceIP": "10.96.0.10",
+        "loadBalancerSku": "standard",
+        "outboundType": "loadBalancer",
+    }
+
+
+def test_azure_network_policy_keeps_the_azure_dataplane():
+    plan = plan_for({**BASE, "azure": {"networkPolicy": "azure"}})
+    profile = cluster(plan)["networkProfile"]
+    assert profile["networkPolicy"] == "azure" and profile["networkPluginMode"] == "overlay"
+    assert "networkDataplane" not in profile
+
+
+def test_upgrade_channels_from_config(prod):
+    assert cluster(prod)["autoUpgradeProfile"] == {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "NodeImage"}
+    plan = plan_for({**BASE, "azure": {"upgradeChannel": "stable", "nodeOsUpgradeChannel": "SecurityPatch"}})
+    assert cluster(plan)["autoUpgradeProfile"] == {"upgradeChannel": "stable", "nodeOSUpgradeChannel": "SecurityPatch"}
+
+
+def test_policy_and_monitoring_addons(dev):
+    assert cluster(dev)["addonProfiles"] == {
+        "azurepolicy": {"enabled": True},
+        "omsagent": {"enabled": True, "config": {"logAnalyticsWorkspaceResourceID": "ml-test-logs-id", "useAADAuth": "true"}},
+    }
+
+
+def test_sku_tier_and_protection_by_environment(dev, prod):
+    assert cluster(prod)["sku"] == {"name": "Base", "tier": "Standard"}
+    assert cluster(dev)["sku"] == {"name": "Base", "tier": "Free"}
+    for type_ in (CLUSTER, "azure-native:resources:ResourceGroup"):
+        assert prod.one(type_).protect is True, type_
+        assert dev.one(type_).protect is False, type_
+
+
+def test_cluster_basics(prod):
+    mc = cluster(prod)
+    assert (mc["resourceName"], mc["dnsPrefix"], mc["kubernetesVersion"]) == ("ml-prod-azure", "ml-prod-azure", "1.35")
+    assert (mc["location"], mc["resourceGroupName"], mc["nodeResourceGroup"]) == ("eastus", "ml-prod-azure-rg", "ml-prod-azure-nodes-rg")
+    assert mc["storageProfile"] == {"diskCSIDriver": {"enabled": True}, "fileCSIDriver": {"enabled": True},
+                                    "snapshotController": {"enabled": True}}
+
+
+def test_system_pool_is_tainted_ephemeral_and_private(prod):
+    sp = system_pool(prod)
+    assert (sp["name"], sp["mode"], sp["vmSize"]) == ("system", "System", "Standard_D4ds_v5")
+    assert sp["nodeTaints"] == ["CriticalAddonsOnly=true:NoSchedule"]
+    assert sp["osDiskType"] == "Ephemeral" and sp["osDiskSizeGB"] == 128
+    assert sp["enableNodePublicIP"] is False and sp["enableEncryptionAtHost"] is True
+    assert (sp["enableAutoScaling"], sp["minCount"], sp["maxCount"], sp["count"]) == (True, 3, 6, 3)
+    assert sp["vnetSubnetID"] == "ml-prod-azure-nodes-id"
+    assert sp["availabilityZones"] == ["1", "2", "3"]
+    assert sp["nodeLabels"] == conventions.system_pool_labels()
+    assert "scaleSetPriority" not in sp
+
+
+def test_system_pool_without_zones_in_a_zoneless_region():
+    plan = plan_for({**BASE, "region": "westus"})
+    assert "availabilityZones" not in system_pool(plan)
+
+
+# --- GPU agent pools -------------------------------------------------------------------------
+
+
+def test_one_user_agent_pool_per_gpu_pool(prod):
+    pools = {inputs(p)["agentPoolName"]: inputs(p) for p in prod.by_type(AGENT_POOL)}
+    assert set(pools) == {"h100", "t4infer"}
+    for pool in pools.values():
+        assert pool["mode"] == "User" and pool["resourceName"] == "ml-prod-azure" and pool["resourceGroupName"] == "ml-prod-azure-rg"
+        assert pool["gpuProfile"] == {"driver": "Install"}
+        assert pool["nodeTaints"] == ["nvidia.com/gpu=present:NoSchedule"]
+        assert pool["enableNodePublicIP"] is False and pool["osDiskType"] == "Ephemeral"
+        assert pool["vnetSubnetID"] == "ml-prod-azure-nodes-id" and pool["orchestratorVersion"] == "1.35"
+        assert pool["enableAutoScaling"] is True and pool["minCount"] == 0 and pool["count"] == 0
+
+
+def test_h100_pool_from_the_stack(prod):
+    h100 = agent_pool(prod, "h100")
+    assert h100["vmSize"] == "Standard_ND96isr_H100_v5" and h100["maxCount"] == 2
+    assert h100["osDiskSizeGB"] == 512 and h100["enableEncryptionAtHost"] is True
+    assert h100["scaleSetPriority"] == "Regular" and h100["upgradeSettings"] == {"maxSurge": "1"}
+    assert "spotMaxPrice" not in h100 and "gpuInstanceProfile" not in h100
+    assert h100["nodeLabels"] == {
+        conventions.GPU_NODE_LABEL: "true",
+        conventions.GPU_COUNT_LABEL: "8",
+        conventions.GPU_MODEL_LABEL: "h100",
+        conventions.POOL_LABEL: "h100",
+        conventions.SPOT_LABEL: "false",
+    }
+
+
+def test_time_slicing_pool_carries_the_device_plugin_config_label(prod):
+    t4 = agent_pool(prod, "t4infer")
+    assert t4["vmSize"] == "Standard_NC4as_T4_v3" and t4["maxCount"] == 4 and t4["osDiskSizeGB"] == 128
+    assert t4["nodeLabels"][conventions.DEVICE_PLUGIN_CONFIG_LABEL] == "pool-t4infer"
+    assert t4["nodeLabels"] == conventions.gpu_pool_labels(
+        next(p for p in stack_config("prod-azure").gpu_pools if p.name == "t4infer"), "azure", cloud_manages_device_plugin=False
+    )
+
+
+def stack_config(stack: str):
+    raw, _ = raw_from_pulumi(engine.read_stack_config(stack)[0])
+    return load(raw)
+
+
+def test_spot_pool_is_deleted_on_eviction_at_any_price(dev):
+    spot = agent_pool(dev, "t4spot")
+    assert (spot["scaleSetPriority"], spot["scaleSetEvictionPolicy"], spot["spotMaxPrice"]) == ("Spot", "Delete", -1)
+    assert spot["nodeLabels"][conventions.SPOT_LABEL] == "true"
+    assert "upgradeSettings" not in spot
+
+
+def test_mig_pool_gets_the_aks_instance_profile(dev):
+    a100 = agent_pool(dev, "a100")
+    assert a100["gpuInstanceProfile"] == "MIG3g"
+    assert a100["osDiskSizeGB"] == 64 and a100["maxCount"] == 3
+    assert "scaleSetEvictionPolicy" not in a100
+
+
+@pytest.mark.parametrize("profile,expected", [("1g.10gb", "MIG1g"), ("2g.20gb", "MIG2g"), ("4g.40gb", "MIG4g"), ("7g.80gb", "MIG7g")])
+def test_mig_instance_profile_names(profile, expected):
+    pool = GpuPool.model_validate({"name": "a", "instanceType": "Standard_NC24ads_A100_v4", "sharing": {"mig": {"profile": profile}}})
+    assert aks.mig_instance_profile(pool) == expected
+    assert aks.mig_instance_profile(GpuPool.model_validate({"name": "b", "instanceType": "Standard_NC4as_T4_v3"})) is None
+
+
+def test_host_encryption_and_ephemeral_disk_follow_the_catalog(monkeypatch):
+    types = catalog.cloud("azure").instance_types
+    name = "Standard_NC8as_T4_v3"
+    monkeypatch.setitem(types, name, dataclasses.replace(types[name], encryption_at_host=False, ephemeral_os_disk_gb=None))
+    plan = plan_for({**BASE, "gpuPools": [{"name": "t4", "instanceType": name, "diskGb": 400}]})
+    pool = agent_pool(plan, "t4")
+    assert pool["enableEncryptionAtHost"] is False and pool["osDiskType"] == "Managed" and pool["osDiskSizeGB"] == 400
+
+
+# --- access and the handle --------------------------------------------------------------------
+
+
+def test_kubeconfig_is_a_secret_using_kubelogin_with_the_azure_cli(prod):
+    doc = kubeconfig_doc(prod)
+    exec_ = doc["users"][0]["user"]["exec"]
+    assert exec_["command"] == "kubelogin"
+    assert exec_["args"] == ["get-token", "--login", "azurecli", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630"]
+    cluster_entry = doc["clusters"][0]
+    assert cluster_entry["name"] == "ml-prod-azure"
+    assert cluster_entry["cluster"]["server"].startswith("https://ml-prod-azure-")
+    assert cluster_entry["cluster"]["server"].endswith(".hcp.eastus.azmk8s.io:443")
+    assert cluster_entry["cluster"]["certificate-authority-data"] == mocks.FAKE_CA
+    assert is_secret(prod.one("pulumi:providers:kubernetes").inputs["kubeconfig"])
+
+
+def test_cluster_ca_is_read_from_the_aks_credentials():
+    kubeconfig = yaml.safe_dump({"clusters": [{"name": "c", "cluster": {"server": "https://x", "certificate-authority-data": "Q0E="}}]})
+    encoded = base64.b64encode(kubeconfig.encode()).decode()
+    assert aks.cluster_ca_from_kubeconfigs([{"name": "clusterUser", "value": encoded}]) == "Q0E="
+
+
+@pytest.fixture(scope="module")
+def handles():
+    captured = []
+    original = aks.AksCluster._handle
+
+    def capture(self):
+        handle = original(self)
+        captured.append(handle)
+        return handle
+
+    aks.AksCluster._handle = capture
+    try:
+        plan_for({**BASE, "gpuPools": POOLS})
+        plan_for({**BASE, "platform": {"sharedFileSystem": False}})
+    finally:
+        aks.AksCluster._handle = original
+    return captured
+
+
+def test_handle_describes_what_the_platform_must_install(handles):
+    handle = handles[0]
+    assert (handle.cloud, handle.name, handle.kubernetes_version) == ("azure", "ml-test", "1.35")
+    assert handle.cloud_manages_device_plugin is False
+    assert handle.gpu_metrics.managed_by_cloud is False
+    assert handle.gpu_node_selector == {conventions.GPU_NODE_LABEL: "true"}
+    assert handle.system_tolerations == [{"key": "CriticalAddonsOnly", "operator": "Exists", "effect": "NoSchedule"}]
+    assert handle.internal_lb_annotations == {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}
+    assert handle.workload_identity_annotation == "azure.workload.identity/client-id"
+    facts = {f.pool.name: f for f in handle.gpu_pools}
+    assert (facts["a100"].gpu_model, facts["a100"].gpus_per_node) == ("a100-80gb", 1)
+    assert facts["t4spot"].node_labels[conventions.SPOT_LABEL] == "true"
+
+
+def test_handle_storage_classes(handles):
+    block, files = handles[0].block_storage, handles[0].file_storage
+    assert (block.provisioner, dict(block.parameters), block.access_mode) == (
+        "disk.csi.azure.com", {"skuName": "Premium_LRS"}, "ReadWriteOnce")
+    assert block.encrypted is True
+    assert (files.provisioner, dict(files.parameters), files.access_mode) == (
+        "file.csi.azure.com", {"skuName": "Premium_LRS", "protocol": "nfs"}, "ReadWriteMany")
+    assert "nconnect=4" in files.mount_options
+    assert handles[1].file_storage is None
+
+
+def test_handle_waits_for_the_cluster_and_every_agent_pool(handles):
+    ready = handles[0].ready
+    assert [r.__class__.__name__ for r in ready] == ["ManagedCluster", "AgentPool", "AgentPool"]
+    assert [r.__class__.__name__ for r in handles[1].ready] == ["ManagedCluster"]
+
+
+# --- bad Azure configs ------------------------------------------------------------------------
+
+
+BAD_AZURE = [
+    ("vm-without-gpu", {**BASE, "gpuPools": [{"name": "cpu", "instanceType": "Standard_D4ds_v5"}]},
+     f"gpuPools[0].instanceType: 'Standard_D4ds_v5' has no GPU; allowed: {GPU_TYPES}"),
+    ("spot-system-pool", {**BASE, "systemPool": {"spot": True}},
+     "systemPool.spot: true is not allowed on azure: system pools cannot run on spot capacity there; allowed: false"),
+    ("gpu-not-in-region", {**BASE, "region": "westeurope",
+                           "gpuPools": [{"name": "h100", "instanceType": "Standard_ND96isr_H100_v5", "diskGb": 500}]},
+     "gpuPools[0].instanceType: 'Standard_ND96isr_H100_v5' (NVIDIA H100 80GB) is not offered in westeurope; "
+     "regions with it: eastus, eastus2, southcentralus, westus3, swedencentral, uksouth"),
+    ("disk-over-ephemeral", {**BASE, "gpuPools": [{"name": "t4", "instanceType": "Standard_NC4as_T4_v3"}]},
+     "gpuPools[0].diskGb: 200 is larger than the 176 GB ephemeral OS disk Standard_NC4as_T4_v3 can hold; allowed: 50 to 176"),
+    ("system-disk-over-ephemeral", {**BASE, "systemPool": {"diskGb": 200}},
+     "systemPool.diskGb: 200 is larger than the 150 GB ephemeral OS disk Standard_D4ds_v5 can hold; allowed: 30 to 150"),
+    ("unknown-vm-size", {**BASE, "gpuPools": [{"name": "t4", "instanceType": "Standard_NC4as_T4_v2", "diskGb": 100}]},
+     "gpuPools[0].instanceType: 'Standard_NC4as_T4_v2' is not a known azure GPU type (did you mean Standard_NC4as_T4_v3?); "
+     f"allowed: {GPU_TYPES}"),
+    ("mig-partition-aks-cannot-make", {**BASE, "gpuPools": [{"name": "h100", "instanceType": "Standard_ND96isr_H100_v5", "diskGb": 500,
+                                                           "sharing": {"mig": {"profile": "1g.20gb"}}}]},
+     "gpuPools[0].sharing.mig.profile: '1g.20gb' is not a partition AKS can create on Standard_ND96isr_H100_v5; "
+     "allowed: 1g.10gb, 2g.20gb, 3g.40gb, 4g.40gb, 7g.80gb"),
+    ("private-with-cidrs", {**BASE, "azure": {"privateCluster": True}},
+     "azure.privateCluster: true has no public API endpoint for network.apiAllowedCidrs to open; "
+     "remove apiAllowedCidrs or set privateCluster false"),
+    ("slash-in-tag", {**BASE, "tags": {"team/owner": "ml"}},
+     "tags.team/owner: Azure tag names cannot contain '/'; use '-' or '.' instead"),
+    ("bad-admin-group", {**BASE, "azure": {"adminGroupObjectIds": ["ml-admins"]}},
+     "azure.adminGroupObjectIds[0]: 'ml-admins' is not an Entra ID object id (a UUID)"),
+    ("bad-tenant", {**BASE, "azure": {"tenantId": "contoso.onmicrosoft.com"}},
+     "azure.tenantId: 'contoso.onmicrosoft.com' is not an Entra ID tenant id (a UUID)"),
+    ("calico", {**BASE, "azure": {"networkPolicy": "calico"}}, "azure.networkPolicy: 'calico' is not allowed; allowed: cilium, azure"),
+    ("bad-deployer-type", {**BASE, "azure": {"deployerPrincipalType": "Group"}},
+     "azure.deployerPrincipalType: 'Group' is not allowed; allowed: User, ServicePrincipal"),
+    ("unknown-azure-key", {**BASE, "azure": {"privateClusters": True}},
+     "azure.privateClusters: unknown key (did you mean privateCluster?); allowed keys: adminGroupObjectIds, deployerPrincipalType, "
+     "networkPolicy, nodeOsUpgradeChannel, privateCluster, tenantId, upgradeChannel"),
+]
+
+
+@pytest.mark.parametrize("raw,expected", [(raw, expected) for _, raw, expected in BAD_AZURE], ids=[c[0] for c in BAD_AZURE])
+def test_bad_azure_config_is_reported_in_one_line(raw, expected):
+    assert expected in config_errors(raw)
+
+
+def test_mig_profile_aks_can_make_is_accepted():
+    plan = plan_for({**BASE, "gpuPools": [{"name": "h100", "instanceType": "Standard_ND96isr_H100_v5", "diskGb": 500,
+                                           "sharing": {"mig": {"profile": "2g.20gb"}}}]})
+    assert agent_pool(plan, "h100")["gpuInstanceProfile"] == "MIG2g"
+
+
+# --- the stack end to end --------------------------------------------------------------------
+
+
+def test_prod_azure_stack_previews_end_to_end(prod):
+    assert prod.warnings == []
+    assert prod.outputs["cloud"] == "azure" and prod.outputs["region"] == "eastus"
+    assert prod.outputs["clusterName"] == "ml-prod-azure" and prod.outputs["gpuPools"] == ["h100", "t4infer"]
+    types = {r.type for r in prod.resources}
+    for type_ in (CLUSTER, AGENT_POOL, "azure-native:resources:ResourceGroup", "azure-native:network:VirtualNetwork",
+                  "azure-native:network:Subnet", "azure-native:managedidentity:UserAssignedIdentity",
+                  "azure-native:operationalinsights:Workspace", "pulumi:providers:kubernetes"):
+        assert type_ in types, type_
+    backend = prod.one("mlclusters:clouds:AksCluster")
+    assert all(r.parent for r in prod.resources if r.type.startswith("azure-native:"))
+    assert backend.parent and backend.parent.endswith("::ml-prod-azure")
+
+
+def test_same_stack_gives_the_same_plan(prod):
+    again = plan_for_stack("prod-azure")
+    assert [(r.urn, redact(r.inputs)) for r in again.resources] == [(r.urn, redact(r.inputs)) for r in prod.resources]
+
+
+def _gpu_daemonset_tolerations(plan):
+    return {
+        r.name: inputs(r)["spec"]["template"]["spec"]["tolerations"]
+        for r in plan.by_type("kubernetes:apps/v1:DaemonSet")
+    }
+
+
+def test_gpu_node_agents_tolerate_the_aks_spot_taint_only_when_a_pool_is_spot():
+    spot = plan_for({**BASE, "gpuPools": [{"name": "t4", "instanceType": "Standard_NC4as_T4_v3", "spot": True, "diskGb": 128}]})
+    for name, tolerations in _gpu_daemonset_tolerations(spot).items():
+        assert aks.SPOT_TOLERATION in tolerations, name
+        assert {"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"} in tolerations, name
+    on_demand = plan_for({**BASE, "gpuPools": [{"name": "t4", "instanceType": "Standard_NC4as_T4_v3", "diskGb": 128}]})
+    tolerations = _gpu_daemonset_tolerations(on_demand)
+    assert tolerations and all(aks.SPOT_TOLERATION not in t for t in tolerations.values())

@@ -1,0 +1,268 @@
+"""Run the Platform component on a hand-built ClusterHandle under Pulumi's mock engine.
+
+The end-to-end path (`cloud: existing`) goes through tests.conftest.plan_for; this harness
+covers the cloud flavours without their backends: handles shaped like EKS, GKE and AKS,
+built here from the facts those backends state."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Optional, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.settings import ROOT, configure
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from components.config import GpuPool, Platform as PlatformSettings, ServingNamespace
+from components.conventions import GPU_NODE_LABEL, gpu_pool_labels
+from components import catalog
+from components.handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
+from components.platform import Platform, PlatformArgs
+from preview import engine
+from preview.mocks import PlanMocks
+from tests.conftest import inputs
+
+
+class DependencyMonitor(engine.RecordingMonitor):
+    """Also keeps each resource's explicit dependencies (URNs)."""
+
+    def __init__(self, mocks, plan):
+        super().__init__(mocks, plan)
+        self.dependencies: dict[str, set[str]] = {}
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        self.dependencies[response.urn] = set(request.dependencies)
+        return response
+
+
+@dataclass
+class Result:
+    plan: engine.Plan
+    dependencies: dict[str, set[str]]
+    kubernetes_version: str
+
+    def of_type(self, type_: str) -> list[engine.PlannedResource]:
+        return self.plan.by_type(type_)
+
+    def objects(self, kind: str) -> list[dict[str, Any]]:
+        """Rendered Kubernetes objects of `kind` (inputs, secrets unwrapped)."""
+        return [inputs(r) for r in self.plan.resources if r.type.startswith("kubernetes:") and r.type.endswith(f":{kind}")]
+
+    def object(self, kind: str, name: str, namespace: Optional[str] = None) -> dict[str, Any]:
+        found = [o for o in self.objects(kind) if o["metadata"]["name"] == name and o["metadata"].get("namespace") == namespace]
+        assert len(found) == 1, f"expected one {kind} {namespace}/{name}, found {len(found)}"
+        return found[0]
+
+    def resource(self, kind: str, name: str) -> engine.PlannedResource:
+        found = [r for r in self.plan.resources if r.type.endswith(f":{kind}") and r.inputs.get("metadata", {}).get("name") == name]
+        assert len(found) == 1, f"expected one {kind} named {name}, found {len(found)}"
+        return found[0]
+
+    def depends_on(self, dependent: engine.PlannedResource, dependency: engine.PlannedResource) -> bool:
+        return dependency.urn in self.dependencies.get(dependent.urn, set())
+
+
+def run(build: Callable[[], Any], stack: str = "test") -> tuple[engine.Plan, dict[str, set[str]]]:
+    plan = engine.Plan(stack=stack, project=engine.PROJECT)
+    monitor = DependencyMonitor(PlanMocks(), plan)
+    logger = logging.getLogger(f"ml-clusters.tests.{stack}")
+    logger.propagate = False
+    settings = pulumi_mocks.MockSettings(
+        monitor=monitor,
+        monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+        engine=pulumi_mocks.MockEngine(logger),
+        project=engine.PROJECT,
+        stack=stack,
+        dry_run=False,
+        organization="organization",
+        callbacks=None,
+    )
+    configure(settings)
+    ROOT.set(None)
+    set_all_config({}, [])
+    try:
+        _sync_await(run_in_stack(build))
+    finally:
+        ROOT.set(None)
+    plan.resources.sort(key=lambda r: r.urn)
+    return plan, monitor.dependencies
+
+
+# --- Handles shaped like each backend's ----------------------------------------------------
+
+
+def pool(name: str, instance_type: str, **extra: Any) -> GpuPool:
+    return GpuPool.model_validate({"name": name, "instanceType": instance_type, **extra})
+
+
+def _facts(cloud: str, pools: Sequence[GpuPool], manages: bool) -> list[GpuPoolFacts]:
+    out = []
+    for p in pools:
+        itype = catalog.instance_type(cloud, p.instance_type)
+        out.append(GpuPoolFacts(p, itype.gpu or "", itype.gpus, gpu_pool_labels(p, cloud, manages)))
+    return out
+
+
+@dataclass
+class Shape:
+    """What a backend would put in the handle, minus the provider (made inside the run)."""
+
+    cloud: str
+    block: StorageClassSpec
+    files: Optional[StorageClassSpec]
+    manages_plugin: bool
+    metrics: GpuMetricsSource
+    pools: Sequence[GpuPool] = ()
+    system_tolerations: list[dict[str, Any]] = field(default_factory=list)
+    kubernetes_version: str = "1.35"
+    # File-storage parameters the backend hands over as Outputs (e.g. an EFS id).
+    output_params: tuple[str, ...] = ()
+
+    def handle(self, ready: Sequence[pulumi.Resource] = ()) -> ClusterHandle:
+        provider = k8s.Provider(f"{self.cloud}-k8s", kubeconfig=pulumi.Output.secret("apiVersion: v1\nkind: Config\n"))
+        files = self.files
+        if files is not None and self.output_params:
+            params = {k: pulumi.Output.from_input(v) if k in self.output_params else v for k, v in files.parameters.items()}
+            files = replace(files, parameters=params)
+        return ClusterHandle(
+            name=f"ml-{self.cloud}",
+            cloud=self.cloud,
+            kubernetes_version=self.kubernetes_version,
+            kubeconfig=pulumi.Output.secret("apiVersion: v1\nkind: Config\n"),
+            provider=provider,
+            block_storage=self.block,
+            file_storage=files,
+            cloud_manages_device_plugin=self.manages_plugin,
+            gpu_metrics=self.metrics,
+            gpu_pools=_facts(self.cloud, self.pools, self.manages_plugin),
+            gpu_node_selector={GPU_NODE_LABEL: "true"},
+            system_tolerations=list(self.system_tolerations),
+            internal_lb_annotations={},
+            ready=list(ready),
+        )
+
+
+def eks_shape(pools: Sequence[GpuPool] = (), **kw: Any) -> Shape:
+    return Shape(
+        cloud="aws",
+        block=StorageClassSpec("ebs.csi.aws.com", {"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"}),
+        files=StorageClassSpec(
+            "efs.csi.aws.com",
+            {"provisioningMode": "efs-ap", "fileSystemId": "fs-0123456789abcdef0", "directoryPerms": "700"},
+            access_mode="ReadWriteMany",
+        ),
+        # The EFS id is an Output of the backend's file system: parameters may hold Outputs.
+        output_params=("fileSystemId",),
+        manages_plugin=False,
+        metrics=GpuMetricsSource(managed_by_cloud=False),
+        pools=pools,
+        **kw,
+    )
+
+
+GKE_DCGM = GpuMetricsSource(
+    managed_by_cloud=True,
+    namespace="gke-managed-system",
+    pod_selector={"app.kubernetes.io/name": "gke-managed-dcgm-exporter"},
+    port="metrics",
+)
+
+
+def gke_shape(pools: Sequence[GpuPool] = (), **kw: Any) -> Shape:
+    return Shape(
+        cloud="gcp",
+        block=StorageClassSpec("pd.csi.storage.gke.io", {"type": "pd-balanced", "csi.storage.k8s.io/fstype": "ext4"}),
+        files=StorageClassSpec("filestore.csi.storage.gke.io", {"tier": "standard", "network": "ml-gcp"}, access_mode="ReadWriteMany"),
+        manages_plugin=True,
+        metrics=GKE_DCGM,
+        pools=pools,
+        **kw,
+    )
+
+
+AKS_SYSTEM_TOLERATION = {"key": "CriticalAddonsOnly", "operator": "Exists", "effect": "NoSchedule"}
+
+
+def aks_shape(pools: Sequence[GpuPool] = (), **kw: Any) -> Shape:
+    return Shape(
+        cloud="azure",
+        block=StorageClassSpec("disk.csi.azure.com", {"skuName": "Premium_LRS"}),
+        files=StorageClassSpec("file.csi.azure.com", {"skuName": "Premium_LRS", "protocol": "nfs"}, access_mode="ReadWriteMany"),
+        manages_plugin=False,
+        metrics=GpuMetricsSource(managed_by_cloud=False),
+        pools=pools,
+        system_tolerations=[AKS_SYSTEM_TOLERATION],
+        **kw,
+    )
+
+
+def namespaces(*items: dict[str, Any]) -> tuple[ServingNamespace, ...]:
+    return tuple(ServingNamespace.model_validate(i) for i in items)
+
+
+def run_platform(shape: Shape, settings: Optional[dict[str, Any]] = None, serving: Sequence[ServingNamespace] = (),
+                 with_ready: bool = False) -> Result:
+    """Instantiate Platform on `shape`'s handle; with_ready adds a stand-in node pool to
+    the handle's `ready` list (any custom resource will do; a component would be expanded
+    into its children, and this one has none)."""
+    platform_settings = PlatformSettings.model_validate(settings or {})
+
+    def build():
+        ready = []
+        if with_ready:
+            ready = [random.RandomId("gpu-pool", byte_length=4)]
+        handle = shape.handle(ready)
+        Platform(handle.name, PlatformArgs(handle, platform_settings, tuple(serving)))
+
+    plan, deps = run(build, stack=f"test-{shape.cloud}")
+    return Result(plan, deps, shape.kubernetes_version)
+
+
+# --- The end-to-end path: a config for `cloud: existing` ------------------------------------
+
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+  - name: lab
+    cluster: {server: "https://10.0.0.1:6443"}
+contexts:
+  - name: lab-admin
+    context: {cluster: lab, user: admin}
+  - name: lab-readonly
+    context: {cluster: lab, user: viewer}
+current-context: lab-readonly
+users:
+  - name: admin
+    user: {}
+  - name: viewer
+    user: {}
+"""
+
+
+def existing_config(kubeconfig: Path, version: str = "1.35") -> dict[str, Any]:
+    return {
+        "cloud": "existing",
+        "kubernetesVersion": version,
+        "existing": {
+            "kubeconfig": str(kubeconfig),
+            "context": "lab-admin",
+            "fileStorageProvisioner": "nfs.csi.k8s.io",
+            "fileStorageParameters": {"share": "/datasets", "server": "nfs.lab.internal"},
+        },
+        "gpuPools": [
+            {"name": "l4", "instanceType": "g6.xlarge", "sharing": {"timeSlicing": {"replicas": 2}}},
+            {"name": "h100", "instanceType": "p5.48xlarge", "sharing": {"mig": {"strategy": "mixed", "profile": "1g.10gb"}}},
+        ],
+        "namespaces": [
+            {"name": "inference", "team": "serving", "group": "ml-serving", "gpus": 4},
+            {"name": "notebooks", "team": "research", "group": "ml-research", "podSecurity": "baseline"},
+        ],
+    }

@@ -1,0 +1,255 @@
+"""The GPU layer on each backend flavour: device plugin, sharing, GFD, DCGM exporter."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from components import catalog
+from components.catalog.versions import Chart
+from components.conventions import DEVICE_PLUGIN_CONFIG_LABEL, GPU_NODE_LABEL, GPU_TAINT, device_plugin_config_name, gpu_pool_labels
+from components.platform import gpu as gpu_module
+from tests.platform import harness
+
+TIME_SLICED = harness.pool("l4infer", "g6.2xlarge", sharing={"timeSlicing": {"replicas": 4}})
+MIG_MIXED = harness.pool("h100", "p5.48xlarge", sharing={"mig": {"strategy": "mixed", "profile": "1g.10gb"}})
+MIG_SINGLE = harness.pool("a100", "p4d.24xlarge", sharing={"mig": {"strategy": "single", "profile": "3g.20gb"}})
+PLAIN = harness.pool("l4", "g6.xlarge")
+
+
+@pytest.fixture(scope="module")
+def eks():
+    return harness.run_platform(harness.eks_shape([PLAIN, TIME_SLICED, MIG_MIXED, MIG_SINGLE]))
+
+
+@pytest.fixture(scope="module")
+def gke():
+    return harness.run_platform(harness.gke_shape([harness.pool("l4", "g2-standard-8", sharing={"timeSlicing": {"replicas": 2}})]))
+
+
+@pytest.fixture(scope="module")
+def aks():
+    return harness.run_platform(harness.aks_shape([harness.pool("t4", "Standard_NC4as_T4_v3")]))
+
+
+def pod(ds: dict) -> dict:
+    return ds["spec"]["template"]["spec"]
+
+
+def all_containers(spec: dict) -> list[dict]:
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
+# --- Device plugin ---------------------------------------------------------------------------
+
+
+def test_device_plugin_runs_only_on_gpu_nodes_and_tolerates_the_gpu_taint(eks):
+    spec = pod(eks.object("DaemonSet", "nvidia-device-plugin", "gpu-system"))
+    assert spec["nodeSelector"] == {GPU_NODE_LABEL: "true"}
+    assert {"key": GPU_TAINT.key, "operator": "Exists", "effect": GPU_TAINT.effect} in spec["tolerations"]
+    assert spec["priorityClassName"] == "system-node-critical"
+
+
+def test_device_plugin_is_least_privilege(eks):
+    spec = pod(eks.object("DaemonSet", "nvidia-device-plugin", "gpu-system"))
+    assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    for container in all_containers(spec):
+        ctx = container["securityContext"]
+        assert ctx["privileged"] is False, container["name"]
+        assert ctx["allowPrivilegeEscalation"] is False, container["name"]
+        assert ctx["capabilities"] == {"drop": ["ALL"]}, container["name"]
+        assert ctx["readOnlyRootFilesystem"] is True, container["name"]
+        assert set(container["resources"]) == {"requests", "limits"}, container["name"]
+        assert set(container["resources"]["limits"]) == {"cpu", "memory"}, container["name"]
+
+
+def test_device_plugin_only_host_path_is_the_kubelet_device_plugins_dir(eks):
+    spec = pod(eks.object("DaemonSet", "nvidia-device-plugin", "gpu-system"))
+    host_paths = [v["hostPath"]["path"] for v in spec["volumes"] if "hostPath" in v]
+    assert host_paths == ["/var/lib/kubelet/device-plugins"]
+
+
+def test_images_come_from_the_catalog(eks):
+    images = {c["image"] for ds in eks.objects("DaemonSet") for c in all_containers(pod(ds))}
+    assert images and images <= set(catalog.IMAGES.values())
+    plugin = pod(eks.object("DaemonSet", "nvidia-device-plugin", "gpu-system"))
+    assert {c["image"] for c in all_containers(plugin)} == {catalog.IMAGES["nvidia-device-plugin"]}
+
+
+def test_device_plugin_config_per_pool(eks):
+    data = eks.object("ConfigMap", "nvidia-device-plugin-config", "gpu-system")["data"]
+    configs = {name: yaml.safe_load(text) for name, text in data.items()}
+    # One entry per pool with sharing, named as its nodes' label says, plus the default.
+    assert set(configs) == {"default", *(device_plugin_config_name(p) for p in (TIME_SLICED, MIG_MIXED, MIG_SINGLE))}
+    assert configs["default"]["flags"]["migStrategy"] == "none"
+    assert "sharing" not in configs["default"]
+
+    sliced = configs[device_plugin_config_name(TIME_SLICED)]
+    assert sliced["version"] == "v1"
+    assert sliced["sharing"]["timeSlicing"]["resources"] == [{"name": "nvidia.com/gpu", "replicas": 4}]
+    assert sliced["sharing"]["timeSlicing"]["renameByDefault"] is False
+    assert configs[device_plugin_config_name(MIG_MIXED)]["flags"]["migStrategy"] == "mixed"
+    assert configs[device_plugin_config_name(MIG_SINGLE)]["flags"]["migStrategy"] == "single"
+    assert "sharing" not in configs[device_plugin_config_name(MIG_MIXED)]
+
+
+def test_each_sharing_pools_node_label_names_its_config(eks):
+    # The backend labels a pool's nodes with conventions.gpu_pool_labels; the plugin's
+    # config-manager picks the config named by that label.
+    data = eks.object("ConfigMap", "nvidia-device-plugin-config", "gpu-system")["data"]
+    for p in (TIME_SLICED, MIG_MIXED, MIG_SINGLE):
+        labels = gpu_pool_labels(p, "aws", False)
+        assert labels[DEVICE_PLUGIN_CONFIG_LABEL] == device_plugin_config_name(p)
+        assert labels[DEVICE_PLUGIN_CONFIG_LABEL] in data
+    assert DEVICE_PLUGIN_CONFIG_LABEL not in gpu_pool_labels(PLAIN, "aws", False)
+
+
+def test_config_manager_reads_the_per_node_label_and_signals_the_plugin(eks):
+    spec = pod(eks.object("DaemonSet", "nvidia-device-plugin", "gpu-system"))
+    sidecar = next(c for c in spec["containers"] if c["name"] == "config-manager")
+    env = {e["name"]: e.get("value") for e in sidecar["env"]}
+    assert env["NODE_LABEL"] == DEVICE_PLUGIN_CONFIG_LABEL
+    assert env["DEFAULT_CONFIG"] == "default"
+    assert env["PROCESS_TO_SIGNAL"] == "nvidia-device-plugin"
+    assert spec["shareProcessNamespace"] is True
+    assert spec["volumes"][1] == {"name": "available-configs", "configMap": {"name": "nvidia-device-plugin-config"}}
+    plugin = next(c for c in spec["containers"] if c["name"] == "nvidia-device-plugin")
+    assert {"name": "CONFIG_FILE", "value": "/config/config.yaml"} in plugin["env"]
+
+
+def test_config_manager_may_only_read_nodes(eks):
+    role = eks.object("ClusterRole", "ml-gpu-node-reader")
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]}]
+    binding = eks.object("ClusterRoleBinding", "ml-gpu-node-reader")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "nvidia-device-plugin", "namespace": "gpu-system"}]
+
+
+def test_gpu_namespace_enforces_privileged_but_audits_restricted(eks):
+    labels = eks.object("Namespace", "gpu-system")["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "privileged"
+    assert labels["pod-security.kubernetes.io/audit"] == "restricted"
+    assert labels["pod-security.kubernetes.io/warn"] == "restricted"
+
+
+def test_aks_gets_the_plugin_with_the_same_selector(aks):
+    spec = pod(aks.object("DaemonSet", "nvidia-device-plugin", "gpu-system"))
+    assert spec["nodeSelector"] == {GPU_NODE_LABEL: "true"}
+
+
+# --- GKE: the cloud runs the plugin and exports DCGM -------------------------------------------
+
+
+def test_no_nvidia_plugin_on_gke(gke):
+    assert gke.objects("DaemonSet") == []
+    assert not [o for o in gke.objects("ConfigMap") if o["metadata"]["name"] == "nvidia-device-plugin-config"]
+    assert not [o for o in gke.objects("Namespace") if o["metadata"]["name"] == "gpu-system"]
+    assert not [o for o in gke.objects("ClusterRole") if o["metadata"]["name"] == "ml-gpu-node-reader"]
+
+
+def test_gke_pool_labels_carry_no_plugin_config(gke):
+    facts = harness.pool("l4", "g2-standard-8", sharing={"timeSlicing": {"replicas": 2}})
+    assert DEVICE_PLUGIN_CONFIG_LABEL not in gpu_pool_labels(facts, "gcp", True)
+
+
+# --- GPU Feature Discovery ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def nfd_pinned(monkeypatch):
+    """Stands in for the catalog row the platform needs for GFD (see config validation)."""
+    monkeypatch.setitem(catalog.CHARTS, "node-feature-discovery", Chart("node-feature-discovery", "0.18.2", "https://kubernetes-sigs.github.io/node-feature-discovery/charts"))
+
+
+def test_gpu_feature_discovery_when_configured(nfd_pinned):
+    result = harness.run_platform(harness.eks_shape([TIME_SLICED]), {"gpuFeatureDiscovery": True})
+    ds = result.object("DaemonSet", "gpu-feature-discovery", "gpu-system")
+    spec = pod(ds)
+    assert spec["nodeSelector"] == {GPU_NODE_LABEL: "true"}
+    assert not [v for v in spec["volumes"] if "hostPath" in v]
+    gfd = next(c for c in spec["containers"] if c["name"] == "gpu-feature-discovery")
+    assert {"name": "GFD_USE_NODE_FEATURE_API", "value": "true"} in gfd["env"]
+    for container in all_containers(spec):
+        assert container["securityContext"]["privileged"] is False
+        assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    # NFD's master turns GFD's NodeFeature objects into labels; GFD waits for its CRDs.
+    nfd = result.plan.one("kubernetes:helm.sh/v3:Release", "ml-aws-gpu-nfd")
+    assert nfd.inputs["chart"] == "node-feature-discovery" and nfd.inputs["version"] == "0.18.2"
+    assert nfd.inputs["values"]["worker"] == {"enable": False}
+    assert result.depends_on(result.resource("DaemonSet", "gpu-feature-discovery"), nfd)
+    role = result.object("Role", "gpu-feature-discovery-nodefeatures", "gpu-system")
+    assert role["rules"][0]["apiGroups"] == ["nfd.k8s-sigs.io"] and role["rules"][0]["resources"] == ["nodefeatures"]
+
+
+def test_no_gpu_feature_discovery_by_default(eks):
+    assert not [o for o in eks.objects("DaemonSet") if o["metadata"]["name"] == "gpu-feature-discovery"]
+    assert eks.of_type("kubernetes:helm.sh/v3:Release") == [eks.plan.one("kubernetes:helm.sh/v3:Release", "ml-aws-monitoring-kube-prometheus-stack")]
+
+
+def test_no_gpu_feature_discovery_where_the_cloud_runs_the_plugin(nfd_pinned):
+    result = harness.run_platform(harness.gke_shape(), {"gpuFeatureDiscovery": True})
+    assert result.objects("DaemonSet") == []
+
+
+# --- DCGM exporter -------------------------------------------------------------------------------
+
+
+def test_dcgm_exporter_keeps_only_what_it_needs(eks):
+    spec = pod(eks.object("DaemonSet", "dcgm-exporter", "gpu-system"))
+    assert spec["nodeSelector"] == {GPU_NODE_LABEL: "true"}
+    assert {"key": GPU_TAINT.key, "operator": "Exists", "effect": GPU_TAINT.effect} in spec["tolerations"]
+    assert spec["automountServiceAccountToken"] is False
+    (exporter,) = spec["containers"]
+    ctx = exporter["securityContext"]
+    assert ctx["privileged"] is False
+    assert ctx["allowPrivilegeEscalation"] is False
+    assert ctx["capabilities"] == {"drop": ["ALL"], "add": ["SYS_ADMIN"]}
+    assert ctx["readOnlyRootFilesystem"] is True
+    host_paths = {v["hostPath"]["path"] for v in spec["volumes"] if "hostPath" in v}
+    assert host_paths == {"/var/lib/kubelet/pod-resources"}
+    mount = next(m for m in exporter["volumeMounts"] if m["mountPath"] == "/var/lib/kubelet/pod-resources")
+    assert mount["readOnly"] is True
+    assert exporter["image"] == catalog.IMAGES["dcgm-exporter"]
+    assert set(exporter["resources"]) == {"requests", "limits"}
+
+
+def test_dcgm_exporter_collects_every_metric_the_alerts_and_dashboard_use(eks):
+    from components.platform import alerts, dashboard
+
+    csv = eks.object("ConfigMap", "dcgm-exporter-metrics", "gpu-system")["data"]["metrics.csv"]
+    collected = {line.split(",")[0].strip() for line in csv.splitlines() if line and not line.startswith("#")}
+    used = alerts.metrics_used(alerts.gpu_rule_groups({GPU_NODE_LABEL: "true"})) | dashboard.metrics_used(dashboard.gpu_dashboard())
+    assert used and used <= collected, used - collected
+
+
+def test_dcgm_exporter_service_exposes_the_metrics_port(eks):
+    svc = eks.object("Service", "dcgm-exporter", "gpu-system")
+    assert svc["spec"]["type"] == "ClusterIP"
+    assert svc["spec"]["ports"] == [{"name": "metrics", "port": 9400, "targetPort": "metrics", "protocol": "TCP"}]
+    ds = eks.object("DaemonSet", "dcgm-exporter", "gpu-system")
+    template_labels = ds["spec"]["template"]["metadata"]["labels"]
+    assert svc["spec"]["selector"].items() <= template_labels.items()
+
+
+def test_no_dcgm_exporter_where_the_cloud_exports_dcgm(gke):
+    assert not [o for o in gke.objects("Service") if o["metadata"]["name"] == "dcgm-exporter"]
+
+
+def test_no_dcgm_exporter_without_monitoring():
+    result = harness.run_platform(harness.eks_shape([PLAIN]), {"monitoring": {"enabled": False}})
+    names = {o["metadata"]["name"] for o in result.objects("DaemonSet")}
+    assert names == {"nvidia-device-plugin"}
+
+
+def test_gpu_objects_wait_for_the_backend():
+    result = harness.run_platform(harness.eks_shape([PLAIN]), with_ready=True)
+    (pool,) = result.plan.by_type("random:index/randomId:RandomId")
+    for kind, name in (("Namespace", "gpu-system"), ("DaemonSet", "nvidia-device-plugin"), ("DaemonSet", "dcgm-exporter")):
+        assert result.depends_on(result.resource(kind, name), pool), (kind, name)
+
+
+def test_plugin_config_rendering_is_deterministic():
+    facts = harness._facts("aws", [MIG_SINGLE, TIME_SLICED, MIG_MIXED], False)
+    again = harness._facts("aws", [MIG_MIXED, TIME_SLICED, MIG_SINGLE], False)
+    first = gpu_module.config_map_data(gpu_module.device_plugin_configs(facts))
+    assert list(first) == sorted(first)
+    assert first == gpu_module.config_map_data(gpu_module.device_plugin_configs(again))

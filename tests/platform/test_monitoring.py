@@ -1,0 +1,254 @@
+"""kube-prometheus-stack, GPU scraping that the release's Prometheus actually selects, the
+GPU alerts and the dashboard."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components import catalog
+from preview import engine
+from preview.mocks import _short_hash
+from tests.platform import harness
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+@pytest.fixture(scope="module")
+def eks():
+    return harness.run_platform(harness.eks_shape([harness.pool("l4", "g6.xlarge")]), {"monitoring": {"retention": "30d", "storageGb": 200}})
+
+
+@pytest.fixture(scope="module")
+def gke():
+    return harness.run_platform(harness.gke_shape([harness.pool("l4", "g2-standard-8")]))
+
+
+@pytest.fixture(scope="module")
+def aks():
+    return harness.run_platform(harness.aks_shape([harness.pool("t4", "Standard_NC4as_T4_v3")]))
+
+
+def release(result) -> engine.PlannedResource:
+    (found,) = result.plan.by_type(RELEASE)
+    return found
+
+
+def values(result) -> dict:
+    return harness.inputs(release(result))["values"]
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    return selector.get("matchLabels", {}).items() <= labels.items() and not selector.get("matchExpressions")
+
+
+# --- The release ---------------------------------------------------------------------------------
+
+
+def test_release_is_pinned_from_the_catalog(eks):
+    chart = catalog.CHARTS["kube-prometheus-stack"]
+    r = harness.inputs(release(eks))
+    assert (r["chart"], r["version"], r["repositoryOpts"]) == (chart.name, chart.version, {"repo": chart.repo})
+    assert r["name"] == "kube-prometheus-stack"
+    assert r["namespace"] == "monitoring"
+
+
+def test_prometheus_keeps_data_on_the_block_class_for_the_configured_retention(eks):
+    spec = values(eks)["prometheus"]["prometheusSpec"]
+    assert spec["retention"] == "30d"
+    claim = spec["storageSpec"]["volumeClaimTemplate"]["spec"]
+    assert claim["storageClassName"] == "ml-block"
+    assert claim["resources"]["requests"]["storage"] == "200Gi"
+    assert claim["accessModes"] == ["ReadWriteOnce"]
+    assert spec["retentionSize"] == "170GB"  # below the volume, so Prometheus prunes before it fills
+    assert eks.depends_on(release(eks), eks.resource("StorageClass", "ml-block"))
+
+
+def test_alertmanager_on_and_nothing_exposed(eks):
+    v = values(eks)
+    assert v["alertmanager"]["enabled"] is True
+    for component in ("prometheus", "alertmanager", "grafana"):
+        assert v[component]["ingress"]["enabled"] is False, component
+        assert v[component]["service"]["type"] == "ClusterIP", component
+
+
+def test_grafana_admin_password_is_a_generated_secret(eks):
+    (password,) = eks.plan.by_type("random:index/randomPassword:RandomPassword")
+    assert password.inputs["length"] >= 24
+    secret = eks.resource("Secret", "grafana-admin")
+    assert engine.is_secret(secret.inputs["stringData"])  # the engine stores it encrypted
+    # The mock random provider answers "mock-<hash of the resource's name>": the Secret
+    # carries exactly the generated value, not a literal.
+    generated = f"mock-{_short_hash(password.name, 16)}"
+    assert harness.inputs(secret)["stringData"] == {"admin-password": generated, "admin-user": "admin"}
+    grafana = values(eks)["grafana"]
+    assert grafana["admin"] == {"existingSecret": "grafana-admin", "userKey": "admin-user", "passwordKey": "admin-password"}
+    assert "adminPassword" not in grafana
+    assert generated not in json.dumps(values(eks))  # never in the release's values
+    assert eks.depends_on(release(eks), secret)
+
+
+def test_platform_exports_the_password_as_a_secret():
+    captured: dict = {}
+
+    def build():
+        handle = harness.eks_shape().handle()
+        platform = harness.Platform(handle.name, harness.PlatformArgs(handle))
+        captured["password"] = platform.grafana_admin_password
+
+        async def is_secret():
+            captured["is_secret"] = await platform.grafana_admin_password.is_secret()
+
+        return is_secret()
+
+    harness.run(build)
+    assert captured["is_secret"] is True
+
+
+def test_control_plane_scrapes_are_off(eks):
+    v = values(eks)
+    for component in ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"):
+        assert v[component] == {"enabled": False}
+
+
+def test_kube_state_metrics_exposes_the_gpu_node_label(eks):
+    allow = values(eks)["kube-state-metrics"]["metricLabelsAllowlist"]
+    assert allow == ["nodes=[ml-clusters.io/gpu,ml-clusters.io/gpu-model,ml-clusters.io/pool]"]
+
+
+def test_platform_workloads_tolerate_the_system_pool_taint(aks):
+    v = values(aks)
+    toleration = harness.AKS_SYSTEM_TOLERATION
+    assert toleration in v["prometheus"]["prometheusSpec"]["tolerations"]
+    assert toleration in v["alertmanager"]["alertmanagerSpec"]["tolerations"]
+    assert toleration in v["grafana"]["tolerations"]
+    assert toleration in v["prometheusOperator"]["tolerations"]
+    assert toleration in v["prometheusOperator"]["admissionWebhooks"]["patch"]["tolerations"]
+    assert toleration in v["kube-state-metrics"]["tolerations"]
+
+
+# --- GPU metrics: the monitors carry what Prometheus selects -------------------------------------
+
+
+def test_dcgm_service_monitor_is_selected_by_this_prometheus(eks):
+    spec = values(eks)["prometheus"]["prometheusSpec"]
+    monitor = eks.object("ServiceMonitor", "dcgm-exporter", "gpu-system")
+    assert selects(spec["serviceMonitorSelector"], monitor["metadata"]["labels"])
+    assert spec["serviceMonitorNamespaceSelector"] == {}  # every namespace
+    # ... and it selects the exporter's Service on its metrics port.
+    service = eks.object("Service", "dcgm-exporter", "gpu-system")
+    assert selects(monitor["spec"]["selector"], service["metadata"]["labels"])
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["gpu-system"]}
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["port"] == service["spec"]["ports"][0]["name"]
+    assert endpoint["honorLabels"] is False  # the pod's labels arrive as exported_pod
+
+
+def test_gke_scrapes_the_clouds_dcgm_exporter_with_a_pod_monitor(gke):
+    spec = values(gke)["prometheus"]["prometheusSpec"]
+    assert gke.objects("ServiceMonitor") == []
+    monitor = gke.object("PodMonitor", "gpu-metrics-cloud", "monitoring")
+    assert selects(spec["podMonitorSelector"], monitor["metadata"]["labels"])
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["gke-managed-system"]}
+    assert monitor["spec"]["selector"] == {"matchLabels": {"app.kubernetes.io/name": "gke-managed-dcgm-exporter"}}
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    assert (endpoint["port"], endpoint["path"], endpoint["honorLabels"]) == ("metrics", "/metrics", False)
+
+
+def test_rules_are_selected_by_this_prometheus(eks):
+    spec = values(eks)["prometheus"]["prometheusSpec"]
+    rule = eks.object("PrometheusRule", "ml-clusters-gpu", "monitoring")
+    assert selects(spec["ruleSelector"], rule["metadata"]["labels"])
+
+
+def test_crd_objects_wait_for_the_release(eks, gke):
+    for result, kinds in ((eks, ("ServiceMonitor", "PrometheusRule")), (gke, ("PodMonitor", "PrometheusRule"))):
+        for kind in kinds:
+            (obj,) = [r for r in result.plan.resources if r.type.endswith(f":{kind}")]
+            assert result.depends_on(obj, release(result)), kind
+
+
+# --- Alerts ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rules(eks):
+    groups = eks.object("PrometheusRule", "ml-clusters-gpu", "monitoring")["spec"]["groups"]
+    return {r["alert"]: r for g in groups for r in g["rules"]}
+
+
+def test_health_alerts(rules):
+    assert rules["GpuXidError"]["expr"] == "DCGM_FI_DEV_XID_ERRORS > 0"
+    assert rules["GpuXidError"]["labels"]["severity"] == "critical"
+    ecc = rules["GpuEccDoubleBitErrors"]["expr"]
+    assert "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL" in ecc and "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS" in ecc
+    assert rules["GpuThermalThrottling"]["expr"] == "rate(DCGM_FI_DEV_THERMAL_VIOLATION[5m]) > 0"
+    assert rules["GpuHighTemperature"]["expr"] == "DCGM_FI_DEV_GPU_TEMP >= 85"
+    assert rules["GpuMemoryNearlyFull"]["expr"] == "DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE) > 0.95"
+
+
+def test_idle_allocated_gpus_alert_after_30_minutes_under_5_percent(rules):
+    idle = rules["GpuAllocatedIdle"]
+    assert idle["expr"] == 'DCGM_FI_DEV_GPU_UTIL{exported_pod!=""} < 5'
+    assert idle["for"] == "30m"
+    assert idle["labels"]["category"] == "gpu-cost"
+
+
+def test_gpu_node_without_device_plugin(rules):
+    rule = rules["GpuNodeWithoutDevicePlugin"]
+    assert rule["expr"] == (
+        'max by (node) (kube_node_labels{label_ml_clusters_io_gpu="true"})'
+        ' unless on (node) max by (node) (kube_node_status_allocatable{resource=~"nvidia_com_gpu|nvidia_com_mig_.+"} > 0)'
+    )
+    assert rule["for"] == "15m"
+
+
+def test_pods_pending_on_gpus_for_15_minutes(rules):
+    rule = rules["GpuPodsPending"]
+    assert 'kube_pod_container_resource_requests{resource=~"nvidia_com_gpu|nvidia_com_mig_.+"}' in rule["expr"]
+    assert 'kube_pod_status_phase{phase="Pending"} == 1' in rule["expr"]
+    assert rule["for"] == "15m"
+
+
+def test_every_alert_is_labelled_and_described(rules):
+    assert set(rules) == {
+        "GpuXidError", "GpuEccDoubleBitErrors", "GpuThermalThrottling", "GpuHighTemperature", "GpuMemoryNearlyFull",
+        "GpuNodeWithoutDevicePlugin", "GpuAllocatedIdle", "GpuPodsPending",
+    }
+    for name, rule in rules.items():
+        assert rule["labels"]["severity"] in ("critical", "warning"), name
+        assert rule["annotations"]["summary"] and rule["annotations"]["description"], name
+
+
+def test_device_plugin_alert_uses_the_handles_gpu_label():
+    from components.platform.alerts import gpu_rule_groups
+
+    groups = gpu_rule_groups({"nvidia.com/gpu.present": "true"})
+    rule = next(r for g in groups for r in g["rules"] if r["alert"] == "GpuNodeWithoutDevicePlugin")
+    assert 'kube_node_labels{label_nvidia_com_gpu_present="true"}' in rule["expr"]
+
+
+# --- Dashboard ------------------------------------------------------------------------------------
+
+
+def test_gpu_dashboard_is_a_configmap_grafana_loads(eks):
+    sidecar = values(eks)["grafana"]["sidecar"]["dashboards"]
+    cm = eks.object("ConfigMap", "grafana-dashboard-gpu", "monitoring")
+    assert sidecar["enabled"] is True
+    assert cm["metadata"]["labels"][sidecar["label"]] == sidecar["labelValue"]
+    board = json.loads(cm["data"]["gpu.json"])
+    assert board["uid"] == "ml-clusters-gpu"
+    exprs = [t["expr"] for p in board["panels"] for t in p["targets"]]
+    assert any("DCGM_FI_DEV_GPU_UTIL" in e for e in exprs)
+    assert any("DCGM_FI_DEV_FB_USED" in e for e in exprs)
+    ids = [p["id"] for p in board["panels"]]
+    assert len(ids) == len(set(ids))
+
+
+def test_no_monitoring_objects_when_disabled():
+    result = harness.run_platform(harness.eks_shape(), {"monitoring": {"enabled": False}})
+    assert result.plan.by_type(RELEASE) == []
+    assert result.plan.by_type("random:index/randomPassword:RandomPassword") == []
+    assert not [r for r in result.plan.resources if "monitoring.coreos.com" in r.type]
+    assert not [o for o in result.objects("Namespace") if o["metadata"]["name"] == "monitoring"]

@@ -1,0 +1,88 @@
+"""Every Kubernetes object the program renders, validated against the Kubernetes OpenAPI
+schema of the stack's version with kubernetes-validate (offline, strict: unknown fields
+fail). CustomResources (ServiceMonitor, PodMonitor, PrometheusRule) are not in the core
+schema: they are checked here structurally, and their contents by test_monitoring."""
+
+from __future__ import annotations
+
+
+import kubernetes_validate
+import pytest
+
+from components import catalog
+from components.catalog.versions import Chart
+from preview import engine
+from preview.report import kubernetes_objects
+from tests.conftest import inputs, plan_for, plan_for_stack
+from tests.platform import harness
+from tests.platform.harness import KUBECONFIG, existing_config
+
+# Kinds of CustomResourceDefinitions the platform uses, with the fields their spec must have.
+CUSTOM_KINDS = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): {"selector", "endpoints", "namespaceSelector"},
+    ("monitoring.coreos.com/v1", "PodMonitor"): {"selector", "podMetricsEndpoints", "namespaceSelector"},
+    ("monitoring.coreos.com/v1", "PrometheusRule"): {"groups"},
+}
+
+
+def check(resource: engine.PlannedResource, version: str) -> None:
+    obj = inputs(resource)
+    key = (obj.get("apiVersion"), obj.get("kind"))
+    if key in CUSTOM_KINDS:
+        assert set(obj) == {"apiVersion", "kind", "metadata", "spec"}, resource.name
+        assert obj["metadata"]["name"] and obj["metadata"]["namespace"], resource.name
+        assert CUSTOM_KINDS[key] <= set(obj["spec"]), resource.name
+        return
+    try:
+        kubernetes_validate.validate(obj, version, strict=True)
+    except kubernetes_validate.ValidationError as err:
+        where = "/".join(str(p) for p in err.path)
+        pytest.fail(f"{obj['kind']} {obj['metadata'].get('name')}: {err.message} at {where} (Kubernetes {version})")
+    except kubernetes_validate.SchemaNotFoundError:
+        pytest.fail(f"{key} has no schema in Kubernetes {version}; a CRD kind must be listed in CUSTOM_KINDS")
+
+
+def check_plan(plan: engine.Plan, version: str) -> int:
+    objs = kubernetes_objects(plan)
+    assert objs
+    for r in objs:
+        check(r, version)
+    return len(objs)
+
+
+@pytest.fixture
+def nfd_pinned(monkeypatch):
+    monkeypatch.setitem(catalog.CHARTS, "node-feature-discovery", Chart("node-feature-discovery", "0.18.2", "https://kubernetes-sigs.github.io/node-feature-discovery/charts"))
+
+
+@pytest.mark.parametrize("version", catalog.KUBERNETES_VERSIONS)
+def test_existing_cluster_plan_is_valid(tmp_path, version):
+    path = tmp_path / "config.yaml"
+    path.write_text(KUBECONFIG)
+    assert check_plan(plan_for(existing_config(path, version)), version) > 20
+
+
+def test_local_stack_is_valid():
+    plan = plan_for_stack("local")
+    check_plan(plan, "1.35")
+
+
+@pytest.mark.parametrize("version", catalog.KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("shape", ["eks", "gke", "aks"])
+def test_cloud_flavours_are_valid(shape, version, nfd_pinned):
+    pools = {
+        "eks": [harness.pool("l4", "g6.xlarge", sharing={"timeSlicing": {"replicas": 4}}), harness.pool("h100", "p5.48xlarge", sharing={"mig": {"profile": "1g.10gb"}})],
+        "gke": [harness.pool("l4", "g2-standard-8")],
+        "aks": [harness.pool("t4", "Standard_NC4as_T4_v3")],
+    }[shape]
+    built = getattr(harness, f"{shape}_shape")(pools, kubernetes_version=version)
+    serving = harness.namespaces({"name": "team-a", "team": "a", "group": "team-a", "gpus": 2})
+    result = harness.run_platform(built, {"gpuFeatureDiscovery": True}, serving)
+    check_plan(result.plan, version)
+
+
+def test_the_validator_rejects_what_the_api_server_would():
+    # Guards the check itself: a misspelt field must fail, not pass silently.
+    bad = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x", "lables": {}}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(bad, "1.35", strict=True)

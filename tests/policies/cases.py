@@ -1,0 +1,616 @@
+"""Violating and compliant scenarios for every rule of the pack.
+
+The compliant bases below follow REFERENCE.md's secure defaults; each violating scenario
+changes one thing. A scenario is a list of resources evaluated together (stack rules see
+all of them). `expect` is a fragment the violation message must contain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from policies.rules import types as t
+
+from .helpers import DELETE, FakeResource, patch, res
+
+# --- Compliant bases -------------------------------------------------------------------------
+
+EKS_CLUSTER = {
+    "name": "ml-prod",
+    "version": "1.35",
+    "roleArn": "arn:aws:iam::123456789012:role/ml-prod-cluster",
+    "vpcConfig": {
+        "subnetIds": ["subnet-a", "subnet-b"],
+        "endpointPrivateAccess": True,
+        "endpointPublicAccess": True,
+        "publicAccessCidrs": ["203.0.113.0/24"],
+    },
+    "accessConfig": {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": True},
+    "encryptionConfig": {"provider": {"keyArn": "arn:aws:kms:us-east-1:123456789012:key/1234"}, "resources": ["secrets"]},
+    "enabledClusterLogTypes": ["api", "audit", "authenticator"],
+    "deletionProtection": True,
+}
+EKS_GPU_NODE_GROUP = {
+    "clusterName": "ml-prod",
+    "nodeGroupName": "h100",
+    "amiType": "AL2023_x86_64_NVIDIA",
+    "instanceTypes": ["p5.48xlarge"],
+    "capacityType": "ON_DEMAND",
+    "scalingConfig": {"minSize": 0, "maxSize": 2, "desiredSize": 0},
+    "taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}],
+    "labels": {"ml-clusters.io/gpu": "true", "ml-clusters.io/pool": "h100"},
+    "launchTemplate": {"id": "lt-0123456789", "version": "1"},
+}
+EKS_SYSTEM_NODE_GROUP = {
+    "clusterName": "ml-prod",
+    "amiType": "AL2023_x86_64_STANDARD",
+    "instanceTypes": ["m7i.xlarge"],
+    "capacityType": "ON_DEMAND",
+    "scalingConfig": {"minSize": 2, "maxSize": 4, "desiredSize": 2},
+    "labels": {"ml-clusters.io/gpu": "false"},
+    "launchTemplate": {"id": "lt-0123456780", "version": "1"},
+}
+LAUNCH_TEMPLATE = {
+    "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1},
+    "blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": "true", "volumeType": "gp3", "volumeSize": 200}}],
+}
+KMS_KEY = {"description": "EKS secrets", "enableKeyRotation": True, "deletionWindowInDays": 30}
+EFS = {"encrypted": True, "performanceMode": "generalPurpose"}
+
+GKE_CLUSTER = {
+    "name": "ml-prod",
+    "location": "us-central1",
+    "removeDefaultNodePool": True,
+    "initialNodeCount": 1,
+    "releaseChannel": {"channel": "REGULAR"},
+    "privateClusterConfig": {"enablePrivateNodes": True, "enablePrivateEndpoint": False, "masterIpv4CidrBlock": "172.16.0.0/28"},
+    "masterAuthorizedNetworksConfig": {"cidrBlocks": [{"cidrBlock": "203.0.113.0/24", "displayName": "office"}]},
+    "workloadIdentityConfig": {"workloadPool": "my-project.svc.id.goog"},
+    "databaseEncryption": {"state": "ENCRYPTED", "keyName": "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k"},
+    "enableShieldedNodes": True,
+    "datapathProvider": "ADVANCED_DATAPATH",
+    "loggingConfig": {"enableComponents": ["SYSTEM_COMPONENTS", "WORKLOADS"]},
+    "deletionProtection": True,
+}
+GKE_GPU_POOL = {
+    "cluster": "ml-prod",
+    "nodeLocations": ["us-central1-a"],
+    "autoscaling": {"minNodeCount": 0, "maxNodeCount": 2, "locationPolicy": "ANY"},
+    "management": {"autoRepair": True, "autoUpgrade": True},
+    "nodeConfig": {
+        "machineType": "g2-standard-8",
+        "guestAccelerators": [{"type": "nvidia-l4", "count": 1, "gpuDriverInstallationConfig": {"gpuDriverVersion": "LATEST"}}],
+        "serviceAccount": "ml-prod-nodes@my-project.iam.gserviceaccount.com",
+        "workloadMetadataConfig": {"mode": "GKE_METADATA"},
+        "shieldedInstanceConfig": {"enableSecureBoot": True, "enableIntegrityMonitoring": True},
+        "imageType": "COS_CONTAINERD",
+        "spot": False,
+    },
+}
+GCP_CRYPTO_KEY = {"keyRing": "projects/p/locations/us-central1/keyRings/r", "rotationPeriod": "7776000s", "purpose": "ENCRYPT_DECRYPT"}
+
+AKS_SYSTEM_PROFILE = {
+    "name": "system",
+    "mode": "System",
+    "vmSize": "Standard_D4ds_v5",
+    "count": 2,
+    "enableAutoScaling": True,
+    "minCount": 2,
+    "maxCount": 4,
+    "osDiskType": "Ephemeral",
+    "nodeTaints": ["CriticalAddonsOnly=true:NoSchedule"],
+    "enableNodePublicIP": False,
+}
+AKS_CLUSTER = {
+    "resourceName": "ml-prod",
+    "apiServerAccessProfile": {"authorizedIPRanges": ["203.0.113.0/24"]},
+    "aadProfile": {"managed": True, "enableAzureRBAC": True, "adminGroupObjectIDs": ["00000000-0000-0000-0000-000000000001"]},
+    "disableLocalAccounts": True,
+    "networkProfile": {"networkPlugin": "azure", "networkPluginMode": "overlay", "networkPolicy": "cilium", "networkDataplane": "cilium"},
+    "oidcIssuerProfile": {"enabled": True},
+    "securityProfile": {"workloadIdentity": {"enabled": True}},
+    "autoUpgradeProfile": {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "NodeImage"},
+    "addonProfiles": {"azurepolicy": {"enabled": True}},
+    "agentPoolProfiles": [AKS_SYSTEM_PROFILE],
+}
+AKS_GPU_POOL = {
+    "agentPoolName": "h100",
+    "mode": "User",
+    "vmSize": "Standard_ND96isr_H100_v5",
+    "enableAutoScaling": True,
+    "minCount": 0,
+    "maxCount": 2,
+    "nodeTaints": ["nvidia.com/gpu=present:NoSchedule"],
+    "osDiskType": "Ephemeral",
+    "scaleSetPriority": "Regular",
+    "enableNodePublicIP": False,
+}
+KEY_VAULT = {"properties": {"enablePurgeProtection": True, "enableSoftDelete": True}}
+
+
+def workload(kind_type: str, pod_spec: dict[str, Any]) -> dict[str, Any]:
+    """A workload of `kind_type` wrapping `pod_spec` where that kind keeps it."""
+    path = t.POD_SPEC_PATHS[kind_type]
+    body: dict[str, Any] = pod_spec
+    for key in reversed(path[1:]):
+        body = {key: body}
+    return {"apiVersion": "v1", "kind": kind_type.rsplit(":", 1)[1], "metadata": {"name": "w", "namespace": "team-a"}, "spec": body}
+
+
+SERVER = {
+    "name": "server",
+    "image": "vllm/vllm-openai:v0.6.3",
+    "resources": {"requests": {"nvidia.com/gpu": "1", "cpu": "4"}, "limits": {"nvidia.com/gpu": "1"}},
+    "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": True},
+}
+POD_SPEC = {"containers": [SERVER], "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]}
+DEVICE_PLUGIN_SPEC = {
+    "priorityClassName": "system-node-critical",
+    "containers": [{"name": "plugin", "image": "nvcr.io/nvidia/k8s-device-plugin:v0.20.0", "securityContext": {"capabilities": {"drop": ["ALL"]}}}],
+    "volumes": [{"name": "device-plugin", "hostPath": {"path": "/var/lib/kubelet/device-plugins"}}],
+}
+SERVING_NAMESPACE = {
+    "apiVersion": "v1",
+    "kind": "Namespace",
+    "metadata": {
+        "name": "team-a",
+        "labels": {"ml-clusters.io/serving": "true", "pod-security.kubernetes.io/enforce": "restricted"},
+    },
+}
+NETWORK_POLICY = {"metadata": {"name": "default-deny", "namespace": "team-a"}, "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}
+RESOURCE_QUOTA = {"metadata": {"name": "quota", "namespace": "team-a"}, "spec": {"hard": {"requests.nvidia.com/gpu": "4"}}}
+INTERNAL_SERVICE = {
+    "metadata": {"name": "model", "namespace": "team-a", "annotations": {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"}},
+    "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]},
+}
+EBS_CLASS = {"provisioner": "ebs.csi.aws.com", "parameters": {"type": "gp3", "encrypted": "true"}}
+
+
+# --- Cases ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    rule: str
+    bad: list[list[FakeResource]]
+    good: list[list[FakeResource]]
+    env: str = "prod"
+    expect: list[str] = field(default_factory=list)  # one fragment per bad scenario (optional)
+
+
+def one(type_: str, inputs: dict[str, Any], name: str = "r", protect: bool = False) -> list[FakeResource]:
+    return [res(type_, inputs, name, protect)]
+
+
+CASES: list[Case] = [
+    # EKS / AWS
+    Case(
+        "eks-secrets-encryption",
+        bad=[one(t.EKS_CLUSTER, patch(EKS_CLUSTER, {"encryptionConfig": DELETE})), one(t.EKS_CLUSTER, patch(EKS_CLUSTER, {"encryptionConfig.resources": ["configmaps"]}))],
+        good=[one(t.EKS_CLUSTER, EKS_CLUSTER), one(t.EKS_CLUSTER, patch(EKS_CLUSTER, {"encryptionConfig": [EKS_CLUSTER["encryptionConfig"]]}))],
+        expect=["secrets"] * 2,
+    ),
+    Case(
+        "eks-public-endpoint-cidrs",
+        bad=[
+            one(t.EKS_CLUSTER, patch(EKS_CLUSTER, {"vpcConfig.publicAccessCidrs": ["203.0.113.0/24", "0.0.0.0/0"]})),
+            one(t.EKS_CLUSTER, patch(EKS_CLUSTER, {"vpcConfig.publicAccessCidrs": DELETE})),
+        ],
+        good=[one(t.EKS_CLUSTER, EKS_CLUSTER), one(t.EKS_CLUSTER, patch(EKS_CLUSTER, {"vpcConfig.endpointPublicAccess": False, "vpcConfig.publicAccessCidrs": DELETE}))],
+        expect=["0.0.0.0/0", "0.0.0.0/0"],
+    ),
+    Case(
+        "eks-private-endpoint",
+        bad=[one(t.EKS_CLUSTER, patch(EKS_CLUSTER, {"vpcConfig.endpointPrivateAccess": False}))],
+        good=[one(t.EKS_CLUSTER, EKS_CLUSTER)],
+        expect=["endpointPrivateAccess is false"],
+    ),
+    Case(
+        "eks-control-plane-logging",
+        bad=[one(t.EKS_CLUSTER, patch(EKS_CLUSTER, {"enabledClusterLogTypes": ["api"]}))],
+        good=[one(t.EKS_CLUSTER, EKS_CLUSTER)],
+        expect=["audit, authenticator"],
+    ),
+    Case(
+        "eks-supported-version",
+        bad=[one(t.EKS_CLUSTER, patch(EKS_CLUSTER, {"version": "1.29"})), one(t.EKS_CLUSTER, patch(EKS_CLUSTER, {"version": DELETE}))],
+        good=[one(t.EKS_CLUSTER, EKS_CLUSTER)],
+        expect=['"1.29"', "unset"],
+    ),
+    Case(
+        "eks-authentication-mode",
+        bad=[one(t.EKS_CLUSTER, patch(EKS_CLUSTER, {"accessConfig.authenticationMode": "CONFIG_MAP"})), one(t.EKS_CLUSTER, patch(EKS_CLUSTER, {"accessConfig": DELETE}))],
+        good=[one(t.EKS_CLUSTER, EKS_CLUSTER), one(t.EKS_CLUSTER, patch(EKS_CLUSTER, {"accessConfig.authenticationMode": "API_AND_CONFIG_MAP"}))],
+        expect=['"CONFIG_MAP"', "is unset"],
+    ),
+    Case(
+        "eks-node-no-ssh",
+        bad=[
+            one(t.EKS_NODE_GROUP, patch(EKS_SYSTEM_NODE_GROUP, {"remoteAccess": {"ec2SshKey": "ops"}})),
+            one(t.LAUNCH_TEMPLATE, patch(LAUNCH_TEMPLATE, {"keyName": "ops"})),
+        ],
+        good=[one(t.EKS_NODE_GROUP, EKS_SYSTEM_NODE_GROUP), one(t.LAUNCH_TEMPLATE, LAUNCH_TEMPLATE)],
+        expect=["port 22", '"ops"'],
+    ),
+    Case(
+        "eks-node-group-launch-template",
+        bad=[one(t.EKS_NODE_GROUP, patch(EKS_SYSTEM_NODE_GROUP, {"launchTemplate": DELETE}))],
+        good=[one(t.EKS_NODE_GROUP, EKS_SYSTEM_NODE_GROUP), one(t.EKS_NODE_GROUP, patch(EKS_SYSTEM_NODE_GROUP, {"launchTemplate": {"name": "nodes", "version": "$Latest"}}))],
+    ),
+    Case(
+        "eks-launch-template-imdsv2",
+        bad=[
+            one(t.LAUNCH_TEMPLATE, patch(LAUNCH_TEMPLATE, {"metadataOptions.httpTokens": "optional"})),
+            one(t.LAUNCH_TEMPLATE, patch(LAUNCH_TEMPLATE, {"metadataOptions.httpPutResponseHopLimit": 2})),
+            one(t.LAUNCH_TEMPLATE, patch(LAUNCH_TEMPLATE, {"metadataOptions": DELETE})),
+        ],
+        good=[one(t.LAUNCH_TEMPLATE, LAUNCH_TEMPLATE)],
+        expect=['"optional"', "is 2", "httpTokens is unset"],
+    ),
+    Case(
+        "eks-encrypted-volumes",
+        bad=[
+            one(t.LAUNCH_TEMPLATE, patch(LAUNCH_TEMPLATE, {"blockDeviceMappings.0.ebs.encrypted": "false"})),
+            one(t.LAUNCH_TEMPLATE, patch(LAUNCH_TEMPLATE, {"blockDeviceMappings": DELETE})),
+        ],
+        good=[one(t.LAUNCH_TEMPLATE, LAUNCH_TEMPLATE), one(t.LAUNCH_TEMPLATE, patch(LAUNCH_TEMPLATE, {"blockDeviceMappings.0.ebs.encrypted": True}))],
+        expect=["/dev/xvda", "declares no EBS volume"],
+    ),
+    Case(
+        "aws-kms-key-rotation",
+        bad=[one(t.KMS_KEY, patch(KMS_KEY, {"enableKeyRotation": DELETE}))],
+        good=[one(t.KMS_KEY, KMS_KEY), one(t.KMS_KEY, {"customerMasterKeySpec": "RSA_2048", "keyUsage": "SIGN_VERIFY"})],
+    ),
+    Case(
+        "aws-efs-encrypted",
+        bad=[one(t.EFS_FILE_SYSTEM, patch(EFS, {"encrypted": False}))],
+        good=[one(t.EFS_FILE_SYSTEM, EFS)],
+    ),
+    # GKE / GCP
+    Case(
+        "gke-private-nodes",
+        bad=[
+            one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"privateClusterConfig": DELETE})),
+            one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"networkConfig": {"enablePrivateNodes": False}})),
+        ],
+        good=[one(t.GKE_CLUSTER, GKE_CLUSTER), one(t.GKE_NODE_POOL, GKE_GPU_POOL)],
+        expect=["public IP", "public IP"],
+    ),
+    Case(
+        "gke-authorized-networks",
+        bad=[
+            one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"masterAuthorizedNetworksConfig": DELETE})),
+            one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"masterAuthorizedNetworksConfig.cidrBlocks": [{"cidrBlock": "0.0.0.0/0"}]})),
+            one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled": True})),
+        ],
+        good=[
+            one(t.GKE_CLUSTER, GKE_CLUSTER),
+            one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"masterAuthorizedNetworksConfig": DELETE, "privateClusterConfig.enablePrivateEndpoint": True})),
+        ],
+        expect=["unset", "0.0.0.0/0", "gcpPublicCidrsAccessEnabled"],
+    ),
+    Case(
+        "gke-workload-identity",
+        bad=[
+            one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"workloadIdentityConfig": DELETE})),
+            one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"nodeConfig.workloadMetadataConfig.mode": "GCE_METADATA"})),
+        ],
+        good=[one(t.GKE_CLUSTER, GKE_CLUSTER), one(t.GKE_NODE_POOL, GKE_GPU_POOL)],
+    ),
+    Case(
+        "gke-secrets-encryption",
+        bad=[one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"databaseEncryption.state": "DECRYPTED"}))],
+        good=[one(t.GKE_CLUSTER, GKE_CLUSTER)],
+        expect=['"DECRYPTED"'],
+    ),
+    Case(
+        "gke-legacy-auth-disabled",
+        bad=[
+            one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"enableLegacyAbac": True})),
+            one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"masterAuth": {"clientCertificateConfig": {"issueClientCertificate": True}}})),
+        ],
+        good=[one(t.GKE_CLUSTER, GKE_CLUSTER), one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"enableLegacyAbac": False}))],
+    ),
+    Case(
+        "gke-shielded-nodes",
+        bad=[
+            one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"enableShieldedNodes": False})),
+            one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"nodeConfig.shieldedInstanceConfig.enableIntegrityMonitoring": False})),
+        ],
+        good=[one(t.GKE_CLUSTER, GKE_CLUSTER), one(t.GKE_NODE_POOL, GKE_GPU_POOL)],
+    ),
+    Case(
+        "gke-network-policy",
+        bad=[one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"datapathProvider": "LEGACY_DATAPATH"}))],
+        good=[one(t.GKE_CLUSTER, GKE_CLUSTER), one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"datapathProvider": DELETE, "networkPolicy": {"enabled": True, "provider": "CALICO"}}))],
+    ),
+    Case(
+        "gke-release-channel",
+        bad=[one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"releaseChannel.channel": "UNSPECIFIED"})), one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"releaseChannel.channel": "RAPID"}))],
+        good=[one(t.GKE_CLUSTER, GKE_CLUSTER)],
+        expect=['"UNSPECIFIED"', '"RAPID"'],
+    ),
+    Case(
+        "gke-node-auto-repair-upgrade",
+        bad=[one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"management.autoUpgrade": False}))],
+        good=[one(t.GKE_NODE_POOL, GKE_GPU_POOL), one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"management": DELETE}))],
+        expect=["autoUpgrade"],
+    ),
+    Case(
+        "gke-dedicated-node-service-account",
+        bad=[
+            one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"nodeConfig.serviceAccount": "123456789-compute@developer.gserviceaccount.com"})),
+            one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"nodeConfig.serviceAccount": DELETE})),
+            one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"removeDefaultNodePool": False, "nodeConfig": {"serviceAccount": "default"}})),
+        ],
+        good=[one(t.GKE_NODE_POOL, GKE_GPU_POOL), one(t.GKE_CLUSTER, GKE_CLUSTER)],
+        expect=["default service account", "unset", '"default"'],
+    ),
+    Case(
+        "gke-logging",
+        bad=[
+            one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"loggingService": "none"})),
+            one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"loggingConfig.enableComponents": ["SYSTEM_COMPONENTS"]})),
+        ],
+        good=[one(t.GKE_CLUSTER, GKE_CLUSTER), one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"loggingConfig": DELETE}))],
+        expect=["no logs", "WORKLOADS"],
+    ),
+    Case(
+        "gcp-kms-key-rotation",
+        bad=[one(t.GCP_KMS_CRYPTO_KEY, patch(GCP_CRYPTO_KEY, {"rotationPeriod": DELETE})), one(t.GCP_KMS_CRYPTO_KEY, patch(GCP_CRYPTO_KEY, {"rotationPeriod": "63072000s"}))],
+        good=[one(t.GCP_KMS_CRYPTO_KEY, GCP_CRYPTO_KEY), one(t.GCP_KMS_CRYPTO_KEY, {"purpose": "ASYMMETRIC_SIGN"})],
+        expect=["never rotates", "365 days"],
+    ),
+    # AKS
+    Case(
+        "aks-api-access-restricted",
+        bad=[
+            one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"apiServerAccessProfile": DELETE})),
+            one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"apiServerAccessProfile.authorizedIPRanges": ["0.0.0.0/0"]})),
+        ],
+        good=[one(t.AKS_CLUSTER, AKS_CLUSTER), one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"apiServerAccessProfile": {"enablePrivateCluster": True}}))],
+        expect=["empty", "0.0.0.0/0"],
+    ),
+    Case(
+        "aks-entra-id-rbac",
+        bad=[one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"aadProfile": DELETE})), one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"aadProfile.enableAzureRBAC": False}))],
+        good=[one(t.AKS_CLUSTER, AKS_CLUSTER)],
+        expect=["aadProfile is unset", "enableAzureRBAC is false"],
+    ),
+    Case(
+        "aks-local-accounts-disabled",
+        bad=[one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"disableLocalAccounts": DELETE}))],
+        good=[one(t.AKS_CLUSTER, AKS_CLUSTER)],
+    ),
+    Case(
+        "aks-network-policy",
+        bad=[one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"networkProfile.networkPolicy": "none"})), one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"networkProfile.networkPolicy": DELETE}))],
+        good=[one(t.AKS_CLUSTER, AKS_CLUSTER), one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"networkProfile.networkPolicy": "azure"}))],
+    ),
+    Case(
+        "aks-workload-identity",
+        bad=[one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"oidcIssuerProfile": DELETE})), one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"securityProfile.workloadIdentity.enabled": False}))],
+        good=[one(t.AKS_CLUSTER, AKS_CLUSTER)],
+        expect=["oidcIssuerProfile", "workloadIdentity"],
+    ),
+    Case(
+        "aks-no-node-public-ip",
+        bad=[
+            one(t.AKS_AGENT_POOL, patch(AKS_GPU_POOL, {"enableNodePublicIP": True})),
+            one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"agentPoolProfiles.0.enableNodePublicIP": True})),
+        ],
+        good=[one(t.AKS_AGENT_POOL, AKS_GPU_POOL), one(t.AKS_CLUSTER, AKS_CLUSTER)],
+        expect=["agent pool h100", "agentPoolProfiles[0] (system)"],
+    ),
+    Case(
+        "aks-ephemeral-os-disk",
+        bad=[one(t.AKS_AGENT_POOL, patch(AKS_GPU_POOL, {"osDiskType": "Managed"})), one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"agentPoolProfiles.0.osDiskType": DELETE}))],
+        good=[one(t.AKS_AGENT_POOL, AKS_GPU_POOL), one(t.AKS_CLUSTER, AKS_CLUSTER)],
+    ),
+    Case(
+        "aks-system-pool-taint",
+        bad=[
+            one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"agentPoolProfiles.0.nodeTaints": []})),
+            one(t.AKS_AGENT_POOL, patch(AKS_SYSTEM_PROFILE, {"agentPoolName": "system2", "nodeTaints": DELETE})),
+        ],
+        good=[one(t.AKS_CLUSTER, AKS_CLUSTER), one(t.AKS_AGENT_POOL, AKS_GPU_POOL)],
+    ),
+    Case(
+        "aks-upgrade-channels",
+        bad=[
+            one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"autoUpgradeProfile.upgradeChannel": "none"})),
+            one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"autoUpgradeProfile.nodeOSUpgradeChannel": "Unmanaged"})),
+        ],
+        good=[one(t.AKS_CLUSTER, AKS_CLUSTER)],
+        expect=["upgradeChannel", "nodeOSUpgradeChannel"],
+    ),
+    Case(
+        "aks-azure-policy",
+        bad=[one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"addonProfiles": {}})), one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"addonProfiles.azurepolicy.enabled": False}))],
+        good=[one(t.AKS_CLUSTER, AKS_CLUSTER), one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"addonProfiles": {"azurePolicy": {"enabled": True}}}))],
+    ),
+    # GPU pools
+    Case(
+        "gpu-pool-tainted",
+        bad=[
+            one(t.EKS_NODE_GROUP, patch(EKS_GPU_NODE_GROUP, {"taints": []})),
+            one(t.AKS_AGENT_POOL, patch(AKS_GPU_POOL, {"nodeTaints": ["nvidia.com/gpu=true:NoSchedule"]})),
+            one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"nodeConfig.taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "PREFER_NO_SCHEDULE"}]})),
+            one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"agentPoolProfiles": [AKS_SYSTEM_PROFILE, patch(AKS_GPU_POOL, {"name": "l4", "nodeTaints": DELETE})]})),
+        ],
+        good=[
+            one(t.EKS_NODE_GROUP, EKS_GPU_NODE_GROUP),
+            one(t.AKS_AGENT_POOL, AKS_GPU_POOL),
+            one(t.GKE_NODE_POOL, GKE_GPU_POOL),  # GKE adds the taint itself
+            one(t.EKS_NODE_GROUP, EKS_SYSTEM_NODE_GROUP),  # not a GPU pool
+        ],
+        expect=["no nvidia.com/gpu=present:NoSchedule", "nvidia.com/gpu=true:NoSchedule", "PreferNoSchedule", "agentPoolProfiles[1] (l4)"],
+    ),
+    Case(
+        "gpu-pool-scale-to-zero",
+        env="dev",
+        bad=[
+            one(t.EKS_NODE_GROUP, patch(EKS_GPU_NODE_GROUP, {"scalingConfig.minSize": 1})),
+            one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"autoscaling": DELETE, "nodeCount": 1})),
+            one(t.AKS_AGENT_POOL, patch(AKS_GPU_POOL, {"minCount": 2})),
+            one(t.AKS_AGENT_POOL, patch(AKS_GPU_POOL, {"enableAutoScaling": False, "count": 1})),
+        ],
+        good=[one(t.EKS_NODE_GROUP, EKS_GPU_NODE_GROUP), one(t.GKE_NODE_POOL, GKE_GPU_POOL), one(t.AKS_AGENT_POOL, AKS_GPU_POOL)],
+        expect=["at least 1 node", "fixed size of 1", "at least 2 node", "fixed size of 1"],
+    ),
+    Case(
+        "gpu-spot-allowed",
+        bad=[
+            one(t.EKS_NODE_GROUP, patch(EKS_GPU_NODE_GROUP, {"capacityType": "SPOT"})),
+            one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"nodeConfig.spot": True})),
+            one(t.AKS_AGENT_POOL, patch(AKS_GPU_POOL, {"scaleSetPriority": "Spot", "spotMaxPrice": -1})),
+        ],
+        good=[one(t.EKS_NODE_GROUP, EKS_GPU_NODE_GROUP), one(t.EKS_NODE_GROUP, patch(EKS_SYSTEM_NODE_GROUP, {"capacityType": "SPOT"}))],
+        expect=["prod does not allow"] * 3,
+    ),
+    Case(
+        "gpu-instance-type-allowlist",
+        bad=[
+            one(t.EKS_NODE_GROUP, patch(EKS_GPU_NODE_GROUP, {"instanceTypes": ["g7.48xlarge"]})),
+            one(t.AKS_AGENT_POOL, patch(AKS_GPU_POOL, {"vmSize": "Standard_NC6s_v3"})),
+        ],
+        good=[one(t.EKS_NODE_GROUP, EKS_GPU_NODE_GROUP), one(t.GKE_NODE_POOL, GKE_GPU_POOL), one(t.AKS_AGENT_POOL, AKS_GPU_POOL)],
+        expect=["g7.48xlarge", "Standard_NC6s_v3"],
+    ),
+    Case(
+        "gpu-max-gpus-per-stack",
+        bad=[
+            [res(t.EKS_NODE_GROUP, patch(EKS_GPU_NODE_GROUP, {"scalingConfig.maxSize": 31}), "h100"), res(t.AKS_AGENT_POOL, AKS_GPU_POOL, "nd")],
+            one(t.EKS_NODE_GROUP, patch(EKS_GPU_NODE_GROUP, {"instanceTypes": ["g7.48xlarge"]})),
+        ],
+        good=[[res(t.EKS_NODE_GROUP, EKS_GPU_NODE_GROUP, "h100"), res(t.GKE_NODE_POOL, GKE_GPU_POOL, "l4"), res(t.AKS_AGENT_POOL, AKS_GPU_POOL, "nd")]],
+        expect=["can scale to 264 GPUs, over this environment's budget of 256 (node group h100: 31 x 8, agent pool h100: 2 x 8)", "cannot count the GPUs of instance type g7.48xlarge"],
+    ),
+    # Kubernetes
+    Case(
+        "k8s-no-privileged-containers",
+        bad=[one(t.K8S_DAEMON_SET, workload(t.K8S_DAEMON_SET, patch(DEVICE_PLUGIN_SPEC, {"containers.0.securityContext.privileged": True})))],
+        good=[one(t.K8S_DAEMON_SET, workload(t.K8S_DAEMON_SET, DEVICE_PLUGIN_SPEC)), one(t.K8S_DEPLOYMENT, workload(t.K8S_DEPLOYMENT, POD_SPEC))],
+        expect=["spec.template.spec.containers[0] (plugin)"],
+    ),
+    Case(
+        "k8s-no-host-namespaces",
+        bad=[one(t.K8S_POD, workload(t.K8S_POD, patch(POD_SPEC, {"hostNetwork": True}))), one(t.K8S_JOB, workload(t.K8S_JOB, patch(POD_SPEC, {"hostPID": True})))],
+        good=[one(t.K8S_POD, workload(t.K8S_POD, POD_SPEC)), one(t.K8S_POD, workload(t.K8S_POD, patch(POD_SPEC, {"hostNetwork": False})))],
+        expect=["spec.hostNetwork", "spec.template.spec.hostPID"],
+    ),
+    Case(
+        "k8s-host-path-allowlist",
+        bad=[
+            one(t.K8S_DAEMON_SET, workload(t.K8S_DAEMON_SET, patch(DEVICE_PLUGIN_SPEC, {"volumes": [{"name": "root", "hostPath": {"path": "/"}}]}))),
+            one(t.K8S_DAEMON_SET, workload(t.K8S_DAEMON_SET, patch(DEVICE_PLUGIN_SPEC, {"volumes.0.hostPath.path": "/var/lib/kubelet/device-plugins/../pods"}))),
+        ],
+        good=[
+            one(t.K8S_DAEMON_SET, workload(t.K8S_DAEMON_SET, DEVICE_PLUGIN_SPEC)),
+            one(t.K8S_DAEMON_SET, workload(t.K8S_DAEMON_SET, patch(DEVICE_PLUGIN_SPEC, {"volumes.0.hostPath.path": "/var/lib/kubelet/pod-resources"}))),
+        ],
+        expect=["mounts hostPath /,", "device-plugins/../pods"],
+    ),
+    Case(
+        "k8s-gpu-limits",
+        bad=[
+            one(t.K8S_DEPLOYMENT, workload(t.K8S_DEPLOYMENT, patch(POD_SPEC, {"containers.0.resources.limits": {}}))),
+            one(t.K8S_STATEFUL_SET, workload(t.K8S_STATEFUL_SET, patch(POD_SPEC, {"containers.0.resources": {"requests": {"nvidia.com/mig-1g.10gb": "2"}, "limits": {"nvidia.com/mig-1g.10gb": "1"}}}))),
+        ],
+        good=[
+            one(t.K8S_DEPLOYMENT, workload(t.K8S_DEPLOYMENT, POD_SPEC)),
+            one(t.K8S_DEPLOYMENT, workload(t.K8S_DEPLOYMENT, patch(POD_SPEC, {"containers.0.resources": {"limits": {"nvidia.com/gpu": "1"}}}))),
+        ],
+        expect=["without a limit", "limits it to 1"],
+    ),
+    Case(
+        "k8s-pod-security-labels",
+        bad=[
+            one(t.K8S_NAMESPACE, patch(SERVING_NAMESPACE, {("metadata", "labels", "pod-security.kubernetes.io/enforce"): DELETE})),
+            one(t.K8S_NAMESPACE, patch(SERVING_NAMESPACE, {("metadata", "labels", "pod-security.kubernetes.io/enforce"): "privileged"})),
+        ],
+        good=[
+            one(t.K8S_NAMESPACE, SERVING_NAMESPACE),
+            one(t.K8S_NAMESPACE, {"metadata": {"name": "monitoring", "labels": {"app": "prometheus"}}}),  # not a serving namespace
+        ],
+        expect=["is unset", '"privileged"'],
+    ),
+    Case(
+        "k8s-pinned-images",
+        bad=[
+            one(t.K8S_DEPLOYMENT, workload(t.K8S_DEPLOYMENT, patch(POD_SPEC, {"containers.0.image": "vllm/vllm-openai:latest"}))),
+            one(t.K8S_CRON_JOB, workload(t.K8S_CRON_JOB, patch(POD_SPEC, {"initContainers": [{"name": "fetch", "image": "registry.local:5000/tools/fetch"}]}))),
+        ],
+        good=[
+            one(t.K8S_DEPLOYMENT, workload(t.K8S_DEPLOYMENT, POD_SPEC)),
+            one(t.K8S_DEPLOYMENT, workload(t.K8S_DEPLOYMENT, patch(POD_SPEC, {"containers.0.image": "registry.local:5000/vllm@sha256:" + "a" * 64}))),
+        ],
+        expect=[":latest tag", "spec.jobTemplate.spec.template.spec.initContainers[0] (fetch) image registry.local:5000/tools/fetch has no tag"],
+    ),
+    Case(
+        "k8s-internal-load-balancers",
+        bad=[
+            one(t.K8S_SERVICE, patch(INTERNAL_SERVICE, {"metadata.annotations": {}})),
+            one(t.K8S_SERVICE, patch(INTERNAL_SERVICE, {"metadata.annotations": {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing"}})),
+        ],
+        good=[
+            one(t.K8S_SERVICE, INTERNAL_SERVICE),
+            one(t.K8S_SERVICE, patch(INTERNAL_SERVICE, {"metadata.annotations": {"networking.gke.io/load-balancer-type": "Internal"}})),
+            one(t.K8S_SERVICE, patch(INTERNAL_SERVICE, {"metadata.annotations": {}, "spec.type": "ClusterIP"})),
+        ],
+    ),
+    Case(
+        "k8s-serving-namespace-network-policy",
+        bad=[[res(t.K8S_NAMESPACE, SERVING_NAMESPACE, "team-a"), res(t.K8S_RESOURCE_QUOTA, RESOURCE_QUOTA, "quota"), res(t.K8S_NETWORK_POLICY, patch(NETWORK_POLICY, {"metadata.namespace": "team-b"}), "np")]],
+        good=[
+            [res(t.K8S_NAMESPACE, SERVING_NAMESPACE, "team-a"), res(t.K8S_NETWORK_POLICY, NETWORK_POLICY, "np")],
+            [res(t.K8S_NAMESPACE, patch(SERVING_NAMESPACE, {"metadata.labels": {}}), "plain")],
+        ],
+        expect=["serving namespace team-a has no NetworkPolicy"],
+    ),
+    Case(
+        "k8s-serving-namespace-resource-quota",
+        bad=[[res(t.K8S_NAMESPACE, SERVING_NAMESPACE, "team-a"), res(t.K8S_NETWORK_POLICY, NETWORK_POLICY, "np")]],
+        good=[[res(t.K8S_NAMESPACE, SERVING_NAMESPACE, "team-a"), res(t.K8S_RESOURCE_QUOTA, RESOURCE_QUOTA, "quota")]],
+        expect=["serving namespace team-a has no ResourceQuota"],
+    ),
+    Case(
+        "k8s-encrypted-storage-classes",
+        bad=[
+            one(t.K8S_STORAGE_CLASS, patch(EBS_CLASS, {"parameters.encrypted": DELETE})),
+            one(t.K8S_STORAGE_CLASS, {"provisioner": "pd.csi.storage.gke.io", "parameters": {"type": "pd-balanced", "encrypted": "false"}}),
+            one(t.K8S_STORAGE_CLASS, {"provisioner": "rancher.io/local-path"}),
+        ],
+        good=[
+            one(t.K8S_STORAGE_CLASS, EBS_CLASS),
+            one(t.K8S_STORAGE_CLASS, {"provisioner": "efs.csi.aws.com", "parameters": {"provisioningMode": "efs-ap", "fileSystemId": "fs-1"}}),
+            one(t.K8S_STORAGE_CLASS, {"provisioner": "disk.csi.azure.com", "parameters": {"skuName": "Premium_LRS"}}),
+            one(t.K8S_STORAGE_CLASS, {"provisioner": "example.com/csi", "parameters": {"kmsKeyId": "key-1"}}),
+        ],
+        expect=["parameters.encrypted is unset", "stored unencrypted", "rancher.io/local-path"],
+    ),
+    # Production protection
+    Case(
+        "prod-protect-stateful-resources",
+        bad=[one(t.EKS_CLUSTER, EKS_CLUSTER), one(t.GCS_BUCKET, {"location": "US"}, "models"), one(t.KEY_VAULT, KEY_VAULT)],
+        good=[one(t.EKS_CLUSTER, EKS_CLUSTER, protect=True), one(t.GCS_BUCKET, {"location": "US"}, "models", protect=True)],
+        expect=["not protected"] * 3,
+    ),
+    Case(
+        "prod-cloud-deletion-protection",
+        bad=[
+            one(t.EKS_CLUSTER, patch(EKS_CLUSTER, {"deletionProtection": DELETE}), protect=True),
+            one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"deletionProtection": False}), protect=True),
+            one(t.KEY_VAULT, {"properties": {"enableSoftDelete": True}}, protect=True),
+            one(t.S3_BUCKET_V2, {"forceDestroy": True}, protect=True),
+        ],
+        good=[
+            one(t.EKS_CLUSTER, EKS_CLUSTER, protect=True),
+            one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"deletionProtection": DELETE}), protect=True),
+            one(t.KEY_VAULT, KEY_VAULT, protect=True),
+            one(t.S3_BUCKET_V2, {"forceDestroy": False}, protect=True),
+        ],
+        expect=["deletionProtection is unset", "deletionProtection is false", "enablePurgeProtection", "forceDestroy"],
+    ),
+]

@@ -1,0 +1,25 @@
+"""Every stack in stacks/ passes the pack: no mandatory violation anywhere, and prod
+stacks have no advisory one either (or carry a documented exemption in prod.json)."""
+
+from __future__ import annotations
+
+import pytest
+
+from policies import offline
+from preview import engine
+
+STACKS = engine.available_stacks()
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_passes_the_policy_pack(stack: str):
+    values, secret_keys = engine.read_stack_config(stack)
+    environment = values.get(f"{engine.PROJECT}:environment", "dev")
+    plan = engine.run_program(stack, values, secret_keys)
+    violations = offline.evaluate(plan.resources, environment)
+    blocking = [v for v in violations if v.level == "mandatory" or environment == "prod"]
+    assert blocking == [], f"{stack} ({environment}):\n{offline.format_text(violations)}"
+
+
+def test_there_are_stacks_to_check():
+    assert STACKS, "stacks/ holds no Pulumi.<stack>.yaml"
