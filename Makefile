@@ -25,6 +25,7 @@ previews: $(STAMP)
 	  $(PY) -m preview $$s --quiet || exit 1; done
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -n 2
 
 clean:

@@ -312,7 +312,7 @@ def _is_structured(annotation: Any) -> bool:
 
 
 def _field_by_alias(model: type[BaseModel], alias: str) -> Any:
-    for name, field in model.model_fields.items():
+    for field in model.model_fields.values():
         if field.alias == alias:
             return field
     return None

@@ -14,7 +14,7 @@ import runpy
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
@@ -43,6 +43,7 @@ class PlannedResource:
     inputs: dict[str, Any]  # engine (camelCase) names; secrets still wrapped
     protect: bool = False
     provider: str = ""
+    dependencies: tuple[str, ...] = ()  # URNs this resource explicitly depends on
 
     def plain_inputs(self) -> dict[str, Any]:
         """Inputs as plain JSON with secrets shown as "[secret]"."""
@@ -117,6 +118,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
                     protect=bool(request.protect),
                     provider=request.provider,
+                    dependencies=tuple(sorted(request.dependencies)),
                 )
             )
         return response
@@ -196,19 +198,18 @@ def read_stack_config(stack: str, root: Path = ROOT_DIR) -> tuple[dict[str, str]
     return values, secret_keys
 
 
-def run_program(
+def evaluate(
     stack: str,
-    config: dict[str, str],
+    build: Callable[[], Any],
+    config: Optional[dict[str, str]] = None,
     secret_keys: Optional[list[str]] = None,
-    program: Path = ROOT_DIR / "__main__.py",
     plan: Optional[Plan] = None,
 ) -> Plan:
-    """Evaluate `program` under the mock engine. Raises what the program raises
-    (a ConfigError for bad stack config) after the runtime has been cleaned up; pass
-    `plan` to see what was registered before that."""
+    """Run `build` as a Pulumi program under the mock engine and return what it registered.
+    Raises what `build` raises after the runtime has been cleaned up; pass `plan` to see
+    what was registered before that."""
     plan = plan if plan is not None else Plan(stack=stack, project=PROJECT)
-    mocks = PlanMocks()
-    monitor = RecordingMonitor(mocks, plan)
+    monitor = RecordingMonitor(PlanMocks(), plan)
     logger = logging.getLogger(f"ml-clusters.preview.{stack}")
     logger.propagate = False
     logger.handlers = [_WarningCollector(plan)]
@@ -224,16 +225,29 @@ def run_program(
     )
     configure(settings)
     ROOT.set(None)
-    set_all_config(config, secret_keys or [])
+    set_all_config(config or {}, secret_keys or [])
+    try:
+        _sync_await(run_in_stack(build))
+    finally:
+        ROOT.set(None)
+    plan.resources.sort(key=lambda r: r.urn)
+    return plan
+
+
+def run_program(
+    stack: str,
+    config: dict[str, str],
+    secret_keys: Optional[list[str]] = None,
+    program: Path = ROOT_DIR / "__main__.py",
+    plan: Optional[Plan] = None,
+) -> Plan:
+    """Evaluate `program` (the project's `__main__.py`) for a stack's flat config."""
     root = str(program.parent)
     if root not in sys.path:
         sys.path.insert(0, root)
     cwd = os.getcwd()
     os.chdir(root)
     try:
-        _sync_await(run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
+        return evaluate(stack, lambda: runpy.run_path(str(program), run_name="__main__"), config, secret_keys, plan)
     finally:
         os.chdir(cwd)
-        ROOT.set(None)
-    plan.resources.sort(key=lambda r: r.urn)
-    return plan

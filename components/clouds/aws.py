@@ -390,7 +390,7 @@ class EksCluster(pulumi.ComponentResource):
             tags={"Name": f"{name}-efs"},
             opts=self._opts,
         )
-        for subnet, zone in zip(self.private_subnets, self.zones):
+        for subnet, zone in zip(self.private_subnets, self.zones, strict=True):
             aws.efs.MountTarget(f"{name}-shared-{zone}", file_system_id=fs.id, subnet_id=subnet.id, security_groups=[sg.id], opts=self._opts)
         efs_role = self._pod_identity_role(f"{name}-efs-csi", ["service-role/AmazonEFSCSIDriverPolicy"])
         self.efs_csi = self._addon(

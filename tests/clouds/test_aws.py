@@ -145,7 +145,7 @@ def test_system_node_group(dev):
 def test_launch_templates_require_imdsv2_and_encrypt_gp3(dev):
     templates = {r.name: inputs(r) for r in dev.by_type("aws:ec2/launchTemplate:LaunchTemplate")}
     assert set(templates) == {"ml-dev-aws-system", "ml-dev-aws-l4"}
-    for name, lt in templates.items():
+    for lt in templates.values():
         assert lt["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1}
         ebs = lt["blockDeviceMappings"][0]["ebs"]
         assert ebs["encrypted"] == "true" and ebs["volumeType"] == "gp3"

@@ -6,7 +6,6 @@ built here from the facts those backends state."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Sequence
@@ -14,11 +13,6 @@ from typing import Any, Callable, Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime.config import set_all_config
-from pulumi.runtime.settings import ROOT, configure
-from pulumi.runtime.stack import run_in_stack
-from pulumi.runtime.sync_await import _sync_await
 
 from components.config import GpuPool, Platform as PlatformSettings, ServingNamespace
 from components.conventions import GPU_NODE_LABEL, gpu_pool_labels
@@ -26,21 +20,7 @@ from components import catalog
 from components.handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from components.platform import Platform, PlatformArgs
 from preview import engine
-from preview.mocks import PlanMocks
 from tests.conftest import inputs
-
-
-class DependencyMonitor(engine.RecordingMonitor):
-    """Also keeps each resource's explicit dependencies (URNs)."""
-
-    def __init__(self, mocks, plan):
-        super().__init__(mocks, plan)
-        self.dependencies: dict[str, set[str]] = {}
-
-    def RegisterResource(self, request):
-        response = super().RegisterResource(request)
-        self.dependencies[response.urn] = set(request.dependencies)
-        return response
 
 
 @dataclass
@@ -71,29 +51,8 @@ class Result:
 
 
 def run(build: Callable[[], Any], stack: str = "test") -> tuple[engine.Plan, dict[str, set[str]]]:
-    plan = engine.Plan(stack=stack, project=engine.PROJECT)
-    monitor = DependencyMonitor(PlanMocks(), plan)
-    logger = logging.getLogger(f"ml-clusters.tests.{stack}")
-    logger.propagate = False
-    settings = pulumi_mocks.MockSettings(
-        monitor=monitor,
-        monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
-        engine=pulumi_mocks.MockEngine(logger),
-        project=engine.PROJECT,
-        stack=stack,
-        dry_run=False,
-        organization="organization",
-        callbacks=None,
-    )
-    configure(settings)
-    ROOT.set(None)
-    set_all_config({}, [])
-    try:
-        _sync_await(run_in_stack(build))
-    finally:
-        ROOT.set(None)
-    plan.resources.sort(key=lambda r: r.urn)
-    return plan, monitor.dependencies
+    plan = engine.evaluate(stack, build)
+    return plan, {r.urn: set(r.dependencies) for r in plan.resources}
 
 
 # --- Handles shaped like each backend's ----------------------------------------------------
