@@ -153,6 +153,8 @@ def plan_json(plan: Plan, costs: list[PoolCost], violations: Iterable) -> str:
                 "name": r.name,
                 "parent": r.parent if r.parent in urns else None,
                 "inputs": r.plain_inputs(),
+                # The `protect` resource option, so `python -m policies.offline` can check the plan.
+                "protect": r.protect,
             }
             for r in plan.resources
         ],

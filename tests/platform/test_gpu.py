@@ -6,7 +6,6 @@ import pytest
 import yaml
 
 from components import catalog
-from components.catalog.versions import Chart
 from components.conventions import DEVICE_PLUGIN_CONFIG_LABEL, GPU_NODE_LABEL, GPU_TAINT, device_plugin_config_name, gpu_pool_labels
 from components.platform import gpu as gpu_module
 from tests.platform import harness
@@ -154,13 +153,7 @@ def test_gke_pool_labels_carry_no_plugin_config(gke):
 # --- GPU Feature Discovery ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def nfd_pinned(monkeypatch):
-    """Stands in for the catalog row the platform needs for GFD (see config validation)."""
-    monkeypatch.setitem(catalog.CHARTS, "node-feature-discovery", Chart("node-feature-discovery", "0.18.2", "https://kubernetes-sigs.github.io/node-feature-discovery/charts"))
-
-
-def test_gpu_feature_discovery_when_configured(nfd_pinned):
+def test_gpu_feature_discovery_when_configured():
     result = harness.run_platform(harness.eks_shape([TIME_SLICED]), {"gpuFeatureDiscovery": True})
     ds = result.object("DaemonSet", "gpu-feature-discovery", "gpu-system")
     spec = pod(ds)
@@ -173,7 +166,7 @@ def test_gpu_feature_discovery_when_configured(nfd_pinned):
         assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     # NFD's master turns GFD's NodeFeature objects into labels; GFD waits for its CRDs.
     nfd = result.plan.one("kubernetes:helm.sh/v3:Release", "ml-aws-gpu-nfd")
-    assert nfd.inputs["chart"] == "node-feature-discovery" and nfd.inputs["version"] == "0.18.2"
+    assert nfd.inputs["chart"] == "node-feature-discovery" and nfd.inputs["version"] == catalog.CHARTS["node-feature-discovery"].version
     assert nfd.inputs["values"]["worker"] == {"enable": False}
     assert result.depends_on(result.resource("DaemonSet", "gpu-feature-discovery"), nfd)
     role = result.object("Role", "gpu-feature-discovery-nodefeatures", "gpu-system")
@@ -185,7 +178,7 @@ def test_no_gpu_feature_discovery_by_default(eks):
     assert eks.of_type("kubernetes:helm.sh/v3:Release") == [eks.plan.one("kubernetes:helm.sh/v3:Release", "ml-aws-monitoring-kube-prometheus-stack")]
 
 
-def test_no_gpu_feature_discovery_where_the_cloud_runs_the_plugin(nfd_pinned):
+def test_no_gpu_feature_discovery_where_the_cloud_runs_the_plugin():
     result = harness.run_platform(harness.gke_shape(), {"gpuFeatureDiscovery": True})
     assert result.objects("DaemonSet") == []
 

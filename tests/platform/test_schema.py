@@ -10,7 +10,6 @@ import kubernetes_validate
 import pytest
 
 from components import catalog
-from components.catalog.versions import Chart
 from preview import engine
 from preview.report import kubernetes_objects
 from tests.conftest import inputs, plan_for, plan_for_stack
@@ -50,11 +49,6 @@ def check_plan(plan: engine.Plan, version: str) -> int:
     return len(objs)
 
 
-@pytest.fixture
-def nfd_pinned(monkeypatch):
-    monkeypatch.setitem(catalog.CHARTS, "node-feature-discovery", Chart("node-feature-discovery", "0.18.2", "https://kubernetes-sigs.github.io/node-feature-discovery/charts"))
-
-
 @pytest.mark.parametrize("version", catalog.KUBERNETES_VERSIONS)
 def test_existing_cluster_plan_is_valid(tmp_path, version):
     path = tmp_path / "config.yaml"
@@ -69,7 +63,7 @@ def test_local_stack_is_valid():
 
 @pytest.mark.parametrize("version", catalog.KUBERNETES_VERSIONS)
 @pytest.mark.parametrize("shape", ["eks", "gke", "aks"])
-def test_cloud_flavours_are_valid(shape, version, nfd_pinned):
+def test_cloud_flavours_are_valid(shape, version):
     pools = {
         "eks": [harness.pool("l4", "g6.xlarge", sharing={"timeSlicing": {"replicas": 4}}), harness.pool("h100", "p5.48xlarge", sharing={"mig": {"profile": "1g.10gb"}})],
         "gke": [harness.pool("l4", "g2-standard-8")],

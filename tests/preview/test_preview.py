@@ -35,7 +35,7 @@ def test_every_stack_previews_cleanly(stack, capsys, tmp_path):
     assert not [v for v in plan["policy"]["violations"] if v["level"] == "mandatory"]
     assert "[secret]" in json.dumps(plan["outputs"]["kubeconfig"])
     for resource in plan["resources"]:
-        assert set(resource) == {"urn", "type", "name", "parent", "inputs"}
+        assert set(resource) == {"urn", "type", "name", "parent", "inputs", "protect"}
 
 
 def test_aws_stacks_show_tree_pools_and_outputs(capsys):

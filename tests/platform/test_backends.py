@@ -1,0 +1,119 @@
+"""The platform on each real backend, through the stacks users start from: the same
+cloud-agnostic layer, driven only by what each backend's ClusterHandle says."""
+
+from __future__ import annotations
+
+import pytest
+
+from components import conventions
+from preview import engine
+from tests.conftest import inputs, plan_for_stack
+from tests.platform.test_schema import check_plan
+
+CLOUD_STACKS = {"aws": "prod-aws", "gcp": "staging-gcp", "azure": "prod-azure", "existing": "local"}
+BLOCK = {"aws": "ebs.csi.aws.com", "gcp": "pd.csi.storage.gke.io", "azure": "disk.csi.azure.com", "existing": "rancher.io/local-path"}
+SHARED = {"aws": "efs.csi.aws.com", "gcp": "filestore.csi.storage.gke.io", "azure": "file.csi.azure.com"}
+
+
+@pytest.fixture(scope="module", params=sorted(CLOUD_STACKS))
+def stack(request):
+    cloud = request.param
+    return cloud, plan_for_stack(CLOUD_STACKS[cloud])
+
+
+def objects(plan: engine.Plan, kind: str) -> list[dict]:
+    return [inputs(r) for r in plan.resources if r.type.startswith("kubernetes:") and r.type.endswith(f":{kind}")]
+
+
+def by_name(plan: engine.Plan, kind: str) -> dict[str, dict]:
+    return {o["metadata"]["name"]: o for o in objects(plan, kind)}
+
+
+def test_every_object_is_valid_for_the_stacks_kubernetes_version(stack):
+    cloud, plan = stack
+    values, _ = engine.read_stack_config(CLOUD_STACKS[cloud])
+    assert check_plan(plan, values["ml-clusters:kubernetesVersion"]) > 10
+
+
+def test_device_plugin_only_where_the_cloud_does_not_run_one(stack):
+    cloud, plan = stack
+    daemonsets = by_name(plan, "DaemonSet")
+    if cloud == "gcp":
+        assert "nvidia-device-plugin" not in daemonsets
+        assert "dcgm-exporter" not in daemonsets
+        monitors = by_name(plan, "PodMonitor")
+        assert any(m["metadata"]["namespace"] == "monitoring" and m["spec"]["namespaceSelector"] == {"matchNames": ["gke-managed-system"]}
+                   for m in monitors.values())
+    else:
+        plugin = daemonsets["nvidia-device-plugin"]["spec"]["template"]["spec"]
+        assert {"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"} in plugin["tolerations"]
+        assert "dcgm-exporter" in daemonsets
+
+
+def test_sharing_config_matches_the_pools_node_labels(stack):
+    cloud, plan = stack
+    if cloud == "gcp":
+        pools = {p.name: inputs(p) for p in plan.by_type("gcp:container/nodePool:NodePool")}
+        l4 = next(p for name, p in pools.items() if "l4" in name)
+        assert l4["nodeConfig"]["guestAccelerators"][0]["gpuSharingConfig"] == {
+            "gpuSharingStrategy": "TIME_SHARING", "maxSharedClientsPerGpu": 2}
+        assert "nvidia-device-plugin-config" not in by_name(plan, "ConfigMap")
+        return
+    config = by_name(plan, "ConfigMap")["nvidia-device-plugin-config"]["data"]
+    shared = [k for k in config if k.startswith("pool-")]
+    assert shared, config.keys()
+    for key in shared:
+        assert "replicas" in config[key] or "migStrategy" in config[key], key
+
+
+def test_storage_classes_use_the_backends_provisioners(stack):
+    cloud, plan = stack
+    classes = by_name(plan, "StorageClass")
+    assert classes["ml-block"]["provisioner"] == BLOCK[cloud]
+    assert classes["ml-block"]["volumeBindingMode"] == "WaitForFirstConsumer"
+    assert classes["ml-block"]["allowVolumeExpansion"] is True
+    assert classes["ml-block-retain"]["reclaimPolicy"] == "Retain"
+    if cloud in SHARED:
+        assert classes["ml-shared"]["provisioner"] == SHARED[cloud]
+    else:
+        assert "ml-shared" not in classes
+
+
+def test_serving_namespaces_from_the_stack(stack):
+    cloud, plan = stack
+    namespaces = {n["metadata"]["name"]: n for n in objects(plan, "Namespace")
+                  if n["metadata"].get("labels", {}).get("ml-clusters.io/serving") == "true"}
+    assert namespaces, f"{CLOUD_STACKS[cloud]} configures no serving namespace"
+    quotas = {q["metadata"]["namespace"]: q for q in objects(plan, "ResourceQuota")}
+    policies = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in objects(plan, "NetworkPolicy")}
+    for name in namespaces:
+        assert "requests.nvidia.com/gpu" in quotas[name]["spec"]["hard"]
+        assert (name, "default-deny") in policies
+
+
+def test_platform_workloads_tolerate_the_system_taints(stack):
+    cloud, plan = stack
+    release = inputs(plan.one("kubernetes:helm.sh/v3:Release", next(
+        r.name for r in plan.by_type("kubernetes:helm.sh/v3:Release") if r.name.endswith("kube-prometheus-stack"))))
+    tolerations = release["values"]["prometheus"]["prometheusSpec"].get("tolerations", [])
+    if cloud == "azure":
+        assert {"effect": "NoSchedule", "key": "CriticalAddonsOnly", "operator": "Exists"} in tolerations
+    else:
+        assert {"effect": "NoSchedule", "key": "CriticalAddonsOnly", "operator": "Exists"} not in tolerations
+
+
+def test_gpu_pools_carry_the_portable_labels(stack):
+    cloud, plan = stack
+    if cloud == "existing":
+        return  # the user labels an existing cluster's nodes (README)
+    pool_types = {"aws": "aws:eks/nodeGroup:NodeGroup", "gcp": "gcp:container/nodePool:NodePool",
+                  "azure": "azure-native:containerservice:AgentPool"}
+    labelled = []
+    for r in plan.by_type(pool_types[cloud]):
+        i = inputs(r)
+        labels = i.get("labels") or i.get("nodeLabels") or i.get("nodeConfig", {}).get("labels") or {}
+        if labels.get(conventions.GPU_NODE_LABEL) == "true":
+            labelled.append(labels)
+    assert len(labelled) == 2
+    for labels in labelled:
+        assert labels[conventions.POOL_LABEL] and labels[conventions.GPU_MODEL_LABEL]
