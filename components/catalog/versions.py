@@ -9,12 +9,13 @@ IMAGES: dict[str, str] = {
     "nvidia-device-plugin": "nvcr.io/nvidia/k8s-device-plugin:v0.20.0",
     # GPU Feature Discovery ships in the device plugin image since v0.15.
     "gpu-feature-discovery": "nvcr.io/nvidia/k8s-device-plugin:v0.20.0",
-    "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.4.2-4.7.1-ubuntu22.04",
+    # DCGM 4.6.0 with exporter 4.8.3 (the release the 4.8.x chart ships).
+    "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.6.0-4.8.3-ubuntu22.04",
 }
 
 # Cluster Autoscaler's minor must match the cluster's Kubernetes minor.
 CLUSTER_AUTOSCALER_IMAGE_TAGS: dict[str, str] = {
-    "1.34": "v1.34.2",
+    "1.34": "v1.34.0",
     "1.35": "v1.35.0",
 }
 

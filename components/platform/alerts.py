@@ -2,7 +2,8 @@
 
 Label conventions the expressions rely on (the same on every cloud, because the platform
 renders the scrape config for both its own DCGM exporter and the cloud's):
-- DCGM metrics keep the exporter's `gpu`, `UUID`, `modelName` and `Hostname` labels; the
+- DCGM metrics keep the exporter's `gpu`, `UUID` and `modelName` labels and get `node` from
+  the scrape (the exporter's own host label is `Hostname` before 4.8.3, `hostname` after); the
   pod holding a GPU arrives as `exported_pod` / `exported_namespace` (honorLabels off, so
   the exporter's `pod` does not overwrite the scrape target's);
 - kube-state-metrics exposes the GPU-node label (allow-listed in the release values) as
@@ -43,7 +44,7 @@ def _rule(alert: str, expr: str, for_: str, severity: str, category: str, summar
 
 def gpu_rule_groups(gpu_node_selector: Mapping[str, str]) -> list[dict[str, Any]]:
     node_match = ",".join(f'{ksm_label(k)}="{v}"' for k, v in sorted(gpu_node_selector.items()))
-    gpu = "GPU {{ $labels.gpu }} ({{ $labels.modelName }}) on {{ $labels.Hostname }}"
+    gpu = "GPU {{ $labels.gpu }} ({{ $labels.modelName }}) on {{ $labels.node }}"
     health = [
         _rule(
             "GpuXidError",

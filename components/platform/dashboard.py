@@ -12,7 +12,7 @@ from .alerts import GPU_RESOURCES_RE, IDLE_UTILIZATION_PERCENT
 UID = "ml-clusters-gpu"
 TITLE = "GPUs (ml-clusters)"
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
-NODE_FILTER = 'Hostname=~"$node"'
+NODE_FILTER = 'node=~"$node"'
 
 
 def _panel(pid: int, title: str, kind: str, exprs: list[tuple[str, str]], x: int, y: int, w: int = 12, h: int = 8,
@@ -36,7 +36,7 @@ def _panel(pid: int, title: str, kind: str, exprs: list[tuple[str, str]], x: int
 
 
 def gpu_dashboard() -> dict[str, Any]:
-    per_gpu = "{{Hostname}} GPU {{gpu}}"
+    per_gpu = "{{node}} GPU {{gpu}}"
     f = NODE_FILTER
     panels = [
         _panel(1, "GPUs allocated to pods", "stat", [(f'count(DCGM_FI_DEV_GPU_UTIL{{{f},exported_pod!=""}})', "allocated")], 0, 0, w=6, h=4),
@@ -77,7 +77,7 @@ def gpu_dashboard() -> dict[str, Any]:
                     "label": "Node",
                     "multi": True,
                     "name": "node",
-                    "query": {"query": "label_values(DCGM_FI_DEV_GPU_UTIL, Hostname)", "refId": "node"},
+                    "query": {"query": "label_values(DCGM_FI_DEV_GPU_UTIL, node)", "refId": "node"},
                     "refresh": 2,
                     "type": "query",
                 },

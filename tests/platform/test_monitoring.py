@@ -252,3 +252,14 @@ def test_no_monitoring_objects_when_disabled():
     assert result.plan.by_type("random:index/randomPassword:RandomPassword") == []
     assert not [r for r in result.plan.resources if "monitoring.coreos.com" in r.type]
     assert not [o for o in result.objects("Namespace") if o["metadata"]["name"] == "monitoring"]
+
+
+def test_dashboard_and_alerts_use_the_node_label_the_scrape_adds():
+    # The exporter's own host label changed name (Hostname -> hostname in 4.8.3); the scrape's
+    # `node` label is the same for our exporter and the cloud's.
+    from components.platform import alerts as alerts_module, dashboard as dashboard_module, monitoring as monitoring_module
+
+    assert monitoring_module._node_relabeling()[0]["targetLabel"] == "node"
+    assert dashboard_module.NODE_FILTER == 'node=~"$node"'
+    text = open(alerts_module.__file__).read() + open(dashboard_module.__file__).read()
+    assert "labels.Hostname" not in text and "{{Hostname}}" not in text
