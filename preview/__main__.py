@@ -39,8 +39,14 @@ def main(argv: list[str] | None = None) -> int:
         known = ", ".join(engine.available_stacks()) or "none"
         console.print(f"stack {args.stack!r}: no file {path}; stacks: {known}", style="red", markup=False)
         return 2
-    except (ValueError, yaml.YAMLError) as err:  # not YAML, or not a config mapping
-        console.print(f"{path}: not a stack file: {str(err).splitlines()[0]}", style="red", markup=False)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        console.print(f"{path}{where}: not valid YAML: {problem}", style="red", markup=False)
+        return 2
+    except ValueError as err:  # YAML, but not a stack's config mapping
+        console.print(f"{path}: not a stack file: {err}", style="red", markup=False)
         return 2
 
     try:

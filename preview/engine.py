@@ -185,7 +185,7 @@ def read_stack_config(stack: str, root: Path = ROOT_DIR) -> tuple[dict[str, str]
     parsed = yaml.safe_load(text) or {}
     as_text = yaml.load(text, Loader=yaml.BaseLoader) or {}  # scalars exactly as written
     if not isinstance(parsed, dict) or not isinstance(parsed.get("config", {}), dict):
-        raise ValueError(f"{path.name}: expected a top-level 'config:' mapping")
+        raise ValueError("expected a top-level 'config:' mapping of ml-clusters:<key> values")
     values = project_defaults(root)
     secret_keys = []
     for key, value in (parsed.get("config") or {}).items():

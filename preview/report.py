@@ -25,8 +25,9 @@ K8S_NON_OBJECTS = ("kubernetes:helm.sh/", "pulumi:providers:")
 
 
 def console() -> Console:
-    # A fixed width keeps output stable in CI logs and tests.
-    return Console(width=150, highlight=False, soft_wrap=False)
+    # A fixed width keeps tables stable in CI logs and tests; soft wrap keeps every message
+    # (a config problem, a policy finding) on one line however long it is.
+    return Console(width=150, highlight=False, soft_wrap=True)
 
 
 def evaluate_policies(plan: Plan, environment: str) -> list:

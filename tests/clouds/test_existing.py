@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from components.clouds import existing
+from components import config as config_module
 from components.config import ConfigError, ExistingSettings, load
 from components.conventions import DEVICE_PLUGIN_CONFIG_LABEL, GPU_MODEL_LABEL, POOL_LABEL
 from preview import engine
-from tests.conftest import config_errors, inputs, plan_for, plan_for_stack
+from tests.conftest import config_errors, flat_config, inputs, plan_for, plan_for_stack
 
 KUBECONFIG = """apiVersion: v1
 kind: Config
@@ -54,17 +55,17 @@ def settings(path, **extra) -> ExistingSettings:
 
 
 def test_relative_paths_are_read_from_the_project_root():
-    text, context = existing.read_kubeconfig(settings("stacks/kubeconfigs/local-kind.yaml"))
+    text, context = config_module.read_kubeconfig(settings("stacks/kubeconfigs/local-kind.yaml"))
     assert context == "kind-ml-local"
-    assert text == (existing.PROJECT_ROOT / "stacks/kubeconfigs/local-kind.yaml").read_text()
-    assert existing.kubeconfig_path("stacks/x.yaml") == existing.PROJECT_ROOT / "stacks/x.yaml"
-    assert existing.kubeconfig_path("/etc/k.yaml") == Path("/etc/k.yaml")
-    assert existing.kubeconfig_path("~/k.yaml") == Path.home() / "k.yaml"
+    assert text == (config_module.PROJECT_ROOT / "stacks/kubeconfigs/local-kind.yaml").read_text()
+    assert config_module.kubeconfig_path("stacks/x.yaml") == config_module.PROJECT_ROOT / "stacks/x.yaml"
+    assert config_module.kubeconfig_path("/etc/k.yaml") == Path("/etc/k.yaml")
+    assert config_module.kubeconfig_path("~/k.yaml") == Path.home() / "k.yaml"
 
 
 def test_current_context_is_the_default(kubeconfig):
-    assert existing.read_kubeconfig(settings(kubeconfig))[1] == "lab-view"
-    assert existing.read_kubeconfig(settings(kubeconfig, context="lab-admin"))[1] == "lab-admin"
+    assert config_module.read_kubeconfig(settings(kubeconfig))[1] == "lab-view"
+    assert config_module.read_kubeconfig(settings(kubeconfig, context="lab-admin"))[1] == "lab-admin"
 
 
 def test_missing_file_is_one_config_line(tmp_path):
@@ -74,11 +75,16 @@ def test_missing_file_is_one_config_line(tmp_path):
     ]
 
 
-def test_missing_file_registers_nothing(tmp_path):
-    # The error comes before the backend registers any resource of its own.
-    cfg = load(raw(tmp_path / "nope.yaml"))
-    with pytest.raises(ConfigError):
-        existing.ExistingCluster("x", cfg, "test")
+def test_missing_file_is_a_config_error_and_registers_nothing(tmp_path):
+    missing = tmp_path / "nope.yaml"
+    plan = engine.Plan(stack="x", project=engine.PROJECT)
+    with pytest.raises(ConfigError) as err:
+        engine.run_program("x", flat_config(raw(missing)), plan=plan)
+    assert err.value.problems == [
+        f"existing.kubeconfig: '{missing}' does not exist (looked at {missing}); "
+        "allowed: a path to a kubeconfig file, absolute or relative to the project root"
+    ]
+    assert plan.resources == []
 
 
 def test_unknown_context(kubeconfig):

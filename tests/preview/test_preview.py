@@ -134,3 +134,27 @@ def test_command_line_exit_codes_and_no_traceback(tmp_path):
     ok = subprocess.run([sys.executable, "-m", "preview", "dev-aws", "--quiet"], cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert ok.stdout.rstrip().endswith("stack dev-aws is valid")
+
+
+def test_yaml_syntax_error_names_the_file_line_and_column(capsys, tmp_path):
+    bad = tmp_path / "Pulumi.c.yaml"
+    bad.write_text("config:\n  ml-clusters:cloud: aws\n  ml-clusters:region: [us\n")
+    code, out = run(capsys, str(bad))
+    assert code == 2
+    assert out.strip() == f"{bad}:4:1: not valid YAML: expected ',' or ']', but got '<stream end>'"
+
+
+def test_long_problem_lines_are_not_wrapped_and_all_are_reported(capsys, tmp_path):
+    bad = tmp_path / "Pulumi.b.yaml"
+    bad.write_text(
+        "config:\n  ml-clusters:cloud: existing\n  ml-clusters:existing: {kubeconfig: /nope/kubeconfig}\n"
+        "  ml-clusters:namespaces: [{name: Bad_NS, team: x, group: g}]\n"
+    )
+    code, out = run(capsys, str(bad))
+    assert code == 1
+    assert out.splitlines() == [
+        "existing.kubeconfig: '/nope/kubeconfig' does not exist (looked at /nope/kubeconfig); "
+        "allowed: a path to a kubeconfig file, absolute or relative to the project root",
+        "namespaces[0].name: 'Bad_NS' is not a valid namespace name; allowed: lowercase letters, digits and '-', at most 63",
+        "preview failed: 2 problems in Pulumi.b.yaml; nothing was created",
+    ]
