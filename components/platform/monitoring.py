@@ -56,6 +56,9 @@ class MonitoringArgs:
     depends_on: tuple[pulumi.Resource, ...] = ()
 
 
+# The custom resources Prometheus picks up, by the chart's value-name prefixes.
+SELECTED_KINDS = ("serviceMonitor", "podMonitor", "rule", "probe", "scrapeConfig")
+
 def _tolerations(handle: ClusterHandle) -> list[dict[str, Any]]:
     return [sorted_dict(t) for t in handle.system_tolerations]
 
@@ -63,7 +66,6 @@ def _tolerations(handle: ClusterHandle) -> list[dict[str, Any]]:
 def release_values(handle: ClusterHandle, settings: MonitoringSettings, block_class: str) -> dict[str, Any]:
     """The kube-prometheus-stack values (chart version pinned in the catalog)."""
     tolerations = _tolerations(handle)
-    selector = {"matchLabels": dict(PROMETHEUS_SELECTOR)}
 
     def claim(size: str) -> dict[str, Any]:
         return {"volumeClaimTemplate": {"spec": {
@@ -92,12 +94,12 @@ def release_values(handle: ClusterHandle, settings: MonitoringSettings, block_cl
                 "retentionSize": f"{int(settings.storage_gb * RETENTION_SIZE_RATIO)}GB",
                 "storageSpec": claim(f"{settings.storage_gb}Gi"),
                 "scrapeInterval": SCRAPE_INTERVAL,
-                "serviceMonitorSelector": selector,
-                "serviceMonitorNamespaceSelector": {},
-                "podMonitorSelector": selector,
-                "podMonitorNamespaceSelector": {},
-                "ruleSelector": selector,
-                "ruleNamespaceSelector": {},
+                # Select every ServiceMonitor, PodMonitor, Probe and PrometheusRule in every
+                # namespace, not only those carrying this release's label: a team's monitor
+                # that Prometheus silently ignores is the commonest failure with this chart.
+                **{f"{kind}SelectorNilUsesHelmValues": False for kind in SELECTED_KINDS},
+                **{f"{kind}Selector": {} for kind in SELECTED_KINDS},
+                **{f"{kind}NamespaceSelector": {} for kind in SELECTED_KINDS},
                 "tolerations": tolerations,
                 "resources": {"requests": {"cpu": "200m", "memory": "1Gi"}},
             },

@@ -131,6 +131,14 @@ def test_platform_workloads_tolerate_the_system_pool_taint(aks):
 # --- GPU metrics: the monitors carry what Prometheus selects -------------------------------------
 
 
+def test_prometheus_selects_every_monitor_and_rule_in_every_namespace(eks):
+    spec = values(eks)["prometheus"]["prometheusSpec"]
+    for kind in ("serviceMonitor", "podMonitor", "rule", "probe", "scrapeConfig"):
+        assert spec[f"{kind}SelectorNilUsesHelmValues"] is False, kind
+        assert spec[f"{kind}Selector"] == {} and spec[f"{kind}NamespaceSelector"] == {}, kind
+    assert selects(spec["serviceMonitorSelector"], {"app": "a-teams-own-monitor"})
+
+
 def test_dcgm_service_monitor_is_selected_by_this_prometheus(eks):
     spec = values(eks)["prometheus"]["prometheusSpec"]
     monitor = eks.object("ServiceMonitor", "dcgm-exporter", "gpu-system")
