@@ -511,7 +511,7 @@ def _pool_problems(pool: GpuPool, i: int, cloud: Optional[str], region: Optional
         return out
     if cloud == "existing":
         # An existing cluster's nodes are not ours to size; the pool only names a GPU model.
-        itype = _any_cloud_instance(pool.instance_type)
+        itype = catalog.find_instance_type(pool.instance_type)
         if itype is None:
             out.append(f"{where}.instanceType: {pool.instance_type!r} is not in the catalog of any cloud; use a type listed in the README's catalog")
             return out
@@ -546,12 +546,6 @@ def _pool_problems(pool: GpuPool, i: int, cloud: Optional[str], region: Optional
             out.append(f"{where}.sharing.mig.profile: {mig.profile!r} is not a MIG profile of {gpu.name}; allowed: {', '.join(gpu.mig_profiles)}")
     return out
 
-
-def _any_cloud_instance(name: str) -> Optional[catalog.InstanceType]:
-    for cat in catalog.CLOUDS.values():
-        if name in cat.instance_types:
-            return cat.instance_types[name]
-    return None
 
 
 def _region_problems(cloud: str, region: Optional[str]) -> list[str]:

@@ -28,7 +28,8 @@ class Taint:
     value: str
     effect: str  # Kubernetes spelling: NoSchedule
 
-    def eks_effect(self) -> str:
+    def api_effect(self) -> str:
+        """The effect as the EKS and GKE APIs spell it (upper snake case)."""
         return {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}[self.effect]
 
     def as_string(self) -> str:
@@ -43,9 +44,9 @@ GPU_TAINT = Taint("nvidia.com/gpu", "present", "NoSchedule")
 
 def gpu_pool_labels(pool: GpuPool, cloud: str, cloud_manages_device_plugin: bool) -> dict[str, str]:
     """Node labels for a GPU pool's nodes (sorted, so plans are stable)."""
-    itype = catalog.instance_type(cloud, pool.instance_type) if cloud != "existing" else None
-    if itype is None:
-        itype = next(c.instance_types[pool.instance_type] for c in catalog.CLOUDS.values() if pool.instance_type in c.instance_types)
+    # An existing cluster names its GPU model by any cloud's instance type.
+    itype = catalog.instance_type(cloud, pool.instance_type) or catalog.find_instance_type(pool.instance_type)
+    assert itype is not None, pool.instance_type  # config validation checked it
     labels = {
         POOL_LABEL: pool.name,
         GPU_MODEL_LABEL: itype.gpu or "",

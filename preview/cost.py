@@ -39,7 +39,8 @@ def pool_costs(cfg: StackConfig) -> list[PoolCost]:
     out = []
     for pool in cfg.gpu_pools:
         if cfg.cloud == "existing":
-            itype = next(c.instance_types[pool.instance_type] for c in catalog.CLOUDS.values() if pool.instance_type in c.instance_types)
+            itype = catalog.find_instance_type(pool.instance_type)
+            assert itype is not None, pool.instance_type  # config validation checked it
             price = region = date = None
             basis = "own hardware"
         else:

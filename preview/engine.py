@@ -8,6 +8,7 @@ outputs such as endpoints). Nothing here needs a network, an account or the CLI.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import runpy
@@ -153,19 +154,18 @@ def project_defaults(root: Path = ROOT_DIR) -> dict[str, str]:
     for key, spec in (project.get("config") or {}).items():
         if isinstance(spec, dict) and "default" in spec:
             full = key if ":" in key else f"{PROJECT}:{key}"
-            out[full] = _as_config_string(spec["default"], spec["default"])
+            out[full] = config_string(spec["default"], spec["default"])
     return out
 
 
-def _as_config_string(parsed: Any, text: Any) -> str:
-    """Pulumi keeps a scalar's text as written and structured values as JSON."""
-    import json
-
+def config_string(parsed: Any, text: Any = None) -> str:
+    """A config value as Pulumi hands it to the program: structured values as JSON,
+    booleans as true/false, other scalars as their text as written (`text`, else str())."""
     if isinstance(parsed, (dict, list)):
         return json.dumps(parsed, sort_keys=True)
     if isinstance(parsed, bool):
         return "true" if parsed else "false"
-    return str(text)
+    return str(parsed if text is None else text)
 
 
 def stack_name_and_file(stack: str, root: Path = ROOT_DIR) -> tuple[str, Path]:
@@ -194,7 +194,7 @@ def read_stack_config(stack: str, root: Path = ROOT_DIR) -> tuple[dict[str, str]
             secret_keys.append(full)
             values[full] = "[secure]"
             continue
-        values[full] = _as_config_string(value, as_text["config"][key])
+        values[full] = config_string(value, as_text["config"][key])
     return values, secret_keys
 
 

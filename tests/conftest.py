@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -15,12 +14,7 @@ def flat_config(raw: dict[str, Any]) -> dict[str, str]:
     """A stack's keys (no prefix) -> the flat string map Pulumi hands the program."""
     out = engine.project_defaults()
     for key, value in raw.items():
-        if isinstance(value, (dict, list)):
-            out[f"{engine.PROJECT}:{key}"] = json.dumps(value)
-        elif isinstance(value, bool):
-            out[f"{engine.PROJECT}:{key}"] = "true" if value else "false"
-        else:
-            out[f"{engine.PROJECT}:{key}"] = str(value)
+        out[f"{engine.PROJECT}:{key}"] = engine.config_string(value)
     return out
 
 

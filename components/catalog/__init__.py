@@ -27,6 +27,14 @@ def instance_type(cloud_name: str, name: str) -> InstanceType | None:
     return cat.instance_types.get(name) if cat else None
 
 
+def find_instance_type(name: str) -> InstanceType | None:
+    """An instance type of any cloud (an existing cluster names its GPUs by one)."""
+    for cat in CLOUDS.values():
+        if name in cat.instance_types:
+            return cat.instance_types[name]
+    return None
+
+
 def gpu_model(key: str) -> GpuModel:
     return GPU_MODELS[key]
 
@@ -45,6 +53,7 @@ __all__ = [
     "KUBERNETES_VERSIONS",
     "Region",
     "cloud",
+    "find_instance_type",
     "gpu_model",
     "instance_type",
 ]

@@ -311,7 +311,7 @@ class EksCluster(pulumi.ComponentResource):
             update_config={"max_unavailable": 1},
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             labels=labels,
-            taints=[{"key": t.key, "value": t.value, "effect": t.eks_effect()} for t in taints],
+            taints=[{"key": t.key, "value": t.value, "effect": t.api_effect()} for t in taints],
             opts=pulumi.ResourceOptions.merge(
                 self._opts,
                 pulumi.ResourceOptions(

@@ -19,7 +19,8 @@ from ..handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClass
 def _pool_facts(pool: GpuPool, cloud_manages_device_plugin: bool) -> GpuPoolFacts:
     # The pool only names a GPU model (by an instance type of any cloud in the catalog);
     # config validation has already checked that the type exists and has GPUs.
-    itype = next(c.instance_types[pool.instance_type] for c in catalog.CLOUDS.values() if pool.instance_type in c.instance_types)
+    itype = catalog.find_instance_type(pool.instance_type)
+    assert itype is not None, pool.instance_type
     return GpuPoolFacts(
         pool=pool,
         gpu_model=itype.gpu or "",

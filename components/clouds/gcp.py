@@ -42,8 +42,6 @@ GKE_DCGM = GpuMetricsSource(
     pod_selector={"app.kubernetes.io/name": "gke-managed-dcgm-exporter"},
     port="metrics",
 )
-# The GKE API spells taint effects in upper snake case.
-GKE_TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
 ARM_TAINT = conventions.Taint("kubernetes.io/arch", "arm64", "NoSchedule")
 KEY_ROTATION = "7776000s"  # 90 days
 AUTH_PLUGIN = "gke-gcloud-auth-plugin"
@@ -379,7 +377,7 @@ class GkeCluster(pulumi.ComponentResource):
             **self._node_basics(machine_type, disk_gb),
             "spot": spot,
             "labels": dict(labels),
-            "taints": [{"key": t.key, "value": t.value, "effect": GKE_TAINT_EFFECTS[t.effect]} for t in taints],
+            "taints": [{"key": t.key, "value": t.value, "effect": t.api_effect()} for t in taints],
         }
         if accelerator is not None:
             node_config["guest_accelerators"] = [accelerator]
