@@ -6,10 +6,10 @@ from __future__ import annotations
 import importlib
 
 _BACKENDS = {
-    "aws": ("components.clouds.aws", "EksCluster"),
-    "gcp": ("components.clouds.gcp", "GkeCluster"),
-    "azure": ("components.clouds.azure", "AksCluster"),
-    "existing": ("components.clouds.existing", "ExistingCluster"),
+    "aws": ("components.clouds.aws.cluster", "EksCluster"),
+    "gcp": ("components.clouds.gcp.cluster", "GkeCluster"),
+    "azure": ("components.clouds.azure.cluster", "AksCluster"),
+    "existing": ("components.clouds.existing.cluster", "ExistingCluster"),
 }
 
 

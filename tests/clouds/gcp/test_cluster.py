@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from components import catalog, conventions
-from components.clouds import gcp as gke
+from components.clouds.gcp import cluster as gke
 from components.config import StackConfig, load, semantic_problems
 from preview.engine import is_secret, redact
 from preview.mocks import _gcp_project_number

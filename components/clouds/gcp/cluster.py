@@ -11,11 +11,11 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from .. import catalog, conventions
-from ..catalog import gcp as gcp_catalog
-from ..config import GpuPool, StackConfig
-from ..handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
-from .kubeconfig import exec_kubeconfig
+from ... import catalog, conventions
+from ...catalog import gcp as gcp_catalog
+from ...config import GpuPool, StackConfig
+from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
+from ..kubeconfig import exec_kubeconfig
 
 # Everything a node does with Google APIs is governed by IAM; the scope only opens the door.
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"

@@ -11,10 +11,10 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .. import catalog
-from ..config import ConfigError, GpuPool, StackConfig, read_kubeconfig
-from ..conventions import gpu_pool_labels
-from ..handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
+from ... import catalog
+from ...config import ConfigError, GpuPool, StackConfig, read_kubeconfig
+from ...conventions import gpu_pool_labels
+from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 
 def _pool_facts(pool: GpuPool, cloud_manages_device_plugin: bool) -> GpuPoolFacts:
     # The pool only names a GPU model (by an instance type of any cloud in the catalog);

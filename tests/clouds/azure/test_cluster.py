@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from components import catalog, conventions
-from components.clouds import azure as aks
+from components.clouds.azure import cluster as aks
 from components.config import GpuPool, load, raw_from_pulumi
 from preview import engine, mocks
 from preview.engine import is_secret, redact

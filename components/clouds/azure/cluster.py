@@ -22,10 +22,10 @@ from pulumi_azure_native import (
     resources,
 )
 
-from .. import catalog, conventions
-from ..config import GpuPool, StackConfig
-from ..handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
-from .kubeconfig import exec_kubeconfig
+from ... import catalog, conventions
+from ...config import GpuPool, StackConfig
+from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
+from ..kubeconfig import exec_kubeconfig
 
 # The Entra ID application AKS clusters accept tokens for (the same in every tenant).
 AKS_ENTRA_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from components import catalog, conventions
-from components.clouds.aws import autoscaler_policy, subnet_plan
+from components.clouds.aws.cluster import autoscaler_policy, subnet_plan
 from preview.engine import is_secret
 from tests.conftest import inputs, plan_for, plan_for_stack
 

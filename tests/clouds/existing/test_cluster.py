@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from components.clouds import existing
+from components.clouds.existing import cluster as existing
 from components import config as config_module
 from components.config import ConfigError, ExistingSettings, load
 from components.conventions import DEVICE_PLUGIN_CONFIG_LABEL, GPU_MODEL_LABEL, POOL_LABEL

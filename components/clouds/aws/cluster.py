@@ -11,10 +11,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from .. import catalog, conventions
-from ..config import GpuPool, StackConfig
-from ..handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
-from .kubeconfig import exec_kubeconfig
+from ... import catalog, conventions
+from ...config import GpuPool, StackConfig
+from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
+from ..kubeconfig import exec_kubeconfig
 
 MANAGED_POLICY = "arn:aws:iam::aws:policy/"
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"

@@ -1,0 +1,1 @@
+"""aws backend: cluster.py builds the cluster and returns its ClusterHandle."""

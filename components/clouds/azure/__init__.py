@@ -1,0 +1,1 @@
+"""azure backend: cluster.py builds the cluster and returns its ClusterHandle."""

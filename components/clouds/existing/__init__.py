@@ -1,0 +1,1 @@
+"""existing backend: cluster.py builds the cluster and returns its ClusterHandle."""

@@ -1,0 +1,1 @@
+"""gcp backend: cluster.py builds the cluster and returns its ClusterHandle."""
