@@ -98,6 +98,23 @@ class GpuPool(_Model):
     """GPU sharing for the pool's nodes: `timeSlicing` or `mig`."""
 
 
+class CpuPool(_Model):
+    """A CPU worker pool for CPU-only serving, jobs and the ingress controller (not the platform)."""
+
+    name: str
+    """Pool name: 1-12 lowercase letters or digits, starting with a letter, unique among all pools; becomes the `ml-clusters.io/pool` label."""
+    instance_type: str
+    """A CPU instance type / machine type / VM size from the catalog for the stack's cloud."""
+    min_nodes: int = Field(default=0, ge=0)
+    """Fewest nodes; 0 lets the pool scale to zero when nothing runs on it."""
+    max_nodes: int = Field(default=3, ge=0, le=1000)
+    """Most nodes the autoscaler may start."""
+    spot: bool = False
+    """Run on spot / preemptible capacity (cheaper, can be reclaimed)."""
+    disk_gb: int = Field(default=100, ge=30, le=16384)
+    """Node OS disk in GB. On Azure at most the VM's ephemeral disk."""
+
+
 class SystemPool(_Model):
     instance_type: Optional[str] = None
     """A CPU type from the catalog; default: the cloud's default system type (m7i.xlarge, e2-standard-4, Standard_D4ds_v5)."""
@@ -249,6 +266,8 @@ class StackConfig(_Model):
     """The CPU pool for the platform's own workloads."""
     gpu_pools: list[GpuPool] = Field(default_factory=list)
     """GPU node pools, tainted `nvidia.com/gpu=present:NoSchedule` and labelled portably."""
+    cpu_pools: list[CpuPool] = Field(default_factory=list)
+    """CPU worker pools (untainted, labelled portably) for CPU-only workloads; the system pool runs only the platform."""
     network: Network = Field(default_factory=Network)
     """Address ranges and API access."""
     tags: dict[str, str] = Field(default_factory=dict)
@@ -577,6 +596,7 @@ def semantic_problems(cfg: StackConfig) -> list[str]:
         out.append(f"{cfg.cloud}: required for cloud {cfg.cloud}; it must set at least {cfg.cloud}.{required}")
     out += _cidr_problems(cfg)
     out += _system_pool_problems(cfg)
+    out += _cpu_pools_problems(cfg)
     out += _pools_problems(cfg.gpu_pools, cfg.cloud, region)
     out += _cloud_settings_problems(cfg)
     if cfg.existing is not None and cfg.cloud == "existing":
@@ -613,6 +633,38 @@ def _system_pool_problems(cfg: StackConfig) -> list[str]:
         itype = cat.instance_types[cat.default_system_instance_type]
         if itype.ephemeral_os_disk_gb is not None and sp.disk_gb > itype.ephemeral_os_disk_gb:
             out.append(f"systemPool.diskGb: {sp.disk_gb} is larger than the {itype.ephemeral_os_disk_gb} GB ephemeral OS disk {itype.name} can hold; allowed: 30 to {itype.ephemeral_os_disk_gb}")
+    return out
+
+
+def _cpu_pools_problems(cfg: StackConfig) -> list[str]:
+    """CPU pools: a CPU type of the stack's cloud, a sane range, and names unique across every pool."""
+    out: list[str] = []
+    names = {p.name: f"gpuPools[{i}]" for i, p in enumerate(cfg.gpu_pools)}
+    if cfg.cloud == "existing" and cfg.cpu_pools:
+        return [f"cpuPools: {len(cfg.cpu_pools)} pool(s) set on cloud existing, whose node pools are managed outside this stack; allowed: leave cpuPools out"]
+    cat = catalog.cloud(cfg.cloud) if cfg.cloud != "existing" else None
+    for i, pool in enumerate(cfg.cpu_pools):
+        where = f"cpuPools[{i}]"
+        if not POOL_NAME_RE.match(pool.name):
+            out.append(f"{where}.name: {pool.name!r} is not a valid pool name; allowed: {POOL_NAME_RULE}")
+        elif pool.name in RESERVED_POOL_NAMES:
+            out.append(f"{where}.name: {pool.name!r} is reserved; allowed: any other name")
+        elif pool.name in names:
+            out.append(f"{where}.name: {pool.name!r} is already used by {names[pool.name]}; pool names must be unique")
+        names.setdefault(pool.name, where)
+        if pool.min_nodes > pool.max_nodes:
+            out.append(f"{where}.maxNodes: {pool.max_nodes} is less than minNodes {pool.min_nodes}")
+        if cat is None:
+            continue
+        cpu_types = sorted(n for n, t in cat.instance_types.items() if not t.gpu)
+        itype = cat.instance_types.get(pool.instance_type)
+        if itype is None or itype.gpu:
+            why = "has GPUs (use gpuPools)" if itype else f"is not a known {cfg.cloud} CPU type"
+            hint = difflib.get_close_matches(pool.instance_type, cpu_types, n=1)
+            maybe = f" (did you mean {hint[0]!r}?)" if hint and itype is None else ""
+            out.append(f"{where}.instanceType: {pool.instance_type!r} {why}{maybe}; allowed: {', '.join(cpu_types)}")
+        elif itype.ephemeral_os_disk_gb is not None and pool.disk_gb > itype.ephemeral_os_disk_gb:
+            out.append(f"{where}.diskGb: {pool.disk_gb} is larger than the {itype.ephemeral_os_disk_gb} GB ephemeral OS disk {pool.instance_type} can hold; allowed: 30 to {itype.ephemeral_os_disk_gb}")
     return out
 
 

@@ -156,6 +156,9 @@ def plan_json(plan: Plan, costs: list[PoolCost], violations: Iterable) -> str:
                 "inputs": r.plain_inputs(),
                 # The `protect` resource option, so `python -m policies.offline` can check the plan.
                 "protect": r.protect,
+                # Every URN the engine was told this resource waits for: explicit
+                # `depends_on` and the resources whose Outputs feed its inputs.
+                "dependsOn": [d for d in r.dependencies if d in urns],
             }
             for r in plan.resources
         ],

@@ -32,7 +32,7 @@ BAD_CONFIGS = [
     ("unknown-cloud", {**BASE, "cloud": "awz"}, "cloud: 'awz' is not allowed; allowed: aws, gcp, azure, existing"),
     ("missing-cloud", {"region": "us-east-1"}, "cloud: required key is missing"),
     ("unknown-top-key", {**BASE, "gpuPool": []},
-     "gpuPool: unknown key (did you mean gpuPools?); allowed keys: aws, azure, cloud, clusterName, environment, existing, gcp, "
+     "gpuPool: unknown key (did you mean gpuPools?); allowed keys: aws, azure, cloud, clusterName, cpuPools, environment, existing, gcp, "
      "gpuPools, kubernetesVersion, namespaces, network, platform, region, systemPool, tags"),
     ("unknown-pool-key", with_pool(minNode=1),
      "gpuPools[0].minNode: unknown key (did you mean minNodes?); allowed keys: diskGb, instanceType, maxNodes, minNodes, name, sharing, spot"),
@@ -57,6 +57,20 @@ BAD_CONFIGS = [
     ("reserved-pool-name", with_pool(name="system"), "gpuPools[0].name: 'system' is reserved for the system pool; choose another name"),
     ("duplicate-pool", {**BASE, "gpuPools": [BASE["gpuPools"][0], BASE["gpuPools"][0]]},
      "gpuPools[1].name: 'l4' is already used by gpuPools[0]; pool names must be unique"),
+    ("cpu-pool-gpu-type", {**BASE, "cpuPools": [{"name": "web", "instanceType": "g6.xlarge"}]},
+     "cpuPools[0].instanceType: 'g6.xlarge' has GPUs (use gpuPools); allowed: "
+     + ", ".join(sorted(n for n, t in catalog.cloud("aws").instance_types.items() if not t.gpu))),
+    ("cpu-pool-typo", {**BASE, "cpuPools": [{"name": "web", "instanceType": "m7i.xlarg"}]},
+     "cpuPools[0].instanceType: 'm7i.xlarg' is not a known aws CPU type (did you mean 'm7i.xlarge'?); allowed: "
+     + ", ".join(sorted(n for n, t in catalog.cloud("aws").instance_types.items() if not t.gpu))),
+    ("cpu-pool-name-clash", {**BASE, "cpuPools": [{"name": "l4", "instanceType": "m7i.xlarge"}]},
+     "cpuPools[0].name: 'l4' is already used by gpuPools[0]; pool names must be unique"),
+    ("cpu-pool-min-over-max", {**BASE, "cpuPools": [{"name": "web", "instanceType": "m7i.xlarge", "minNodes": 4, "maxNodes": 3}]},
+     "cpuPools[0].maxNodes: 3 is less than minNodes 4"),
+    ("cpu-pool-bad-name", {**BASE, "cpuPools": [{"name": "Web_Pool", "instanceType": "m7i.xlarge"}]},
+     "cpuPools[0].name: 'Web_Pool' is not a valid pool name; allowed: 1-12 lowercase letters or digits, starting with a letter"),
+    ("cpu-pool-system-name", {**BASE, "cpuPools": [{"name": "system", "instanceType": "m7i.xlarge"}]},
+     "cpuPools[0].name: 'system' is reserved; allowed: any other name"),
     ("bad-cidr", {**BASE, "network": {"vpcCidr": "10.0.0.0/33"}},
      "network.vpcCidr: '10.0.0.0/33' is not an IPv4 CIDR with no host bits set, e.g. 10.0.0.0/16"),
     ("host-bits", {**BASE, "network": {"apiAllowedCidrs": ["203.0.113.7/24"]}},

@@ -34,8 +34,14 @@ def test_every_stack_previews_cleanly(stack, capsys, tmp_path):
     assert set(plan) == {"stack", "project", "resources", "outputs", "gpu_pools", "policy"}
     assert not [v for v in plan["policy"]["violations"] if v["level"] == "mandatory"]
     assert "[secret]" in json.dumps(plan["outputs"]["kubeconfig"])
+    urns = {r["urn"] for r in plan["resources"]}
     for resource in plan["resources"]:
-        assert set(resource) == {"urn", "type", "name", "parent", "inputs", "protect"}
+        assert set(resource) == {"urn", "type", "name", "parent", "inputs", "protect", "dependsOn"}
+        assert set(resource["dependsOn"]) <= urns
+    # On a cluster this stack creates, every Kubernetes object waits for something (the cluster
+    # at least); on an existing cluster the provider's kubeconfig is static and need not.
+    k8s = [r for r in plan["resources"] if r["type"].startswith("kubernetes:")]
+    assert k8s and (stack == "local" or all(r["dependsOn"] for r in k8s))
 
 
 def test_aws_stacks_show_tree_pools_and_outputs(capsys):

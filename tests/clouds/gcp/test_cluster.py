@@ -16,7 +16,7 @@ from preview.engine import is_secret, redact
 from preview.mocks import _gcp_project_number
 from tests.conftest import config_errors, inputs, plan_for, plan_for_stack
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
 CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
