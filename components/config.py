@@ -180,6 +180,12 @@ class AzureSettings(_Model):
     """How AKS keeps node OS images patched."""
     deployer_principal_type: Literal["User", "ServicePrincipal"] = "User"
     """What runs `pulumi up` (it is made Kubernetes admin through Azure RBAC): `User` after `az login`, `ServicePrincipal` for CI with a service principal or managed identity."""
+    kubelogin_mode: Optional[Literal["azurecli", "spn", "workloadidentity", "msi"]] = None
+    """How the kubeconfig's `kubelogin get-token --login` gets a token; unset: `azurecli` for a `User` deployer, `spn` for a `ServicePrincipal` (CI sets AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_TENANT_ID). `workloadidentity` for CI with federated credentials, `msi` on an Azure VM's managed identity."""
+    maintenance_day: Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"] = "Sunday"
+    """prod: weekday of the 4-hour window in which AKS may upgrade Kubernetes and node OS images."""
+    maintenance_start: str = Field(default="03:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    """prod: start of that weekly window, HH:MM in UTC."""
 
 
 class ExistingSettings(_Model):
@@ -373,8 +379,20 @@ def pulumi_config_values() -> dict[str, Any]:
 
 
 def load_from_pulumi() -> StackConfig:
-    raw, problems = raw_from_pulumi(pulumi_config_values())
-    return load(raw, problems)
+    values = pulumi_config_values()
+    raw, problems = raw_from_pulumi(values)
+    return load(raw, problems + azure_tenant_problems(raw, values.get("azure-native:tenantId")))
+
+
+def azure_tenant_problems(raw: dict[str, Any], subscription_tenant: Optional[str]) -> list[str]:
+    """AKS's Azure RBAC authorizes only identities of the subscription's own tenant, and this
+    program always turns Azure RBAC on: a tenantId other than the provider's is refused."""
+    azure = raw.get("azure")
+    tenant = azure.get("tenantId") if isinstance(azure, dict) else None
+    if not tenant or not subscription_tenant or str(tenant).lower() == subscription_tenant.lower():
+        return []
+    return [f"azure.tenantId: {tenant!r} is not the subscription's tenant (azure-native:tenantId {subscription_tenant!r}); "
+            f"Azure RBAC for Kubernetes needs the subscription's own tenant; allowed: {subscription_tenant} or leave tenantId unset"]
 
 
 def load(raw: dict[str, Any], problems: Optional[list[str]] = None) -> StackConfig:
@@ -692,6 +710,11 @@ def _cloud_settings_problems(cfg: StackConfig) -> list[str]:
                 out.append(f"azure.adminGroupObjectIds[{i}]: {gid!r} is not an Entra ID object id (a UUID)")
         if cfg.azure.tenant_id is not None and not UUID_RE.match(cfg.azure.tenant_id):
             out.append(f"azure.tenantId: {cfg.azure.tenant_id!r} is not an Entra ID tenant id (a UUID)")
+        if cfg.azure.upgrade_channel == "node-image" and cfg.azure.node_os_upgrade_channel != "NodeImage":
+            # AKS: the node-image upgrade channel sets the node OS channel to NodeImage itself.
+            out.append(f"azure.nodeOsUpgradeChannel: {cfg.azure.node_os_upgrade_channel!r} cannot be combined with upgradeChannel 'node-image', which upgrades node images itself; allowed: NodeImage")
+        if cfg.azure.deployer_principal_type == "User" and cfg.azure.kubelogin_mode not in (None, "azurecli"):
+            out.append(f"azure.kubeloginMode: {cfg.azure.kubelogin_mode!r} signs in as an application, but deployerPrincipalType is 'User'; allowed: azurecli, or set deployerPrincipalType ServicePrincipal")
         if cfg.azure.private_cluster and cfg.network.api_allowed_cidrs:
             out.append("azure.privateCluster: true has no public API endpoint for network.apiAllowedCidrs to open; remove apiAllowedCidrs or set privateCluster false")
     if cfg.cloud == "azure":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import catalog
-from .config import GpuPool
+from .config import CpuPool, GpuPool
 
 LABEL_PREFIX = "ml-clusters.io"
 POOL_LABEL = f"{LABEL_PREFIX}/pool"  # pool name, e.g. "h100"
@@ -68,3 +68,8 @@ def device_plugin_config_name(pool: GpuPool) -> str:
 
 def system_pool_labels() -> dict[str, str]:
     return {POOL_LABEL: SYSTEM_POOL, GPU_NODE_LABEL: "false"}
+
+
+def cpu_pool_labels(pool: CpuPool) -> dict[str, str]:
+    """Node labels for a CPU worker pool's nodes: the pool name, not a GPU node, spot or not."""
+    return dict(sorted({POOL_LABEL: pool.name, GPU_NODE_LABEL: "false", SPOT_LABEL: "true" if pool.spot else "false"}.items()))

@@ -70,5 +70,10 @@ class ClusterHandle:
     # Taints the cloud itself adds to some GPU nodes (AKS spot nodes), which node agents such
     # as the device plugin and the DCGM exporter must tolerate besides the GPU taint.
     gpu_node_tolerations: list[dict[str, Any]] = field(default_factory=list)
-    # Resources the platform must wait for (node pools, add-ons) before it installs.
+    # Resources the platform must wait for before it installs: the system pool and the access
+    # grants that let `pulumi up` talk to the cluster (never GPU or CPU worker pools, which
+    # come up in parallel with the platform).
     ready: list[pulumi.Resource] = field(default_factory=list)
+    # Extra block StorageClasses by name, for node types the default class cannot serve
+    # (e.g. GKE A3 Ultra, which attaches Hyperdisk only). Same rules as `ml-block`.
+    extra_block_storage: Mapping[str, StorageClassSpec] = field(default_factory=dict)

@@ -133,6 +133,8 @@ def _gke_cluster(args):
         "masterAuth": {"clusterCaCertificate": FAKE_CA},
         "masterVersion": f"{args.inputs.get('minMasterVersion', '1.35')}.1-gke.1000",
         "selfLink": f"https://container.googleapis.com/v1/projects/{_gcp_project(args)}/locations/{location}/clusters/{name}",
+        # GKE reports the control plane's private address (Private Service Connect clusters).
+        "privateClusterConfig": {**(args.inputs.get("privateClusterConfig") or {}), "privateEndpoint": f"10.{octets[0]}.{octets[1]}.2"},
     }
 
 

@@ -1,6 +1,11 @@
 """Azure: AKS VM sizes and regions. Prices: pay-as-you-go Linux, eastus.
 
-ephemeral_os_disk_gb is the VM's cache/temp disk, the ceiling for an ephemeral OS disk."""
+ephemeral_os_disk_gb is the VM's temp disk in GiB, the ceiling for an ephemeral OS disk on
+it (AKS places the OS disk there on sizes without a large enough cache). GPU sizes checked
+against Microsoft's size pages (MicrosoftDocs/azure-compute-docs,
+articles/virtual-machines/sizes/gpu-accelerated/<series>-series.md, "Temp Disk Size (GiB)"):
+NCasT4_v3 176/352/352/2816, NC_A100_v4 64/128/256, NDm_A100_v4 6400, NCads_H100_v5 3576,
+ND_H100_v5 1024."""
 
 from .model import CloudCatalog, InstanceType, Region
 
@@ -16,15 +21,15 @@ _TYPES = (
     InstanceType("Standard_NC4as_T4_v3", 4, 28, 0.526, gpu="t4", gpus=1, ephemeral_os_disk_gb=176, encryption_at_host=True),
     InstanceType("Standard_NC8as_T4_v3", 8, 56, 0.752, gpu="t4", gpus=1, ephemeral_os_disk_gb=352, encryption_at_host=True),
     InstanceType("Standard_NC16as_T4_v3", 16, 110, 1.204, gpu="t4", gpus=1, ephemeral_os_disk_gb=352, encryption_at_host=True),
-    InstanceType("Standard_NC64as_T4_v3", 64, 440, 4.352, gpu="t4", gpus=4, ephemeral_os_disk_gb=2880, encryption_at_host=True),
+    InstanceType("Standard_NC64as_T4_v3", 64, 440, 4.352, gpu="t4", gpus=4, ephemeral_os_disk_gb=2816, encryption_at_host=True),
     # A100 80 GB.
     InstanceType("Standard_NC24ads_A100_v4", 24, 220, 3.673, gpu="a100-80gb", gpus=1, regions=_A100_REGIONS, ephemeral_os_disk_gb=64, encryption_at_host=True),
     InstanceType("Standard_NC48ads_A100_v4", 48, 440, 7.346, gpu="a100-80gb", gpus=2, regions=_A100_REGIONS, ephemeral_os_disk_gb=128, encryption_at_host=True),
     InstanceType("Standard_NC96ads_A100_v4", 96, 880, 14.692, gpu="a100-80gb", gpus=4, regions=_A100_REGIONS, ephemeral_os_disk_gb=256, encryption_at_host=True),
-    InstanceType("Standard_ND96amsr_A100_v4", 96, 1900, 32.77, gpu="a100-80gb", gpus=8, regions=_A100_REGIONS, ephemeral_os_disk_gb=2048, encryption_at_host=True),
+    InstanceType("Standard_ND96amsr_A100_v4", 96, 1900, 32.77, gpu="a100-80gb", gpus=8, regions=_A100_REGIONS, ephemeral_os_disk_gb=6400, encryption_at_host=True),
     # H100.
-    InstanceType("Standard_NC40ads_H100_v5", 40, 320, 6.98, gpu="h100-nvl", gpus=1, regions=_H100_REGIONS, ephemeral_os_disk_gb=128, encryption_at_host=True),
-    InstanceType("Standard_ND96isr_H100_v5", 96, 1900, 98.32, gpu="h100", gpus=8, regions=_H100_REGIONS, ephemeral_os_disk_gb=1000, encryption_at_host=True),
+    InstanceType("Standard_NC40ads_H100_v5", 40, 320, 6.98, gpu="h100-nvl", gpus=1, regions=_H100_REGIONS, ephemeral_os_disk_gb=3576, encryption_at_host=True),
+    InstanceType("Standard_ND96isr_H100_v5", 96, 1900, 98.32, gpu="h100", gpus=8, regions=_H100_REGIONS, ephemeral_os_disk_gb=1024, encryption_at_host=True),
 )
 
 CATALOG = CloudCatalog(

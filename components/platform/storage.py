@@ -4,6 +4,8 @@
   pod is scheduled (WaitForFirstConsumer, so the volume lands in the pod's zone), deleted
   with its claim, expandable;
 - `ml-block-retain`: the same, but the volume outlives its claim (Retain);
+- any extra block classes the backend names (`handle.extra_block_storage`, e.g. a Hyperdisk
+  class for GKE machine types that attach nothing else): Delete, WaitForFirstConsumer;
 - `ml-shared`: a ReadWriteMany file system for datasets and checkpoints, where the backend
   offers one; Retain, because a deleted claim must not take a dataset with it.
 """
@@ -77,6 +79,14 @@ class Storage(pulumi.ComponentResource):
             opts=scope.opts(),
         )
         self.block_class = BLOCK_CLASS
+        self.extra_block = {
+            class_name: k8s.storage.v1.StorageClass(
+                f"{name}-{class_name}",
+                **storage_class_body(class_name, spec, "Delete", False, "WaitForFirstConsumer"),
+                opts=scope.opts(),
+            )
+            for class_name, spec in sorted(handle.extra_block_storage.items())
+        }
         self.shared_class: Optional[str] = None
         self.shared = None
         if args.shared_file_system and handle.file_storage is not None:

@@ -1,16 +1,19 @@
 """AKS backend: resource group, VNet and node subnet (Azure CNI overlay), a control-plane
-identity, Log Analytics for Container insights, the ManagedCluster with its system pool,
-and one AgentPool per GPU pool. Returns a ClusterHandle."""
+identity, Log Analytics for Container insights, the ManagedCluster with its bootstrap pool,
+the system pool, CPU and GPU pools as AgentPools created one after another, and the
+deployer's Azure RBAC grant with its propagation wait. Returns a ClusterHandle."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import ipaddress
 from typing import Any, Optional
 
 import pulumi
 import pulumi_azure_native as azure_native
 import pulumi_kubernetes as k8s
+import pulumiverse_time as time
 import yaml
 from pulumi_azure_native import (
     authorization,
@@ -23,14 +26,25 @@ from pulumi_azure_native import (
 )
 
 from ... import catalog, conventions
-from ...config import GpuPool, StackConfig
+from ...config import CpuPool, GpuPool, StackConfig
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
 
 # The Entra ID application AKS clusters accept tokens for (the same in every tenant).
 AKS_ENTRA_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
-KUBELOGIN_ARGS = ["get-token", "--login", "azurecli", "--server-id", AKS_ENTRA_SERVER_ID]
-KUBELOGIN_HINT = "kubelogin turns your `az login` session into a token for AKS: `az aks install-cli` or https://azure.github.io/kubelogin/"
+KUBELOGIN_HINT = "kubelogin turns your Azure login into a token for AKS: `az aks install-cli` or https://azure.github.io/kubelogin/"
+# kubelogin's login mode when azure.kubeloginMode is unset: a person's `az login` session,
+# or a service principal whose id and secret CI passes in AZURE_CLIENT_ID,
+# AZURE_CLIENT_SECRET and AZURE_TENANT_ID (kubelogin's own environment variables).
+DEFAULT_KUBELOGIN_MODE = {"User": "azurecli", "ServicePrincipal": "spn"}
+# Azure RBAC role assignments can take up to 5 minutes to take effect (Microsoft's
+# "Troubleshoot Azure RBAC": changes may take up to 10 min for management groups, 5 for
+# others); Kubernetes calls made before that fail with 403.
+RBAC_PROPAGATION_WAIT = "5m"
+# The one inline pool AKS needs to create a cluster. azure-native refuses to create an
+# AgentPool that already exists, so the pool the platform runs on is a separate AgentPool
+# and this one stays a one-node bootstrap pool, ignored after creation.
+BOOTSTRAP_POOL = "system"
 
 # Built-in role definitions (ids are the same in every subscription).
 NETWORK_CONTRIBUTOR_ROLE = "4d97b98b-1d4f-4787-a291-c67834d212e7"
@@ -39,6 +53,11 @@ AKS_RBAC_CLUSTER_ADMIN_ROLE = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 SYSTEM_POOL_TAINT = conventions.Taint("CriticalAddonsOnly", "true", "NoSchedule")
 INTERNAL_LB_ANNOTATION = "service.beta.kubernetes.io/azure-load-balancer-internal"
 WORKLOAD_IDENTITY_ANNOTATION = "azure.workload.identity/client-id"
+
+# AKS's planned-maintenance configurations read by its two auto-upgraders (the names are
+# fixed by AKS): Kubernetes version upgrades and node OS image upgrades.
+MAINTENANCE_CONFIGS = ("aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule")
+IMAGE_CLEANER_INTERVAL_HOURS = 168  # weekly
 
 # Container insights with managed-identity auth: the monitoring add-on sends through a
 # data collection rule associated with the cluster.
@@ -77,6 +96,22 @@ def mig_instance_profile(pool: GpuPool) -> Optional[str]:
         return None
     slices = pool.sharing.mig.profile.split(".")[0]  # "1g"
     return f"MIG{slices}"
+
+
+def kubelogin_args(mode: str) -> list[str]:
+    return ["get-token", "--login", mode, "--server-id", AKS_ENTRA_SERVER_ID]
+
+
+def system_pool_name(vm_size: str, disk_gb: int, os_disk_type: str, zones: list[str]) -> str:
+    """The system AgentPool's name: `sys` and a hash of what AKS cannot change in place.
+
+    azure-native replaces an AgentPool when `vmSize` changes (provider/pkg/gen/replacement.go,
+    forceNewMap ContainerService.AgentPool) and AKS cannot resize an OS disk or move a pool
+    between zones. A changed value gives a new name, so Pulumi creates the new system pool
+    first and deletes the old one after: the cluster keeps a System pool throughout and the
+    two names never clash. Linux pool names are at most 12 lowercase letters and digits."""
+    key = "|".join([vm_size, str(disk_gb), os_disk_type, ",".join(zones)])
+    return "sys" + hashlib.sha256(key.encode()).hexdigest()[:8]
 
 
 def role_definition_id(subscription_id: str, role: str) -> str:
@@ -126,6 +161,7 @@ class AksCluster(pulumi.ComponentResource):
         self._child_opts = pulumi.ResourceOptions(parent=self, provider=self.azure_provider)
         self._prod_protect = pulumi.ResourceOptions(protect=config.is_prod)
         self.private = self.settings.private_cluster or not config.network.api_allowed_cidrs
+        self.kubelogin_mode = self.settings.kubelogin_mode or DEFAULT_KUBELOGIN_MODE[self.settings.deployer_principal_type]
         self.client = authorization.get_client_config_output(
             opts=pulumi.InvokeOutputOptions(parent=self, provider=self.azure_provider)
         )
@@ -137,11 +173,27 @@ class AksCluster(pulumi.ComponentResource):
         self._cluster()
         self._container_insights()
         self._deployer_access()
-        self.gpu_agent_pools = {pool.name: self._gpu_pool(pool) for pool in config.gpu_pools}
+        if config.is_prod:
+            self._prod_operations()
+        # AKS refuses a second agent-pool operation on a cluster while one runs (409
+        # OperationNotAllowed), so every pool waits for the one before it.
+        self.system_pool = self._system_pool()
+        previous: containerservice.AgentPool = self.system_pool
+        self.cpu_agent_pools: dict[str, containerservice.AgentPool] = {}
+        for cpu in config.cpu_pools:
+            previous = self.cpu_agent_pools[cpu.name] = self._cpu_pool(cpu, after=previous)
+        self.gpu_agent_pools: dict[str, containerservice.AgentPool] = {}
+        for gpu in config.gpu_pools:
+            previous = self.gpu_agent_pools[gpu.name] = self._gpu_pool(gpu, after=previous)
 
         self.kubeconfig = pulumi.Output.secret(self._kubeconfig())
+        # The provider (and so every Kubernetes object) waits for the system pool and for the
+        # deployer's grant to take effect; never for CPU or GPU pools.
+        self.platform_ready: list[pulumi.Resource] = [self.system_pool, self.deployer_admin, self.rbac_wait]
         self.k8s_provider = k8s.Provider(
-            f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.platform_ready),
         )
         self.kubelet_object_id = self.cluster.identity_profile.apply(
             lambda p: p["kubeletidentity"].object_id if p and "kubeletidentity" in p else None
@@ -262,35 +314,34 @@ class AksCluster(pulumi.ComponentResource):
             }
         return {"authorized_ip_ranges": list(self.config.network.api_allowed_cidrs)}
 
-    def _system_pool_profile(self) -> dict[str, Any]:
-        sp = self.config.system_pool
+    def _zones(self) -> list[str]:
+        return list(self.cat.regions[self.region].zones)
+
+    def _bootstrap_pool_profile(self) -> dict[str, Any]:
+        """The inline pool AKS requires at creation: one System node, tainted like the system
+        pool. It is never changed afterwards (see BOOTSTRAP_POOL)."""
         vm_size = self.config.system_instance_type()
         itype = self.cat.instance_types[vm_size]
-        zones = list(self.cat.regions[self.region].zones)
         profile: dict[str, Any] = {
-            "name": conventions.SYSTEM_POOL,
+            "name": BOOTSTRAP_POOL,
             "mode": "System",
             "type": "VirtualMachineScaleSets",
             "vm_size": vm_size,
             "os_type": "Linux",
             "os_sku": "AzureLinux",
-            "orchestrator_version": self.config.kubernetes_version,
-            "count": sp.min_nodes,
-            "enable_auto_scaling": True,
-            "min_count": sp.min_nodes,
-            "max_count": sp.max_nodes,
+            "count": 1,
+            "enable_auto_scaling": False,
             "os_disk_type": "Ephemeral" if itype.ephemeral_os_disk_gb else "Managed",
-            "os_disk_size_gb": sp.disk_gb,
+            "os_disk_size_gb": self.config.system_pool.disk_gb,
             "enable_node_public_ip": False,
             "enable_encryption_at_host": itype.encryption_at_host,
             "vnet_subnet_id": self.node_subnet.id,
             "node_taints": [SYSTEM_POOL_TAINT.as_string()],
             "node_labels": conventions.system_pool_labels(),
-            "upgrade_settings": {"max_surge": "33%"},
             "tags": self.tags,
         }
-        if zones:
-            profile["availability_zones"] = zones
+        if self._zones():
+            profile["availability_zones"] = self._zones()
         return profile
 
     def _cluster(self) -> None:
@@ -316,7 +367,7 @@ class AksCluster(pulumi.ComponentResource):
             enable_rbac=True,
             disable_local_accounts=True,
             oidc_issuer_profile={"enabled": True},
-            security_profile={"workload_identity": {"enabled": True}},
+            security_profile=self._security_profile(),
             api_server_access_profile=self._api_server_access(),
             network_profile=self._network_profile(),
             auto_upgrade_profile={
@@ -335,15 +386,29 @@ class AksCluster(pulumi.ComponentResource):
                 "file_csi_driver": {"enabled": True},
                 "snapshot_controller": {"enabled": True},
             },
-            agent_pool_profiles=[self._system_pool_profile()],
+            agent_pool_profiles=[self._bootstrap_pool_profile()],
             tags=self.tags,
             opts=self._opts(
                 protect=cfg.is_prod,
                 depends_on=[self.network_role],
-                # The cluster autoscaler owns the system pool's node count once it exists.
-                ignore_changes=["agentPoolProfiles[0].count"],
+                # Pools live in their own AgentPools; a managed-cluster PUT that lists a pool
+                # differently fails ("A new agent pool was introduced"), so the inline
+                # bootstrap pool is only read at creation.
+                ignore_changes=["agentPoolProfiles"],
             ),
         )
+
+    def _security_profile(self) -> dict[str, Any]:
+        profile: dict[str, Any] = {"workload_identity": {"enabled": True}}
+        if self.config.is_prod:
+            # Defender for Containers' sensor reports to our workspace; Image Cleaner removes
+            # unused (possibly vulnerable) images from nodes weekly.
+            profile["defender"] = {
+                "log_analytics_workspace_resource_id": self.workspace.id,
+                "security_monitoring": {"enabled": True},
+            }
+            profile["image_cleaner"] = {"enabled": True, "interval_hours": IMAGE_CLEANER_INTERVAL_HOURS}
+        return profile
 
     def _container_insights(self) -> None:
         name = self.cluster_name
@@ -395,11 +460,126 @@ class AksCluster(pulumi.ComponentResource):
             scope=self.cluster.id,
             opts=self._opts(),
         )
+        # The grant exists at once but is enforced only after Azure RBAC propagates it.
+        self.rbac_wait = time.Sleep(
+            f"{self.cluster_name}-deployer-admin-propagation",
+            create_duration=RBAC_PROPAGATION_WAIT,
+            # A re-created grant (new principal or cluster) waits again.
+            triggers={"roleAssignment": self.deployer_admin.id},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployer_admin]),
+        )
 
-    # --- GPU pools ------------------------------------------------------------------------------
+    def _prod_operations(self) -> None:
+        """prod: planned maintenance windows for both AKS auto-upgraders, and the API server
+        audit log in the workspace."""
+        settings, name = self.settings, self.cluster_name
+        window = {
+            "schedule": {"weekly": {"interval_weeks": 1, "day_of_week": settings.maintenance_day}},
+            "duration_hours": 4,
+            "start_time": settings.maintenance_start,
+            "utc_offset": "+00:00",
+        }
+        self.maintenance = {
+            config_name: containerservice.MaintenanceConfiguration(
+                f"{name}-{config_name}",
+                config_name=config_name,
+                resource_name_=self.cluster.name,
+                resource_group_name=self.resource_group.name,
+                maintenance_window=window,
+                opts=self._opts(),
+            )
+            for config_name in MAINTENANCE_CONFIGS
+        }
+        self.audit_logs = monitor.DiagnosticSetting(
+            f"{name}-audit",
+            name=f"{name}-audit",
+            resource_uri=self.cluster.id,
+            workspace_id=self.workspace.id,
+            # Resource-specific tables (AKSAudit) rather than the shared AzureDiagnostics.
+            log_analytics_destination_type="Dedicated",
+            logs=[{"category": "kube-audit", "enabled": True}],
+            opts=self._opts(),
+        )
 
-    def _gpu_pool(self, pool: GpuPool) -> containerservice.AgentPool:
-        itype = self.cat.instance_types[pool.instance_type]
+    # --- pools ------------------------------------------------------------------------------
+
+    def _agent_pool(self, resource: str, pool_name: str, *, vm_size: str, mode: str, os_sku: str,
+                    min_nodes: int, max_nodes: int, disk_gb: int, labels: dict[str, str],
+                    taints: list[str], after: pulumi.Resource, zones: Optional[list[str]] = None,
+                    opts: Optional[pulumi.ResourceOptions] = None, **extra: Any) -> containerservice.AgentPool:
+        itype = self.cat.instance_types[vm_size]
+        if zones:
+            extra["availability_zones"] = zones
+        return containerservice.AgentPool(
+            resource,
+            agent_pool_name=pool_name,
+            resource_name_=self.cluster.name,
+            resource_group_name=self.resource_group.name,
+            mode=mode,
+            type="VirtualMachineScaleSets",
+            vm_size=vm_size,
+            os_type="Linux",
+            os_sku=os_sku,
+            orchestrator_version=self.config.kubernetes_version,
+            count=min_nodes,
+            enable_auto_scaling=True,
+            min_count=min_nodes,
+            max_count=max_nodes,
+            os_disk_type="Ephemeral" if itype.ephemeral_os_disk_gb else "Managed",
+            os_disk_size_gb=disk_gb,
+            enable_node_public_ip=False,
+            enable_encryption_at_host=itype.encryption_at_host,
+            vnet_subnet_id=self.node_subnet.id,
+            node_taints=taints,
+            node_labels=labels,
+            tags=self.tags,
+            opts=pulumi.ResourceOptions.merge(
+                # The cluster autoscaler owns the node count once the pool exists.
+                self._opts(depends_on=[after], ignore_changes=["count"]), opts
+            ),
+            **extra,
+        )
+
+    def _system_pool(self) -> containerservice.AgentPool:
+        """The pool the platform and AKS's add-ons run on: System mode, tainted
+        CriticalAddonsOnly (AKS's add-ons tolerate it), autoscaled between minNodes and
+        maxNodes. Its name changes with what AKS cannot change in place (system_pool_name)."""
+        sp = self.config.system_pool
+        vm_size = self.config.system_instance_type()
+        itype = self.cat.instance_types[vm_size]
+        zones = self._zones()
+        os_disk_type = "Ephemeral" if itype.ephemeral_os_disk_gb else "Managed"
+        return self._agent_pool(
+            f"{self.cluster_name}-system",
+            system_pool_name(vm_size, sp.disk_gb, os_disk_type, zones),
+            vm_size=vm_size, mode="System", os_sku="AzureLinux",
+            min_nodes=sp.min_nodes, max_nodes=sp.max_nodes, disk_gb=sp.disk_gb,
+            labels=conventions.system_pool_labels(), taints=[SYSTEM_POOL_TAINT.as_string()],
+            after=self.cluster, zones=zones,
+            upgrade_settings={"max_surge": "33%"},
+        )
+
+    def _user_pool_opts(self) -> pulumi.ResourceOptions:
+        # azure-native replaces an AgentPool whose vmSize or gpuInstanceProfile changes
+        # (provider/pkg/gen/replacement.go); the pool keeps its name (it is the pool label),
+        # so the old pool must go before the new one is created.
+        return pulumi.ResourceOptions(delete_before_replace=True)
+
+    def _cpu_pool(self, pool: CpuPool, after: pulumi.Resource) -> containerservice.AgentPool:
+        extra: dict[str, Any] = {}
+        if pool.spot:
+            extra.update(scale_set_priority="Spot", scale_set_eviction_policy="Delete", spot_max_price=-1)
+        else:
+            extra.update(scale_set_priority="Regular", upgrade_settings={"max_surge": "1"})
+        return self._agent_pool(
+            f"{self.cluster_name}-{pool.name}", pool.name,
+            vm_size=pool.instance_type, mode="User", os_sku="AzureLinux",
+            min_nodes=pool.min_nodes, max_nodes=pool.max_nodes, disk_gb=pool.disk_gb,
+            labels=conventions.cpu_pool_labels(pool), taints=[], after=after,
+            opts=self._user_pool_opts(), **extra,
+        )
+
+    def _gpu_pool(self, pool: GpuPool, after: pulumi.Resource) -> containerservice.AgentPool:
         extra: dict[str, Any] = {}
         if pool.spot:
             # Evicted nodes are deleted (no deallocated VMs holding quota); -1 pays up to the
@@ -411,33 +591,17 @@ class AksCluster(pulumi.ComponentResource):
         instance_profile = mig_instance_profile(pool)
         if instance_profile:
             extra["gpu_instance_profile"] = instance_profile
-        return containerservice.AgentPool(
-            f"{self.cluster_name}-{pool.name}",
-            agent_pool_name=pool.name,
-            resource_name_=self.cluster.name,
-            resource_group_name=self.resource_group.name,
-            mode="User",
-            type="VirtualMachineScaleSets",
-            vm_size=pool.instance_type,
-            os_type="Linux",
+        return self._agent_pool(
+            f"{self.cluster_name}-{pool.name}", pool.name,
+            vm_size=pool.instance_type, mode="User",
             # Ubuntu: the OS NVIDIA and Azure document for ND/NC GPU nodes (drivers, InfiniBand).
             os_sku="Ubuntu",
-            orchestrator_version=self.config.kubernetes_version,
+            min_nodes=pool.min_nodes, max_nodes=pool.max_nodes, disk_gb=pool.disk_gb,
+            labels=conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False),
+            taints=[conventions.GPU_TAINT.as_string()], after=after,
+            opts=self._user_pool_opts(),
             # AKS installs the NVIDIA driver; the platform layer installs the device plugin.
             gpu_profile={"driver": "Install"},
-            count=pool.min_nodes,
-            enable_auto_scaling=True,
-            min_count=pool.min_nodes,
-            max_count=pool.max_nodes,
-            os_disk_type="Ephemeral" if itype.ephemeral_os_disk_gb else "Managed",
-            os_disk_size_gb=pool.disk_gb,
-            enable_node_public_ip=False,
-            enable_encryption_at_host=itype.encryption_at_host,
-            vnet_subnet_id=self.node_subnet.id,
-            node_taints=[conventions.GPU_TAINT.as_string()],
-            node_labels=conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False),
-            tags=self.tags,
-            opts=self._opts(ignore_changes=["count"]),
             **extra,
         )
 
@@ -459,7 +623,7 @@ class AksCluster(pulumi.ComponentResource):
             endpoint=host.apply(lambda h: f"https://{h}:443"),
             ca_data=ca,
             command="kubelogin",
-            args=KUBELOGIN_ARGS,
+            args=kubelogin_args(self.kubelogin_mode),
             install_hint=KUBELOGIN_HINT,
         )
 
@@ -503,5 +667,5 @@ class AksCluster(pulumi.ComponentResource):
             workload_identity_annotation=WORKLOAD_IDENTITY_ANNOTATION,
             # AKS taints every spot node; the device plugin and DCGM exporter must still run there.
             gpu_node_tolerations=[SPOT_TOLERATION] if any(p.spot for p in self.config.gpu_pools) else [],
-            ready=[self.cluster, *self.gpu_agent_pools.values()],
+            ready=list(self.platform_ready),
         )

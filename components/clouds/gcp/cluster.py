@@ -1,6 +1,6 @@
 """GKE backend: VPC with pod and service ranges, Cloud NAT, a least-privilege node
-service account, a private GKE Standard cluster, a system node pool and one node pool per
-GPU pool. Returns a ClusterHandle."""
+service account, a private GKE Standard cluster, a firewall rule for admission webhooks,
+a system node pool, CPU worker pools and one node pool per GPU pool. Returns a ClusterHandle."""
 
 from __future__ import annotations
 
@@ -13,18 +13,25 @@ import pulumi_kubernetes as k8s
 
 from ... import catalog, conventions
 from ...catalog import gcp as gcp_catalog
-from ...config import GpuPool, StackConfig
+from ...config import CpuPool, GpuPool, StackConfig
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
 
 # Everything a node does with Google APIs is governed by IAM; the scope only opens the door.
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
-# What a node needs: ship logs and metrics, pull images. Nothing else.
+# What a node needs: GKE's own minimal node role (logs, metrics, resource metadata,
+# autoscaling metrics; GKE docs "Use least privilege IAM service accounts"), and image pulls.
 NODE_ROLES = (
-    "roles/logging.logWriter",
-    "roles/monitoring.metricWriter",
+    "roles/container.defaultNodeServiceAccount",
     "roles/artifactregistry.reader",
 )
+# A private cluster's firewall admits control-plane-to-node traffic on 443 and 10250 only;
+# admission webhooks served on other ports (Kueue and KServe use 9443, others 8443) need
+# their own rule, or the API server times out calling them.
+WEBHOOK_PORTS = ("8443", "9443")
+# A3 Ultra attaches Hyperdisk only (its boot disk is hyperdisk-balanced): volumes for pods
+# on those nodes need a Hyperdisk class.
+HYPERDISK_CLASS = "ml-hyperdisk"
 KMS_ENCRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 POD_RANGE = "pods"
 SERVICE_RANGE = "services"
@@ -79,6 +86,18 @@ def zonal_location(config: StackConfig) -> str:
     return max(zones, key=lambda z: (sum(z in o for o in offered), -zones.index(z)))
 
 
+def control_plane_ranges(private_cluster_config) -> list[str]:
+    """Where the control plane's calls to the nodes come from: its reserved range on a
+    VPC-peering cluster, else (Private Service Connect) its private endpoint address."""
+    cfg = private_cluster_config or {}
+    get = cfg.get if isinstance(cfg, dict) else lambda k: getattr(cfg, k, None)
+    cidr = get("master_ipv4_cidr_block")
+    if cidr:
+        return [cidr]
+    endpoint = get("private_endpoint")
+    return [f"{endpoint}/32"] if endpoint else []
+
+
 def node_service_account_id(cluster_name: str) -> str:
     # Service account ids are 6-30 characters.
     return f"{cluster_name[:24].rstrip('-')}-nodes"
@@ -123,6 +142,7 @@ class GkeCluster(pulumi.ComponentResource):
         self._node_identity()
         self.secrets_key, self.disks_key = self._encryption() if config.is_prod else (None, None)
         self._cluster()
+        self._webhook_firewall()
         self.system_pool = self._node_pool(
             conventions.SYSTEM_POOL,
             machine_type=config.system_instance_type(),
@@ -134,6 +154,7 @@ class GkeCluster(pulumi.ComponentResource):
             # Regional: spread over up to three zones, never more zones than nodes allowed.
             zones=[self.location] if not self.settings.regional else list(self.zones[: min(3, config.system_pool.max_nodes)]),
         )
+        self.cpu_pools = {pool.name: self._cpu_pool(pool) for pool in config.cpu_pools}
         self.gpu_pools = {pool.name: self._gpu_pool(pool) for pool in config.gpu_pools}
 
         kubeconfig = exec_kubeconfig(
@@ -146,8 +167,13 @@ class GkeCluster(pulumi.ComponentResource):
             install_hint=AUTH_PLUGIN_HINT,
         )
         self.kubeconfig = pulumi.Output.secret(kubeconfig)
+        # What the platform waits for: the system pool (its node roles come before it) and the
+        # webhook firewall rule; never CPU or GPU pools, which come up in parallel.
+        self.platform_ready: list[pulumi.Resource] = [self.system_pool, self.webhook_firewall]
         self.k8s_provider = k8s.Provider(
-            f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.platform_ready),
         )
         self.handle = self._handle()
         self.register_outputs(
@@ -333,6 +359,10 @@ class GkeCluster(pulumi.ComponentResource):
             enable_shielded_nodes=True,
             # Dataplane V2 (eBPF) enforces NetworkPolicy itself; no Calico add-on.
             datapath_provider="ADVANCED_DATAPATH",
+            # Pod-to-pod traffic on one node goes through the VPC too, so flow logs and
+            # firewall rules see it. GKE documents it with Dataplane V2 (eBPF-native from
+            # 1.36.0-gke.3302000, through netd before) and turns both on in Autopilot.
+            enable_intranode_visibility=True,
             logging_config={"enable_components": LOGGING_COMPONENTS},
             monitoring_config={
                 "enable_components": MONITORING_COMPONENTS,
@@ -366,6 +396,22 @@ class GkeCluster(pulumi.ComponentResource):
                     ignore_changes=["nodeConfig", "initialNodeCount"],
                 ),
             ),
+        )
+
+    def _webhook_firewall(self) -> None:
+        """Let the control plane reach admission webhooks on the nodes (WEBHOOK_PORTS)."""
+        name = self.cluster_name
+        self.webhook_firewall = gcp.compute.Firewall(
+            f"{name}-webhooks",
+            name=f"{name}-control-plane-webhooks",
+            project=self.project,
+            network=self.network.self_link,
+            direction="INGRESS",
+            description=f"GKE control plane of {name} to admission webhooks on its nodes",
+            source_ranges=self.cluster.private_cluster_config.apply(control_plane_ranges),
+            target_service_accounts=[self.node_account.email],
+            allows=[{"protocol": "tcp", "ports": list(WEBHOOK_PORTS)}],
+            opts=self._opts,
         )
 
     # --- node pools ---------------------------------------------------------------------
@@ -416,6 +462,20 @@ class GkeCluster(pulumi.ComponentResource):
                     ignore_changes=["initialNodeCount"],
                 ),
             ),
+        )
+
+    def _cpu_pool(self, pool: CpuPool) -> gcp.container.NodePool:
+        """A CPU worker pool: untainted, portable labels, autoscaled from minNodes (0 allowed),
+        over the same zones as the system pool."""
+        return self._node_pool(
+            pool.name,
+            machine_type=pool.instance_type,
+            min_nodes=pool.min_nodes,
+            max_nodes=pool.max_nodes,
+            disk_gb=pool.disk_gb,
+            spot=pool.spot,
+            labels=conventions.cpu_pool_labels(pool),
+            zones=[self.location] if not self.settings.regional else list(self.zones[: min(3, max(pool.max_nodes, 1))]),
         )
 
     def _gpu_pool(self, pool: GpuPool) -> gcp.container.NodePool:
@@ -480,6 +540,13 @@ class GkeCluster(pulumi.ComponentResource):
                 parameters={"tier": "enterprise" if self.config.is_prod else "standard", "network": self.network.name},
                 access_mode="ReadWriteMany",
             )
+        extra_block: dict[str, StorageClassSpec] = {}
+        machine_types = {p.instance_type for p in [*self.config.gpu_pools, *self.config.cpu_pools]}
+        if any(gcp_catalog.BOOT_DISK_TYPES.get(t, "").startswith("hyperdisk") for t in machine_types):
+            hyper_params: dict[str, pulumi.Input[str]] = {"type": "hyperdisk-balanced", "csi.storage.k8s.io/fstype": "ext4"}
+            if self.disks_key is not None:
+                hyper_params["disk-encryption-kms-key"] = self.disks_key.id
+            extra_block[HYPERDISK_CLASS] = StorageClassSpec(provisioner="pd.csi.storage.gke.io", parameters=hyper_params)
         return ClusterHandle(
             name=self.cluster_name,
             cloud="gcp",
@@ -496,5 +563,6 @@ class GkeCluster(pulumi.ComponentResource):
             system_tolerations=self._system_tolerations(),
             internal_lb_annotations={"networking.gke.io/load-balancer-type": "Internal"},
             workload_identity_annotation="iam.gke.io/gcp-service-account",
-            ready=[self.system_pool, *self.gpu_pools.values()],
+            ready=list(self.platform_ready),
+            extra_block_storage=extra_block,
         )
