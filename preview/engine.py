@@ -45,6 +45,8 @@ class PlannedResource:
     protect: bool = False
     provider: str = ""
     dependencies: tuple[str, ...] = ()  # URNs this resource explicitly depends on
+    delete_before_replace: bool = False
+    ignore_changes: tuple[str, ...] = ()
 
     def plain_inputs(self) -> dict[str, Any]:
         """Inputs as plain JSON with secrets shown as "[secret]"."""
@@ -120,6 +122,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     protect=bool(request.protect),
                     provider=request.provider,
                     dependencies=tuple(sorted(request.dependencies)),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
+                    ignore_changes=tuple(request.ignoreChanges),
                 )
             )
         return response

@@ -12,6 +12,7 @@ import yaml
 
 from components import catalog, conventions
 from components.clouds.azure import cluster as aks
+from components import config as config_module
 from components.config import GpuPool, load, raw_from_pulumi
 from preview import engine, mocks
 from preview.engine import is_secret, redact
@@ -223,29 +224,68 @@ def test_cluster_basics(prod):
                                     "snapshotController": {"enabled": True}}
 
 
-def test_system_pool_is_tainted_ephemeral_and_private(prod):
-    sp = system_pool(prod)
-    assert (sp["name"], sp["mode"], sp["vmSize"]) == ("system", "System", "Standard_D4ds_v5")
+def test_inline_pool_is_a_one_node_bootstrap_pool_ignored_after_creation(prod):
+    # AKS refuses to create a cluster without a System pool in agentPoolProfiles, and a
+    # later managed-cluster PUT that lists pools differently fails with "A new agent pool was
+    # introduced" (pulumi/pulumi-azure-native#2719); azure-native's create refuses an
+    # AgentPool that already exists ("cannot create already existing resource", provider
+    # crud CanCreate). So the inline pool is a bootstrap pool, read only at creation.
+    bp = system_pool(prod)
+    assert (bp["name"], bp["mode"], bp["vmSize"], bp["count"]) == ("system", "System", "Standard_D4ds_v5", 1)
+    assert bp["enableAutoScaling"] is False and "minCount" not in bp
+    assert bp["nodeTaints"] == ["CriticalAddonsOnly=true:NoSchedule"]
+    assert bp["osDiskType"] == "Ephemeral" and bp["enableNodePublicIP"] is False
+    assert prod.one(CLUSTER).ignore_changes == ("agentPoolProfiles",)
+
+
+def system_agent_pool(plan):
+    return inputs(plan.one(AGENT_POOL, f"{plan.outputs['clusterName']}-system"))
+
+
+def test_system_pool_is_its_own_tainted_system_mode_agent_pool(prod):
+    sp = system_agent_pool(prod)
+    assert sp["mode"] == "System" and sp["vmSize"] == "Standard_D4ds_v5" and sp["osSKU"] == "AzureLinux"
+    # AKS documents CriticalAddonsOnly=true:NoSchedule for system pools: its add-ons
+    # (CoreDNS, metrics-server, konnectivity, CSI controllers) tolerate it (AKS "Manage system
+    # node pools"); the platform's pods carry the toleration from handle.system_tolerations.
     assert sp["nodeTaints"] == ["CriticalAddonsOnly=true:NoSchedule"]
     assert sp["osDiskType"] == "Ephemeral" and sp["osDiskSizeGB"] == 128
     assert sp["enableNodePublicIP"] is False and sp["enableEncryptionAtHost"] is True
     assert (sp["enableAutoScaling"], sp["minCount"], sp["maxCount"], sp["count"]) == (True, 3, 6, 3)
-    assert sp["vnetSubnetID"] == "ml-prod-azure-nodes-id"
+    assert sp["vnetSubnetID"] == "ml-prod-azure-nodes-id" and sp["orchestratorVersion"] == "1.35"
     assert sp["availabilityZones"] == ["1", "2", "3"]
     assert sp["nodeLabels"] == conventions.system_pool_labels()
     assert "scaleSetPriority" not in sp
+    assert sp["agentPoolName"] == aks.system_pool_name("Standard_D4ds_v5", 128, "Ephemeral", ["1", "2", "3"])
+
+
+def test_system_pool_name_changes_with_what_aks_cannot_change_in_place():
+    # azure-native replaces an AgentPool on a vmSize change (provider/pkg/gen/replacement.go
+    # forceNewMap: AgentPool gpuInstanceProfile, vmSize); a new name lets the new System pool
+    # come up before the old one is deleted, with no name clash. Pool names: <= 12 chars.
+    base = aks.system_pool_name("Standard_D4ds_v5", 128, "Ephemeral", ["1", "2", "3"])
+    assert len(base) == 11 and base.startswith("sys") and base.isalnum() and base.islower()
+    assert aks.system_pool_name("Standard_D8ds_v5", 128, "Ephemeral", ["1", "2", "3"]) != base
+    assert aks.system_pool_name("Standard_D4ds_v5", 100, "Ephemeral", ["1", "2", "3"]) != base
+    assert aks.system_pool_name("Standard_D4ds_v5", 128, "Ephemeral", ["1", "2", "3"]) == base
+    bigger = plan_for({**BASE, "systemPool": {"instanceType": "Standard_D8ds_v5"}})
+    smaller = plan_for(BASE)
+    assert system_agent_pool(bigger)["agentPoolName"] != system_agent_pool(smaller)["agentPoolName"]
+    # The pool's Pulumi name stays, so the change is a replacement of one resource.
+    assert bigger.one(AGENT_POOL, "ml-test-system").urn == smaller.one(AGENT_POOL, "ml-test-system").urn
 
 
 def test_system_pool_without_zones_in_a_zoneless_region():
     plan = plan_for({**BASE, "region": "westus"})
     assert "availabilityZones" not in system_pool(plan)
+    assert "availabilityZones" not in system_agent_pool(plan)
 
 
 # --- GPU agent pools -------------------------------------------------------------------------
 
 
 def test_one_user_agent_pool_per_gpu_pool(prod):
-    pools = {inputs(p)["agentPoolName"]: inputs(p) for p in prod.by_type(AGENT_POOL)}
+    pools = {inputs(p)["agentPoolName"]: inputs(p) for p in prod.by_type(AGENT_POOL) if inputs(p)["mode"] == "User"}
     assert set(pools) == {"h100", "t4infer"}
     for pool in pools.values():
         assert pool["mode"] == "User" and pool["resourceName"] == "ml-prod-azure" and pool["resourceGroupName"] == "ml-prod-azure-rg"
@@ -381,10 +421,10 @@ def test_handle_storage_classes(handles):
     assert handles[1].file_storage is None
 
 
-def test_handle_waits_for_the_cluster_and_every_agent_pool(handles):
+def test_handle_waits_for_the_system_pool_and_the_deployer_grant_not_gpu_pools(handles):
     ready = handles[0].ready
-    assert [r.__class__.__name__ for r in ready] == ["ManagedCluster", "AgentPool", "AgentPool"]
-    assert [r.__class__.__name__ for r in handles[1].ready] == ["ManagedCluster"]
+    assert [r.__class__.__name__ for r in ready] == ["AgentPool", "RoleAssignment", "Sleep"]
+    assert [r.__class__.__name__ for r in handles[1].ready] == ["AgentPool", "RoleAssignment", "Sleep"]
 
 
 # --- bad Azure configs ------------------------------------------------------------------------
@@ -424,7 +464,7 @@ BAD_AZURE = [
      "azure.deployerPrincipalType: 'Group' is not allowed; allowed: User, ServicePrincipal"),
     ("unknown-azure-key", {**BASE, "azure": {"privateClusters": True}},
      "azure.privateClusters: unknown key (did you mean privateCluster?); allowed keys: adminGroupObjectIds, deployerPrincipalType, "
-     "networkPolicy, nodeOsUpgradeChannel, privateCluster, tenantId, upgradeChannel"),
+     "kubeloginMode, maintenanceDay, maintenanceStart, networkPolicy, nodeOsUpgradeChannel, privateCluster, tenantId, upgradeChannel"),
 ]
 
 
@@ -476,3 +516,156 @@ def test_gpu_node_agents_tolerate_the_aks_spot_taint_only_when_a_pool_is_spot():
     on_demand = plan_for({**BASE, "gpuPools": [{"name": "t4", "instanceType": "Standard_NC4as_T4_v3", "diskGb": 128}]})
     tolerations = _gpu_daemonset_tolerations(on_demand)
     assert tolerations and all(aks.SPOT_TOLERATION not in t for t in tolerations.values())
+
+
+# --- deploy order, from the plan's dependencies (the JSON plan's dependsOn) -------------------
+
+ORDERED = {**BASE, "gpuPools": POOLS, "cpuPools": [{"name": "web", "instanceType": "Standard_D8ds_v5", "maxNodes": 5, "diskGb": 128}]}
+
+
+@pytest.fixture(scope="module")
+def ordered():
+    return plan_for(ORDERED)
+
+
+def test_platform_waits_for_the_system_pool_and_the_deployer_grant_only(ordered):
+    system = ordered.one(AGENT_POOL, "ml-test-system")
+    grant = ordered.one(ROLE, "ml-test-deployer-admin")
+    wait = ordered.one("time:index/sleep:Sleep")
+    worker_pools = {ordered.one(AGENT_POOL, f"ml-test-{p}").urn for p in ("a100", "t4spot", "web")}
+    k8s = [r for r in ordered.resources if r.type.startswith("kubernetes:") or r.type == "pulumi:providers:kubernetes"]
+    assert len(k8s) > 20
+    for r in k8s:
+        deps = set(r.dependencies)
+        assert {system.urn, grant.urn, wait.urn} <= deps, r.name
+        assert not deps & worker_pools, r.name
+
+
+def test_rbac_grant_is_followed_by_the_documented_propagation_wait(ordered):
+    # Azure RBAC: role assignment changes can take up to 5 minutes to take effect
+    # (Microsoft Learn, "Troubleshoot Azure RBAC"); calls before that get 403.
+    wait = ordered.one("time:index/sleep:Sleep")
+    grant = ordered.one(ROLE, "ml-test-deployer-admin")
+    assert inputs(wait)["createDuration"] == "5m"
+    assert set(inputs(wait)["triggers"]) == {"roleAssignment"}  # a re-created grant waits again
+    assert grant.urn in wait.dependencies
+
+
+def test_agent_pools_are_created_one_after_another(ordered):
+    # AKS rejects a second agent-pool operation while one runs (409 OperationNotAllowed).
+    chain = [ordered.one(CLUSTER)] + [ordered.one(AGENT_POOL, f"ml-test-{p}") for p in ("system", "web", "a100", "t4spot")]
+    for before, after in zip(chain, chain[1:]):
+        assert before.urn in after.dependencies, (before.name, after.name)
+    # ...and no pool waits for a later one.
+    for i, pool in enumerate(chain[1:], start=1):
+        assert not {c.urn for c in chain[i + 1:]} & set(pool.dependencies), pool.name
+
+
+def test_worker_pools_are_deleted_before_they_are_replaced(ordered):
+    # azure-native replaces an AgentPool whose vmSize or gpuInstanceProfile changes
+    # (provider/pkg/gen/replacement.go, forceNewMap ContainerService.AgentPool). The user's
+    # pools keep their name (it is their node label), so the old pool must go first; the
+    # system pool instead changes its name and is created before the old one is deleted.
+    for pool in ("web", "a100", "t4spot"):
+        assert ordered.one(AGENT_POOL, f"ml-test-{pool}").delete_before_replace is True, pool
+    assert ordered.one(AGENT_POOL, "ml-test-system").delete_before_replace is False
+    assert all(p.ignore_changes == ("count",) for p in ordered.by_type(AGENT_POOL))
+
+
+def test_cpu_pool_is_a_user_pool_scaling_from_zero_with_portable_labels(ordered):
+    web = agent_pool(ordered, "web")
+    assert (web["mode"], web["vmSize"], web["osSKU"]) == ("User", "Standard_D8ds_v5", "AzureLinux")
+    assert (web["enableAutoScaling"], web["minCount"], web["maxCount"], web["count"]) == (True, 0, 5, 0)
+    assert web["nodeTaints"] == [] and "gpuProfile" not in web
+    assert web["nodeLabels"] == {conventions.GPU_NODE_LABEL: "false", conventions.POOL_LABEL: "web", conventions.SPOT_LABEL: "false"}
+    assert web["osDiskType"] == "Ephemeral" and web["osDiskSizeGB"] == 128
+
+
+# --- kubelogin follows who deploys -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("azure,mode", [
+    ({}, "azurecli"),
+    ({"deployerPrincipalType": "ServicePrincipal"}, "spn"),
+    ({"deployerPrincipalType": "ServicePrincipal", "kubeloginMode": "workloadidentity"}, "workloadidentity"),
+    ({"deployerPrincipalType": "ServicePrincipal", "kubeloginMode": "msi"}, "msi"),
+])
+def test_kubelogin_mode_follows_the_deployer(azure, mode):
+    # kubelogin get-token --login {azurecli,spn,workloadidentity,msi} (Azure/kubelogin README);
+    # azurecli needs `az login`, which a CI service principal does not have.
+    plan = plan_for({**BASE, "azure": azure})
+    exec_ = kubeconfig_doc(plan)["users"][0]["user"]["exec"]
+    assert exec_["args"] == ["get-token", "--login", mode, "--server-id", aks.AKS_ENTRA_SERVER_ID]
+
+
+# --- prod operations -------------------------------------------------------------------------
+
+
+def test_prod_has_maintenance_windows_for_both_auto_upgraders(prod, dev):
+    configs = {inputs(m)["configName"]: inputs(m) for m in prod.by_type("azure-native:containerservice:MaintenanceConfiguration")}
+    # AKS reads planned maintenance for its auto-upgraders from these two fixed names.
+    assert set(configs) == {"aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule"}
+    for config in configs.values():
+        assert config["resourceName"] == "ml-prod-azure" and config["resourceGroupName"] == "ml-prod-azure-rg"
+        assert config["maintenanceWindow"] == {
+            "schedule": {"weekly": {"intervalWeeks": 1, "dayOfWeek": "Sunday"}},
+            "durationHours": 4, "startTime": "03:00", "utcOffset": "+00:00",
+        }
+    assert dev.by_type("azure-native:containerservice:MaintenanceConfiguration") == []
+
+
+def test_prod_turns_on_defender_image_cleaner_and_the_audit_log(prod, dev):
+    security = cluster(prod)["securityProfile"]
+    assert security["defender"] == {"logAnalyticsWorkspaceResourceId": "ml-prod-azure-logs-id", "securityMonitoring": {"enabled": True}}
+    assert security["imageCleaner"] == {"enabled": True, "intervalHours": 168}
+    audit = inputs(prod.one("azure-native:monitor:DiagnosticSetting"))
+    assert audit["resourceUri"] == "ml-prod-azure-aks-id" and audit["workspaceId"] == "ml-prod-azure-logs-id"
+    assert audit["logs"] == [{"category": "kube-audit", "enabled": True}]
+    assert cluster(dev)["securityProfile"] == {"workloadIdentity": {"enabled": True}}
+    assert dev.by_type("azure-native:monitor:DiagnosticSetting") == []
+
+
+# --- what AKS would refuse, refused first ---------------------------------------------------------
+
+MORE_BAD_AZURE = [
+    # AKS: with upgradeChannel node-image the node OS channel is NodeImage, nothing else.
+    ("node-image-with-security-patch", {**BASE, "azure": {"upgradeChannel": "node-image", "nodeOsUpgradeChannel": "SecurityPatch"}},
+     "azure.nodeOsUpgradeChannel: 'SecurityPatch' cannot be combined with upgradeChannel 'node-image', which upgrades node images itself; allowed: NodeImage"),
+    ("user-with-spn", {**BASE, "azure": {"kubeloginMode": "spn"}},
+     "azure.kubeloginMode: 'spn' signs in as an application, but deployerPrincipalType is 'User'; allowed: azurecli, or set deployerPrincipalType ServicePrincipal"),
+    ("bad-kubelogin-mode", {**BASE, "azure": {"kubeloginMode": "devicecode"}},
+     "azure.kubeloginMode: 'devicecode' is not allowed; allowed: azurecli, spn, workloadidentity, msi"),
+]
+
+
+@pytest.mark.parametrize("raw,expected", [(raw, expected) for _, raw, expected in MORE_BAD_AZURE], ids=[c[0] for c in MORE_BAD_AZURE])
+def test_configs_aks_would_refuse_are_reported_first(raw, expected):
+    assert expected in config_errors(raw)
+
+
+def test_azure_rbac_with_a_foreign_tenant_is_refused():
+    # AKS-managed Entra ID with Azure RBAC authorizes the subscription's own tenant only.
+    own, foreign = "11111111-2222-4333-8444-555555555555", "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+    values = {**flat_config({**BASE, "azure": {"tenantId": foreign}}), "azure-native:tenantId": own}
+    with pytest.raises(config_module.ConfigError) as err:
+        engine.run_program("test", values)
+    assert err.value.problems == [
+        f"azure.tenantId: '{foreign}' is not the subscription's tenant (azure-native:tenantId '{own}'); "
+        f"Azure RBAC for Kubernetes needs the subscription's own tenant; allowed: {own} or leave tenantId unset"
+    ]
+    same = {**flat_config({**BASE, "azure": {"tenantId": own}}), "azure-native:tenantId": own}
+    assert cluster(engine.run_program("test", same))["aadProfile"]["tenantID"] == own
+
+
+def test_catalog_temp_disks_match_microsofts_size_pages():
+    # MicrosoftDocs/azure-compute-docs articles/virtual-machines/sizes/gpu-accelerated/
+    # {ncast4v3,nca100v4,ndma100v4,ncadsh100v5,ndh100v5}-series.md, "Temp Disk Size (GiB)".
+    published = {
+        "Standard_NC4as_T4_v3": 176, "Standard_NC8as_T4_v3": 352, "Standard_NC16as_T4_v3": 352, "Standard_NC64as_T4_v3": 2816,
+        "Standard_NC24ads_A100_v4": 64, "Standard_NC48ads_A100_v4": 128, "Standard_NC96ads_A100_v4": 256,
+        "Standard_ND96amsr_A100_v4": 6400, "Standard_NC40ads_H100_v5": 3576, "Standard_ND96isr_H100_v5": 1024,
+    }
+    types = catalog.cloud("azure").instance_types
+    assert {n: types[n].ephemeral_os_disk_gb for n in published} == published
+    assert config_errors({**BASE, "gpuPools": [{"name": "t4", "instanceType": "Standard_NC64as_T4_v3", "diskGb": 2880}]}) == [
+        "gpuPools[0].diskGb: 2880 is larger than the 2816 GB ephemeral OS disk Standard_NC64as_T4_v3 can hold; allowed: 50 to 2816"]
