@@ -121,16 +121,19 @@ def test_cloud_nat_on_a_router_gives_private_nodes_egress(staging):
 # --- identity -------------------------------------------------------------------------------
 
 
-def test_nodes_run_as_a_dedicated_account_with_exactly_three_roles(staging):
+def test_nodes_run_as_a_dedicated_account_with_exactly_two_roles(staging):
     account = staging.one("gcp:serviceaccount/account:Account")
     acc = inputs(account)
     assert acc["accountId"] == "ml-staging-gcp-nodes" and acc["project"] == "ml-platform-staging"
     email = "ml-staging-gcp-nodes@ml-platform-staging.iam.gserviceaccount.com"
     bindings = [inputs(b) for b in staging.by_type("gcp:projects/iAMMember:IAMMember")]
+    # GKE's documented minimum for a custom node service account is
+    # roles/container.defaultNodeServiceAccount (logging, monitoring, resource metadata and
+    # autoscaling metrics writers; GKE docs "Use least privilege IAM service accounts");
+    # Artifact Registry reader lets nodes pull the project's images.
     assert sorted(b["role"] for b in bindings) == [
         "roles/artifactregistry.reader",
-        "roles/logging.logWriter",
-        "roles/monitoring.metricWriter",
+        "roles/container.defaultNodeServiceAccount",
     ]
     assert {b["member"] for b in bindings} == {f"serviceAccount:{email}"}
     assert {b["project"] for b in bindings} == {"ml-platform-staging"}
@@ -478,7 +481,9 @@ def test_handle_tells_the_platform_what_gke_provides(monkeypatch):
     assert handle.gpu_node_selector == {conventions.GPU_NODE_LABEL: "true"}
     assert [(p.pool.name, p.gpu_model, p.gpus_per_node) for p in handle.gpu_pools] == [("l4", "l4", 1), ("a100", "a100", 1)]
     assert all(conventions.DEVICE_PLUGIN_CONFIG_LABEL not in p.node_labels for p in handle.gpu_pools)
-    assert [r._name for r in handle.ready] == ["ml-staging-gcp-system", "ml-staging-gcp-l4", "ml-staging-gcp-a100"]
+    # The platform waits for the system pool and the webhook firewall rule, not the GPU pools.
+    assert [r._name for r in handle.ready] == ["ml-staging-gcp-system", "ml-staging-gcp-webhooks"]
+    assert handle.extra_block_storage == {}
 
 
 def test_handle_in_prod_uses_the_disk_key_and_enterprise_filestore(monkeypatch):
@@ -597,6 +602,7 @@ def test_mixed_mig_is_refused_on_gcp_only():
 def test_staging_stack_previews_end_to_end(staging):
     gcp_types = sorted({r.type for r in staging.resources if r.type.startswith("gcp:")})
     assert gcp_types == [
+        "gcp:compute/firewall:Firewall",
         "gcp:compute/network:Network",
         "gcp:compute/router:Router",
         "gcp:compute/routerNat:RouterNat",
@@ -621,3 +627,101 @@ def test_staging_stack_previews_end_to_end(staging):
 def test_the_same_stack_gives_the_same_plan(staging):
     again = plan_for_stack("staging-gcp")
     assert [(r.urn, redact(r.inputs)) for r in again.resources] == [(r.urn, redact(r.inputs)) for r in staging.resources]
+
+
+# --- deploy order, webhooks, intranode visibility, Hyperdisk, CPU pools ------------------------
+
+WITH_CPU = {**PROD, "cpuPools": [{"name": "web", "instanceType": "n2-standard-8", "maxNodes": 6},
+                                 {"name": "batch", "instanceType": "e2-standard-4", "minNodes": 1, "spot": True}]}
+
+
+@pytest.fixture(scope="module")
+def with_cpu():
+    return plan_for(WITH_CPU, stack="prod-gcp")
+
+
+def test_platform_waits_for_the_system_pool_and_grants_not_worker_pools(with_cpu):
+    system = with_cpu.one(NODE_POOL, "ml-prod-gcp-system")
+    firewall = with_cpu.one("gcp:compute/firewall:Firewall")
+    workers = {with_cpu.one(NODE_POOL, f"ml-prod-gcp-{p}").urn for p in ("h100", "h200", "a100", "web", "batch")}
+    k8s = [r for r in with_cpu.resources if r.type.startswith("kubernetes:") or r.type == "pulumi:providers:kubernetes"]
+    assert {"pulumi:providers:kubernetes", "kubernetes:storage.k8s.io/v1:StorageClass", "kubernetes:helm.sh/v3:Release"} <= {r.type for r in k8s}
+    for r in k8s:
+        deps = set(r.dependencies)
+        assert {system.urn, firewall.urn} <= deps, r.name
+        assert not deps & workers, r.name
+    # The system pool itself waits for its node account's role grants.
+    roles = {b.urn for b in with_cpu.by_type("gcp:projects/iAMMember:IAMMember")}
+    assert roles <= set(system.dependencies)
+
+
+def test_control_plane_reaches_admission_webhooks_on_8443_and_9443(with_cpu):
+    # GKE private clusters: the generated firewall admits control-plane-to-node traffic on
+    # 443 and 10250 only; webhooks on other ports need a rule (GKE docs, "Add firewall rules
+    # for specific use cases"). The workload layer serves webhooks on 8443 and 9443.
+    rule = inputs(with_cpu.one("gcp:compute/firewall:Firewall"))
+    assert rule["direction"] == "INGRESS" and rule["network"].endswith("/global/networks/ml-prod-gcp-vpc")
+    assert rule["allows"] == [{"protocol": "tcp", "ports": ["8443", "9443"]}]
+    assert rule["targetServiceAccounts"] == ["ml-prod-gcp-nodes@ml-platform-prod.iam.gserviceaccount.com"]
+    cluster_outputs = mocks_gke_cluster_outputs(with_cpu)
+    assert rule["sourceRanges"] == [cluster_outputs["privateClusterConfig"]["privateEndpoint"] + "/32"]
+
+
+def mocks_gke_cluster_outputs(plan):
+    from types import SimpleNamespace
+
+    from preview import mocks
+
+    c = plan.one(CLUSTER)
+    return mocks._gke_cluster(SimpleNamespace(name=c.name, inputs=inputs(c)))
+
+
+def test_control_plane_ranges_prefer_the_reserved_range_then_the_private_endpoint():
+    assert gke.control_plane_ranges({"master_ipv4_cidr_block": "172.16.0.32/28", "private_endpoint": "172.16.0.34"}) == ["172.16.0.32/28"]
+    assert gke.control_plane_ranges({"private_endpoint": "10.0.0.2"}) == ["10.0.0.2/32"]
+    assert gke.control_plane_ranges(None) == []
+
+
+def test_intranode_visibility_with_dataplane_v2(staging):
+    # GKE docs "Set up intranode visibility": with Dataplane V2 it is eBPF-native from
+    # 1.36.0-gke.3302000 (netd before); Autopilot runs both by default.
+    c = cluster(staging)
+    assert c["enableIntranodeVisibility"] is True and c["datapathProvider"] == "ADVANCED_DATAPATH"
+
+
+def test_a3_ultra_gets_a_hyperdisk_block_class(with_cpu, staging):
+    # A3 Ultra (a3-ultragpu-8g) attaches Hyperdisk only: pd-balanced volumes cannot attach there.
+    (hyper,) = [inputs(r) for r in with_cpu.by_type("kubernetes:storage.k8s.io/v1:StorageClass")
+                if inputs(r)["metadata"]["name"] == gke.HYPERDISK_CLASS]
+    assert hyper["provisioner"] == "pd.csi.storage.gke.io"
+    assert hyper["parameters"] == {"csi.storage.k8s.io/fstype": "ext4", "disk-encryption-kms-key": "ml-prod-gcp-disks-id",
+                                   "type": "hyperdisk-balanced"}
+    assert hyper["volumeBindingMode"] == "WaitForFirstConsumer" and hyper["reclaimPolicy"] == "Delete"
+    assert hyper["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "false"
+    names = [inputs(r)["metadata"]["name"] for r in staging.by_type("kubernetes:storage.k8s.io/v1:StorageClass")]
+    assert gke.HYPERDISK_CLASS not in names  # no A3 Ultra pool: no Hyperdisk class
+
+
+def test_cpu_pools_scale_from_their_minimum_untainted_with_portable_labels(with_cpu):
+    web, batch = pool(with_cpu, "web"), pool(with_cpu, "batch")
+    assert web["autoscaling"] == {"totalMinNodeCount": 0, "totalMaxNodeCount": 6, "locationPolicy": "BALANCED"}
+    assert batch["autoscaling"] == {"totalMinNodeCount": 1, "totalMaxNodeCount": 3, "locationPolicy": "ANY"}
+    assert web["nodeLocations"] == ["us-central1-a", "us-central1-b", "us-central1-c"]
+    for p, name, spot in ((web, "web", "false"), (batch, "batch", "true")):
+        node = p["nodeConfig"]
+        assert node["taints"] == [] and "guestAccelerators" not in node
+        assert node["labels"] == {conventions.GPU_NODE_LABEL: "false", conventions.POOL_LABEL: name, conventions.SPOT_LABEL: spot}
+        assert node["serviceAccount"] == "ml-prod-gcp-nodes@ml-platform-prod.iam.gserviceaccount.com"
+    assert web["nodeConfig"]["machineType"] == "n2-standard-8" and batch["nodeConfig"]["spot"] is True
+
+
+def test_gke_system_pool_is_not_tainted_critical_addons_only(with_cpu, monkeypatch):
+    # GKE's own add-ons do not all tolerate CriticalAddonsOnly: event-exporter-gke tolerates
+    # only components.gke.io/gke-managed-components (seen in a GKE cluster's kube-system
+    # Deployment), while konnectivity-agent and kube-dns tolerate both. A CriticalAddonsOnly
+    # taint would strand such add-ons when no other untainted node exists (GPU pools are
+    # tainted, CPU pools may be at 0), so on GKE the system pool stays untainted and the
+    # platform's pods need no toleration there.
+    assert pool(with_cpu, "system")["nodeConfig"]["taints"] == []
+    handle, _ = _capture_handles(monkeypatch, WITH_CPU, "prod-gcp")
+    assert handle.system_tolerations == []
