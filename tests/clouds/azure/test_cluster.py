@@ -554,7 +554,7 @@ def test_rbac_grant_is_followed_by_the_documented_propagation_wait(ordered):
 def test_agent_pools_are_created_one_after_another(ordered):
     # AKS rejects a second agent-pool operation while one runs (409 OperationNotAllowed).
     chain = [ordered.one(CLUSTER)] + [ordered.one(AGENT_POOL, f"ml-test-{p}") for p in ("system", "web", "a100", "t4spot")]
-    for before, after in zip(chain, chain[1:]):
+    for before, after in zip(chain, chain[1:], strict=False):
         assert before.urn in after.dependencies, (before.name, after.name)
     # ...and no pool waits for a later one.
     for i, pool in enumerate(chain[1:], start=1):
