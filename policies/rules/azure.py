@@ -183,6 +183,24 @@ def aks_upgrade_channels(r: Resource, ctx: Context):
 
 
 @resource_rule(
+    id="aks-defender-and-image-cleaner",
+    title="AKS Defender and Image Cleaner (prod)",
+    domain=DOMAIN,
+    types=[AKS_CLUSTER],
+    description="Production AKS clusters run Microsoft Defender for Containers' sensor and Image Cleaner, which removes unused images from nodes.",
+    severity="medium",
+    level="mandatory",
+    environments=["prod"],
+    fix="Set securityProfile.defender {logAnalyticsWorkspaceResourceId, securityMonitoring: {enabled: true}} and securityProfile.imageCleaner {enabled: true, intervalHours: 168}.",
+)
+def aks_defender_and_image_cleaner(r: Resource, ctx: Context):
+    if flag(get(r.props, "securityProfile.defender.securityMonitoring.enabled")) is not True:
+        yield "securityProfile.defender.securityMonitoring is not enabled: no runtime threat detection on the nodes."
+    if flag(get(r.props, "securityProfile.imageCleaner.enabled")) is not True:
+        yield "securityProfile.imageCleaner is not enabled: unused, possibly vulnerable images stay on the nodes."
+
+
+@resource_rule(
     id="aks-azure-policy",
     title="AKS Azure Policy add-on",
     domain=DOMAIN,

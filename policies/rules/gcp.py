@@ -145,6 +145,23 @@ def gke_network_policy(r: Resource, ctx: Context):
 
 
 @resource_rule(
+    id="gke-intranode-visibility",
+    title="GKE intranode visibility",
+    domain=DOMAIN,
+    types=[GKE_CLUSTER],
+    description="GKE clusters route pod-to-pod traffic on the same node through the VPC, so flow logs and firewall rules see all of it (Checkov CKV_GCP_61). It works with Dataplane V2.",
+    severity="medium",
+    level="advisory",
+    fix="Set enableIntranodeVisibility true on the cluster.",
+)
+def gke_intranode_visibility(r: Resource, ctx: Context):
+    if flag(get(r.props, "enableAutopilot")) is True:
+        return  # Autopilot turns it on itself
+    if flag(get(r.props, "enableIntranodeVisibility")) is not True:
+        yield "enableIntranodeVisibility is not true: traffic between pods on one node bypasses VPC flow logs and firewall rules."
+
+
+@resource_rule(
     id="gke-release-channel",
     title="GKE release channel",
     domain=DOMAIN,

@@ -70,6 +70,7 @@ GKE_CLUSTER = {
     "databaseEncryption": {"state": "ENCRYPTED", "keyName": "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k"},
     "enableShieldedNodes": True,
     "datapathProvider": "ADVANCED_DATAPATH",
+    "enableIntranodeVisibility": True,
     "loggingConfig": {"enableComponents": ["SYSTEM_COMPONENTS", "WORKLOADS"]},
     "deletionProtection": True,
 }
@@ -109,7 +110,11 @@ AKS_CLUSTER = {
     "disableLocalAccounts": True,
     "networkProfile": {"networkPlugin": "azure", "networkPluginMode": "overlay", "networkPolicy": "cilium", "networkDataplane": "cilium"},
     "oidcIssuerProfile": {"enabled": True},
-    "securityProfile": {"workloadIdentity": {"enabled": True}},
+    "securityProfile": {
+        "workloadIdentity": {"enabled": True},
+        "defender": {"logAnalyticsWorkspaceResourceId": "ws-id", "securityMonitoring": {"enabled": True}},
+        "imageCleaner": {"enabled": True, "intervalHours": 168},
+    },
     "autoUpgradeProfile": {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "NodeImage"},
     "addonProfiles": {"azurepolicy": {"enabled": True}},
     "agentPoolProfiles": [AKS_SYSTEM_PROFILE],
@@ -326,6 +331,13 @@ CASES: list[Case] = [
         good=[one(t.GKE_CLUSTER, GKE_CLUSTER), one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"datapathProvider": DELETE, "networkPolicy": {"enabled": True, "provider": "CALICO"}}))],
     ),
     Case(
+        "gke-intranode-visibility",
+        bad=[one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"enableIntranodeVisibility": DELETE})),
+             one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"enableIntranodeVisibility": False}))],
+        good=[one(t.GKE_CLUSTER, GKE_CLUSTER), one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"enableIntranodeVisibility": DELETE, "enableAutopilot": True}))],
+        expect=["enableIntranodeVisibility"] * 2,
+    ),
+    Case(
         "gke-release-channel",
         bad=[one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"releaseChannel.channel": "UNSPECIFIED"})), one(t.GKE_CLUSTER, patch(GKE_CLUSTER, {"releaseChannel.channel": "RAPID"}))],
         good=[one(t.GKE_CLUSTER, GKE_CLUSTER)],
@@ -415,6 +427,13 @@ CASES: list[Case] = [
             one(t.AKS_AGENT_POOL, patch(AKS_SYSTEM_PROFILE, {"agentPoolName": "system2", "nodeTaints": DELETE})),
         ],
         good=[one(t.AKS_CLUSTER, AKS_CLUSTER), one(t.AKS_AGENT_POOL, AKS_GPU_POOL)],
+    ),
+    Case(
+        "aks-defender-and-image-cleaner",
+        bad=[one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"securityProfile.defender": DELETE})),
+             one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"securityProfile.imageCleaner.enabled": False}))],
+        good=[one(t.AKS_CLUSTER, AKS_CLUSTER)],
+        expect=["defender", "imageCleaner"],
     ),
     Case(
         "aks-upgrade-channels",
