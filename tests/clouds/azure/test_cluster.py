@@ -669,3 +669,45 @@ def test_catalog_temp_disks_match_microsofts_size_pages():
     assert {n: types[n].ephemeral_os_disk_gb for n in published} == published
     assert config_errors({**BASE, "gpuPools": [{"name": "t4", "instanceType": "Standard_NC64as_T4_v3", "diskGb": 2880}]}) == [
         "gpuPools[0].diskGb: 2880 is larger than the 2816 GB ephemeral OS disk Standard_NC64as_T4_v3 can hold; allowed: 50 to 2816"]
+
+
+def test_platform_pods_tolerate_the_system_pool_taint(prod):
+    # The system pool carries CriticalAddonsOnly=true:NoSchedule; every pod the platform puts
+    # there (kube-prometheus-stack's components) must tolerate it or stay Pending.
+    values = inputs(prod.one("kubernetes:helm.sh/v3:Release"))["values"]
+    found = []
+
+    def walk(value, path):
+        if isinstance(value, dict):
+            for key, child in value.items():
+                if key == "tolerations":
+                    found.append((path, child))
+                else:
+                    walk(child, f"{path}.{key}")
+
+    walk(values, "")
+    assert {p for p, _ in found} >= {".prometheus.prometheusSpec", ".alertmanager.alertmanagerSpec", ".grafana",
+                                     ".kube-state-metrics", ".prometheusOperator"}
+    for path, tolerations in found:
+        assert {"key": "CriticalAddonsOnly", "operator": "Exists", "effect": "NoSchedule"} in tolerations, path
+
+
+def test_json_plan_records_the_aks_order(tmp_path):
+    # What a reviewer reads: `python -m preview prod-azure --json plan.json`, field dependsOn.
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "plan.json"
+    subprocess.run([sys.executable, "-m", "preview", "prod-azure", "--quiet", "--json", str(out)], check=True,
+                   cwd=engine.ROOT_DIR, capture_output=True)
+    doc = json.loads(out.read_text())
+    by_name = {(r["type"], r["name"]): r for r in doc["resources"]}
+    provider = by_name[("pulumi:providers:kubernetes", "ml-prod-azure-k8s")]
+    system = by_name[(AGENT_POOL, "ml-prod-azure-system")]
+    wait = by_name[("time:index/sleep:Sleep", "ml-prod-azure-deployer-admin-propagation")]
+    h100 = by_name[(AGENT_POOL, "ml-prod-azure-h100")]
+    assert {system["urn"], wait["urn"]} <= set(provider["dependsOn"]) and h100["urn"] not in provider["dependsOn"]
+    # One pool after another, in the stack's order: system, h100, t4infer.
+    assert system["urn"] in h100["dependsOn"]
+    assert h100["urn"] in by_name[(AGENT_POOL, "ml-prod-azure-t4infer")]["dependsOn"]
