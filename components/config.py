@@ -385,8 +385,9 @@ def load_from_pulumi() -> StackConfig:
 
 
 def azure_tenant_problems(raw: dict[str, Any], subscription_tenant: Optional[str]) -> list[str]:
-    """AKS's Azure RBAC authorizes only identities of the subscription's own tenant, and this
-    program always turns Azure RBAC on: a tenantId other than the provider's is refused."""
+    """Azure RBAC for Kubernetes Authorization needs the Entra tenant to be the tenant of the
+    cluster's subscription (AKS docs, manage-azure-rbac), and this program always turns Azure
+    RBAC on: a tenantId other than the provider's is refused."""
     azure = raw.get("azure")
     tenant = azure.get("tenantId") if isinstance(azure, dict) else None
     if not tenant or not subscription_tenant or str(tenant).lower() == subscription_tenant.lower():

@@ -37,9 +37,9 @@ KUBELOGIN_HINT = "kubelogin turns your Azure login into a token for AKS: `az aks
 # or a service principal whose id and secret CI passes in AZURE_CLIENT_ID,
 # AZURE_CLIENT_SECRET and AZURE_TENANT_ID (kubelogin's own environment variables).
 DEFAULT_KUBELOGIN_MODE = {"User": "azurecli", "ServicePrincipal": "spn"}
-# Azure RBAC role assignments can take up to 5 minutes to take effect (Microsoft's
-# "Troubleshoot Azure RBAC": changes may take up to 10 min for management groups, 5 for
-# others); Kubernetes calls made before that fail with 403.
+# "New role assignments can take up to five minutes to propagate and be updated by the
+# authorization server" (AKS docs, "Use Azure RBAC for Kubernetes Authorization",
+# learn.microsoft.com/azure/aks/manage-azure-rbac); Kubernetes calls before that get 403.
 RBAC_PROPAGATION_WAIT = "5m"
 # The one inline pool AKS needs to create a cluster. azure-native refuses to create an
 # AgentPool that already exists, so the pool the platform runs on is a separate AgentPool

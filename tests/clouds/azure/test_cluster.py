@@ -542,8 +542,8 @@ def test_platform_waits_for_the_system_pool_and_the_deployer_grant_only(ordered)
 
 
 def test_rbac_grant_is_followed_by_the_documented_propagation_wait(ordered):
-    # Azure RBAC: role assignment changes can take up to 5 minutes to take effect
-    # (Microsoft Learn, "Troubleshoot Azure RBAC"); calls before that get 403.
+    # AKS docs, "Use Azure RBAC for Kubernetes Authorization" (manage-azure-rbac): new role
+    # assignments can take up to five minutes to propagate to the authorization server.
     wait = ordered.one("time:index/sleep:Sleep")
     grant = ordered.one(ROLE, "ml-test-deployer-admin")
     assert inputs(wait)["createDuration"] == "5m"
@@ -644,7 +644,8 @@ def test_configs_aks_would_refuse_are_reported_first(raw, expected):
 
 
 def test_azure_rbac_with_a_foreign_tenant_is_refused():
-    # AKS-managed Entra ID with Azure RBAC authorizes the subscription's own tenant only.
+    # AKS docs, "Use Azure RBAC for Kubernetes Authorization": the Entra tenant configured for
+    # authentication must be the tenant of the subscription that holds the cluster.
     own, foreign = "11111111-2222-4333-8444-555555555555", "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
     values = {**flat_config({**BASE, "azure": {"tenantId": foreign}}), "azure-native:tenantId": own}
     with pytest.raises(config_module.ConfigError) as err:
