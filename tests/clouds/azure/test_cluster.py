@@ -603,7 +603,8 @@ def test_kubelogin_mode_follows_the_deployer(azure, mode):
 
 def test_prod_has_maintenance_windows_for_both_auto_upgraders(prod, dev):
     configs = {inputs(m)["configName"]: inputs(m) for m in prod.by_type("azure-native:containerservice:MaintenanceConfiguration")}
-    # AKS reads planned maintenance for its auto-upgraders from these two fixed names.
+    # AKS docs "Auto-upgrade node OS images": the cluster channel uses the maintenance window
+    # aksManagedAutoUpgradeSchedule, the node OS channel aksManagedNodeOSUpgradeSchedule.
     assert set(configs) == {"aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule"}
     for config in configs.values():
         assert config["resourceName"] == "ml-prod-azure" and config["resourceGroupName"] == "ml-prod-azure-rg"
@@ -628,7 +629,8 @@ def test_prod_turns_on_defender_image_cleaner_and_the_audit_log(prod, dev):
 # --- what AKS would refuse, refused first ---------------------------------------------------------
 
 MORE_BAD_AZURE = [
-    # AKS: with upgradeChannel node-image the node OS channel is NodeImage, nothing else.
+    # AKS docs "Auto-upgrade node OS images" (auto-upgrade-node-image): the cluster channel
+    # node-image sets the node OS channel to NodeImage; another node OS channel is refused.
     ("node-image-with-security-patch", {**BASE, "azure": {"upgradeChannel": "node-image", "nodeOsUpgradeChannel": "SecurityPatch"}},
      "azure.nodeOsUpgradeChannel: 'SecurityPatch' cannot be combined with upgradeChannel 'node-image', which upgrades node images itself; allowed: NodeImage"),
     ("user-with-spn", {**BASE, "azure": {"kubeloginMode": "spn"}},
