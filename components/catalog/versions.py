@@ -13,6 +13,12 @@ IMAGES: dict[str, str] = {
     "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.6.0-4.8.3-ubuntu22.04",
 }
 
+# Ports admission webhooks of the pinned charts listen on inside their pods (Kueue, KServe
+# and cert-manager-style controllers: 9443; others: 8443). GKE private clusters admit only
+# 443 and 10250 from the control plane, so the GKE backend opens these; a chart added with a
+# webhook on another port adds it here.
+ADMISSION_WEBHOOK_PORTS: tuple[int, ...] = (8443, 9443)
+
 # Cluster Autoscaler's minor must match the cluster's Kubernetes minor.
 CLUSTER_AUTOSCALER_IMAGE_TAGS: dict[str, str] = {
     "1.34": "v1.34.0",

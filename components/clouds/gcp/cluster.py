@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 
 from ... import catalog, conventions
 from ...catalog import gcp as gcp_catalog
+from ...catalog import versions
 from ...config import CpuPool, GpuPool, StackConfig
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
@@ -26,9 +27,8 @@ NODE_ROLES = (
     "roles/artifactregistry.reader",
 )
 # A private cluster's firewall admits control-plane-to-node traffic on 443 and 10250 only;
-# admission webhooks served on other ports (Kueue and KServe use 9443, others 8443) need
-# their own rule, or the API server times out calling them.
-WEBHOOK_PORTS = ("8443", "9443")
+# admission webhooks served on other ports (the catalog lists those of the pinned charts)
+# need their own rule, or the API server times out calling them.
 # A3 Ultra attaches Hyperdisk only (its boot disk is hyperdisk-balanced): volumes for pods
 # on those nodes need a Hyperdisk class.
 HYPERDISK_CLASS = "ml-hyperdisk"
@@ -399,7 +399,7 @@ class GkeCluster(pulumi.ComponentResource):
         )
 
     def _webhook_firewall(self) -> None:
-        """Let the control plane reach admission webhooks on the nodes (WEBHOOK_PORTS)."""
+        """Let the control plane reach admission webhooks on the nodes (catalog ADMISSION_WEBHOOK_PORTS)."""
         name = self.cluster_name
         self.webhook_firewall = gcp.compute.Firewall(
             f"{name}-webhooks",
@@ -410,7 +410,7 @@ class GkeCluster(pulumi.ComponentResource):
             description=f"GKE control plane of {name} to admission webhooks on its nodes",
             source_ranges=self.cluster.private_cluster_config.apply(control_plane_ranges),
             target_service_accounts=[self.node_account.email],
-            allows=[{"protocol": "tcp", "ports": list(WEBHOOK_PORTS)}],
+            allows=[{"protocol": "tcp", "ports": [str(p) for p in sorted(versions.ADMISSION_WEBHOOK_PORTS)]}],
             opts=self._opts,
         )
 

@@ -667,6 +667,14 @@ def test_control_plane_reaches_admission_webhooks_on_8443_and_9443(with_cpu):
     assert rule["sourceRanges"] == [cluster_outputs["privateClusterConfig"]["privateEndpoint"] + "/32"]
 
 
+def test_webhook_rule_follows_the_ports_the_catalog_lists(monkeypatch):
+    from components.catalog import versions
+
+    monkeypatch.setattr(versions, "ADMISSION_WEBHOOK_PORTS", (9443, 8443, 15017))
+    plan = plan_for(PROD, stack="prod-gcp")
+    assert inputs(plan.one("gcp:compute/firewall:Firewall"))["allows"] == [{"protocol": "tcp", "ports": ["8443", "9443", "15017"]}]
+
+
 def mocks_gke_cluster_outputs(plan):
     from types import SimpleNamespace
 
