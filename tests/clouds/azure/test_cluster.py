@@ -271,6 +271,10 @@ def test_system_pool_name_changes_with_what_aks_cannot_change_in_place():
     bigger = plan_for({**BASE, "systemPool": {"instanceType": "Standard_D8ds_v5"}})
     smaller = plan_for(BASE)
     assert system_agent_pool(bigger)["agentPoolName"] != system_agent_pool(smaller)["agentPoolName"]
+    # Node counts are updated in place: same pool name, new autoscaler limits.
+    resized = plan_for({**BASE, "systemPool": {"minNodes": 3, "maxNodes": 8}})
+    assert system_agent_pool(resized)["agentPoolName"] == system_agent_pool(smaller)["agentPoolName"]
+    assert (system_agent_pool(resized)["minCount"], system_agent_pool(resized)["maxCount"]) == (3, 8)
     # The pool's Pulumi name stays, so the change is a replacement of one resource.
     assert bigger.one(AGENT_POOL, "ml-test-system").urn == smaller.one(AGENT_POOL, "ml-test-system").urn
 
