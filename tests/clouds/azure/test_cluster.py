@@ -595,8 +595,10 @@ def test_cpu_pool_is_a_user_pool_scaling_from_zero_with_portable_labels(ordered)
     ({"deployerPrincipalType": "ServicePrincipal", "kubeloginMode": "msi"}, "msi"),
 ])
 def test_kubelogin_mode_follows_the_deployer(azure, mode):
-    # kubelogin get-token --login {azurecli,spn,workloadidentity,msi} (Azure/kubelogin README);
-    # azurecli needs `az login`, which a CI service principal does not have.
+    # kubelogin get-token --login {azurecli,spn,workloadidentity,msi} (Azure/kubelogin
+    # docs/book/src/cli/get-token.md): spn reads AZURE_CLIENT_ID/AZURE_CLIENT_SECRET (or the
+    # AAD_SERVICE_PRINCIPAL_* pair), workloadidentity AZURE_CLIENT_ID, AZURE_TENANT_ID and
+    # AZURE_FEDERATED_TOKEN_FILE; azurecli needs an `az login` session, which CI lacks.
     plan = plan_for({**BASE, "azure": azure})
     exec_ = kubeconfig_doc(plan)["users"][0]["user"]["exec"]
     assert exec_["args"] == ["get-token", "--login", mode, "--server-id", aks.AKS_ENTRA_SERVER_ID]
