@@ -29,7 +29,8 @@ class MlCluster(pulumi.ComponentResource):
         # The platform layer installs on whatever the backend returned, once it is ready.
         self.platform = Platform(
             name,
-            PlatformArgs(self.handle, args.config.platform, tuple(args.config.namespaces)),
+            PlatformArgs(self.handle, args.config.platform, tuple(args.config.namespaces),
+                         args.config.alert_receivers(), args.config.alert_routes()),
             pulumi.ResourceOptions(parent=self, depends_on=list(self.handle.ready)),
         )
         self.grafana_admin_password = self.platform.grafana_admin_password

@@ -214,6 +214,27 @@ class ExistingSettings(_Model):
 # --- Platform layer --------------------------------------------------------------------
 
 
+AlertReceiverKind = Literal["slack", "pagerduty", "webhook"]
+# The secret stack key holding each receiver's address (a URL or PagerDuty routing key).
+ALERT_RECEIVER_SECRETS: dict[str, str] = {
+    "slack": "alertSlackWebhookUrl",
+    "pagerduty": "alertPagerdutyRoutingKey",
+    "webhook": "alertWebhookUrl",
+}
+
+
+class Alerts(_Model):
+    """Where Alertmanager sends alerts. A receiver exists when its secret stack key is set:
+    `alertSlackWebhookUrl`, `alertPagerdutyRoutingKey`, `alertWebhookUrl`."""
+
+    critical: Optional[list[AlertReceiverKind]] = None
+    """Receivers of `severity: critical` alerts; unset: every receiver whose secret is set."""
+    warning: Optional[list[AlertReceiverKind]] = None
+    """Receivers of `severity: warning` alerts; unset: Slack and the webhook where their secrets are set (PagerDuty pages only for critical)."""
+    slack_channel: Optional[str] = Field(default=None, pattern=r"^[#@]?[a-z0-9][a-z0-9._-]{0,79}$")
+    """Slack channel to post to, e.g. `#ml-alerts`; unset: the webhook's own channel."""
+
+
 class Monitoring(_Model):
     """kube-prometheus-stack: Prometheus (persistent, on the block class), Alertmanager,
     Grafana, plus GPU metrics, the GPU dashboard and the GPU alert rules."""
@@ -224,6 +245,8 @@ class Monitoring(_Model):
     """How long Prometheus keeps metrics, e.g. `15d`, `2w`, `48h`."""
     storage_gb: int = Field(default=50, ge=10, le=4096)
     """Size of Prometheus's volume on the `ml-block` class, in GiB; data is pruned at 85% of it."""
+    alerts: Alerts = Field(default_factory=Alerts)
+    """Alert routing by severity (below); without any receiver, alerts stay in Alertmanager (refused in prod by the policy pack)."""
 
 
 class Platform(_Model):
@@ -243,15 +266,17 @@ class ServingNamespace(_Model):
     team: str
     """Owning team; becomes the `ml-clusters.io/team` label."""
     group: str
-    """Identity-provider group bound to the namespace's `edit` role (name, email or object id, as your cluster's authentication reports it)."""
+    """Identity-provider group bound to the namespace's team role (`ml-team`: edit workloads, not the quota, limits or network policies), as your cluster's authentication reports it (name, email or object id)."""
     gpus: int = Field(default=0, ge=0, le=4096)
     """Quota of GPUs (`requests.nvidia.com/gpu`; a time-slice replica or MIG slice counts as one)."""
     cpu: str = "16"
     """Quota of CPU requests, a Kubernetes quantity."""
     memory: str = "64Gi"
-    """Quota of memory requests and of memory limits, a Kubernetes quantity."""
+    """Quota of memory requests, a Kubernetes quantity."""
     pod_security: Literal["restricted", "baseline"] = "restricted"
     """Pod Security Standard the namespace enforces (audit and warn stay at restricted)."""
+    egress: Literal["cloud-apis", "internet", "none"] = "cloud-apis"
+    """Where pods may connect besides DNS and their own namespace: `cloud-apis` the cloud's workload-identity endpoint and HTTPS to object storage (public addresses on 443), `internet` anywhere, `none` nowhere else."""
 
 
 # --- The stack -------------------------------------------------------------------------
@@ -290,6 +315,29 @@ class StackConfig(_Model):
     """The cloud-agnostic platform layer."""
     namespaces: list[ServingNamespace] = Field(default_factory=list)
     """Serving namespaces with quotas, limits, network policies and access."""
+    alert_slack_webhook_url: Optional[str] = None
+    """Slack incoming-webhook URL alerts go to; a secret (`pulumi config set --secret alertSlackWebhookUrl <url>`)."""
+    alert_pagerduty_routing_key: Optional[str] = None
+    """PagerDuty Events API v2 routing key alerts page; a secret (`pulumi config set --secret alertPagerdutyRoutingKey <key>`)."""
+    alert_webhook_url: Optional[str] = None
+    """Generic webhook URL alerts are posted to (Alertmanager's webhook format); a secret (`pulumi config set --secret alertWebhookUrl <url>`)."""
+
+    def alert_receivers(self) -> dict[str, str]:
+        """Receiver kind -> its secret address, for the receivers whose secret is set."""
+        out = {}
+        for kind, key in ALERT_RECEIVER_SECRETS.items():
+            value = getattr(self, to_snake(key))
+            if value:
+                out[kind] = value
+        return out
+
+    def alert_routes(self) -> dict[str, list[str]]:
+        """Severity -> receiver kinds, with the defaults of `platform.monitoring.alerts` applied."""
+        receivers = self.alert_receivers()
+        alerts = self.platform.monitoring.alerts
+        critical = alerts.critical if alerts.critical is not None else list(receivers)
+        warning = alerts.warning if alerts.warning is not None else [k for k in receivers if k != "pagerduty"]
+        return {"critical": list(dict.fromkeys(critical)), "warning": list(dict.fromkeys(warning))}
 
     @property
     def is_prod(self) -> bool:
@@ -381,7 +429,9 @@ def pulumi_config_values() -> dict[str, Any]:
 def load_from_pulumi() -> StackConfig:
     values = pulumi_config_values()
     raw, problems = raw_from_pulumi(values)
-    return load(raw, problems + azure_tenant_problems(raw, values.get("azure-native:tenantId")))
+    prefix = PROJECT + ":"
+    secrets = {k[len(prefix):] for k in values if k.startswith(prefix) and pulumi.runtime.config.is_config_secret(k)}
+    return load(raw, problems + azure_tenant_problems(raw, values.get("azure-native:tenantId")), secrets)
 
 
 def azure_tenant_problems(raw: dict[str, Any], subscription_tenant: Optional[str]) -> list[str]:
@@ -396,10 +446,23 @@ def azure_tenant_problems(raw: dict[str, Any], subscription_tenant: Optional[str
             f"Azure RBAC for Kubernetes needs the subscription's own tenant; allowed: {subscription_tenant} or leave tenantId unset"]
 
 
-def load(raw: dict[str, Any], problems: Optional[list[str]] = None) -> StackConfig:
+def _plain_secret_problems(raw: dict[str, Any], secret_keys: set[str]) -> list[str]:
+    """Receiver addresses must be Pulumi secrets: one in plain text is in the stack file for
+    anyone with the repository, and in the state unencrypted."""
+    out = []
+    for key in sorted(ALERT_RECEIVER_SECRETS.values()):
+        if key in raw and key not in secret_keys:
+            out.append(f"{key}: set in plain text; allowed: a secret, `pulumi config set --secret {key} <value>` (the stack file then holds `secure: ...`)")
+    return out
+
+
+def load(raw: dict[str, Any], problems: Optional[list[str]] = None, secret_keys: Optional[set[str]] = None) -> StackConfig:
     """Validate `raw` (the stack's keys without the project prefix); raise ConfigError
-    listing every problem found."""
+    listing every problem found. `secret_keys`: the keys Pulumi holds as secrets (None:
+    not known, e.g. a config built in code; the plain-text check is then skipped)."""
     problems = list(problems or [])
+    if secret_keys is not None:
+        problems.extend(_plain_secret_problems(raw, secret_keys))
     cfg: Optional[StackConfig] = None
     err: Optional[ValidationError] = None
     try:
@@ -781,9 +844,26 @@ def _context_names(doc: Any) -> list[str]:
     return sorted(str(c["name"]) for c in doc["contexts"] if isinstance(c, dict) and c.get("name"))
 
 
+def _alert_problems(cfg: StackConfig) -> list[str]:
+    """Alert routes name only receivers whose secret is set."""
+    out = []
+    receivers = cfg.alert_receivers()
+    alerts = cfg.platform.monitoring.alerts
+    for severity in ("critical", "warning"):
+        for i, kind in enumerate(getattr(alerts, severity) or []):
+            if kind not in receivers:
+                key = ALERT_RECEIVER_SECRETS[kind]
+                out.append(f"platform.monitoring.alerts.{severity}[{i}]: {kind!r} has no address: the secret {key} is not set; allowed: set it with `pulumi config set --secret {key} <value>`, or one of: {', '.join(receivers) or 'no receiver is set'}")
+    if alerts.slack_channel and "slack" not in receivers:
+        out.append("platform.monitoring.alerts.slackChannel: set but alertSlackWebhookUrl is not; allowed: set the secret alertSlackWebhookUrl, or remove slackChannel")
+    if receivers and not cfg.platform.monitoring.enabled:
+        out.append(f"{ALERT_RECEIVER_SECRETS[next(iter(receivers))]}: set but platform.monitoring.enabled is false, so no Alertmanager would use it; allowed: enable monitoring or remove the key")
+    return out
+
+
 def _namespace_problems(cfg: StackConfig) -> list[str]:
     """Serving namespaces, the platform block and the existing-cluster facts."""
-    out = []
+    out = _alert_problems(cfg)
     seen: dict[str, int] = {}
     reserved = ("default", "kube-system", "kube-public", "kube-node-lease", "monitoring", "gpu-system")
     ingress = cfg.platform.ingress_namespace

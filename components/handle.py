@@ -39,6 +39,24 @@ class GpuMetricsSource:
 
 
 @dataclass(frozen=True)
+class EgressRule:
+    """One egress destination pods may need: an IP range (with exceptions) and a TCP port."""
+
+    cidr: str
+    port: int
+    except_cidrs: tuple[str, ...] = ()
+    protocol: str = "TCP"
+
+
+# Object storage (S3, GCS, Azure Blob) answers on public addresses over HTTPS on every cloud,
+# also through VPC endpoints, Private Google Access and service endpoints; NetworkPolicy
+# cannot name a host, so "object storage" is HTTPS to any address outside the private and
+# link-local ranges (cluster-internal traffic stays fenced).
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10")
+PUBLIC_HTTPS = EgressRule("0.0.0.0/0", 443, except_cidrs=PRIVATE_RANGES)
+
+
+@dataclass(frozen=True)
 class GpuPoolFacts:
     pool: GpuPool
     gpu_model: str  # catalog key, e.g. "l4"
@@ -77,3 +95,14 @@ class ClusterHandle:
     # Extra block StorageClasses by name, for node types the default class cannot serve
     # (e.g. GKE A3 Ultra, which attaches Hyperdisk only). Same rules as `ml-block`.
     extra_block_storage: Mapping[str, StorageClassSpec] = field(default_factory=dict)
+    # The cloud cuts MIG GPUs into their profile when it creates the node (GKE, AKS); False:
+    # the platform runs NVIDIA's mig-manager on MIG pools (EKS, existing clusters).
+    cloud_partitions_mig: bool = False
+    # The cluster DNS add-on Prometheus scrapes: "coredns" (EKS, AKS, most clusters) or
+    # "kube-dns" (GKE Standard).
+    cluster_dns: str = "coredns"
+    # Where pods get cloud credentials, `<IPv4>:<port>` (EKS Pod Identity agent, GKE/AKS
+    # metadata server), which a namespace with `egress: cloud-apis` may reach; None: the
+    # cluster has no such endpoint. And the object store's endpoints.
+    identity_endpoint: Optional[str] = None
+    object_storage_egress: tuple[EgressRule, ...] = (PUBLIC_HTTPS,)

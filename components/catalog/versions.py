@@ -5,12 +5,20 @@ KUBERNETES_VERSIONS: tuple[str, ...] = ("1.34", "1.35")
 DEFAULT_KUBERNETES_VERSION = "1.35"
 
 # Container images the program renders itself.
+# The device plugin's digest is the multi-arch index nvcr.io serves for v0.20.0 (as resolved
+# with the registry API in a public manifest that pins it; the GPU operator v26.7.0 bump
+# names the same a61ba9fd... digest). No public source we could read gives a digest for the
+# DCGM exporter and mig-manager tags below: they stay pinned by tag, and their Checkov
+# digest check is skipped with that reason (components/platform/gpu.py).
+DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.20.0@sha256:a61ba9fd8efb82f3a79f877f7580e02c1e8e7593f62473644bc9c79e315c3312"
 IMAGES: dict[str, str] = {
-    "nvidia-device-plugin": "nvcr.io/nvidia/k8s-device-plugin:v0.20.0",
+    "nvidia-device-plugin": DEVICE_PLUGIN_IMAGE,
     # GPU Feature Discovery ships in the device plugin image since v0.15.
-    "gpu-feature-discovery": "nvcr.io/nvidia/k8s-device-plugin:v0.20.0",
+    "gpu-feature-discovery": DEVICE_PLUGIN_IMAGE,
     # DCGM 4.6.0 with exporter 4.8.3 (the release the 4.8.x chart ships).
     "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.6.0-4.8.3-ubuntu22.04",
+    # NVIDIA mig-manager (NVIDIA/mig-parted v0.15.0), for MIG pools nobody else partitions.
+    "nvidia-mig-manager": "nvcr.io/nvidia/cloud-native/k8s-mig-manager:v0.15.0",
 }
 
 # Ports admission webhooks of the pinned charts listen on inside their pods (Kueue, KServe

@@ -8,7 +8,7 @@ monitoring with GPU metrics from wherever they come, and the serving namespaces.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 
@@ -26,6 +26,10 @@ class PlatformArgs:
     handle: ClusterHandle
     settings: PlatformSettings = field(default_factory=PlatformSettings)
     namespaces: Sequence[ServingNamespace] = ()
+    # Alert receivers (kind -> secret address) and routes (severity -> kinds), from
+    # StackConfig.alert_receivers() / alert_routes().
+    alert_receivers: Mapping[str, str] = field(default_factory=dict)
+    alert_routes: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 class Platform(pulumi.ComponentResource):
@@ -59,6 +63,8 @@ class Platform(pulumi.ComponentResource):
                     block_class=self.storage.block_class,
                     exporter_target=self.gpu.exporter_target,
                     depends_on=(self.storage.block,),
+                    receivers=tuple(sorted(args.alert_receivers.items())),
+                    routes=tuple((k, tuple(v)) for k, v in sorted(args.alert_routes.items())),
                 ),
                 child,
             )

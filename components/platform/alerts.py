@@ -2,7 +2,8 @@
 
 Label conventions the expressions rely on (the same on every cloud, because the platform
 renders the scrape config for both its own DCGM exporter and the cloud's):
-- DCGM metrics keep the exporter's `gpu`, `UUID` and `modelName` labels and get `node` from
+- DCGM metrics keep the exporter's `gpu`, `UUID` and `modelName` labels (plus `GPU_I_ID` /
+  `GPU_I_PROFILE` per MIG device, and `xid` on the XID counter) and get `node` from
   the scrape (the exporter's own host label is `Hostname` before 4.8.3, `hostname` after); the
   pod holding a GPU arrives as `exported_pod` / `exported_namespace` (honorLabels off, so
   the exporter's `pod` does not overwrite the scrape target's);
@@ -20,9 +21,22 @@ from typing import Any, Mapping
 # under the mixed strategy.
 GPU_RESOURCES_RE = "nvidia_com_gpu|nvidia_com_mig_.+"
 
-IDLE_UTILIZATION_PERCENT = 5
+IDLE_ACTIVITY_RATIO = 0.05
+IDLE_UTILIZATION_PERCENT = int(IDLE_ACTIVITY_RATIO * 100)
 HIGH_TEMPERATURE_C = 85
 MEMORY_FULL_RATIO = 0.95
+
+# XIDs that mean the GPU or its link is faulty (NVIDIA's XID catalog): 48 double-bit ECC,
+# 63/64 row-remapping events and failures, 74 NVLink error, 79 fallen off the bus, 92 high
+# single-bit ECC rate, 94/95 contained/uncontained ECC error, 119/120 GSP errors. App faults
+# (13 graphics engine exception, 31 MMU fault, 43 channel stopped, 45 preemptive cleanup)
+# are the workload's own and page nobody.
+HARDWARE_XIDS = (48, 63, 64, 74, 79, 92, 94, 95, 119, 120)
+APP_FAULT_XIDS = (13, 31, 43, 45)
+
+# Engine activity works on whole GPUs and on MIG devices alike (DCGM_FI_DEV_GPU_UTIL is not
+# reported for MIG devices); it is a ratio 0..1.
+ACTIVITY_METRIC = "DCGM_FI_PROF_GR_ENGINE_ACTIVE"
 
 
 def ksm_label(key: str) -> str:
@@ -45,22 +59,28 @@ def _rule(alert: str, expr: str, for_: str, severity: str, category: str, summar
 def gpu_rule_groups(gpu_node_selector: Mapping[str, str]) -> list[dict[str, Any]]:
     node_match = ",".join(f'{ksm_label(k)}="{v}"' for k, v in sorted(gpu_node_selector.items()))
     gpu = "GPU {{ $labels.gpu }} ({{ $labels.modelName }}) on {{ $labels.node }}"
+    xids = "|".join(str(x) for x in HARDWARE_XIDS)
     health = [
         _rule(
-            "GpuXidError",
-            "DCGM_FI_DEV_XID_ERRORS > 0",
-            "",
+            "GpuHardwareXid",
+            # The exporter's XID counter holds, per XID number, how many it saw in its window
+            # (DCGM_EXPORTER_XID_COUNT_WINDOW_SIZE): it drops back to 0 once the window passes,
+            # unlike the last-XID gauge DCGM_FI_DEV_XID_ERRORS, which latches forever.
+            f'max by (node, gpu, UUID, modelName, xid) (DCGM_EXP_XID_ERRORS_COUNT{{xid=~"{xids}"}}) > 0',
+            "2m",
             "critical",
             "gpu-health",
-            "A GPU reported an XID error",
-            f"{gpu} reported XID {{{{ $value }}}}; see NVIDIA's XID catalog. Drain the node if it repeats.",
+            "A GPU reported a hardware XID error",
+            f"{gpu} reported XID {{{{ $labels.xid }}}} {{{{ $value }}}} time(s) in the last window: a hardware or driver fault. Drain the node and reset or replace the GPU.",
         ),
         _rule(
             "GpuEccDoubleBitErrors",
-            "increase(DCGM_FI_DEV_ECC_DBE_VOL_TOTAL[10m]) > 0"
-            " or increase(DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS[10m]) > 0"
-            " or DCGM_FI_DEV_ROW_REMAP_FAILURE > 0",
-            "",
+            # Volatile totals stay above 0 until the driver reloads, so the alert keeps firing
+            # while the GPU is faulty (an increase() would resolve after its window).
+            "max by (node, gpu, UUID, modelName) (DCGM_FI_DEV_ECC_DBE_VOL_TOTAL) > 0"
+            " or max by (node, gpu, UUID, modelName) (DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS) > 0"
+            " or max by (node, gpu, UUID, modelName) (DCGM_FI_DEV_ROW_REMAP_FAILURE) > 0",
+            "1m",
             "critical",
             "gpu-health",
             "A GPU has uncorrectable (double-bit) memory errors",
@@ -68,12 +88,14 @@ def gpu_rule_groups(gpu_node_selector: Mapping[str, str]) -> list[dict[str, Any]
         ),
         _rule(
             "GpuThermalThrottling",
-            "rate(DCGM_FI_DEV_THERMAL_VIOLATION[5m]) > 0",
+            # The violation counter adds nanoseconds of throttling: rate() / 1e9 is the share
+            # of time throttled.
+            "rate(DCGM_FI_DEV_THERMAL_VIOLATION[5m]) / 1e9 > 0.01",
             "10m",
             "warning",
             "gpu-health",
             "A GPU is throttling its clocks for heat",
-            f"{gpu} has been thermally throttled for 10 minutes.",
+            f"{gpu} has been thermally throttled for more than 1% of the time for 10 minutes.",
         ),
         _rule(
             "GpuHighTemperature",
@@ -107,7 +129,7 @@ def gpu_rule_groups(gpu_node_selector: Mapping[str, str]) -> list[dict[str, Any]
     cost = [
         _rule(
             "GpuAllocatedIdle",
-            f'DCGM_FI_DEV_GPU_UTIL{{exported_pod!=""}} < {IDLE_UTILIZATION_PERCENT}',
+            f'{ACTIVITY_METRIC}{{exported_pod!=""}} < {IDLE_ACTIVITY_RATIO}',
             "30m",
             "warning",
             "gpu-cost",
@@ -122,7 +144,9 @@ def gpu_rule_groups(gpu_node_selector: Mapping[str, str]) -> list[dict[str, Any]
             "warning",
             "gpu-cost",
             "A pod has waited 15 minutes for a GPU",
-            "Pod {{ $labels.namespace }}/{{ $labels.pod }} has been pending for 15 minutes asking for {{ $value }} GPU(s): the pool is at its maximum, the quota is spent, or no pool matches its selector.",
+            # A pod over its namespace's GPU quota is refused at admission and never exists,
+            # so it is not among these: the quota is not a reason a pod is pending.
+            "Pod {{ $labels.namespace }}/{{ $labels.pod }} has been pending for 15 minutes asking for {{ $value }} GPU(s): the pool is at its maximum size, the cloud has no capacity for it, or no pool matches its selector and tolerations.",
         ),
     ]
     return [
@@ -136,5 +160,5 @@ def metrics_used(groups: list[dict[str, Any]]) -> set[str]:
     names: set[str] = set()
     for group in groups:
         for rule in group["rules"]:
-            names.update(re.findall(r"\bDCGM_FI_[A-Z0-9_]+", rule["expr"]))
+            names.update(re.findall(r"\bDCGM_(?:FI|EXP)_[A-Z0-9_]+", rule["expr"]))
     return names

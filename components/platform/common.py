@@ -62,6 +62,17 @@ def metadata(name: str, namespace: Optional[str] = None, app: Optional[str] = No
     return meta
 
 
+def checkov_skips(reasons: Mapping[str, str]) -> dict[str, str]:
+    """Checkov skip annotations, `checkov.io/skip<N>: <check id>=<reason>` (the form Checkov's
+    kubernetes runner reads from metadata.annotations; the reason may not contain `=`)."""
+    out = {}
+    for i, (check, reason) in enumerate(sorted(reasons.items()), start=1):
+        if "=" in reason:
+            raise ValueError(f"a Checkov skip reason cannot contain '=': {reason!r}")
+        out[f"checkov.io/skip{i}"] = f"{check}={reason}"
+    return out
+
+
 def container_security(read_only_root: bool = True, add_capabilities: Sequence[str] = (), run_as_root: bool = False) -> dict[str, Any]:
     """Least privilege for a container: never privileged, no privilege escalation, every
     capability dropped (and only the named ones added back), read-only root file system."""

@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from .alerts import GPU_RESOURCES_RE, IDLE_UTILIZATION_PERCENT
+from .alerts import ACTIVITY_METRIC, GPU_RESOURCES_RE, HARDWARE_XIDS, IDLE_ACTIVITY_RATIO, IDLE_UTILIZATION_PERCENT
 
 UID = "ml-clusters-gpu"
 TITLE = "GPUs (ml-clusters)"
@@ -36,18 +36,21 @@ def _panel(pid: int, title: str, kind: str, exprs: list[tuple[str, str]], x: int
 
 
 def gpu_dashboard() -> dict[str, Any]:
-    per_gpu = "{{node}} GPU {{gpu}}"
+    per_gpu = "{{node}} GPU {{gpu}} {{GPU_I_PROFILE}}"
     f = NODE_FILTER
+    act = ACTIVITY_METRIC  # whole GPUs and MIG devices alike
+    xids = "|".join(str(x) for x in HARDWARE_XIDS)
     panels = [
-        _panel(1, "GPUs allocated to pods", "stat", [(f'count(DCGM_FI_DEV_GPU_UTIL{{{f},exported_pod!=""}})', "allocated")], 0, 0, w=6, h=4),
+        _panel(1, "GPUs allocated to pods", "stat", [(f'count({act}{{{f},exported_pod!=""}})', "allocated")], 0, 0, w=6, h=4),
         _panel(2, f"Allocated GPUs under {IDLE_UTILIZATION_PERCENT}% busy", "stat",
-               [(f'count(DCGM_FI_DEV_GPU_UTIL{{{f},exported_pod!=""}} < {IDLE_UTILIZATION_PERCENT}) or vector(0)', "idle")], 6, 0, w=6, h=4),
+               [(f'count({act}{{{f},exported_pod!=""}} < {IDLE_ACTIVITY_RATIO}) or vector(0)', "idle")], 6, 0, w=6, h=4),
         _panel(3, "Pods pending on a GPU", "stat",
                [(f'count(sum by (namespace, pod) (kube_pod_container_resource_requests{{resource=~"{GPU_RESOURCES_RE}"}})'
                  ' * on (namespace, pod) max by (namespace, pod) (kube_pod_status_phase{phase="Pending"} == 1)) or vector(0)', "pending")],
                12, 0, w=6, h=4),
-        _panel(4, "GPUs with XID errors", "stat", [(f"count(DCGM_FI_DEV_XID_ERRORS{{{f}}} > 0) or vector(0)", "xid")], 18, 0, w=6, h=4),
-        _panel(5, "GPU utilization", "timeseries", [(f"DCGM_FI_DEV_GPU_UTIL{{{f}}}", per_gpu)], 0, 4, unit="percent", max_value=100),
+        _panel(4, "GPUs with hardware XIDs (window)", "stat",
+               [(f'count(max by (node, gpu) (DCGM_EXP_XID_ERRORS_COUNT{{{f},xid=~"{xids}"}}) > 0) or vector(0)', "xid")], 18, 0, w=6, h=4),
+        _panel(5, "GPU activity (graphics engine)", "timeseries", [(f"{act}{{{f}}}", per_gpu)], 0, 4, unit="percentunit", max_value=1),
         _panel(6, "Tensor core activity", "timeseries", [(f"DCGM_FI_PROF_PIPE_TENSOR_ACTIVE{{{f}}}", per_gpu)], 12, 4, unit="percentunit", max_value=1),
         _panel(7, "GPU memory used", "timeseries",
                [(f"DCGM_FI_DEV_FB_USED{{{f}}} / (DCGM_FI_DEV_FB_USED{{{f}}} + DCGM_FI_DEV_FB_FREE{{{f}}})", per_gpu)], 0, 12,
@@ -57,9 +60,10 @@ def gpu_dashboard() -> dict[str, Any]:
         # DCGM reports MHz; Grafana's unit is Hz.
         _panel(10, "SM clock", "timeseries", [(f"DCGM_FI_DEV_SM_CLOCK{{{f}}} * 1e6", per_gpu)], 12, 20, unit="hertz"),
         _panel(11, "Allocated GPUs by namespace", "timeseries",
-               [(f'count by (exported_namespace) (DCGM_FI_DEV_GPU_UTIL{{{f},exported_pod!=""}})', "{{exported_namespace}}")], 0, 28),
+               [(f'count by (exported_namespace) ({act}{{{f},exported_pod!=""}})', "{{exported_namespace}}")], 0, 28),
+        # Violation counters add nanoseconds of throttling: rate / 1e9 is the share of time.
         _panel(12, "Thermal throttling (share of time)", "timeseries",
-               [(f"rate(DCGM_FI_DEV_THERMAL_VIOLATION{{{f}}}[5m]) / 1e6", per_gpu)], 12, 28, unit="percentunit"),
+               [(f"rate(DCGM_FI_DEV_THERMAL_VIOLATION{{{f}}}[5m]) / 1e9", per_gpu)], 12, 28, unit="percentunit", max_value=1),
     ]
     return {
         "annotations": {"list": []},
@@ -77,7 +81,7 @@ def gpu_dashboard() -> dict[str, Any]:
                     "label": "Node",
                     "multi": True,
                     "name": "node",
-                    "query": {"query": "label_values(DCGM_FI_DEV_GPU_UTIL, node)", "refId": "node"},
+                    "query": {"query": f"label_values({ACTIVITY_METRIC}, node)", "refId": "node"},
                     "refresh": 2,
                     "type": "query",
                 },
@@ -99,5 +103,5 @@ def metrics_used(dashboard: dict[str, Any]) -> set[str]:
     names: set[str] = set()
     for panel in dashboard["panels"]:
         for target in panel["targets"]:
-            names.update(re.findall(r"\bDCGM_FI_[A-Z0-9_]+", target["expr"]))
+            names.update(re.findall(r"\bDCGM_(?:FI|EXP)_[A-Z0-9_]+", target["expr"]))
     return names

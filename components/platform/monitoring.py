@@ -1,10 +1,10 @@
 """Monitoring: kube-prometheus-stack as a pinned Helm release, GPU metrics scraped the same
 way on every cloud, the GPU dashboard and the GPU alert rules.
 
-Selection is explicit: the release's Prometheus selects ServiceMonitors, PodMonitors and
-PrometheusRules carrying `release: kube-prometheus-stack` (the label the chart puts on its
-own monitors), and everything rendered here carries it. A team's own ServiceMonitor is
-scraped when it carries the same label.
+The release's Prometheus selects every ServiceMonitor, PodMonitor, Probe, ScrapeConfig and
+PrometheusRule in every namespace (`*SelectorNilUsesHelmValues: false`, empty selectors), so
+a team's own monitor needs no particular label. Alertmanager routes by severity to the
+receivers the stack config names, their addresses read from a Secret, never from values.
 """
 
 from __future__ import annotations
@@ -54,18 +54,75 @@ class MonitoringArgs:
     exporter_target: Optional[ExporterTarget] = None
     # Resources the release must wait for (the StorageClass Prometheus claims).
     depends_on: tuple[pulumi.Resource, ...] = ()
+    # Receiver kind -> secret address, and severity -> receiver kinds (StackConfig's
+    # alert_receivers() and alert_routes()).
+    receivers: tuple[tuple[str, str], ...] = ()
+    routes: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 # The custom resources Prometheus picks up, by the chart's value-name prefixes.
 SELECTED_KINDS = ("serviceMonitor", "podMonitor", "rule", "probe", "scrapeConfig")
 
+# Alertmanager: the Secret with the receivers' addresses, mounted by the operator at
+# /etc/alertmanager/secrets/<name>/<key> (alertmanagerSpec.secrets), and the keys in it.
+RECEIVER_SECRET = "alertmanager-receivers"
+RECEIVER_SECRET_DIR = f"/etc/alertmanager/secrets/{RECEIVER_SECRET}"
+RECEIVER_KEYS = {"slack": "slack-webhook-url", "pagerduty": "pagerduty-routing-key", "webhook": "webhook-url"}
+NULL_RECEIVER = "null"
+
+
+def _receiver_config(kind: str, slack_channel: Optional[str]) -> tuple[str, dict[str, Any]]:
+    """(Alertmanager receiver-config list name, one entry) reading the address from a file,
+    so the Helm values never hold it (slack api_url_file, pagerduty routing_key_file,
+    webhook url_file)."""
+    path = f"{RECEIVER_SECRET_DIR}/{RECEIVER_KEYS[kind]}"
+    if kind == "slack":
+        entry: dict[str, Any] = {"api_url_file": path, "send_resolved": True}
+        if slack_channel:
+            entry["channel"] = slack_channel
+        return "slack_configs", entry
+    if kind == "pagerduty":
+        return "pagerduty_configs", {"routing_key_file": path, "send_resolved": True}
+    return "webhook_configs", {"url_file": path, "send_resolved": True}
+
+
+def alertmanager_config(routes: dict[str, list[str]], slack_channel: Optional[str] = None) -> dict[str, Any]:
+    """Alertmanager's route tree and receivers: one receiver per severity that has somewhere
+    to go; everything else (and the always-firing Watchdog) to `null`, as the chart does."""
+    receivers: list[dict[str, Any]] = [{"name": NULL_RECEIVER}]
+    child_routes: list[dict[str, Any]] = [{"receiver": NULL_RECEIVER, "matchers": ['alertname = "Watchdog"']}]
+    for severity in ("critical", "warning"):
+        kinds = routes.get(severity) or []
+        if not kinds:
+            continue
+        receiver: dict[str, Any] = {"name": f"ml-{severity}"}
+        for kind in kinds:
+            key, entry = _receiver_config(kind, slack_channel)
+            receiver.setdefault(key, []).append(entry)
+        receivers.append(receiver)
+        child_routes.append({"receiver": receiver["name"], "matchers": [f'severity = "{severity}"']})
+    return {
+        "route": {
+            "receiver": NULL_RECEIVER,
+            "group_by": ["namespace", "alertname"],
+            "group_wait": "30s",
+            "group_interval": "5m",
+            "repeat_interval": "4h",
+            "routes": child_routes,
+        },
+        "receivers": receivers,
+    }
+
 def _tolerations(handle: ClusterHandle) -> list[dict[str, Any]]:
     return [sorted_dict(t) for t in handle.system_tolerations]
 
 
-def release_values(handle: ClusterHandle, settings: MonitoringSettings, block_class: str) -> dict[str, Any]:
+def release_values(handle: ClusterHandle, settings: MonitoringSettings, block_class: str,
+                   routes: Optional[dict[str, list[str]]] = None) -> dict[str, Any]:
     """The kube-prometheus-stack values (chart version pinned in the catalog)."""
     tolerations = _tolerations(handle)
+    routes = routes or {}
+    has_receivers = any(routes.values())
 
     def claim(size: str) -> dict[str, Any]:
         return {"volumeClaimTemplate": {"spec": {
@@ -108,8 +165,17 @@ def release_values(handle: ClusterHandle, settings: MonitoringSettings, block_cl
             "enabled": True,
             "ingress": {"enabled": False},
             "service": {"type": "ClusterIP"},
-            "alertmanagerSpec": {"storage": claim(ALERTMANAGER_STORAGE), "tolerations": tolerations},
+            "alertmanagerSpec": {
+                "storage": claim(ALERTMANAGER_STORAGE),
+                "tolerations": tolerations,
+                **({"secrets": [RECEIVER_SECRET]} if has_receivers else {}),
+            },
+            "config": alertmanager_config(routes, settings.alerts.slack_channel),
         },
+        # The cluster's DNS add-on, as the handle says: GKE Standard runs kube-dns (metrics
+        # on 10054/10055), the others CoreDNS (9153).
+        "coreDns": {"enabled": handle.cluster_dns == "coredns"},
+        "kubeDns": {"enabled": handle.cluster_dns == "kube-dns"},
         "grafana": {
             "enabled": True,
             # The admin password lives in a Secret the program makes from a generated
@@ -216,8 +282,22 @@ class Monitoring(pulumi.ComponentResource):
             opts=scope.opts(ns),
         )
 
+        routes = {severity: list(kinds) for severity, kinds in args.routes}
+        receivers = dict(args.receivers)
+        used = {kind for kinds in routes.values() for kind in kinds}
+        depends = [ns, admin_secret]
+        if used:
+            # The receivers' addresses: Pulumi secrets, in a Secret Alertmanager mounts.
+            depends.append(k8s.core.v1.Secret(
+                f"{name}-alertmanager-receivers",
+                metadata=metadata(RECEIVER_SECRET, MONITORING_NAMESPACE, "alertmanager", "monitoring"),
+                type="Opaque",
+                string_data={RECEIVER_KEYS[k]: pulumi.Output.secret(receivers[k]) for k in sorted(used)},
+                opts=scope.opts(ns),
+            ))
+
         chart = catalog.CHARTS[CHART]
-        self.values = release_values(handle, args.settings, args.block_class)
+        self.values = release_values(handle, args.settings, args.block_class, routes)
         self.release = k8s.helm.v3.Release(
             f"{name}-kube-prometheus-stack",
             name=PROMETHEUS_RELEASE,
@@ -230,7 +310,7 @@ class Monitoring(pulumi.ComponentResource):
             cleanup_on_fail=True,
             timeout=900,
             values=self.values,
-            opts=scope.opts(ns, admin_secret, extra=args.depends_on),
+            opts=scope.opts(*depends, extra=args.depends_on),
         )
 
         # Objects of the chart's CRDs wait for the release that installs the CRDs.

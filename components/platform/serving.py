@@ -2,11 +2,13 @@
 
 - Pod Security Admission: `restricted` by default (`baseline` where configured), audit
   and warn always at restricted;
-- a ResourceQuota with the team's GPUs (`requests.nvidia.com/gpu`), CPU and memory, and a
-  LimitRange giving containers default requests and a memory limit;
-- NetworkPolicies: deny everything, then allow DNS, traffic inside the namespace, and
-  ingress from the monitoring and ingress namespaces;
-- a ServiceAccount for workloads, and the team's identity-provider group bound to `edit`.
+- a ResourceQuota with the team's GPUs (`requests.nvidia.com/gpu`), CPU and memory requests,
+  and a LimitRange giving containers default requests (no default limit: see below);
+- NetworkPolicies: deny everything, then allow DNS, traffic inside the namespace, ingress
+  from the monitoring and ingress namespaces, and the egress the namespace chose;
+- a ServiceAccount for workloads, and the team's identity-provider group bound to the
+  `ml-team` ClusterRole: everything `edit` allows on workloads, but only read access to the
+  namespace's fences (NetworkPolicies, ResourceQuotas, LimitRanges).
 
 Plus two cluster-wide PriorityClasses: serving (high) and batch (low, preemptible).
 """
@@ -21,7 +23,7 @@ import pulumi_kubernetes as k8s
 
 from ..config import ServingNamespace
 from ..conventions import GPU_RESOURCE
-from ..handle import ClusterHandle
+from ..handle import ClusterHandle, EgressRule
 from .common import (
     MONITORING_NAMESPACE,
     NAMESPACE_NAME_LABEL,
@@ -40,8 +42,39 @@ SERVING_PRIORITY_VALUE = 100000
 # Autoscaler's default cutoff for "expendable" pods, so batch pods still get nodes.
 BATCH_PRIORITY_VALUE = -5
 WORKLOAD_SERVICE_ACCOUNT = "workload"
+# Only default *requests*. Kubernetes' LimitRanger admission fills a container's missing
+# limits from `default` and its missing requests from `defaultRequest` (or, when unset, from
+# the limit), then validation rejects a container whose request exceeds its limit: a
+# `default` memory limit of 1Gi rejected every pod that asked for 2Gi with no limit of its
+# own (Kubernetes docs, "Limit Ranges": a container that requests more than the default
+# limit is not admitted). So no default limit, and the quota caps requests, not limits
+# (a quota on limits.memory would make every pod state a limit).
 DEFAULT_REQUESTS = {"cpu": "100m", "memory": "256Mi"}
-DEFAULT_LIMITS = {"memory": "1Gi"}
+TEAM_ROLE = "ml-team"
+# What a team may write in its namespace: the workload and config kinds of the built-in
+# `edit` role (kubernetes/pkg/apis/rbac bootstrappolicy), minus the fences the platform owns.
+_WRITE = ["create", "delete", "deletecollection", "patch", "update"]
+_READ = ["get", "list", "watch"]
+TEAM_RULES: list[dict[str, Any]] = [
+    {"apiGroups": [""], "resources": ["pods", "pods/attach", "pods/exec", "pods/portforward", "pods/proxy", "configmaps", "secrets",
+                                      "services", "services/proxy", "persistentvolumeclaims", "serviceaccounts", "endpoints",
+                                      "replicationcontrollers", "replicationcontrollers/scale"], "verbs": _READ + _WRITE},
+    {"apiGroups": [""], "resources": ["pods/log", "pods/status", "events", "resourcequotas", "resourcequotas/status", "limitranges",
+                                      "namespaces", "namespaces/status", "bindings", "replicationcontrollers/status"], "verbs": _READ},
+    {"apiGroups": [""], "resources": ["pods/eviction"], "verbs": ["create"]},
+    {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]},
+    {"apiGroups": ["apps"], "resources": ["deployments", "deployments/scale", "deployments/rollback", "statefulsets", "statefulsets/scale",
+                                          "replicasets", "replicasets/scale", "daemonsets", "controllerrevisions"], "verbs": _READ + _WRITE},
+    {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": _READ + _WRITE},
+    {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": _READ + _WRITE},
+    {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": _READ + _WRITE},
+    {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": _READ + _WRITE},
+    {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": _READ},
+    {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": _READ},
+    {"apiGroups": ["monitoring.coreos.com"], "resources": ["servicemonitors", "podmonitors", "prometheusrules"], "verbs": _READ + _WRITE},
+]
+# Kinds a team must never write in its namespace: the platform's fences.
+FENCES = {("", "resourcequotas"), ("", "limitranges"), ("networking.k8s.io", "networkpolicies")}
 
 
 @dataclass(frozen=True)
@@ -68,7 +101,6 @@ def quota_hard(ns: ServingNamespace, gpu_resources: Sequence[str]) -> dict[str, 
     hard = {
         "requests.cpu": ns.cpu,
         "requests.memory": ns.memory,
-        "limits.memory": ns.memory,
     }
     # Quota on extended resources exists only for requests (Kubernetes sets limit = request).
     for resource in gpu_resources:
@@ -76,7 +108,30 @@ def quota_hard(ns: ServingNamespace, gpu_resources: Sequence[str]) -> dict[str, 
     return sorted_dict(hard)
 
 
-def network_policies(ns: ServingNamespace, ingress_namespace: str, monitoring_namespace: str) -> dict[str, dict[str, Any]]:
+def _egress_peer(rule: EgressRule) -> dict[str, Any]:
+    block: dict[str, Any] = {"cidr": rule.cidr}
+    if rule.except_cidrs:
+        block["except"] = list(rule.except_cidrs)
+    return {"to": [{"ipBlock": block}], "ports": [{"port": rule.port, "protocol": rule.protocol}]}
+
+
+def identity_rule(endpoint: str) -> EgressRule:
+    host, port = endpoint.rsplit(":", 1)
+    return EgressRule(f"{host}/32", int(port))
+
+
+def egress_policies(ns: ServingNamespace, handle: ClusterHandle) -> dict[str, dict[str, Any]]:
+    """The egress a namespace chose, beyond DNS and its own pods."""
+    if ns.egress == "none":
+        return {}
+    if ns.egress == "internet":
+        return {"allow-egress-internet": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{}]}}
+    rules = [*((identity_rule(handle.identity_endpoint),) if handle.identity_endpoint else ()), *handle.object_storage_egress]
+    return {"allow-egress-cloud-apis": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [_egress_peer(r) for r in rules]}}
+
+
+def network_policies(ns: ServingNamespace, ingress_namespace: str, monitoring_namespace: str,
+                     handle: Optional[ClusterHandle] = None) -> dict[str, dict[str, Any]]:
     """NetworkPolicy specs by name."""
 
     def from_namespace(name: str) -> dict[str, Any]:
@@ -108,6 +163,7 @@ def network_policies(ns: ServingNamespace, ingress_namespace: str, monitoring_na
             "policyTypes": ["Ingress"],
             "ingress": [{"from": [from_namespace(ingress_namespace)]}],
         },
+        **(egress_policies(ns, handle) if handle is not None else {}),
     }
 
 
@@ -139,6 +195,14 @@ class Serving(pulumi.ComponentResource):
         )
 
         gpu_resources = gpu_quota_resources(handle)
+        self.team_role = None
+        if args.namespaces:
+            self.team_role = k8s.rbac.v1.ClusterRole(
+                f"{name}-team-role",
+                metadata=metadata(TEAM_ROLE, app="serving", component="identity"),
+                rules=TEAM_RULES,
+                opts=scope.opts(),
+            )
         self.namespaces: dict[str, k8s.core.v1.Namespace] = {}
         for ns in args.namespaces:
             self.namespaces[ns.name] = self._namespace(name, scope, handle, ns, gpu_resources, args)
@@ -162,10 +226,10 @@ class Serving(pulumi.ComponentResource):
         k8s.core.v1.LimitRange(
             f"{base}-limits",
             metadata=metadata("defaults", ns.name, "serving", "quota", team),
-            spec={"limits": [{"type": "Container", "default": dict(DEFAULT_LIMITS), "defaultRequest": dict(DEFAULT_REQUESTS)}]},
+            spec={"limits": [{"type": "Container", "defaultRequest": dict(DEFAULT_REQUESTS)}]},
             opts=scope.opts(namespace),
         )
-        for policy, spec in network_policies(ns, args.ingress_namespace, args.monitoring_namespace).items():
+        for policy, spec in network_policies(ns, args.ingress_namespace, args.monitoring_namespace, handle).items():
             k8s.networking.v1.NetworkPolicy(
                 f"{base}-{policy}",
                 metadata=metadata(policy, ns.name, "serving", "network", team),
@@ -179,10 +243,11 @@ class Serving(pulumi.ComponentResource):
             opts=scope.opts(namespace),
         )
         k8s.rbac.v1.RoleBinding(
-            f"{base}-team-edit",
-            metadata=metadata("team-edit", ns.name, "serving", "identity", team),
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+            f"{base}-team",
+            metadata=metadata("team", ns.name, "serving", "identity", team),
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": TEAM_ROLE},
             subjects=[{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": ns.group}],
-            opts=scope.opts(namespace),
+            # Was `<ns>-team-edit` bound to `edit`: the same binding, renamed.
+            opts=pulumi.ResourceOptions.merge(scope.opts(namespace, self.team_role), pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"{base}-team-edit")])),
         )
         return namespace

@@ -14,11 +14,48 @@ from .types import (
     K8S_SERVICE,
     K8S_STORAGE_CLASS,
     POD_SPEC_PATHS,
-    SERVING_LABEL,
     WORKLOAD_TYPES,
 )
 
 DOMAIN = "kubernetes"
+
+# Namespaces of Kubernetes itself and of the platform, which hold no team workloads and are
+# fenced by their owners; every other namespace gets the namespace rules below, whether or
+# not it carries our label. Other platform pieces add theirs to a stack's policy config.
+PLATFORM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease", "gpu-system", "monitoring"]
+PLATFORM_NAMESPACES_CONFIG = {
+    "platformNamespaces": {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": PLATFORM_NAMESPACES,
+        "description": "Namespaces of Kubernetes and the platform the namespace rules skip; every other namespace is a team's.",
+    }
+}
+
+# Workloads allowed privileges the baseline Pod Security level forbids, each with the reason
+# (namespace/name of the workload). NVIDIA's mig-manager must be privileged with the host's
+# PID and IPC namespaces and its root and /sys to switch MIG mode and cut GPU instances
+# (NVIDIA/mig-parted v0.15.0 deployments/container/nvidia-mig-manager-example.yaml); it runs
+# only on MIG nodes that no cloud partitions.
+PRIVILEGED_WORKLOADS = {
+    "gpu-system/nvidia-mig-manager": "NVIDIA mig-manager partitions MIG GPUs through the driver: privileged, host PID/IPC, host / and /sys, on MIG nodes only",
+}
+PRIVILEGED_CONFIG = {
+    "allowedPrivilegedWorkloads": {
+        "type": "object",
+        "additionalProperties": {"type": "string", "minLength": 10},
+        "default": PRIVILEGED_WORKLOADS,
+        "description": "namespace/name of workloads allowed this privilege -> the reason.",
+    }
+}
+
+
+def _allowed_privileged(r: Resource, ctx: Context) -> bool:
+    try:
+        key = f"{get(r.props, 'metadata.namespace', 'default')}/{get(r.props, 'metadata.name')}"
+    except UnknownValue:
+        return False
+    return key in dict(ctx.config.get("allowedPrivilegedWorkloads") or {})
 GPU_RESOURCE = re.compile(r"^nvidia\.com/(gpu|mig-.+)$")
 _CONTAINER_KINDS = ("initContainers", "containers", "ephemeralContainers")
 
@@ -44,8 +81,11 @@ def containers(spec: Any) -> Iterator[tuple[str, Any]]:
     severity="critical",
     level="mandatory",
     fix="Remove securityContext.privileged; grant the one capability the container needs under securityContext.capabilities.add instead.",
+    config=PRIVILEGED_CONFIG,
 )
 def k8s_no_privileged_containers(r: Resource, ctx: Context):
+    if _allowed_privileged(r, ctx):
+        return
     path, spec = pod_spec(r)
     for where, container in containers(spec):
         if flag(get(container, "securityContext.privileged")) is True:
@@ -61,8 +101,11 @@ def k8s_no_privileged_containers(r: Resource, ctx: Context):
     severity="high",
     level="mandatory",
     fix="Remove hostNetwork/hostPID/hostIPC from the pod spec; expose ports through a Service instead of the host network.",
+    config=PRIVILEGED_CONFIG,
 )
 def k8s_no_host_namespaces(r: Resource, ctx: Context):
+    if _allowed_privileged(r, ctx):
+        return
     path, spec = pod_spec(r)
     for key in ("hostNetwork", "hostPID", "hostIPC"):
         if flag(get(spec, key)) is True:
@@ -89,10 +132,13 @@ def _under(path: str, allowed: str) -> bool:
             "items": {"type": "string", "pattern": "^/"},
             "default": ["/var/lib/kubelet/device-plugins", "/var/lib/kubelet/pod-resources"],
             "description": "Node directories (and their subdirectories) hostPath volumes may mount.",
-        }
+        },
+        **PRIVILEGED_CONFIG,
     },
 )
 def k8s_host_path_allowlist(r: Resource, ctx: Context):
+    if _allowed_privileged(r, ctx):
+        return
     path, spec = pod_spec(r)
     allowed = list(ctx.config["allowedHostPaths"])
     for i, volume in enumerate(items(spec, "volumes")):
@@ -133,7 +179,7 @@ def k8s_gpu_limits(r: Resource, ctx: Context):
     title="Pod Security labels on serving namespaces",
     domain=DOMAIN,
     types=[K8S_NAMESPACE],
-    description=f"Serving namespaces (label {SERVING_LABEL}: \"true\") enforce a Pod Security Standard level from allowedLevels.",
+    description="Every namespace outside platformNamespaces (a team's) enforces a Pod Security Standard level from allowedLevels.",
     severity="medium",
     level="mandatory",
     fix='Label the namespace pod-security.kubernetes.io/enforce: "restricted" (or "baseline"; stack key namespaces[].podSecurity).',
@@ -142,19 +188,20 @@ def k8s_gpu_limits(r: Resource, ctx: Context):
             "type": "array",
             "items": {"type": "string", "enum": ["privileged", "baseline", "restricted"]},
             "default": ["baseline", "restricted"],
-            "description": "Pod Security Standard levels a serving namespace may enforce.",
-        }
+            "description": "Pod Security Standard levels a team namespace may enforce.",
+        },
+        **PLATFORM_NAMESPACES_CONFIG,
     },
 )
 def k8s_pod_security_labels(r: Resource, ctx: Context):
-    labels = get(r.props, "metadata.labels") or {}
-    if get(labels, [SERVING_LABEL]) != "true":
+    if str(get(r.props, "metadata.name", "")) in ctx.config["platformNamespaces"]:
         return
+    labels = get(r.props, "metadata.labels") or {}
     level = get(labels, ["pod-security.kubernetes.io/enforce"])
     allowed = list(ctx.config["allowedLevels"])
     if level not in allowed:
         shown = "unset" if level is None else f'"{level}"'
-        yield f"the serving namespace's pod-security.kubernetes.io/enforce label is {shown}; allowed: {', '.join(allowed)}."
+        yield f"the team namespace's pod-security.kubernetes.io/enforce label is {shown}; allowed: {', '.join(allowed)}."
 
 
 def image_problem(image: str) -> Optional[str]:
@@ -226,20 +273,18 @@ def k8s_internal_load_balancers(r: Resource, ctx: Context):
         yield "a LoadBalancer Service without an internal annotation gets a public IP address on every cloud."
 
 
-def _serving_namespaces(resources: Sequence[Resource]) -> Iterator[tuple[str, Resource]]:
-    """(name, resource) of each namespace labelled as serving. A namespace whose labels or
-    name are not known yet is skipped; it is checked at the next preview."""
+def _team_namespaces(resources: Sequence[Resource], ctx: Context) -> Iterator[tuple[str, Resource]]:
+    """(name, resource) of each namespace outside the platform allow-list, labelled as ours or
+    not. A namespace whose name is not known yet is skipped; it is checked at the next preview."""
+    platform = set(ctx.config["platformNamespaces"])
     for r in resources:
         if r.type != K8S_NAMESPACE:
             continue
         try:
-            labels = get(r.props, "metadata.labels") or {}
-            if get(labels, [SERVING_LABEL]) != "true":
-                continue
             name = get(r.props, "metadata.name")
         except UnknownValue:
             continue
-        if name is not None:
+        if name is not None and str(name) not in platform:
             yield str(name), r
 
 
@@ -254,16 +299,17 @@ def _namespaces_having(resources: Sequence[Resource], type_: str) -> set[str]:
     title="Serving namespaces have a NetworkPolicy",
     domain=DOMAIN,
     types=[K8S_NAMESPACE, K8S_NETWORK_POLICY],
-    description=f"Every serving namespace (label {SERVING_LABEL}: \"true\") contains at least one NetworkPolicy, so its pods are not open to the whole cluster.",
+    description="Every namespace outside platformNamespaces (a team's) contains at least one NetworkPolicy, so its pods are not open to the whole cluster.",
     severity="high",
     level="mandatory",
     fix="Create a NetworkPolicy in the namespace: default-deny ingress plus the ingress controller and monitoring as allowed sources.",
+    config=PLATFORM_NAMESPACES_CONFIG,
 )
 def k8s_serving_namespace_network_policy(resources: Sequence[Resource], ctx: Context):
     covered = _namespaces_having(resources, K8S_NETWORK_POLICY)
-    for name, ns in _serving_namespaces(resources):
+    for name, ns in _team_namespaces(resources, ctx):
         if name not in covered:
-            yield Finding(f"serving namespace {name} has no NetworkPolicy: every pod in the cluster can reach its model servers.", resource=ns)
+            yield Finding(f"namespace {name} has no NetworkPolicy: every pod in the cluster can reach its pods.", resource=ns)
 
 
 @stack_rule(
@@ -271,16 +317,17 @@ def k8s_serving_namespace_network_policy(resources: Sequence[Resource], ctx: Con
     title="Serving namespaces have a ResourceQuota",
     domain=DOMAIN,
     types=[K8S_NAMESPACE, K8S_RESOURCE_QUOTA],
-    description=f"Every serving namespace (label {SERVING_LABEL}: \"true\") has a ResourceQuota, capping the GPUs, CPU and memory one team can claim.",
+    description="Every namespace outside platformNamespaces (a team's) has a ResourceQuota, capping the GPUs, CPU and memory one team can claim.",
     severity="medium",
     level="mandatory",
     fix="Create a ResourceQuota in the namespace with requests.nvidia.com/gpu, requests.cpu and requests.memory (stack keys namespaces[].gpus/cpu/memory).",
+    config=PLATFORM_NAMESPACES_CONFIG,
 )
 def k8s_serving_namespace_resource_quota(resources: Sequence[Resource], ctx: Context):
     covered = _namespaces_having(resources, K8S_RESOURCE_QUOTA)
-    for name, ns in _serving_namespaces(resources):
+    for name, ns in _team_namespaces(resources, ctx):
         if name not in covered:
-            yield Finding(f"serving namespace {name} has no ResourceQuota: one team can take every GPU in the cluster.", resource=ns)
+            yield Finding(f"namespace {name} has no ResourceQuota: one team can take every GPU in the cluster.", resource=ns)
 
 
 ENCRYPTED_BY_DEFAULT = [
@@ -330,3 +377,49 @@ def k8s_encrypted_storage_classes(r: Resource, ctx: Context):
         return
     if not any(_ENCRYPTION_KEY.search(k) and str(v) not in ("", "false", "False") for k, v in parameters.items()):
         yield f"provisioner {provisioner or '(unset)'} is not known to encrypt by default and no encryption parameter is set."
+
+
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def _routes_somewhere(config: Any) -> bool:
+    """Whether an Alertmanager config sends any alert to a receiver other than `null`: the
+    root route's receiver or any child route's (recursively), and that receiver has at
+    least one notifier."""
+    if not isinstance(config, dict):
+        return False
+    receivers = {str(get(r, "name")): r for r in items(config, "receivers")}
+
+    def notifies(name: Any) -> bool:
+        receiver = receivers.get(str(name))
+        return receiver is not None and any(k.endswith("_configs") and v for k, v in receiver.items())
+
+    def walk(route: Any) -> bool:
+        if not isinstance(route, dict):
+            return False
+        return notifies(get(route, "receiver")) or any(walk(child) for child in items(route, "routes"))
+
+    return walk(get(config, "route"))
+
+
+@resource_rule(
+    id="k8s-alerts-reach-people",
+    title="Alerts reach a receiver in prod",
+    domain=DOMAIN,
+    types=[HELM_RELEASE],
+    description="In prod, the kube-prometheus-stack release's Alertmanager routes alerts to a receiver that notifies someone, not only to the chart's default null receiver.",
+    severity="high",
+    level="mandatory",
+    fix="Set a secret receiver (alertSlackWebhookUrl, alertPagerdutyRoutingKey or alertWebhookUrl) and route critical alerts to it (platform.monitoring.alerts).",
+    environments=["prod"],
+)
+def k8s_alerts_reach_people(r: Resource, ctx: Context):
+    if get(r.props, "chart") != "kube-prometheus-stack":
+        return
+    values = get(r.props, "values") or {}
+    if flag(get(values, "alertmanager.enabled")) is False:
+        yield "Alertmanager is disabled: alerts fire in Prometheus and nobody hears them."
+        return
+    # kube-prometheus-stack 88.5.3 values.yaml: the default config routes everything to `null`.
+    if not _routes_somewhere(get(values, "alertmanager.config")):
+        yield "Alertmanager routes every alert to the null receiver (the chart's default): a failing GPU pages nobody."

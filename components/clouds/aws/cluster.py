@@ -479,6 +479,7 @@ class EksCluster(pulumi.ComponentResource):
                 "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
                 "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
             },
+            identity_endpoint="169.254.170.23:80",  # the EKS Pod Identity agent on every node
             workload_identity_annotation=None,  # EKS binds identities with Pod Identity associations
             ready=ready,
         )

@@ -562,6 +562,7 @@ class GkeCluster(pulumi.ComponentResource):
             gpu_node_selector={conventions.GPU_NODE_LABEL: "true"},
             system_tolerations=self._system_tolerations(),
             internal_lb_annotations={"networking.gke.io/load-balancer-type": "Internal"},
+            cluster_dns="kube-dns", identity_endpoint="169.254.169.254:80", cloud_partitions_mig=True,  # GKE Standard: kube-dns; metadata server; gpu_partition_size
             workload_identity_annotation="iam.gke.io/gcp-service-account",
             ready=list(self.platform_ready),
             extra_block_storage=extra_block,
