@@ -32,7 +32,8 @@ BAD_CONFIGS = [
     ("unknown-cloud", {**BASE, "cloud": "awz"}, "cloud: 'awz' is not allowed; allowed: aws, gcp, azure, existing"),
     ("missing-cloud", {"region": "us-east-1"}, "cloud: required key is missing"),
     ("unknown-top-key", {**BASE, "gpuPool": []},
-     "gpuPool: unknown key (did you mean gpuPools?); allowed keys: aws, azure, cloud, clusterName, cpuPools, environment, existing, gcp, "
+     "gpuPool: unknown key (did you mean gpuPools?); allowed keys: alertPagerdutyRoutingKey, alertSlackWebhookUrl, alertWebhookUrl, "
+     "aws, azure, cloud, clusterName, cpuPools, environment, existing, gcp, "
      "gpuPools, kubernetesVersion, namespaces, network, platform, region, systemPool, tags"),
     ("unknown-pool-key", with_pool(minNode=1),
      "gpuPools[0].minNode: unknown key (did you mean minNodes?); allowed keys: diskGb, instanceType, maxNodes, minNodes, name, sharing, spot"),

@@ -84,6 +84,9 @@ class Shape:
     kubernetes_version: str = "1.35"
     # File-storage parameters the backend hands over as Outputs (e.g. an EFS id).
     output_params: tuple[str, ...] = ()
+    cloud_partitions_mig: bool = False
+    cluster_dns: str = "coredns"
+    identity_endpoint: Optional[str] = None
 
     def handle(self, ready: Sequence[pulumi.Resource] = ()) -> ClusterHandle:
         provider = k8s.Provider(f"{self.cloud}-k8s", kubeconfig=pulumi.Output.secret("apiVersion: v1\nkind: Config\n"))
@@ -106,6 +109,9 @@ class Shape:
             system_tolerations=list(self.system_tolerations),
             internal_lb_annotations={},
             ready=list(ready),
+            cloud_partitions_mig=self.cloud_partitions_mig,
+            cluster_dns=self.cluster_dns,
+            identity_endpoint=self.identity_endpoint,
         )
 
 
@@ -120,6 +126,7 @@ def eks_shape(pools: Sequence[GpuPool] = (), **kw: Any) -> Shape:
         ),
         # The EFS id is an Output of the backend's file system: parameters may hold Outputs.
         output_params=("fileSystemId",),
+        identity_endpoint="169.254.170.23:80",  # the EKS Pod Identity agent
         manages_plugin=False,
         metrics=GpuMetricsSource(managed_by_cloud=False),
         pools=pools,
@@ -143,6 +150,9 @@ def gke_shape(pools: Sequence[GpuPool] = (), **kw: Any) -> Shape:
         manages_plugin=True,
         metrics=GKE_DCGM,
         pools=pools,
+        cloud_partitions_mig=True,
+        cluster_dns="kube-dns",
+        identity_endpoint="169.254.169.254:80",
         **kw,
     )
 
@@ -159,6 +169,8 @@ def aks_shape(pools: Sequence[GpuPool] = (), **kw: Any) -> Shape:
         metrics=GpuMetricsSource(managed_by_cloud=False),
         pools=pools,
         system_tolerations=[AKS_SYSTEM_TOLERATION],
+        cloud_partitions_mig=True,
+        identity_endpoint="169.254.169.254:80",
         **kw,
     )
 
@@ -168,7 +180,8 @@ def namespaces(*items: dict[str, Any]) -> tuple[ServingNamespace, ...]:
 
 
 def run_platform(shape: Shape, settings: Optional[dict[str, Any]] = None, serving: Sequence[ServingNamespace] = (),
-                 with_ready: bool = False) -> Result:
+                 with_ready: bool = False, receivers: Optional[dict[str, str]] = None,
+                 routes: Optional[dict[str, list[str]]] = None) -> Result:
     """Instantiate Platform on `shape`'s handle; with_ready adds a stand-in node pool to
     the handle's `ready` list (any custom resource will do; a component would be expanded
     into its children, and this one has none)."""
@@ -179,7 +192,7 @@ def run_platform(shape: Shape, settings: Optional[dict[str, Any]] = None, servin
         if with_ready:
             ready = [random.RandomId("gpu-pool", byte_length=4)]
         handle = shape.handle(ready)
-        Platform(handle.name, PlatformArgs(handle, platform_settings, tuple(serving)))
+        Platform(handle.name, PlatformArgs(handle, platform_settings, tuple(serving), receivers or {}, routes or {}))
 
     plan, deps = run(build, stack=f"test-{shape.cloud}")
     return Result(plan, deps, shape.kubernetes_version)

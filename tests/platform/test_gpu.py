@@ -49,13 +49,20 @@ def test_device_plugin_runs_only_on_gpu_nodes_and_tolerates_the_gpu_taint(eks):
     assert spec["priorityClassName"] == "system-node-critical"
 
 
-def test_device_plugin_is_least_privilege(eks):
-    spec = pod(eks.object("DaemonSet", "nvidia-device-plugin", "gpu-system"))
+@pytest.fixture(scope="module")
+def eks_plain():
+    return harness.run_platform(harness.eks_shape([PLAIN, TIME_SLICED]), {"gpuFeatureDiscovery": True})
+
+
+def test_device_plugin_is_least_privilege(eks_plain):
+    spec = pod(eks_plain.object("DaemonSet", "nvidia-device-plugin", "gpu-system"))
     assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     for container in all_containers(spec):
         ctx = container["securityContext"]
         assert ctx["privileged"] is False, container["name"]
         assert ctx["allowPrivilegeEscalation"] is False, container["name"]
+        # Without MIG pools nothing needs a capability (upstream _helpers.tpl: SYS_ADMIN only
+        # when some migStrategy is not none).
         assert ctx["capabilities"] == {"drop": ["ALL"]}, container["name"]
         assert ctx["readOnlyRootFilesystem"] is True, container["name"]
         assert set(container["resources"]) == {"requests", "limits"}, container["name"]
@@ -73,6 +80,14 @@ def test_images_come_from_the_catalog(eks):
     assert images and images <= set(catalog.IMAGES.values())
     plugin = pod(eks.object("DaemonSet", "nvidia-device-plugin", "gpu-system"))
     assert {c["image"] for c in all_containers(plugin)} == {catalog.IMAGES["nvidia-device-plugin"]}
+
+
+def test_device_plugin_image_is_pinned_by_digest():
+    # The index digest nvcr.io serves for v0.20.0 (see the note in components/catalog/versions.py).
+    image = catalog.IMAGES["nvidia-device-plugin"]
+    assert image.startswith("nvcr.io/nvidia/k8s-device-plugin:v0.20.0@sha256:")
+    assert len(image.rsplit("@sha256:", 1)[1]) == 64
+    assert catalog.IMAGES["gpu-feature-discovery"] == image  # GFD ships in the plugin image
 
 
 def test_device_plugin_config_per_pool(eks):
@@ -114,6 +129,101 @@ def test_config_manager_reads_the_per_node_label_and_signals_the_plugin(eks):
     assert spec["volumes"][1] == {"name": "available-configs", "configMap": {"name": "nvidia-device-plugin-config"}}
     plugin = next(c for c in spec["containers"] if c["name"] == "nvidia-device-plugin")
     assert {"name": "CONFIG_FILE", "value": "/config/config.yaml"} in plugin["env"]
+
+
+@pytest.mark.parametrize("daemonset, main", [("nvidia-device-plugin", "nvidia-device-plugin"), ("gpu-feature-discovery", "gpu-feature-discovery")])
+def test_main_containers_mount_the_configs_config_manager_links_to(eks_plain, daemonset, main):
+    # config-manager makes /config/config.yaml a symlink into /available-configs/<name>; the
+    # main container reads /config/config.yaml, so it must mount both, or it exits with
+    # "error opening config file" (NVIDIA/k8s-device-plugin v0.20.0
+    # deployments/helm/nvidia-device-plugin/templates/daemonset-device-plugin.yml and
+    # daemonset-gfd.yml: the -ctr containers mount available-configs and config).
+    spec = pod(eks_plain.object("DaemonSet", daemonset, "gpu-system"))
+    container = next(c for c in spec["containers"] if c["name"] == main)
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert mounts["/available-configs"] == "available-configs"
+    assert mounts["/config"] == "config"
+    sidecar = next(c for c in spec["containers"] if c["name"] == "config-manager")
+    env = {e["name"]: e.get("value") for e in sidecar["env"]}
+    assert env["CONFIG_FILE_SRCDIR"] == "/available-configs" and env["CONFIG_FILE_DST"] == "/config/config.yaml"
+
+
+def test_pods_roll_when_the_plugin_config_changes():
+    # The plugin and GFD read their config at start (upstream chart: podAnnotations put
+    # checksum/config on the pod template); another pool's sharing must change the template.
+    def template_checksum(pools, name="nvidia-device-plugin"):
+        result = harness.run_platform(harness.eks_shape(pools), {"gpuFeatureDiscovery": True})
+        return result.object("DaemonSet", name, "gpu-system")["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+
+    four = harness.pool("l4infer", "g6.2xlarge", sharing={"timeSlicing": {"replicas": 4}})
+    eight = harness.pool("l4infer", "g6.2xlarge", sharing={"timeSlicing": {"replicas": 8}})
+    assert template_checksum([four]) == template_checksum([four])
+    assert template_checksum([four]) != template_checksum([eight])
+    assert template_checksum([four], "gpu-feature-discovery") != template_checksum([eight], "gpu-feature-discovery")
+
+
+def test_mig_strategies_get_sys_admin_and_mig_monitor_devices(eks):
+    # Upstream chart _helpers.tpl: a migStrategy other than none makes the chart add SYS_ADMIN
+    # (requiresCapSysAdmin) and NVIDIA_MIG_MONITOR_DEVICES=all (addMigMonitorDevices) to the
+    # plugin and GFD containers.
+    spec = pod(eks.object("DaemonSet", "nvidia-device-plugin", "gpu-system"))
+    plugin = next(c for c in spec["containers"] if c["name"] == "nvidia-device-plugin")
+    assert {"name": "NVIDIA_MIG_MONITOR_DEVICES", "value": "all"} in plugin["env"]
+    assert plugin["securityContext"]["capabilities"] == {"add": ["SYS_ADMIN"], "drop": ["ALL"]}
+    assert plugin["securityContext"]["privileged"] is False
+    # The config-manager sidecar needs none of it.
+    sidecar = next(c for c in spec["containers"] if c["name"] == "config-manager")
+    assert sidecar["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_mig_manager_partitions_mig_pools_on_eks():
+    # On EKS nothing cuts MIG GPUs unless NVIDIA's mig-manager runs on those nodes; it reads
+    # the node label nvidia.com/mig.config and writes nvidia.com/mig.config.state
+    # (NVIDIA/mig-parted v0.15.0 cmd/nvidia-mig-manager/main.go MigConfigLabel,
+    # pkg/mig/reconfigure/reconfigure.go migConfigStateLabel).
+    result = harness.run_platform(harness.eks_shape([PLAIN, MIG_MIXED, MIG_SINGLE]))
+    ds = result.object("DaemonSet", "nvidia-mig-manager", "gpu-system")
+    spec = pod(ds)
+    (term,) = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert term == {"matchExpressions": [{"key": "nvidia.com/mig.config", "operator": "Exists"}]}
+    (manager,) = spec["containers"]
+    assert manager["image"] == catalog.IMAGES["nvidia-mig-manager"]
+    assert manager["securityContext"] == {"privileged": True}
+    assert spec["hostPID"] is True and spec["hostIPC"] is True
+    config = yaml.safe_load(result.object("ConfigMap", "nvidia-mig-manager-config", "gpu-system")["data"]["config.yaml"])
+    # One layout per pool's profile, named as the pool's node label says (all-<profile>), with
+    # mig-parted's own counts (deployments/systemd/config-default.yaml: all-1g.10gb 7 on an
+    # 80 GB part, all-3g.20gb 2 on a 40 GB A100).
+    for p, count in ((MIG_MIXED, 7), (MIG_SINGLE, 2)):
+        label = gpu_pool_labels(p, "aws", False)["nvidia.com/mig.config"]
+        (layout,) = config["mig-configs"][label]
+        assert layout == {"devices": "all", "mig-enabled": True, "mig-devices": {p.sharing.mig.profile: count}}
+    # GPU agents wait for the cut: on a MIG node only once the state is success.
+    plugin = pod(result.object("DaemonSet", "nvidia-device-plugin", "gpu-system"))
+    terms = plugin["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert {"matchExpressions": [{"key": "nvidia.com/mig.config", "operator": "DoesNotExist"}]} in terms
+    assert {"matchExpressions": [{"key": "nvidia.com/mig.config.state", "operator": "In", "values": ["success"]}]} in terms
+    role = result.object("ClusterRole", "ml-gpu-mig-manager")
+    assert {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch", "patch", "update"]} in role["rules"]
+    assert all(rule["resources"] != ["*"] and rule["verbs"] != ["*"] for rule in role["rules"])
+
+
+def test_mig_instances_follow_mig_parted():
+    assert gpu_module.mig_instances_per_gpu("h100", "1g.10gb") == 7
+    assert gpu_module.mig_instances_per_gpu("h100", "1g.20gb") == 4
+    assert gpu_module.mig_instances_per_gpu("h100", "2g.20gb") == 3
+    assert gpu_module.mig_instances_per_gpu("a100", "1g.5gb") == 7
+    assert gpu_module.mig_instances_per_gpu("a100", "7g.40gb") == 1
+
+
+def test_no_mig_manager_where_the_cloud_partitions_or_without_mig(eks_plain, aks):
+    assert not [o for o in eks_plain.objects("DaemonSet") if o["metadata"]["name"] == "nvidia-mig-manager"]
+    # AKS cuts by gpuInstanceProfile at node creation (the shape sets cloud_partitions_mig).
+    mig_on_aks = harness.aks_shape([harness.pool("a100", "Standard_NC24ads_A100_v4", sharing={"mig": {"profile": "3g.40gb"}})])
+    result = harness.run_platform(mig_on_aks)
+    assert not [o for o in result.objects("DaemonSet") if o["metadata"]["name"] == "nvidia-mig-manager"]
+    plugin = pod(result.object("DaemonSet", "nvidia-device-plugin", "gpu-system"))
+    assert "affinity" not in plugin  # nothing to wait for
 
 
 def test_config_manager_may_only_read_nodes(eks):
@@ -171,6 +281,9 @@ def test_gpu_feature_discovery_when_configured():
     assert result.depends_on(result.resource("DaemonSet", "gpu-feature-discovery"), nfd)
     role = result.object("Role", "gpu-feature-discovery-nodefeatures", "gpu-system")
     assert role["rules"][0]["apiGroups"] == ["nfd.k8s-sigs.io"] and role["rules"][0]["resources"] == ["nodefeatures"]
+    # GFD gets its own pod to own its NodeFeature (upstream templates/role.yml: pods get when
+    # gfd.enabled).
+    assert {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]} in role["rules"]
 
 
 def test_no_gpu_feature_discovery_by_default(eks):
@@ -214,13 +327,61 @@ def test_dcgm_exporter_collects_every_metric_the_alerts_and_dashboard_use(eks):
     assert used and used <= collected, used - collected
 
 
-def test_dcgm_exporter_service_exposes_the_metrics_port(eks):
+def test_dcgm_exporter_listens_probes_and_is_scraped_on_one_port(eks):
+    # The exporter listens where DCGM_EXPORTER_LISTEN says (NVIDIA/dcgm-exporter
+    # pkg/cmd/app.go: flag "address", env DCGM_EXPORTER_LISTEN, default ":9400"), serves
+    # /health there; the container port, both probes, the Service and the ServiceMonitor
+    # must all name that same port.
+    ds = eks.object("DaemonSet", "dcgm-exporter", "gpu-system")
+    (exporter,) = pod(ds)["containers"]
+    env = {e["name"]: e.get("value") for e in exporter["env"]}
+    listen_port = int(env["DCGM_EXPORTER_LISTEN"].rsplit(":", 1)[1])
+    (port,) = exporter["ports"]
+    assert port["containerPort"] == listen_port
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert exporter[probe]["httpGet"] == {"path": "/health", "port": port["name"]}, probe
     svc = eks.object("Service", "dcgm-exporter", "gpu-system")
     assert svc["spec"]["type"] == "ClusterIP"
-    assert svc["spec"]["ports"] == [{"name": "metrics", "port": 9400, "targetPort": "metrics", "protocol": "TCP"}]
-    ds = eks.object("DaemonSet", "dcgm-exporter", "gpu-system")
+    assert svc["spec"]["ports"] == [{"name": port["name"], "port": listen_port, "targetPort": port["name"], "protocol": "TCP"}]
+    monitor = eks.object("ServiceMonitor", "dcgm-exporter", "gpu-system")
+    assert [e["port"] for e in monitor["spec"]["endpoints"]] == [port["name"]]
     template_labels = ds["spec"]["template"]["metadata"]["labels"]
     assert svc["spec"]["selector"].items() <= template_labels.items()
+
+
+def test_dcgm_exporter_counts_xids_and_attributes_time_sliced_pods(eks):
+    (exporter,) = pod(eks.object("DaemonSet", "dcgm-exporter", "gpu-system"))["containers"]
+    env = {e["name"]: e.get("value") for e in exporter["env"]}
+    # pkg/cmd/app.go: KUBERNETES_VIRTUAL_GPUS captures metrics per virtual GPU handed out by a
+    # sharing strategy (time-slicing); DCGM_EXPORTER_XID_COUNT_WINDOW_SIZE (ms) is the window
+    # DCGM_EXP_XID_ERRORS_COUNT counts over.
+    assert env["KUBERNETES_VIRTUAL_GPUS"] == "true"  # the fixture has a time-sliced pool
+    assert int(env["DCGM_EXPORTER_XID_COUNT_WINDOW_SIZE"]) == 15 * 60 * 1000
+    plain = harness.run_platform(harness.eks_shape([PLAIN]))
+    (exporter,) = pod(plain.object("DaemonSet", "dcgm-exporter", "gpu-system"))["containers"]
+    assert "KUBERNETES_VIRTUAL_GPUS" not in {e["name"] for e in exporter["env"]}
+
+
+def test_dcgm_counters_match_upstream_types(eks):
+    # NVIDIA/dcgm-exporter etc/default-counters.csv (main after 4.5.3-4.8.2, the tree 4.8.3 was
+    # cut from): PCIe TX/RX bytes are gauges (rates in bytes per second), violation counters
+    # are nanoseconds, DCGM_EXP_XID_ERRORS_COUNT is the exporter's XID counter.
+    csv = eks.object("ConfigMap", "dcgm-exporter-metrics", "gpu-system")["data"]["metrics.csv"]
+    rows = {line.split(",")[0].strip(): [x.strip() for x in line.split(",", 2)] for line in csv.splitlines() if line and not line.startswith("#")}
+    assert rows["DCGM_FI_PROF_PCIE_TX_BYTES"][1] == "gauge" and rows["DCGM_FI_PROF_PCIE_RX_BYTES"][1] == "gauge"
+    assert "(in ns)" in rows["DCGM_FI_DEV_THERMAL_VIOLATION"][2] and "(in ns)" in rows["DCGM_FI_DEV_POWER_VIOLATION"][2]
+    assert rows["DCGM_EXP_XID_ERRORS_COUNT"][1] == "counter"
+    assert rows["DCGM_FI_DEV_XID_ERRORS"][1] == "gauge"
+
+
+def test_gpu_agents_carry_their_checkov_skips_with_reasons(eks):
+    for name in ("nvidia-device-plugin", "dcgm-exporter", "nvidia-mig-manager"):
+        annotations = eks.object("DaemonSet", name, "gpu-system")["metadata"]["annotations"]
+        skips = {k: v for k, v in annotations.items() if k.startswith("checkov.io/skip")}
+        assert skips, name
+        for value in skips.values():
+            check, reason = value.split("=")
+            assert check.startswith("CKV_K8S_") and len(reason) > 15, value
 
 
 def test_no_dcgm_exporter_where_the_cloud_exports_dcgm(gke):

@@ -155,6 +155,31 @@ DEVICE_PLUGIN_SPEC = {
     "containers": [{"name": "plugin", "image": "nvcr.io/nvidia/k8s-device-plugin:v0.20.0", "securityContext": {"capabilities": {"drop": ["ALL"]}}}],
     "volumes": [{"name": "device-plugin", "hostPath": {"path": "/var/lib/kubelet/device-plugins"}}],
 }
+# NVIDIA's mig-manager as the platform renders it (privileged, host PID/IPC, host / and /sys).
+MIG_MANAGER = {
+    "apiVersion": "apps/v1",
+    "kind": "DaemonSet",
+    "metadata": {"name": "nvidia-mig-manager", "namespace": "gpu-system"},
+    "spec": {"template": {"spec": {
+        "hostPID": True,
+        "hostIPC": True,
+        "containers": [{"name": "nvidia-mig-manager", "image": "nvcr.io/nvidia/cloud-native/k8s-mig-manager:v0.15.0", "securityContext": {"privileged": True}}],
+        "volumes": [{"name": "host-root", "hostPath": {"path": "/"}}, {"name": "host-sys", "hostPath": {"path": "/sys"}}],
+    }}},
+}
+KPS_RELEASE_VALUES = {
+    "alertmanager": {
+        "enabled": True,
+        "config": {
+            "route": {"receiver": "null", "routes": [
+                {"receiver": "null", "matchers": ['alertname = "Watchdog"']},
+                {"receiver": "ml-critical", "matchers": ['severity = "critical"']},
+            ]},
+            "receivers": [{"name": "null"}, {"name": "ml-critical", "pagerduty_configs": [{"routing_key_file": "/etc/alertmanager/secrets/x/key"}]}],
+        },
+    },
+}
+KPS_RELEASE = {"chart": "kube-prometheus-stack", "version": "88.5.3", "values": KPS_RELEASE_VALUES}
 SERVING_NAMESPACE = {
     "apiVersion": "v1",
     "kind": "Namespace",
@@ -510,13 +535,19 @@ CASES: list[Case] = [
     Case(
         "k8s-no-privileged-containers",
         bad=[one(t.K8S_DAEMON_SET, workload(t.K8S_DAEMON_SET, patch(DEVICE_PLUGIN_SPEC, {"containers.0.securityContext.privileged": True})))],
-        good=[one(t.K8S_DAEMON_SET, workload(t.K8S_DAEMON_SET, DEVICE_PLUGIN_SPEC)), one(t.K8S_DEPLOYMENT, workload(t.K8S_DEPLOYMENT, POD_SPEC))],
+        good=[
+            one(t.K8S_DAEMON_SET, workload(t.K8S_DAEMON_SET, DEVICE_PLUGIN_SPEC)),
+            one(t.K8S_DEPLOYMENT, workload(t.K8S_DEPLOYMENT, POD_SPEC)),
+            # NVIDIA's mig-manager: on the allow-list (allowedPrivilegedWorkloads), with its reason.
+            one(t.K8S_DAEMON_SET, MIG_MANAGER),
+        ],
         expect=["spec.template.spec.containers[0] (plugin)"],
     ),
     Case(
         "k8s-no-host-namespaces",
         bad=[one(t.K8S_POD, workload(t.K8S_POD, patch(POD_SPEC, {"hostNetwork": True}))), one(t.K8S_JOB, workload(t.K8S_JOB, patch(POD_SPEC, {"hostPID": True})))],
-        good=[one(t.K8S_POD, workload(t.K8S_POD, POD_SPEC)), one(t.K8S_POD, workload(t.K8S_POD, patch(POD_SPEC, {"hostNetwork": False})))],
+        good=[one(t.K8S_POD, workload(t.K8S_POD, POD_SPEC)), one(t.K8S_POD, workload(t.K8S_POD, patch(POD_SPEC, {"hostNetwork": False}))),
+              one(t.K8S_DAEMON_SET, MIG_MANAGER)],
         expect=["spec.hostNetwork", "spec.template.spec.hostPID"],
     ),
     Case(
@@ -528,6 +559,7 @@ CASES: list[Case] = [
         good=[
             one(t.K8S_DAEMON_SET, workload(t.K8S_DAEMON_SET, DEVICE_PLUGIN_SPEC)),
             one(t.K8S_DAEMON_SET, workload(t.K8S_DAEMON_SET, patch(DEVICE_PLUGIN_SPEC, {"volumes.0.hostPath.path": "/var/lib/kubelet/pod-resources"}))),
+            one(t.K8S_DAEMON_SET, MIG_MANAGER),
         ],
         expect=["mounts hostPath /,", "device-plugins/../pods"],
     ),
@@ -548,12 +580,14 @@ CASES: list[Case] = [
         bad=[
             one(t.K8S_NAMESPACE, patch(SERVING_NAMESPACE, {("metadata", "labels", "pod-security.kubernetes.io/enforce"): DELETE})),
             one(t.K8S_NAMESPACE, patch(SERVING_NAMESPACE, {("metadata", "labels", "pod-security.kubernetes.io/enforce"): "privileged"})),
+            # A team namespace without our label is still a team's.
+            one(t.K8S_NAMESPACE, {"metadata": {"name": "scratch", "labels": {"team": "x"}}}),
         ],
         good=[
             one(t.K8S_NAMESPACE, SERVING_NAMESPACE),
-            one(t.K8S_NAMESPACE, {"metadata": {"name": "monitoring", "labels": {"app": "prometheus"}}}),  # not a serving namespace
+            one(t.K8S_NAMESPACE, {"metadata": {"name": "monitoring", "labels": {"app": "prometheus"}}}),  # a platform namespace
         ],
-        expect=["is unset", '"privileged"'],
+        expect=["is unset", '"privileged"', "is unset"],
     ),
     Case(
         "k8s-pinned-images",
@@ -581,18 +615,22 @@ CASES: list[Case] = [
     ),
     Case(
         "k8s-serving-namespace-network-policy",
-        bad=[[res(t.K8S_NAMESPACE, SERVING_NAMESPACE, "team-a"), res(t.K8S_RESOURCE_QUOTA, RESOURCE_QUOTA, "quota"), res(t.K8S_NETWORK_POLICY, patch(NETWORK_POLICY, {"metadata.namespace": "team-b"}), "np")]],
-        good=[
-            [res(t.K8S_NAMESPACE, SERVING_NAMESPACE, "team-a"), res(t.K8S_NETWORK_POLICY, NETWORK_POLICY, "np")],
+        bad=[
+            [res(t.K8S_NAMESPACE, SERVING_NAMESPACE, "team-a"), res(t.K8S_RESOURCE_QUOTA, RESOURCE_QUOTA, "quota"), res(t.K8S_NETWORK_POLICY, patch(NETWORK_POLICY, {"metadata.namespace": "team-b"}), "np")],
+            # Unlabelled, but not a platform namespace: still fenced.
             [res(t.K8S_NAMESPACE, patch(SERVING_NAMESPACE, {"metadata.labels": {}}), "plain")],
         ],
-        expect=["serving namespace team-a has no NetworkPolicy"],
+        good=[
+            [res(t.K8S_NAMESPACE, SERVING_NAMESPACE, "team-a"), res(t.K8S_NETWORK_POLICY, NETWORK_POLICY, "np")],
+            [res(t.K8S_NAMESPACE, {"metadata": {"name": "kube-system"}}, "system")],
+        ],
+        expect=["namespace team-a has no NetworkPolicy", "namespace team-a has no NetworkPolicy"],
     ),
     Case(
         "k8s-serving-namespace-resource-quota",
         bad=[[res(t.K8S_NAMESPACE, SERVING_NAMESPACE, "team-a"), res(t.K8S_NETWORK_POLICY, NETWORK_POLICY, "np")]],
         good=[[res(t.K8S_NAMESPACE, SERVING_NAMESPACE, "team-a"), res(t.K8S_RESOURCE_QUOTA, RESOURCE_QUOTA, "quota")]],
-        expect=["serving namespace team-a has no ResourceQuota"],
+        expect=["namespace team-a has no ResourceQuota"],
     ),
     Case(
         "k8s-encrypted-storage-classes",
@@ -608,6 +646,21 @@ CASES: list[Case] = [
             one(t.K8S_STORAGE_CLASS, {"provisioner": "example.com/csi", "parameters": {"kmsKeyId": "key-1"}}),
         ],
         expect=["parameters.encrypted is unset", "stored unencrypted", "rancher.io/local-path"],
+    ),
+    Case(
+        "k8s-alerts-reach-people",
+        bad=[
+            # The chart's default: everything to `null`.
+            one("kubernetes:helm.sh/v3:Release", patch(KPS_RELEASE, {"values.alertmanager.config": {"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}})),
+            one("kubernetes:helm.sh/v3:Release", patch(KPS_RELEASE, {"values.alertmanager.enabled": False})),
+            # A route to a receiver that notifies nobody.
+            one("kubernetes:helm.sh/v3:Release", patch(KPS_RELEASE, {"values.alertmanager.config.receivers.1": {"name": "ml-critical"}})),
+        ],
+        good=[
+            one("kubernetes:helm.sh/v3:Release", KPS_RELEASE),
+            one("kubernetes:helm.sh/v3:Release", {"chart": "node-feature-discovery", "values": {}}),
+        ],
+        expect=["null receiver", "Alertmanager is disabled", "null receiver"],
     ),
     # Production protection
     Case(
