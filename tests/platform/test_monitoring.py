@@ -187,18 +187,21 @@ def rules(eks):
 
 
 def test_health_alerts(rules):
-    assert rules["GpuXidError"]["expr"] == "DCGM_FI_DEV_XID_ERRORS > 0"
-    assert rules["GpuXidError"]["labels"]["severity"] == "critical"
+    # How each behaves on synthetic series is pinned by promtool in test_alert_rules.py.
+    xid = rules["GpuHardwareXid"]
+    assert "DCGM_EXP_XID_ERRORS_COUNT" in xid["expr"] and "DCGM_FI_DEV_XID_ERRORS" not in xid["expr"]
+    assert xid["labels"]["severity"] == "critical" and xid["for"]
     ecc = rules["GpuEccDoubleBitErrors"]["expr"]
-    assert "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL" in ecc and "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS" in ecc
-    assert rules["GpuThermalThrottling"]["expr"] == "rate(DCGM_FI_DEV_THERMAL_VIOLATION[5m]) > 0"
+    assert "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL" in ecc and "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS" in ecc and "increase(" not in ecc
+    assert rules["GpuThermalThrottling"]["expr"] == "rate(DCGM_FI_DEV_THERMAL_VIOLATION[5m]) / 1e9 > 0.01"
     assert rules["GpuHighTemperature"]["expr"] == "DCGM_FI_DEV_GPU_TEMP >= 85"
     assert rules["GpuMemoryNearlyFull"]["expr"] == "DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE) > 0.95"
 
 
 def test_idle_allocated_gpus_alert_after_30_minutes_under_5_percent(rules):
+    # DCGM_FI_DEV_GPU_UTIL is not reported for MIG devices; engine activity is (a 0..1 ratio).
     idle = rules["GpuAllocatedIdle"]
-    assert idle["expr"] == 'DCGM_FI_DEV_GPU_UTIL{exported_pod!=""} < 5'
+    assert idle["expr"] == 'DCGM_FI_PROF_GR_ENGINE_ACTIVE{exported_pod!=""} < 0.05'
     assert idle["for"] == "30m"
     assert idle["labels"]["category"] == "gpu-cost"
 
@@ -217,11 +220,14 @@ def test_pods_pending_on_gpus_for_15_minutes(rules):
     assert 'kube_pod_container_resource_requests{resource=~"nvidia_com_gpu|nvidia_com_mig_.+"}' in rule["expr"]
     assert 'kube_pod_status_phase{phase="Pending"} == 1' in rule["expr"]
     assert rule["for"] == "15m"
+    # A pod over its namespace's GPU quota is refused at admission (it never exists), so the
+    # description does not blame the quota.
+    assert "quota" not in rule["annotations"]["description"]
 
 
 def test_every_alert_is_labelled_and_described(rules):
     assert set(rules) == {
-        "GpuXidError", "GpuEccDoubleBitErrors", "GpuThermalThrottling", "GpuHighTemperature", "GpuMemoryNearlyFull",
+        "GpuHardwareXid", "GpuEccDoubleBitErrors", "GpuThermalThrottling", "GpuHighTemperature", "GpuMemoryNearlyFull",
         "GpuNodeWithoutDevicePlugin", "GpuAllocatedIdle", "GpuPodsPending",
     }
     for name, rule in rules.items():
@@ -248,8 +254,14 @@ def test_gpu_dashboard_is_a_configmap_grafana_loads(eks):
     board = json.loads(cm["data"]["gpu.json"])
     assert board["uid"] == "ml-clusters-gpu"
     exprs = [t["expr"] for p in board["panels"] for t in p["targets"]]
-    assert any("DCGM_FI_DEV_GPU_UTIL" in e for e in exprs)
+    # Activity panels read a metric MIG devices report too.
+    assert not any("DCGM_FI_DEV_GPU_UTIL" in e for e in exprs)
+    assert any("DCGM_FI_PROF_GR_ENGINE_ACTIVE" in e for e in exprs)
     assert any("DCGM_FI_DEV_FB_USED" in e for e in exprs)
+    # Violation counters are nanoseconds: the share of time throttled is rate / 1e9.
+    throttling = next(p for p in board["panels"] if p["title"].startswith("Thermal throttling"))
+    assert throttling["targets"][0]["expr"].endswith("[5m]) / 1e9")
+    assert throttling["fieldConfig"]["defaults"]["unit"] == "percentunit"
     ids = [p["id"] for p in board["panels"]]
     assert len(ids) == len(set(ids))
 
@@ -271,3 +283,62 @@ def test_dashboard_and_alerts_use_the_node_label_the_scrape_adds():
     assert dashboard_module.NODE_FILTER == 'node=~"$node"'
     text = open(alerts_module.__file__).read() + open(dashboard_module.__file__).read()
     assert "labels.Hostname" not in text and "{{Hostname}}" not in text
+
+
+# --- Cluster DNS ------------------------------------------------------------------------------------
+
+
+def test_dns_scrape_follows_the_handle(eks, gke):
+    # GKE Standard runs kube-dns, not CoreDNS; kube-prometheus-stack 88.5.3 values.yaml has
+    # coreDns.enabled (default true, port 9153) and kubeDns.enabled (default false, ports
+    # 10054/10055). The backend states which one runs (handle.cluster_dns).
+    assert values(eks)["coreDns"] == {"enabled": True} and values(eks)["kubeDns"] == {"enabled": False}
+    assert values(gke)["coreDns"] == {"enabled": False} and values(gke)["kubeDns"] == {"enabled": True}
+
+
+# --- Alert routing ----------------------------------------------------------------------------------
+
+RECEIVERS = {"pagerduty": "pd-routing-key-123", "slack": "https://hooks.slack.example/T0/B0/xyz"}
+ROUTES = {"critical": ["pagerduty", "slack"], "warning": ["slack"]}
+
+
+@pytest.fixture(scope="module")
+def routed():
+    return harness.run_platform(
+        harness.eks_shape([harness.pool("l4", "g6.xlarge")]), {"monitoring": {"alerts": {"slackChannel": "#ml-alerts"}}},
+        receivers=RECEIVERS, routes=ROUTES,
+    )
+
+
+def test_alerts_route_by_severity_to_the_configured_receivers(routed):
+    config = values(routed)["alertmanager"]["config"]
+    routes = {r["receiver"]: r["matchers"] for r in config["route"]["routes"]}
+    assert routes["ml-critical"] == ['severity = "critical"']
+    assert routes["ml-warning"] == ['severity = "warning"']
+    assert routes["null"] == ['alertname = "Watchdog"']  # the chart's always-firing heartbeat
+    receivers = {r["name"]: r for r in config["receivers"]}
+    secrets = "/etc/alertmanager/secrets/alertmanager-receivers"
+    assert receivers["ml-critical"]["pagerduty_configs"] == [{"routing_key_file": f"{secrets}/pagerduty-routing-key", "send_resolved": True}]
+    assert receivers["ml-critical"]["slack_configs"] == [{"api_url_file": f"{secrets}/slack-webhook-url", "channel": "#ml-alerts", "send_resolved": True}]
+    assert set(receivers["ml-warning"]) == {"name", "slack_configs"}
+
+
+def test_receiver_addresses_live_in_a_secret_alertmanager_mounts(routed):
+    spec = values(routed)["alertmanager"]["alertmanagerSpec"]
+    # kube-prometheus-stack 88.5.3 values.yaml: alertmanagerSpec.secrets are mounted at
+    # /etc/alertmanager/secrets/<name>.
+    assert spec["secrets"] == ["alertmanager-receivers"]
+    secret = routed.resource("Secret", "alertmanager-receivers")
+    assert engine.is_secret(secret.inputs["stringData"])
+    assert harness.inputs(secret)["stringData"] == {"pagerduty-routing-key": RECEIVERS["pagerduty"], "slack-webhook-url": RECEIVERS["slack"]}
+    text = json.dumps(values(routed))
+    assert all(v not in text for v in RECEIVERS.values())  # never in the Helm values
+    assert routed.depends_on(release(routed), secret)
+
+
+def test_without_receivers_everything_goes_to_null(eks):
+    config = values(eks)["alertmanager"]["config"]
+    assert config["route"]["receiver"] == "null"
+    assert [r["receiver"] for r in config["route"]["routes"]] == ["null"]
+    assert "secrets" not in values(eks)["alertmanager"]["alertmanagerSpec"]
+    assert not [r for r in eks.plan.resources if r.type.endswith(":Secret") and r.inputs["metadata"]["name"] == "alertmanager-receivers"]

@@ -8,8 +8,10 @@ from tests.platform import harness
 
 TEAMS = harness.namespaces(
     {"name": "search", "team": "search-ml", "group": "search-ml-engineers", "gpus": 8, "cpu": "64", "memory": "256Gi"},
-    {"name": "sandbox", "team": "research", "group": "research@example.com", "podSecurity": "baseline"},
+    {"name": "sandbox", "team": "research", "group": "research@example.com", "podSecurity": "baseline", "egress": "internet"},
+    {"name": "offline", "team": "research", "group": "research@example.com", "egress": "none"},
 )
+BASE_POLICIES = {"default-deny", "allow-dns", "allow-same-namespace", "allow-from-monitoring", "allow-from-ingress"}
 
 
 @pytest.fixture(scope="module")
@@ -32,18 +34,47 @@ def test_namespaces_carry_pod_security_and_platform_labels(result):
 
 def test_quota_covers_gpus_cpu_and_memory(result):
     hard = result.object("ResourceQuota", "compute", "search")["spec"]["hard"]
-    assert hard == {"requests.nvidia.com/gpu": "8", "requests.cpu": "64", "requests.memory": "256Gi", "limits.memory": "256Gi"}
+    # Requests only: a quota on limits.memory makes the quota admission reject every pod
+    # without a memory limit (Kubernetes docs, "Resource Quotas": with a quota on a compute
+    # resource, every new pod must specify it).
+    assert hard == {"requests.nvidia.com/gpu": "8", "requests.cpu": "64", "requests.memory": "256Gi"}
     defaults = result.object("ResourceQuota", "compute", "sandbox")["spec"]["hard"]
     assert defaults["requests.nvidia.com/gpu"] == "0"  # no GPUs unless granted
     assert defaults["requests.cpu"] == "16" and defaults["requests.memory"] == "64Gi"
 
 
-def test_limit_range_gives_defaults(result):
+def limit_ranger(limit: dict, container: dict) -> tuple[dict, list[str]]:
+    """What Kubernetes' LimitRanger admission does to a container (plugin/pkg/admission/
+    limitranger: missing limits from `default`, missing requests from `defaultRequest`, or
+    from the limit when that is unset), then the API's validation: a request above its limit
+    is refused ("must be less than or equal to <resource> limit")."""
+    requests = dict(container.get("requests", {}))
+    limits = dict(container.get("limits", {}))
+    for key, value in limit.get("default", {}).items():
+        limits.setdefault(key, value)
+    for key, value in limit.get("defaultRequest", {}).items():
+        requests.setdefault(key, limits.get(key, value))
+    gib = {"Mi": 1 / 1024, "Gi": 1}
+    def size(q: str) -> float:
+        return float(q[:-2]) * gib[q[-2:]]
+    errors = [f"{k}: must be less than or equal to {k} limit" for k in requests if k in limits and k == "memory" and size(requests[k]) > size(limits[k])]
+    return {"requests": requests, "limits": limits}, errors
+
+
+def test_limit_range_defaults_requests_and_never_rejects_a_bigger_request(result):
     (limit,) = result.object("LimitRange", "defaults", "search")["spec"]["limits"]
     assert limit["type"] == "Container"
     assert limit["defaultRequest"] == {"cpu": "100m", "memory": "256Mi"}
-    assert limit["default"] == {"memory": "1Gi"}  # the quota on limits.memory needs one
-    assert "nvidia.com/gpu" not in limit["default"] and "nvidia.com/gpu" not in limit["defaultRequest"]
+    # No default limit: a default memory limit below a container's own request (e.g. 1Gi vs
+    # a 2Gi request with no limit) would get the pod rejected at admission.
+    assert "default" not in limit
+    assert "nvidia.com/gpu" not in limit["defaultRequest"]
+    _, errors = limit_ranger(limit, {"requests": {"memory": "8Gi"}})
+    assert errors == []
+    _, errors = limit_ranger({**limit, "default": {"memory": "1Gi"}}, {"requests": {"memory": "8Gi"}})
+    assert errors == ["memory: must be less than or equal to memory limit"]  # what the old default did
+    filled, _ = limit_ranger(limit, {})
+    assert filled["requests"] == {"cpu": "100m", "memory": "256Mi"}
 
 
 def policies(result, namespace: str) -> dict[str, dict]:
@@ -52,8 +83,32 @@ def policies(result, namespace: str) -> dict[str, dict]:
 
 def test_default_deny_then_explicit_allows(result):
     specs = policies(result, "search")
-    assert set(specs) == {"default-deny", "allow-dns", "allow-same-namespace", "allow-from-monitoring", "allow-from-ingress"}
+    assert set(specs) == BASE_POLICIES | {"allow-egress-cloud-apis"}
     assert specs["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+def test_cloud_apis_egress_reaches_the_identity_endpoint_and_object_storage(result):
+    # EKS Pod Identity agent: 169.254.170.23:80 (the shape's identity_endpoint, as the EKS
+    # backend states it); object storage: HTTPS to public addresses.
+    (identity, storage) = policies(result, "search")["allow-egress-cloud-apis"]["egress"]
+    assert identity == {"to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}], "ports": [{"port": 80, "protocol": "TCP"}]}
+    assert storage["ports"] == [{"port": 443, "protocol": "TCP"}]
+    (block,) = storage["to"]
+    assert block["ipBlock"]["cidr"] == "0.0.0.0/0"
+    assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"} <= set(block["ipBlock"]["except"])
+
+
+def test_each_namespace_chooses_its_egress(result):
+    assert set(policies(result, "sandbox")) == BASE_POLICIES | {"allow-egress-internet"}
+    assert policies(result, "sandbox")["allow-egress-internet"]["egress"] == [{}]  # anywhere
+    assert set(policies(result, "offline")) == BASE_POLICIES  # DNS and its own pods only
+
+
+def test_gke_and_aks_namespaces_reach_the_metadata_server():
+    for shape in (harness.gke_shape(), harness.aks_shape()):
+        result = harness.run_platform(shape, serving=TEAMS[:1])
+        identity = policies(result, "search")["allow-egress-cloud-apis"]["egress"][0]
+        assert identity == {"to": [{"ipBlock": {"cidr": "169.254.169.254/32"}}], "ports": [{"port": 80, "protocol": "TCP"}]}, shape.cloud
 
 
 def test_dns_egress_only_to_kube_dns(result):
@@ -78,9 +133,31 @@ def test_ingress_from_monitoring_and_the_ingress_namespace(result):
 def test_team_identity(result):
     account = result.object("ServiceAccount", "workload", "search")
     assert account["automountServiceAccountToken"] is False
-    binding = result.object("RoleBinding", "team-edit", "sandbox")
-    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"}
+    binding = result.object("RoleBinding", "team", "sandbox")
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "ml-team"}
     assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "research@example.com"}]
+    planned = next(r for r in result.plan.resources if r.type.endswith(":RoleBinding") and r.inputs["metadata"]["namespace"] == "sandbox")
+    assert result.depends_on(planned, result.resource("ClusterRole", "ml-team"))
+
+
+WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "*"}
+
+
+def test_team_role_cannot_touch_the_namespaces_fences(result):
+    # The built-in `edit` role can write NetworkPolicies (and the aggregated roles give it
+    # more over time); the team's own role grants reads only on the fences.
+    rules = result.object("ClusterRole", "ml-team")["rules"]
+    assert "aggregationRule" not in result.object("ClusterRole", "ml-team")
+    for group, kind in (("", "resourcequotas"), ("", "limitranges"), ("networking.k8s.io", "networkpolicies")):
+        for rule in rules:
+            if (group in rule["apiGroups"] or "*" in rule["apiGroups"]) and (kind in rule["resources"] or "*" in rule["resources"]):
+                assert not WRITE_VERBS & set(rule["verbs"]), (kind, rule)
+    # ... and it can still run workloads.
+    can = {(g, r) for rule in rules for g in rule["apiGroups"] for r in rule["resources"] if "create" in rule["verbs"]}
+    assert {("", "pods"), ("apps", "deployments"), ("batch", "jobs"), ("", "secrets"), ("", "services")} <= can
+
+
+
 
 
 def test_priority_classes(result):
@@ -94,7 +171,7 @@ def test_priority_classes(result):
 
 def test_namespaced_objects_wait_for_their_namespace(result):
     namespace = result.resource("Namespace", "search")
-    for kind, name in (("ResourceQuota", "compute"), ("LimitRange", "defaults"), ("RoleBinding", "team-edit")):
+    for kind, name in (("ResourceQuota", "compute"), ("LimitRange", "defaults"), ("RoleBinding", "team")):
         dependents = [r for r in result.plan.resources if r.type.endswith(f":{kind}") and r.inputs["metadata"]["name"] == name and r.inputs["metadata"]["namespace"] == "search"]
         assert result.depends_on(dependents[0], namespace), kind
 
@@ -110,4 +187,4 @@ def test_mig_mixed_pools_add_their_slices_to_the_quota():
 def test_same_namespaces_on_gke():
     result = harness.run_platform(harness.gke_shape(), serving=TEAMS)
     assert result.object("ResourceQuota", "compute", "search")["spec"]["hard"]["requests.nvidia.com/gpu"] == "8"
-    assert set(policies(result, "sandbox")) == {"default-deny", "allow-dns", "allow-same-namespace", "allow-from-monitoring", "allow-from-ingress"}
+    assert set(policies(result, "sandbox")) == BASE_POLICIES | {"allow-egress-internet"}
