@@ -514,6 +514,8 @@ def _model_at(loc: tuple[Any, ...]) -> Optional[type[BaseModel]]:
 
 
 def _allowed_literals(loc: tuple[Any, ...]) -> Optional[list[str]]:
+    while loc and isinstance(loc[-1], int):
+        loc = loc[:-1]  # an item of a list of literals: the list's field says what is allowed
     parent = _model_at(loc[:-1])
     if parent is None or not loc or isinstance(loc[-1], int):
         return None

@@ -476,6 +476,8 @@ def mig_manager_daemonset_spec(handle: ClusterHandle, config_data: dict[str, str
         "hostPID": True,
         "nodeSelector": sorted_dict(dict(handle.gpu_node_selector)),
         "priorityClassName": "system-node-critical",
+        # Privileged containers run unconfined whatever this says; stated for the pod anyway.
+        "securityContext": pod_security(),
         "serviceAccountName": MIG_MANAGER,
         "tolerations": gpu_tolerations(handle),
         "volumes": [
@@ -748,6 +750,7 @@ DCGM_SKIPS = checkov_skips({
     "CKV_K8S_25": "DCGM's host engine needs SYS_ADMIN since DCGM 3.6",
     "CKV_K8S_39": "DCGM's host engine needs SYS_ADMIN since DCGM 3.6",
     "CKV_K8S_43": "no digest for this tag was published where we could read it; pinned by tag",
+    "CKV_K8S_15": "pinned by tag; IfNotPresent keeps GPU node start independent of the registry",
 })
 MIG_MANAGER_SKIPS = checkov_skips({
     "CKV_K8S_8": "mig-manager serves no HTTP endpoint",
@@ -764,4 +767,5 @@ MIG_MANAGER_SKIPS = checkov_skips({
     "CKV_K8S_38": "mig-manager labels its node through the API",
     "CKV_K8S_40": "a privileged container (mig-manager)",
     "CKV_K8S_43": "no digest for this tag was published where we could read it; pinned by tag",
+    "CKV_K8S_15": "pinned by tag; IfNotPresent keeps GPU node start independent of the registry",
 })

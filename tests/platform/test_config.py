@@ -49,7 +49,51 @@ BAD = [
      "existing.gpuNodeLabel: 'gpu' is not valid; it must match ^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*$"),
     ("existing-missing", {"cloud": "existing"},
      "existing: required for cloud existing; it must set at least existing.kubeconfig"),
+    ("egress-unknown", {**AWS, "namespaces": [{**TEAM, "egress": "all"}]},
+     "namespaces[0].egress: 'all' is not allowed; allowed: cloud-apis, internet, none"),
+    ("alert-route-without-secret", {**AWS, "alertSlackWebhookUrl": "[secure]", "platform": {"monitoring": {"alerts": {"critical": ["pagerduty"]}}}},
+     "platform.monitoring.alerts.critical[0]: 'pagerduty' has no address: the secret alertPagerdutyRoutingKey is not set; "
+     "allowed: set it with `pulumi config set --secret alertPagerdutyRoutingKey <value>`, or one of: slack"),
+    ("alert-unknown-receiver", {**AWS, "platform": {"monitoring": {"alerts": {"warning": ["email"]}}}},
+     "platform.monitoring.alerts.warning[0]: 'email' is not allowed; allowed: slack, pagerduty, webhook"),
+    ("slack-channel-without-slack", {**AWS, "platform": {"monitoring": {"alerts": {"slackChannel": "#ml"}}}},
+     "platform.monitoring.alerts.slackChannel: set but alertSlackWebhookUrl is not; allowed: set the secret alertSlackWebhookUrl, or remove slackChannel"),
+    ("receiver-without-monitoring", {**AWS, "alertWebhookUrl": "[secure]", "platform": {"monitoring": {"enabled": False}}},
+     "alertWebhookUrl: set but platform.monitoring.enabled is false, so no Alertmanager would use it; allowed: enable monitoring or remove the key"),
 ]
+
+
+def test_receiver_addresses_must_be_secrets():
+    # Pulumi hands the program the names of secret keys (pulumi.runtime.config.is_config_secret);
+    # a receiver address in plain text is refused before anything is created.
+    with pytest.raises(ConfigError) as err:
+        load({**AWS, "alertSlackWebhookUrl": "https://hooks.slack.example/x"}, secret_keys=set())
+    assert err.value.problems == [
+        "alertSlackWebhookUrl: set in plain text; allowed: a secret, `pulumi config set --secret alertSlackWebhookUrl <value>` (the stack file then holds `secure: ...`)"
+    ]
+    assert load({**AWS, "alertSlackWebhookUrl": "https://hooks.slack.example/x"}, secret_keys={"alertSlackWebhookUrl"})
+
+
+def test_plain_text_receiver_fails_the_program_with_nothing_created(tmp_path):
+    from preview import engine
+    from tests.conftest import flat_config
+
+    stack = tmp_path / "Pulumi.plain.yaml"
+    stack.write_text("config:\n  ml-clusters:cloud: aws\n  ml-clusters:region: us-east-1\n  ml-clusters:alertWebhookUrl: https://hooks.example/x\n")
+    values, secret_keys = engine.read_stack_config(str(stack))
+    plan = engine.Plan(stack="plain", project=engine.PROJECT)
+    with pytest.raises(ConfigError):
+        engine.run_program("plain", values, secret_keys, plan=plan)
+    assert plan.resources == []
+    # The same key as `secure:` is accepted.
+    secure = {**flat_config({"cloud": "aws", "region": "us-east-1"}), "ml-clusters:alertWebhookUrl": "[secure]"}
+    assert engine.run_program("secure", secure, ["ml-clusters:alertWebhookUrl"]).resources
+
+
+def test_alert_routes_default_to_every_receiver_for_critical_and_no_page_for_warnings():
+    cfg = load({**AWS, "alertPagerdutyRoutingKey": "k", "alertSlackWebhookUrl": "u"})
+    assert cfg.alert_routes() == {"critical": ["slack", "pagerduty"], "warning": ["slack"]}
+    assert load(AWS).alert_routes() == {"critical": [], "warning": []}
 
 
 @pytest.mark.parametrize("raw,expected", [pytest.param(r, e, id=i) for i, r, e in BAD])
@@ -74,7 +118,7 @@ def test_defaults():
     assert cfg.platform.ingress_namespace == "ingress"
     assert (cfg.platform.monitoring.enabled, cfg.platform.monitoring.retention, cfg.platform.monitoring.storage_gb) == (True, "15d", 50)
     ns = cfg.namespaces[0]
-    assert (ns.gpus, ns.cpu, ns.memory, ns.pod_security) == (0, "16", "64Gi", "restricted")
+    assert (ns.gpus, ns.cpu, ns.memory, ns.pod_security, ns.egress) == (0, "16", "64Gi", "restricted", "cloud-apis")
     existing = load(EXISTING).existing
     assert existing.block_storage_provisioner == "rancher.io/local-path"
     assert existing.file_storage_provisioner is None and existing.file_storage_parameters == {}
