@@ -51,7 +51,7 @@ def test_example_pod_meets_the_restricted_pod_security_level():
     for container in spec["containers"]:
         assert container["securityContext"]["allowPrivilegeEscalation"] is False
         assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
-        assert container["resources"]["limits"]["memory"]  # the namespace quota caps limits.memory
+        assert container["resources"]["limits"]["memory"]  # a limit of its own: the LimitRange sets none
 
 
 def test_every_alert_is_documented():
