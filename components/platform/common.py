@@ -19,10 +19,10 @@ TEAM_LABEL = f"{LABEL_PREFIX}/team"
 ENCRYPTED_ANNOTATION = f"{LABEL_PREFIX}/encrypted"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by Kubernetes on every namespace
 
-# The Helm release of kube-prometheus-stack, and the label its Prometheus selects
-# ServiceMonitors, PodMonitors and PrometheusRules by. The selectors are set explicitly
-# in the release's values (not left to the chart's "nil uses Helm values" default), and
-# every monitor and rule the platform renders carries this label.
+# The Helm release of kube-prometheus-stack, and the label the chart's own monitors carry.
+# The release's Prometheus selects every monitor and rule in every namespace (empty
+# selectors, "nil uses Helm values" off), so this label is not needed to be scraped; the
+# platform's monitors and rules carry it anyway, to stay selected under a stricter selector.
 PROMETHEUS_RELEASE = "kube-prometheus-stack"
 PROMETHEUS_SELECTOR = {"release": PROMETHEUS_RELEASE}
 

@@ -117,3 +117,30 @@ def test_gpu_pools_carry_the_portable_labels(stack):
     assert len(labelled) == 2
     for labels in labelled:
         assert labels[conventions.POOL_LABEL] and labels[conventions.GPU_MODEL_LABEL]
+
+
+def test_platform_reads_the_backends_cloud_facts(stack):
+    # Each backend states, in its handle, the DNS add-on it runs and where pods get cloud
+    # credentials; the platform reads them without a cloud branch (REFERENCE: GKE Standard
+    # runs kube-dns; EKS Pod Identity 169.254.170.23:80; GKE/AKS metadata 169.254.169.254:80).
+    cloud, plan = stack
+    (release,) = [inputs(r) for r in plan.by_type("kubernetes:helm.sh/v3:Release") if inputs(r)["chart"] == "kube-prometheus-stack"]
+    dns = "kube-dns" if cloud == "gcp" else "coredns"
+    assert release["values"]["kubeDns"] == {"enabled": dns == "kube-dns"}
+    assert release["values"]["coreDns"] == {"enabled": dns == "coredns"}
+    endpoint = {"aws": "169.254.170.23/32", "gcp": "169.254.169.254/32", "azure": "169.254.169.254/32", "existing": None}[cloud]
+    egress = [o for o in objects(plan, "NetworkPolicy") if o["metadata"]["name"] == "allow-egress-cloud-apis"]
+    assert egress, cloud
+    for policy in egress:
+        cidrs = [peer["ipBlock"]["cidr"] for rule in policy["spec"]["egress"] for peer in rule["to"]]
+        assert cidrs == ([endpoint] if endpoint else []) + ["0.0.0.0/0"], (cloud, cidrs)
+
+
+def test_prod_stacks_route_alerts_to_people():
+    for name in ("prod-aws", "prod-azure"):
+        values, secret_keys = engine.read_stack_config(name)
+        assert "ml-clusters:alertPagerdutyRoutingKey" in secret_keys, name  # `secure:` in the stack file
+        plan = plan_for_stack(name)
+        (release,) = [inputs(r) for r in plan.by_type("kubernetes:helm.sh/v3:Release") if inputs(r)["chart"] == "kube-prometheus-stack"]
+        routes = {r["receiver"] for r in release["values"]["alertmanager"]["config"]["route"]["routes"]}
+        assert "ml-critical" in routes, name
