@@ -402,6 +402,11 @@ def dcgm_daemonset_spec(handle: ClusterHandle) -> dict[str, Any]:
 
 # --- MIG manager (EKS, existing clusters) -----------------------------------------------------
 
+HOST_GPU_CLIENTS = [
+    "nvsm.service", "nvsm-mqtt.service", "nvsm-core.service", "nvsm-api-gateway.service", "nvsm-notifier.service",
+    "nv_peer_mem.service", "nvidia-dcgm.service", "dcgm-exporter.service",
+]
+
 # Instances of one profile that fit a GPU, by slice count (NVIDIA MIG user guide; the same
 # counts as mig-parted v0.15.0 deployments/systemd/config-default.yaml, e.g. all-1g.10gb: 7 on
 # an 80 GB part, all-1g.20gb: 4, all-2g.20gb: 3, all-3g.40gb: 2, all-4g/7g: 1).
@@ -454,7 +459,8 @@ def mig_manager_daemonset_spec(handle: ClusterHandle, config_data: dict[str, str
             {"name": "HOST_NVIDIA_DIR", "value": "/usr/local/nvidia"},
             {"name": "HOST_KUBELET_SYSTEMD_SERVICE", "value": "kubelet.service"},
             {"name": "DEFAULT_GPU_CLIENTS_NAMESPACE", "value": GPU_NAMESPACE},
-            {"name": "WITH_SHUTDOWN_HOST_GPU_CLIENTS", "value": "false"},
+            {"name": "HOST_MIG_MANAGER_STATE_FILE", "value": "/etc/systemd/system/nvidia-mig-manager.service.d/override.conf"},
+            {"name": "WITH_SHUTDOWN_HOST_GPU_CLIENTS", "value": "true"},
             {"name": "WITH_REBOOT", "value": "false"},
         ],
         "resources": resources("50m", "128Mi", "500m", "512Mi"),
@@ -668,9 +674,9 @@ class Gpu(pulumi.ComponentResource):
         ns = self.namespace
         data = {
             "config.yaml": yaml.safe_dump(mig_parted_config(handle.gpu_pools), sort_keys=True, default_flow_style=False),
-            # Host services that hold GPUs (none on the clouds' GPU images; listed for
-            # existing clusters that run DCGM as a host service).
-            "clients.yaml": yaml.safe_dump({"version": "v1", "systemd-services": ["nvidia-dcgm.service", "dcgm-exporter.service"]}, sort_keys=True),
+            # Host services that may hold GPUs and that mig-manager stops while it cuts them
+            # (the list of NVIDIA's example manifest; services a node lacks are skipped).
+            "clients.yaml": yaml.safe_dump({"version": "v1", "systemd-services": HOST_GPU_CLIENTS}, sort_keys=True),
         }
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-mig-manager-config",
