@@ -311,6 +311,10 @@ def routed():
 
 
 def test_alerts_route_by_severity_to_the_configured_receivers(routed):
+    # kube-prometheus-stack 88.5.3 runs Alertmanager v0.34.0 (values.yaml
+    # alertmanager.alertmanagerSpec.image.tag), whose receivers read their secret from a file:
+    # slack `api_url_file` (prometheus/alertmanager v0.34.0 config/notifiers.go), pagerduty
+    # `routing_key_file` (notify/pagerduty/config.go), webhook `url_file` (notify/webhook/config.go).
     config = values(routed)["alertmanager"]["config"]
     routes = {r["receiver"]: r["matchers"] for r in config["route"]["routes"]}
     assert routes["ml-critical"] == ['severity = "critical"']
