@@ -39,7 +39,7 @@ previews: $(STAMP)
 # loudly when their tool is missing, and fail under CI=true.
 test: $(STAMP) $(CHECKOV_STAMP)
 	$(VENV)/bin/ruff check .
-	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest -n 2
+	CHECKOV=$(abspath $(CHECKOV_VENV))/bin/checkov $(PY) -m pytest -n 2
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) out .pytest_cache
