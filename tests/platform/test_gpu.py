@@ -370,6 +370,9 @@ def test_dcgm_counters_match_upstream_types(eks):
     rows = {line.split(",")[0].strip(): [x.strip() for x in line.split(",", 2)] for line in csv.splitlines() if line and not line.startswith("#")}
     assert rows["DCGM_FI_PROF_PCIE_TX_BYTES"][1] == "gauge" and rows["DCGM_FI_PROF_PCIE_RX_BYTES"][1] == "gauge"
     assert "(in ns)" in rows["DCGM_FI_DEV_THERMAL_VIOLATION"][2] and "(in ns)" in rows["DCGM_FI_DEV_POWER_VIOLATION"][2]
+    # The exporter runs its XID collector only when the counters file lists this field
+    # (internal/pkg/collector/xid_collector.go IsDCGMExpXIDErrorsCountEnabled); upstream's
+    # default file leaves it commented out.
     assert rows["DCGM_EXP_XID_ERRORS_COUNT"][1] == "counter"
     assert rows["DCGM_FI_DEV_XID_ERRORS"][1] == "gauge"
 
