@@ -62,7 +62,6 @@ TEAM_RULES: list[dict[str, Any]] = [
     {"apiGroups": [""], "resources": ["pods/log", "pods/status", "events", "resourcequotas", "resourcequotas/status", "limitranges",
                                       "namespaces", "namespaces/status", "bindings", "replicationcontrollers/status"], "verbs": _READ},
     {"apiGroups": [""], "resources": ["pods/eviction"], "verbs": ["create"]},
-    {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]},
     {"apiGroups": ["apps"], "resources": ["deployments", "deployments/scale", "deployments/rollback", "statefulsets", "statefulsets/scale",
                                           "replicasets", "replicasets/scale", "daemonsets", "controllerrevisions"], "verbs": _READ + _WRITE},
     {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": _READ + _WRITE},
