@@ -563,7 +563,7 @@ class Gpu(pulumi.ComponentResource):
                 k8s.core.v1.ServiceAccount(f"{name}-{acct}-sa", metadata=metadata(acct, GPU_NAMESPACE, acct, "gpu"), opts=scope.opts(ns))
                 for acct in accounts
             ]
-            k8s.rbac.v1.ClusterRoleBinding(
+            node_binding = k8s.rbac.v1.ClusterRoleBinding(
                 f"{name}-node-reader",
                 metadata=metadata("ml-gpu-node-reader", app=DEVICE_PLUGIN, component="gpu"),
                 role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "ml-gpu-node-reader"},
@@ -574,10 +574,10 @@ class Gpu(pulumi.ComponentResource):
                 f"{name}-device-plugin",
                 metadata=metadata(DEVICE_PLUGIN, GPU_NAMESPACE, DEVICE_PLUGIN, "gpu", annotations=DEVICE_PLUGIN_SKIPS),
                 spec=device_plugin_daemonset_spec(handle, self.plugin_configs),
-                opts=scope.opts(config_map, service_accounts[0]),
+                opts=scope.opts(config_map, service_accounts[0], node_binding),  # RBAC before the pods
             )
             if run_gfd:
-                self._feature_discovery(name, scope, handle, config_map, service_accounts[1])
+                self._feature_discovery(name, scope, handle, config_map, service_accounts[1], node_binding)
             if runs_mig_manager(handle):
                 self._mig_manager(name, scope, handle)
 
@@ -590,7 +590,7 @@ class Gpu(pulumi.ComponentResource):
             "featureDiscovery": self.feature_discovery is not None,
         })
 
-    def _feature_discovery(self, name: str, scope: Scope, handle: ClusterHandle, config_map, service_account) -> None:
+    def _feature_discovery(self, name: str, scope: Scope, handle: ClusterHandle, config_map, service_account, node_binding) -> None:
         chart = catalog.CHARTS[NFD_RELEASE]
         tolerations = list(handle.system_tolerations)
         # NFD's master turns GFD's NodeFeature objects into node labels. Its own worker is
@@ -622,7 +622,7 @@ class Gpu(pulumi.ComponentResource):
             ],
             opts=scope.opts(self.namespace),
         )
-        k8s.rbac.v1.RoleBinding(
+        binding = k8s.rbac.v1.RoleBinding(
             f"{name}-gfd-nodefeatures",
             metadata=metadata(f"{GFD}-nodefeatures", GPU_NAMESPACE, GFD, "gpu"),
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{GFD}-nodefeatures"},
@@ -633,7 +633,7 @@ class Gpu(pulumi.ComponentResource):
             f"{name}-gfd",
             metadata=metadata(GFD, GPU_NAMESPACE, GFD, "gpu", annotations=GFD_SKIPS),
             spec=gfd_daemonset_spec(handle, self.plugin_configs),
-            opts=scope.opts(config_map, service_account, self.node_feature_discovery),
+            opts=scope.opts(config_map, service_account, self.node_feature_discovery, binding, node_binding),
         )
 
     def _dcgm_exporter(self, name: str, scope: Scope, handle: ClusterHandle) -> None:
@@ -698,7 +698,7 @@ class Gpu(pulumi.ComponentResource):
             ],
             opts=scope.opts(),
         )
-        k8s.rbac.v1.ClusterRoleBinding(
+        cluster_binding = k8s.rbac.v1.ClusterRoleBinding(
             f"{name}-mig-manager",
             metadata=metadata("ml-gpu-mig-manager", app=MIG_MANAGER, component="gpu"),
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "ml-gpu-mig-manager"},
@@ -714,7 +714,7 @@ class Gpu(pulumi.ComponentResource):
             ],
             opts=scope.opts(ns),
         )
-        k8s.rbac.v1.RoleBinding(
+        binding = k8s.rbac.v1.RoleBinding(
             f"{name}-mig-manager",
             metadata=metadata(MIG_MANAGER, GPU_NAMESPACE, MIG_MANAGER, "gpu"),
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": MIG_MANAGER},
@@ -725,7 +725,7 @@ class Gpu(pulumi.ComponentResource):
             f"{name}-mig-manager",
             metadata=metadata(MIG_MANAGER, GPU_NAMESPACE, MIG_MANAGER, "gpu", annotations=MIG_MANAGER_SKIPS),
             spec=mig_manager_daemonset_spec(handle, data),
-            opts=scope.opts(config_map, account),
+            opts=scope.opts(config_map, account, cluster_binding, binding),  # RBAC before the pods
         )
 
 

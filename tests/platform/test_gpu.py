@@ -410,3 +410,18 @@ def test_plugin_config_rendering_is_deterministic():
     first = gpu_module.config_map_data(gpu_module.device_plugin_configs(facts))
     assert list(first) == sorted(first)
     assert first == gpu_module.config_map_data(gpu_module.device_plugin_configs(again))
+
+
+def test_gpu_agents_wait_for_their_rbac():
+    # A pod that starts before its binding exists fails its first API calls (config-manager
+    # reads node labels, GFD writes NodeFeatures, mig-manager labels its node).
+    result = harness.run_platform(harness.eks_shape([MIG_MIXED]), {"gpuFeatureDiscovery": True})
+    pairs = (
+        ("nvidia-device-plugin", "ClusterRoleBinding", "ml-gpu-node-reader"),
+        ("gpu-feature-discovery", "ClusterRoleBinding", "ml-gpu-node-reader"),
+        ("gpu-feature-discovery", "RoleBinding", "gpu-feature-discovery-nodefeatures"),
+        ("nvidia-mig-manager", "ClusterRoleBinding", "ml-gpu-mig-manager"),
+        ("nvidia-mig-manager", "RoleBinding", "nvidia-mig-manager"),
+    )
+    for daemonset, kind, binding in pairs:
+        assert result.depends_on(result.resource("DaemonSet", daemonset), result.resource(kind, binding)), (daemonset, binding)
