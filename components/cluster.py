@@ -7,8 +7,9 @@ from typing import Optional
 
 import pulumi
 
-from .clouds import backend_for
+from .clouds import backend_for, stores_for
 from .config import StackConfig
+from .dr import StoresArgs, effective_config, plan_for
 from .platform import Platform, PlatformArgs
 
 
@@ -21,16 +22,26 @@ class MlClusterArgs:
 class MlCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: MlClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mlclusters:index:MlCluster", name, None, opts)
-        backend_cls = backend_for(args.config.cloud)
-        self.backend = backend_cls(name, args.config, args.stack, pulumi.ResourceOptions(parent=self))
+        # A standby that has not failed over builds its GPU pools at 0 nodes (components/dr.py).
+        self.dr = plan_for(args.config, args.stack)
+        config = effective_config(args.config, self.dr)
+        backend_cls = backend_for(config.cloud)
+        self.backend = backend_cls(name, config, args.stack, pulumi.ResourceOptions(parent=self))
         self.handle = self.backend.handle
+        # The model store, registry and backup bucket (replicated with DR), after the cluster
+        # whose identities they bind.
+        self.stores = stores_for(config.cloud)(
+            f"{name}-stores", StoresArgs(config, args.stack, self.backend, self.dr), pulumi.ResourceOptions(parent=self)
+        )
+        self.handle.model_store = self.stores.model_store
+        self.handle.backup = self.stores.backup
         self.kubeconfig = self.handle.kubeconfig
         self.cluster_name = self.handle.name
         # The platform layer installs on whatever the backend returned, once it is ready.
         self.platform = Platform(
             name,
-            PlatformArgs(self.handle, args.config.platform, tuple(args.config.namespaces),
-                         args.config.alert_receivers(), args.config.alert_routes()),
+            PlatformArgs(self.handle, config.platform, tuple(config.namespaces),
+                         config.alert_receivers(), config.alert_routes(), dr=self.dr),
             pulumi.ResourceOptions(parent=self, depends_on=list(self.handle.ready)),
         )
         self.grafana_admin_password = self.platform.grafana_admin_password

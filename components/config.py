@@ -277,6 +277,52 @@ class ServingNamespace(_Model):
     """Pod Security Standard the namespace enforces (audit and warn stay at restricted)."""
     egress: Literal["cloud-apis", "internet", "none"] = "cloud-apis"
     """Where pods may connect besides DNS and their own namespace: `cloud-apis` the cloud's workload-identity endpoint and HTTPS to object storage (public addresses on 443), `internet` anywhere, `none` nowhere else."""
+    model_store: Literal["read", "readwrite", "none"] = "read"
+    """Access of the namespace's `workload` ServiceAccount to the model store, through workload identity: `read` (serving), `readwrite` (training), `none`."""
+
+
+# --- Disaster recovery -------------------------------------------------------------------
+
+
+class BackupStore(_Model):
+    """cloud existing: the S3-compatible object store (MinIO, Ceph RGW, ...) Velero writes backups to."""
+
+    url: str = Field(pattern=r"^https?://[^\s/]+(/.*)?$")
+    """The store's endpoint, e.g. `https://minio.example.internal:9000`."""
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    """The bucket backups go to; it must exist."""
+    region: str = "us-east-1"
+    """The region the store reports (MinIO's default is us-east-1)."""
+    credentials_secret: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+    """A Secret in the `velero` namespace, key `cloud`, holding an AWS-style credentials file for the store; created outside this stack."""
+
+
+class DisasterRecovery(_Model):
+    """Pilot-light disaster recovery: stores replicated to a recovery region, cluster backups
+    with Velero, and a standby stack there that fails over with one config change."""
+
+    role: Literal["primary", "standby"] = "primary"
+    """`primary`: this stack owns the stores and their replicas in the recovery region and backs the cluster up; `standby`: the pilot-light stack in the recovery region (GPU pools at 0 until failover)."""
+    recovery_region: Optional[str] = None
+    """primary: the region the replicas and the standby live in; default: the catalog's DR pair of `region`."""
+    primary_region: Optional[str] = None
+    """standby: the primary stack's region, whose replicas it reads; default: the catalog's DR pair of `region`."""
+    primary_stack: Optional[str] = None
+    """standby: the primary stack's name; default: this stack's name without `-dr`."""
+    primary_cluster_name: Optional[str] = Field(default=None, pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+    """standby: the primary's cluster name, from which its store names derive; default: `ml-<primaryStack>` (set it when the primary sets clusterName)."""
+    standby_stack: Optional[str] = None
+    """primary: the standby stack's name, shown in the preview; default: `<stack>-dr`."""
+    rpo_minutes: int = Field(default=60, ge=1, le=10080)
+    """The recovery point objective you state, in minutes: store replication must be able to meet it and backups must run at least this often."""
+    backup_schedule: str = "0 * * * *"
+    """Velero backup schedule, cron in UTC (or `@hourly`, `@every 30m`); its longest gap must not exceed rpoMinutes."""
+    backup_retention: str = Field(default="30d", pattern=DURATION_RE.pattern)
+    """How long each backup is kept (Velero's ttl), e.g. `30d`, `2w`, `720h`."""
+    failover: bool = False
+    """standby only: fail over. GPU pools take their stated sizes and Velero restores the latest backup of the primary."""
+    backup_store: Optional[BackupStore] = None
+    """cloud existing only (required there): the S3-compatible store backups go to. Existing clusters get backups only, no replicated model store."""
 
 
 # --- The stack -------------------------------------------------------------------------
@@ -338,6 +384,8 @@ class StackConfig(_Model):
         critical = alerts.critical if alerts.critical is not None else list(receivers)
         warning = alerts.warning if alerts.warning is not None else [k for k in receivers if k != "pagerduty"]
         return {"critical": list(dict.fromkeys(critical)), "warning": list(dict.fromkeys(warning))}
+    dr: Optional[DisasterRecovery] = None
+    """Disaster recovery (replicated stores, cluster backups, standby); required in prod by the policy pack."""
 
     @property
     def is_prod(self) -> bool:
@@ -689,6 +737,7 @@ def semantic_problems(cfg: StackConfig) -> list[str]:
         except ConfigError as err:
             out += err.problems
     out += _namespace_problems(cfg)
+    out += dr_problems(cfg, region)
     for key, value in cfg.tags.items():
         if not re.match(r"^[A-Za-z0-9_.:/=+@ -]{1,63}$", key) or len(value) > 63:
             out.append(f"tags.{key}: key or value is not portable; allowed: keys of 1-63 letters, digits and _.:/=+@- and values up to 63 characters")
@@ -962,3 +1011,90 @@ def _partial_semantic_problems(raw: dict[str, Any], err: ValidationError) -> lis
     for item in raw.get("gpuPools") or [] if isinstance(raw.get("gpuPools"), list) else []:
         pools.append(_salvage(GpuPool, item))
     return out + _pools_problems(pools, cloud, region)
+
+
+# --- Disaster recovery -------------------------------------------------------------------
+
+# Velero's retention (ttl) is a Go duration: hours at most.
+_DURATION_HOURS = {"h": 1, "d": 24, "w": 24 * 7}
+
+
+def duration_hours(value: str) -> int:
+    """`30d` -> 720."""
+    return int(value[:-1]) * _DURATION_HOURS[value[-1]]
+
+
+def dr_problems(cfg: StackConfig, region: Optional[str]) -> list[str]:
+    """The `dr` block: a recovery region that is not the primary's, an RPO the cloud's store
+    replication can back, and a backup schedule that runs within the RPO."""
+    from policies.rules.cron import CronError, max_interval_minutes
+
+    from .catalog import dr as dr_catalog
+
+    dr = cfg.dr
+    if dr is None:
+        return []
+    out: list[str] = []
+    if cfg.cloud == "existing":
+        if dr.backup_store is None:
+            out.append("dr.backupStore: required on cloud existing: the S3-compatible store Velero writes backups to (url, bucket, credentialsSecret)")
+        for key in ("recoveryRegion", "primaryRegion"):
+            if getattr(dr, to_snake(key)) is not None:
+                out.append(f"dr.{key}: set on cloud existing, which gets backups only (no replicated stores); allowed: leave it out")
+        if dr.role != "primary":
+            out.append(f"dr.role: {dr.role!r} is not available on cloud existing (backups only, no standby stack); allowed: primary")
+    else:
+        if dr.backup_store is not None:
+            out.append(f"dr.backupStore: set on cloud {cfg.cloud}, whose backups go to the stack's own replicated bucket; allowed: leave it out (cloud existing only)")
+        cat = catalog.cloud(cfg.cloud)
+        regions = sorted(cat.regions)
+        own, other = ("recoveryRegion", "primaryRegion") if dr.role == "primary" else ("primaryRegion", "recoveryRegion")
+        if getattr(dr, to_snake(other)) is not None:
+            out.append(f"dr.{other}: set on a {dr.role} stack; allowed: set dr.{own} instead (the other region of the pair)")
+        pair = getattr(dr, to_snake(own))
+        if region is not None:
+            pair = pair or cat.regions[region].pair
+            if pair is None:
+                out.append(f"dr.{own}: not set and the catalog has no DR pair for {region}; allowed: one of {', '.join(r for r in regions if r != region)}")
+            elif pair == region:
+                out.append(f"dr.{own}: {pair!r} is the stack's own region; a replica there does not survive a region outage; allowed: another {cfg.cloud} region, e.g. {cat.regions[region].pair}")
+            elif pair not in cat.regions:
+                hint = difflib.get_close_matches(pair, regions, n=1)
+                maybe = f" (did you mean {hint[0]}?)" if hint else ""
+                out.append(f"dr.{own}: {pair!r} is not a known {cfg.cloud} region{maybe}; allowed: {', '.join(r for r in regions if r != region)}")
+            elif cfg.cloud == "gcp" and dr_catalog.gcp_multi_region(pair) != dr_catalog.gcp_multi_region(region):
+                same = [r for r in regions if r != region and dr_catalog.gcp_multi_region(r) == dr_catalog.gcp_multi_region(region)]
+                out.append(f"dr.{own}: {pair!r} is on another continent than {region}; a dual-region bucket pairs two regions of one multi-region; allowed: {', '.join(same) or 'none in the catalog'}")
+        replication = dr_catalog.STORE_REPLICATION[cfg.cloud]
+        if dr.rpo_minutes < replication.rpo_minutes:
+            out.append(
+                f"dr.rpoMinutes: {dr.rpo_minutes} is shorter than {cfg.cloud} can back: {replication.mechanism} "
+                f"replicates within {replication.rpo_text}; allowed: {replication.rpo_minutes} or more"
+            )
+    if dr.role == "primary" and dr.failover:
+        out.append("dr.failover: true is only meaningful on a standby stack (dr.role standby); allowed: false")
+    if dr.role == "standby" and dr.standby_stack is not None:
+        out.append("dr.standbyStack: set on a standby stack; allowed: leave it out (set it on the primary)")
+    if dr.role == "primary":
+        for key in ("primaryStack", "primaryClusterName"):
+            if getattr(dr, to_snake(key)) is not None:
+                out.append(f"dr.{key}: set on a primary stack; allowed: leave it out (set it on the standby)")
+    try:
+        gap = max_interval_minutes(dr.backup_schedule)
+    except CronError as err:
+        out.append(f"dr.backupSchedule: {dr.backup_schedule!r} is not a schedule Velero accepts ({err}); allowed: five cron fields in UTC, e.g. '0 * * * *', or @hourly, @every 30m")
+    else:
+        if gap > dr.rpo_minutes:
+            out.append(
+                f"dr.backupSchedule: {dr.backup_schedule!r} leaves up to {gap:g} minutes between backups, longer than dr.rpoMinutes "
+                f"{dr.rpo_minutes}; allowed: a schedule that runs at least every {dr.rpo_minutes} minutes, e.g. '{_example_cron(dr.rpo_minutes)}'"
+            )
+    return out
+
+
+def _example_cron(rpo_minutes: int) -> str:
+    if rpo_minutes >= 60:
+        hours = min(rpo_minutes // 60, 24)
+        return "0 * * * *" if hours == 1 else f"0 */{hours} * * *" if 24 % hours == 0 else "0 * * * *"
+    step = max(d for d in (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30) if d <= rpo_minutes)
+    return f"*/{step} * * * *"

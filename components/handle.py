@@ -64,6 +64,48 @@ class GpuPoolFacts:
     node_labels: Mapping[str, str]
 
 
+@dataclass(frozen=True)
+class ModelStore:
+    """The cluster's model store (models, datasets, checkpoints) and container registry, as
+    workloads reach them: the bucket's URL, the registry, and per namespace the
+    ServiceAccount annotations that bind the namespace's cloud identity to the store."""
+
+    url: pulumi.Input[str]  # s3://..., gs://..., https://<account>.blob.core.windows.net/models
+    registry: pulumi.Input[str]
+    # namespace -> annotations for its `workload` ServiceAccount ({} where the cloud binds
+    # identities without one, as EKS Pod Identity does).
+    workload_annotations: Mapping[str, Mapping[str, pulumi.Input[str]]] = field(default_factory=dict)
+    # Pod labels a workload must carry for its identity to be injected (AKS workload identity).
+    workload_pod_labels: Mapping[str, str] = field(default_factory=dict)
+    # The store's region and, with DR, where its replica lives.
+    region: str = ""
+    replica_region: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class BackupTarget:
+    """Where Velero keeps cluster backups on this cloud: its object-store plugin, the bucket,
+    the BackupStorageLocation config, and how Velero's ServiceAccount gets an identity."""
+
+    provider: str  # Velero provider name: aws, gcp, azure
+    plugin_image: str
+    bucket: pulumi.Input[str]
+    config: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+    # A Secret (key `cloud`) in the velero namespace, for stores without workload identity.
+    credentials_secret: Optional[str] = None
+    # Azure's plugin reads its subscription and group from a credentials file (no secret in it).
+    credentials_file: Optional[pulumi.Input[str]] = None
+    # The cluster snapshots volumes through CSI (Velero then moves the data into the bucket);
+    # False: Velero's file-system backup instead (an existing cluster's drivers are unknown).
+    csi_snapshots: bool = True
+    # The standby reads the primary's replicated backups and never writes there.
+    read_only: bool = False
+    # Identity grants Velero needs before it starts.
+    ready: list[pulumi.Resource] = field(default_factory=list)
+
+
 @dataclass
 class ClusterHandle:
     name: str
@@ -106,3 +148,6 @@ class ClusterHandle:
     # cluster has no such endpoint. And the object store's endpoints.
     identity_endpoint: Optional[str] = None
     object_storage_egress: tuple[EgressRule, ...] = (PUBLIC_HTTPS,)
+    # Set by the cloud's stores (components/clouds/<cloud>/stores.py) after the cluster.
+    model_store: Optional[ModelStore] = None
+    backup: Optional[BackupTarget] = None

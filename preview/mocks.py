@@ -216,7 +216,33 @@ def _aks_cluster(args):
     return outputs
 
 
+def _azure_with_identity(name_input: str) -> Callable[[Any], dict[str, Any]]:
+    """A resource with user-assigned identities: sent as a list of ids, returned as a map."""
+
+    def outputs(args):
+        out: dict[str, Any] = {"name": args.inputs.get(name_input) or args.name}
+        identity = args.inputs.get("identity")
+        if identity and isinstance(identity.get("userAssignedIdentities"), list):
+            out["identity"] = {**identity, "userAssignedIdentities": {
+                rid: {"principalId": _azure_uuid(rid + "principal"), "clientId": _azure_uuid(rid + "client")}
+                for rid in identity["userAssignedIdentities"]
+            }}
+        return out
+
+    return outputs
+
+
+def _object_replication_policy(args):
+    """ARM gives the destination's policy a generated id and each rule a rule id."""
+    given = args.inputs.get("objectReplicationPolicyId")
+    policy_id = _azure_uuid(args.name + "policy") if given in (None, "default") else given
+    rules = [{**r, "ruleId": r.get("ruleId") or _azure_uuid(f"{args.name}-rule-{i}")} for i, r in enumerate(args.inputs.get("rules") or [])]
+    return {"name": policy_id, "policyId": policy_id, "rules": rules}
+
+
 AZURE_OUTPUTS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "azure-native:storage:StorageAccount": _azure_with_identity("accountName"),
+    "azure-native:storage:ObjectReplicationPolicy": _object_replication_policy,
     "azure-native:resources:ResourceGroup": _azure_named("resourceGroupName"),
     "azure-native:network:VirtualNetwork": _azure_named("virtualNetworkName"),
     "azure-native:network:Subnet": _azure_named("subnetName"),

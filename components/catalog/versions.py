@@ -19,6 +19,10 @@ IMAGES: dict[str, str] = {
     "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.6.0-4.8.3-ubuntu22.04",
     # NVIDIA mig-manager (NVIDIA/mig-parted v0.15.0), for MIG pools nobody else partitions.
     "nvidia-mig-manager": "nvcr.io/nvidia/cloud-native/k8s-mig-manager:v0.15.0",
+    # Velero's object-store plugins, v1.14.x pairs with Velero 1.18 (the velero chart 12.1.0's app).
+    "velero-plugin-for-aws": "velero/velero-plugin-for-aws:v1.14.2",
+    "velero-plugin-for-gcp": "velero/velero-plugin-for-gcp:v1.14.2",
+    "velero-plugin-for-microsoft-azure": "velero/velero-plugin-for-microsoft-azure:v1.14.2",
 }
 
 # Ports admission webhooks of the pinned charts listen on inside their pods (Kueue, KServe
@@ -49,6 +53,8 @@ CHARTS: dict[str, Chart] = {
     "node-feature-discovery": Chart(
         "node-feature-discovery", "0.18.3", "https://kubernetes-sigs.github.io/node-feature-discovery/charts"
     ),
+    # Cluster backups (disaster recovery): chart 12.1.0 ships Velero v1.18.1.
+    "velero": Chart("velero", "12.1.0", "https://vmware-tanzu.github.io/helm-charts"),
 }
 
 # EKS managed add-ons. None means "the default version EKS pairs with the cluster's
@@ -62,4 +68,6 @@ EKS_ADDONS: dict[str, str | None] = {
     "aws-ebs-csi-driver": None,
     "aws-efs-csi-driver": None,
     "metrics-server": None,
+    # CSI VolumeSnapshot CRDs and controller: Velero's CSI data mover snapshots EBS volumes with it.
+    "snapshot-controller": None,
 }

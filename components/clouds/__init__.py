@@ -13,6 +13,20 @@ _BACKENDS = {
 }
 
 
+# Each cloud's stores (components/clouds/<cloud>/stores.py): model store, registry, backups.
+_STORES = {
+    "aws": ("components.clouds.aws.stores", "S3Stores"),
+    "gcp": ("components.clouds.gcp.stores", "GcsStores"),
+    "azure": ("components.clouds.azure.stores", "BlobStores"),
+    "existing": ("components.clouds.existing.stores", "ExistingStores"),
+}
+
+
+def stores_for(cloud: str):
+    module, cls = _STORES[cloud]
+    return getattr(importlib.import_module(module), cls)
+
+
 def backend_for(cloud: str):
     # Imported lazily: a stack pays only for its own cloud's SDK.
     module, cls = _BACKENDS[cloud]

@@ -14,8 +14,11 @@ import pulumi
 
 from ..config import Platform as PlatformSettings
 from ..config import ServingNamespace
+from ..dr import DrPlan
 from ..handle import ClusterHandle
+from .backup import Backup, BackupArgs
 from .gpu import Gpu, GpuArgs
+from .modelstore import ModelStoreAccess, ModelStoreAccessArgs, workload_annotations
 from .monitoring import Monitoring, MonitoringArgs
 from .serving import Serving, ServingArgs
 from .storage import Storage, StorageArgs
@@ -30,6 +33,8 @@ class PlatformArgs:
     # StackConfig.alert_receivers() / alert_routes().
     alert_receivers: Mapping[str, str] = field(default_factory=dict)
     alert_routes: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # Disaster recovery: with a plan and the handle's backup target, Velero is installed.
+    dr: Optional[DrPlan] = None
 
 
 class Platform(pulumi.ComponentResource):
@@ -71,9 +76,23 @@ class Platform(pulumi.ComponentResource):
             self.grafana_admin_password = self.monitoring.grafana_admin_password
         self.serving = Serving(
             f"{name}-serving",
-            ServingArgs(handle, tuple(args.namespaces), ingress_namespace=settings.ingress_namespace),
+            ServingArgs(handle, tuple(args.namespaces), ingress_namespace=settings.ingress_namespace,
+                        workload_annotations=workload_annotations(handle)),
             child,
         )
+        if handle.model_store is not None:
+            ModelStoreAccess(
+                f"{name}-model-store",
+                ModelStoreAccessArgs(handle, handle.model_store, tuple(args.namespaces), self.serving.namespaces),
+                child,
+            )
+        self.backup: Optional[Backup] = None
+        if args.dr is not None and handle.backup is not None:
+            self.backup = Backup(
+                f"{name}-backup",
+                BackupArgs(handle, handle.backup, args.dr),
+                child,
+            )
         self.block_storage_class = self.storage.block_class
         self.shared_storage_class = self.storage.shared_class
         self.serving_namespaces = sorted(self.serving.namespaces)

@@ -15,8 +15,8 @@ Plus two cluster-wide PriorityClasses: serving (high) and batch (low, preemptibl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -82,6 +82,8 @@ class ServingArgs:
     namespaces: Sequence[ServingNamespace] = ()
     ingress_namespace: str = "ingress"
     monitoring_namespace: str = MONITORING_NAMESPACE
+    # Per namespace: annotations binding its `workload` ServiceAccount to a cloud identity.
+    workload_annotations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def gpu_quota_resources(handle: ClusterHandle) -> list[str]:
@@ -237,7 +239,7 @@ class Serving(pulumi.ComponentResource):
             )
         k8s.core.v1.ServiceAccount(
             f"{base}-workload",
-            metadata=metadata(WORKLOAD_SERVICE_ACCOUNT, ns.name, "serving", "identity", team),
+            metadata=metadata(WORKLOAD_SERVICE_ACCOUNT, ns.name, "serving", "identity", team, args.workload_annotations.get(ns.name)),
             automount_service_account_token=False,  # opt in per pod when a workload needs the API
             opts=scope.opts(namespace),
         )

@@ -1,0 +1,133 @@
+"""The disaster-recovery plan of a stack, resolved from its `dr` config: which region is the
+primary and which the recovery region, who owns the stores (always the primary's
+cluster), their names (derived, so a standby finds them without the primary stack), and
+what a standby runs before and after failover. Cloud-agnostic; the stores and the
+platform read it."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from . import catalog
+from .config import DisasterRecovery, StackConfig, duration_hours
+
+DR_SUFFIX = "-dr"
+# Velero's release name; the chart names each Schedule `<release>-<key>`.
+VELERO_RELEASE = "velero"
+BACKUP_SCHEDULE_KEY = "cluster"
+BACKUP_SCHEDULE_NAME = f"{VELERO_RELEASE}-{BACKUP_SCHEDULE_KEY}"
+
+
+@dataclass(frozen=True)
+class DrPlan:
+    role: str  # primary | standby
+    stack: str
+    region: str  # this stack's region ("" on cloud existing)
+    primary_region: str
+    recovery_region: str
+    primary_stack: str
+    standby_stack: str
+    # The cluster that owns the stores: this one on a primary, the primary's on a standby.
+    store_owner: str
+    rpo_minutes: int
+    backup_schedule: str
+    retention_hours: int
+    failover: bool
+
+    @property
+    def standby(self) -> bool:
+        return self.role == "standby"
+
+    @property
+    def standby_idle(self) -> bool:
+        """A standby that has not failed over: GPU pools at 0, backups read-only, no restore."""
+        return self.standby and not self.failover
+
+    @property
+    def restore_requested(self) -> bool:
+        return self.standby and self.failover
+
+    @property
+    def store_region(self) -> str:
+        """Where the stores a workload of this stack reads live: the primary region, or the
+        recovery region's replicas on a standby."""
+        return self.recovery_region if self.standby else self.primary_region
+
+
+@dataclass(frozen=True)
+class StoresArgs:
+    """What every cloud's stores (components/clouds/<cloud>/stores.py) are built from."""
+
+    config: StackConfig
+    stack: str
+    cluster: Any  # the cloud's cluster component
+    dr: Optional[DrPlan]
+
+
+def default_cluster_name(stack: str) -> str:
+    """The cluster name a stack gets without `clusterName` (StackConfig.name_for)."""
+    safe = re.sub(r"[^a-z0-9-]+", "-", f"ml-{stack}".lower()).strip("-")
+    return safe[:32].rstrip("-")
+
+
+def plan_for(cfg: StackConfig, stack: str) -> Optional[DrPlan]:
+    dr: Optional[DisasterRecovery] = cfg.dr
+    if dr is None:
+        return None
+    region = cfg.region or ""
+    pair = catalog.cloud(cfg.cloud).regions[region].pair if cfg.cloud != "existing" else None
+    if dr.role == "standby":
+        primary_stack = dr.primary_stack or (stack[: -len(DR_SUFFIX)] if stack.endswith(DR_SUFFIX) else stack)
+        primary_region = dr.primary_region or pair or ""
+        recovery_region = region
+        standby_stack = stack
+        owner = dr.primary_cluster_name or default_cluster_name(primary_stack)
+    else:
+        primary_stack = stack
+        primary_region = region
+        recovery_region = (dr.recovery_region or pair or "") if cfg.cloud != "existing" else ""
+        standby_stack = dr.standby_stack or f"{stack}{DR_SUFFIX}"
+        owner = cfg.name_for(stack)
+    return DrPlan(
+        role=dr.role,
+        stack=stack,
+        region=region,
+        primary_region=primary_region,
+        recovery_region=recovery_region,
+        primary_stack=primary_stack,
+        standby_stack=standby_stack if cfg.cloud != "existing" else "",
+        store_owner=owner,
+        rpo_minutes=dr.rpo_minutes,
+        backup_schedule=dr.backup_schedule,
+        retention_hours=duration_hours(dr.backup_retention),
+        failover=dr.failover,
+    )
+
+
+def effective_config(cfg: StackConfig, plan: Optional[DrPlan]) -> StackConfig:
+    """What the backend builds. An idle standby keeps its GPU pools at 0 nodes (the stack file
+    states the primary's sizes, so failover needs nothing from the primary); failover
+    restores those sizes by simply using the file as written."""
+    if plan is None or not plan.standby_idle:
+        return cfg
+    pools = [p.model_copy(update={"min_nodes": 0}) for p in cfg.gpu_pools]
+    return cfg.model_copy(update={"gpu_pools": pools})
+
+
+def short_hash(text: str, n: int = 6) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:n]
+
+
+def bucket_name(owner: str, kind: str, region: str) -> str:
+    """An S3-style bucket name, the same whichever stack computes it: `<cluster>-<kind>-<region>`."""
+    return f"{owner}-{kind}-{region}"[:63].rstrip("-")
+
+
+def compact_name(owner: str, salt: str, max_len: int) -> str:
+    """A lowercase alphanumeric name (Azure storage accounts, ACR), unique per owner and salt."""
+    base = re.sub(r"[^a-z0-9]", "", owner)
+    suffix = short_hash(f"{owner}/{salt}", 8)
+    return f"{base[: max_len - len(suffix)]}{suffix}"

@@ -1,0 +1,173 @@
+"""Cluster backups with Velero, on any backend: the handle says where backups go (plugin,
+bucket, location config) and how Velero's ServiceAccount gets its cloud identity.
+
+- Volume data moves into the backup bucket through CSI snapshots and Velero's data mover
+  (`snapshotMoveData`), so it crosses regions with the bucket's replication; native cloud
+  snapshots (`snapshotsEnabled`) stay off: they never leave their region.
+- A primary backs up on the `dr.backupSchedule` cron, each backup kept `dr.backupRetention`.
+- A standby reads the primary's replicated backups with the location ReadOnly and runs no
+  schedule; on failover it requests a Restore of the latest backup of the primary's schedule.
+
+Chart facts (vmware-tanzu/helm-charts, charts/velero at tag velero-12.1.0, app v1.18.1):
+values `initContainers` (plugins copy themselves into the `plugins` volume at /target),
+`configuration.backupStorageLocation[]` with `accessMode` (default ReadWrite; "ReadOnly is
+used during migrations and restores"), `configuration.defaultSnapshotMoveData`,
+`configuration.features`, `snapshotsEnabled`, `deployNodeAgent`, `nodeAgent.tolerations`,
+`schedules.<key>` rendered as Schedule `<release fullname>-<key>`, `credentials.useSecret`
+/ `existingSecret` / `secretContents.cloud`, `serviceAccount.server.annotations`, and the
+server ServiceAccount `<fullname>-server`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .. import catalog
+from ..conventions import POOL_LABEL, SYSTEM_POOL
+from ..dr import BACKUP_SCHEDULE_KEY, BACKUP_SCHEDULE_NAME, VELERO_RELEASE, DrPlan
+from ..handle import BackupTarget, ClusterHandle
+from .common import LABEL_PREFIX, Scope, gpu_tolerations, metadata, namespace_labels
+
+VELERO_NAMESPACE = "velero"
+BACKUP_LOCATION = "default"
+RESTORE_NAME = "failover-restore"
+RPO_ANNOTATION = f"{LABEL_PREFIX}/rpo-minutes"
+CSI_SNAPSHOT_CLASS_LABEL = "velero.io/csi-volumesnapshot-class"
+# Velero never backs itself up, and what the platform rebuilds on any cluster is not state.
+EXCLUDED_NAMESPACES = ("velero", "kube-system", "kube-public", "kube-node-lease")
+
+
+@dataclass(frozen=True)
+class BackupArgs:
+    handle: ClusterHandle
+    target: BackupTarget
+    plan: DrPlan
+
+
+def velero_values(handle: ClusterHandle, args: BackupArgs) -> dict[str, Any]:
+    target, plan = args.target, args.plan
+    plugin = target.plugin_image.rsplit("/", 1)[-1].split(":", 1)[0]
+    location: dict[str, Any] = {
+        "name": BACKUP_LOCATION,
+        "provider": target.provider,
+        "bucket": target.bucket,
+        "default": True,
+        "accessMode": "ReadOnly" if target.read_only else "ReadWrite",
+        "config": dict(sorted(target.config.items())),
+    }
+    system = {"nodeSelector": {POOL_LABEL: SYSTEM_POOL}, "tolerations": list(handle.system_tolerations)}
+    values: dict[str, Any] = {
+        "initContainers": [{
+            "name": plugin,
+            "image": target.plugin_image,
+            "imagePullPolicy": "IfNotPresent",
+            "volumeMounts": [{"mountPath": "/target", "name": "plugins"}],
+        }],
+        "configuration": {
+            "backupStorageLocation": [location],
+            "volumeSnapshotLocation": [],
+            "uploaderType": "kopia",
+            "defaultBackupTTL": f"{plan.retention_hours}h",
+            "defaultSnapshotMoveData": target.csi_snapshots,
+            "defaultVolumesToFsBackup": not target.csi_snapshots,
+            "features": "EnableCSI" if target.csi_snapshots else "",
+        },
+        # Native snapshots stay in their region; CSI data movement puts volume data in the bucket.
+        "snapshotsEnabled": False,
+        "backupsEnabled": True,
+        "deployNodeAgent": True,
+        # The data mover and file-system backups run in the node agent, on every node with
+        # volumes: GPU nodes included.
+        "nodeAgent": {"tolerations": [*gpu_tolerations(handle), *handle.system_tolerations]},
+        "serviceAccount": {"server": {"create": True, "annotations": dict(target.service_account_annotations) or None}},
+        "podLabels": dict(target.pod_labels),
+        "upgradeCRDs": True,
+        "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
+        **system,
+    }
+    if target.credentials_secret is not None:
+        values["credentials"] = {"useSecret": True, "existingSecret": target.credentials_secret}
+    elif target.credentials_file is not None:
+        values["credentials"] = {"useSecret": True, "secretContents": {"cloud": target.credentials_file}}
+    else:
+        values["credentials"] = {"useSecret": False}
+    if not plan.standby:
+        values["schedules"] = {
+            BACKUP_SCHEDULE_KEY: {
+                "disabled": False,
+                "schedule": plan.backup_schedule,
+                # The RPO the schedule must keep; the policy pack checks the cron against it.
+                "annotations": {RPO_ANNOTATION: str(plan.rpo_minutes)},
+                "useOwnerReferencesInBackup": False,
+                "template": {
+                    "ttl": f"{plan.retention_hours}h",
+                    "storageLocation": BACKUP_LOCATION,
+                    "snapshotMoveData": target.csi_snapshots,
+                    "includedNamespaces": ["*"],
+                    "excludedNamespaces": list(EXCLUDED_NAMESPACES),
+                    "includeClusterResources": True,
+                },
+            }
+        }
+    return values
+
+
+class Backup(pulumi.ComponentResource):
+    """`.release` (Velero), `.restore` (None unless a standby fails over)."""
+
+    def __init__(self, name: str, args: BackupArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("mlclusters:platform:Backup", name, None, opts)
+        handle, target, plan = args.handle, args.target, args.plan
+        scope = Scope(handle, self, tuple(handle.ready))
+        # The node agent mounts host paths as root: only the privileged level admits it.
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={"name": VELERO_NAMESPACE, "labels": namespace_labels("privileged", handle.kubernetes_version)},
+            opts=scope.opts(),
+        )
+        snapshot_class = None
+        if target.csi_snapshots:
+            # Velero snapshots a volume with the VolumeSnapshotClass of its driver that carries this label.
+            snapshot_class = k8s.apiextensions.CustomResource(
+                f"{name}-snapshot-class",
+                api_version="snapshot.storage.k8s.io/v1",
+                kind="VolumeSnapshotClass",
+                metadata=metadata("ml-velero-snapshots", app="velero", component="backup",
+                                  extra_labels={CSI_SNAPSHOT_CLASS_LABEL: "true"}),
+                others={"driver": handle.block_storage.provisioner, "deletionPolicy": "Delete"},
+                opts=scope.opts(extra=target.ready),
+            )
+        chart = catalog.CHARTS["velero"]
+        self.release = k8s.helm.v3.Release(
+            f"{name}-velero",
+            name=VELERO_RELEASE,
+            namespace=VELERO_NAMESPACE,
+            chart=chart.name,
+            version=chart.version,
+            repository_opts={"repo": chart.repo},
+            values=velero_values(handle, args),
+            atomic=True,
+            opts=scope.opts(namespace, snapshot_class, extra=target.ready),
+        )
+        self.restore: Optional[k8s.apiextensions.CustomResource] = None
+        if plan.restore_requested:
+            # The latest successful backup of the primary's schedule (synced from the replicated
+            # bucket); Velero restores onto the standby, PVs included, existing objects left alone.
+            self.restore = k8s.apiextensions.CustomResource(
+                f"{name}-restore",
+                api_version="velero.io/v1",
+                kind="Restore",
+                metadata=metadata(RESTORE_NAME, VELERO_NAMESPACE, "velero", "restore"),
+                others={"spec": {
+                    "scheduleName": BACKUP_SCHEDULE_NAME,
+                    "includedNamespaces": ["*"],
+                    "restorePVs": True,
+                    "existingResourcePolicy": "none",
+                }},
+                opts=scope.opts(self.release),
+            )
+        self.register_outputs({"schedule": plan.backup_schedule if not plan.standby else None})
