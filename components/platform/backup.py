@@ -41,6 +41,16 @@ CSI_SNAPSHOT_CLASS_LABEL = "velero.io/csi-volumesnapshot-class"
 EXCLUDED_NAMESPACES = ("velero", "kube-system", "kube-public", "kube-node-lease")
 
 
+class KubernetesObject(pulumi.CustomResource):
+    """A Kubernetes object of a CRD whose fields sit beside `spec` (VolumeSnapshotClass has a
+    top-level `driver`), which k8s.apiextensions.CustomResource cannot express (spec only)."""
+
+    def __init__(self, name: str, api_version: str, kind: str, metadata: dict[str, Any], fields: dict[str, Any],
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        props = {"apiVersion": api_version, "kind": kind, "metadata": metadata, **fields}
+        super().__init__(f"kubernetes:{api_version}:{kind}", name, props, opts)
+
+
 @dataclass(frozen=True)
 class BackupArgs:
     handle: ClusterHandle
@@ -132,13 +142,13 @@ class Backup(pulumi.ComponentResource):
         snapshot_class = None
         if target.csi_snapshots:
             # Velero snapshots a volume with the VolumeSnapshotClass of its driver that carries this label.
-            snapshot_class = k8s.apiextensions.CustomResource(
+            snapshot_class = KubernetesObject(
                 f"{name}-snapshot-class",
-                api_version="snapshot.storage.k8s.io/v1",
-                kind="VolumeSnapshotClass",
-                metadata=metadata("ml-velero-snapshots", app="velero", component="backup",
-                                  extra_labels={CSI_SNAPSHOT_CLASS_LABEL: "true"}),
-                others={"driver": handle.block_storage.provisioner, "deletionPolicy": "Delete"},
+                "snapshot.storage.k8s.io/v1",
+                "VolumeSnapshotClass",
+                metadata("ml-velero-snapshots", app="velero", component="backup", extra_labels={CSI_SNAPSHOT_CLASS_LABEL: "true"}),
+                # The snapshot only lives until the data mover has copied it into the bucket.
+                {"driver": handle.block_storage.provisioner, "deletionPolicy": "Delete"},
                 opts=scope.opts(extra=target.ready),
             )
         chart = catalog.CHARTS["velero"]
@@ -162,12 +172,12 @@ class Backup(pulumi.ComponentResource):
                 api_version="velero.io/v1",
                 kind="Restore",
                 metadata=metadata(RESTORE_NAME, VELERO_NAMESPACE, "velero", "restore"),
-                others={"spec": {
+                spec={
                     "scheduleName": BACKUP_SCHEDULE_NAME,
                     "includedNamespaces": ["*"],
                     "restorePVs": True,
                     "existingResourcePolicy": "none",
-                }},
+                },
                 opts=scope.opts(self.release),
             )
         self.register_outputs({"schedule": plan.backup_schedule if not plan.standby else None})
