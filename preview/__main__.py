@@ -17,6 +17,7 @@ import yaml
 
 from components.config import ConfigError, load, raw_from_pulumi
 
+from . import dr as dr_report
 from . import engine, report
 
 DEFAULT_STACK = "dev-aws"
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load(raw)
     violations = report.evaluate_policies(plan, cfg.environment)
     costs = report.pool_costs(cfg)
+    dr_info = dr_report.summary(cfg, stack)
     elapsed = time.perf_counter() - started
 
     if not args.quiet:
@@ -72,11 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         report.print_tree(console, plan)
         report.print_pools(console, costs)
         report.print_outputs(console, plan)
+        dr_report.print_dr(console, dr_info)
     report.print_policy(console, violations)
 
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(report.plan_json(plan, costs, violations), encoding="utf-8")
+        args.json.write_text(report.plan_json(plan, costs, violations, dr=dr_info), encoding="utf-8")
     if args.manifests:
         written = report.write_manifests(plan, args.manifests)
         console.print(f"wrote {written} manifests to {args.manifests}", markup=False)

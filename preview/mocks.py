@@ -328,6 +328,8 @@ class PlanMocks(pulumi_mocks.Mocks):
         typ = args.typ
         prefix = AWS_IDS.get(typ)
         resource_id = f"{prefix}{_short_hash(args.name, 17)}" if prefix else f"{args.name}-id"
+        if typ == "aws:s3/bucket:Bucket" and args.inputs.get("bucket"):
+            resource_id = args.inputs["bucket"]  # S3 answers with the bucket's name as its id
         if typ.startswith("aws:"):
             outputs.update(_aws_default(args))
         for table in (AWS_OUTPUTS, GCP_OUTPUTS, AZURE_OUTPUTS, COMMON_OUTPUTS):

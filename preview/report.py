@@ -142,7 +142,7 @@ def print_policy(con: Console, violations: list) -> None:
 # --- files -------------------------------------------------------------------------------
 
 
-def plan_json(plan: Plan, costs: list[PoolCost], violations: Iterable) -> str:
+def plan_json(plan: Plan, costs: list[PoolCost], violations: Iterable, dr: dict[str, Any] | None = None) -> str:
     urns = {r.urn for r in plan.resources}
     doc = {
         "stack": plan.stack,
@@ -165,6 +165,8 @@ def plan_json(plan: Plan, costs: list[PoolCost], violations: Iterable) -> str:
         "outputs": redact(plan.outputs),
         "gpu_pools": [c.to_json() for c in costs],
         "policy": {"violations": [v.to_json() for v in violations]},
+        # The disaster-recovery posture (preview/dr.py); null without `dr`.
+        "dr": dr,
     }
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 

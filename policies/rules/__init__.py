@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import aws, azure, gcp, gpu, kubernetes, protection
+from . import aws, azure, dr, gcp, gpu, kubernetes, protection
 from .base import ENVIRONMENTS, LEVELS, SEVERITIES, Rule
 
-DOMAIN_MODULES: tuple[ModuleType, ...] = (aws, gcp, azure, gpu, kubernetes, protection)
+DOMAIN_MODULES: tuple[ModuleType, ...] = (aws, gcp, azure, gpu, kubernetes, protection, dr)
 DOMAIN_TITLES = {
     "eks": "AWS / EKS",
     "gke": "Google Cloud / GKE",
@@ -19,6 +19,7 @@ DOMAIN_TITLES = {
     "gpu": "GPU pools (any cloud)",
     "kubernetes": "Kubernetes objects",
     "protection": "Production protection",
+    "dr": "Disaster recovery",
 }
 
 

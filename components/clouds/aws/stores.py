@@ -185,7 +185,8 @@ class S3Stores(pulumi.ComponentResource):
                 opts=self._opts,
             )
             destination: dict[str, Any] = {
-                "bucket": replica.arn,
+                # An S3 bucket's ARN is arn:aws:s3:::<name>, and its id is its name.
+                "bucket": pulumi.Output.concat("arn:aws:s3:::", replica.id),
                 "storage_class": "STANDARD",
                 # RTC: 99.99% of objects within 15 minutes (SLA); needs the metrics block.
                 "replication_time": {"status": "Enabled", "time": {"minutes": RTC_MINUTES}},
@@ -275,3 +276,29 @@ class S3Stores(pulumi.ComponentResource):
         role = aws.iam.Role(base, assume_role_policy=POD_IDENTITY_TRUST, opts=self._opts)
         policy = aws.iam.RolePolicy(base, role=role.id, policy=bucket_access_policy(backups, write, alias, region), opts=self._opts)
         return role, self._association(base, VELERO_NAMESPACE, VELERO_SERVICE_ACCOUNT, role, policy)
+
+
+def describe(cfg: StackConfig, plan) -> list[dict[str, str]]:
+    """The DR table's rows for this stack (preview/dr.py): each store, where it and its replica live."""
+    from ...catalog import dr as dr_catalog
+
+    owner = plan.store_owner
+    rep = dr_catalog.STORE_REPLICATION["aws"]
+    primary, recovery = plan.primary_region, plan.recovery_region
+    rows = []
+    for store, kind in (("model store", "models"), ("cluster backups", "backups")):
+        rows.append({
+            "store": store,
+            "lives": f"s3://{bucket_name(owner, kind, primary)} ({primary})",
+            "replica": f"s3://{bucket_name(owner, kind, recovery)} ({recovery})",
+            "mechanism": rep.mechanism + ", delete markers replicated, versioning on both",
+            "rpo": rep.rpo_text,
+        })
+    rows.append({
+        "store": "container registry",
+        "lives": f"ECR {owner}/* ({primary})",
+        "replica": f"ECR {owner}/* ({recovery})",
+        "mechanism": dr_catalog.REGISTRY_REPLICATION["aws"],
+        "rpo": "asynchronous, no stated figure",
+    })
+    return rows

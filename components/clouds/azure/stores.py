@@ -322,3 +322,28 @@ class BlobStores(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(depends_on=depends)),
         )
         return identity, [federation, grant]
+
+
+def describe(cfg, plan) -> list[dict[str, str]]:
+    """The DR table's rows (preview/dr.py). Azure states no SLA for object replication."""
+    from ...catalog import dr as dr_catalog
+
+    rep = dr_catalog.STORE_REPLICATION["azure"]
+    owner, primary, recovery = plan.store_owner, plan.primary_region, plan.recovery_region
+    rows = []
+    for store, container in (("model store", "models"), ("cluster backups", "backups")):
+        rows.append({
+            "store": store,
+            "lives": f"{account_name(owner, primary)}/{container} ({primary})",
+            "replica": f"{account_name(owner, recovery)}/{container} ({recovery}, group {dr_resource_group(owner)})",
+            "mechanism": rep.mechanism + ", versioning on both, change feed on the source",
+            "rpo": rep.rpo_text,
+        })
+    rows.append({
+        "store": "container registry",
+        "lives": f"{registry_name(owner)}.azurecr.io ({primary}, Premium)",
+        "replica": f"geo-replica in {recovery}",
+        "mechanism": dr_catalog.REGISTRY_REPLICATION["azure"],
+        "rpo": "asynchronous, no stated figure",
+    })
+    return rows

@@ -32,3 +32,15 @@ class ExistingStores(pulumi.ComponentResource):
                 csi_snapshots=False,
             )
         self.register_outputs({})
+
+
+def describe(cfg, plan) -> list[dict[str, str]]:
+    """The DR table's rows (preview/dr.py): backups only, to the configured store."""
+    store = cfg.dr.backup_store
+    return [{
+        "store": "cluster backups",
+        "lives": f"{store.url}/{store.bucket}",
+        "replica": "none managed here (replicate the store yourself)",
+        "mechanism": "Velero to an S3-compatible store",
+        "rpo": f"{plan.rpo_minutes} min (backup schedule)",
+    }]
