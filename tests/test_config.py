@@ -33,7 +33,7 @@ BAD_CONFIGS = [
     ("missing-cloud", {"region": "us-east-1"}, "cloud: required key is missing"),
     ("unknown-top-key", {**BASE, "gpuPool": []},
      "gpuPool: unknown key (did you mean gpuPools?); allowed keys: alertPagerdutyRoutingKey, alertSlackWebhookUrl, alertWebhookUrl, "
-     "aws, azure, cloud, clusterName, cpuPools, environment, existing, gcp, "
+     "aws, azure, cloud, clusterName, cpuPools, dr, environment, existing, gcp, "
      "gpuPools, kubernetesVersion, namespaces, network, platform, region, systemPool, tags"),
     ("unknown-pool-key", with_pool(minNode=1),
      "gpuPools[0].minNode: unknown key (did you mean minNodes?); allowed keys: diskGb, instanceType, maxNodes, minNodes, name, sharing, spot"),

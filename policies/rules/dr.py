@@ -31,6 +31,9 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 RPO_ANNOTATION = "ml-clusters.io/rpo-minutes"
 S3_ARN_PREFIX = "arn:aws:s3:::"
 RTC_MINUTES = 15
+# The program's cloud backends (components/clouds/<cloud>/cluster.py): a stack that builds a cluster.
+BACKENDS = ("mlclusters:clouds:EksCluster", "mlclusters:clouds:GkeCluster", "mlclusters:clouds:AksCluster",
+            "mlclusters:clouds:ExistingCluster")
 
 
 def _velero_releases(resources: Sequence[Resource]) -> list[Resource]:
@@ -38,7 +41,8 @@ def _velero_releases(resources: Sequence[Resource]) -> list[Resource]:
 
 
 def _replicated_stores(resources: Sequence[Resource]) -> list[Resource]:
-    out = [r for r in resources if r.type in (S3_REPLICATION, AZ_REPLICATION)]
+    # Reading each policy's rules makes a rule whose inputs are unknown not applicable.
+    out = [r for r in resources if r.type in (S3_REPLICATION, AZ_REPLICATION) and items(r.props, "rules")]
     out += [r for r in resources if r.type == GCS_BUCKET and len(items(r.props, "customPlacementConfig.dataLocations")) >= 2]
     return out
 
@@ -59,11 +63,15 @@ def _reads_replicated_backups(release: Resource) -> bool:
     fix="Set ml-clusters:dr in the stack (recovery region, rpoMinutes, backupSchedule) and add its standby stack Pulumi.<stack>-dr.yaml.",
 )
 def dr_prod_has_dr(resources: Sequence[Resource], ctx: Context) -> Iterable[Finding]:
+    # Judged on stacks that build a cluster with this program (a backend component).
+    if not any(r.type in BACKENDS for r in resources):
+        return
     velero = _velero_releases(resources)
     standby = any(_reads_replicated_backups(r) for r in velero)
+    stores = _replicated_stores(resources)
     if not velero:
         yield Finding("no Velero release: the cluster's state and volumes are not backed up anywhere.")
-    if not standby and not _replicated_stores(resources):
+    if not standby and not stores:
         yield Finding("no store replicates to another region (no S3 replication, dual-region bucket or object replication policy): a region outage loses the models.")
 
 

@@ -21,12 +21,23 @@ CUSTOM_KINDS = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"): {"selector", "endpoints", "namespaceSelector"},
     ("monitoring.coreos.com/v1", "PodMonitor"): {"selector", "podMetricsEndpoints", "namespaceSelector"},
     ("monitoring.coreos.com/v1", "PrometheusRule"): {"groups"},
+    # Velero's Restore (velero.io/v1, spec.scheduleName or spec.backupName).
+    ("velero.io/v1", "Restore"): {"scheduleName"},
+}
+# Cluster-scoped CRD kinds whose fields sit beside metadata (external-snapshotter's
+# VolumeSnapshotClass: driver and deletionPolicy are required, no spec).
+TOP_LEVEL_CUSTOM_KINDS = {
+    ("snapshot.storage.k8s.io/v1", "VolumeSnapshotClass"): {"driver", "deletionPolicy"},
 }
 
 
 def check(resource: engine.PlannedResource, version: str) -> None:
     obj = inputs(resource)
     key = (obj.get("apiVersion"), obj.get("kind"))
+    if key in TOP_LEVEL_CUSTOM_KINDS:
+        assert set(obj) == {"apiVersion", "kind", "metadata"} | TOP_LEVEL_CUSTOM_KINDS[key], resource.name
+        assert obj["deletionPolicy"] in ("Delete", "Retain") and "namespace" not in obj["metadata"], resource.name
+        return
     if key in CUSTOM_KINDS:
         assert set(obj) == {"apiVersion", "kind", "metadata", "spec"}, resource.name
         assert obj["metadata"]["name"] and obj["metadata"]["namespace"], resource.name

@@ -200,6 +200,38 @@ EBS_CLASS = {"provisioner": "ebs.csi.aws.com", "parameters": {"type": "gp3", "en
 # --- Cases ----------------------------------------------------------------------------------
 
 
+# Disaster recovery bases.
+MLCLUSTER = "mlclusters:clouds:EksCluster"  # a backend component: the stack builds a cluster
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+S3_REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+S3_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+AZ_POLICY = "azure-native:storage:ObjectReplicationPolicy"
+AZ_BLOB = "azure-native:storage:BlobServiceProperties"
+S3_RULES = {
+    "bucket": "m-east",
+    "role": "arn:aws:iam::123456789012:role/replication",
+    "rules": [{
+        "id": "models", "status": "Enabled", "filter": {}, "deleteMarkerReplication": {"status": "Enabled"},
+        "destination": {
+            "bucket": "arn:aws:s3:::m-west",
+            "replicationTime": {"status": "Enabled", "time": {"minutes": 15}},
+            "metrics": {"status": "Enabled", "eventThreshold": {"minutes": 15}},
+        },
+    }],
+}
+DUAL_REGION = {
+    "location": "US", "rpo": "ASYNC_TURBO", "versioning": {"enabled": True},
+    "customPlacementConfig": {"dataLocations": ["US-CENTRAL1", "US-EAST4"]},
+}
+VELERO = {
+    "chart": "velero",
+    "values": {
+        "configuration": {"backupStorageLocation": [{"name": "default", "provider": "aws", "bucket": "b", "accessMode": "ReadWrite"}]},
+        "schedules": {"cluster": {"schedule": "0 * * * *", "annotations": {"ml-clusters.io/rpo-minutes": "60"}, "template": {"ttl": "720h"}}},
+    },
+}
+
+
 @dataclass
 class Case:
     rule: str
@@ -684,5 +716,68 @@ CASES: list[Case] = [
             one(t.S3_BUCKET_V2, {"forceDestroy": False}, protect=True),
         ],
         expect=["deletionProtection is unset", "deletionProtection is false", "enablePurgeProtection", "forceDestroy"],
+    ),
+    # Disaster recovery (policies/rules/dr.py). Facts: S3 RTC takes time.minutes 15 with its
+    # metrics block (pulumi-aws 7.x s3 docstrings); GCS turbo replication is rpo ASYNC_TURBO on
+    # dual-region buckets (pulumi-gcp 10.x); Velero's RPO is its Schedule's cron.
+    Case(
+        "dr-prod-has-dr",
+        bad=[
+            one(MLCLUSTER, {}, "ml-prod") + one(S3_REPLICATION, S3_RULES, "models"),
+            one(MLCLUSTER, {}, "ml-prod") + one(HELM_RELEASE, VELERO, "velero"),
+        ],
+        good=[
+            one(MLCLUSTER, {}, "ml-prod") + one(HELM_RELEASE, VELERO, "velero") + one(S3_REPLICATION, S3_RULES, "models"),
+            one(MLCLUSTER, {}, "ml-prod-dr") + one(HELM_RELEASE, patch(VELERO, {"values.configuration.backupStorageLocation.0.accessMode": "ReadOnly"}), "velero"),
+        ],
+        expect=["no Velero release", "no store replicates"],
+    ),
+    Case(
+        "dr-replication-time-control",
+        bad=[
+            one(S3_REPLICATION, patch(S3_RULES, {"rules.0.destination.replicationTime": DELETE}), "models"),
+            one(S3_REPLICATION, patch(S3_RULES, {"rules.0.destination.metrics.status": "Disabled"}), "models"),
+            one(t.GCS_BUCKET, {**DUAL_REGION, "rpo": "DEFAULT"}, "models"),
+        ],
+        good=[one(S3_REPLICATION, S3_RULES, "models"), one(t.GCS_BUCKET, DUAL_REGION, "models")],
+        expect=["without Replication Time Control", "metrics is not Enabled", "ASYNC_TURBO"],
+    ),
+    Case(
+        "dr-versioning-both-sides",
+        bad=[
+            one(S3_REPLICATION, S3_RULES, "models") + one(S3_VERSIONING, {"bucket": "m-east", "versioningConfiguration": {"status": "Enabled"}}, "v1"),
+            one(t.GCS_BUCKET, {**DUAL_REGION, "versioning": {"enabled": False}}, "models"),
+            one(AZ_POLICY, {"accountName": "dst", "objectReplicationPolicyId": "default"}, "dest") + one(AZ_BLOB, {"accountName": "dst", "isVersioningEnabled": False}, "b"),
+        ],
+        good=[
+            one(S3_REPLICATION, S3_RULES, "models")
+            + one(S3_VERSIONING, {"bucket": "m-east", "versioningConfiguration": {"status": "Enabled"}}, "v1")
+            + one(S3_VERSIONING, {"bucket": "m-west", "versioningConfiguration": {"status": "Enabled"}}, "v2"),
+            one(t.GCS_BUCKET, DUAL_REGION, "models"),
+        ],
+        expect=["replica bucket m-west", "keeps no object versions", "has no blob versioning"],
+    ),
+    Case(
+        "dr-replica-other-region",
+        bad=[
+            one(S3_REPLICATION, S3_RULES, "models") + one(t.S3_BUCKET, {"bucket": "m-east"}, "src") + one(t.S3_BUCKET, {"bucket": "m-west", "region": "us-east-1"}, "dst")
+            + one("pulumi:providers:aws", {"region": "us-east-1"}, "aws"),
+            one(t.GCS_BUCKET, {**DUAL_REGION, "customPlacementConfig": {"dataLocations": ["US-EAST4", "us-east4"]}}, "models"),
+        ],
+        good=[
+            one(S3_REPLICATION, S3_RULES, "models") + one(t.S3_BUCKET, {"bucket": "m-east"}, "src") + one(t.S3_BUCKET, {"bucket": "m-west", "region": "us-west-2"}, "dst")
+            + one("pulumi:providers:aws", {"region": "us-east-1"}, "aws"),
+            one(t.GCS_BUCKET, DUAL_REGION, "models"),
+        ],
+        expect=["the source's region", "names one region twice"],
+    ),
+    Case(
+        "dr-backup-within-rpo",
+        bad=[
+            one(HELM_RELEASE, patch(VELERO, {"values.schedules.cluster.schedule": "0 */2 * * *"}), "velero"),
+            one(HELM_RELEASE, patch(VELERO, {"values.schedules.cluster.annotations": DELETE}), "velero"),
+        ],
+        good=[one(HELM_RELEASE, VELERO, "velero"), one(HELM_RELEASE, patch(VELERO, {"values.schedules.cluster.schedule": "*/30 * * * *"}), "velero")],
+        expect=["up to 120 minutes", "states no RPO"],
     ),
 ]

@@ -65,14 +65,14 @@ def kubeconfig_doc(plan):
 
 
 def test_resource_group_network_and_identity(dev):
-    rg = inputs(dev.one("azure-native:resources:ResourceGroup"))
+    rg = inputs(dev.one("azure-native:resources:ResourceGroup", "ml-test-rg"))
     assert (rg["resourceGroupName"], rg["location"]) == ("ml-test-rg", "eastus")
     vnet = inputs(dev.one("azure-native:network:VirtualNetwork"))
     assert vnet["addressSpace"] == {"addressPrefixes": ["10.0.0.0/16"]} and vnet["resourceGroupName"] == "ml-test-rg"
     subnet = inputs(dev.one("azure-native:network:Subnet"))
     assert subnet["addressPrefix"] == "10.0.0.0/17" and subnet["virtualNetworkName"] == "ml-test-vnet"
     assert subnet["serviceEndpoints"] == [{"service": "Microsoft.Storage"}]
-    identity = inputs(dev.one("azure-native:managedidentity:UserAssignedIdentity"))
+    identity = inputs(dev.one("azure-native:managedidentity:UserAssignedIdentity", "ml-test-control-plane"))
     assert identity["resourceName"] == "ml-test-control-plane"
     assert cluster(dev)["identity"] == {"type": "UserAssigned", "userAssignedIdentities": ["ml-test-control-plane-id"]}
 
@@ -212,7 +212,8 @@ def test_sku_tier_and_protection_by_environment(dev, prod):
     assert cluster(prod)["sku"] == {"name": "Base", "tier": "Standard"}
     assert cluster(dev)["sku"] == {"name": "Base", "tier": "Free"}
     for type_ in (CLUSTER, "azure-native:resources:ResourceGroup"):
-        assert prod.one(type_).protect is True, type_
+        # The stores' resource group (stores.py) is tested in test_stores.py.
+        assert prod.one(type_, None if type_ != "azure-native:resources:ResourceGroup" else "ml-prod-azure-rg").protect is True, type_
         assert dev.one(type_).protect is False, type_
 
 

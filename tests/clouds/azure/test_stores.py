@@ -1,0 +1,71 @@
+"""Azure stores under mocks.
+
+Upstream facts (pulumi-azure-native 3.29.0, storage.ObjectReplicationPolicy docstrings):
+"For the destination account, provide the value 'default'. Configure the policy on the
+destination account first. For the source account, provide the value of the policy ID"
+returned; `rule_id` "is auto-generated for each new rule on destination account. It is
+required for put policy on source account"; accounts "should be full resource id if
+allowCrossTenantReplication set to false".
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import inputs, plan_for_stack
+
+POLICY = "azure-native:storage:ObjectReplicationPolicy"
+
+
+@pytest.fixture(scope="module")
+def prod():
+    return plan_for_stack("prod-azure")
+
+
+@pytest.fixture(scope="module")
+def standby():
+    return plan_for_stack("prod-azure-dr")
+
+
+def test_two_accounts_one_per_region_without_hns_or_public_access(prod):
+    accounts = {inputs(a)["location"]: inputs(a) for a in prod.by_type("azure-native:storage:StorageAccount")}
+    assert set(accounts) == {"eastus", "westus3"}
+    for account in accounts.values():
+        assert account["isHnsEnabled"] is False and account["allowBlobPublicAccess"] is False
+        assert account["allowCrossTenantReplication"] is False
+        assert account["encryption"]["keySource"] == "Microsoft.Keyvault"  # prod: the stack's own key
+
+
+def test_versioning_on_both_and_change_feed_on_the_source(prod):
+    services = {r.name: inputs(r) for r in prod.by_type("azure-native:storage:BlobServiceProperties")}
+    assert all(s["isVersioningEnabled"] is True for s in services.values())
+    assert services["ml-prod-azure-stores-store"]["changeFeed"]["enabled"] is True
+    assert "changeFeed" not in services["ml-prod-azure-stores-replica"]
+
+
+def test_replication_policy_created_on_the_destination_first(prod):
+    destination = prod.one(POLICY, "ml-prod-azure-stores-replication-destination")
+    source = prod.one(POLICY, "ml-prod-azure-stores-replication-source")
+    dest, src = inputs(destination), inputs(source)
+    assert dest["objectReplicationPolicyId"] == "default"
+    assert src["objectReplicationPolicyId"] not in ("default", None)
+    assert destination.urn in source.dependencies
+    assert [r["sourceContainer"] for r in dest["rules"]] == ["models", "backups"]
+    assert all(r["ruleId"] for r in src["rules"])  # the ids the destination returned
+    assert src["sourceAccount"].endswith("-id") and dest["destinationAccount"] == src["destinationAccount"]
+
+
+def test_premium_registry_with_a_replica_in_the_recovery_region(prod):
+    registry = inputs(prod.one("azure-native:containerregistry:Registry"))
+    assert registry["sku"] == {"name": "Premium"} and registry["adminUserEnabled"] is False
+    replication = inputs(prod.one("azure-native:containerregistry:Replication"))
+    assert replication["location"] == "westus3"
+
+
+def test_standby_reads_the_replica_account_with_workload_identity(standby):
+    assert standby.by_type("azure-native:storage:StorageAccount") == []
+    federations = {inputs(f)["subject"] for f in standby.by_type("azure-native:managedidentity:FederatedIdentityCredential")}
+    assert federations == {"system:serviceaccount:inference:workload", "system:serviceaccount:training:workload",
+                           "system:serviceaccount:velero:velero-server"}
+    scopes = [inputs(r)["scope"] for r in standby.by_type("azure-native:authorization:RoleAssignment") if "models" in r.name]
+    assert all("/resourceGroups/ml-prod-azure-dr-rg/" in s and s.endswith("/containers/models") for s in scopes)

@@ -1,0 +1,63 @@
+"""GCP stores under mocks.
+
+Upstream facts (pulumi-gcp 10.2.0 docstrings): storage.Bucket `rpo` "ASYNC_TURBO" "enables
+turbo replication, valid for dual-region buckets only"; `custom_placement_config.data_locations`
+are "the individual regions that comprise a dual-region bucket"; artifactregistry.Repository
+`location` takes the multi-regions `asia`, `europe` and `us`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from components.clouds.gcp.stores import gcs_bucket_name
+from tests.conftest import inputs, plan_for_stack
+
+BUCKET = "gcp:storage/bucket:Bucket"
+
+
+@pytest.fixture(scope="module")
+def prod():
+    return plan_for_stack("prod-gcp")
+
+
+@pytest.fixture(scope="module")
+def standby():
+    return plan_for_stack("prod-gcp-dr")
+
+
+def test_dual_region_buckets_with_turbo_replication_versioning_and_cmek(prod):
+    buckets = {inputs(b)["name"]: inputs(b) for b in prod.by_type(BUCKET)}
+    assert set(buckets) == {gcs_bucket_name("ml-prod-gcp", k, "ml-platform-prod") for k in ("models", "backups")}
+    for bucket in buckets.values():
+        assert bucket["location"] == "US"
+        assert bucket["customPlacementConfig"] == {"dataLocations": ["US-CENTRAL1", "US-EAST4"]}
+        assert bucket["rpo"] == "ASYNC_TURBO"
+        assert bucket["versioning"] == {"enabled": True}
+        assert bucket["publicAccessPrevention"] == "enforced" and bucket["uniformBucketLevelAccess"] is True
+        assert "defaultKmsKeyName" in bucket["encryption"]
+    ring = inputs(prod.one("gcp:kms/keyRing:KeyRing", "ml-prod-gcp-stores-stores"))
+    assert ring["location"] == "us"  # a dual-region bucket's key lives in its multi-region
+
+
+def test_registry_is_multi_region(prod):
+    repo = inputs(prod.one("gcp:artifactregistry/repository:Repository"))
+    assert repo["location"] == "us" and repo["format"] == "DOCKER" and repo["dockerConfig"] == {"immutableTags": True}
+
+
+def test_team_identities_by_workload_identity(prod):
+    grants = {inputs(g)["member"]: inputs(g) for g in prod.by_type("gcp:storage/bucketIAMMember:BucketIAMMember")}
+    roles = sorted(g["role"] for g in grants.values())
+    assert roles == ["roles/storage.objectAdmin", "roles/storage.objectUser", "roles/storage.objectViewer"]
+    bindings = sorted(inputs(b)["member"] for b in prod.by_type("gcp:serviceaccount/iAMMember:IAMMember"))
+    assert "serviceAccount:ml-platform-prod.svc.id.goog[inference/workload]" in bindings
+    assert "serviceAccount:ml-platform-prod.svc.id.goog[velero/velero-server]" in bindings
+
+
+def test_standby_uses_the_same_buckets_without_creating_them(prod, standby):
+    assert standby.by_type(BUCKET) == []
+    names = {inputs(b)["name"] for b in prod.by_type(BUCKET)}
+    granted = {inputs(g)["bucket"] for g in standby.by_type("gcp:storage/bucketIAMMember:BucketIAMMember")}
+    assert granted == names
+    velero = [inputs(g) for g in standby.by_type("gcp:storage/bucketIAMMember:BucketIAMMember") if "velero" in g.name]
+    assert [g["role"] for g in velero] == ["roles/storage.objectViewer"]

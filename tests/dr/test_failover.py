@@ -1,0 +1,153 @@
+"""The pilot-light standby and its failover, previewed: GPU pools, Velero, the restore.
+
+Chart facts (vmware-tanzu/helm-charts charts/velero, tag velero-12.1.0, app 1.18.1,
+values.yaml and templates/schedule.yaml, backupstoragelocation.yaml, _helpers.tpl):
+`configuration.backupStorageLocation[].accessMode` defaults to ReadWrite, "ReadOnly is used
+during migrations and restores"; `configuration.defaultSnapshotMoveData`; `deployNodeAgent`;
+`nodeAgent.tolerations`; `schedules.<key>` becomes Schedule `<fullname>-<key>`; plugins run
+as `initContainers` mounting the `plugins` volume at /target; the server ServiceAccount is
+`<fullname>-server`. Velero docs (api-types/restore): `spec.scheduleName` restores the most
+recent successful backup created by that schedule.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from components.dr import BACKUP_SCHEDULE_NAME
+from preview import engine
+from tests.conftest import inputs, plan_for_stack
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+RESTORE = "kubernetes:velero.io/v1:Restore"
+
+
+def failed_over(stack: str) -> engine.Plan:
+    values, secrets = engine.read_stack_config(stack)
+    key = f"{engine.PROJECT}:dr"
+    import json
+
+    dr = json.loads(values[key])
+    dr["failover"] = True
+    values[key] = json.dumps(dr, sort_keys=True)
+    return engine.run_program(stack, values, secrets)
+
+
+@pytest.fixture(scope="module")
+def idle():
+    return plan_for_stack("prod-aws-dr")
+
+
+@pytest.fixture(scope="module")
+def failover():
+    return failed_over("prod-aws-dr")
+
+
+@pytest.fixture(scope="module")
+def primary():
+    return plan_for_stack("prod-aws")
+
+
+def velero(plan):
+    return next(inputs(r)["values"] for r in plan.by_type(RELEASE) if inputs(r)["chart"] == "velero")
+
+
+def gpu_min_sizes(plan):
+    return {
+        r.name.rsplit("-", 1)[-1]: inputs(r)["scalingConfig"]["minSize"]
+        for r in plan.by_type("aws:eks/nodeGroup:NodeGroup") if not r.name.endswith("-system")
+    }
+
+
+def test_idle_standby_keeps_gpu_pools_at_zero(idle):
+    assert gpu_min_sizes(idle) == {"h100": 0, "l4infer": 0}
+    assert {inputs(r)["scalingConfig"]["desiredSize"] for r in idle.by_type("aws:eks/nodeGroup:NodeGroup") if "system" not in r.name} == {0}
+
+
+def test_idle_standby_reads_the_replicated_backups_read_only_and_restores_nothing(idle):
+    values = velero(idle)
+    (location,) = values["configuration"]["backupStorageLocation"]
+    assert location["accessMode"] == "ReadOnly"
+    assert location["bucket"] == "ml-prod-aws-backups-us-west-2" and location["config"]["region"] == "us-west-2"
+    assert "schedules" not in values
+    assert idle.by_type(RESTORE) == []
+
+
+def test_failover_takes_the_primarys_sizes_and_requests_a_restore(failover, primary):
+    # The sizes written in the standby file are the primary's.
+    assert gpu_min_sizes(failover) == gpu_min_sizes(primary) == {"h100": 0, "l4infer": 1}
+    (restore,) = failover.by_type(RESTORE)
+    spec = inputs(restore)["spec"]
+    assert spec["scheduleName"] == BACKUP_SCHEDULE_NAME == "velero-cluster"
+    assert spec["restorePVs"] is True and spec["includedNamespaces"] == ["*"]
+    release = next(r for r in failover.by_type(RELEASE) if inputs(r)["chart"] == "velero")
+    assert release.urn in restore.dependencies
+    # Still read-only: the restore reads the primary's backups, never writes over them.
+    assert velero(failover)["configuration"]["backupStorageLocation"][0]["accessMode"] == "ReadOnly"
+
+
+def test_primary_schedule_retention_data_mover_and_node_agent(primary):
+    values = velero(primary)
+    schedule = values["schedules"]["cluster"]
+    assert schedule["schedule"] == "0 * * * *"
+    assert schedule["annotations"] == {"ml-clusters.io/rpo-minutes": "60"}
+    assert schedule["template"]["ttl"] == "720h" and schedule["template"]["snapshotMoveData"] is True
+    assert values["configuration"]["defaultSnapshotMoveData"] is True
+    assert values["snapshotsEnabled"] is False  # native snapshots never leave their region
+    assert values["deployNodeAgent"] is True
+    assert {"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"} in values["nodeAgent"]["tolerations"]
+    (location,) = values["configuration"]["backupStorageLocation"]
+    assert location["accessMode"] == "ReadWrite" and location["bucket"] == "ml-prod-aws-backups-us-east-1"
+    assert location["config"]["kmsKeyId"].startswith("arn:aws:kms:us-east-1:")  # encrypted with the stack's key
+    (plugin,) = values["initContainers"]
+    assert plugin["image"] == "velero/velero-plugin-for-aws:v1.14.2"
+    assert plugin["volumeMounts"] == [{"mountPath": "/target", "name": "plugins"}]
+    chart = next(r for r in primary.by_type(RELEASE) if inputs(r)["chart"] == "velero")
+    assert inputs(chart)["version"] == "12.1.0"
+
+
+def test_velero_waits_for_its_identity(primary):
+    release = next(r for r in primary.by_type(RELEASE) if inputs(r)["chart"] == "velero")
+    association = next(
+        a for a in primary.by_type("aws:eks/podIdentityAssociation:PodIdentityAssociation") if inputs(a)["namespace"] == "velero"
+    )
+    assert association.urn in release.dependencies
+
+
+def test_snapshot_class_for_the_block_driver(primary):
+    (cls,) = primary.by_type("kubernetes:snapshot.storage.k8s.io/v1:VolumeSnapshotClass")
+    obj = inputs(cls)
+    assert obj["driver"] == "ebs.csi.aws.com"
+    assert obj["metadata"]["labels"]["velero.io/csi-volumesnapshot-class"] == "true"
+
+
+def test_team_namespaces_get_the_store_and_identity(primary):
+    maps = {inputs(c)["metadata"]["namespace"]: inputs(c)["data"] for c in primary.by_type("kubernetes:core/v1:ConfigMap")
+            if inputs(c)["metadata"]["name"] == "model-store"}
+    assert maps["inference"]["MODEL_STORE_URL"] == "s3://ml-prod-aws-models-us-east-1"
+    assert maps["inference"]["MODEL_STORE_ACCESS"] == "read" and maps["training"]["MODEL_STORE_ACCESS"] == "readwrite"
+
+
+def test_failed_over_standby_points_workloads_at_the_replicas(failover):
+    maps = {inputs(c)["metadata"]["namespace"]: inputs(c)["data"] for c in failover.by_type("kubernetes:core/v1:ConfigMap")
+            if inputs(c)["metadata"]["name"] == "model-store"}
+    assert maps["inference"]["MODEL_STORE_URL"] == "s3://ml-prod-aws-models-us-west-2"
+    assert maps["inference"]["REGISTRY"] == "123456789012.dkr.ecr.us-west-2.amazonaws.com/ml-prod-aws"
+
+
+def test_gke_workload_service_account_carries_the_identity_annotation():
+    plan = plan_for_stack("prod-gcp")
+    accounts = {inputs(s)["metadata"]["namespace"]: inputs(s) for s in plan.by_type("kubernetes:core/v1:ServiceAccount")
+                if inputs(s)["metadata"]["name"] == "workload"}
+    email = accounts["training"]["metadata"]["annotations"]["iam.gke.io/gcp-service-account"]
+    assert email.endswith("@ml-platform-prod.iam.gserviceaccount.com")
+
+
+def test_azure_failover_preview(tmp_path):
+    plan = failed_over("prod-azure-dr")
+    agent_pools = {inputs(p)["agentPoolName"]: inputs(p) for p in plan.by_type("azure-native:containerservice:AgentPool")}
+    assert {n: p["minCount"] for n, p in agent_pools.items()} == {"h100": 0, "t4infer": 0}
+    assert len(plan.by_type(RESTORE)) == 1
+    values = velero(plan)
+    assert values["podLabels"] == {"azure.workload.identity/use": "true"}
+    assert values["configuration"]["backupStorageLocation"][0]["config"]["useAAD"] == "true"
