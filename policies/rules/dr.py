@@ -11,12 +11,8 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-try:
-    from .cron import CronError, max_interval_minutes
-except ImportError:  # pragma: no cover - policies/ as the sys.path root
-    from cron import CronError, max_interval_minutes  # type: ignore[no-redef]
-
 from .base import Context, Finding, Resource, flag, get, items, resource_rule, show, stack_rule
+from .cron import CronError, max_interval_minutes
 
 DOMAIN = "dr"
 S3_REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
@@ -64,14 +60,16 @@ def _reads_replicated_backups(release: Resource) -> bool:
 )
 def dr_prod_has_dr(resources: Sequence[Resource], ctx: Context) -> Iterable[Finding]:
     # Judged on stacks that build a cluster with this program (a backend component).
-    if not any(r.type in BACKENDS for r in resources):
+    backends = {r.type for r in resources if r.type in BACKENDS}
+    if not backends:
         return
     velero = _velero_releases(resources)
     standby = any(_reads_replicated_backups(r) for r in velero)
     stores = _replicated_stores(resources)
     if not velero:
         yield Finding("no Velero release: the cluster's state and volumes are not backed up anywhere.")
-    if not standby and not stores:
+    # An existing cluster gets backups only: its stores are not this program's to replicate.
+    if not standby and not stores and backends != {"mlclusters:clouds:ExistingCluster"}:
         yield Finding("no store replicates to another region (no S3 replication, dual-region bucket or object replication policy): a region outage loses the models.")
 
 

@@ -207,7 +207,7 @@ def test_cluster_autoscaler_release_and_identity(dev):
     assert values["rbac"]["serviceAccount"]["name"] == "cluster-autoscaler"
     assoc = inputs(dev.one("aws:eks/podIdentityAssociation:PodIdentityAssociation", "ml-dev-aws-autoscaler"))
     assert (assoc["namespace"], assoc["serviceAccount"]) == ("kube-system", "cluster-autoscaler")
-    policy = json.loads(inputs(dev.one("aws:iam/rolePolicy:RolePolicy"))["policy"])
+    policy = json.loads(inputs(dev.one("aws:iam/rolePolicy:RolePolicy", "ml-dev-aws-autoscaler"))["policy"])
     scale = next(s for s in policy["Statement"] if s["Sid"] == "ScaleOwnGroups")
     assert scale["Condition"] == {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/ml-dev-aws": "owned"}}
 
