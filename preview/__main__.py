@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     raw, _ = raw_from_pulumi(values)
     cfg = load(raw)
     violations = report.evaluate_policies(plan, cfg.environment)
-    costs = report.pool_costs(cfg)
+    # An idle DR standby's GPU pools are at 0 nodes: cost what is built.
+    costs = report.pool_costs(dr_report.built_config(cfg, stack))
     dr_info = dr_report.summary(cfg, stack)
     elapsed = time.perf_counter() - started
 

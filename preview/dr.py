@@ -11,7 +11,12 @@ from rich.console import Console
 from rich.table import Table
 
 from components.config import StackConfig
-from components.dr import BACKUP_SCHEDULE_NAME, plan_for
+from components.dr import BACKUP_SCHEDULE_NAME, effective_config, plan_for
+
+
+def built_config(cfg: StackConfig, stack: str) -> StackConfig:
+    """The config the backend builds from (an idle standby's GPU pools at 0 nodes)."""
+    return effective_config(cfg, plan_for(cfg, stack))
 
 
 def summary(cfg: StackConfig, stack: str) -> Optional[dict[str, Any]]:

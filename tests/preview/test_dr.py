@@ -12,7 +12,9 @@ from preview.__main__ import main
 def run(stack: str, tmp_path, capsys) -> tuple[dict, str]:
     path = tmp_path / "plan.json"
     assert main([stack, "--json", str(path)]) == 0
-    return json.loads(path.read_text())["dr"], capsys.readouterr().out
+    doc = json.loads(path.read_text())
+    run.pools = {p["name"]: p for p in doc["gpu_pools"]}  # type: ignore[attr-defined]
+    return doc["dr"], capsys.readouterr().out
 
 
 def test_azure_primary_says_its_rpo_has_no_sla(tmp_path, capsys):
@@ -40,6 +42,8 @@ def test_standby_shows_read_only_backups_and_idle_gpu_pools(stack, tmp_path, cap
     assert dr["role"] == "standby" and dr["failover"] is False and dr["restore"] is None
     assert dr["gpuPools"] == "at 0 nodes until failover"
     assert "read-only" in dr["backupSchedule"]
+    # The cost table prices what is built: no GPU node runs on an idle standby.
+    assert {name: p["minNodes"] for name, p in run.pools.items()} == dict.fromkeys(run.pools, 0) and run.pools
 
 
 def test_stack_without_dr_says_so(tmp_path, capsys):

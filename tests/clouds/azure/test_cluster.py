@@ -684,7 +684,7 @@ def test_catalog_temp_disks_match_microsofts_size_pages():
 def test_platform_pods_tolerate_the_system_pool_taint(prod):
     # The system pool carries CriticalAddonsOnly=true:NoSchedule; every pod the platform puts
     # there (kube-prometheus-stack's components) must tolerate it or stay Pending.
-    values = inputs(prod.one("kubernetes:helm.sh/v3:Release"))["values"]
+    values = inputs(prod.one("kubernetes:helm.sh/v3:Release", "ml-prod-azure-monitoring-kube-prometheus-stack"))["values"]
     found = []
 
     def walk(value, path):

@@ -69,3 +69,14 @@ def test_standby_reads_the_replica_account_with_workload_identity(standby):
                            "system:serviceaccount:velero:velero-server"}
     scopes = [inputs(r)["scope"] for r in standby.by_type("azure-native:authorization:RoleAssignment") if "models" in r.name]
     assert all("/resourceGroups/ml-prod-azure-dr-rg/" in s and s.endswith("/containers/models") for s in scopes)
+
+
+def test_global_names_fit_azure_rules(prod):
+    import re
+
+    for account in prod.by_type("azure-native:storage:StorageAccount"):
+        assert re.fullmatch(r"[a-z0-9]{3,24}", inputs(account)["accountName"])
+    assert re.fullmatch(r"[a-zA-Z0-9]{5,50}", inputs(prod.one("azure-native:containerregistry:Registry"))["registryName"])
+    for vault in prod.by_type("azure-native:keyvault:Vault"):
+        assert re.fullmatch(r"[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]", inputs(vault)["vaultName"])
+        assert inputs(vault)["properties"]["enablePurgeProtection"] is True

@@ -61,3 +61,12 @@ def test_standby_uses_the_same_buckets_without_creating_them(prod, standby):
     assert granted == names
     velero = [inputs(g) for g in standby.by_type("gcp:storage/bucketIAMMember:BucketIAMMember") if "velero" in g.name]
     assert [g["role"] for g in velero] == ["roles/storage.objectViewer"]
+
+
+def test_service_account_ids_are_valid_and_distinct_between_primary_and_standby(prod, standby):
+    # IAM service account ids: 6-30 characters, lowercase letters, digits and hyphens, starting with a letter.
+    import re
+
+    ids = [inputs(a)["accountId"] for plan in (prod, standby) for a in plan.by_type("gcp:serviceaccount/account:Account")]
+    assert all(re.fullmatch(r"[a-z][a-z0-9-]{4,28}[a-z0-9]", i) for i in ids), ids
+    assert len(ids) == len(set(ids))
