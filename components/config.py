@@ -262,7 +262,7 @@ class Platform(_Model):
 
 class ServingNamespace(_Model):
     name: str
-    """Namespace name (a DNS label); not a platform namespace (monitoring, gpu-system, kube-*)."""
+    """Namespace name (a DNS label); not a platform namespace (monitoring, gpu-system, velero, kube-*)."""
     team: str
     """Owning team; becomes the `ml-clusters.io/team` label."""
     group: str
@@ -916,11 +916,11 @@ def _namespace_problems(cfg: StackConfig) -> list[str]:
     """Serving namespaces, the platform block and the existing-cluster facts."""
     out = _alert_problems(cfg)
     seen: dict[str, int] = {}
-    reserved = ("default", "kube-system", "kube-public", "kube-node-lease", "monitoring", "gpu-system")
+    reserved = ("default", "kube-system", "kube-public", "kube-node-lease", "monitoring", "gpu-system", "velero")
     ingress = cfg.platform.ingress_namespace
     if not DNS_LABEL_RE.match(ingress):
         out.append(f"platform.ingressNamespace: {ingress!r} is not a valid namespace name; allowed: lowercase letters, digits and '-', at most 63")
-    elif ingress in ("monitoring", "gpu-system"):
+    elif ingress in ("monitoring", "gpu-system", "velero"):
         out.append(f"platform.ingressNamespace: {ingress!r} is used by the platform itself; allowed: the namespace your ingress controller runs in")
     if cfg.platform.gpu_feature_discovery and "node-feature-discovery" not in catalog.CHARTS:
         out.append(
