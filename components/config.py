@@ -41,6 +41,12 @@ GCP_PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 RESERVED_POOL_NAMES = ("system",)
 
 
+def default_cluster_name(stack: str) -> str:
+    """`ml-<stack>` made safe for every cloud: the cluster name a stack gets without `clusterName`."""
+    safe = re.sub(r"[^a-z0-9-]+", "-", f"ml-{stack}".lower()).strip("-")
+    return safe[:32].rstrip("-")
+
+
 class ConfigError(pulumi.RunError):
     """Stack config is invalid. `str()` is one line per problem; Pulumi prints it without a traceback."""
 
@@ -393,10 +399,7 @@ class StackConfig(_Model):
 
     def name_for(self, stack: str) -> str:
         """The cluster's name: `clusterName`, or `ml-<stack>` made safe for every cloud."""
-        if self.cluster_name:
-            return self.cluster_name
-        safe = re.sub(r"[^a-z0-9-]+", "-", f"ml-{stack}".lower()).strip("-")
-        return safe[:32].rstrip("-")
+        return self.cluster_name or default_cluster_name(stack)
 
     def system_instance_type(self) -> str:
         if self.system_pool.instance_type:

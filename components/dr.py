@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from . import catalog
-from .config import DisasterRecovery, StackConfig, duration_hours
+from .config import DisasterRecovery, StackConfig, default_cluster_name, duration_hours
 
 DR_SUFFIX = "-dr"
 # Velero's release name; the chart names each Schedule `<release>-<key>`.
@@ -65,12 +65,6 @@ class StoresArgs:
     stack: str
     cluster: Any  # the cloud's cluster component
     dr: Optional[DrPlan]
-
-
-def default_cluster_name(stack: str) -> str:
-    """The cluster name a stack gets without `clusterName` (StackConfig.name_for)."""
-    safe = re.sub(r"[^a-z0-9-]+", "-", f"ml-{stack}".lower()).strip("-")
-    return safe[:32].rstrip("-")
 
 
 def plan_for(cfg: StackConfig, stack: str) -> Optional[DrPlan]:
