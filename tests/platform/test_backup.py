@@ -1,4 +1,4 @@
-"""The pilot-light standby and its failover, previewed: GPU pools, Velero, the restore.
+"""Velero (components/platform/backup.py) on the pilot-light standby and its failover, previewed: GPU pools, Velero, the restore.
 
 Chart facts (vmware-tanzu/helm-charts charts/velero, tag velero-12.1.0, app 1.18.1,
 values.yaml and templates/schedule.yaml, backupstoragelocation.yaml, _helpers.tpl):
