@@ -8,6 +8,9 @@ outputs such as endpoints). Nothing here needs a network, an account or the CLI.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextlib
 import json
 import logging
 import os
@@ -17,13 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+import pulumi
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc
+from pulumi.runtime import resource as sdk_resource
+from pulumi.runtime import resource_cycle_breaker, rpc
+from pulumi.runtime import stack as sdk_stack
 from pulumi.runtime.config import set_all_config
-from pulumi.runtime.settings import ROOT, configure
+from pulumi.runtime.settings import ROOT, SETTINGS, _get_rpc_manager, configure
 from pulumi.runtime.stack import run_in_stack
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from .mocks import PlanMocks
 
@@ -143,6 +149,144 @@ class _WarningCollector(logging.Handler):
         self.plan.warnings.append(record.getMessage())
 
 
+# --- Engine shortcuts --------------------------------------------------------------------
+# Three SDK internals cost most of a large preview's time and none of them changes what is
+# registered (tests/preview/test_engine.py compares the plans with and without them):
+# - the SDK waits for outstanding Outputs with asyncio.wait(FIRST_COMPLETED) in a loop,
+#   re-arming a callback on every pending task per round (quadratic in a large program);
+#   waiting for all of them at once reaches the same quiescence.
+# - each registration captures a full Python stack trace (traceback.extract_stack, reading
+#   source lines) for the engine's diagnostics; the mock monitor never reads it.
+# - the dependency cycle check copies a resource's dependency set on every new edge and
+#   walks the graph with nested generators; an explicit stack and in-place sets give the
+#   same answer (the edge is refused when it closes a cycle), and a resource nothing
+#   depends on yet cannot close one, so no walk is needed for it.
+# - the SDK's debug log lines go through the engine as protobuf messages; the preview keeps
+#   only warnings, so debug lines are dropped before they are built.
+# - every monitor call goes to a worker thread (run_in_executor) and back; the mock monitor
+#   answers at once, so the calls run inline, and the values it serializes (plain data from
+#   preview/mocks.py) are serialized without re-entering the event loop where possible.
+# - `depends_on` lists are resolved item by item through Outputs; a plain list of resources
+#   (what this program passes) resolves to the same set directly.
+
+
+async def _wait_for_rpcs(await_all_outstanding_tasks: bool = True) -> None:
+    manager = _get_rpc_manager()
+    while True:
+        while manager.rpcs:
+            await asyncio.sleep(0)
+            await manager.rpcs.pop()
+        if manager.unhandled_exception is not None:
+            raise manager.unhandled_exception.with_traceback(manager.exception_traceback)
+        while await_all_outstanding_tasks:
+            with SETTINGS.lock:
+                pending = list(SETTINGS.outputs)
+                SETTINGS.outputs.clear()
+            if not pending:
+                break
+            for result in await asyncio.gather(*pending, return_exceptions=True):
+                if isinstance(result, BaseException):
+                    raise result
+        if not manager.rpcs:
+            break
+
+
+_DEPS = resource_cycle_breaker._DEPENDENCIES_PROPERTY
+
+
+_DEPENDED_ON: set[int] = set()  # ids of resources some edge points to (reset per evaluation)
+
+
+def _declare_dependency(from_resource, to_resource) -> bool:
+    if id(from_resource) not in _DEPENDED_ON:
+        _add_edge(from_resource, to_resource)
+        return True
+    seen: set[int] = set()
+    todo = [to_resource]
+    while todo:
+        current = todo.pop()
+        if current is from_resource:
+            return False
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        todo.extend(current.__dict__.get(_DEPS, ()))
+    _add_edge(from_resource, to_resource)
+    return True
+
+
+def _add_edge(from_resource, to_resource) -> None:
+    _DEPENDED_ON.add(id(to_resource))
+    deps = from_resource.__dict__.get(_DEPS)
+    if deps is None:
+        setattr(from_resource, _DEPS, {to_resource})
+    else:
+        deps.add(to_resource)
+
+
+async def _resolve_depends_on_urns(depends_on, from_resource=None) -> set[str]:
+    if isinstance(depends_on, (list, tuple)) and all(isinstance(d, pulumi.Resource) for d in depends_on):
+        return set((await rpc._expand_dependencies(set(depends_on), from_resource)).keys())
+    return await _sdk_resolve_depends_on_urns(depends_on, from_resource)
+
+
+_sdk_resolve_depends_on_urns = sdk_resource._resolve_depends_on_urns
+
+
+_EMPTY_TRACE = sdk_resource.source_pb2.StackTrace()
+
+
+class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
+    """Runs each submitted call on the calling thread and returns its finished future."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # noqa: B036 handed to the awaiting task, as a worker thread would
+            future.set_exception(err)
+        return future
+
+
+def _drive(awaitable):
+    """Await `awaitable` from synchronous code: step it directly while it does not wait;
+    when it waits on a future, let the SDK pump the event loop until that future is done."""
+    steps = awaitable.__await__()
+    while True:
+        try:
+            waited = steps.send(None)
+        except StopIteration as done:
+            return done.value
+        if waited is not None:
+            waited._asyncio_future_blocking = False
+            _sync_await(waited)
+
+
+@contextlib.contextmanager
+def _sdk_shortcuts(enabled: bool = True):
+    if not enabled:
+        yield
+        return
+    saved = (sdk_stack.wait_for_rpcs, rpc.declare_dependency, sdk_resource._get_stack_trace, sdk_resource._resolve_depends_on_urns,
+             pulumi.log.debug, pulumi_mocks._sync_await)
+    loop = _ensure_event_loop()
+    loop.set_default_executor(_InlineExecutor(max_workers=1))
+    pulumi_mocks._sync_await = _drive
+    pulumi.log.debug = lambda *args, **kwargs: None
+    _DEPENDED_ON.clear()
+    sdk_stack.wait_for_rpcs = _wait_for_rpcs
+    rpc.declare_dependency = _declare_dependency
+    sdk_resource._get_stack_trace = lambda: _EMPTY_TRACE
+    sdk_resource._resolve_depends_on_urns = _resolve_depends_on_urns
+    try:
+        yield
+    finally:
+        (sdk_stack.wait_for_rpcs, rpc.declare_dependency, sdk_resource._get_stack_trace,
+         sdk_resource._resolve_depends_on_urns, pulumi.log.debug, pulumi_mocks._sync_await) = saved
+        loop.set_default_executor(concurrent.futures.ThreadPoolExecutor())
+        _DEPENDED_ON.clear()
+
+
 def stack_file(stack: str, root: Path = ROOT_DIR) -> Path:
     return root / "stacks" / f"Pulumi.{stack}.yaml"
 
@@ -208,10 +352,11 @@ def evaluate(
     config: Optional[dict[str, str]] = None,
     secret_keys: Optional[list[str]] = None,
     plan: Optional[Plan] = None,
+    shortcuts: bool = True,
 ) -> Plan:
     """Run `build` as a Pulumi program under the mock engine and return what it registered.
     Raises what `build` raises after the runtime has been cleaned up; pass `plan` to see
-    what was registered before that."""
+    what was registered before that. `shortcuts=False` runs the SDK's own internals."""
     plan = plan if plan is not None else Plan(stack=stack, project=PROJECT)
     monitor = RecordingMonitor(PlanMocks(), plan)
     logger = logging.getLogger(f"ml-clusters.preview.{stack}")
@@ -231,7 +376,8 @@ def evaluate(
     ROOT.set(None)
     set_all_config(config or {}, secret_keys or [])
     try:
-        _sync_await(run_in_stack(build))
+        with _sdk_shortcuts(shortcuts):
+            _sync_await(run_in_stack(build))
     finally:
         ROOT.set(None)
     plan.resources.sort(key=lambda r: r.urn)
@@ -244,6 +390,7 @@ def run_program(
     secret_keys: Optional[list[str]] = None,
     program: Path = ROOT_DIR / "__main__.py",
     plan: Optional[Plan] = None,
+    shortcuts: bool = True,
 ) -> Plan:
     """Evaluate `program` (the project's `__main__.py`) for a stack's flat config."""
     root = str(program.parent)
@@ -252,6 +399,6 @@ def run_program(
     cwd = os.getcwd()
     os.chdir(root)
     try:
-        return evaluate(stack, lambda: runpy.run_path(str(program), run_name="__main__"), config, secret_keys, plan)
+        return evaluate(stack, lambda: runpy.run_path(str(program), run_name="__main__"), config, secret_keys, plan, shortcuts)
     finally:
         os.chdir(cwd)

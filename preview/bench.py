@@ -1,0 +1,80 @@
+"""`make bench`: the preview's whole-process time against the SDK's floor (preview/floor.py).
+
+For prod-aws and a generated stack of 64 GPU pools x 64 namespaces: write each stack's JSON
+plan once, then run `python -m preview.floor PLAN` and `python -m preview STACK` alternately
+(so a busy machine slows both alike), and print the median times and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "out" / "bench"
+
+
+def large_stack(pools: int = 64, namespaces: int = 64) -> dict:
+    """An EKS stack with `pools` GPU pools and `namespaces` serving namespaces."""
+    types = ["g6.xlarge", "g6.2xlarge", "g6e.xlarge", "g5.xlarge"]  # one GPU each: 128 at most, within prod's budget
+    return {
+        "config": {
+            "ml-clusters:cloud": "aws",
+            "ml-clusters:region": "us-east-1",
+            "ml-clusters:environment": "prod",
+            "ml-clusters:network": {"apiAllowedCidrs": ["203.0.113.0/24"]},
+            "ml-clusters:gpuPools": [
+                {"name": f"gpu{i:02d}", "instanceType": types[i % len(types)], "minNodes": 0, "maxNodes": 2, "spot": False}
+                for i in range(pools)
+            ],
+            "ml-clusters:namespaces": [
+                {"name": f"team{i:02d}", "team": f"team{i:02d}", "group": f"ml-team{i:02d}", "gpus": 2} for i in range(namespaces)
+            ],
+        }
+    }
+
+
+def timed(cmd: list[str]) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({result.returncode}): {result.stderr.strip()}")
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m preview.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="runs of each, alternating (default 5)")
+    args = parser.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    big = OUT / "Pulumi.bench-64x64.yaml"
+    big.write_text(yaml.safe_dump(large_stack(), sort_keys=False), encoding="utf-8")
+    py = sys.executable
+    rows = []
+    for label, stack in (("prod-aws", "prod-aws"), ("64 GPU pools x 64 namespaces", str(big))):
+        plan = OUT / f"{Path(stack).stem}.json"
+        subprocess.run([py, "-m", "preview", stack, "--quiet", "--json", str(plan)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        floor, preview = [], []
+        for _ in range(args.rounds):
+            floor.append(timed([py, "-m", "preview.floor", str(plan)]))
+            preview.append(timed([py, "-m", "preview", stack]))
+        import json
+
+        count = len(json.loads(plan.read_text())["resources"])
+        f, p = statistics.median(floor), statistics.median(preview)
+        rows.append((label, count, f, p))
+        print(f"{label}: {count} resources; floor {f:.2f}s, preview {p:.2f}s (medians of {args.rounds}); ratio {p / f:.2f}x", flush=True)
+    worst = max(p / f for _, _, f, p in rows)
+    print(f"worst ratio {worst:.2f}x (target 1.5x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
