@@ -601,6 +601,9 @@ def _format_validation_error(err: ValidationError) -> list[str]:
             lines.append(f"{path}: {_show(value)} is {word} the allowed {'minimum' if kind == 'greater_than_equal' else 'maximum'} {bound}")
         elif kind == "string_pattern_mismatch":
             lines.append(f"{path}: {_show(value)} is not valid; it must match {e['ctx']['pattern']}")
+        elif kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            # YAML reads an unquoted 16 or 1.5 as a number; the key takes a string.
+            lines.append(f'{path}: {_show(value)} is a number, a string is expected; quote it: "{value}"')
         else:
             lines.append(f"{path}: {_show(value)} is not valid; {e['msg'][0].lower()}{e['msg'][1:]}")
     return lines

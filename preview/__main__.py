@@ -1,14 +1,17 @@
-"""Offline preview: `python -m preview [STACK] [--json FILE] [--manifests DIR]`.
+"""Offline preview: `python -m preview [STACK] [--full] [--json FILE] [--manifests DIR]`.
 
 Evaluates the real `__main__.py` for a stack under Pulumi's mock engine (no cloud
-account, no Pulumi CLI), then prints the resource tree, the GPU pools with their cost,
-the stack outputs and the policy findings. Exit 0: the stack is valid and no mandatory
-policy fails. Exit 1: config problems or a mandatory violation. Exit 2: usage errors.
+account, no Pulumi CLI), then prints a summary, the GPU pools, the cost, the time to
+ready, the disaster-recovery posture (when the stack has one) and the policy findings;
+`--full` adds the resource tree and the stack outputs. Exit 0: the stack is valid and no
+mandatory policy fails. Exit 1: config problems (YAML syntax included) or a mandatory
+violation. Exit 2: usage errors (no such stack).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -18,22 +21,43 @@ import yaml
 from components.config import ConfigError, load, raw_from_pulumi
 
 from . import dr as dr_report
-from . import engine, report
+from . import engine, ready, report
 
 DEFAULT_STACK = "dev-aws"
 
 
+def _write_problems(path: Path, stack: str, file: Path, problems: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"stack": stack, "file": str(file), "valid": False, "problems": problems}
+    path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m preview", description=__doc__.splitlines()[0])
-    parser.add_argument("stack", nargs="?", default=DEFAULT_STACK, help=f"stack name in stacks/ (default {DEFAULT_STACK})")
-    parser.add_argument("--json", metavar="FILE", type=Path, help="write the plan as JSON")
-    parser.add_argument("--manifests", metavar="DIR", type=Path, help="write one YAML file per Kubernetes object")
+    parser.add_argument("stack", nargs="?", default=DEFAULT_STACK,
+                        help=f"stack name in stacks/, or a stack file's path (default {DEFAULT_STACK})")
+    parser.add_argument("--full", action="store_true", help="also print the resource tree, counts per type and the stack outputs")
+    parser.add_argument("--json", metavar="FILE", type=Path, help="write the plan as JSON (or the config problems, when invalid)")
+    parser.add_argument("--manifests", metavar="DIR", type=Path,
+                        help="write one YAML file per Kubernetes object and each Helm release's values (stale files removed)")
     parser.add_argument("--quiet", action="store_true", help="print only findings and the summary line")
     args = parser.parse_args(argv)
     console = report.console()
 
     started = time.perf_counter()
     stack, path = engine.stack_name_and_file(args.stack)
+
+    def fail(problems: list[str]) -> int:
+        for line in problems:
+            console.print(line, style="red", markup=False)
+        if args.json:
+            _write_problems(args.json, stack, path, problems)
+        console.print(
+            f"preview failed: {report.plural(len(problems), 'problem')} in {path.name}; nothing was created",
+            style="bold red", markup=False,
+        )
+        return 1
+
     try:
         values, secret_keys = engine.read_stack_config(args.stack)
     except FileNotFoundError:
@@ -42,57 +66,57 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        at = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        console.print(f"{path}{where}: not valid YAML: {problem}", style="red", markup=False)
-        return 2
-    except ValueError as err:  # YAML, but not a stack's config mapping
-        console.print(f"{path}: not a stack file: {err}", style="red", markup=False)
-        return 2
+        return fail([f"{path}{at}: not valid YAML: {problem}"])
+    except engine.StackFileError as err:
+        return fail([f"{path}{line}" for line in err.problems])
 
     try:
         plan = engine.run_program(stack, values, secret_keys)
     except ConfigError as err:
-        for line in err.problems:
-            console.print(line, style="red", markup=False)
-        n = len(err.problems)
-        console.print(
-            f"preview failed: {n} problem{'s' if n != 1 else ''} in {path.name}; nothing was created",
-            style="bold red", markup=False,
-        )
-        return 1
+        return fail(err.problems)
 
     raw, _ = raw_from_pulumi(values)
     cfg = load(raw)
     violations = report.evaluate_policies(plan, cfg.environment)
     # An idle DR standby's GPU pools are at 0 nodes: cost what is built.
-    costs = report.pool_costs(dr_report.built_config(cfg, stack))
+    built = dr_report.built_config(cfg, stack)
+    pools = report.pool_costs(built)
+    cost = report.stack_cost(built, plan, pools)
     dr_info = dr_report.summary(cfg, stack)
+    ttr = ready.estimate(plan, [p.name for p in cfg.gpu_pools])
     elapsed = time.perf_counter() - started
 
     if not args.quiet:
         report.print_header(console, plan, cfg)
-        report.print_tree(console, plan)
-        report.print_pools(console, costs)
-        report.print_outputs(console, plan)
+        if args.full:
+            report.print_tree(console, plan)
+        report.print_pools(console, pools)
+        report.print_cost(console, cost)
+        report.print_time_to_ready(console, ttr)
         dr_report.print_dr(console, dr_info)
+        if args.full:
+            report.print_outputs(console, plan)
     report.print_policy(console, violations)
 
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(report.plan_json(plan, costs, violations, dr=dr_info), encoding="utf-8")
+        args.json.write_text(report.plan_json(plan, pools, violations, cost, ttr, dr=dr_info), encoding="utf-8")
     if args.manifests:
-        written = report.write_manifests(plan, args.manifests)
-        console.print(f"wrote {written} manifests to {args.manifests}", markup=False)
+        objects, values_files = report.write_manifests(plan, args.manifests)
+        console.print(f"wrote {report.plural(objects, 'manifest')} and {report.plural(values_files, 'Helm values file')} "
+                      f"to {args.manifests}", markup=False)
 
     mandatory = [v for v in violations if v.level == "mandatory"]
     summary = (
-        f"{len(plan.resources)} resources, {len(costs)} GPU pools, {len(violations)} policy findings "
-        f"({len(mandatory)} mandatory) in {elapsed:.1f}s"
+        f"{report.plural(len(plan.resources), 'resource')}, {report.plural(len(pools), 'GPU pool')}, "
+        f"{report.plural(len(violations), 'policy finding')} ({len(mandatory)} mandatory) in {elapsed:.1f}s"
     )
     if mandatory:
         console.print(summary, markup=False)
-        console.print(f"preview failed: {len(mandatory)} mandatory policy violation(s); see above", style="bold red", markup=False)
+        console.print(f"preview failed: {report.plural(len(mandatory), 'mandatory policy violation')}; see above",
+                      style="bold red", markup=False)
         return 1
     console.print(f"{summary}; stack {stack} is valid", style="bold green", markup=False)
     return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import difflib
 import json
 import logging
 import os
@@ -316,28 +317,89 @@ def config_string(parsed: Any, text: Any = None) -> str:
     return str(parsed if text is None else text)
 
 
+class StackFileError(ValueError):
+    """A stack file Pulumi itself would refuse. `problems`: one line each, starting with
+    `:<line>: ` (the caller puts the file's path in front)."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+# Config namespaces a stack file may use besides the project's own: the providers the
+# program uses (their settings, e.g. `aws:region`) and Pulumi's own.
+OTHER_NAMESPACES = ("aws", "gcp", "azure-native", "kubernetes", "random", "pulumi")
+
+
 def stack_name_and_file(stack: str, root: Path = ROOT_DIR) -> tuple[str, Path]:
-    """A stack name (`dev-aws`) or a path to a stack file (`some/dir/Pulumi.dev-aws.yaml`)."""
+    """A stack name (`dev-aws`) or a stack file's path (`some/dir/Pulumi.dev-aws.yaml`; a
+    bare `Pulumi.dev-aws.yaml` not in the current directory is looked up in stacks/)."""
     if stack.endswith((".yaml", ".yml")):
         path = Path(stack)
+        if not path.exists() and path.parent == Path(".") and (root / "stacks" / path.name).exists():
+            path = root / "stacks" / path.name
         name = path.name.split(".", 1)[1].rsplit(".", 1)[0] if path.name.startswith("Pulumi.") else path.stem
         return name, path
     return stack, stack_file(stack, root)
 
 
+def _duplicate_keys(node: yaml.Node) -> list[str]:
+    """Duplicate keys in any mapping of the document (PyYAML keeps the last silently; Pulumi refuses)."""
+    out: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    out.append(f":{key.start_mark.line + 1}: duplicate key {key.value!r} (first at line {seen[key.value]})")
+                else:
+                    seen[key.value] = key.start_mark.line + 1
+            out.extend(_duplicate_keys(value))
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            out.extend(_duplicate_keys(item))
+    return out
+
+
+def _key_problems(root_node: yaml.Node) -> list[str]:
+    config = next((v for k, v in root_node.value if isinstance(k, yaml.ScalarNode) and k.value == "config"), None)
+    if config is None:
+        return [":1: no top-level 'config:' mapping; a stack file holds its settings under config: as ml-clusters:<key>"]
+    if not isinstance(config, yaml.MappingNode):
+        return [f":{config.start_mark.line + 1}: 'config:' must be a mapping of ml-clusters:<key> values"]
+    out = []
+    known = (PROJECT, *OTHER_NAMESPACES)
+    for key, _ in config.value:
+        text, line = str(key.value), key.start_mark.line + 1
+        namespace, colon, name = text.partition(":")
+        if not colon or not namespace or not name:
+            out.append(f":{line}: key {text!r} has no namespace; write it as {PROJECT}:{text}")
+        elif namespace not in known:
+            hint = difflib.get_close_matches(namespace, known, n=1)
+            maybe = f" (did you mean {hint[0]}:{name}?)" if hint else ""
+            out.append(f":{line}: key {text!r}: unknown namespace {namespace!r}{maybe}; allowed: {', '.join(known)}")
+    return out
+
+
 def read_stack_config(stack: str, root: Path = ROOT_DIR) -> tuple[dict[str, str], list[str]]:
     """The flat config map Pulumi would hand the program for `stack` (a name or a stack
-    file's path), and its secret keys."""
+    file's path), and its secret keys. Raises yaml.YAMLError for a syntax error and
+    StackFileError for what Pulumi refuses: duplicate keys, a missing `config:` mapping,
+    keys without a namespace or with an unknown one."""
     _, path = stack_name_and_file(stack, root)
     text = path.read_text(encoding="utf-8")
+    document = yaml.compose(text)
+    if document is None or not isinstance(document, yaml.MappingNode):
+        raise StackFileError([":1: no top-level 'config:' mapping; a stack file holds its settings under config: as ml-clusters:<key>"])
+    problems = _duplicate_keys(document) + _key_problems(document)
+    if problems:
+        raise StackFileError(problems)
     parsed = yaml.safe_load(text) or {}
     as_text = yaml.load(text, Loader=yaml.BaseLoader) or {}  # scalars exactly as written
-    if not isinstance(parsed, dict) or not isinstance(parsed.get("config", {}), dict):
-        raise ValueError("expected a top-level 'config:' mapping of ml-clusters:<key> values")
     values = project_defaults(root)
     secret_keys = []
     for key, value in (parsed.get("config") or {}).items():
-        full = key if ":" in key else f"{PROJECT}:{key}"
+        full = key
         if isinstance(value, dict) and set(value) == {"secure"}:
             secret_keys.append(full)
             values[full] = "[secure]"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
@@ -16,18 +19,27 @@ from rich.tree import Tree
 
 from components.config import StackConfig
 
-from .cost import PoolCost, pool_costs
-from .engine import Plan, PlannedResource, redact
+from components.catalog.prices import HOURS_PER_MONTH
 
-__all__ = ["pool_costs"]
+from .cost import PoolCost, StackCost, pool_costs, stack_cost
+from .engine import Plan, PlannedResource, is_secret, redact
+from .ready import TimeToReady, minutes
+
+__all__ = ["pool_costs", "stack_cost"]
 
 K8S_NON_OBJECTS = ("kubernetes:helm.sh/", "pulumi:providers:")
 
 
 def console() -> Console:
-    # A fixed width keeps tables stable in CI logs and tests; soft wrap keeps every message
-    # (a config problem, a policy finding) on one line however long it is.
-    return Console(width=150, highlight=False, soft_wrap=True)
+    # Tables fit the terminal (COLUMNS when set; 120 columns when the output is not a
+    # terminal, e.g. CI logs and tests); soft wrap keeps every message (a config problem,
+    # a policy finding) on one line however long it is.
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
+    return Console(width=width, highlight=False, soft_wrap=True)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
 def evaluate_policies(plan: Plan, environment: str) -> list:
@@ -39,11 +51,19 @@ def evaluate_policies(plan: Plan, environment: str) -> list:
 # --- terminal ----------------------------------------------------------------------------
 
 
+def where(cfg: StackConfig) -> str:
+    if cfg.cloud == "existing":
+        context = cfg.existing.context if cfg.existing is not None else None
+        return f"an existing cluster (context {context})" if context else "an existing cluster"
+    return f"{cfg.cloud} {cfg.region}"
+
+
 def print_header(con: Console, plan: Plan, cfg: StackConfig) -> None:
-    where = cfg.region or "existing cluster"
+    custom = sum(1 for r in plan.resources if r.custom)
     con.print(
-        f"[bold]ml-clusters[/] stack [bold]{plan.stack}[/]: {cfg.cloud} {where}, {cfg.environment}, "
-        f"Kubernetes {cfg.kubernetes_version}"
+        f"[bold]ml-clusters[/] stack [bold]{escape(plan.stack)}[/]: {escape(where(cfg))}, {cfg.environment}, "
+        f"Kubernetes {cfg.kubernetes_version}; {plural(len(plan.resources), 'resource')} "
+        f"({custom} custom, {len(plan.resources) - custom} components)"
     )
 
 
@@ -65,14 +85,14 @@ def _count(kids: dict, urn: str) -> int:
 def print_tree(con: Console, plan: Plan) -> None:
     kids = _children(plan)
     custom = sum(1 for r in plan.resources if r.custom)
-    tree = Tree(f"[bold]{len(plan.resources)} resources[/] ({custom} custom, {len(plan.resources) - custom} components)")
+    tree = Tree(f"[bold]{plural(len(plan.resources), 'resource')}[/] ({custom} custom, {len(plan.resources) - custom} components)")
 
     def add(node: Tree, parent: str | None) -> None:
         for r in kids.get(parent, []):
             if r.custom:
                 node.add(f"{escape(r.type)}  [cyan]{escape(r.name)}[/]")
             else:
-                add(node.add(f"[bold]{escape(r.type)}[/]  [cyan]{escape(r.name)}[/]  ({_count(kids, r.urn)} resources)"), r.urn)
+                add(node.add(f"[bold]{escape(r.type)}[/]  [cyan]{escape(r.name)}[/]  ({plural(_count(kids, r.urn), 'resource')})"), r.urn)
 
     add(tree, None)
     con.print(tree)
@@ -93,22 +113,49 @@ def print_pools(con: Console, costs: list[PoolCost]) -> None:
     if not costs:
         con.print("GPU pools: none")
         return
-    table = Table(title="GPU pools", show_edge=False)
-    for col in ("pool", "cloud", "instance type", "GPU", "GPUs/node", "nodes", "spot", "USD/h at min", "USD/h at max", "price basis"):
+    existing = all(c.cloud == "existing" for c in costs)
+    table = Table(title="GPU pools", show_edge=False, title_justify="left")
+    columns = ["pool", "instance type", "GPU", "GPUs/node", "sharing"]
+    columns += [] if existing else ["nodes", "spot", "USD/h at min", "USD/h at max"]
+    for col in columns:
         table.add_column(col, justify="right" if col.startswith(("GPUs", "USD")) else "left")
     for c in costs:
-        table.add_row(
-            c.name, c.cloud, c.instance_type, c.gpu_model, str(c.gpus_per_node), f"{c.min_nodes}-{c.max_nodes}",
-            "yes" if c.spot else "no", _usd(c.usd_per_hour_min), _usd(c.usd_per_hour_max), c.price_basis,
-        )
-    priced = [c for c in costs if c.usd_per_hour_max is not None]
-    if priced:
-        table.add_row(
-            "total", "", "", "", str(sum(c.gpus_per_node * c.max_nodes for c in costs)) + " max", "", "",
-            _usd(sum(c.usd_per_hour_min or 0 for c in priced)), _usd(sum(c.usd_per_hour_max or 0 for c in priced)),
-            f"{priced[0].price_region}, {priced[0].price_date}",
-        )
+        row = [c.name, c.instance_type, c.gpu_model, str(c.gpus_per_node), c.sharing or "-"]
+        if not existing:
+            row += [f"{c.min_nodes}-{c.max_nodes}", "yes" if c.spot else "no", _usd(c.usd_per_hour_min), _usd(c.usd_per_hour_max)]
+        table.add_row(*row)
+    if not existing:
+        table.add_row("total", "", "", f"{sum(c.gpus_per_node * c.max_nodes for c in costs)} max", "", "", "",
+                      _usd(sum(c.usd_per_hour_min or 0 for c in costs)), _usd(sum(c.usd_per_hour_max or 0 for c in costs)))
     con.print(table)
+    if existing:
+        con.print("  node counts and prices: the existing cluster's own (nothing here scales or bills them)")
+
+
+def print_cost(con: Console, cost: StackCost) -> None:
+    if not cost.lines and not cost.not_priced:
+        return
+    if cost.lines:
+        table = Table(title="cost (USD, on-demand list prices)", show_edge=False, title_justify="left")
+        table.add_column("item", overflow="fold")
+        for col in ("per hour at min", "per hour at max", "per month at min", "per month at max"):
+            table.add_column(col, justify="right")
+        for line in cost.lines:
+            table.add_row(escape(line.item), _usd(line.usd_per_hour_min), _usd(line.usd_per_hour_max),
+                          _usd(line.usd_per_hour_min * HOURS_PER_MONTH), _usd(line.usd_per_hour_max * HOURS_PER_MONTH))
+        table.add_row("[bold]total[/]", _usd(cost.hourly_min), _usd(cost.hourly_max),
+                      _usd(cost.hourly_min * HOURS_PER_MONTH), _usd(cost.hourly_max * HOURS_PER_MONTH))
+        con.print(table)
+    for item in cost.not_priced:
+        con.print(f"  not priced: {item}", markup=False)
+
+
+def print_time_to_ready(con: Console, ttr: TimeToReady) -> None:
+    con.print(f"[bold]time to ready[/]: about {minutes(ttr.seconds)} (min:s) for a new stack; critical path:")
+    for step in ttr.path:
+        con.print(f"  {minutes(step.start):>6} +{minutes(step.seconds):>5}  {escape(step.type)}  [cyan]{escape(step.name)}[/]")
+    for s in ttr.serializations:
+        con.print(f"  [yellow]serialized[/]: {escape(s.what)}; ready {minutes(s.saves_seconds)} sooner without", markup=True)
 
 
 def _display(value: Any) -> str:
@@ -133,7 +180,7 @@ def print_policy(con: Console, violations: list) -> None:
         group = [v for v in violations if v.level == level]
         if not group:
             continue
-        con.print(f"policy: {len(group)} {level} finding(s)", style=f"bold {style}", markup=False)
+        con.print(f"policy: {plural(len(group), level + ' finding')}", style=f"bold {style}", markup=False)
         for v in group:
             con.print(f"  [{v.policy}] {v.type} {v.name}: {v.message}", style=style, markup=False)
             con.print(f"      fix: {v.fix}", markup=False)
@@ -142,7 +189,10 @@ def print_policy(con: Console, violations: list) -> None:
 # --- files -------------------------------------------------------------------------------
 
 
-def plan_json(plan: Plan, costs: list[PoolCost], violations: Iterable, dr: dict[str, Any] | None = None) -> str:
+def plan_json(
+    plan: Plan, costs: list[PoolCost], violations: Iterable, cost: StackCost | None = None, ttr: TimeToReady | None = None,
+    dr: dict[str, Any] | None = None,
+) -> str:
     urns = {r.urn for r in plan.resources}
     doc = {
         "stack": plan.stack,
@@ -168,6 +218,10 @@ def plan_json(plan: Plan, costs: list[PoolCost], violations: Iterable, dr: dict[
         # The disaster-recovery posture (preview/dr.py); null without `dr`.
         "dr": dr,
     }
+    if cost is not None:
+        doc["cost"] = cost.to_json()
+    if ttr is not None:
+        doc["timeToReady"] = ttr.to_json()
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
 
@@ -184,11 +238,57 @@ def manifest_filename(obj: dict[str, Any]) -> str:
     return re.sub(r"[^a-z0-9.-]+", "-", "-".join(parts).lower()) + ".yaml"
 
 
-def write_manifests(plan: Plan, directory: Path) -> int:
+SECRET_MASK = "[secret]"
+SECRET_MASK_B64 = base64.b64encode(SECRET_MASK.encode()).decode()  # a Secret's `data` holds base64
+
+
+def _mask(value: Any, b64: bool) -> Any:
+    """A secret value with its shape kept: every leaf replaced by the mask."""
+    if is_secret(value):
+        return _mask(value["value"], b64)
+    if isinstance(value, dict):
+        return {k: _mask(v, b64) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [_mask(v, b64) for v in value]
+    return SECRET_MASK_B64 if b64 else SECRET_MASK
+
+
+def _manifest(r: PlannedResource) -> dict[str, Any]:
+    """The object as `kubectl apply` takes it: secrets masked leaf by leaf, so a Secret keeps
+    its keys (and `data` stays base64)."""
+    def walk(value: Any, key: str = "") -> Any:
+        if is_secret(value):
+            return _mask(value["value"], b64=key == "data")
+        if isinstance(value, dict):
+            return {k: walk(v, k) for k, v in sorted(value.items())}
+        if isinstance(value, list):
+            return [walk(v, key) for v in value]
+        return redact(value)
+
+    return walk(r.inputs)
+
+
+def write_manifests(plan: Plan, directory: Path) -> tuple[int, int]:
+    """One YAML file per Kubernetes object, and each Helm release's values in
+    `helm-values/<release>.yaml`; files an earlier run left behind are removed."""
     directory.mkdir(parents=True, exist_ok=True)
-    count = 0
-    for r in kubernetes_objects(plan):
-        obj = r.plain_inputs()
-        (directory / manifest_filename(obj)).write_text(yaml.safe_dump(obj, sort_keys=True), encoding="utf-8")
-        count += 1
-    return count
+    values_dir = directory / "helm-values"
+    written: set[Path] = set()
+    objects = kubernetes_objects(plan)
+    for r in objects:
+        obj = _manifest(r)
+        path = directory / manifest_filename(obj)
+        path.write_text(yaml.safe_dump(obj, sort_keys=True), encoding="utf-8")
+        written.add(path)
+    for r in plan.by_type("kubernetes:helm.sh/v3:Release"):
+        inputs = _manifest(r)
+        release = inputs.get("name") or r.name
+        values_dir.mkdir(exist_ok=True)
+        path = values_dir / f"{release}.yaml"
+        header = f"# Helm release {release}: chart {inputs.get('chart')} {inputs.get('version', '')}, namespace {inputs.get('namespace')}\n"
+        path.write_text(header + yaml.safe_dump(inputs.get("values") or {}, sort_keys=True), encoding="utf-8")
+        written.add(path)
+    for stale in [*directory.glob("*.yaml"), *(values_dir.glob("*.yaml") if values_dir.exists() else [])]:
+        if stale not in written:
+            stale.unlink()
+    return len(objects), len(written) - len(objects)

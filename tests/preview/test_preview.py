@@ -18,6 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 STACKS = engine.available_stacks()
 
 
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch):
+    # The preview fits its tables to the terminal (COLUMNS); these tests read a wide one.
+    monkeypatch.setenv("COLUMNS", "150")
+
+
 def run(capsys, *argv: str) -> tuple[int, str]:
     code = main(list(argv))
     out = capsys.readouterr()
@@ -31,7 +37,7 @@ def test_every_stack_previews_cleanly(stack, capsys, tmp_path):
     assert out.rstrip().endswith(f"stack {stack} is valid")
     plan = json.loads((tmp_path / "plan.json").read_text())
     assert plan["stack"] == stack and plan["project"] == "ml-clusters"
-    assert set(plan) == {"stack", "project", "resources", "outputs", "gpu_pools", "policy", "dr"}
+    assert set(plan) == {"stack", "project", "resources", "outputs", "gpu_pools", "policy", "dr", "cost", "timeToReady"}
     assert not [v for v in plan["policy"]["violations"] if v["level"] == "mandatory"]
     assert "[secret]" in json.dumps(plan["outputs"]["kubeconfig"])
     urns = {r["urn"] for r in plan["resources"]}
@@ -45,7 +51,7 @@ def test_every_stack_previews_cleanly(stack, capsys, tmp_path):
 
 
 def test_aws_stacks_show_tree_pools_and_outputs(capsys):
-    code, out = run(capsys, "prod-aws")
+    code, out = run(capsys, "prod-aws", "--full")
     assert code == 0, out
     assert "mlclusters:index:MlCluster  ml-prod-aws" in out
     assert "mlclusters:clouds:EksCluster  ml-prod-aws" in out
@@ -64,7 +70,7 @@ def test_dev_pool_is_spot_with_on_demand_ceiling(capsys, tmp_path):
         {
             "name": "l4", "cloud": "aws", "instanceType": "g6.xlarge", "gpuModel": "NVIDIA L4", "gpusPerNode": 1,
             "minNodes": 0, "maxNodes": 2, "spot": True, "usdPerHourMin": 0.0, "usdPerHourMax": 1.6096,
-            "priceBasis": "spot, on-demand ceiling", "priceRegion": "us-east-1", "priceDate": "2026-10-01",
+            "priceBasis": "spot, on-demand ceiling", "priceRegion": "us-east-1", "priceDate": "2026-10-01", "sharing": "",
         }
     ]
 
@@ -118,7 +124,10 @@ def test_bad_stack_file_gives_one_line_per_problem_and_exit_1(capsys, tmp_path):
         "gpuPools[0].maxNodes: 1 is less than minNodes 3",
         "preview failed: 2 problems in Pulumi.broken.yaml; nothing was created",
     ]
-    assert not (tmp_path / "p.json").exists()
+    # --json on invalid config: the problems, as JSON.
+    assert json.loads((tmp_path / "p.json").read_text()) == {
+        "stack": "broken", "file": str(bad), "valid": False, "problems": out.splitlines()[:-1],
+    }
 
 
 def test_unquoted_version_keeps_its_text(tmp_path):
@@ -146,8 +155,11 @@ def test_yaml_syntax_error_names_the_file_line_and_column(capsys, tmp_path):
     bad = tmp_path / "Pulumi.c.yaml"
     bad.write_text("config:\n  ml-clusters:cloud: aws\n  ml-clusters:region: [us\n")
     code, out = run(capsys, str(bad))
-    assert code == 2
-    assert out.strip() == f"{bad}:4:1: not valid YAML: expected ',' or ']', but got '<stream end>'"
+    assert code == 1  # a config problem like any other
+    assert out.splitlines() == [
+        f"{bad}:4:1: not valid YAML: expected ',' or ']', but got '<stream end>'",
+        "preview failed: 1 problem in Pulumi.c.yaml; nothing was created",
+    ]
 
 
 def test_long_problem_lines_are_not_wrapped_and_all_are_reported(capsys, tmp_path):

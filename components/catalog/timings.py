@@ -1,0 +1,82 @@
+"""Typical creation times per resource type, for the preview's time-to-ready estimate.
+
+Each row: seconds from create request to the provider reporting the resource ready (what
+`pulumi up` waits for), and where the figure comes from. "estimate" means no public source
+gives a number: it is this project's rounded reading of typical runs, to be replaced when a
+source does. Read 2026-11. A type not listed takes DEFAULT_SECONDS (a plain API object).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Timing:
+    seconds: int
+    source: str
+
+
+DEFAULT_SECONDS = 2
+ESTIMATE = "estimate"
+
+# Node pool types: the time-to-ready report looks for waits on GPU pools among these.
+NODE_POOL_TYPES = (
+    "aws:eks/nodeGroup:NodeGroup",
+    "gcp:container/nodePool:NodePool",
+    "azure-native:containerservice:AgentPool",
+)
+
+CREATION: dict[str, Timing] = {
+    # --- AWS ---
+    "aws:eks/cluster:Cluster": Timing(900, "aws/containers-roadmap#1227: EKS control plane provisioning averages 15 minutes"),
+    "aws:eks/nodeGroup:NodeGroup": Timing(240, ESTIMATE),
+    "aws:eks/addon:Addon": Timing(60, ESTIMATE),
+    "aws:eks/accessEntry:AccessEntry": Timing(5, ESTIMATE),
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": Timing(5, ESTIMATE),
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": Timing(5, ESTIMATE),
+    "aws:ec2/natGateway:NatGateway": Timing(120, ESTIMATE),
+    "aws:ec2/vpc:Vpc": Timing(5, ESTIMATE),
+    "aws:ec2/subnet:Subnet": Timing(5, ESTIMATE),
+    "aws:ec2/internetGateway:InternetGateway": Timing(5, ESTIMATE),
+    "aws:ec2/routeTable:RouteTable": Timing(3, ESTIMATE),
+    "aws:ec2/securityGroup:SecurityGroup": Timing(5, ESTIMATE),
+    "aws:efs/fileSystem:FileSystem": Timing(10, ESTIMATE),
+    "aws:efs/mountTarget:MountTarget": Timing(90, ESTIMATE),
+    "aws:kms/key:Key": Timing(5, ESTIMATE),
+    "aws:iam/role:Role": Timing(3, ESTIMATE),
+    # --- Google Cloud ---
+    "gcp:container/cluster:Cluster": Timing(600, ESTIMATE),
+    "gcp:container/nodePool:NodePool": Timing(240, ESTIMATE),
+    "gcp:compute/network:Network": Timing(30, ESTIMATE),
+    "gcp:compute/subnetwork:Subnetwork": Timing(20, ESTIMATE),
+    "gcp:compute/router:Router": Timing(20, ESTIMATE),
+    "gcp:compute/routerNat:RouterNat": Timing(30, ESTIMATE),
+    "gcp:serviceaccount/account:Account": Timing(5, ESTIMATE),
+    "gcp:projects/iAMMember:IAMMember": Timing(10, ESTIMATE),
+    # --- Azure ---
+    "azure-native:containerservice:ManagedCluster": Timing(600, ESTIMATE),
+    "azure-native:containerservice:AgentPool": Timing(300, ESTIMATE),
+    # The program waits for the deployer's grant; REFERENCE.md: Azure RBAC grants take up to 5 minutes to propagate.
+    "azure-native:authorization:RoleAssignment": Timing(300, "Azure RBAC docs (role assignment propagation, up to 5 min as REFERENCE.md reads it)"),
+    "azure-native:operationalinsights:Workspace": Timing(30, ESTIMATE),
+    "azure-native:network:VirtualNetwork": Timing(10, ESTIMATE),
+    "azure-native:network:Subnet": Timing(5, ESTIMATE),
+    "azure-native:managedidentity:UserAssignedIdentity": Timing(5, ESTIMATE),
+    # --- Kubernetes ---
+    # A Helm release waits for its workloads to become ready (pulumi-kubernetes Release, skipAwait false).
+    "kubernetes:helm.sh/v3:Release": Timing(120, ESTIMATE),
+    # A DaemonSet waits for its rollout (pulumi-kubernetes await logic).
+    "kubernetes:apps/v1:DaemonSet": Timing(30, ESTIMATE),
+    "kubernetes:apps/v1:Deployment": Timing(30, ESTIMATE),
+    # Nothing to create in the cloud.
+    "random:index/randomPassword:RandomPassword": Timing(0, "computed locally by the provider"),
+}
+
+
+def creation_seconds(type_: str) -> tuple[int, bool]:
+    """Typical seconds to create a resource of `type_`, and whether the catalog lists it."""
+    if type_.startswith("pulumi:providers:"):
+        return 0, True
+    timing = CREATION.get(type_)
+    return (timing.seconds, True) if timing else (DEFAULT_SECONDS, False)

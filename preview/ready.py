@@ -1,0 +1,131 @@
+"""Time-to-ready: how long `pulumi up` takes on a new stack, from the plan's dependency graph.
+
+Pulumi creates a resource as soon as everything it depends on exists (its `dependsOn`, the
+resources whose outputs feed its inputs, and its provider), so with unlimited parallelism the
+time until the last resource is ready is the longest path through that graph, each resource
+weighted by its typical creation time (components/catalog/timings.py). The report shows that
+path and the waits on it that nothing requires: objects of the platform waiting for GPU pools,
+and node pools created one after another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+from components.catalog import timings
+
+from .engine import Plan, PlannedResource
+
+
+@dataclass(frozen=True)
+class Step:
+    urn: str
+    type: str
+    name: str
+    start: int  # seconds after `pulumi up` starts
+    seconds: int
+
+
+@dataclass(frozen=True)
+class Serialization:
+    what: str  # one line: which waits, and why they matter
+    saves_seconds: int  # how much sooner the stack is ready without them
+
+
+@dataclass
+class TimeToReady:
+    seconds: int
+    path: list[Step]
+    untimed_types: list[str] = field(default_factory=list)  # types the catalog does not list
+    serializations: list[Serialization] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "seconds": self.seconds,
+            "criticalPath": [{"urn": s.urn, "type": s.type, "start": s.start, "seconds": s.seconds} for s in self.path],
+            "untimedTypes": self.untimed_types,
+            "serializations": [{"what": s.what, "savesSeconds": s.saves_seconds} for s in self.serializations],
+        }
+
+
+def _edges(resources: Iterable[PlannedResource]) -> dict[str, set[str]]:
+    urns = {r.urn for r in resources}
+    edges: dict[str, set[str]] = {}
+    for r in resources:
+        deps = {d for d in r.dependencies if d in urns}
+        provider = r.provider.split("::id", 1)[0] if r.provider else ""
+        provider = provider.rsplit("::", 1)[0] if provider not in urns and "::" in provider else provider
+        if provider in urns:
+            deps.add(provider)
+        edges[r.urn] = deps
+    return edges
+
+
+def _longest(resources: list[PlannedResource], edges: dict[str, set[str]]) -> tuple[int, dict[str, int], dict[str, Optional[str]]]:
+    by_urn = {r.urn: r for r in resources}
+    finish: dict[str, int] = {}
+    via: dict[str, Optional[str]] = {}
+
+    def visit(urn: str, trail: frozenset = frozenset()) -> int:
+        if urn in finish:
+            return finish[urn]
+        start, before = 0, None
+        for dep in sorted(edges.get(urn, ())):
+            if dep in trail:
+                continue
+            done = visit(dep, trail | {urn})
+            if done > start:
+                start, before = done, dep
+        seconds = timings.creation_seconds(by_urn[urn].type)[0] if by_urn[urn].custom else 0
+        finish[urn], via[urn] = start + seconds, before
+        return finish[urn]
+
+    total = max((visit(r.urn) for r in resources), default=0)
+    return total, finish, via
+
+
+def estimate(plan: Plan, gpu_pool_names: Iterable[str] = ()) -> TimeToReady:
+    resources = plan.resources
+    by_urn = {r.urn: r for r in resources}
+    edges = _edges(resources)
+    total, finish, via = _longest(resources, edges)
+    last = max(finish, key=lambda u: (finish[u], u), default=None)
+    path: list[Step] = []
+    while last is not None:
+        r = by_urn[last]
+        seconds = timings.creation_seconds(r.type)[0] if r.custom else 0
+        path.append(Step(r.urn, r.type, r.name, finish[last] - seconds, seconds))
+        last = via[last]
+    path.reverse()
+    untimed = sorted({r.type for r in resources if r.custom and not timings.creation_seconds(r.type)[1]})
+    result = TimeToReady(total, [s for s in path if s.seconds > 0], untimed)
+
+    # Waits nothing requires: Kubernetes objects (the platform) waiting for GPU pools.
+    gpu_suffixes = tuple(f"-{name}" for name in gpu_pool_names)
+    gpu_pools = {r.urn for r in resources if r.type in timings.NODE_POOL_TYPES and r.name.endswith(gpu_suffixes)} if gpu_suffixes else set()
+    waiting = [u for u, deps in edges.items() if by_urn[u].type.startswith("kubernetes:") and deps & gpu_pools]
+    if waiting:
+        trimmed = {u: (deps - gpu_pools if u in waiting else deps) for u, deps in edges.items()}
+        without, _, _ = _longest(resources, trimmed)
+        n = len(waiting)
+        result.serializations.append(Serialization(
+            f"{n} Kubernetes object{'s' if n != 1 else ''} of the platform wait{'' if n != 1 else 's'} for the GPU pools, "
+            "which the platform does not run on",
+            total - without,
+        ))
+    # Node pools created one after another.
+    chained = [u for u, deps in edges.items() if by_urn[u].type in timings.NODE_POOL_TYPES
+               and any(by_urn[d].type in timings.NODE_POOL_TYPES for d in deps)]
+    if chained:
+        pools = {u for u in by_urn if by_urn[u].type in timings.NODE_POOL_TYPES}
+        trimmed = {u: (deps - pools if u in chained else deps) for u, deps in edges.items()}
+        without, _, _ = _longest(resources, trimmed)
+        n = len(chained) + 1
+        reason = " (AKS refuses concurrent agent pool operations)" if by_urn[chained[0]].type.startswith("azure-native:") else ""
+        result.serializations.append(Serialization(f"{n} node pools are created one after another{reason}", total - without))
+    return result
+
+
+def minutes(seconds: int) -> str:
+    return f"{seconds // 60}:{seconds % 60:02d}"
