@@ -11,6 +11,7 @@
 per-environment config file, exemptions and enforcement levels. A JSON dump of such
 resources can be checked from the command line:
 
+    python -m policies.offline plan.json                 # environment from the plan's outputs
     python -m policies.offline --environment prod resources.json
 """
 
@@ -221,13 +222,29 @@ def load_resources(path: str | Path) -> list[_JsonResource]:
     ]
 
 
+ENVIRONMENT_NAMES = ("dev", "staging", "prod")
+
+
+def plan_environment(path: str | Path) -> Optional[str]:
+    """The environment a preview plan was made for (its `environment` stack output), if any."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    env = (data.get("outputs") or {}).get("environment") if isinstance(data, dict) else None
+    return env if env in ENVIRONMENT_NAMES else None
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m policies.offline", description="Check planned resources against the ml-clusters policy pack.")
     parser.add_argument("resources", help="JSON file: a list of resources, or an object with a 'resources' list")
-    parser.add_argument("--environment", "-e", required=True, choices=("dev", "staging", "prod"))
+    parser.add_argument("--environment", "-e", choices=ENVIRONMENT_NAMES,
+                        help="dev, staging or prod (default: the plan's `environment` output, as the preview's --json writes it)")
     parser.add_argument("--config", help="policy config file (default: policies/config/<environment>.json)")
     parser.add_argument("--json", action="store_true", help="print the JSON report instead of text")
     args = parser.parse_args(argv)
+    if args.environment is None:
+        args.environment = plan_environment(args.resources)
+        if args.environment is None:
+            print(f"{args.resources}: no `environment` output in the plan; pass --environment dev|staging|prod", file=sys.stderr)
+            return 2
     try:
         violations = evaluate(load_resources(args.resources), args.environment, args.config)
     except PolicyConfigError as err:

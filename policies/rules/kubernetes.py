@@ -14,6 +14,7 @@ from .types import (
     K8S_SERVICE,
     K8S_STORAGE_CLASS,
     POD_SPEC_PATHS,
+    ENCRYPTED_ANNOTATION,
     WORKLOAD_TYPES,
 )
 
@@ -347,10 +348,10 @@ _ENCRYPTION_KEY = re.compile(r"encrypt|kms", re.IGNORECASE)
     title="Encrypted storage classes",
     domain=DOMAIN,
     types=[K8S_STORAGE_CLASS],
-    description="StorageClasses provision encrypted volumes: EBS asks for encrypted: \"true\", clouds that encrypt by default are not opted out, unknown provisioners name an encryption parameter.",
+    description="StorageClasses provision encrypted volumes: EBS asks for encrypted: \"true\", clouds that encrypt by default are not opted out, other provisioners name an encryption parameter or are declared encrypted by the stack (existing.storageEncrypted).",
     severity="high",
     level="mandatory",
-    fix='Set parameters.encrypted "true" (EBS), drop encrypted "false", or for another provisioner set its encryption parameter or list it in encryptedByDefaultProvisioners.',
+    fix="On an existing cluster set existing.storageEncrypted: true where its volumes are encrypted at rest, or put the provisioner's encryption parameter in existing.blockStorageParameters / existing.fileStorageParameters; never set an encryption parameter to false.",
     config={
         "encryptedByDefaultProvisioners": {
             "type": "array",
@@ -374,6 +375,13 @@ def k8s_encrypted_storage_classes(r: Resource, ctx: Context):
             yield f"{provisioner} encrypts only when asked: parameters.{key} is {show(value)}, not \"true\"."
         return
     if provisioner in ctx.config["encryptedByDefaultProvisioners"]:
+        return
+    declared = get(r.props, ["metadata", "annotations", ENCRYPTED_ANNOTATION])
+    if flag(declared) is True:
+        return
+    if declared is not None:
+        yield (f"provisioner {provisioner or '(unset)'}: the stack declares its volumes unencrypted "
+               f"({ENCRYPTED_ANNOTATION} \"{declared}\", from existing.storageEncrypted) and sets no encryption parameter.")
         return
     if not any(_ENCRYPTION_KEY.search(k) and str(v) not in ("", "false", "False") for k, v in parameters.items()):
         yield f"provisioner {provisioner or '(unset)'} is not known to encrypt by default and no encryption parameter is set."

@@ -60,6 +60,9 @@ GPU_TAINT_EFFECT = "NoSchedule"
 GPU_TAINT = f"{GPU_TAINT_KEY}={GPU_TAINT_VALUE}:{GPU_TAINT_EFFECT}"
 GPU_NODE_LABEL = "ml-clusters.io/gpu"
 SERVING_LABEL = "ml-clusters.io/serving"
+# On a StorageClass: the stack owner's word that its volumes are encrypted at rest
+# (`existing.storageEncrypted`; components/platform/common.py ENCRYPTED_ANNOTATION).
+ENCRYPTED_ANNOTATION = "ml-clusters.io/encrypted"
 
 
 def is_world_cidr(cidr: str) -> bool:

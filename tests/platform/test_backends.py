@@ -3,7 +3,10 @@ cloud-agnostic layer, driven only by what each backend's ClusterHandle says."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import yaml
 
 from components import conventions
 from preview import engine
@@ -50,20 +53,42 @@ def test_device_plugin_only_where_the_cloud_does_not_run_one(stack):
         assert "dcgm-exporter" in daemonsets
 
 
+NODE_POOL_LABELS = {  # where each backend's node pool carries its Kubernetes node labels
+    "aws": ("aws:eks/nodeGroup:NodeGroup", "labels"),
+    "azure": ("azure-native:containerservice:AgentPool", "nodeLabels"),
+}
+
+
 def test_sharing_config_matches_the_pools_node_labels(stack):
+    # NVIDIA device plugin v0.20 config-manager: a node's `nvidia.com/device-plugin.config`
+    # label names the entry of the plugin's config map it runs with (upstream
+    # deployments/static/..., README "Multiple config files"). So every shared pool in the
+    # stack file must label its nodes with an entry that holds exactly its sharing.
     cloud, plan = stack
-    if cloud == "gcp":
+    values, _ = engine.read_stack_config(CLOUD_STACKS[cloud])
+    shared = {p["name"]: p["sharing"] for p in json.loads(values["ml-clusters:gpuPools"]) if p.get("sharing")}
+    assert shared, "every cloud's stack exercises GPU sharing"
+    if cloud == "gcp":  # GKE shares GPUs itself: the node pool's gpu_sharing_config, no plugin config
         pools = {p.name: inputs(p) for p in plan.by_type("gcp:container/nodePool:NodePool")}
-        l4 = next(p for name, p in pools.items() if "l4" in name)
-        assert l4["nodeConfig"]["guestAccelerators"][0]["gpuSharingConfig"] == {
-            "gpuSharingStrategy": "TIME_SHARING", "maxSharedClientsPerGpu": 2}
+        for name, sharing in shared.items():
+            (pool,) = [p for n, p in pools.items() if n.endswith(f"-{name}")]
+            assert pool["nodeConfig"]["guestAccelerators"][0]["gpuSharingConfig"] == {
+                "gpuSharingStrategy": "TIME_SHARING", "maxSharedClientsPerGpu": sharing["timeSlicing"]["replicas"]}
         assert "nvidia-device-plugin-config" not in by_name(plan, "ConfigMap")
         return
     config = by_name(plan, "ConfigMap")["nvidia-device-plugin-config"]["data"]
-    shared = [k for k in config if k.startswith("pool-")]
-    assert shared, config.keys()
-    for key in shared:
-        assert "replicas" in config[key] or "migStrategy" in config[key], key
+    for name, sharing in shared.items():
+        if cloud in NODE_POOL_LABELS:
+            type_, field = NODE_POOL_LABELS[cloud]
+            (pool,) = [inputs(p) for p in plan.by_type(type_) if p.name.endswith(f"-{name}")]
+            entry = pool[field][conventions.DEVICE_PLUGIN_CONFIG_LABEL]
+        else:  # an existing cluster: the user labels the nodes; the entry is named by the pool
+            entry = f"pool-{name}"
+        plugin_config = yaml.safe_load(config[entry])
+        assert plugin_config["sharing"]["timeSlicing"]["resources"] == [
+            {"name": "nvidia.com/gpu", "replicas": sharing["timeSlicing"]["replicas"]}]
+    # Unshared pools get no label, so they run with `default`, which shares nothing.
+    assert "sharing" not in yaml.safe_load(config["default"])
 
 
 def test_storage_classes_use_the_backends_provisioners(stack):

@@ -670,14 +670,21 @@ CASES: list[Case] = [
             one(t.K8S_STORAGE_CLASS, patch(EBS_CLASS, {"parameters.encrypted": DELETE})),
             one(t.K8S_STORAGE_CLASS, {"provisioner": "pd.csi.storage.gke.io", "parameters": {"type": "pd-balanced", "encrypted": "false"}}),
             one(t.K8S_STORAGE_CLASS, {"provisioner": "rancher.io/local-path"}),
+            # existing.storageEncrypted false (the default) is recorded on the class, and named.
+            one(t.K8S_STORAGE_CLASS, {"provisioner": "rancher.io/local-path",
+                                      "metadata": {"annotations": {"ml-clusters.io/encrypted": "false"}}}),
         ],
         good=[
             one(t.K8S_STORAGE_CLASS, EBS_CLASS),
             one(t.K8S_STORAGE_CLASS, {"provisioner": "efs.csi.aws.com", "parameters": {"provisioningMode": "efs-ap", "fileSystemId": "fs-1"}}),
             one(t.K8S_STORAGE_CLASS, {"provisioner": "disk.csi.azure.com", "parameters": {"skuName": "Premium_LRS"}}),
             one(t.K8S_STORAGE_CLASS, {"provisioner": "example.com/csi", "parameters": {"kmsKeyId": "key-1"}}),
+            # existing.storageEncrypted: true, the owner's word for a provisioner the rule cannot judge.
+            one(t.K8S_STORAGE_CLASS, {"provisioner": "rancher.io/local-path",
+                                      "metadata": {"annotations": {"ml-clusters.io/encrypted": "true"}}}),
         ],
-        expect=["parameters.encrypted is unset", "stored unencrypted", "rancher.io/local-path"],
+        expect=["parameters.encrypted is unset", "stored unencrypted", "rancher.io/local-path",
+                "existing.storageEncrypted"],
     ),
     Case(
         "k8s-alerts-reach-people",
