@@ -117,10 +117,6 @@ def test_bad_config_reports_the_exact_line(raw, expected):
     assert expected in problems(raw)
 
 
-def test_at_least_twenty_bad_configs_are_covered():
-    assert len(BAD_CONFIGS) >= 20
-
-
 def test_all_problems_are_reported_at_once_even_with_a_typo():
     raw = {
         "cloud": "aws",
@@ -202,3 +198,37 @@ def test_config_error_is_a_pulumi_run_error():
     import pulumi
 
     assert issubclass(ConfigError, pulumi.RunError)
+
+
+# --- Boundaries a user relies on (each of these survived a mutation run) --------------------
+
+
+def test_min_nodes_one_over_max_nodes_is_refused():
+    # The boundary: minNodes == maxNodes + 1 is the smallest invalid pair.
+    assert problems(with_pool(minNodes=3, maxNodes=2)) == ["gpuPools[0].maxNodes: 2 is less than minNodes 3"]
+    load(with_pool(minNodes=2, maxNodes=2))  # equal is fine: a fixed-size pool
+
+
+def test_pool_names_are_at_most_twelve_characters():
+    # Node pool names end up in cloud names with their own limits (AKS agent pools: 12).
+    load(with_pool(name="abcdefghijkl"))
+    assert problems(with_pool(name="abcdefghijklm")) == [
+        "gpuPools[0].name: 'abcdefghijklm' is not a valid pool name; allowed: 1-12 lowercase letters or digits, starting with a letter"
+    ]
+
+
+def test_an_unquoted_number_where_a_string_is_expected_gets_a_quote_it_hint():
+    raw = {**BASE, "namespaces": [{"name": "team", "team": "t", "group": "g", "cpu": 16, "memory": 1.5}]}
+    assert problems(raw) == [
+        'namespaces[0].cpu: 16 is a number, a string is expected; quote it: "16"',
+        'namespaces[0].memory: 1.5 is a number, a string is expected; quote it: "1.5"',
+    ]
+
+
+def test_every_problem_of_one_list_item_is_reported():
+    raw = with_pool(name="L4-Pool", instanceType="nope", minNodes=5, maxNodes=2, spto=True)
+    found = problems(raw)
+    assert len(found) == 4, found
+    assert all(line.startswith("gpuPools[0].") for line in found)
+    assert {line.split(":", 1)[0] for line in found} == {
+        "gpuPools[0].name", "gpuPools[0].instanceType", "gpuPools[0].maxNodes", "gpuPools[0].spto"}

@@ -28,8 +28,7 @@ def test_every_rule_has_a_violating_and_a_compliant_case():
     assert all(len(c.expect) in (0, len(c.bad)) for c in CASES), [c.rule for c in CASES if len(c.expect) not in (0, len(c.bad))]
 
 
-def test_the_pack_has_at_least_35_rules_with_complete_metadata():
-    assert len(RULES) >= 35
+def test_every_rule_has_complete_metadata():
     for rule in RULES:
         assert rule.severity in ("low", "medium", "high", "critical")
         assert rule.level in ("advisory", "mandatory")
@@ -95,3 +94,31 @@ def test_gpu_pool_fix_text_names_the_cloud_specific_field():
     case = BY_RULE["gpu-pool-tainted"]
     fixes = [next(v.fix for v in offline.evaluate(s, "prod") if v.policy == case.rule) for s in case.bad[:2]]
     assert "NO_SCHEDULE" in fixes[0] and "nodeTaints" in fixes[1]
+
+
+# --- Survivors of a mutation run: each a way the pack could stop protecting a user ---------
+
+
+def test_eks_public_endpoint_left_unset_is_public():
+    # EKS API: vpcConfig.endpointPublicAccess defaults to true and an unset publicAccessCidrs
+    # means 0.0.0.0/0 (pulumi_aws eks ClusterVpcConfig docstrings; AWS EKS "Cluster API
+    # server endpoint"). A cluster that sets neither is open to the internet.
+    from .cases import EKS_CLUSTER
+    from .helpers import DELETE, patch, res
+
+    unset = res(BY_ID["eks-public-endpoint-cidrs"].types[0],
+                patch(EKS_CLUSTER, {"vpcConfig.endpointPublicAccess": DELETE, "vpcConfig.publicAccessCidrs": DELETE}), protect=True)
+    [found] = [v for v in offline.evaluate([unset], "prod") if v.policy == "eks-public-endpoint-cidrs"]
+    assert found.level == "mandatory" and "0.0.0.0/0" in found.message
+
+
+def test_host_path_allow_list_matches_whole_path_segments():
+    # /var/lib/kubelet/device-plugins is allowed (NVIDIA's static manifest mounts it); a
+    # sibling that merely starts with the same letters is another directory of the host.
+    from .cases import DEVICE_PLUGIN_SPEC, workload
+    from .helpers import patch, res
+
+    kind = BY_ID["k8s-host-path-allowlist"].types[0]
+    look_alike = res(kind, workload(kind, patch(DEVICE_PLUGIN_SPEC, {"volumes.0.hostPath.path": "/var/lib/kubelet/device-plugins-x"})))
+    found = [v for v in offline.evaluate([look_alike], "prod") if v.policy == "k8s-host-path-allowlist"]
+    assert found and "/var/lib/kubelet/device-plugins-x" in found[0].message
