@@ -115,10 +115,10 @@ def print_pools(con: Console, costs: list[PoolCost]) -> None:
         return
     existing = all(c.cloud == "existing" for c in costs)
     table = Table(title="GPU pools", show_edge=False, title_justify="left")
-    columns = ["pool", "instance type", "GPU", "GPUs/node", "sharing"]
-    columns += [] if existing else ["nodes", "spot", "USD/h at min", "USD/h at max"]
+    columns = ["pool", "instance type", "GPU", "GPUs", "sharing"]
+    columns += [] if existing else ["nodes", "spot", "USD/h min", "USD/h max"]
     for col in columns:
-        table.add_column(col, justify="right" if col.startswith(("GPUs", "USD")) else "left")
+        table.add_column(col, justify="right" if col.startswith(("GPUs", "USD")) else "left", no_wrap=col != "sharing")
     for c in costs:
         row = [c.name, c.instance_type, c.gpu_model, str(c.gpus_per_node), c.sharing or "-"]
         if not existing:
