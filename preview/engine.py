@@ -167,6 +167,8 @@ class _WarningCollector(logging.Handler):
 # - every monitor call goes to a worker thread (run_in_executor) and back; the mock monitor
 #   answers at once, so the calls run inline, and the values it serializes (plain data from
 #   preview/mocks.py) are serialized without re-entering the event loop where possible.
+# - each dependency edge awaits the dependency's URN through a new coroutine; a URN that is
+#   already resolved is read directly.
 # - `depends_on` lists are resolved item by item through Outputs; a plain list of resources
 #   (what this program passes) resolves to the same set directly.
 
@@ -234,6 +236,47 @@ async def _resolve_depends_on_urns(depends_on, from_resource=None) -> set[str]:
 _sdk_resolve_depends_on_urns = sdk_resource._resolve_depends_on_urns
 
 
+def _known_urn(res) -> Optional[str]:
+    """A registered resource's URN without a trip through the event loop; None when it is
+    not resolved yet (the caller then awaits it as the SDK does)."""
+    data = getattr(res.urn, "_data", None)
+    if data is None or not data.done() or data.cancelled() or data.exception() is not None:
+        return None
+    value = data.result().value
+    return None if value is None or rpc.contains_unknowns(value) else value
+
+
+async def _expand_dependencies(deps, from_resource) -> dict[str, Any]:
+    """rpc._expand_dependencies: custom resources as themselves, local components as their
+    descendants (not through custom children), each edge through the cycle check."""
+    expanded: dict[str, Any] = {}
+    for dep in deps:
+        todo, waiting = [dep], []
+        while todo:
+            res = todo.pop(0)
+            if not isinstance(res, pulumi.Resource):
+                raise TypeError(f"'depends_on' was passed a value {res} that was not a Resource.")
+            if from_resource is not None and not rpc.declare_dependency(from_resource, res):
+                if os.getenv(rpc.ERROR_ON_DEPENDENCY_CYCLES_VAR, "true").lower() != "true":
+                    continue
+                raise RuntimeError(
+                    f"We have detected a circular dependency involving a resource of type {res._type} named {res._name}.\n"
+                    "Please review any `depends_on`, `parent` or other dependency relationships between your resources "
+                    "to ensure no cycles have been introduced in your program."
+                )
+            if isinstance(res, pulumi.ComponentResource) and not res._remote:
+                todo.extend(res._childResources.copy())
+            else:
+                waiting.append(res)
+        for res in waiting:
+            urn = _known_urn(res)
+            if urn is None:
+                urn = await res.urn.future()
+            if urn:
+                expanded[urn] = res
+    return expanded
+
+
 _EMPTY_TRACE = sdk_resource.source_pb2.StackTrace()
 
 
@@ -269,7 +312,8 @@ def _sdk_shortcuts(enabled: bool = True):
         yield
         return
     saved = (sdk_stack.wait_for_rpcs, rpc.declare_dependency, sdk_resource._get_stack_trace, sdk_resource._resolve_depends_on_urns,
-             pulumi.log.debug, pulumi_mocks._sync_await)
+             pulumi.log.debug, pulumi_mocks._sync_await, rpc._expand_dependencies, sdk_resource._expand_dependencies)
+    rpc._expand_dependencies = sdk_resource._expand_dependencies = _expand_dependencies
     loop = _ensure_event_loop()
     loop.set_default_executor(_InlineExecutor(max_workers=1))
     pulumi_mocks._sync_await = _drive
@@ -283,7 +327,8 @@ def _sdk_shortcuts(enabled: bool = True):
         yield
     finally:
         (sdk_stack.wait_for_rpcs, rpc.declare_dependency, sdk_resource._get_stack_trace,
-         sdk_resource._resolve_depends_on_urns, pulumi.log.debug, pulumi_mocks._sync_await) = saved
+         sdk_resource._resolve_depends_on_urns, pulumi.log.debug, pulumi_mocks._sync_await, rpc._expand_dependencies,
+         sdk_resource._expand_dependencies) = saved
         loop.set_default_executor(concurrent.futures.ThreadPoolExecutor())
         _DEPENDED_ON.clear()
 

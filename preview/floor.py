@@ -27,26 +27,32 @@ PACKAGES = {"aws": "pulumi_aws", "gcp": "pulumi_gcp", "azure-native": "pulumi_az
             "random": "pulumi_random"}
 
 
-def provider_module(type_: str) -> str | None:
-    """The Python module a type token's class lives in, e.g. `pulumi_kubernetes.apps.v1`."""
+def provider_class(type_: str):
+    """The provider SDK class a type token names (`aws:eks/cluster:Cluster` ->
+    pulumi_aws.eks.Cluster), loading the module that defines it as the program does."""
     package, _, rest = type_.partition(":")
+    if package == "pulumi" and rest.startswith("providers:"):
+        name = rest.split(":", 1)[1]
+        return importlib.import_module(PACKAGES[name]).Provider if name in PACKAGES else None
     if package not in PACKAGES:
         return None
-    module = rest.split(":")[0].split("/")[0] if package != "kubernetes" else rest.split(":")[0]
+    module, _, kind = rest.rpartition(":")
     if package == "kubernetes":
-        # kubernetes:apps/v1:DaemonSet -> apps.v1; kubernetes:core/v1:Secret -> core.v1; helm.sh/v3 -> helm.v3
         group, _, version = module.partition("/")
-        group = group.split(".")[0]
-        module = f"{group}.{version}" if version else group
-    return f"{PACKAGES[package]}.{module}" if module and module != "index" else PACKAGES[package]
+        group = {"helm.sh": "helm"}.get(group, group.split(".")[0] if "." not in group or group.endswith("k8s.io") else "")
+        try:
+            return getattr(importlib.import_module(f"pulumi_kubernetes.{group}.{version}"), kind)
+        except (ImportError, AttributeError, ValueError):  # a custom resource kind (ServiceMonitor, ...)
+            return importlib.import_module("pulumi_kubernetes.apiextensions").CustomResource
+    sub = module.split("/")[0]
+    base = importlib.import_module(PACKAGES[package])
+    owner = base if sub == "index" else getattr(base, sub.replace("-", "_"), None) or importlib.import_module(f"{PACKAGES[package]}.{sub}")
+    return getattr(owner, kind, None)
 
 
 def import_provider_modules(types: list[str]) -> None:
-    for name in sorted({m for m in map(provider_module, types) if m}):
-        try:
-            importlib.import_module(name)
-        except ImportError:  # a custom resource kind (e.g. a ServiceMonitor) is built with apiextensions
-            importlib.import_module("pulumi_kubernetes.apiextensions" if name.startswith("pulumi_kubernetes.") else name.split(".")[0])
+    for type_ in sorted(set(types)):
+        provider_class(type_)
 
 
 class EchoMocks(pulumi_mocks.Mocks):
