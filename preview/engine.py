@@ -23,10 +23,12 @@ from typing import Any, Callable, Optional
 
 import pulumi
 import yaml
+from google.protobuf import struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime import resource_cycle_breaker, rpc
 from pulumi.runtime import stack as sdk_stack
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.settings import ROOT, SETTINGS, _get_rpc_manager, configure
 from pulumi.runtime.stack import run_in_stack
@@ -115,8 +117,35 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.plan = plan
 
+    fast = False  # set by the engine's shortcuts
+
+    def _register(self, request):
+        """MockMonitor.RegisterResource, serializing only the outputs the mocks computed: the
+        rest of a resource's state is its inputs, already serialized in the request."""
+        if not self.fast or request.type == "pulumi:pulumi:Stack":
+            return super().RegisterResource(request)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        _ensure_event_loop()
+        inputs = rpc.deserialize_properties(request.object)
+        args = pulumi_mocks.MockResourceArgs(
+            typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+            resource_id=request.importId, custom=request.custom or False,
+            transforms=pulumi_mocks._resolve_callbacks(request.transforms),
+        )
+        id_, state = self.mocks.new_resource(args)
+        if set(inputs) - set(state):  # the mocks dropped an input: serialize the whole state
+            obj = _drive(rpc.serialize_properties(state, {}))
+        else:
+            obj = struct_pb2.Struct()
+            obj.CopyFrom(request.object)
+            computed = _drive(rpc.serialize_properties({k: v for k, v in state.items() if k not in inputs or v is not inputs[k]}, {}))
+            for key, value in computed.fields.items():
+                obj.fields[key].CopyFrom(value)
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)
+
     def RegisterResource(self, request):
-        response = super().RegisterResource(request)
+        response = self._register(request)
         if request.type != "pulumi:pulumi:Stack":
             self.plan.resources.append(
                 PlannedResource(
@@ -169,6 +198,8 @@ class _WarningCollector(logging.Handler):
 #   preview/mocks.py) are serialized without re-entering the event loop where possible.
 # - each dependency edge awaits the dependency's URN through a new coroutine; a URN that is
 #   already resolved is read directly.
+# - the mock monitor serializes a resource's whole state back for every registration; only
+#   the outputs the mocks computed need it, the rest are the request's own inputs.
 # - `depends_on` lists are resolved item by item through Outputs; a plain list of resources
 #   (what this program passes) resolves to the same set directly.
 
@@ -466,6 +497,7 @@ def evaluate(
     what was registered before that. `shortcuts=False` runs the SDK's own internals."""
     plan = plan if plan is not None else Plan(stack=stack, project=PROJECT)
     monitor = RecordingMonitor(PlanMocks(), plan)
+    monitor.fast = shortcuts
     logger = logging.getLogger(f"ml-clusters.preview.{stack}")
     logger.propagate = False
     logger.handlers = [_WarningCollector(plan)]
