@@ -181,7 +181,8 @@ class _WarningCollector(logging.Handler):
 
 
 # --- Engine shortcuts --------------------------------------------------------------------
-# Three SDK internals cost most of a large preview's time and none of them changes what is
+# Where a large preview's time went (profiled with cProfile on 64 GPU pools x 64 namespaces),
+# and what the engine does instead while it evaluates a program; none of it changes what is
 # registered (tests/preview/test_engine.py compares the plans with and without them):
 # - the SDK waits for outstanding Outputs with asyncio.wait(FIRST_COMPLETED) in a loop,
 #   re-arming a callback on every pending task per round (quadratic in a large program);
