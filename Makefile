@@ -20,10 +20,10 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum < requirements-checkov
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-venv: $(STAMP) ## create .venv with the pinned requirements (first run: ~1.1 GB)
+venv: $(STAMP) ## create .venv with the pinned requirements (first run: about 0.7 GB)
 
 $(STAMP): requirements.txt
-	@echo "Creating $(VENV) with the pinned requirements (about 1.1 GB; first run only)."
+	@echo "Creating $(VENV) with the pinned requirements (about 0.7 GB; first run only)."
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(VENV)/bin/uv pip install --python $(PY) $(UV_COMPILE) -r requirements.txt

@@ -194,8 +194,29 @@ def stack_cost(cfg: StackConfig, plan: Plan, pools: Optional[list[PoolCost]] = N
         out.not_priced.append("Azure Files premium NFS shares (ml-shared): billed per provisioned GiB, at least 100 GiB per share")
         out.not_priced.append("Log Analytics ingestion: billed per GB")
         out.not_priced.append("the Standard load balancer AKS creates for outbound traffic: per rule and GB")
+    _stores(out, plan)
     out.not_priced.append("persistent volumes your workloads claim: billed per GB as they are created")
     return out
+
+
+# Object stores and registries (the model store, backups, images): billed per GB stored and
+# per GB replicated or transferred, which a plan cannot know.
+STORE_TYPES = {
+    "aws:s3/bucket:Bucket": "S3 bucket",
+    "gcp:storage/bucket:Bucket": "Cloud Storage bucket",
+    "azure-native:storage:StorageAccount": "storage account",
+    "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": "ECR repositories",
+    "gcp:artifactregistry/repository:Repository": "Artifact Registry repository",
+    "azure-native:containerregistry:Registry": "container registry (its SKU's daily fee too)",
+}
+
+
+def _stores(out: StackCost, plan: Plan) -> None:
+    for type_, label in STORE_TYPES.items():
+        n = len(plan.by_type(type_))
+        if n:
+            what = label if n == 1 or label.endswith("repositories") else f"{label}s ({n})"
+            out.not_priced.append(f"{what}: billed per GB stored, replicated and transferred")
 
 
 def _control_plane(out: StackCost, cloud: str, plan: Plan, table: dict) -> None:
