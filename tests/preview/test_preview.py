@@ -18,12 +18,6 @@ ROOT = Path(__file__).resolve().parents[2]
 STACKS = engine.available_stacks()
 
 
-@pytest.fixture(autouse=True)
-def wide_terminal(monkeypatch):
-    # The preview fits its tables to the terminal (COLUMNS); these tests read a wide one.
-    monkeypatch.setenv("COLUMNS", "150")
-
-
 def run(capsys, *argv: str) -> tuple[int, str]:
     code = main(list(argv))
     out = capsys.readouterr()
