@@ -1,8 +1,9 @@
 """List prices of what a stack creates besides its VMs (those are in the per-cloud modules),
 for the preview's cost estimate. USD, in each cloud's price reference region (us-east-1,
 us-central1, eastus), on-demand. One row per billable item, with the page it comes from.
-Read as published list prices in 2026 (same reference regions and reading as the VM prices);
-re-check before budgeting. Usage-based items (data processed, GB stored in a file system)
+The figures are the list prices those pages state for the reference region, entered from
+the pages' published rates without an online re-check from this offline build: re-check
+them (and update the source line) before budgeting. Usage-based items (data processed, GB stored in a file system)
 are not priced: the preview lists them as not priced.
 """
 
