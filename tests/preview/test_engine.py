@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from preview import engine
 from preview.bench import large_stack
-from tests.conftest import flat_config
 
 
 def _plan_text(plan: engine.Plan) -> str:
@@ -27,10 +27,12 @@ def test_shortcuts_record_the_same_plan_as_the_sdk(stack):
     assert fast.resources and _plan_text(fast) == _plan_text(sdk)
 
 
-def test_shortcuts_keep_the_dependencies_of_a_large_stack():
-    raw = {k.split(":", 1)[1]: v for k, v in large_stack(pools=6, namespaces=6)["config"].items()}
-    fast = engine.run_program("bench", flat_config(raw), shortcuts=True)
-    sdk = engine.run_program("bench", flat_config(raw), shortcuts=False)
+def test_shortcuts_keep_the_dependencies_of_a_large_stack(tmp_path):
+    path = tmp_path / "Pulumi.bench.yaml"
+    path.write_text(yaml.safe_dump(large_stack(pools=6, namespaces=6)))
+    values, secret_keys = engine.read_stack_config(str(path))
+    fast = engine.run_program("bench", values, secret_keys, shortcuts=True)
+    sdk = engine.run_program("bench", values, secret_keys, shortcuts=False)
     assert len(fast.resources) > 150
     assert _plan_text(fast) == _plan_text(sdk)
 
