@@ -12,6 +12,8 @@ import ipaddress
 import json
 import re
 import types
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 import typing
 from typing import Any, Literal, Optional
@@ -255,6 +257,86 @@ class Monitoring(_Model):
     """Alert routing by severity (below); without any receiver, alerts stay in Alertmanager (refused in prod by the policy pack)."""
 
 
+# --- ML workload layer (components/platform/workloads/) ---------------------------------
+
+
+class TeamQueue(_Model):
+    """Overrides for one team's ClusterQueue; a team without an entry gets the defaults."""
+
+    team: str
+    """The team (namespaces[].team) whose ClusterQueue this configures."""
+    gpus: dict[str, int] = Field(default_factory=dict)
+    """The team's guaranteed GPUs per GPU pool, e.g. `{h100: 24, l4: 8}`; they must add up to the GPUs of the team's namespaces. Unset: spread evenly over every GPU pool."""
+    borrowing_limit: Optional[int] = Field(default=None, ge=0)
+    """GPUs the team may borrow beyond its own while other teams leave theirs idle; at most what the rest of the cohort holds. Unset: all of it."""
+    weight: int = Field(default=1, ge=0, le=100)
+    """Fair-sharing weight when teams compete for idle GPUs (0: always last)."""
+
+
+class Queueing(_Model):
+    """Kueue: GPU job queues per team, sharing idle quota fairly within one cohort."""
+
+    enabled: bool = False
+    """Install Kueue: a ResourceFlavor per GPU pool, a ClusterQueue per team and a LocalQueue in each team namespace."""
+    cohort: str = Field(default="ml-teams", pattern=DNS_LABEL_RE.pattern)
+    """The cohort every team's ClusterQueue joins; teams borrow each other's idle quota within it."""
+    queues: list[TeamQueue] = Field(default_factory=list)
+    """Per-team overrides (GPUs per pool, borrowing limit, fair-sharing weight)."""
+
+
+class Training(_Model):
+    """Kubeflow Trainer v2 with JobSet: distributed training jobs (TrainJob) through Kueue."""
+
+    enabled: bool = False
+    """Install Kubeflow Trainer and JobSet with the torch-distributed and mpi-distributed runtimes (needs queueing)."""
+    checkpoint_storage: str = Field(default="100Gi", pattern=QUANTITY_RE.pattern)
+    """Size of the `checkpoints` claim made in each team namespace on the shared file system class (none without one)."""
+
+
+class ModelServing(_Model):
+    """KServe in Standard mode (plain Deployments + HPA) with cert-manager for its webhooks."""
+
+    enabled: bool = False
+    """Install KServe (Standard deployment mode) and its serving runtimes."""
+    cert_manager: Literal["install", "existing", "none"] = "install"
+    """cert-manager, which KServe's webhook certificates need: `install` it here, use an `existing` one, or `none` (refused with serving on)."""
+
+
+class NotebookProfile(_Model):
+    name: str = Field(pattern=DNS_LABEL_RE.pattern)
+    """Profile slug shown in JupyterHub's spawn form."""
+    pool: str
+    """The GPU pool the notebook runs on."""
+    gpus: int = Field(default=1, ge=1, le=8)
+    """GPUs the notebook gets (at most the pool's GPUs per node)."""
+
+
+class Notebooks(_Model):
+    """JupyterHub with a CPU profile and GPU profiles generated from the GPU pools."""
+
+    enabled: bool = False
+    """Install JupyterHub (off by default)."""
+    profiles: list[NotebookProfile] = Field(default_factory=list)
+    """GPU profiles; unset: one single-GPU profile per GPU pool."""
+    storage_class: str = "ml-block"
+    """Block storage class for each user's home volume (`ml-block` or `ml-block-retain`)."""
+    home_storage: str = Field(default="10Gi", pattern=QUANTITY_RE.pattern)
+    """Size of each user's home volume."""
+
+
+class Workloads(_Model):
+    """The ML workload layer, each part toggled on its own."""
+
+    queueing: Queueing = Field(default_factory=Queueing)
+    """Kueue job queues (below)."""
+    training: Training = Field(default_factory=Training)
+    """Kubeflow Trainer (below)."""
+    serving: ModelServing = Field(default_factory=ModelServing)
+    """KServe model serving (below)."""
+    notebooks: Notebooks = Field(default_factory=Notebooks)
+    """JupyterHub notebooks (below)."""
+
+
 class Platform(_Model):
     gpu_feature_discovery: bool = False
     """Run GPU Feature Discovery (node labels such as `nvidia.com/gpu.product`) with Node Feature Discovery, where the platform runs the device plugin."""
@@ -264,6 +346,8 @@ class Platform(_Model):
     """Namespace of your ingress controller; serving namespaces admit traffic from it."""
     monitoring: Monitoring = Field(default_factory=Monitoring)
     """Monitoring settings (below)."""
+    workloads: Workloads = Field(default_factory=Workloads)
+    """The ML workload layer: queueing, training, model serving, notebooks (below)."""
 
 
 class ServingNamespace(_Model):
@@ -744,6 +828,7 @@ def semantic_problems(cfg: StackConfig) -> list[str]:
             out += err.problems
     out += _namespace_problems(cfg)
     out += dr_problems(cfg, region)
+    out += _workloads_problems(cfg)
     for key, value in cfg.tags.items():
         if not re.match(r"^[A-Za-z0-9_.:/=+@ -]{1,63}$", key) or len(value) > 63:
             out.append(f"tags.{key}: key or value is not portable; allowed: keys of 1-63 letters, digits and _.:/=+@- and values up to 63 characters")
@@ -1104,3 +1189,162 @@ def _example_cron(rpo_minutes: int) -> str:
         return "0 * * * *" if hours == 1 else f"0 */{hours} * * *" if 24 % hours == 0 else "0 * * * *"
     step = max(d for d in (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30) if d <= rpo_minutes)
     return f"*/{step} * * * *"
+# --- The workload layer: the queue plan and its checks -------------------------------------
+
+_QUANTITY_FACTORS = {
+    "": 1, "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
+}
+
+
+def sum_quantities(values: list[str]) -> str:
+    """The sum of Kubernetes quantities (already checked against QUANTITY_RE), written in
+    their common suffix when they share one, else as a plain number (millicores as `m`)."""
+    parsed = [QUANTITY_RE.match(v) for v in values]
+    suffixes = {m.group(3) or "" for m in parsed if m}
+    if len(suffixes) == 1:
+        total = sum(Decimal(m.group(1)) for m in parsed if m)
+        return f"{total.normalize():f}{suffixes.pop()}"
+    total = sum(Decimal(m.group(1)) * Decimal(_QUANTITY_FACTORS[m.group(3) or ""]) for m in parsed if m)
+    if total == total.to_integral_value():
+        return str(int(total))
+    return f"{int(total * 1000)}m"
+
+
+@dataclass(frozen=True)
+class TeamQueuePlan:
+    """One team's ClusterQueue, worked out from its namespaces and the queueing settings."""
+
+    team: str
+    namespaces: tuple[str, ...]
+    gpus: int  # the sum of the team's namespace GPU quotas
+    gpus_per_pool: dict[str, int]  # guaranteed (nominal) GPUs per GPU pool, in pool order
+    borrowing_limit: int  # GPUs the team may borrow beyond its own, across the cohort
+    borrowing_per_pool: dict[str, int]  # the same, capped by what the others hold in each pool
+    weight: int
+    cpu: str
+    memory: str
+
+
+def _even_split(total: int, pools: list[str]) -> dict[str, int]:
+    if not pools:
+        return {}
+    base, extra = divmod(total, len(pools))
+    return {p: base + (1 if i < extra else 0) for i, p in enumerate(pools)}
+
+
+def queue_plans(namespaces: "typing.Sequence[ServingNamespace]", pools: list[str], queueing: Queueing) -> list[TeamQueuePlan]:
+    """A ClusterQueue per team (teams in the order their first namespace appears) over the
+    GPU pools named `pools`. Assumes the config passed `_workloads_problems`."""
+    overrides = {q.team: q for q in queueing.queues}
+    teams: dict[str, list[ServingNamespace]] = {}
+    for ns in namespaces:
+        teams.setdefault(ns.team, []).append(ns)
+    nominal: dict[str, dict[str, int]] = {}
+    for team, spaces in teams.items():
+        total = sum(ns.gpus for ns in spaces)
+        override = overrides.get(team)
+        if override is not None and override.gpus:
+            nominal[team] = {p: override.gpus.get(p, 0) for p in pools}
+        else:
+            nominal[team] = _even_split(total, pools)
+    cohort_per_pool = {p: sum(n[p] for n in nominal.values()) for p in pools}
+    cohort_total = sum(cohort_per_pool.values())
+    plans = []
+    for team, spaces in teams.items():
+        mine = nominal[team]
+        others = cohort_total - sum(mine.values())
+        override = overrides.get(team)
+        wanted = override.borrowing_limit if override and override.borrowing_limit is not None else others
+        limit = min(wanted, others)
+        plans.append(TeamQueuePlan(
+            team=team,
+            namespaces=tuple(ns.name for ns in spaces),
+            gpus=sum(ns.gpus for ns in spaces),
+            gpus_per_pool=mine,
+            borrowing_limit=limit,
+            borrowing_per_pool={p: min(limit, cohort_per_pool[p] - mine[p]) for p in pools},
+            weight=override.weight if override else 1,
+            cpu=sum_quantities([ns.cpu for ns in spaces]),
+            memory=sum_quantities([ns.memory for ns in spaces]),
+        ))
+    return plans
+
+
+def _workloads_problems(cfg: "StackConfig") -> list[str]:
+    """The workload layer: queues and profiles name real teams and pools, quotas add up,
+    borrowing stays within the cohort, and each part has what it needs."""
+    wl = cfg.platform.workloads
+    out: list[str] = []
+    pools = {p.name: p for p in cfg.gpu_pools}
+    pool_names = ", ".join(pools) or "none (no gpuPools)"
+    teams: dict[str, int] = {}
+    for ns in cfg.namespaces:
+        teams[ns.team] = teams.get(ns.team, 0) + ns.gpus
+    key = "platform.workloads"
+    q = wl.queueing
+    if q.enabled and not cfg.namespaces:
+        out.append(f"{key}.queueing.enabled: true has no team to queue for: namespaces is empty; allowed: add namespaces, or set queueing.enabled false")
+    seen: dict[str, int] = {}
+    ok = True
+    for i, queue in enumerate(q.queues):
+        where = f"{key}.queueing.queues[{i}]"
+        if queue.team in seen:
+            out.append(f"{where}.team: {queue.team!r} is already configured by queues[{seen[queue.team]}]; one entry per team")
+            ok = False
+        seen.setdefault(queue.team, i)
+        if queue.team not in teams:
+            out.append(f"{where}.team: {queue.team!r} owns no namespace; allowed: {', '.join(teams) or 'none (namespaces is empty)'}")
+            ok = False
+            continue
+        for pool, gpus in queue.gpus.items():
+            if pool not in pools:
+                out.append(f"{where}.gpus.{pool}: no GPU pool is named {pool!r}; allowed: {pool_names}")
+                ok = False
+            elif gpus < 0:
+                out.append(f"{where}.gpus.{pool}: {gpus} is negative; allowed: 0 or more GPUs")
+                ok = False
+        if queue.gpus and ok and sum(queue.gpus.values()) != teams[queue.team]:
+            out.append(
+                f"{where}.gpus: adds up to {sum(queue.gpus.values())} GPUs, but team {queue.team!r}'s namespaces have a quota of "
+                f"{teams[queue.team]}; the per-pool GPUs must add up to namespaces[].gpus"
+            )
+            ok = False
+    if ok and cfg.namespaces:
+        plans = {p.team: p for p in queue_plans(cfg.namespaces, list(pools), q)}
+        for i, queue in enumerate(q.queues):
+            plan = plans.get(queue.team)
+            if plan is None or queue.borrowing_limit is None:
+                continue
+            rest = sum(p.gpus for p in plans.values()) - sum(plan.gpus_per_pool.values())
+            if queue.borrowing_limit > rest:
+                out.append(
+                    f"{key}.queueing.queues[{i}].borrowingLimit: {queue.borrowing_limit} is more than the {rest} GPUs the rest of "
+                    f"cohort {q.cohort!r} holds; allowed: 0 to {rest}"
+                )
+    if wl.training.enabled and not q.enabled:
+        out.append(f"{key}.training.enabled: true needs queueing (TrainJobs are admitted by Kueue); allowed: set {key}.queueing.enabled true")
+    if wl.serving.enabled and wl.serving.cert_manager == "none":
+        out.append(
+            f"{key}.serving.certManager: 'none' leaves KServe's webhooks without certificates; allowed: install, or existing where cert-manager already runs"
+        )
+    nb = wl.notebooks
+    if nb.enabled and nb.storage_class not in ("ml-block", "ml-block-retain"):
+        why = "is the shared file system class, not block storage" if nb.storage_class == "ml-shared" else "is not a block storage class the platform creates"
+        out.append(f"{key}.notebooks.storageClass: {nb.storage_class!r} {why}; allowed: ml-block, ml-block-retain")
+    if nb.enabled and cfg.existing is not None and not cfg.existing.block_storage_provisioner.strip():
+        out.append("existing.blockStorageProvisioner: empty, but notebooks keep each user's home on the block class; allowed: a block provisioner such as rancher.io/local-path")
+    names: dict[str, int] = {}
+    for i, profile in enumerate(nb.profiles):
+        where = f"{key}.notebooks.profiles[{i}]"
+        if profile.name in names or profile.name == "cpu":
+            out.append(f"{where}.name: {profile.name!r} is already used; profile names must be unique (and 'cpu' is the built-in CPU profile)")
+        names.setdefault(profile.name, i)
+        pool = pools.get(profile.pool)
+        if pool is None:
+            out.append(f"{where}.pool: no GPU pool is named {profile.pool!r}; allowed: {pool_names}")
+            continue
+        itype = catalog.instance_type(cfg.cloud, pool.instance_type) or catalog.find_instance_type(pool.instance_type)
+        if itype is not None and itype.gpus and profile.gpus > itype.gpus:
+            out.append(f"{where}.gpus: {profile.gpus} is more than the {itype.gpus} GPU(s) a {pool.instance_type} node has; allowed: 1 to {itype.gpus}")
+    return out

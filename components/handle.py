@@ -11,6 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .config import GpuPool
+from .conventions import system_pool_labels
 
 
 @dataclass(frozen=True)
@@ -151,3 +152,6 @@ class ClusterHandle:
     # Set by the cloud's stores (components/clouds/<cloud>/stores.py) after the cluster.
     model_store: Optional[ModelStore] = None
     backup: Optional[BackupTarget] = None
+    # Node labels that pin the platform's controllers to the system pool: the labels every
+    # cloud backend puts on its system pool; empty where the nodes are not ours to label.
+    system_node_selector: Mapping[str, str] = field(default_factory=system_pool_labels)

@@ -23,6 +23,22 @@ IMAGES: dict[str, str] = {
     "velero-plugin-for-aws": "velero/velero-plugin-for-aws:v1.14.2",
     "velero-plugin-for-gcp": "velero/velero-plugin-for-gcp:v1.14.2",
     "velero-plugin-for-microsoft-azure": "velero/velero-plugin-for-microsoft-azure:v1.14.2",
+    # --- ML workload layer (components/platform/workloads/). Tags, not digests: digests
+    # cannot be resolved offline; each tag is the release the pinned chart ships.
+    # Kueue's chart source names a staging image; its release script swaps in this one.
+    "kueue": "registry.k8s.io/kueue/kueue:v0.19.2",
+    "jobset": "registry.k8s.io/jobset/jobset:v0.12.0",
+    "trainer-controller-manager": "ghcr.io/kubeflow/trainer/trainer-controller-manager:v2.3.0",
+    # The images of the two ClusterTrainingRuntimes the platform installs: PyTorch as in the
+    # trainer's torch-distributed runtime, and the trainer's OpenMPI + sshd image for MPI.
+    "torch-runtime": "pytorch/pytorch:2.13.0-cuda13.0-cudnn9-runtime",
+    "mpi-runtime": "ghcr.io/kubeflow/trainer/deepspeed-runtime:v2.3.0",
+    "kserve-controller": "kserve/kserve-controller:v0.20.0",
+    "kube-rbac-proxy": "quay.io/brancz/kube-rbac-proxy:v0.18.0",
+    "jupyterhub-hub": "quay.io/jupyterhub/k8s-hub:4.4.0",
+    # docker-stacks' CUDA build of pytorch-notebook, dated tag (jupyter/docker-stacks wiki 2026-08).
+    "notebook-gpu": "quay.io/jupyter/pytorch-notebook:cuda12-2026-08-24",
+    "notebook-cpu": "quay.io/jupyter/scipy-notebook:2026-08-24",
 }
 
 # Ports admission webhooks of the pinned charts listen on inside their pods (Kueue, KServe
@@ -55,6 +71,18 @@ CHARTS: dict[str, Chart] = {
     ),
     # Cluster backups (disaster recovery): chart 12.1.0 ships Velero v1.18.1.
     "velero": Chart("velero", "12.1.0", "https://vmware-tanzu.github.io/helm-charts"),
+    # --- ML workload layer. An `oci://` repo is a registry path: the chart is <repo>/<name>.
+    # Kueue ships its CRDs inside the chart (templates/crd), API kueue.x-k8s.io/v1beta2.
+    "kueue": Chart("kueue", "0.19.2", "oci://registry.k8s.io/kueue/charts"),
+    # Kubeflow Trainer v2: TrainJob/ClusterTrainingRuntime CRDs in the chart, JobSet 0.12.0 as a subchart.
+    "kubeflow-trainer": Chart("kubeflow-trainer", "2.3.0", "oci://ghcr.io/kubeflow/charts"),
+    # cert-manager: KServe's webhook certificates (KServe v0.20.0 is tested with v1.17.x).
+    "cert-manager": Chart("cert-manager", "v1.17.4", "https://charts.jetstack.io"),
+    # KServe: CRDs first, then the controller, then the serving runtimes (chart versions carry the v).
+    "kserve-crd": Chart("kserve-crd", "v0.20.0", "oci://ghcr.io/kserve/charts"),
+    "kserve-resources": Chart("kserve-resources", "v0.20.0", "oci://ghcr.io/kserve/charts"),
+    "kserve-runtime-configs": Chart("kserve-runtime-configs", "v0.20.0", "oci://ghcr.io/kserve/charts"),
+    "jupyterhub": Chart("jupyterhub", "4.4.0", "https://hub.jupyter.org/helm-chart/"),
 }
 
 # EKS managed add-ons. None means "the default version EKS pairs with the cluster's

@@ -13,7 +13,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 
 from ..config import Platform as PlatformSettings
-from ..config import ServingNamespace
+from ..config import ServingNamespace, queue_plans
 from ..dr import DrPlan
 from ..handle import ClusterHandle
 from .backup import Backup, BackupArgs
@@ -22,6 +22,8 @@ from .modelstore import ModelStoreAccess, ModelStoreAccessArgs, workload_annotat
 from .monitoring import Monitoring, MonitoringArgs
 from .serving import Serving, ServingArgs
 from .storage import Storage, StorageArgs
+from .workloads import Workloads, WorkloadsArgs
+from .workloads.queueing import namespace_gpu_ceilings
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,32 @@ class Platform(pulumi.ComponentResource):
                 child,
             )
             self.grafana_admin_password = self.monitoring.grafana_admin_password
+        # With queueing on, Kueue decides whose jobs run; each namespace's GPU ResourceQuota
+        # becomes the ceiling its team can reach by borrowing (its own quota + the team's limit).
+        workload_settings = settings.workloads
+        plans = queue_plans(tuple(args.namespaces), [f.pool.name for f in handle.gpu_pools], workload_settings.queueing)
+        namespaces = tuple(args.namespaces)
+        if workload_settings.queueing.enabled:
+            ceilings = namespace_gpu_ceilings(namespaces, plans)
+            namespaces = tuple(ns.model_copy(update={"gpus": ceilings[ns.name]}) for ns in namespaces)
         self.serving = Serving(
             f"{name}-serving",
-            ServingArgs(handle, tuple(args.namespaces), ingress_namespace=settings.ingress_namespace,
+            ServingArgs(handle, namespaces, ingress_namespace=settings.ingress_namespace,
                         workload_annotations=workload_annotations(handle)),
+            child,
+        )
+        self.workloads = Workloads(
+            f"{name}-workloads",
+            WorkloadsArgs(
+                handle,
+                workload_settings,
+                namespaces=tuple(args.namespaces),
+                plans=tuple(plans),
+                namespace_resources=dict(self.serving.namespaces),
+                shared_class=self.storage.shared_class,
+                shared_class_resource=self.storage.shared,
+                block_class_resource=self.storage.block,
+            ),
             child,
         )
         if handle.model_store is not None:
@@ -96,6 +120,8 @@ class Platform(pulumi.ComponentResource):
         self.block_storage_class = self.storage.block_class
         self.shared_storage_class = self.storage.shared_class
         self.serving_namespaces = sorted(self.serving.namespaces)
+        # Ports the API server must reach on workload controllers (webhooks, aggregated APIs).
+        self.workload_control_plane_ports = self.workloads.control_plane_ports
         self.register_outputs({
             "blockStorageClass": self.block_storage_class,
             "sharedStorageClass": self.shared_storage_class,

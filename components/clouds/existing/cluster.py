@@ -81,5 +81,7 @@ class ExistingCluster(pulumi.ComponentResource):
             internal_lb_annotations={},
             workload_identity_annotation=None,
             ready=[],
+            # The nodes are the user's: nothing labels a system pool here.
+            system_node_selector={},
         )
         self.register_outputs({"kubeconfig": kubeconfig, "context": context})

@@ -1,0 +1,142 @@
+"""The ML workload layer, on any backend, each part toggled in `platform.workloads`:
+
+- queueing (Kueue): ResourceFlavors per GPU pool, a ClusterQueue per team, LocalQueues;
+- training (Kubeflow Trainer v2 + JobSet): torch-distributed and mpi-distributed runtimes,
+  a `checkpoints` claim per team namespace on the shared file system class;
+- serving (KServe, Standard mode, with cert-manager);
+- notebooks (JupyterHub) with GPU profiles from the GPU pools.
+
+Controllers run on the system pool. Each custom resource waits for the release that
+installs its CRD, and each controller for the CRDs it needs. `control_plane_ports` lists
+every port the API server must reach on a controller's pods (admission webhooks and
+aggregated APIs), so a backend can open them (GKE private clusters reach only 443/10250).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ...config import ServingNamespace, TeamQueuePlan
+from ...config import Workloads as WorkloadSettings
+from ...handle import ClusterHandle
+from ..common import Scope
+from . import notebooks, queueing, serving, training
+from .releases import controller_namespace, release
+
+
+@dataclass(frozen=True)
+class ControlPlanePort:
+    component: str
+    port: int
+    purpose: str
+
+
+@dataclass(frozen=True)
+class WorkloadsArgs:
+    handle: ClusterHandle
+    settings: WorkloadSettings
+    namespaces: Sequence[ServingNamespace] = ()
+    plans: Sequence[TeamQueuePlan] = ()
+    # The team Namespace resources by name (from the serving layer), the shared file system
+    # class's name and resource (None without one), and the block class's resource.
+    namespace_resources: Mapping[str, pulumi.Resource] = field(default_factory=dict)
+    shared_class: Optional[str] = None
+    shared_class_resource: Optional[pulumi.Resource] = None
+    block_class_resource: Optional[pulumi.Resource] = None
+
+
+def control_plane_ports(settings: WorkloadSettings) -> list[ControlPlanePort]:
+    """Ports the API server connects to on the enabled controllers' pods."""
+    ports: list[ControlPlanePort] = []
+    if settings.queueing.enabled:
+        ports += [
+            ControlPlanePort("kueue", queueing.WEBHOOK_PORT, "admission webhooks"),
+            ControlPlanePort("kueue", queueing.VISIBILITY_PORT, "visibility API (aggregated APIService)"),
+        ]
+    if settings.training.enabled:
+        ports += [
+            ControlPlanePort("kubeflow-trainer", training.WEBHOOK_PORT, "admission webhooks"),
+            ControlPlanePort("jobset", training.JOBSET_WEBHOOK_PORT, "admission webhooks"),
+        ]
+    if settings.serving.enabled:
+        ports.append(ControlPlanePort("kserve", serving.WEBHOOK_PORT, "admission webhooks"))
+        if settings.serving.cert_manager == "install":
+            ports.append(ControlPlanePort("cert-manager", serving.CERT_MANAGER_WEBHOOK_PORT, "admission webhook"))
+    return ports
+
+
+class Workloads(pulumi.ComponentResource):
+    """Outputs: `control_plane_ports` (sorted distinct port numbers), `releases` (by chart)."""
+
+    def __init__(self, name: str, args: WorkloadsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("mlclusters:platform:Workloads", name, None, opts)
+        handle, settings = args.handle, args.settings
+        scope = Scope(handle, self, tuple(handle.ready))
+        self.releases: dict[str, k8s.helm.v3.Release] = {}
+        self.ports = control_plane_ports(settings)
+        self.control_plane_ports = sorted({p.port for p in self.ports})
+
+        trainer = None
+        if settings.training.enabled:
+            ns = controller_namespace(training.NAMESPACE, f"{name}-trainer-namespace", scope)
+            trainer = release(f"{name}-kubeflow-trainer", "kubeflow-trainer", training.NAMESPACE, training.release_values(handle), scope, (ns,))
+            self.releases["kubeflow-trainer"] = trainer
+            checkpoints = args.shared_class is not None
+            for runtime in (training.torch_runtime(checkpoints), training.mpi_runtime(checkpoints)):
+                k8s.apiextensions.CustomResource(f"{name}-runtime-{runtime['metadata']['name']}", **runtime, opts=scope.opts(trainer))
+            if args.shared_class is not None:
+                for ns_cfg in args.namespaces:
+                    claim = training.checkpoint_claim(ns_cfg.name, ns_cfg.team, settings.training.checkpoint_storage, args.shared_class)
+                    k8s.core.v1.PersistentVolumeClaim(
+                        f"{name}-{ns_cfg.name}-checkpoints", **claim,
+                        opts=scope.opts(args.namespace_resources.get(ns_cfg.name), args.shared_class_resource),
+                    )
+
+        if settings.queueing.enabled:
+            ns = controller_namespace(queueing.NAMESPACE, f"{name}-kueue-namespace", scope)
+            # Kueue sets up its TrainJob and JobSet integrations for CRDs that exist when it
+            # starts: install the trainer's CRDs first.
+            kueue = release(f"{name}-kueue", "kueue", queueing.NAMESPACE, queueing.release_values(handle), scope, (ns, trainer))
+            self.releases["kueue"] = kueue
+            k8s.apiextensions.CustomResource(f"{name}-flavor-{queueing.CPU_FLAVOR}", **queueing.cpu_flavor(), opts=scope.opts(kueue))
+            for facts in handle.gpu_pools:
+                flavor = queueing.resource_flavor(facts, handle)
+                k8s.apiextensions.CustomResource(f"{name}-flavor-{flavor['metadata']['name']}", **flavor, opts=scope.opts(kueue))
+            for plan in args.plans:
+                cq = k8s.apiextensions.CustomResource(
+                    f"{name}-clusterqueue-{plan.team}", **queueing.cluster_queue(plan, settings.queueing.cohort, handle), opts=scope.opts(kueue)
+                )
+                for ns_name in plan.namespaces:
+                    k8s.apiextensions.CustomResource(
+                        f"{name}-{ns_name}-localqueue", **queueing.local_queue(ns_name, plan.team),
+                        opts=scope.opts(kueue, cq, args.namespace_resources.get(ns_name)),
+                    )
+
+        if settings.serving.enabled:
+            cert_manager = None
+            if settings.serving.cert_manager == "install":
+                cm_ns = controller_namespace(serving.CERT_MANAGER_NAMESPACE, f"{name}-cert-manager-namespace", scope)
+                cert_manager = release(f"{name}-cert-manager", "cert-manager", serving.CERT_MANAGER_NAMESPACE, serving.cert_manager_values(handle), scope, (cm_ns,))
+                self.releases["cert-manager"] = cert_manager
+            ks_ns = controller_namespace(serving.NAMESPACE, f"{name}-kserve-namespace", scope)
+            crds = release(f"{name}-kserve-crd", "kserve-crd", serving.NAMESPACE, {}, scope, (ks_ns,))
+            controller = release(f"{name}-kserve", "kserve-resources", serving.NAMESPACE, serving.kserve_values(handle), scope, (ks_ns, crds, cert_manager))
+            runtimes = release(f"{name}-kserve-runtimes", "kserve-runtime-configs", serving.NAMESPACE, serving.runtime_values(), scope, (controller,))
+            self.releases.update({"kserve-crd": crds, "kserve-resources": controller, "kserve-runtime-configs": runtimes})
+
+        if settings.notebooks.enabled:
+            # JupyterHub's user pods fail Pod Security `restricted` (no seccomp profile set).
+            nb_ns = controller_namespace(notebooks.NAMESPACE, f"{name}-jupyterhub-namespace", scope, pod_security="baseline")
+            self.releases["jupyterhub"] = release(
+                f"{name}-jupyterhub", "jupyterhub", notebooks.NAMESPACE, notebooks.release_values(handle, settings.notebooks), scope,
+                (nb_ns, args.block_class_resource),
+            )
+
+        self.register_outputs({"controlPlanePorts": self.control_plane_ports, "releases": sorted(self.releases)})
+
+
+__all__ = ["ControlPlanePort", "Workloads", "WorkloadsArgs", "control_plane_ports"]

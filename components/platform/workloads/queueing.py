@@ -1,0 +1,166 @@
+"""Kueue: GPU job queues per team.
+
+- one ResourceFlavor per GPU pool, carrying the pool's portable labels (Kueue turns them
+  into the admitted pods' nodeSelector), the GPU taint its nodes have, and the toleration
+  Kueue adds to the pods it admits there; plus one flavor without labels for CPU and memory;
+- one ClusterQueue per team, all in one cohort with fair sharing: the team's guaranteed
+  GPUs per pool add up to its namespaces' GPU quota, and it may borrow what other teams
+  leave idle (up to `borrowingLimit`), which they reclaim by preemption when they need it;
+- a LocalQueue named `default` in each team namespace: jobs opt in with the label
+  `kueue.x-k8s.io/queue-name: default`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import yaml
+
+from ...config import ServingNamespace, TeamQueuePlan
+from ...conventions import GPU_TAINT, POOL_LABEL, GPU_MODEL_LABEL
+from ...handle import ClusterHandle, GpuPoolFacts
+from ..common import TEAM_LABEL, gpu_tolerations, sorted_dict
+from ..serving import gpu_quota_resources
+from .releases import image_parts, system_placement
+
+NAMESPACE = "kueue-system"
+API_VERSION = "kueue.x-k8s.io/v1beta2"
+QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+LOCAL_QUEUE = "default"
+CPU_FLAVOR = "default-cpu"
+# Ports the API server must reach on the controller's pods (chart values / templates at
+# v0.19.2): the admission webhooks (webhookService targetPort 9443) and the visibility API,
+# an aggregated APIService whose Service targets 8082.
+WEBHOOK_PORT = 9443
+VISIBILITY_PORT = 8082
+# The chart's default manager requests (values.yaml controllerManager.manager.resources).
+REQUESTS = {"cpu": "500m", "memory": "512Mi"}
+# Job kinds Kueue manages here: plain Jobs (sweeps), JobSets and Trainer v2 TrainJobs.
+FRAMEWORKS = ("batch/job", "jobset.x-k8s.io/jobset", "trainer.kubeflow.org/trainjob")
+
+
+def flavor_name(pool: str) -> str:
+    return f"gpu-{pool}"
+
+
+def pool_resource(facts: GpuPoolFacts, handle: ClusterHandle) -> str:
+    """The extended resource a pool's GPUs are requested as (a mixed-MIG pool advertises its slices)."""
+    mig = facts.pool.sharing.mig if facts.pool.sharing else None
+    if mig is not None and mig.strategy == "mixed" and not handle.cloud_manages_device_plugin:
+        return f"nvidia.com/mig-{mig.profile}"
+    return "nvidia.com/gpu"
+
+
+def manager_config() -> str:
+    """The controller's Configuration (config.kueue.x-k8s.io/v1beta2): the chart's defaults
+    for probes, metrics, webhook and leader election, plus fair sharing and our frameworks."""
+    config = {
+        "apiVersion": "config.kueue.x-k8s.io/v1beta2",
+        "kind": "Configuration",
+        "health": {"healthProbeBindAddress": ":8081"},
+        "metrics": {"bindAddress": ":8443"},
+        "webhook": {"port": WEBHOOK_PORT},
+        "leaderElection": {"leaderElect": True, "resourceName": "c1f6bfd2.kueue.x-k8s.io"},
+        "clientConnection": {"qps": 300, "burst": 500},
+        "integrations": {"frameworks": list(FRAMEWORKS)},
+        # v1beta2 turns fair sharing on by the block's presence (cmd/kueue/main.go).
+        "fairSharing": {"preemptionStrategies": ["LessThanOrEqualToFinalShare", "LessThanInitialShare"]},
+        # Wait for a job's pods to be ready before admitting the next: a gang that cannot
+        # start (e.g. a lost node) is evicted and requeued instead of holding quota.
+        "waitForPodsReady": {"timeout": "10m", "blockAdmission": False,
+                             "requeuingStrategy": {"timestamp": "Eviction", "backoffBaseSeconds": 60, "backoffMaxSeconds": 3600}},
+    }
+    return yaml.safe_dump(config, sort_keys=True)
+
+
+def release_values(handle: ClusterHandle) -> dict[str, Any]:
+    repository, tag = image_parts("kueue")
+    return {
+        "fullnameOverride": "kueue",
+        "enablePrometheus": False,
+        "enableCertManager": False,  # Kueue manages its own webhook certificate
+        "controllerManager": {
+            "manager": {
+                "image": {"repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"},
+                "resources": {"requests": dict(REQUESTS), "limits": {"cpu": "2", "memory": "512Mi"}},
+            },
+            **system_placement(handle),
+        },
+        "managerConfig": {"controllerManagerConfigYaml": manager_config()},
+    }
+
+
+def resource_flavor(facts: GpuPoolFacts, handle: ClusterHandle) -> dict[str, Any]:
+    """CustomResource keyword arguments of the pool's ResourceFlavor."""
+    labels = {k: v for k, v in facts.node_labels.items() if k in (POOL_LABEL, GPU_MODEL_LABEL)}
+    return {
+        "api_version": API_VERSION,
+        "kind": "ResourceFlavor",
+        "metadata": {"name": flavor_name(facts.pool.name), "labels": {POOL_LABEL: facts.pool.name}},
+        "spec": {
+            "nodeLabels": sorted_dict(labels),
+            "nodeTaints": [{"key": GPU_TAINT.key, "value": GPU_TAINT.value, "effect": GPU_TAINT.effect}],
+            "tolerations": [GPU_TAINT.toleration(), *gpu_tolerations(handle)[1:]],
+        },
+    }
+
+
+def cpu_flavor() -> dict[str, Any]:
+    return {"api_version": API_VERSION, "kind": "ResourceFlavor", "metadata": {"name": CPU_FLAVOR}, "spec": {}}
+
+
+def cluster_queue(plan: TeamQueuePlan, cohort: str, handle: ClusterHandle) -> dict[str, Any]:
+    """The team's ClusterQueue: CPU and memory as its namespaces' quota (not borrowed: the
+    namespaces' ResourceQuota caps them anyway), GPUs per pool plus what it may borrow."""
+    groups: list[dict[str, Any]] = [{
+        "coveredResources": ["cpu", "memory"],
+        "flavors": [{"name": CPU_FLAVOR, "resources": [
+            {"name": "cpu", "nominalQuota": plan.cpu, "borrowingLimit": "0"},
+            {"name": "memory", "nominalQuota": plan.memory, "borrowingLimit": "0"},
+        ]}],
+    }]
+    gpu_resources = gpu_quota_resources(handle)
+    if handle.gpu_pools:
+        flavors = []
+        for facts in handle.gpu_pools:
+            pool = facts.pool.name
+            provides = pool_resource(facts, handle)
+            resources = []
+            for resource in gpu_resources:
+                own = plan.gpus_per_pool.get(pool, 0) if resource == provides else 0
+                borrow = plan.borrowing_per_pool.get(pool, 0) if resource == provides else 0
+                resources.append({"name": resource, "nominalQuota": str(own), "borrowingLimit": str(borrow)})
+            flavors.append({"name": flavor_name(pool), "resources": resources})
+        groups.append({"coveredResources": list(gpu_resources), "flavors": flavors})
+    return {
+        "api_version": API_VERSION,
+        "kind": "ClusterQueue",
+        "metadata": {"name": plan.team, "labels": {TEAM_LABEL: plan.team}},
+        "spec": {
+            "cohortName": cohort,
+            # Only the team's own namespaces may submit to its queue.
+            "namespaceSelector": {"matchLabels": {TEAM_LABEL: plan.team}},
+            "queueingStrategy": "BestEffortFIFO",
+            "fairSharing": {"weight": str(plan.weight)},
+            # Take back lent GPUs from borrowers; within the team, higher priority first.
+            # borrowWithinCohort stays unset: Kueue forbids it together with fair sharing.
+            "preemption": {"reclaimWithinCohort": "Any", "withinClusterQueue": "LowerPriority"},
+            "resourceGroups": groups,
+        },
+    }
+
+
+def local_queue(namespace: str, team: str) -> dict[str, Any]:
+    return {
+        "api_version": API_VERSION,
+        "kind": "LocalQueue",
+        "metadata": {"name": LOCAL_QUEUE, "namespace": namespace, "labels": {TEAM_LABEL: team}},
+        "spec": {"clusterQueue": team},
+    }
+
+
+def namespace_gpu_ceilings(namespaces: Sequence[ServingNamespace], plans: Sequence[TeamQueuePlan]) -> dict[str, int]:
+    """The GPU ResourceQuota each team namespace needs so that borrowed GPUs can start: its
+    own quota plus what its team may borrow (Kueue decides who runs; the quota is the cap)."""
+    borrow = {p.team: p.borrowing_limit for p in plans}
+    return {ns.name: ns.gpus + borrow.get(ns.team, 0) for ns in namespaces}

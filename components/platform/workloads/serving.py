@@ -1,0 +1,79 @@
+"""Model serving: KServe in Standard mode (formerly RawDeployment: plain Deployments,
+Services and HPAs, no Knative or Istio), with cert-manager for its webhook certificates.
+
+Order (each waits for the one before): cert-manager (its CRDs in the release), kserve-crd,
+kserve-resources (the controller; its Certificate and Issuer need cert-manager's CRDs),
+kserve-runtime-configs (ClusterServingRuntimes, checked by the controller's webhook).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...handle import ClusterHandle
+from .releases import image_parts, system_placement
+
+NAMESPACE = "kserve"
+CERT_MANAGER_NAMESPACE = "cert-manager"
+API_VERSION = "serving.kserve.io/v1beta1"
+DEPLOYMENT_MODE = "Standard"
+# The annotation an InferenceService carries to be reconciled (and validated) in Standard
+# mode; KServe v0.20.0 accepts `spec.canary` only with it (inference_service_validation.go).
+DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+# Ports the API server must reach: KServe's webhook server (files/kserve/resources.yaml,
+# containerPort 9443) and cert-manager's webhook (values.yaml webhook.securePort 10250,
+# chosen upstream because GKE's control plane may already reach it).
+WEBHOOK_PORT = 9443
+CERT_MANAGER_WEBHOOK_PORT = 10250
+# System-pool requests. KServe: its chart's defaults for the manager and kube-rbac-proxy;
+# cert-manager sets none, these are ours.
+REQUESTS = {"manager": {"cpu": "100m", "memory": "300Mi"}, "kube-rbac-proxy": {"cpu": "100m", "memory": "300Mi"}}
+CERT_MANAGER_REQUESTS = {
+    "controller": {"cpu": "50m", "memory": "128Mi"},
+    "webhook": {"cpu": "20m", "memory": "64Mi"},
+    "cainjector": {"cpu": "20m", "memory": "128Mi"},
+}
+
+
+def cert_manager_values(handle: ClusterHandle) -> dict[str, Any]:
+    placement = system_placement(handle)
+    # The chart's default nodeSelector keeps pods on Linux nodes; ours adds the system pool.
+    linux = {"nodeSelector": {"kubernetes.io/os": "linux", **placement["nodeSelector"]}, "tolerations": placement["tolerations"]}
+
+    def part(name: str) -> dict[str, Any]:
+        return {"resources": {"requests": dict(CERT_MANAGER_REQUESTS[name])}, **linux}
+
+    return {
+        # CRDs as part of the release (cert-manager >= 1.15), kept if the release is removed.
+        "crds": {"enabled": True, "keep": True},
+        **part("controller"),
+        "webhook": part("webhook"),
+        "cainjector": part("cainjector"),
+        "startupapicheck": linux,
+    }
+
+
+def kserve_values(handle: ClusterHandle) -> dict[str, Any]:
+    repository, tag = image_parts("kserve-controller")
+    proxy_repository, proxy_tag = image_parts("kube-rbac-proxy")
+    return {"kserve": {
+        "version": tag,
+        "controller": {
+            "deploymentMode": DEPLOYMENT_MODE,
+            "image": repository,
+            "tag": tag,
+            "imagePullPolicy": "IfNotPresent",
+            "rbacProxyImage": f"{proxy_repository}:{proxy_tag}",
+            "resources": {"requests": dict(REQUESTS["manager"]), "limits": {"cpu": "100m", "memory": "300Mi"}},
+            "rbacProxy": {"resources": {"requests": dict(REQUESTS["kube-rbac-proxy"]), "limits": {"cpu": "100m", "memory": "300Mi"}}},
+            # Models are reached through their Service inside the cluster; a team publishes
+            # one through the cluster's ingress controller when it needs to.
+            "gateway": {"disableIngressCreation": True},
+            **system_placement(handle),
+        },
+    }}
+
+
+def runtime_values() -> dict[str, Any]:
+    """Install the ClusterServingRuntimes (off in the chart by default); no LLM configs."""
+    return {"kserve": {"servingruntime": {"enabled": True}, "llmisvcConfigs": {"enabled": False}}}

@@ -1,0 +1,171 @@
+"""Kubeflow Trainer v2 (with JobSet as its subchart): TrainJobs that Kueue admits.
+
+The chart's own runtime installer is left off (it is a hook Job that downloads kubectl at
+install time); the platform renders the two ClusterTrainingRuntimes itself:
+
+- `torch-distributed`: torchrun across `numNodes` nodes (mlPolicy.torch), as upstream's;
+- `mpi-distributed`: an OpenMPI launcher plus sshd workers (mlPolicy.mpi), on the
+  trainer's own MPI image.
+
+Both mount the team namespace's `checkpoints` claim (on the shared file system class,
+where there is one) at /checkpoints, and restart the whole gang up to three times when a
+node is lost, so a job resumes from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ...handle import ClusterHandle
+from ..common import TEAM_LABEL, sorted_dict
+from .releases import image_parts, system_placement
+
+NAMESPACE = "kubeflow-system"
+API_VERSION = "trainer.kubeflow.org/v1alpha1"
+CHECKPOINT_CLAIM = "checkpoints"
+CHECKPOINT_PATH = "/checkpoints"
+# JobSet restarts every replicated job this many times before the TrainJob fails.
+MAX_RESTARTS = 3
+# Ports the API server must reach (chart values at v2.3.0: manager.config.webhook.port;
+# JobSet 0.12.0 deployment template containerPort 9443).
+WEBHOOK_PORT = 9443
+JOBSET_WEBHOOK_PORT = 9443
+# System-pool requests: the trainer manager (the chart sets none; these are ours) and the
+# JobSet controller (its chart's default).
+REQUESTS = {"cpu": "100m", "memory": "256Mi"}
+JOBSET_REQUESTS = {"cpu": "500m", "memory": "128Mi"}
+# A non-root user the runtime images can run as (the MPI image's mpiuser is 1000).
+RUNTIME_USER = 1000
+
+
+def release_values(handle: ClusterHandle) -> dict[str, Any]:
+    repository, tag = image_parts("trainer-controller-manager")
+    registry, _, repo = repository.partition("/")
+    jobset_repository, jobset_tag = image_parts("jobset")
+    placement = system_placement(handle)
+    return {
+        "crds": {"enabled": True},
+        "image": {"registry": registry, "repository": repo, "tag": tag},
+        "manager": {"resources": {"requests": dict(REQUESTS), "limits": {"memory": "1Gi"}}, **placement},
+        "jobset": {
+            "install": True,
+            "fullnameOverride": "jobset",
+            "image": {"repository": jobset_repository, "tag": jobset_tag, "pullPolicy": "IfNotPresent"},
+            "controller": {"resources": {"requests": dict(JOBSET_REQUESTS), "limits": {"cpu": "2", "memory": "4Gi"}}, **placement},
+        },
+        "runtimes": {"defaultEnabled": False},
+    }
+
+
+def _restricted_pod() -> dict[str, Any]:
+    # What Pod Security `restricted` (the team namespaces' default) asks of every pod.
+    return {"runAsNonRoot": True, "runAsUser": RUNTIME_USER, "fsGroup": RUNTIME_USER, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def _restricted_container() -> dict[str, Any]:
+    return {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
+def _container(image: str, extra: Optional[dict[str, Any]] = None, checkpoints: bool = True) -> dict[str, Any]:
+    container: dict[str, Any] = {
+        "name": "node",
+        "image": image,
+        "securityContext": _restricted_container(),
+        # The images' default HOME may not be writable for a non-root user.
+        "env": [{"name": "HOME", "value": "/tmp"}],
+    }
+    if checkpoints:
+        container["volumeMounts"] = [{"name": CHECKPOINT_CLAIM, "mountPath": CHECKPOINT_PATH}]
+    container.update(extra or {})
+    return sorted_dict(container)
+
+
+def _pod(container: dict[str, Any], checkpoints: bool) -> dict[str, Any]:
+    spec: dict[str, Any] = {"securityContext": _restricted_pod(), "containers": [container]}
+    if checkpoints:
+        spec["volumes"] = [{"name": CHECKPOINT_CLAIM, "persistentVolumeClaim": {"claimName": CHECKPOINT_CLAIM}}]
+    return spec
+
+
+def torch_runtime(checkpoints: bool) -> dict[str, Any]:
+    """ClusterTrainingRuntime `torch-distributed` (upstream manifests/base/runtimes/torch_distributed.yaml
+    at v2.3.0: one replicated job `node`, ancestor label `trainer`, mlPolicy.torch)."""
+    return {
+        "api_version": API_VERSION,
+        "kind": "ClusterTrainingRuntime",
+        "metadata": {"name": "torch-distributed", "labels": {"trainer.kubeflow.org/framework": "torch"}},
+        "spec": {
+            "mlPolicy": {"numNodes": 1, "torch": {}},
+            "template": {"spec": {
+                "failurePolicy": {"maxRestarts": MAX_RESTARTS},
+                "replicatedJobs": [{
+                    "name": "node",
+                    "template": {
+                        "metadata": {"labels": {"trainer.kubeflow.org/trainjob-ancestor-step": "trainer"}},
+                        "spec": {"template": {"spec": _pod(_container(_image("torch-runtime"), checkpoints=checkpoints), checkpoints)}},
+                    },
+                }],
+            }},
+        },
+    }
+
+
+def mpi_runtime(checkpoints: bool) -> dict[str, Any]:
+    """ClusterTrainingRuntime `mpi-distributed`: the shape of upstream's deepspeed-distributed
+    runtime at v2.3.0 (mlPolicy.mpi OpenMPI, sshd workers on 2222, a launcher that waits
+    for them and also trains) with a generic name."""
+    image = _image("mpi-runtime")
+    worker = _container(image, {
+        "command": ["/usr/sbin/sshd"],
+        "args": ["-De", "-f", "/home/mpiuser/.sshd_config"],
+        "readinessProbe": {"tcpSocket": {"port": 2222}, "initialDelaySeconds": 5},
+    }, checkpoints=checkpoints)
+    launcher = _container(image, checkpoints=checkpoints)
+    return {
+        "api_version": API_VERSION,
+        "kind": "ClusterTrainingRuntime",
+        "metadata": {"name": "mpi-distributed", "labels": {"trainer.kubeflow.org/framework": "mpi"}},
+        "spec": {
+            "mlPolicy": {"numNodes": 1, "mpi": {
+                "numProcPerNode": 1,
+                "mpiImplementation": "OpenMPI",
+                "sshAuthMountPath": "/home/mpiuser/.ssh",
+                "runLauncherAsNode": True,
+            }},
+            "template": {"spec": {
+                "failurePolicy": {"maxRestarts": MAX_RESTARTS},
+                "network": {"publishNotReadyAddresses": True},
+                "successPolicy": {"operator": "All", "targetReplicatedJobs": ["launcher"]},
+                "replicatedJobs": [
+                    {"name": "node", "template": {"spec": {"template": {"spec": _pod(worker, checkpoints)}}}},
+                    {
+                        "name": "launcher",
+                        "dependsOn": [{"name": "node", "status": "Ready"}],
+                        "template": {
+                            "metadata": {"labels": {"trainer.kubeflow.org/trainjob-ancestor-step": "trainer"}},
+                            "spec": {"template": {"spec": _pod(launcher, checkpoints)}},
+                        },
+                    },
+                ],
+            }},
+        },
+    }
+
+
+def _image(key: str) -> str:
+    repository, tag = image_parts(key)
+    return f"{repository}:{tag}"
+
+
+def checkpoint_claim(namespace: str, team: str, size: str, storage_class: str) -> dict[str, Any]:
+    """PersistentVolumeClaim keyword arguments: the namespace's shared checkpoint volume."""
+    return {
+        "metadata": {"name": CHECKPOINT_CLAIM, "namespace": namespace, "labels": sorted_dict({
+            "app.kubernetes.io/name": "checkpoints", "app.kubernetes.io/part-of": "ml-clusters",
+            "app.kubernetes.io/managed-by": "pulumi", TEAM_LABEL: team})},
+        "spec": {
+            "accessModes": ["ReadWriteMany"],
+            "storageClassName": storage_class,
+            "resources": {"requests": {"storage": size}},
+        },
+    }
