@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import aws, azure, dr, gcp, gpu, kubernetes, protection
+from . import aws, azure, dr, gcp, gpu, kubernetes, protection, workloads
 from .base import ENVIRONMENTS, LEVELS, SEVERITIES, Rule
 
-DOMAIN_MODULES: tuple[ModuleType, ...] = (aws, gcp, azure, gpu, kubernetes, protection, dr)
+DOMAIN_MODULES: tuple[ModuleType, ...] = (aws, gcp, azure, gpu, kubernetes, protection, dr, workloads)
 DOMAIN_TITLES = {
     "eks": "AWS / EKS",
     "gke": "Google Cloud / GKE",
@@ -20,6 +20,7 @@ DOMAIN_TITLES = {
     "kubernetes": "Kubernetes objects",
     "protection": "Production protection",
     "dr": "Disaster recovery",
+    "workloads": "ML workload layer",
 }
 
 

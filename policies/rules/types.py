@@ -40,6 +40,7 @@ K8S_NAMESPACE = "kubernetes:core/v1:Namespace"
 K8S_RESOURCE_QUOTA = "kubernetes:core/v1:ResourceQuota"
 K8S_NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 K8S_STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
 # Where each workload kind keeps its pod spec.
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {

@@ -788,3 +788,77 @@ CASES: list[Case] = [
         expect=["up to 120 minutes", "states no RPO"],
     ),
 ]
+
+# --- ML workload layer (policies/rules/workloads.py) ------------------------------------------
+
+from policies.rules import workloads as w  # noqa: E402
+
+TEAM_NAMESPACE = {"metadata": {"name": "training", "labels": {"ml-clusters.io/serving": "true"}}}
+GPU_RESOURCES = {"requests": {"cpu": "2", "nvidia.com/gpu": 1}, "limits": {"nvidia.com/gpu": 1}}
+QUEUED_JOB = {
+    "metadata": {"name": "trial-00", "namespace": "training", "labels": {"kueue.x-k8s.io/queue-name": "default"}},
+    "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "t", "image": "pytorch/pytorch:2.13.0", "resources": GPU_RESOURCES}]}}},
+}
+TRAIN_JOB = {
+    "metadata": {"name": "finetune", "namespace": "training", "labels": {"kueue.x-k8s.io/queue-name": "default"}},
+    "spec": {"runtimeRef": {"name": "torch-distributed"}, "trainer": {"numNodes": 2, "resourcesPerNode": {"limits": {"nvidia.com/gpu": 1}}}},
+}
+ISVC = {
+    "metadata": {"name": "sentiment", "namespace": "inference"},
+    "spec": {"predictor": {"model": {"modelFormat": {"name": "huggingface"}, "storageUri": "hf://org/model", "resources": GPU_RESOURCES}}},
+}
+WORKLOAD_RELEASE = {"chart": "oci://registry.k8s.io/kueue/charts/kueue", "values": {"controllerManager": {"manager": {"image": {"repository": "registry.k8s.io/kueue/kueue", "tag": "v0.19.2"}}}}}
+
+
+def _ns_and(type_: str, inputs: dict[str, Any]) -> list[FakeResource]:
+    return [res(t.K8S_NAMESPACE, TEAM_NAMESPACE, "ns"), res(type_, inputs, "job")]
+
+
+CASES += [
+    Case(
+        "workloads-gpu-jobs-queued",
+        bad=[
+            _ns_and(t.K8S_JOB, patch(QUEUED_JOB, {("metadata", "labels", "kueue.x-k8s.io/queue-name"): DELETE})),
+            _ns_and(w.TRAIN_JOB, patch(TRAIN_JOB, {"metadata.labels": DELETE})),
+        ],
+        good=[
+            _ns_and(t.K8S_JOB, QUEUED_JOB),
+            _ns_and(w.TRAIN_JOB, TRAIN_JOB),
+            # Outside a team namespace the rule does not judge.
+            _ns_and(t.K8S_JOB, patch(QUEUED_JOB, {"metadata.namespace": "batch", ("metadata", "labels", "kueue.x-k8s.io/queue-name"): DELETE})),
+            # A CPU-only job needs no queue.
+            _ns_and(t.K8S_JOB, patch(QUEUED_JOB, {"spec.template.spec.containers.0.resources": {"requests": {"cpu": "1"}}, "metadata.labels": DELETE})),
+        ],
+        expect=["Job in team namespace training", "TrainJob in team namespace training"],
+    ),
+    Case(
+        "workloads-inferenceservice-gpu-limits",
+        bad=[
+            one(w.INFERENCE_SERVICE, patch(ISVC, {"spec.predictor.model.resources.limits": DELETE})),
+            one(w.INFERENCE_SERVICE, patch(ISVC, {"spec.predictor.model.resources.limits": {"nvidia.com/gpu": 2}})),
+            one(w.INFERENCE_SERVICE, patch(ISVC, {"spec.canary": [{"predictor": {"name": "v2", "model": {"resources": {"requests": {"nvidia.com/gpu": 1}}}}, "trafficPercent": 10}]})),
+        ],
+        good=[
+            one(w.INFERENCE_SERVICE, ISVC),
+            one(w.INFERENCE_SERVICE, patch(ISVC, {"spec.predictor.model.resources": {"limits": {"nvidia.com/gpu": 1}}})),
+        ],
+        expect=["without a limit", "limits it to 2", "spec.canary[0].predictor.model.resources"],
+    ),
+    Case(
+        "workloads-pinned-images",
+        bad=[
+            one(w.TRAIN_JOB, patch(TRAIN_JOB, {"spec.trainer.image": "pytorch/pytorch"})),
+            one(w.INFERENCE_SERVICE, patch(ISVC, {"spec.predictor.containers": [{"name": "kserve-container", "image": "example.com/model:latest"}]})),
+            one(t.HELM_RELEASE, patch(WORKLOAD_RELEASE, {"values.controllerManager.manager.image.tag": ""})),
+            one(t.HELM_RELEASE, {"chart": "oci://ghcr.io/kserve/charts/kserve-resources", "values": {"kserve": {"controller": {"image": "kserve/kserve-controller", "tag": ""}}}}),
+        ],
+        good=[
+            one(w.TRAIN_JOB, patch(TRAIN_JOB, {"spec.trainer.image": "pytorch/pytorch:2.13.0-cuda13.0-cudnn9-runtime"})),
+            one(t.HELM_RELEASE, WORKLOAD_RELEASE),
+            one(t.HELM_RELEASE, {"chart": "oci://ghcr.io/kserve/charts/kserve-resources", "values": {"kserve": {"controller": {"image": "kserve/kserve-controller", "tag": "v0.20.0"}}}}),
+            # Releases of other charts are the kubernetes rules' business.
+            one(t.HELM_RELEASE, {"chart": "kube-prometheus-stack", "values": {"grafana": {"image": {"repository": "grafana/grafana", "tag": ""}}}}),
+        ],
+        expect=["has no tag", ":latest", "values.controllerManager.manager.image", "kserve/kserve-controller has no tag"],
+    ),
+]

@@ -1,0 +1,172 @@
+"""The ML workload layer: queued GPU jobs, GPU limits on InferenceServices, pinned images
+in the workload layer's custom resources and Helm releases."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator, Sequence
+
+from .base import Context, Finding, Resource, UnknownValue, get, resource_rule, stack_rule
+from .kubernetes import image_problem
+from .types import HELM_RELEASE, K8S_CRON_JOB, K8S_JOB, K8S_NAMESPACE, K8S_POD, SERVING_LABEL
+
+DOMAIN = "workloads"
+GPU_RESOURCE = re.compile(r"^nvidia\.com/(gpu|mig-.+)$")
+QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+
+TRAIN_JOB = "kubernetes:trainer.kubeflow.org/v1alpha1:TrainJob"
+JOB_SET = "kubernetes:jobset.x-k8s.io/v1alpha2:JobSet"
+CLUSTER_TRAINING_RUNTIME = "kubernetes:trainer.kubeflow.org/v1alpha1:ClusterTrainingRuntime"
+TRAINING_RUNTIME = "kubernetes:trainer.kubeflow.org/v1alpha1:TrainingRuntime"
+INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+SERVING_RUNTIME = "kubernetes:serving.kserve.io/v1alpha1:ServingRuntime"
+CLUSTER_SERVING_RUNTIME = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
+
+# Batch kinds a team submits; where each keeps the labels Kueue reads.
+QUEUED_KINDS: dict[str, str] = {
+    K8S_JOB: "metadata.labels",
+    K8S_CRON_JOB: "spec.jobTemplate.metadata.labels",
+    K8S_POD: "metadata.labels",
+    TRAIN_JOB: "metadata.labels",
+    JOB_SET: "metadata.labels",
+}
+IMAGE_KINDS = (TRAIN_JOB, JOB_SET, CLUSTER_TRAINING_RUNTIME, TRAINING_RUNTIME, INFERENCE_SERVICE, SERVING_RUNTIME, CLUSTER_SERVING_RUNTIME)
+# Charts of the workload layer whose values name images.
+WORKLOAD_CHARTS = ("kueue", "kubeflow-trainer", "cert-manager", "kserve-crd", "kserve-resources", "kserve-runtime-configs", "jupyterhub")
+
+
+def _walk(value: Any, path: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """(path, key, value) of every mapping entry below `value`. Unknown values are skipped:
+    they are judged at the next preview."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            yield where, key, child
+            yield from _walk(child, where)
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            yield from _walk(child, f"{path}[{i}]")
+
+
+def requests_gpus(obj: Any) -> bool:
+    return any(isinstance(key, str) and GPU_RESOURCE.match(key) for _, key, _ in _walk(obj))
+
+
+def _team_namespaces(resources: Sequence[Resource]) -> set[str]:
+    out = set()
+    for r in resources:
+        if r.type != K8S_NAMESPACE:
+            continue
+        try:
+            if get(r.props, ["metadata", "labels", SERVING_LABEL]) == "true":
+                name = get(r.props, "metadata.name")
+                if name:
+                    out.add(str(name))
+        except UnknownValue:
+            continue
+    return out
+
+
+@stack_rule(
+    id="workloads-gpu-jobs-queued",
+    title="GPU jobs in team namespaces go through a queue",
+    domain=DOMAIN,
+    types=[K8S_NAMESPACE, *QUEUED_KINDS],
+    description=f"A Job, CronJob, Pod, JobSet or TrainJob that asks for GPUs in a team namespace (label {SERVING_LABEL}: \"true\") carries {QUEUE_LABEL}, so Kueue admits it within the team's quota.",
+    severity="medium",
+    level="advisory",
+    fix=f"Add the label {QUEUE_LABEL}: default (the team namespace's LocalQueue) to the job's metadata.",
+)
+def workloads_gpu_jobs_queued(resources: Sequence[Resource], ctx: Context):
+    teams = _team_namespaces(resources)
+    for r in resources:
+        labels_path = QUEUED_KINDS.get(r.type)
+        if labels_path is None:
+            continue
+        try:
+            namespace = get(r.props, "metadata.namespace")
+            if namespace not in teams or not requests_gpus(get(r.props, "spec")):
+                continue
+            labels = get(r.props, labels_path) or {}
+            queue = get(labels, [QUEUE_LABEL])
+        except UnknownValue:
+            continue
+        if not queue:
+            yield Finding(f"{r.type.rsplit(':', 1)[-1]} in team namespace {namespace} asks for GPUs without the {QUEUE_LABEL} label: it bypasses the team's queue.", resource=r)
+
+
+@resource_rule(
+    id="workloads-inferenceservice-gpu-limits",
+    title="InferenceServices set GPU limits",
+    domain=DOMAIN,
+    types=[INFERENCE_SERVICE],
+    description="Every container of an InferenceService (predictor, canaries, transformer, explainer) that requests NVIDIA GPUs sets the same quantity as its limit.",
+    severity="high",
+    level="mandatory",
+    fix="Set resources.limits[<GPU resource>] equal to the request (or give only the limit: Kubernetes copies it to the request).",
+)
+def workloads_inferenceservice_gpu_limits(r: Resource, ctx: Context):
+    for path, key, value in _walk(get(r.props, "spec"), "spec"):
+        if key != "resources" or not isinstance(value, dict):
+            continue
+        requests = value.get("requests") or {}
+        limits = value.get("limits") or {}
+        if not isinstance(requests, dict):
+            continue
+        for name, quantity in requests.items():
+            if not GPU_RESOURCE.match(str(name)):
+                continue
+            limit = limits.get(name) if isinstance(limits, dict) else None
+            if limit is None:
+                yield f"{path} requests {quantity} {name} without a limit."
+            elif str(limit) != str(quantity):
+                yield f"{path} requests {quantity} {name} but limits it to {limit}."
+
+
+def _release_images(values: Any, path: str = "values") -> Iterator[tuple[str, str]]:
+    """(path, image) named by Helm values: `image: repo[:tag]` strings (with a sibling `tag`
+    where the chart splits them, as KServe's does), and `image` mappings giving a
+    repository (or name) and a tag."""
+    if isinstance(values, list):
+        for i, child in enumerate(values):
+            yield from _release_images(child, f"{path}[{i}]")
+        return
+    if not isinstance(values, dict):
+        return
+    image = values.get("image")
+    if isinstance(image, str):
+        tag = values.get("tag")
+        has_tag = ":" in image.rsplit("/", 1)[-1] or "@" in image
+        yield f"{path}.image", image if has_tag or not tag else f"{image}:{tag}"
+    elif isinstance(image, dict):
+        repo = image.get("repository") or image.get("name")
+        if isinstance(repo, str) and "tag" in image:
+            tag = image.get("tag")
+            yield f"{path}.image", f"{repo}:{tag}" if tag else repo
+    for key, child in values.items():
+        if key != "image":
+            yield from _release_images(child, f"{path}.{key}")
+
+
+@resource_rule(
+    id="workloads-pinned-images",
+    title="Workload-layer images are pinned",
+    domain=DOMAIN,
+    types=[*IMAGE_KINDS, HELM_RELEASE],
+    description="Images in TrainJobs, JobSets, training and serving runtimes and InferenceServices, and the images the workload layer's Helm releases set, name a fixed tag or digest, never :latest.",
+    severity="medium",
+    level="mandatory",
+    fix="Pin the image to a version tag or @sha256 digest (the platform's pins live in components/catalog/versions.py).",
+)
+def workloads_pinned_images(r: Resource, ctx: Context):
+    if r.type == HELM_RELEASE:
+        chart = str(get(r.props, "chart", ""))
+        if chart.rsplit("/", 1)[-1] not in WORKLOAD_CHARTS:
+            return
+        found = _release_images(get(r.props, "values"))
+    else:
+        found = ((path, value) for path, key, value in _walk(get(r.props, "spec"), "spec") if key == "image" and isinstance(value, str))
+    for path, image in found:
+        problem = image_problem(image)
+        if problem:
+            yield f"{path} image {image} {problem}."
