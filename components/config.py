@@ -336,6 +336,10 @@ class Workloads(_Model):
     notebooks: Notebooks = Field(default_factory=Notebooks)
     """JupyterHub notebooks (below)."""
 
+    @property
+    def any_enabled(self) -> bool:
+        return any(part.enabled for part in (self.queueing, self.training, self.serving, self.notebooks))
+
 
 class Platform(_Model):
     gpu_feature_discovery: bool = False
@@ -1203,9 +1207,9 @@ def sum_quantities(values: list[str]) -> str:
     parsed = [QUANTITY_RE.match(v) for v in values]
     suffixes = {m.group(3) or "" for m in parsed if m}
     if len(suffixes) == 1:
-        total = sum(Decimal(m.group(1)) for m in parsed if m)
+        total = sum((Decimal(m.group(1)) for m in parsed if m), Decimal(0))
         return f"{total.normalize():f}{suffixes.pop()}"
-    total = sum(Decimal(m.group(1)) * Decimal(_QUANTITY_FACTORS[m.group(3) or ""]) for m in parsed if m)
+    total = sum((Decimal(m.group(1)) * Decimal(_QUANTITY_FACTORS[m.group(3) or ""]) for m in parsed if m), Decimal(0))
     if total == total.to_integral_value():
         return str(int(total))
     return f"{int(total * 1000)}m"

@@ -90,20 +90,22 @@ class Platform(pulumi.ComponentResource):
                         workload_annotations=workload_annotations(handle)),
             child,
         )
-        self.workloads = Workloads(
-            f"{name}-workloads",
-            WorkloadsArgs(
-                handle,
-                workload_settings,
-                namespaces=tuple(args.namespaces),
-                plans=tuple(plans),
-                namespace_resources=dict(self.serving.namespaces),
-                shared_class=self.storage.shared_class,
-                shared_class_resource=self.storage.shared,
-                block_class_resource=self.storage.block,
-            ),
-            child,
-        )
+        self.workloads: Optional[Workloads] = None
+        if workload_settings.any_enabled:
+            self.workloads = Workloads(
+                f"{name}-workloads",
+                WorkloadsArgs(
+                    handle,
+                    workload_settings,
+                    namespaces=tuple(args.namespaces),
+                    plans=tuple(plans),
+                    namespace_resources=dict(self.serving.namespaces),
+                    shared_class=self.storage.shared_class,
+                    shared_class_resource=self.storage.shared,
+                    block_class_resource=self.storage.block,
+                ),
+                child,
+            )
         if handle.model_store is not None:
             ModelStoreAccess(
                 f"{name}-model-store",
@@ -121,7 +123,7 @@ class Platform(pulumi.ComponentResource):
         self.shared_storage_class = self.storage.shared_class
         self.serving_namespaces = sorted(self.serving.namespaces)
         # Ports the API server must reach on workload controllers (webhooks, aggregated APIs).
-        self.workload_control_plane_ports = self.workloads.control_plane_ports
+        self.workload_control_plane_ports = self.workloads.control_plane_ports if self.workloads else []
         self.register_outputs({
             "blockStorageClass": self.block_storage_class,
             "sharedStorageClass": self.shared_storage_class,
