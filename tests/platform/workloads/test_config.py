@@ -1,0 +1,93 @@
+"""Bad workload-layer input: one clear line per problem, before anything is created."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from tests.conftest import config_errors
+
+BASE = {
+    "cloud": "aws",
+    "region": "us-east-1",
+    "gpuPools": [{"name": "h100", "instanceType": "p5.48xlarge"}, {"name": "l4", "instanceType": "g6.xlarge"}],
+    "namespaces": [
+        {"name": "training", "team": "research", "group": "r", "gpus": 8},
+        {"name": "inference", "team": "serving", "group": "s", "gpus": 2},
+    ],
+    "platform": {"workloads": {"queueing": {"enabled": True}, "training": {"enabled": True}, "serving": {"enabled": True}}},
+}
+
+
+def with_workloads(**parts):
+    raw = copy.deepcopy(BASE)
+    for key, value in parts.items():
+        raw["platform"]["workloads"].setdefault(key, {}).update(value)
+    return raw
+
+
+@pytest.mark.parametrize("raw, line", [
+    (
+        with_workloads(queueing={"queues": [{"team": "research", "gpus": {"a100": 8}}]}),
+        "platform.workloads.queueing.queues[0].gpus.a100: no GPU pool is named 'a100'; allowed: h100, l4",
+    ),
+    (
+        with_workloads(queueing={"queues": [{"team": "research", "gpus": {"h100": 6}}]}),
+        "platform.workloads.queueing.queues[0].gpus: adds up to 6 GPUs, but team 'research''s namespaces have a quota of 8; the per-pool GPUs must add up to namespaces[].gpus",
+    ),
+    (
+        with_workloads(queueing={"queues": [{"team": "nobody"}]}),
+        "platform.workloads.queueing.queues[0].team: 'nobody' owns no namespace; allowed: research, serving",
+    ),
+    (
+        with_workloads(queueing={"queues": [{"team": "serving", "borrowingLimit": 9}]}),
+        "platform.workloads.queueing.queues[0].borrowingLimit: 9 is more than the 8 GPUs the rest of cohort 'ml-teams' holds; allowed: 0 to 8",
+    ),
+    (
+        with_workloads(queueing={"enabled": False}),
+        "platform.workloads.training.enabled: true needs queueing (TrainJobs are admitted by Kueue); allowed: set platform.workloads.queueing.enabled true",
+    ),
+    (
+        with_workloads(serving={"certManager": "none"}),
+        "platform.workloads.serving.certManager: 'none' leaves KServe's webhooks without certificates; allowed: install, or existing where cert-manager already runs",
+    ),
+    (
+        with_workloads(notebooks={"enabled": True, "profiles": [{"name": "big", "pool": "a10"}]}),
+        "platform.workloads.notebooks.profiles[0].pool: no GPU pool is named 'a10'; allowed: h100, l4",
+    ),
+    (
+        with_workloads(notebooks={"enabled": True, "profiles": [{"name": "big", "pool": "l4", "gpus": 4}]}),
+        "platform.workloads.notebooks.profiles[0].gpus: 4 is more than the 1 GPU(s) a g6.xlarge node has; allowed: 1 to 1",
+    ),
+    (
+        with_workloads(notebooks={"enabled": True, "storageClass": "ml-shared"}),
+        "platform.workloads.notebooks.storageClass: 'ml-shared' is the shared file system class, not block storage; allowed: ml-block, ml-block-retain",
+    ),
+])
+def test_bad_workload_input_is_one_clear_line(raw, line):
+    assert config_errors(raw) == [line]
+
+
+def test_queueing_without_teams_is_refused():
+    raw = with_workloads()
+    raw["namespaces"] = []
+    assert config_errors(raw) == ["platform.workloads.queueing.enabled: true has no team to queue for: namespaces is empty; allowed: add namespaces, or set queueing.enabled false"]
+
+
+def test_notebooks_without_a_block_storage_class_are_refused(tmp_path):
+    from tests.platform.harness import KUBECONFIG
+    path = tmp_path / "kubeconfig"
+    path.write_text(KUBECONFIG)
+    raw = {
+        "cloud": "existing",
+        "existing": {"kubeconfig": str(path), "context": "lab-admin", "blockStorageProvisioner": " "},
+        "platform": {"workloads": {"notebooks": {"enabled": True}}},
+    }
+    errors = config_errors(raw)
+    assert "existing.blockStorageProvisioner: empty, but notebooks keep each user's home on the block class; allowed: a block provisioner such as rancher.io/local-path" in errors
+
+
+def test_several_problems_are_all_reported():
+    raw = with_workloads(queueing={"enabled": False, "queues": [{"team": "research", "gpus": {"a100": 8}}]}, serving={"certManager": "none"})
+    assert len(config_errors(raw)) == 3

@@ -1,0 +1,209 @@
+"""Kueue: a flavor per GPU pool, a ClusterQueue per team matching its namespaces' quota,
+a LocalQueue per team namespace, borrowing, and the release (kubernetes-sigs/kueue v0.19.2)."""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import pytest
+import yaml
+
+from components import catalog
+from components.conventions import GPU_MODEL_LABEL, POOL_LABEL, system_pool_labels
+from components.platform.workloads import queueing
+from examples.sweep.make_sweep import sweep
+from tests.conftest import plan_for_stack
+from tests.platform import harness
+from tests.platform.workloads.crds import crd
+from tests.platform.workloads.helpers import depends, objects, quantity, releases, values
+
+QUEUEING = {"workloads": {"queueing": {"enabled": True}}}
+
+
+@cache
+def prod_aws():
+    return plan_for_stack("prod-aws")
+
+
+def test_kueue_serves_the_v1beta2_api_the_platform_renders():
+    # kubernetes-sigs/kueue config/components/crd/bases/*.yaml @ v0.19.2: v1beta2 is served
+    # and is the storage version of all three kinds.
+    for kind in ("ResourceFlavor", "ClusterQueue", "LocalQueue"):
+        schema = crd(queueing.API_VERSION, kind)
+        assert (schema["version"], schema["served"], schema["storage"]) == ("v1beta2", True, True)
+
+
+def test_a_resource_flavor_per_gpu_pool_with_its_labels_taint_and_toleration():
+    pools = [harness.pool("l4", "g6.xlarge", sharing={"timeSlicing": {"replicas": 4}}), harness.pool("h100", "p5.48xlarge")]
+    result = harness.run_platform(harness.eks_shape(pools), QUEUEING, harness.namespaces({"name": "team-a", "team": "a", "group": "g", "gpus": 2}))
+    flavors = objects(result.plan, "ResourceFlavor")
+    assert sorted(flavors) == ["default-cpu", "gpu-h100", "gpu-l4"]
+    _, l4 = flavors["gpu-l4"]
+    # The pool's portable labels become the admitted pods' node selector (Kueue copies
+    # spec.nodeLabels into the pod template when it admits a workload on the flavor).
+    assert l4["spec"]["nodeLabels"] == {GPU_MODEL_LABEL: "l4", POOL_LABEL: "l4"}
+    assert l4["spec"]["nodeTaints"] == [{"effect": "NoSchedule", "key": "nvidia.com/gpu", "value": "present"}]
+    # Kueue matches nodeTaints against the pod's tolerations plus the flavor's own
+    # (pkg/scheduler/flavorassigner/flavorassigner.go @ v0.19.2), and adds these to the pods:
+    # a job need not tolerate the GPU taint itself.
+    assert l4["spec"]["tolerations"] == [{"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Equal", "value": "present"}]
+    assert flavors["default-cpu"][1]["spec"] == {}
+
+
+def test_flavors_tolerate_the_extra_taints_the_cloud_puts_on_gpu_nodes():
+    shape = harness.aks_shape([harness.pool("t4", "Standard_NC4as_T4_v3")])
+    spot = {"key": "kubernetes.azure.com/scalesetpriority", "operator": "Equal", "value": "spot", "effect": "NoSchedule"}
+
+    def build():
+        from components.platform import Platform, PlatformArgs
+        from components.config import Platform as Settings
+        handle = shape.handle()
+        handle.gpu_node_tolerations = [spot]
+        Platform(handle.name, PlatformArgs(handle, Settings.model_validate(QUEUEING), harness.namespaces({"name": "a", "team": "a", "group": "g"})))
+
+    plan, _ = harness.run(build)
+    _, flavor = objects(plan, "ResourceFlavor")["gpu-t4"]
+    assert dict(sorted(spot.items())) in flavor["spec"]["tolerations"]
+
+
+def test_a_cluster_queue_per_team_whose_gpu_quota_is_the_namespace_quota():
+    cqs = objects(prod_aws(), "ClusterQueue")
+    assert sorted(cqs) == ["research", "serving"]
+    _, research = cqs["research"]
+    spec = research["spec"]
+    assert spec["cohortName"] == "ml-teams" and objects(prod_aws(), "ClusterQueue")["serving"][1]["spec"]["cohortName"] == "ml-teams"
+    assert spec["namespaceSelector"] == {"matchLabels": {"ml-clusters.io/team": "research"}}
+    cpu_group, gpu_group = spec["resourceGroups"]
+    assert cpu_group["coveredResources"] == ["cpu", "memory"]
+    # namespaces[training]: gpus 32, cpu "384", memory 4Ti (stacks/Pulumi.prod-aws.yaml)
+    assert cpu_group["flavors"][0]["resources"] == [
+        {"name": "cpu", "nominalQuota": "384", "borrowingLimit": "0"},
+        {"name": "memory", "nominalQuota": "4Ti", "borrowingLimit": "0"},
+    ]
+    gpus = {f["name"]: f["resources"] for f in gpu_group["flavors"]}
+    assert gpus == {
+        "gpu-h100": [{"name": "nvidia.com/gpu", "nominalQuota": "32", "borrowingLimit": "0"}],
+        # research may borrow every l4infer GPU the serving team leaves idle.
+        "gpu-l4infer": [{"name": "nvidia.com/gpu", "nominalQuota": "0", "borrowingLimit": "6"}],
+    }
+    total = sum(int(r[0]["nominalQuota"]) for r in gpus.values())
+    assert total == 32  # == namespaces[training].gpus
+    # Fair sharing across the cohort; lent GPUs are reclaimed by preemption.
+    assert spec["fairSharing"] == {"weight": "1"}
+    assert spec["preemption"] == {"reclaimWithinCohort": "Any", "withinClusterQueue": "LowerPriority"}
+    # Kueue v0.19.2 forbids borrowWithinCohort with fair sharing (CRD field description).
+    assert "borrowWithinCohort" not in spec["preemption"]
+
+
+def test_borrowing_limit_caps_borrowing_per_pool():
+    _, serving = objects(prod_aws(), "ClusterQueue")["serving"]
+    gpus = {f["name"]: f["resources"][0] for f in serving["spec"]["resourceGroups"][1]["flavors"]}
+    # queues[serving].borrowingLimit 8: at most 8 of research's 32 idle H100s.
+    assert gpus["gpu-h100"] == {"name": "nvidia.com/gpu", "nominalQuota": "0", "borrowingLimit": "8"}
+    assert gpus["gpu-l4infer"] == {"name": "nvidia.com/gpu", "nominalQuota": "6", "borrowingLimit": "0"}
+
+
+def test_gpus_are_spread_evenly_over_the_pools_without_an_override():
+    plan = plan_for_stack("staging-gcp")
+    quotas = {
+        team: {f["name"]: f["resources"][0]["nominalQuota"] for f in cq["spec"]["resourceGroups"][1]["flavors"]}
+        for team, (_, cq) in objects(plan, "ClusterQueue").items()
+    }
+    # inference (serving) 8 GPUs, experiments (research) 2, pools l4 and a100.
+    assert quotas == {"serving": {"gpu-l4": "4", "gpu-a100": "4"}, "research": {"gpu-l4": "1", "gpu-a100": "1"}}
+
+
+def test_mixed_mig_pools_are_quota_d_as_their_slices():
+    pools = [harness.pool("h100", "p5.48xlarge", sharing={"mig": {"strategy": "mixed", "profile": "1g.10gb"}})]
+    result = harness.run_platform(harness.eks_shape(pools), QUEUEING, harness.namespaces({"name": "a", "team": "a", "group": "g", "gpus": 7}))
+    _, cq = objects(result.plan, "ClusterQueue")["a"]
+    group = cq["spec"]["resourceGroups"][1]
+    assert group["coveredResources"] == ["nvidia.com/gpu", "nvidia.com/mig-1g.10gb"]
+    assert group["flavors"][0]["resources"] == [
+        {"name": "nvidia.com/gpu", "nominalQuota": "0", "borrowingLimit": "0"},
+        {"name": "nvidia.com/mig-1g.10gb", "nominalQuota": "7", "borrowingLimit": "0"},
+    ]
+
+
+def test_a_local_queue_in_each_team_namespace():
+    plan = prod_aws()
+    lqs = objects(plan, "LocalQueue")
+    assert sorted(lqs) == ["inference/default", "training/default"]
+    cqs = objects(plan, "ClusterQueue")
+    namespaces = objects(plan, "Namespace")
+    for key, team in (("inference/default", "serving"), ("training/default", "research")):
+        resource, lq = lqs[key]
+        assert lq["spec"] == {"clusterQueue": team}
+        assert depends(resource, cqs[team][0])
+        assert depends(resource, namespaces[key.split("/")[0]][0])
+
+
+def test_namespace_gpu_quota_leaves_room_for_what_the_team_may_borrow():
+    quotas = {key: obj["spec"]["hard"]["requests.nvidia.com/gpu"] for key, (_, obj) in objects(prod_aws(), "ResourceQuota").items()}
+    # training: 32 own + 6 borrowable; inference: 6 own + borrowingLimit 8.
+    assert quotas == {"inference/compute": "14", "training/compute": "38"}
+
+
+def test_without_queueing_the_namespace_quota_is_the_configured_gpus():
+    quotas = {key: obj["spec"]["hard"]["requests.nvidia.com/gpu"] for key, (_, obj) in objects(plan_for_stack("dev-aws"), "ResourceQuota").items()}
+    assert quotas and not objects(plan_for_stack("dev-aws"), "ClusterQueue")
+
+
+def test_a_50_trial_sweep_fits_and_borrows_idle_gpus():
+    """What Kueue can run at once for the research team: per resource, its quota plus what
+    it may borrow, divided by one trial's request; the namespace's ResourceQuota must let
+    that many pods start. All 50 trials are admissible (each fits alone) and run in waves."""
+    plan = prod_aws()
+    _, cq = objects(plan, "ClusterQueue")["research"]
+    _, rq = objects(plan, "ResourceQuota")["training/compute"]
+    trials = sweep(50)
+    request = trials[0]["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]
+    assert all(t["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"] == request for t in trials)
+    cpu_group, gpu_group = cq["spec"]["resourceGroups"]
+    cpu = {r["name"]: quantity(r["nominalQuota"]) + quantity(r["borrowingLimit"]) for r in cpu_group["flavors"][0]["resources"]}
+    gpus_reachable = sum(quantity(r["nominalQuota"]) + quantity(r["borrowingLimit"]) for f in gpu_group["flavors"] for r in f["resources"])
+    gpus_own = sum(quantity(r["nominalQuota"]) for f in gpu_group["flavors"] for r in f["resources"])
+    at_once = min(
+        gpus_reachable // quantity(request["nvidia.com/gpu"]),
+        cpu["cpu"] // quantity(request["cpu"]),
+        cpu["memory"] // quantity(request["memory"]),
+        quantity(rq["spec"]["hard"]["requests.nvidia.com/gpu"]) // quantity(request["nvidia.com/gpu"]),
+    )
+    assert at_once == 38 and at_once > gpus_own  # borrowing adds the serving team's idle L4s
+    assert math.ceil(len(trials) / at_once) == 2  # 50 trials in two waves
+    assert all(t["metadata"]["labels"][queueing.QUEUE_LABEL] == queueing.LOCAL_QUEUE for t in trials)
+
+
+def test_kueue_release_pins_the_chart_and_image_and_runs_on_the_system_pool():
+    shape = harness.aks_shape([harness.pool("t4", "Standard_NC4as_T4_v3")])
+    result = harness.run_platform(shape, QUEUEING, harness.namespaces({"name": "a", "team": "a", "group": "g"}))
+    release = releases(result.plan)["kueue"]
+    assert release.inputs["chart"] == "oci://registry.k8s.io/kueue/charts/kueue"
+    assert release.inputs["version"] == catalog.CHARTS["kueue"].version == "0.19.2"
+    vals = values(result.plan, "kueue")
+    manager = vals["controllerManager"]
+    # charts/kueue/values.yaml @ v0.19.2 names a staging image (release-0.19, pullPolicy
+    # Always) that hack/helm-chart-package.sh swaps at release: set the released one.
+    assert manager["manager"]["image"] == {"repository": "registry.k8s.io/kueue/kueue", "tag": "v0.19.2", "pullPolicy": "IfNotPresent"}
+    assert manager["nodeSelector"] == system_pool_labels()
+    assert manager["tolerations"] == [dict(sorted(harness.AKS_SYSTEM_TOLERATION.items()))]
+    config = yaml.safe_load(vals["managerConfig"]["controllerManagerConfigYaml"])
+    assert config["apiVersion"] == "config.kueue.x-k8s.io/v1beta2"
+    # The chart's webhook Service targets 9443 (webhookService.ports); the config must match.
+    assert config["webhook"] == {"port": 9443}
+    assert set(config["integrations"]["frameworks"]) == {"batch/job", "jobset.x-k8s.io/jobset", "trainer.kubeflow.org/trainjob"}
+    # apis/config/v1beta2: fair sharing is on when the fairSharing block is present.
+    assert config["fairSharing"]["preemptionStrategies"]
+
+
+@pytest.mark.parametrize("kind", ["ResourceFlavor", "ClusterQueue", "LocalQueue"])
+def test_queue_objects_wait_for_the_release_that_installs_their_crds(kind):
+    plan = prod_aws()
+    kueue = releases(plan)["kueue"]
+    found = objects(plan, kind)
+    assert found
+    for resource, _ in found.values():
+        assert depends(resource, kueue), resource.name
+    # Kueue starts after the trainer's TrainJob and JobSet CRDs exist.
+    assert depends(kueue, releases(plan)["kubeflow-trainer"])

@@ -1,0 +1,102 @@
+"""Kubeflow Trainer v2 + JobSet (kubeflow/trainer v2.3.0, its JobSet 0.12.0 subchart):
+the release, the two ClusterTrainingRuntimes, checkpoint claims on the shared class."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from components import catalog
+from components.conventions import system_pool_labels
+from components.platform.workloads import training
+from tests.conftest import plan_for_stack
+from tests.platform import harness
+from tests.platform.workloads.helpers import depends, objects, releases, values
+
+TRAINING = {"workloads": {"queueing": {"enabled": True}, "training": {"enabled": True, "checkpointStorage": "250Gi"}}}
+TEAMS = harness.namespaces({"name": "train-a", "team": "a", "group": "g", "gpus": 2}, {"name": "train-b", "team": "b", "group": "g"})
+
+
+@cache
+def eks():
+    return harness.run_platform(harness.eks_shape([harness.pool("h100", "p5.48xlarge")]), TRAINING, TEAMS)
+
+
+def test_trainer_release_installs_crds_and_jobset_and_no_runtime_installer():
+    plan = eks().plan
+    release = releases(plan)["kubeflow-trainer"]
+    assert release.inputs["chart"] == "oci://ghcr.io/kubeflow/charts/kubeflow-trainer"
+    assert release.inputs["version"] == "2.3.0"
+    vals = values(plan, "kubeflow-trainer")
+    # charts/kubeflow-trainer/values.yaml @ v2.3.0: crds.enabled installs TrainJob,
+    # TrainingRuntime and ClusterTrainingRuntime; jobset.install the JobSet 0.12.0 subchart.
+    assert vals["crds"] == {"enabled": True}
+    assert vals["jobset"]["install"] is True
+    # The chart's runtimes come from a post-install Job on alpine that downloads kubectl
+    # (templates/runtimes/installer-job.yaml); the platform renders its runtimes itself.
+    assert vals["runtimes"] == {"defaultEnabled": False}
+    assert vals["image"] == {"registry": "ghcr.io", "repository": "kubeflow/trainer/trainer-controller-manager", "tag": "v2.3.0"}
+    # JobSet's chart source names a staging image (tag main, pullPolicy Always).
+    assert vals["jobset"]["image"] == {"repository": "registry.k8s.io/jobset/jobset", "tag": "v0.12.0", "pullPolicy": "IfNotPresent"}
+    for part in (vals["manager"], vals["jobset"]["controller"]):
+        assert part["nodeSelector"] == system_pool_labels()
+        assert "requests" in part["resources"]
+
+
+def test_torch_and_mpi_runtimes_follow_upstream_and_wait_for_the_release():
+    plan = eks().plan
+    trainer = releases(plan)["kubeflow-trainer"]
+    runtimes = objects(plan, "ClusterTrainingRuntime")
+    assert sorted(runtimes) == ["mpi-distributed", "torch-distributed"]
+    for resource, _ in runtimes.values():
+        assert depends(resource, trainer)
+    _, torch = runtimes["torch-distributed"]
+    # manifests/base/runtimes/torch_distributed.yaml @ v2.3.0: mlPolicy.torch, one
+    # replicated job `node` whose pods carry the ancestor-step label `trainer`.
+    assert torch["spec"]["mlPolicy"] == {"numNodes": 1, "torch": {}}
+    node = torch["spec"]["template"]["spec"]["replicatedJobs"][0]
+    assert node["name"] == "node"
+    assert node["template"]["metadata"]["labels"] == {"trainer.kubeflow.org/trainjob-ancestor-step": "trainer"}
+    pod = node["template"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["image"] == catalog.IMAGES["torch-runtime"] == "pytorch/pytorch:2.13.0-cuda13.0-cudnn9-runtime"
+    _, mpi = runtimes["mpi-distributed"]
+    # manifests/base/runtimes/deepspeed_distributed.yaml @ v2.3.0: OpenMPI with sshd
+    # workers on 2222 and a launcher that waits for them to be Ready.
+    assert mpi["spec"]["mlPolicy"]["mpi"]["mpiImplementation"] == "OpenMPI"
+    launcher = mpi["spec"]["template"]["spec"]["replicatedJobs"][1]
+    assert launcher["dependsOn"] == [{"name": "node", "status": "Ready"}]
+    worker = mpi["spec"]["template"]["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]["containers"][0]
+    assert worker["readinessProbe"]["tcpSocket"] == {"port": 2222}
+
+
+def test_runtimes_resume_after_node_loss_from_the_shared_checkpoint_volume():
+    for _, runtime in objects(eks().plan, "ClusterTrainingRuntime").values():
+        spec = runtime["spec"]["template"]["spec"]
+        # JobSet failurePolicy.maxRestarts: a failed pod (a lost node) restarts the gang.
+        assert spec["failurePolicy"] == {"maxRestarts": training.MAX_RESTARTS}
+        for job in spec["replicatedJobs"]:
+            pod = job["template"]["spec"]["template"]["spec"]
+            assert pod["volumes"] == [{"name": "checkpoints", "persistentVolumeClaim": {"claimName": "checkpoints"}}]
+            assert {"name": "checkpoints", "mountPath": "/checkpoints"} in pod["containers"][0]["volumeMounts"]
+            # Pod Security `restricted` (the team namespaces' default) admits the pods.
+            assert pod["securityContext"]["runAsNonRoot"] is True
+            assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+            assert pod["containers"][0]["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
+def test_each_team_namespace_gets_a_checkpoint_claim_on_the_shared_class():
+    plan = eks().plan
+    claims = objects(plan, "PersistentVolumeClaim")
+    namespaces = objects(plan, "Namespace")
+    shared = objects(plan, "StorageClass")["ml-shared"][0]
+    assert sorted(claims) == ["train-a/checkpoints", "train-b/checkpoints"]
+    for key, (resource, claim) in claims.items():
+        assert claim["spec"] == {"accessModes": ["ReadWriteMany"], "storageClassName": "ml-shared", "resources": {"requests": {"storage": "250Gi"}}}
+        assert depends(resource, namespaces[key.split("/")[0]][0]) and depends(resource, shared)
+
+
+def test_without_a_shared_file_system_there_is_no_checkpoint_volume():
+    plan = plan_for_stack("local")  # platform.sharedFileSystem false
+    assert not objects(plan, "PersistentVolumeClaim")
+    for _, runtime in objects(plan, "ClusterTrainingRuntime").values():
+        pod = runtime["spec"]["template"]["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]
+        assert "volumes" not in pod
