@@ -65,9 +65,10 @@ def manager_config() -> str:
         "integrations": {"frameworks": list(FRAMEWORKS)},
         # v1beta2 turns fair sharing on by the block's presence (cmd/kueue/main.go).
         "fairSharing": {"preemptionStrategies": ["LessThanOrEqualToFinalShare", "LessThanInitialShare"]},
-        # Wait for a job's pods to be ready before admitting the next: a gang that cannot
-        # start (e.g. a lost node) is evicted and requeued instead of holding quota.
-        "waitForPodsReady": {"timeout": "10m", "blockAdmission": False,
+        # A job whose pods are not all ready within the timeout (a gang that cannot start)
+        # is evicted and requeued instead of holding quota. 30 minutes covers a GPU pool
+        # scaling up from zero and pulling multi-GB images.
+        "waitForPodsReady": {"timeout": "30m", "blockAdmission": False,
                              "requeuingStrategy": {"timestamp": "Eviction", "backoffBaseSeconds": 60, "backoffMaxSeconds": 3600}},
     }
     return yaml.safe_dump(config, sort_keys=True)

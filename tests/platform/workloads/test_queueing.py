@@ -207,3 +207,35 @@ def test_queue_objects_wait_for_the_release_that_installs_their_crds(kind):
         assert depends(resource, kueue), resource.name
     # Kueue starts after the trainer's TrainJob and JobSet CRDs exist.
     assert depends(kueue, releases(plan)["kubeflow-trainer"])
+
+
+def test_manager_config_uses_only_fields_of_the_v1beta2_configuration():
+    # apis/config/v1beta2/configuration_types.go @ v0.19.2 (json tags of Configuration,
+    # WaitForPodsReady and RequeuingStrategy); a misspelt key would be ignored silently.
+    config = yaml.safe_load(queueing.manager_config())
+    assert set(config) <= {"apiVersion", "kind", "health", "metrics", "webhook", "leaderElection", "clientConnection",
+                           "integrations", "fairSharing", "waitForPodsReady", "controller", "resources", "namespace"}
+    assert set(config["waitForPodsReady"]) <= {"timeout", "blockAdmission", "requeuingStrategy", "recoveryTimeout"}
+    assert set(config["waitForPodsReady"]["requeuingStrategy"]) <= {"timestamp", "backoffLimitCount", "backoffBaseSeconds", "backoffMaxSeconds"}
+    # Long enough for a GPU pool to scale up from zero before Kueue evicts the job.
+    assert config["waitForPodsReady"]["timeout"] == "30m"
+
+
+def test_the_crds_validation_rules_hold():
+    """The x-kubernetes-validations (CEL) rules of the CRDs at v0.19.2, which JSON Schema
+    validation does not run, checked on what every stack renders."""
+    for stack in ("prod-aws", "staging-gcp", "prod-azure", "local"):
+        plan = plan_for_stack(stack)
+        for _, cq in objects(plan, "ClusterQueue").values():
+            spec = cq["spec"]
+            # "borrowingLimit must be nil when cohort is empty"
+            assert spec["cohortName"]
+            for group in spec["resourceGroups"]:
+                # "flavors must have the same number of resources as the coveredResources"
+                assert all([r["name"] for r in f["resources"]] == group["coveredResources"] for f in group["flavors"])
+        for _, flavor in objects(plan, "ResourceFlavor").values():
+            # "supported taint effect values", "a value must be empty when 'operator' is 'Exists'"
+            assert all(t["effect"] in ("NoSchedule", "PreferNoSchedule", "NoExecute") for t in flavor["spec"].get("nodeTaints", []))
+            for toleration in flavor["spec"].get("tolerations", []):
+                assert toleration.get("operator", "Equal") in ("Equal", "Exists")
+                assert not (toleration.get("operator") == "Exists" and "value" in toleration)
