@@ -23,7 +23,10 @@ DOMAIN = "kubernetes"
 # Namespaces of Kubernetes itself and of the platform, which hold no team workloads and are
 # fenced by their owners; every other namespace gets the namespace rules below, whether or
 # not it carries our label. Other platform pieces add theirs to a stack's policy config.
-PLATFORM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease", "gpu-system", "monitoring", "velero"]
+PLATFORM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease", "gpu-system", "monitoring", "velero",
+                       # The workload layer's controllers (components/platform/workloads/); JupyterHub's
+                       # chart renders the NetworkPolicies of its namespace itself.
+                       "kueue-system", "kubeflow-system", "cert-manager", "kserve", "jupyterhub"]
 PLATFORM_NAMESPACES_CONFIG = {
     "platformNamespaces": {
         "type": "array",

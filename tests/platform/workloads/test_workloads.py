@@ -106,3 +106,12 @@ def test_nothing_is_installed_when_the_layer_is_off():
 def test_stacks_enable_the_layer(stack, enabled):
     found = set(releases(plan_for_stack(stack))) & {"kueue", "kubeflow-trainer", "kserve-resources", "jupyterhub"}
     assert found == enabled
+
+
+def test_controller_namespaces_are_platform_namespaces_for_the_policy_pack():
+    from components.platform.workloads import notebooks, queueing, serving, training
+    from policies.rules.kubernetes import PLATFORM_NAMESPACES
+    ours = {queueing.NAMESPACE, training.NAMESPACE, serving.NAMESPACE, serving.CERT_MANAGER_NAMESPACE, notebooks.NAMESPACE}
+    assert ours <= set(PLATFORM_NAMESPACES)
+    plan = plan_for_stack("local")
+    assert ours <= set(objects(plan, "Namespace"))
