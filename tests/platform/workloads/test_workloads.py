@@ -115,3 +115,17 @@ def test_controller_namespaces_are_platform_namespaces_for_the_policy_pack():
     assert ours <= set(PLATFORM_NAMESPACES)
     plan = plan_for_stack("local")
     assert ours <= set(objects(plan, "Namespace"))
+
+
+def test_ports_beyond_the_catalogs_webhook_ports_are_known():
+    # What a private GKE cluster still has to open for the workload layer, beyond the
+    # catalog's ADMISSION_WEBHOOK_PORTS (opened by the GKE backend) and the kubelet's 10250.
+    from components.catalog import versions
+    settings = Workloads.model_validate(ALL["workloads"])
+    needed = {p.port for p in control_plane_ports(settings)}
+    assert needed - set(versions.ADMISSION_WEBHOOK_PORTS) - {10250} == {queueing_visibility_port()}
+
+
+def queueing_visibility_port() -> int:
+    from components.platform.workloads import queueing
+    return queueing.VISIBILITY_PORT
