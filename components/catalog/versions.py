@@ -35,7 +35,6 @@ IMAGES: dict[str, str] = {
     "mpi-runtime": "ghcr.io/kubeflow/trainer/deepspeed-runtime:v2.3.0",
     "kserve-controller": "kserve/kserve-controller:v0.20.0",
     "kube-rbac-proxy": "quay.io/brancz/kube-rbac-proxy:v0.18.0",
-    "jupyterhub-hub": "quay.io/jupyterhub/k8s-hub:4.4.0",
     # docker-stacks' CUDA build of pytorch-notebook, dated tag (jupyter/docker-stacks wiki 2026-08).
     "notebook-gpu": "quay.io/jupyter/pytorch-notebook:cuda12-2026-08-24",
     "notebook-cpu": "quay.io/jupyter/scipy-notebook:2026-08-24",

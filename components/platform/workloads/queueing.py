@@ -6,8 +6,9 @@
 - one ClusterQueue per team, all in one cohort with fair sharing: the team's guaranteed
   GPUs per pool add up to its namespaces' GPU quota, and it may borrow what other teams
   leave idle (up to `borrowingLimit`), which they reclaim by preemption when they need it;
-- a LocalQueue named `default` in each team namespace: jobs opt in with the label
-  `kueue.x-k8s.io/queue-name: default`.
+- a LocalQueue named `default` in each team namespace: jobs carry the label
+  `kueue.x-k8s.io/queue-name: default`, and Kueue sets it on a Job, JobSet or TrainJob
+  created there without one (Kueue's default-LocalQueue name).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import yaml
 from ...config import ServingNamespace, TeamQueuePlan
 from ...conventions import GPU_TAINT, POOL_LABEL, GPU_MODEL_LABEL
 from ...handle import ClusterHandle, GpuPoolFacts
-from ..common import TEAM_LABEL, gpu_tolerations, sorted_dict
+from ..common import SERVING_LABEL, TEAM_LABEL, gpu_tolerations, sorted_dict
 from ..serving import gpu_quota_resources
 from .releases import image_parts, system_placement
 
@@ -63,6 +64,10 @@ def manager_config() -> str:
         "leaderElection": {"leaderElect": True, "resourceName": "c1f6bfd2.kueue.x-k8s.io"},
         "clientConnection": {"qps": 300, "burst": 500},
         "integrations": {"frameworks": list(FRAMEWORKS)},
+        # Kueue acts in team namespaces only. There, its webhook gives a Job, JobSet or
+        # TrainJob created without a queue label the namespace's LocalQueue `default`
+        # (pkg/controller/jobframework/defaults.go), so no GPU job skips the queue.
+        "managedJobsNamespaceSelector": {"matchLabels": {SERVING_LABEL: "true"}},
         # v1beta2 turns fair sharing on by the block's presence (cmd/kueue/main.go).
         "fairSharing": {"preemptionStrategies": ["LessThanOrEqualToFinalShare", "LessThanInitialShare"]},
         # A job whose pods are not all ready within the timeout (a gang that cannot start)

@@ -195,6 +195,10 @@ def test_kueue_release_pins_the_chart_and_image_and_runs_on_the_system_pool():
     assert set(config["integrations"]["frameworks"]) == {"batch/job", "jobset.x-k8s.io/jobset", "trainer.kubeflow.org/trainjob"}
     # apis/config/v1beta2: fair sharing is on when the fairSharing block is present.
     assert config["fairSharing"]["preemptionStrategies"]
+    # Kueue labels unlabelled jobs with the LocalQueue named "default" (pkg/controller/
+    # constants DefaultLocalQueueName) in namespaces the selector matches: the team ones.
+    assert queueing.LOCAL_QUEUE == "default"
+    assert config["managedJobsNamespaceSelector"] == {"matchLabels": {"ml-clusters.io/serving": "true"}}
 
 
 @pytest.mark.parametrize("kind", ["ResourceFlavor", "ClusterQueue", "LocalQueue"])
@@ -214,7 +218,8 @@ def test_manager_config_uses_only_fields_of_the_v1beta2_configuration():
     # WaitForPodsReady and RequeuingStrategy); a misspelt key would be ignored silently.
     config = yaml.safe_load(queueing.manager_config())
     assert set(config) <= {"apiVersion", "kind", "health", "metrics", "webhook", "leaderElection", "clientConnection",
-                           "integrations", "fairSharing", "waitForPodsReady", "controller", "resources", "namespace"}
+                           "integrations", "fairSharing", "waitForPodsReady", "controller", "resources", "namespace",
+                           "managedJobsNamespaceSelector", "manageJobsWithoutQueueName"}
     assert set(config["waitForPodsReady"]) <= {"timeout", "blockAdmission", "requeuingStrategy", "recoveryTimeout"}
     assert set(config["waitForPodsReady"]["requeuingStrategy"]) <= {"timestamp", "backoffLimitCount", "backoffBaseSeconds", "backoffMaxSeconds"}
     # Long enough for a GPU pool to scale up from zero before Kueue evicts the job.
