@@ -21,12 +21,16 @@ def test_a_gpu_profile_per_pool_on_the_local_stack():
     assert list(profiles) == ["cpu", "gpu-l4"]
     assert profiles["cpu"]["default"] is True
     override = profiles["gpu-l4"]["kubespawner_override"]
-    # KubeSpawner traits (z2jh singleuser.profileList[].kubespawner_override).
+    # KubeSpawner traits in singleuser.profileList[].kubespawner_override; the GPU limit as
+    # z2jh documents it (docs/source/jupyterhub/customizing/user-resources.md @ 4.4.0).
     assert override["extra_resource_limits"] == {"nvidia.com/gpu": "1"}
     assert override["node_selector"] == {POOL_LABEL: "l4"}
     assert {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"} in override["tolerations"]
     assert override["image"] == catalog.IMAGES["notebook-gpu"]
-    # Home volumes on the block class; the release waits for that StorageClass.
+    # Home volumes (singleuser.storage.dynamic.storageClass) and the hub's database
+    # (hub.db.pvc.storageClassName, values.yaml @ 4.4.0) on the block class; the release
+    # waits for that StorageClass.
+    assert vals["hub"]["db"] == {"pvc": {"storageClassName": "ml-block"}}
     assert vals["singleuser"]["storage"]["dynamic"] == {"storageClass": "ml-block"}
     assert depends(releases(plan)["jupyterhub"], objects(plan, "StorageClass")["ml-block"][0])
 
