@@ -2,7 +2,8 @@
 
 It reads only the ClusterHandle (never `if cloud == ...`): storage classes from the
 backend's storage specs, the GPU layer unless the cloud runs the device plugin itself,
-monitoring with GPU metrics from wherever they come, and the serving namespaces.
+monitoring with GPU metrics from wherever they come, the serving namespaces, and the
+ML workload layer (`workloads/`) where the stack turns it on.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ class PlatformArgs:
 class Platform(pulumi.ComponentResource):
     """Outputs: `grafana_admin_password` (a secret; None without monitoring),
     `block_storage_class`, `shared_storage_class` (None without a shared file system),
-    `serving_namespaces`."""
+    `serving_namespaces`, `workload_control_plane_ports` (ports the API server must reach on
+    the workload layer's controllers; empty without it)."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None):
         handle = args.handle
