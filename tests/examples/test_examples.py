@@ -138,3 +138,8 @@ def test_the_notebook_profile_fragment_configures_the_local_stack():
     profiles = {p["slug"]: p for p in values(plan, "jupyterhub")["singleuser"]["profileList"]}
     assert list(profiles) == ["cpu", "l4-single"]
     assert profiles["l4-single"]["kubespawner_override"]["node_selector"] == {"ml-clusters.io/pool": "l4"}
+
+
+def test_examples_carry_no_namespace_so_a_team_applies_them_in_its_own():
+    for obj in submitted():
+        assert "namespace" not in obj["metadata"], obj["metadata"]["name"]
