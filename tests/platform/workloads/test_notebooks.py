@@ -46,6 +46,8 @@ def test_configured_profiles_and_mixed_mig_pools():
     assert vals["hub"]["nodeSelector"] == vals["proxy"]["chp"]["nodeSelector"] == system_pool_labels()
     assert vals["proxy"]["service"] == {"type": "ClusterIP"}
     assert vals["prePuller"] == {"hook": {"enabled": False}, "continuous": {"enabled": False}}
+    # Idle servers are culled (values.yaml cull.timeout, seconds), giving their GPUs back.
+    assert vals["cull"] == {"enabled": True, "timeout": 3600}
     # The chart's metadata-blocking init container needs NET_ADMIN (values.yaml
     # singleuser.cloudMetadata.blockWithIptables); its NetworkPolicy blocks the server instead.
     assert vals["singleuser"]["cloudMetadata"] == {"blockWithIptables": False}
