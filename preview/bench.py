@@ -33,6 +33,10 @@ def large_stack(pools: int = 64, namespaces: int = 64) -> dict:
     doc["config"]["ml-clusters:namespaces"] = [
         {"name": f"team{i:02d}", "team": f"team{i:02d}", "group": f"ml-team{i:02d}", "gpus": 2} for i in range(namespaces)
     ]
+    # prod-aws's per-team queue settings name its own teams and pools: the generated teams
+    # take the defaults (their GPUs spread over every pool).
+    workloads = doc["config"].get("ml-clusters:platform", {}).get("workloads", {})
+    workloads.get("queueing", {}).pop("queues", None)
     return doc
 
 
