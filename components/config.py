@@ -20,10 +20,11 @@ from typing import Any, Literal, Optional
 
 import pulumi
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from pydantic.alias_generators import to_camel
 
 from . import catalog
+from .catalog import resolve
 
 PROJECT = "ml-clusters"
 
@@ -89,11 +90,26 @@ class Sharing(_Model):
     """Multi-Instance GPU partitions (A100, H100, H200, B200). Not together with timeSlicing."""
 
 
+Arch = Literal["x86_64", "arm64"]
+
+
 class GpuPool(_Model):
     name: str
     """Pool name: 1-12 lowercase letters or digits, starting with a letter; becomes the `ml-clusters.io/pool` label."""
-    instance_type: str
-    """A GPU instance type / machine type / VM size from the catalog for the stack's cloud."""
+    instance_type: Optional[str] = None
+    """A GPU instance type / machine type / VM size from the catalog for the stack's cloud. Wins over `gpu` and the other needs when both are set. Unset: the catalog picks one from `gpu`/`minGpuMemoryGb` and `gpusPerNode`."""
+    gpu: Optional[str] = None
+    """Instead of `instanceType`: the GPU model the nodes carry (a catalog key: t4, t4g, a10g, l4, l40s, a100, a100-80gb, h100, h100-nvl, h200, b200). The catalog picks the cloud's cheapest type with it in the stack's region (on GCP, in zones that have the accelerator)."""
+    gpus_per_node: int = Field(default=1, ge=1, le=16)
+    """With `gpu`/`minGpuMemoryGb`: GPUs per node, exactly."""
+    min_gpu_memory_gb: Optional[int] = Field(default=None, ge=1, le=1024)
+    """With or instead of `gpu`: the least memory per GPU in GB (any model with at least this much, when `gpu` is unset)."""
+    min_vcpus: Optional[int] = Field(default=None, ge=1, le=1024)
+    """With `gpu`/`minGpuMemoryGb`: the fewest vCPUs per node."""
+    min_memory_gb: Optional[int] = Field(default=None, ge=1, le=32768)
+    """With `gpu`/`minGpuMemoryGb`: the least node memory in GB."""
+    arch: Arch = "x86_64"
+    """With `gpu`/`minGpuMemoryGb`: the nodes' CPU architecture (`arm64` for t4g); ignored when `instanceType` is set."""
     min_nodes: int = Field(default=0, ge=0)
     """Fewest nodes; 0 lets the pool scale to zero when no pod asks for a GPU."""
     max_nodes: int = Field(default=2, ge=0, le=1000)
@@ -111,8 +127,14 @@ class CpuPool(_Model):
 
     name: str
     """Pool name: 1-12 lowercase letters or digits, starting with a letter, unique among all pools; becomes the `ml-clusters.io/pool` label."""
-    instance_type: str
-    """A CPU instance type / machine type / VM size from the catalog for the stack's cloud."""
+    instance_type: Optional[str] = None
+    """A CPU instance type / machine type / VM size from the catalog for the stack's cloud; wins over `minVcpus`/`minMemoryGb`. Unset: the catalog picks one from them."""
+    min_vcpus: Optional[int] = Field(default=None, ge=1, le=1024)
+    """Instead of `instanceType`: the fewest vCPUs per node; the catalog picks the cloud's cheapest CPU type with at least this size."""
+    min_memory_gb: Optional[int] = Field(default=None, ge=1, le=32768)
+    """Instead of `instanceType`: the least memory per node in GB."""
+    arch: Arch = "x86_64"
+    """With `minVcpus`/`minMemoryGb`: the nodes' CPU architecture; ignored when `instanceType` is set."""
     min_nodes: int = Field(default=0, ge=0)
     """Fewest nodes; 0 lets the pool scale to zero when nothing runs on it."""
     max_nodes: int = Field(default=3, ge=0, le=1000)
@@ -125,7 +147,13 @@ class CpuPool(_Model):
 
 class SystemPool(_Model):
     instance_type: Optional[str] = None
-    """A CPU type from the catalog; default: the cloud's default system type (m7i.xlarge, e2-standard-4, Standard_D4ds_v5)."""
+    """A CPU type from the catalog; default: picked from `minVcpus`/`minMemoryGb` when set, else the cloud's default system type (m7i.xlarge, e2-standard-4, Standard_D4ds_v5)."""
+    min_vcpus: Optional[int] = Field(default=None, ge=1, le=1024)
+    """Instead of `instanceType`: the fewest vCPUs per system node; the catalog picks the cloud's cheapest CPU type with at least this size."""
+    min_memory_gb: Optional[int] = Field(default=None, ge=1, le=32768)
+    """Instead of `instanceType`: the least memory per system node in GB."""
+    arch: Arch = "x86_64"
+    """With `minVcpus`/`minMemoryGb`: the system nodes' CPU architecture; ignored when `instanceType` is set."""
     min_nodes: int = Field(default=2, ge=1)
     """Fewest system nodes (at least 1; 2 or more keeps the platform up through a node loss)."""
     max_nodes: int = Field(default=4, ge=1, le=100)
@@ -426,7 +454,7 @@ class StackConfig(_Model):
     cloud: Cloud
     """Where the cluster runs; `existing` installs the platform on a cluster you already have."""
     region: Optional[str] = None
-    """The cloud region, from the catalog (required unless cloud is existing)."""
+    """The cloud region from the catalog, or a place the catalog maps to each cloud's nearest region (us-east, us-central, us-west, europe-west, asia-northeast, asia-southeast); required unless cloud is existing."""
     environment: Environment = "dev"
     """prod turns on deletion protection, HA NAT, stricter checks and the strict policy config."""
     cluster_name: Optional[str] = Field(default=None, pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
@@ -480,6 +508,14 @@ class StackConfig(_Model):
         return {"critical": list(dict.fromkeys(critical)), "warning": list(dict.fromkeys(warning))}
     dr: Optional[DisasterRecovery] = None
     """Disaster recovery (replicated stores, cluster backups, standby); required in prod by the policy pack."""
+
+    # What the catalog chose while the stack loaded (a place's region, pools by need).
+    _choices: tuple[resolve.Choice, ...] = PrivateAttr(default=())
+
+    @property
+    def choices(self) -> tuple[resolve.Choice, ...]:
+        """The catalog's choices for this stack: asked, chosen, why (empty when nothing was resolved)."""
+        return self._choices
 
     @property
     def is_prod(self) -> bool:
@@ -555,6 +591,13 @@ def raw_from_pulumi(values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
                 problems.append(f"{key}: {value!r} is not a structured value; write it as a YAML mapping or list")
                 continue
         raw[key] = value
+    # The GCP project may come from the provider's own config (`gcp:project`), so a stack
+    # can move between clouds by changing `cloud` alone. An explicit gcp.project wins.
+    project = values.get("gcp:project")
+    if raw.get("cloud") == "gcp" and isinstance(project, str) and project:
+        block = raw.get("gcp", {})
+        if isinstance(block, dict) and "project" not in block:
+            raw["gcp"] = {**block, "project": project}
     return raw, problems
 
 
@@ -598,7 +641,9 @@ def _plain_secret_problems(raw: dict[str, Any], secret_keys: set[str]) -> list[s
 def load(raw: dict[str, Any], problems: Optional[list[str]] = None, secret_keys: Optional[set[str]] = None) -> StackConfig:
     """Validate `raw` (the stack's keys without the project prefix); raise ConfigError
     listing every problem found. `secret_keys`: the keys Pulumi holds as secrets (None:
-    not known, e.g. a config built in code; the plain-text check is then skipped)."""
+    not known, e.g. a config built in code; the plain-text check is then skipped). The
+    result is resolved: a place in `region` is the cloud's region and every pool has a
+    concrete instance type (see `resolve_config`)."""
     problems = list(problems or [])
     if secret_keys is not None:
         problems.extend(_plain_secret_problems(raw, secret_keys))
@@ -616,7 +661,7 @@ def load(raw: dict[str, Any], problems: Optional[list[str]] = None, secret_keys:
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))
     assert cfg is not None
-    return cfg
+    return resolve_config(cfg)
 
 
 # --- Formatting pydantic's findings ------------------------------------------------------
@@ -752,8 +797,8 @@ def _pool_problems(pool: GpuPool, i: int, cloud: Optional[str], region: Optional
         out.append(f"{where}.maxNodes: 0 leaves the pool without nodes; allowed: 1 to 1000 (remove the pool to drop it)")
     if pool.sharing is not None and pool.sharing.time_slicing and pool.sharing.mig:
         out.append(f"{where}.sharing: sets both timeSlicing and mig; choose one")
-    if cloud is None:
-        return out
+    if cloud is None or pool.instance_type is None:
+        return out  # an unresolved need is reported by _pools_problems
     if cloud == "existing":
         # An existing cluster's nodes are not ours to size; the pool only names a GPU model.
         itype = catalog.find_instance_type(pool.instance_type)
@@ -792,6 +837,103 @@ def _pool_problems(pool: GpuPool, i: int, cloud: Optional[str], region: Optional
     return out
 
 
+# --- Places and needs made concrete -----------------------------------------------------------
+
+
+def _gpu_need(pool: GpuPool) -> Optional[resolve.GpuNeed]:
+    if pool.gpu is None and pool.min_gpu_memory_gb is None:
+        return None
+    return resolve.GpuNeed(
+        gpu=pool.gpu, gpus=pool.gpus_per_node, min_gpu_memory_gb=pool.min_gpu_memory_gb,
+        min_vcpus=pool.min_vcpus, min_memory_gb=pool.min_memory_gb, arch=pool.arch, disk_gb=pool.disk_gb,
+        mig_profile=pool.sharing.mig.profile if pool.sharing is not None and pool.sharing.mig is not None else None,
+    )
+
+
+def _size_need(pool: SystemPool | CpuPool) -> Optional[resolve.SizeNeed]:
+    if pool.min_vcpus is None and pool.min_memory_gb is None:
+        return None
+    return resolve.SizeNeed(min_vcpus=pool.min_vcpus, min_memory_gb=pool.min_memory_gb, arch=pool.arch, disk_gb=pool.disk_gb)
+
+
+def _resolve_gpu_pool(pool: GpuPool, where: str, cloud: str, region: Optional[str]) -> tuple[GpuPool, Optional[resolve.Choice], Optional[str]]:
+    """The pool with a concrete instance type, the choice made, or the problem (one line)."""
+    need = _gpu_need(pool)
+    if pool.instance_type is not None:
+        choice = None if need is None else resolve.Choice(where, need.describe(), pool.instance_type, "instanceType is set, and wins over the needs")
+        return pool, choice, None
+    if need is None:
+        return pool, None, f"{where}: sets neither instanceType nor gpu; allowed: instanceType (a GPU type of {cloud}), or gpu (a GPU model) with gpusPerNode"
+    try:
+        if cloud == "existing":
+            itype, why = resolve.gpu_type_any_cloud(catalog.CLOUDS.values(), need)
+        elif region is None:
+            return pool, None, None  # the region's own problem is reported
+        else:
+            itype, why = resolve.gpu_type(catalog.cloud(cloud), region, need)
+    except resolve.NotOffered as err:
+        key = f"{where}.gpu" if "GPU model" in str(err) else where
+        return pool, None, f"{key}: {err}"
+    return pool.model_copy(update={"instance_type": itype.name}), resolve.Choice(where, need.describe(), itype.name, why), None
+
+
+def _resolve_size_pool(pool: SystemPool | CpuPool, where: str, cloud: str, region: Optional[str]) -> tuple[Any, Optional[resolve.Choice], Optional[str]]:
+    need = _size_need(pool)
+    if pool.instance_type is not None:
+        choice = None if need is None else resolve.Choice(where, need.describe(), pool.instance_type, "instanceType is set, and wins over the needs")
+        return pool, choice, None
+    if need is None:
+        if isinstance(pool, SystemPool):
+            return pool, None, None  # the cloud's default system type
+        return pool, None, f"{where}: sets neither instanceType nor minVcpus/minMemoryGb; allowed: instanceType (a CPU type of {cloud}), or minVcpus and/or minMemoryGb"
+    if cloud == "existing" or region is None:
+        return pool, None, None  # existing: not ours to size; no region: reported on its own
+    try:
+        itype, why = resolve.cpu_type(catalog.cloud(cloud), region, need)
+    except resolve.NotOffered as err:
+        return pool, None, f"{where}: {err}"
+    return pool.model_copy(update={"instance_type": itype.name}), resolve.Choice(where, need.describe(), itype.name, why), None
+
+
+def _resolved_region(cloud: str, region: Optional[str]) -> Optional[str]:
+    """The cloud's region for `region` (a region or a place), or None when it is neither."""
+    if cloud == "existing" or region is None:
+        return region
+    try:
+        return resolve.region_of(catalog.cloud(cloud), region)
+    except resolve.NotOffered:
+        return None
+
+
+def resolve_config(cfg: StackConfig) -> StackConfig:
+    """`cfg` with a place in `region` replaced by the cloud's region and every pool given
+    by what it needs (GPU model and count, or a size) given a concrete instance type of the
+    stack's cloud; the choices are recorded on it (`choices`). Best effort: what cannot be
+    resolved stays as written, and `semantic_problems` reports it."""
+    choices: list[resolve.Choice] = []
+    update: dict[str, Any] = {}
+    region = _resolved_region(cfg.cloud, cfg.region)
+    if region is not None and region != cfg.region:
+        cat = catalog.cloud(cfg.cloud)
+        pair = cat.regions[region].pair
+        choices.append(resolve.Choice("region", str(cfg.region), region, f"place {cfg.region} on {cfg.cloud}" + (f"; its DR pair is {pair}" if pair else "")))
+        update["region"] = region
+    system, choice, _ = _resolve_size_pool(cfg.system_pool, "systemPool", cfg.cloud, region)
+    choices += [choice] if choice else []
+    gpu_pools, cpu_pools = [], []
+    for i, pool in enumerate(cfg.gpu_pools):
+        pool, choice, _ = _resolve_gpu_pool(pool, f"gpuPools[{i}]", cfg.cloud, region)
+        gpu_pools.append(pool)
+        choices += [choice] if choice else []
+    for i, cpu_pool in enumerate(cfg.cpu_pools):
+        cpu_pool, choice, _ = _resolve_size_pool(cpu_pool, f"cpuPools[{i}]", cfg.cloud, region)
+        cpu_pools.append(cpu_pool)
+        choices += [choice] if choice else []
+    update.update(system_pool=system, gpu_pools=gpu_pools, cpu_pools=cpu_pools)
+    resolved = cfg.model_copy(update=update)
+    resolved._choices = tuple(choices)
+    return resolved
+
 
 def _region_problems(cloud: str, region: Optional[str]) -> list[str]:
     if cloud == "existing":
@@ -799,16 +941,23 @@ def _region_problems(cloud: str, region: Optional[str]) -> list[str]:
     regions = sorted(catalog.cloud(cloud).regions)
     if region is None:
         return [f"region: required key is missing for cloud {cloud}; allowed: {', '.join(regions)}"]
-    if region not in regions:
-        hint = difflib.get_close_matches(region, regions, n=1)
-        maybe = f" (did you mean {hint[0]}?)" if hint else ""
-        return [f"region: {region!r} is not a known {cloud} region{maybe}; allowed: {', '.join(regions)}"]
-    return []
+    if region in regions or resolve.place_region(cloud, region) is not None:
+        return []
+    if region in catalog.PLACES:
+        try:
+            resolve.region_of(catalog.cloud(cloud), region)
+        except resolve.NotOffered as err:
+            return [f"region: {err}"]
+    places = resolve.places_on(cloud)
+    hint = difflib.get_close_matches(region, regions + places, n=1)
+    maybe = f" (did you mean {hint[0]}?)" if hint else ""
+    return [f"region: {region!r} is not a known {cloud} region or place{maybe}; allowed: {', '.join(regions)}; places: {', '.join(places)}"]
 
 
 def semantic_problems(cfg: StackConfig) -> list[str]:
     out: list[str] = []
     out += _region_problems(cfg.cloud, cfg.region)
+    cfg = resolve_config(cfg)
     region = cfg.region if not out else None
     if cfg.kubernetes_version not in catalog.KUBERNETES_VERSIONS:
         out.append(
@@ -819,10 +968,11 @@ def semantic_problems(cfg: StackConfig) -> list[str]:
             out.append(f"{other}: settings for {other} are set, but cloud is {cfg.cloud}; remove the {other} block")
     if cfg.cloud in ("gcp", "existing") and getattr(cfg, cfg.cloud) is None:
         required = {"gcp": "project", "existing": "kubeconfig"}[cfg.cloud]
-        out.append(f"{cfg.cloud}: required for cloud {cfg.cloud}; it must set at least {cfg.cloud}.{required}")
+        also = " (or set the provider's gcp:project)" if cfg.cloud == "gcp" else ""
+        out.append(f"{cfg.cloud}: required for cloud {cfg.cloud}; it must set at least {cfg.cloud}.{required}{also}")
     out += _cidr_problems(cfg)
     out += _system_pool_problems(cfg)
-    out += _cpu_pools_problems(cfg)
+    out += _cpu_pools_problems(cfg, region)
     out += _pools_problems(cfg.gpu_pools, cfg.cloud, region)
     out += _cloud_settings_problems(cfg)
     if cfg.existing is not None and cfg.cloud == "existing":
@@ -836,7 +986,7 @@ def semantic_problems(cfg: StackConfig) -> list[str]:
     for key, value in cfg.tags.items():
         if not re.match(r"^[A-Za-z0-9_.:/=+@ -]{1,63}$", key) or len(value) > 63:
             out.append(f"tags.{key}: key or value is not portable; allowed: keys of 1-63 letters, digits and _.:/=+@- and values up to 63 characters")
-    return out
+    return list(dict.fromkeys(out))
 
 
 def _system_pool_problems(cfg: StackConfig) -> list[str]:
@@ -849,7 +999,10 @@ def _system_pool_problems(cfg: StackConfig) -> list[str]:
     cat = catalog.cloud(cfg.cloud)
     if sp.spot and not cat.system_pool_spot_allowed:
         out.append(f"systemPool.spot: true is not allowed on {cfg.cloud}: system pools cannot run on spot capacity there; allowed: false")
-    if sp.instance_type is not None:
+    if sp.instance_type is None and _size_need(sp) is not None:
+        _, _, problem = _resolve_size_pool(sp, "systemPool", cfg.cloud, _resolved_region(cfg.cloud, cfg.region))
+        out += [problem] if problem else []
+    elif sp.instance_type is not None:
         cpu_types = sorted(n for n, t in cat.instance_types.items() if not t.gpu)
         itype = cat.instance_types.get(sp.instance_type)
         if itype is None or itype.gpu:
@@ -864,7 +1017,7 @@ def _system_pool_problems(cfg: StackConfig) -> list[str]:
     return out
 
 
-def _cpu_pools_problems(cfg: StackConfig) -> list[str]:
+def _cpu_pools_problems(cfg: StackConfig, region: Optional[str] = None) -> list[str]:
     """CPU pools: a CPU type of the stack's cloud, a sane range, and names unique across every pool."""
     out: list[str] = []
     names = {p.name: f"gpuPools[{i}]" for i, p in enumerate(cfg.gpu_pools)}
@@ -883,6 +1036,10 @@ def _cpu_pools_problems(cfg: StackConfig) -> list[str]:
         if pool.min_nodes > pool.max_nodes:
             out.append(f"{where}.maxNodes: {pool.max_nodes} is less than minNodes {pool.min_nodes}")
         if cat is None:
+            continue
+        if pool.instance_type is None:
+            _, _, problem = _resolve_size_pool(pool, where, cfg.cloud, region)
+            out += [problem] if problem else []
             continue
         cpu_types = sorted(n for n, t in cat.instance_types.items() if not t.gpu)
         itype = cat.instance_types.get(pool.instance_type)
@@ -1056,12 +1213,16 @@ def _namespace_problems(cfg: StackConfig) -> list[str]:
 
 
 def _pools_problems(pools: list[GpuPool | None], cloud: Optional[str], region: Optional[str]) -> list[str]:
-    """Per-pool checks plus unique names. A None entry is a pool pydantic already rejected."""
+    """Per-pool checks plus unique names. A None entry is a pool pydantic already rejected.
+    A pool given by what it needs is checked as the type the catalog picks for it."""
     out: list[str] = []
     seen: dict[str, int] = {}
     for i, pool in enumerate(pools):
         if pool is None:
             continue
+        if pool.instance_type is None and cloud is not None:
+            pool, _, problem = _resolve_gpu_pool(pool, f"gpuPools[{i}]", cloud, region)
+            out += [problem] if problem else []
         out += _pool_problems(pool, i, cloud, region)
         if pool.name in seen:
             out.append(f"gpuPools[{i}].name: {pool.name!r} is already used by gpuPools[{seen[pool.name]}]; pool names must be unique")
@@ -1098,8 +1259,7 @@ def _partial_semantic_problems(raw: dict[str, Any], err: ValidationError) -> lis
         rest = None
     if rest is not None:
         out += semantic_problems(rest)
-        if _region_problems(rest.cloud, rest.region):
-            region = None
+        region = None if _region_problems(rest.cloud, rest.region) else _resolved_region(rest.cloud, rest.region)
     else:
         cloud = None
     pools: list[GpuPool | None] = []

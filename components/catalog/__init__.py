@@ -6,6 +6,7 @@ from __future__ import annotations
 from . import aws, azure, gcp
 from .gpus import GPU_MODELS
 from .model import CloudCatalog, GpuModel, InstanceType, Region
+from .places import PLACES
 from .versions import (
     CHARTS,
     CLUSTER_AUTOSCALER_IMAGE_TAGS,
@@ -51,6 +52,7 @@ __all__ = [
     "IMAGES",
     "InstanceType",
     "KUBERNETES_VERSIONS",
+    "PLACES",
     "Region",
     "cloud",
     "find_instance_type",

@@ -573,7 +573,7 @@ def _gcp(pools, **extra):
         ),
         (
             {"cloud": "gcp", "region": "us-central1"},
-            "gcp: required for cloud gcp; it must set at least gcp.project",
+            "gcp: required for cloud gcp; it must set at least gcp.project (or set the provider's gcp:project)",
         ),
         (
             _gcp([], systemPool={"instanceType": "g2-standard-4"}),
