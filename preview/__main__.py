@@ -1,4 +1,4 @@
-"""Offline preview: `python -m preview [STACK] [--full] [--json FILE] [--manifests DIR]`.
+"""Offline preview: `python -m preview [STACK] [--full] [--json FILE] [--manifests DIR] [--compare]`.
 
 Evaluates the real `__main__.py` for a stack under Pulumi's mock engine (no cloud
 account, no Pulumi CLI), then prints a summary, the GPU pools, the cost, the time to
@@ -6,6 +6,8 @@ ready, the disaster-recovery posture (when the stack has one) and the policy fin
 `--full` adds the resource tree and the stack outputs. Exit 0: the stack is valid and no
 mandatory policy fails. Exit 1: config problems (YAML syntax included) or a mandatory
 violation. Exit 2: usage errors (no such stack).
+With --compare it evaluates the stack on aws, gcp and azure instead and prints them side
+by side (preview/compare.py); exit 0 when at least one cloud can run it.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ import yaml
 
 from components.config import ConfigError, load, raw_from_pulumi
 
+from . import choices, compare, engine, ready, report
 from . import dr as dr_report
-from . import engine, ready, report
 
 DEFAULT_STACK = "dev-aws"
 
@@ -41,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--manifests", metavar="DIR", type=Path,
                         help="write one YAML file per Kubernetes object and each Helm release's values (stale files removed)")
     parser.add_argument("--quiet", action="store_true", help="print only findings and the summary line")
+    parser.add_argument("--compare", action="store_true", help="evaluate the stack on aws, gcp and azure and print them side by side")
     args = parser.parse_args(argv)
     console = report.console()
 
@@ -72,6 +75,16 @@ def main(argv: list[str] | None = None) -> int:
     except engine.StackFileError as err:
         return fail([f"{path}{line}" for line in err.problems])
 
+    if args.compare:
+        results = compare.compare(stack, values, secret_keys)
+        compare.print_table(console, stack, results)
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(compare.compare_json(stack, results), encoding="utf-8")
+        runs = [r.cloud for r in results if r.available]
+        console.print(f"stack {stack} runs on: {', '.join(runs) or 'none'}", markup=False)
+        return 0 if runs else 1
+
     try:
         plan = engine.run_program(stack, values, secret_keys)
     except ConfigError as err:
@@ -90,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.quiet:
         report.print_header(console, plan, cfg)
+        choices.print_choices(console, cfg.choices)
         if args.full:
             report.print_tree(console, plan)
         report.print_pools(console, pools)
@@ -102,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(report.plan_json(plan, pools, violations, cost, ttr, dr=dr_info), encoding="utf-8")
+        args.json.write_text(report.plan_json(plan, pools, violations, cost, ttr, dr=dr_info, choices=choices.choices_json(cfg.choices)), encoding="utf-8")
     if args.manifests:
         objects, values_files = report.write_manifests(plan, args.manifests)
         console.print(f"wrote {report.plural(objects, 'manifest')} and {report.plural(values_files, 'Helm values file')} "

@@ -191,7 +191,7 @@ def print_policy(con: Console, violations: list) -> None:
 
 def plan_json(
     plan: Plan, costs: list[PoolCost], violations: Iterable, cost: StackCost | None = None, ttr: TimeToReady | None = None,
-    dr: dict[str, Any] | None = None,
+    dr: dict[str, Any] | None = None, choices: Iterable[dict] = (),
 ) -> str:
     urns = {r.urn for r in plan.resources}
     doc = {
@@ -217,6 +217,8 @@ def plan_json(
         "policy": {"violations": [v.to_json() for v in violations]},
         # The disaster-recovery posture (preview/dr.py); null without `dr`.
         "dr": dr,
+        # What the catalog chose while the stack loaded (a place's region, pools by need).
+        "choices": list(choices),
     }
     if cost is not None:
         doc["cost"] = cost.to_json()

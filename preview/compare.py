@@ -1,0 +1,263 @@
+"""`python -m preview STACK --compare`: the same stack evaluated on aws, gcp and azure.
+
+Only `cloud` changes, plus what a cloud needs to evaluate at all: the settings block of
+every other cloud is dropped (each cloud's block keeps its defaults), GCP gets a
+placeholder project when neither `gcp.project` nor the provider's `gcp:project` is set,
+and a pool pinned to another cloud's instance type is compared by what that type has
+(its GPU model and count, or its vCPUs and memory), so the catalog can pick the nearest
+type; a region of another cloud is compared at the place it stands for (us-east-1 at
+us-east). Each cloud runs the real program under the mock engine, like the preview itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+from rich.console import Console
+from rich.table import Table
+
+from components import catalog
+from components.catalog import resolve
+from components.config import PROJECT, ConfigError, StackConfig, load, raw_from_pulumi
+
+from . import engine, report
+
+CLOUDS = ("aws", "gcp", "azure")
+HOURS_PER_MONTH = 730  # the month the clouds' price calculators use
+PLACEHOLDER_PROJECT = "ml-compare-placeholder"
+SETTINGS_BLOCKS = ("aws", "gcp", "azure", "existing")
+
+
+@dataclass
+class PoolRow:
+    key: str  # systemPool, cpuPools[0], gpuPools[1]
+    name: str
+    instance_type: Optional[str]
+    gpu_model: str  # catalog key, "" for CPU pools
+    gpus_per_node: int
+    min_nodes: int
+    max_nodes: int
+
+
+@dataclass
+class CloudResult:
+    cloud: str
+    region: Optional[str] = None
+    available: bool = True
+    problems: list[str] = field(default_factory=list)  # why the stack cannot run there, one line each
+    substitutions: list[str] = field(default_factory=list)  # what compare changed besides `cloud`
+    choices: list[dict[str, str]] = field(default_factory=list)
+    pools: list[PoolRow] = field(default_factory=list)
+    gpus_min: int = 0
+    gpus_max: int = 0
+    usd_per_hour_min: Optional[float] = None
+    usd_per_hour_max: Optional[float] = None
+    mandatory_policy_findings: int = 0
+    time_to_ready_minutes: Optional[float] = None
+
+    @property
+    def usd_per_month_min(self) -> Optional[float]:
+        return None if self.usd_per_hour_min is None else round(self.usd_per_hour_min * HOURS_PER_MONTH, 2)
+
+    @property
+    def usd_per_month_max(self) -> Optional[float]:
+        return None if self.usd_per_hour_max is None else round(self.usd_per_hour_max * HOURS_PER_MONTH, 2)
+
+    def to_json(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["pools"] = [{_camel(k): v for k, v in asdict(p).items()} for p in self.pools]
+        doc["usd_per_month_min"], doc["usd_per_month_max"] = self.usd_per_month_min, self.usd_per_month_max
+        return {_camel(k): v for k, v in doc.items()}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+# --- the stack on another cloud -------------------------------------------------------------
+
+
+def _key(name: str) -> str:
+    return f"{PROJECT}:{name}"
+
+
+def _structured(values: dict[str, str], name: str) -> Any:
+    text = values.get(_key(name))
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
+
+
+def _as_need(pool: dict[str, Any], itype: catalog.InstanceType, gpu: bool) -> dict[str, Any]:
+    out = {k: v for k, v in pool.items() if k != "instanceType"}
+    if gpu:
+        out.update(gpu=itype.gpu, gpusPerNode=itype.gpus, arch=itype.arch)
+    else:
+        out.update(minVcpus=itype.vcpus, minMemoryGb=int(itype.memory_gb), arch=itype.arch)
+    return out
+
+
+def _source_type(source_cloud: str, name: str) -> Optional[catalog.InstanceType]:
+    return catalog.instance_type(source_cloud, name) or catalog.find_instance_type(name)
+
+
+def values_for(values: dict[str, str], cloud: str) -> tuple[dict[str, str], list[str]]:
+    """The stack's flat config as it would be on `cloud`, and what was changed besides `cloud`."""
+    source = values.get(_key("cloud"), "")
+    out = dict(values)
+    notes: list[str] = []
+    out[_key("cloud")] = cloud
+    for block in SETTINGS_BLOCKS:
+        if block != cloud and out.pop(_key(block), None) is not None:
+            notes.append(f"{block}: block left out")
+    if cloud == "gcp" and not values.get("gcp:project") and not (_structured(values, "gcp") or {}).get("project"):
+        block = _structured(values, "gcp") or {}
+        out[_key("gcp")] = engine.config_string({**block, "project": PLACEHOLDER_PROJECT})
+        notes.append(f"gcp.project: none set, {PLACEHOLDER_PROJECT!r} used")
+    if source == cloud:
+        return out, notes
+    target = catalog.CLOUDS[cloud]
+    region = values.get(_key("region"), "")
+    if region and region not in target.regions and source in catalog.CLOUDS and region in catalog.CLOUDS[source].regions:
+        place = resolve.place_of(source, region)
+        if place is not None:
+            out[_key("region")] = place
+            notes.append(f"region: {region} is not a region of {cloud}; compared at its place {place}")
+    for name, gpu in (("gpuPools", True), ("cpuPools", False)):
+        pools = _structured(values, name)
+        if not isinstance(pools, list):
+            continue
+        changed = False
+        for i, pool in enumerate(pools):
+            if not isinstance(pool, dict) or not isinstance(pool.get("instanceType"), str) or pool["instanceType"] in target.instance_types:
+                continue
+            itype = _source_type(source, pool["instanceType"])
+            if itype is None or bool(itype.gpu) != gpu:
+                continue  # unknown or wrong kind: the config check reports it
+            pools[i] = _as_need(pool, itype, gpu)
+            need = f"{itype.gpus} x {itype.gpu}" if gpu else f">= {itype.vcpus} vCPUs, >= {int(itype.memory_gb)} GB ({itype.arch})"
+            notes.append(f"{name}[{i}]: {pool['instanceType']} is not a type of {cloud}; compared as {need}")
+            changed = True
+        if changed:
+            out[_key(name)] = engine.config_string(pools)
+    system = _structured(values, "systemPool")
+    if isinstance(system, dict) and isinstance(system.get("instanceType"), str) and system["instanceType"] not in target.instance_types:
+        itype = _source_type(source, system["instanceType"])
+        if itype is not None and not itype.gpu:
+            out[_key("systemPool")] = engine.config_string(_as_need(system, itype, gpu=False))
+            notes.append(f"systemPool: {system['instanceType']} is not a type of {cloud}; compared as >= {itype.vcpus} vCPUs, >= {int(itype.memory_gb)} GB ({itype.arch})")
+    return out, notes
+
+
+# --- evaluating and summing up ----------------------------------------------------------------
+
+
+def _pool_rows(cfg: StackConfig) -> list[PoolRow]:
+    cat = catalog.CLOUDS.get(cfg.cloud)
+    rows = []
+    system = cfg.system_instance_type()
+    rows.append(PoolRow("systemPool", "system", system, "", 0, cfg.system_pool.min_nodes, cfg.system_pool.max_nodes))
+    for i, cpu in enumerate(cfg.cpu_pools):
+        rows.append(PoolRow(f"cpuPools[{i}]", cpu.name, cpu.instance_type, "", 0, cpu.min_nodes, cpu.max_nodes))
+    for i, gpu in enumerate(cfg.gpu_pools):
+        itype = cat.instance_types.get(gpu.instance_type or "") if cat else None
+        rows.append(PoolRow(
+            f"gpuPools[{i}]", gpu.name, gpu.instance_type, (itype.gpu or "") if itype else "", itype.gpus if itype else 0,
+            gpu.min_nodes, gpu.max_nodes,
+        ))
+    return rows
+
+
+def evaluate_on(stack: str, values: dict[str, str], secret_keys: list[str], cloud: str, policies: bool = True) -> CloudResult:
+    """The stack evaluated on `cloud` under the mock engine."""
+    changed, notes = values_for(values, cloud)
+    result = CloudResult(cloud=cloud, substitutions=notes)
+    try:
+        plan = engine.run_program(stack, changed, secret_keys)
+    except ConfigError as err:
+        result.available = False
+        result.problems = list(err.problems)
+        return result
+    cfg = load(raw_from_pulumi(changed)[0])
+    result.region = cfg.region
+    result.choices = [c.to_json() for c in cfg.choices]
+    result.pools = _pool_rows(cfg)
+    costs = report.pool_costs(cfg)
+    result.gpus_min = sum(c.gpus_per_node * c.min_nodes for c in costs)
+    result.gpus_max = sum(c.gpus_per_node * c.max_nodes for c in costs)
+    priced = [c for c in costs if c.usd_per_hour_max is not None]
+    result.usd_per_hour_min = round(sum(c.usd_per_hour_min or 0 for c in priced), 4)
+    result.usd_per_hour_max = round(sum(c.usd_per_hour_max or 0 for c in priced), 4)
+    if policies:
+        violations = report.evaluate_policies(plan, cfg.environment)
+        result.mandatory_policy_findings = sum(1 for v in violations if v.level == "mandatory")
+        if result.mandatory_policy_findings:
+            result.available = False
+            result.problems = [f"policy: {v.policy}: {v.message}" for v in violations if v.level == "mandatory"]
+    return result
+
+
+def compare(stack: str, values: dict[str, str], secret_keys: list[str], clouds: tuple[str, ...] = CLOUDS) -> list[CloudResult]:
+    return [evaluate_on(stack, values, secret_keys, cloud) for cloud in clouds]
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+def _usd(value: Optional[float]) -> str:
+    return "-" if value is None else f"${value:,.2f}"
+
+
+def print_table(con: Console, stack: str, results: list[CloudResult]) -> None:
+    table = Table(title=f"stack {stack} on every cloud (GPU pools priced on demand)", show_edge=False)
+    table.add_column("")
+    for r in results:
+        table.add_column(r.cloud, overflow="fold")
+
+    def row(label: str, cells: list[str]) -> None:
+        table.add_row(label, *cells)
+
+    row("region", [r.region or "-" for r in results])
+    keys: list[tuple[str, str]] = []
+    for r in results:
+        for p in r.pools:
+            if (p.key, p.name) not in keys:
+                keys.append((p.key, p.name))
+    for key, name in keys:
+        cells = []
+        for r in results:
+            pool = next((p for p in r.pools if p.key == key), None)
+            if pool is None:
+                cells.append("-")
+            elif pool.gpu_model:
+                cells.append(f"{pool.instance_type} ({pool.gpus_per_node} x {pool.gpu_model}) {pool.min_nodes}-{pool.max_nodes}")
+            else:
+                cells.append(f"{pool.instance_type} {pool.min_nodes}-{pool.max_nodes}")
+        row(f"{key} {name}", cells)
+    row("GPUs at min-max", [f"{r.gpus_min}-{r.gpus_max}" if r.available else "-" for r in results])
+    row("USD/h at min", [_usd(r.usd_per_hour_min) for r in results])
+    row("USD/h at max", [_usd(r.usd_per_hour_max) for r in results])
+    row(f"USD/month at min ({HOURS_PER_MONTH} h)", [_usd(r.usd_per_month_min) for r in results])
+    row(f"USD/month at max ({HOURS_PER_MONTH} h)", [_usd(r.usd_per_month_max) for r in results])
+    row("time to ready", [f"{r.time_to_ready_minutes:g} min" if r.time_to_ready_minutes is not None else "-" for r in results])
+    row("not available", ["\n".join(r.problems) if r.problems else "-" for r in results])
+    con.print(table)
+    for r in results:
+        for note in r.substitutions:
+            con.print(f"{r.cloud}: {note}", markup=False)
+
+
+def compare_json(stack: str, results: list[CloudResult]) -> str:
+    doc = {
+        "stack": stack,
+        "hoursPerMonth": HOURS_PER_MONTH,
+        "priceBasis": {c: {"region": cat.price_region, "date": cat.price_date} for c, cat in sorted(catalog.CLOUDS.items())},
+        "clouds": [r.to_json() for r in results],
+    }
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
