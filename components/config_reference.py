@@ -87,7 +87,7 @@ def catalog_rows() -> list[str]:
 
     lines = [
         "",
-        "GPU types in the catalog (`gpuPools[].instanceType`), with the on-demand price the cost estimate uses:",
+        "GPU types in the catalog (`gpuPools[].instanceType`, or picked from `gpu`/`gpusPerNode`), with the on-demand price the cost estimate and the pick use:",
         "",
         "| cloud | type | GPU | GPUs | GPU memory | vCPUs | memory GB | arch | USD/h | price region, date | regions |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -107,6 +107,9 @@ def catalog_rows() -> list[str]:
         for cloud, cat in sorted(catalog.CLOUDS.items())
     ) + ".", "", "Regions: " + "; ".join(
         f"{cloud}: " + ", ".join(sorted(cat.regions)) for cloud, cat in sorted(catalog.CLOUDS.items())
+    ) + ".", "", "Places (`region` on any cloud): " + "; ".join(
+        f"{place}: " + ", ".join(f"{cloud} {region}" for cloud, region in sorted(by_cloud.items()))
+        for place, by_cloud in catalog.PLACES.items()
     ) + ".", "", f"Kubernetes versions: {', '.join(catalog.KUBERNETES_VERSIONS)}."]
     return lines
 

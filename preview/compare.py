@@ -246,8 +246,12 @@ def print_table(con: Console, stack: str, results: list[CloudResult]) -> None:
     row(f"USD/month at min ({HOURS_PER_MONTH} h)", [_usd(r.usd_per_month_min) for r in results])
     row(f"USD/month at max ({HOURS_PER_MONTH} h)", [_usd(r.usd_per_month_max) for r in results])
     row("time to ready", [f"{r.time_to_ready_minutes:g} min" if r.time_to_ready_minutes is not None else "-" for r in results])
-    row("not available", ["\n".join(r.problems) if r.problems else "-" for r in results])
+    row("runs here", ["yes" if r.available else f"no: {len(r.problems)} problem{'s' if len(r.problems) != 1 else ''} below" for r in results])
     con.print(table)
+    # Whole lines, never wrapped, so each reads (and greps) as the config check wrote it.
+    for r in results:
+        for problem in r.problems:
+            con.print(f"{r.cloud}: not available: {problem}", style="red", markup=False)
     for r in results:
         for note in r.substitutions:
             con.print(f"{r.cloud}: {note}", markup=False)
