@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import yaml
@@ -19,7 +18,18 @@ def section() -> str:
 
 
 def blocks(lang: str = "") -> list[str]:
-    return re.findall(rf"```{lang}\n(.*?)```", section(), flags=re.S)
+    """Fenced blocks of the section whose fence names `lang` (`""`: a bare fence)."""
+    found, current, kind = [], None, None
+    for line in section().splitlines():
+        if line.startswith("```") and current is None:
+            current, kind = [], line[3:].strip()
+        elif line.startswith("```"):
+            if kind == lang:
+                found.append("\n".join(current) + "\n")
+            current = None
+        elif current is not None:
+            current.append(line)
+    return found
 
 
 def test_the_example_loads_on_every_cloud_by_changing_cloud_alone():
