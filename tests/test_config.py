@@ -50,7 +50,7 @@ BAD_CONFIGS = [
      "gpuPools[0].instanceType: 'm7i.xlarge' has no GPU; allowed: "
      + ", ".join(sorted(n for n, t in catalog.cloud("aws").instance_types.items() if t.gpu))),
     ("not-in-region", {**with_pool(instanceType="p6-b200.48xlarge"), "region": "eu-west-1"},
-     "gpuPools[0].instanceType: 'p6-b200.48xlarge' (NVIDIA B200 180GB) is not offered in eu-west-1; regions with it: us-east-1, us-west-2"),
+     "gpuPools[0].instanceType: 'p6-b200.48xlarge' (NVIDIA B200 180GB) is not offered in eu-west-1; regions with it: us-east-1, us-east-2, us-west-2"),
     ("bad-pool-name", with_pool(name="L4_pool"),
      "gpuPools[0].name: 'L4_pool' is not a valid pool name; allowed: 1-12 lowercase letters or digits, starting with a letter"),
     ("long-pool-name", with_pool(name="inferencepool1"),

@@ -84,7 +84,7 @@ BAD = [
      "gpuPools[0]: no aws type offers 2 x l4 in us-east-1; nearby: 1 x l4 (g6.xlarge), 4 x l4 (g6.12xlarge), 8 x l4 (g6.48xlarge) "
      "in us-east-1; no aws region has 2 x l4"),
     ("region-not-offered", {"cloud": "aws", "region": "eu-west-1", "gpuPools": [{"name": "a", "gpu": "b200", "gpusPerNode": 8}]},
-     "gpuPools[0]: no aws type offers 8 x b200 in eu-west-1; nearby: 8 x b200 in us-east-1 (us-east), us-west-2 (us-west)"),
+     "gpuPools[0]: no aws type offers 8 x b200 in eu-west-1; nearby: 8 x b200 in us-east-1 (us-east), us-east-2 (us-central), us-west-2 (us-west)"),
     ("model-not-on-cloud", {"cloud": "azure", "region": "eastus", "gpuPools": [{"name": "a", "gpu": "l4"}]},
      f"gpuPools[0].gpu: no azure type has l4; azure GPU models: {AZURE_GPU_MODELS}"),
     ("unknown-model", {**AWS, "gpuPools": [{"name": "a", "gpu": "h1000"}]},

@@ -2,8 +2,16 @@
 
 from .model import CloudCatalog, InstanceType, Region
 
-_P_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "ap-northeast-1")
-_G6_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1")
+# Regions per family, among the catalog's regions, as EC2's offerings list them (checked
+# against the instances.vantage.sh snapshot in github.com/tsaol/aws-gpu data/all_gpu_instances.js,
+# 2025-11-30): g6 and g6e are not offered in eu-west-1, p5 not in eu-west-1 or eu-central-1,
+# g5 not in ap-northeast-3, g5g only in us-east-1, us-west-2, eu-central-1, ap-northeast-1.
+_G5_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1")
+_G5G_REGIONS = ("us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1")
+_G6_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-central-1", "ap-northeast-1")
+_G6E_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-central-1", "ap-northeast-1", "ap-northeast-3")
+_P4D_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1")
+_P5_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "ap-northeast-1")
 
 _TYPES = (
     # System (CPU) pools.
@@ -17,10 +25,10 @@ _TYPES = (
     # T4 / T4G / A10G.
     InstanceType("g4dn.xlarge", 4, 16, 0.526, gpu="t4", gpus=1),
     InstanceType("g4dn.12xlarge", 48, 192, 3.912, gpu="t4", gpus=4),
-    InstanceType("g5g.xlarge", 4, 8, 0.42, arch="arm64", gpu="t4g", gpus=1),
-    InstanceType("g5g.16xlarge", 64, 128, 2.744, arch="arm64", gpu="t4g", gpus=2),
-    InstanceType("g5.xlarge", 4, 16, 1.006, gpu="a10g", gpus=1),
-    InstanceType("g5.12xlarge", 48, 192, 5.672, gpu="a10g", gpus=4),
+    InstanceType("g5g.xlarge", 4, 8, 0.42, arch="arm64", gpu="t4g", gpus=1, regions=_G5G_REGIONS),
+    InstanceType("g5g.16xlarge", 64, 128, 2.744, arch="arm64", gpu="t4g", gpus=2, regions=_G5G_REGIONS),
+    InstanceType("g5.xlarge", 4, 16, 1.006, gpu="a10g", gpus=1, regions=_G5_REGIONS),
+    InstanceType("g5.12xlarge", 48, 192, 5.672, gpu="a10g", gpus=4, regions=_G5_REGIONS),
     # L4.
     InstanceType("g6.xlarge", 4, 16, 0.8048, gpu="l4", gpus=1, regions=_G6_REGIONS),
     InstanceType("g6.2xlarge", 8, 32, 0.9776, gpu="l4", gpus=1, regions=_G6_REGIONS),
@@ -28,14 +36,14 @@ _TYPES = (
     InstanceType("g6.12xlarge", 48, 192, 4.6016, gpu="l4", gpus=4, regions=_G6_REGIONS),
     InstanceType("g6.48xlarge", 192, 768, 13.3504, gpu="l4", gpus=8, regions=_G6_REGIONS),
     # L40S.
-    InstanceType("g6e.xlarge", 4, 32, 1.861, gpu="l40s", gpus=1, regions=_G6_REGIONS),
-    InstanceType("g6e.12xlarge", 48, 384, 10.493, gpu="l40s", gpus=4, regions=_G6_REGIONS),
-    InstanceType("g6e.48xlarge", 192, 1536, 30.131, gpu="l40s", gpus=8, regions=_G6_REGIONS),
+    InstanceType("g6e.xlarge", 4, 32, 1.861, gpu="l40s", gpus=1, regions=_G6E_REGIONS),
+    InstanceType("g6e.12xlarge", 48, 384, 10.493, gpu="l40s", gpus=4, regions=_G6E_REGIONS),
+    InstanceType("g6e.48xlarge", 192, 1536, 30.131, gpu="l40s", gpus=8, regions=_G6E_REGIONS),
     # A100 / H100 / H200 / B200 (prices after AWS's June 2025 P-family reduction).
-    InstanceType("p4d.24xlarge", 96, 1152, 21.9576, gpu="a100", gpus=8, regions=_P_REGIONS),
-    InstanceType("p5.48xlarge", 192, 2048, 55.04, gpu="h100", gpus=8, regions=_P_REGIONS),
-    InstanceType("p5en.48xlarge", 192, 2048, 63.296, gpu="h200", gpus=8, regions=("us-east-1", "us-east-2", "us-west-2")),
-    InstanceType("p6-b200.48xlarge", 192, 2048, 113.9328, gpu="b200", gpus=8, regions=("us-east-1", "us-west-2")),
+    InstanceType("p4d.24xlarge", 96, 1152, 21.9576, gpu="a100", gpus=8, regions=_P4D_REGIONS),
+    InstanceType("p5.48xlarge", 192, 2048, 55.04, gpu="h100", gpus=8, regions=_P5_REGIONS),
+    InstanceType("p5en.48xlarge", 192, 2048, 63.296, gpu="h200", gpus=8, regions=_P5_REGIONS),
+    InstanceType("p6-b200.48xlarge", 192, 2048, 113.9328, gpu="b200", gpus=8, regions=("us-east-1", "us-east-2", "us-west-2")),
 )
 
 CATALOG = CloudCatalog(

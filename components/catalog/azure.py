@@ -26,7 +26,7 @@ _TYPES = (
     InstanceType("Standard_NC24ads_A100_v4", 24, 220, 3.673, gpu="a100-80gb", gpus=1, regions=_A100_REGIONS, ephemeral_os_disk_gb=64, encryption_at_host=True),
     InstanceType("Standard_NC48ads_A100_v4", 48, 440, 7.346, gpu="a100-80gb", gpus=2, regions=_A100_REGIONS, ephemeral_os_disk_gb=128, encryption_at_host=True),
     InstanceType("Standard_NC96ads_A100_v4", 96, 880, 14.692, gpu="a100-80gb", gpus=4, regions=_A100_REGIONS, ephemeral_os_disk_gb=256, encryption_at_host=True),
-    InstanceType("Standard_ND96amsr_A100_v4", 96, 1900, 32.77, gpu="a100-80gb", gpus=8, regions=_A100_REGIONS, ephemeral_os_disk_gb=6400, encryption_at_host=True),
+    InstanceType("Standard_ND96amsr_A100_v4", 96, 1800, 32.77, gpu="a100-80gb", gpus=8, regions=_A100_REGIONS, ephemeral_os_disk_gb=6400, encryption_at_host=True),
     # H100.
     InstanceType("Standard_NC40ads_H100_v5", 40, 320, 6.98, gpu="h100-nvl", gpus=1, regions=_H100_REGIONS, ephemeral_os_disk_gb=3576, encryption_at_host=True),
     InstanceType("Standard_ND96isr_H100_v5", 96, 1900, 98.32, gpu="h100", gpus=8, regions=_H100_REGIONS, ephemeral_os_disk_gb=1024, encryption_at_host=True),

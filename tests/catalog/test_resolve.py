@@ -68,11 +68,11 @@ def test_every_pick_is_offered_in_the_region_and_nothing_offered_is_cheaper(clou
 
 
 def test_a_type_not_offered_in_the_region_is_skipped():
-    # aws.py: p5en.48xlarge (8 x H200) only in us-east-1, us-east-2, us-west-2.
+    # aws.py: p5en.48xlarge (8 x H200) in us-east-1, us-east-2, us-west-2 and ap-northeast-1, not eu-west-1.
     with pytest.raises(NotOffered) as err:
         resolve.gpu_type(catalog.cloud("aws"), "eu-west-1", GpuNeed(gpu="h200", gpus=8))
     assert str(err.value) == (
-        "no aws type offers 8 x h200 in eu-west-1; nearby: 8 x h200 in us-east-1 (us-east), us-east-2 (us-central), us-west-2 (us-west)"
+        "no aws type offers 8 x h200 in eu-west-1; nearby: 8 x h200 in ap-northeast-1 (asia-northeast), us-east-1 (us-east), us-east-2 (us-central), us-west-2 (us-west)"
     )
 
 

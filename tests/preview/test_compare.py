@@ -123,7 +123,7 @@ def test_compare_says_what_is_not_available_where_and_what_it_substituted(capsys
 
 def test_compare_exits_1_when_no_cloud_can_run_the_stack(capsys, tmp_path):
     path = tmp_path / "Pulumi.b200.yaml"
-    # aws.py: p6-b200.48xlarge only in us-east-1 and us-west-2; gcp.py and azure.py have no B200.
+    # aws.py: p6-b200.48xlarge only in us-east-1, us-east-2 and us-west-2; gcp.py and azure.py have no B200.
     path.write_text(
         "config:\n  ml-clusters:cloud: aws\n  ml-clusters:region: europe-west\n"
         "  ml-clusters:gpuPools:\n    - name: big\n      gpu: b200\n      gpusPerNode: 8\n",
@@ -131,7 +131,7 @@ def test_compare_exits_1_when_no_cloud_can_run_the_stack(capsys, tmp_path):
     )
     code, out = run(capsys, str(path), "--compare")
     assert code == 1
-    assert "aws: not available: gpuPools[0]: no aws type offers 8 x b200 in eu-west-1; nearby: 8 x b200 in us-east-1 (us-east), us-west-2 (us-west)" in out
+    assert "aws: not available: gpuPools[0]: no aws type offers 8 x b200 in eu-west-1; nearby: 8 x b200 in us-east-1 (us-east), us-east-2 (us-central), us-west-2 (us-west)" in out
     assert "gcp: not available: gpuPools[0].gpu: no gcp type has b200; gcp GPU models: " in out
     assert out.rstrip().endswith("stack b200 runs on: none")
     assert "Traceback" not in out

@@ -514,7 +514,7 @@ def _gcp(pools, **extra):
         (
             _gcp([{"name": "h200", "instanceType": "a3-ultragpu-8g"}]),
             "gpuPools[0].instanceType: 'a3-ultragpu-8g' (NVIDIA H200 141GB) is not offered in us-east1; "
-            "regions with it: europe-west1, us-central1",
+            "regions with it: europe-west1, europe-west4, us-central1, us-east4, us-west1",
         ),
         (
             _gcp([{"name": "a100", "instanceType": "a2-ultragpu-1g"}]),
