@@ -46,8 +46,8 @@ CATALOG = CloudCatalog(
     },
     instance_types={t.name: t for t in _TYPES},
     default_system_instance_type="e2-standard-4",
-    # A2/A3 zones as Compute Engine lists the machine types (checked against
-    # github.com/skypilot-org/skypilot-catalog catalogs/v8/gcp/vms.csv: a2-highgpu-*,
+    # G2/A2/A3 zones as Compute Engine lists the machine types (checked against
+    # github.com/skypilot-org/skypilot-catalog catalogs/v8/gcp/vms.csv: g2-standard-*, a2-highgpu-*,
     # a2-ultragpu-*, a3-highgpu-8g, a3-ultragpu-8g rows per zone).
     accelerator_zones={
         "nvidia-l4": {
@@ -58,7 +58,7 @@ CATALOG = CloudCatalog(
             "europe-west4": ("europe-west4-a", "europe-west4-b", "europe-west4-c"),
             "europe-west1": ("europe-west1-b", "europe-west1-c"),
             "asia-southeast1": ("asia-southeast1-a", "asia-southeast1-b", "asia-southeast1-c"),
-            "asia-northeast1": ("asia-northeast1-a", "asia-northeast1-c"),
+            "asia-northeast1": ("asia-northeast1-a", "asia-northeast1-b", "asia-northeast1-c"),
         },
         "nvidia-tesla-a100": {
             "us-central1": ("us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"),

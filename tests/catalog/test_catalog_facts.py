@@ -88,6 +88,10 @@ def test_aws_regions_offering_match_ec2(name):
 # Zones per catalog region where GCP offers the machine type (skypilot-org/skypilot-catalog
 # catalogs/v8/gcp/vms.csv, one row per machine type and zone).
 GCP_ZONES = {
+    ("g2-standard-24", "us-east4"): ("us-east4-a", "us-east4-c"),
+    ("g2-standard-24", "europe-west1"): ("europe-west1-b", "europe-west1-c"),
+    ("g2-standard-24", "asia-northeast1"): ("asia-northeast1-a", "asia-northeast1-b", "asia-northeast1-c"),
+    ("g2-standard-24", "us-central1"): ("us-central1-a", "us-central1-b", "us-central1-c"),
     ("a2-highgpu-1g", "asia-southeast1"): ("asia-southeast1-b", "asia-southeast1-c"),
     ("a2-highgpu-1g", "us-central1"): ("us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"),
     ("a2-ultragpu-1g", "us-east4"): ("us-east4-c",),
