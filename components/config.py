@@ -940,7 +940,7 @@ def _region_problems(cloud: str, region: Optional[str]) -> list[str]:
         return []
     regions = sorted(catalog.cloud(cloud).regions)
     if region is None:
-        return [f"region: required key is missing for cloud {cloud}; allowed: {', '.join(regions)}"]
+        return [f"region: required key is missing for cloud {cloud}; allowed: {', '.join(regions)}; places: {', '.join(resolve.places_on(cloud))}"]
     if region in regions or resolve.place_region(cloud, region) is not None:
         return []
     if region in catalog.PLACES:

@@ -85,7 +85,8 @@ BAD_CONFIGS = [
     ("unknown-region", {**BASE, "region": "us-east-9"},
      "region: 'us-east-9' is not a known aws region or place (did you mean us-east-2?); allowed: "
      + ", ".join(sorted(catalog.cloud("aws").regions)) + "; places: us-east, us-central, us-west, europe-west, asia-northeast"),
-    ("missing-region", {"cloud": "aws"}, "region: required key is missing for cloud aws; allowed: " + ", ".join(sorted(catalog.cloud("aws").regions))),
+    ("missing-region", {"cloud": "aws"}, "region: required key is missing for cloud aws; allowed: " + ", ".join(sorted(catalog.cloud("aws").regions))
+     + "; places: us-east, us-central, us-west, europe-west, asia-northeast"),
     ("bad-environment", {**BASE, "environment": "production"}, "environment: 'production' is not allowed; allowed: dev, staging, prod"),
     ("mig-on-l4", with_pool(sharing={"mig": {"profile": "1g.5gb"}}),
      "gpuPools[0].sharing.mig: NVIDIA L4 (g6.xlarge) does not support MIG; MIG GPUs: a100, a100-80gb, b200, h100, h100-nvl, h200"),
