@@ -76,14 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail([f"{path}{line}" for line in err.problems])
 
     if args.compare:
-        results = compare.compare(stack, values, secret_keys)
-        compare.print_table(console, stack, results)
-        if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(compare.compare_json(stack, results), encoding="utf-8")
-        runs = [r.cloud for r in results if r.available]
-        console.print(f"stack {stack} runs on: {', '.join(runs) or 'none'}", markup=False)
-        return 0 if runs else 1
+        return compare.run(console, stack, values, secret_keys, args.json)
 
     try:
         plan = engine.run_program(stack, values, secret_keys)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
 from rich.console import Console
@@ -255,6 +256,18 @@ def print_table(con: Console, stack: str, results: list[CloudResult]) -> None:
     for r in results:
         for note in r.substitutions:
             con.print(f"{r.cloud}: {note}", markup=False)
+
+
+def run(con: Console, stack: str, values: dict[str, str], secret_keys: list[str], json_path: Optional[Path] = None) -> int:
+    """`python -m preview STACK --compare [--json FILE]`: exit 0 when at least one cloud runs the stack."""
+    results = compare(stack, values, secret_keys)
+    print_table(con, stack, results)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(compare_json(stack, results), encoding="utf-8")
+    runs = [r.cloud for r in results if r.available]
+    con.print(f"stack {stack} runs on: {', '.join(runs) or 'none'}", markup=False)
+    return 0 if runs else 1
 
 
 def compare_json(stack: str, results: list[CloudResult]) -> str:
