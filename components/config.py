@@ -860,8 +860,13 @@ def _resolve_gpu_pool(pool: GpuPool, where: str, cloud: str, region: Optional[st
     """The pool with a concrete instance type, the choice made, or the problem (one line)."""
     need = _gpu_need(pool)
     if pool.instance_type is not None:
-        choice = None if need is None else resolve.Choice(where, need.describe(), pool.instance_type, "instanceType is set, and wins over the needs")
-        return pool, choice, None
+        if need is None:
+            return pool, None, None
+        why = "instanceType is set, and wins over the needs"
+        itype = catalog.instance_type(cloud, pool.instance_type) or catalog.find_instance_type(pool.instance_type)
+        if itype is not None and itype.gpu and (itype.gpus, itype.gpu) != (need.gpus, need.gpu or itype.gpu):
+            why += f" (it has {itype.gpus} x {itype.gpu})"
+        return pool, resolve.Choice(where, need.describe(), pool.instance_type, why), None
     if need is None:
         return pool, None, f"{where}: sets neither instanceType nor gpu; allowed: instanceType (a GPU type of {cloud}), or gpu (a GPU model) with gpusPerNode"
     try:

@@ -95,13 +95,32 @@ def _structured(values: dict[str, str], name: str) -> Any:
         return None
 
 
+NEED_KEYS = {True: ("gpu", "minGpuMemoryGb"), False: ("minVcpus", "minMemoryGb")}
+
+
+def _has_need(pool: dict[str, Any], gpu: bool) -> bool:
+    return any(pool.get(k) is not None for k in NEED_KEYS[gpu])
+
+
 def _as_need(pool: dict[str, Any], itype: catalog.InstanceType, gpu: bool) -> dict[str, Any]:
+    """The pool without its instance type, asking for what it already says it needs, or
+    else for what the type has."""
     out = {k: v for k, v in pool.items() if k != "instanceType"}
+    if _has_need(pool, gpu):
+        return out
     if gpu:
         out.update(gpu=itype.gpu, gpusPerNode=itype.gpus, arch=itype.arch)
     else:
         out.update(minVcpus=itype.vcpus, minMemoryGb=int(itype.memory_gb), arch=itype.arch)
     return out
+
+
+def _need_text(pool: dict[str, Any], itype: catalog.InstanceType, gpu: bool) -> str:
+    if _has_need(pool, gpu):
+        return "by its own " + "/".join(k for k in NEED_KEYS[gpu] if pool.get(k) is not None)
+    if gpu:
+        return f"as {itype.gpus} x {itype.gpu}"
+    return f"as >= {itype.vcpus} vCPUs, >= {int(itype.memory_gb)} GB ({itype.arch})"
 
 
 def _source_type(source_cloud: str, name: str) -> Optional[catalog.InstanceType]:
@@ -142,8 +161,7 @@ def values_for(values: dict[str, str], cloud: str) -> tuple[dict[str, str], list
             if itype is None or bool(itype.gpu) != gpu:
                 continue  # unknown or wrong kind: the config check reports it
             pools[i] = _as_need(pool, itype, gpu)
-            need = f"{itype.gpus} x {itype.gpu}" if gpu else f">= {itype.vcpus} vCPUs, >= {int(itype.memory_gb)} GB ({itype.arch})"
-            notes.append(f"{name}[{i}]: {pool['instanceType']} is not a type of {cloud}; compared as {need}")
+            notes.append(f"{name}[{i}]: {pool['instanceType']} is not a type of {cloud}; compared {_need_text(pool, itype, gpu)}")
             changed = True
         if changed:
             out[_key(name)] = engine.config_string(pools)
@@ -152,7 +170,7 @@ def values_for(values: dict[str, str], cloud: str) -> tuple[dict[str, str], list
         itype = _source_type(source, system["instanceType"])
         if itype is not None and not itype.gpu:
             out[_key("systemPool")] = engine.config_string(_as_need(system, itype, gpu=False))
-            notes.append(f"systemPool: {system['instanceType']} is not a type of {cloud}; compared as >= {itype.vcpus} vCPUs, >= {int(itype.memory_gb)} GB ({itype.arch})")
+            notes.append(f"systemPool: {system['instanceType']} is not a type of {cloud}; compared {_need_text(system, itype, False)}")
     return out, notes
 
 

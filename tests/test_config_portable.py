@@ -144,3 +144,9 @@ def test_backends_see_concrete_types_on_every_cloud():
         chosen = field_of(inputs(plan.one(resource, "ml-test-train")))
         # aws.py p5.48xlarge and azure.py Standard_ND96isr_H100_v5: the only 8 x H100 rows.
         assert chosen == {"aws": "p5.48xlarge", "azure": "Standard_ND96isr_H100_v5"}[cloud]
+
+
+def test_an_explicit_type_that_disagrees_with_the_needs_still_wins_and_says_so():
+    cfg = load({**AWS, "gpuPools": [{"name": "a", "instanceType": "g6.xlarge", "gpu": "h100", "gpusPerNode": 8}]})
+    assert cfg.gpu_pools[0].instance_type == "g6.xlarge"
+    assert cfg.choices[0].why == "instanceType is set, and wins over the needs (it has 1 x l4)"

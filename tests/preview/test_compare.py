@@ -135,3 +135,18 @@ def test_compare_exits_1_when_no_cloud_can_run_the_stack(capsys, tmp_path):
     assert "gcp: not available: gpuPools[0].gpu: no gcp type has b200; gcp GPU models: " in out
     assert out.rstrip().endswith("stack b200 runs on: none")
     assert "Traceback" not in out
+
+
+def test_a_pinned_pool_that_also_states_its_needs_is_compared_by_them():
+    values = engine.project_defaults()
+    values.update({
+        "ml-clusters:cloud": "aws", "ml-clusters:region": "us-east-1",
+        # Pinned to an AWS type at home; elsewhere the pool asks for 1 x L4 with >= 8 vCPUs.
+        "ml-clusters:gpuPools": json.dumps([{"name": "infer", "instanceType": "g6.2xlarge", "gpu": "l4", "minVcpus": 8}]),
+    })
+    changed, notes = compare.values_for(values, "gcp")
+    assert json.loads(changed["ml-clusters:gpuPools"]) == [{"name": "infer", "gpu": "l4", "minVcpus": 8}]
+    assert "gpuPools[0]: g6.2xlarge is not a type of gcp; compared by its own gpu" in notes
+    result = compare.evaluate_on("t", values, [], "gcp", policies=False)
+    # gcp.py: g2-standard-8 is the cheapest 1 x L4 machine with at least 8 vCPUs.
+    assert [p.instance_type for p in result.pools if p.key == "gpuPools[0]"] == ["g2-standard-8"]
