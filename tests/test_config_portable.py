@@ -8,6 +8,7 @@ import pytest
 
 from components import catalog
 from components.config import ConfigError, load, raw_from_pulumi
+from preview import engine
 from tests.conftest import config_errors, flat_config, inputs, plan_for
 
 AWS = {"cloud": "aws", "region": "us-east-1"}
@@ -64,8 +65,6 @@ def test_the_gcp_project_comes_from_the_providers_config_when_the_stack_has_no_b
 
 
 def test_the_gke_cluster_lands_in_the_providers_project():
-    from tests.conftest import engine
-
     values = {**flat_config({"cloud": "gcp", "region": "us-east", "gpuPools": [{"name": "train", "gpu": "h100", "gpusPerNode": 8}]}),
               "gcp:project": "ml-from-provider"}
     plan = engine.run_program("test", values)
@@ -150,3 +149,22 @@ def test_an_explicit_type_that_disagrees_with_the_needs_still_wins_and_says_so()
     cfg = load({**AWS, "gpuPools": [{"name": "a", "instanceType": "g6.xlarge", "gpu": "h100", "gpusPerNode": 8}]})
     assert cfg.gpu_pools[0].instance_type == "g6.xlarge"
     assert cfg.choices[0].why == "instanceType is set, and wins over the needs (it has 1 x l4)"
+
+
+@pytest.mark.parametrize("cloud,resource,field_of,system,web", [
+    # The catalog's only 8-vCPU x86 types, and its cheapest x86 4-vCPU/16 GB type, per cloud.
+    ("aws", "aws:eks/nodeGroup:NodeGroup", lambda i: i["instanceTypes"][0], "m7i.2xlarge", None),
+    ("gcp", "gcp:container/nodePool:NodePool", lambda i: i["nodeConfig"]["machineType"], "n2-standard-8", "e2-standard-4"),
+    ("azure", "azure-native:containerservice:AgentPool", lambda i: i["vmSize"], "Standard_D8ds_v5", "Standard_D4ds_v5"),
+])
+def test_system_and_cpu_pools_by_size_reach_the_backends(cloud, resource, field_of, system, web):
+    raw = {"cloud": cloud, "region": "us-east", "systemPool": {"minVcpus": 8}}
+    if web is not None:  # EKS builds no CPU pools yet
+        raw["cpuPools"] = [{"name": "web", "minVcpus": 4, "minMemoryGb": 16}]
+    values = flat_config(raw)
+    if cloud == "gcp":
+        values["gcp:project"] = "ml-portable-1"
+    plan = engine.run_program("test", values)
+    assert field_of(inputs(plan.one(resource, "ml-test-system"))) == system
+    if web is not None:
+        assert field_of(inputs(plan.one(resource, "ml-test-web"))) == web
