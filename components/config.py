@@ -426,9 +426,9 @@ class DisasterRecovery(_Model):
     role: Literal["primary", "standby"] = "primary"
     """`primary`: this stack owns the stores and their replicas in the recovery region and backs the cluster up; `standby`: the pilot-light stack in the recovery region (GPU pools at 0 until failover)."""
     recovery_region: Optional[str] = None
-    """primary: the region the replicas and the standby live in; default: the catalog's DR pair of `region`."""
+    """primary: the region the replicas and the standby live in (a region or a place, as for `region`); default: the catalog's DR pair of `region`."""
     primary_region: Optional[str] = None
-    """standby: the primary stack's region, whose replicas it reads; default: the catalog's DR pair of `region`."""
+    """standby: the primary stack's region, whose replicas it reads (a region or a place, as for `region`); default: the catalog's DR pair of `region`."""
     primary_stack: Optional[str] = None
     """standby: the primary stack's name; default: this stack's name without `-dr`."""
     primary_cluster_name: Optional[str] = Field(default=None, pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
@@ -935,6 +935,18 @@ def resolve_config(cfg: StackConfig) -> StackConfig:
         cpu_pools.append(cpu_pool)
         choices += [choice] if choice else []
     update.update(system_pool=system, gpu_pools=gpu_pools, cpu_pools=cpu_pools)
+    # The DR pair follows the same map: a place in dr.recoveryRegion / dr.primaryRegion is
+    # the cloud's region there (unset, the DR plan takes the cloud's pair of `region`).
+    if cfg.dr is not None and cfg.cloud != "existing":
+        dr_update = {}
+        for field, key in (("recovery_region", "dr.recoveryRegion"), ("primary_region", "dr.primaryRegion")):
+            value = getattr(cfg.dr, field)
+            mapped = _resolved_region(cfg.cloud, value) if value else None
+            if mapped is not None and mapped != value:
+                dr_update[field] = mapped
+                choices.append(resolve.Choice(key, value, mapped, f"place {value} on {cfg.cloud}"))
+        if dr_update:
+            update["dr"] = cfg.dr.model_copy(update=dr_update)
     resolved = cfg.model_copy(update=update)
     resolved._choices = tuple(choices)
     return resolved

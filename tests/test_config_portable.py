@@ -168,3 +168,17 @@ def test_system_and_cpu_pools_by_size_reach_the_backends(cloud, resource, field_
     assert field_of(inputs(plan.one(resource, "ml-test-system"))) == system
     if web is not None:
         assert field_of(inputs(plan.one(resource, "ml-test-web"))) == web
+
+
+def test_the_dr_pair_follows_the_place_map():
+    from components import dr as dr_plan
+
+    # aws.py: us-east-1's pair is us-west-2; places.py: us-west is us-west-2 on aws, westus3 on azure.
+    cfg = load({"cloud": "aws", "region": "us-east", "dr": {}})
+    assert dr_plan.plan_for(cfg, "prod").recovery_region == "us-west-2"
+    cfg = load({"cloud": "azure", "region": "us-east", "dr": {"recoveryRegion": "us-west"}})
+    assert cfg.dr.recovery_region == "westus3"
+    assert dr_plan.plan_for(cfg, "prod").recovery_region == "westus3"
+    assert ("dr.recoveryRegion", "us-west", "westus3") in [(c.key, c.asked, c.chosen) for c in cfg.choices]
+    standby = load({"cloud": "gcp", "region": "us-central", "gcp": {"project": "ml-portable-1"}, "dr": {"role": "standby", "primaryRegion": "us-east"}})
+    assert dr_plan.plan_for(standby, "prod-dr").primary_region == "us-east4"
