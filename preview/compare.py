@@ -3,10 +3,10 @@
 Only `cloud` changes, plus what a cloud needs to evaluate at all: the settings block of
 every other cloud is dropped (each cloud's block keeps its defaults), GCP gets a
 placeholder project when neither `gcp.project` nor the provider's `gcp:project` is set,
-and a pool pinned to another cloud's instance type is compared by what that type has
-(its GPU model and count, or its vCPUs and memory), so the catalog can pick the nearest
-type; a region of another cloud is compared at the place it stands for (us-east-1 at
-us-east). Each cloud runs the real program under the mock engine, like the preview itself.
+and a pool pinned to another cloud's instance type is compared by the needs it states, or
+else by what that type has (its GPU model and count, or its vCPUs and memory), so the
+catalog can pick the nearest type; a region of another cloud (`region`, the `dr` regions)
+is compared at the place it stands for (us-east-1 at us-east). Each cloud runs the real program under the mock engine, like the preview itself.
 """
 
 from __future__ import annotations
@@ -143,12 +143,27 @@ def values_for(values: dict[str, str], cloud: str) -> tuple[dict[str, str], list
     if source == cloud:
         return out, notes
     target = catalog.CLOUDS[cloud]
-    region = values.get(_key("region"), "")
-    if region and region not in target.regions and source in catalog.CLOUDS and region in catalog.CLOUDS[source].regions:
-        place = resolve.place_of(source, region)
+    def as_place(key: str, region: object) -> Optional[str]:
+        """A region of the stack's own cloud that `cloud` lacks, as the place it stands for."""
+        if not isinstance(region, str) or region in target.regions or source not in catalog.CLOUDS:
+            return None
+        place = resolve.place_of(source, region) if region in catalog.CLOUDS[source].regions else None
         if place is not None:
-            out[_key("region")] = place
-            notes.append(f"region: {region} is not a region of {cloud}; compared at its place {place}")
+            notes.append(f"{key}: {region} is not a region of {cloud}; compared at its place {place}")
+        return place
+
+    place = as_place("region", values.get(_key("region")))
+    if place is not None:
+        out[_key("region")] = place
+    dr = _structured(values, "dr")
+    if isinstance(dr, dict):
+        changed_dr = dict(dr)
+        for key in ("recoveryRegion", "primaryRegion"):
+            place = as_place(f"dr.{key}", dr.get(key))
+            if place is not None:
+                changed_dr[key] = place
+        if changed_dr != dr:
+            out[_key("dr")] = engine.config_string(changed_dr)
     for name, gpu in (("gpuPools", True), ("cpuPools", False)):
         pools = _structured(values, name)
         if not isinstance(pools, list):

@@ -150,3 +150,11 @@ def test_a_pinned_pool_that_also_states_its_needs_is_compared_by_them():
     result = compare.evaluate_on("t", values, [], "gcp", policies=False)
     # gcp.py: g2-standard-8 is the cheapest 1 x L4 machine with at least 8 vCPUs.
     assert [p.instance_type for p in result.pools if p.key == "gpuPools[0]"] == ["g2-standard-8"]
+
+
+def test_a_dr_region_of_the_stacks_cloud_is_compared_at_its_place():
+    values, _ = engine.read_stack_config("prod-azure-dr")
+    changed, notes = compare.values_for(values, "aws")
+    # places.py: eastus is us-east; on aws that is us-east-1.
+    assert json.loads(changed["ml-clusters:dr"])["primaryRegion"] == "us-east"
+    assert "dr.primaryRegion: eastus is not a region of aws; compared at its place us-east" in notes
