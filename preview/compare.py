@@ -23,7 +23,7 @@ from components import catalog
 from components.catalog import resolve
 from components.config import PROJECT, ConfigError, StackConfig, load, raw_from_pulumi
 
-from . import engine, report
+from . import engine, ready, report
 
 CLOUDS = ("aws", "gcp", "azure")
 HOURS_PER_MONTH = 730  # the month the clouds' price calculators use
@@ -53,10 +53,11 @@ class CloudResult:
     pools: list[PoolRow] = field(default_factory=list)
     gpus_min: int = 0
     gpus_max: int = 0
-    usd_per_hour_min: Optional[float] = None
+    usd_per_hour_min: Optional[float] = None  # the preview's full cost (report.stack_cost) at the pools' min sizes
     usd_per_hour_max: Optional[float] = None
+    not_priced: list[str] = field(default_factory=list)
     mandatory_policy_findings: int = 0
-    time_to_ready_minutes: Optional[float] = None
+    time_to_ready_seconds: Optional[int] = None  # the preview's estimate (ready.estimate)
 
     @property
     def usd_per_month_min(self) -> Optional[float]:
@@ -225,9 +226,11 @@ def evaluate_on(stack: str, values: dict[str, str], secret_keys: list[str], clou
     costs = report.pool_costs(cfg)
     result.gpus_min = sum(c.gpus_per_node * c.min_nodes for c in costs)
     result.gpus_max = sum(c.gpus_per_node * c.max_nodes for c in costs)
-    priced = [c for c in costs if c.usd_per_hour_max is not None]
-    result.usd_per_hour_min = round(sum(c.usd_per_hour_min or 0 for c in priced), 4)
-    result.usd_per_hour_max = round(sum(c.usd_per_hour_max or 0 for c in priced), 4)
+    # The same figures the preview prints for the stack on that cloud.
+    full = report.stack_cost(cfg, plan, costs)
+    result.usd_per_hour_min, result.usd_per_hour_max = full.hourly_min, full.hourly_max
+    result.not_priced = list(full.not_priced)
+    result.time_to_ready_seconds = ready.estimate(plan, [p.name for p in cfg.gpu_pools]).seconds
     if policies:
         violations = report.evaluate_policies(plan, cfg.environment)
         result.mandatory_policy_findings = sum(1 for v in violations if v.level == "mandatory")
@@ -249,7 +252,7 @@ def _usd(value: Optional[float]) -> str:
 
 
 def print_table(con: Console, stack: str, results: list[CloudResult]) -> None:
-    table = Table(title=f"stack {stack} on every cloud (GPU pools priced on demand)", show_edge=False)
+    table = Table(title=f"stack {stack} on every cloud (cost as the preview prices it: on demand, what the catalog prices)", show_edge=False)
     table.add_column("")
     for r in results:
         table.add_column(r.cloud, overflow="fold")
@@ -279,7 +282,7 @@ def print_table(con: Console, stack: str, results: list[CloudResult]) -> None:
     row("USD/h at max", [_usd(r.usd_per_hour_max) for r in results])
     row(f"USD/month at min ({HOURS_PER_MONTH} h)", [_usd(r.usd_per_month_min) for r in results])
     row(f"USD/month at max ({HOURS_PER_MONTH} h)", [_usd(r.usd_per_month_max) for r in results])
-    row("time to ready", [f"{r.time_to_ready_minutes:g} min" if r.time_to_ready_minutes is not None else "-" for r in results])
+    row("time to ready", [ready.minutes(r.time_to_ready_seconds) if r.time_to_ready_seconds is not None else "-" for r in results])
     row("runs here", ["yes" if r.available else f"no: {len(r.problems)} problem{'s' if len(r.problems) != 1 else ''} below" for r in results])
     con.print(table)
     # Whole lines, never wrapped, so each reads (and greps) as the config check wrote it.

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from components.config import ConfigError, load, raw_from_pulumi
-from preview import compare, engine
+from preview import compare, engine, ready
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -65,5 +65,6 @@ def test_the_compare_table_shown_matches_the_portable_stack():
     table = blocks()[2]
     for r in results:
         assert f"${r.usd_per_hour_max:,.2f}" in table and f"${r.usd_per_month_max:,.2f}" in table
+        assert ready.minutes(r.time_to_ready_seconds) in table
         for pool in r.pools:
             assert pool.instance_type in table

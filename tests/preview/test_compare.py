@@ -70,6 +70,12 @@ def _hourly(cloud: str, pools: list[tuple[str, int]]) -> float:
 
 
 def test_compare_prints_types_gpus_and_cost_per_cloud_and_writes_the_same_as_json(capsys, tmp_path):
+    # What the plain preview reports for the same file with only `cloud` changed.
+    previews = {}
+    for cloud in compare.CLOUDS:
+        assert main([str(portable_on(cloud, tmp_path)), "--quiet", "--json", str(tmp_path / f"{cloud}.json")]) == 0
+        previews[cloud] = json.loads((tmp_path / f"{cloud}.json").read_text())
+    capsys.readouterr()
     code, out = run(capsys, "portable", "--compare", "--json", str(tmp_path / "compare.json"))
     assert code == 0, out
     assert out.rstrip().endswith("stack portable runs on: aws, gcp, azure")
@@ -89,13 +95,15 @@ def test_compare_prints_types_gpus_and_cost_per_cloud_and_writes_the_same_as_jso
         assert [(p["name"], p["instanceType"], p["gpusPerNode"], p["minNodes"], p["maxNodes"]) for p in gpu_rows] == [
             ("infer", infer, 1, 0, 4), ("train", train, 8, 0, 2),
         ]
-        # Both GPU pools scale to zero: $0 at min; at max 4 infer nodes and 2 train nodes.
-        at_max = _hourly(cloud, [(infer, 4), (train, 2)])
         assert (result["gpusMin"], result["gpusMax"]) == (0, 4 * 1 + 2 * 8)
-        assert (result["usdPerHourMin"], result["usdPerHourMax"]) == (0, at_max)
-        assert result["usdPerMonthMax"] == round(at_max * 730, 2)
-        assert f"{infer} (1 x " in out and f"{train} (8 x h100) 0-2" in out
-        assert f"${at_max:,.2f}" in out and f"${round(at_max * 730, 2):,.2f}" in out
+        # The cost and time to ready are the preview's own for that cloud.
+        total = previews[cloud]["cost"]["total"]
+        assert (result["usdPerHourMin"], result["usdPerHourMax"]) == (total["usdPerHourMin"], total["usdPerHourMax"])
+        assert (result["usdPerMonthMin"], result["usdPerMonthMax"]) == (total["usdPerMonthMin"], total["usdPerMonthMax"])
+        assert result["timeToReadySeconds"] == previews[cloud]["timeToReady"]["seconds"]
+        # Both GPU pools scale to zero, so at most 4 infer and 2 train nodes add their list price.
+        assert result["usdPerHourMax"] - result["usdPerHourMin"] >= _hourly(cloud, [(infer, 4), (train, 2)])
+        assert f"${total['usdPerHourMax']:,.2f}" in out and f"${total['usdPerMonthMax']:,.2f}" in out
 
 
 def test_compare_says_what_is_not_available_where_and_what_it_substituted(capsys, tmp_path):
