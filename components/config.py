@@ -38,7 +38,10 @@ POOL_NAME_RULE = "1-12 lowercase letters or digits, starting with a letter"
 DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 QUANTITY_RE = re.compile(r"^([0-9]+(\.[0-9]+)?)(m|k|Ki|Mi|Gi|Ti|M|G|T)?$")
 DURATION_RE = re.compile(r"^[1-9][0-9]*(h|d|w)$")
-AWS_ARN_RE = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:[A-Za-z0-9+=,.@_/-]+$")
+AWS_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$")
+AWS_STS_ARN_RE = re.compile(r"^arn:(aws[a-z-]*):sts::([0-9]{12}):assumed-role/([A-Za-z0-9+=,.@_-]+)/.+$")
+# RFC 5737 reserves these for documentation: no real client ever comes from them.
+DOCUMENTATION_RANGES = tuple(ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 GCP_PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 RESERVED_POOL_NAMES = ("system",)
@@ -175,15 +178,34 @@ class Network(_Model):
     service_cidr: str = "10.96.0.0/16"
     """Kubernetes Service range; must not overlap the VPC or pods."""
     api_allowed_cidrs: list[str] = Field(default_factory=list)
-    """CIDRs that may reach the Kubernetes API from outside the network. Empty: private endpoint only. 0.0.0.0/0 is refused in prod."""
+    """CIDRs that may reach the Kubernetes API's public endpoint (the private endpoint is always on). Empty needs `privateApi: true`. 0.0.0.0/0 is refused in prod; documentation ranges (RFC 5737) get a preview warning."""
+    private_api: bool = False
+    """No public API endpoint at all: `pulumi up`, kubectl and CI must then run inside the network (VPN, peered network, a runner in the VPC). Required, and only allowed, when `apiAllowedCidrs` is empty: the stack says so explicitly. Ignored for cloud existing."""
 
 
 # --- Per-cloud settings ----------------------------------------------------------------
 
 
+class AwsIdentityProvider(_Model):
+    """An OIDC identity provider EKS trusts for user sign-in (aws.eks.IdentityProviderConfig)."""
+
+    issuer_url: str
+    """The provider's issuer URL (https), e.g. `https://login.example.com/oauth2/default`."""
+    client_id: str
+    """The client (audience) id the provider issues kubectl tokens for."""
+    groups_claim: str = "groups"
+    """Token claim holding the user's groups; each group becomes a Kubernetes group of that name."""
+    username_claim: str = "email"
+    """Token claim that becomes the Kubernetes user name."""
+
+
 class AwsSettings(_Model):
     admin_principal_arns: list[str] = Field(default_factory=list)
-    """IAM role or user ARNs given cluster-admin through EKS access entries (besides whoever runs `pulumi up`)."""
+    """IAM role or user ARNs (not `sts` session ARNs) given cluster-admin through EKS access entries. Leave out whoever creates the cluster: EKS already made it admin (a second entry fails with 409)."""
+    group_principal_arns: dict[str, list[str]] = Field(default_factory=dict)
+    """Team access through access entries: a Kubernetes group (a namespace's `group`) -> the IAM role or user ARNs whose access entry carries it. Use this or `identityProvider`; every namespace group must come from one of them."""
+    identity_provider: Optional[AwsIdentityProvider] = None
+    """Team access through your OIDC identity provider: the token's groups claim supplies the namespaces' groups (users sign in with an OIDC kubectl plugin)."""
     addon_versions: dict[str, str] = Field(default_factory=dict)
     """Pin EKS add-on versions, e.g. `{aws-ebs-csi-driver: v1.48.0-eksbuild.1}`; unset: EKS's default for the cluster version."""
 
@@ -208,8 +230,8 @@ class AzureSettings(_Model):
     """Entra ID tenant of those groups; unset: the subscription's tenant."""
     network_policy: Literal["cilium", "azure"] = "cilium"
     """`cilium`: Azure CNI powered by Cilium (dataplane and network policy); `azure`: Azure Network Policy Manager. Both on CNI overlay."""
-    private_cluster: bool = False
-    """No public API endpoint (`pulumi up` must then run inside the VNet); an empty `network.apiAllowedCidrs` also makes the cluster private."""
+    private_cluster: Optional[bool] = None
+    """Replaced by `network.privateApi` (the same choice on every cloud); setting it is an error that names the replacement."""
     upgrade_channel: Literal["patch", "stable", "rapid", "node-image", "none"] = "patch"
     """AKS auto-upgrade channel for the Kubernetes version."""
     node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch", "Unmanaged"] = "NodeImage"
@@ -613,7 +635,10 @@ def load_from_pulumi() -> StackConfig:
     raw, problems = raw_from_pulumi(values)
     prefix = PROJECT + ":"
     secrets = {k[len(prefix):] for k in values if k.startswith(prefix) and pulumi.runtime.config.is_config_secret(k)}
-    return load(raw, problems + azure_tenant_problems(raw, values.get("azure-native:tenantId")), secrets)
+    cfg = load(raw, problems + azure_tenant_problems(raw, values.get("azure-native:tenantId")), secrets)
+    for warning in config_warnings(cfg):
+        pulumi.log.warn(warning)
+    return cfg
 
 
 def azure_tenant_problems(raw: dict[str, Any], subscription_tenant: Optional[str]) -> list[str]:
@@ -777,6 +802,30 @@ def _cidr_problems(cfg: StackConfig) -> list[str]:
             out.append(f"network.apiAllowedCidrs[{i}]: {value!r} is not an IPv4 CIDR with no host bits set, e.g. 203.0.113.0/24")
         elif net.prefixlen == 0 and cfg.is_prod:
             out.append(f"network.apiAllowedCidrs[{i}]: {value!r} opens the Kubernetes API to the whole internet, which prod does not allow; list your office or VPN ranges")
+    return out + _private_api_problems(cfg)
+
+
+def _private_api_problems(cfg: StackConfig) -> list[str]:
+    """An empty apiAllowedCidrs makes the API private on every cloud, and then `pulumi up`
+    only works from inside the network: the stack must choose that with privateApi."""
+    net = cfg.network
+    if cfg.cloud == "existing":
+        return []
+    if net.private_api and net.api_allowed_cidrs:
+        return [f"network.privateApi: true leaves no public endpoint for the {len(net.api_allowed_cidrs)} network.apiAllowedCidrs to open; allowed: remove apiAllowedCidrs, or set privateApi false"]
+    if not net.private_api and not net.api_allowed_cidrs:
+        return ["network.apiAllowedCidrs: empty makes the Kubernetes API private, so `pulumi up` would have to run inside the network; allowed: list the ranges that may reach the API, or set network.privateApi: true to choose a private API"]
+    return []
+
+
+def config_warnings(cfg: StackConfig) -> list[str]:
+    """Settings that are valid but almost certainly not what the user meant; the program
+    logs each with pulumi.log.warn, which the preview prints and `pulumi up` shows."""
+    out = []
+    for i, value in enumerate(cfg.network.api_allowed_cidrs):
+        net = _net(value)
+        if net is not None and any(net.overlaps(doc) for doc in DOCUMENTATION_RANGES):
+            out.append(f"network.apiAllowedCidrs[{i}]: {value!r} is a documentation range (RFC 5737) that no real client comes from; replace it with your office, VPN or CI egress range or nobody reaches the API")
     return out
 
 
@@ -1073,12 +1122,12 @@ def _cpu_pools_problems(cfg: StackConfig, region: Optional[str] = None) -> list[
 def _cloud_settings_problems(cfg: StackConfig) -> list[str]:
     out = []
     if cfg.aws is not None:
-        for i, arn in enumerate(cfg.aws.admin_principal_arns):
-            if not AWS_ARN_RE.match(arn):
-                out.append(f"aws.adminPrincipalArns[{i}]: {arn!r} is not an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/platform-admins")
+        out += _aws_access_problems(cfg)
         for name in cfg.aws.addon_versions:
             if name not in catalog.EKS_ADDONS:
                 out.append(f"aws.addonVersions.{name}: unknown add-on; allowed: {', '.join(sorted(catalog.EKS_ADDONS))}")
+    if cfg.cloud == "aws":
+        out += _eks_group_problems(cfg)
     if cfg.gcp is not None and not GCP_PROJECT_RE.match(cfg.gcp.project):
         out.append(f"gcp.project: {cfg.gcp.project!r} is not a GCP project id; allowed: 6-30 lowercase letters, digits and hyphens, starting with a letter")
     if cfg.gcp is not None and not cfg.gcp.regional and cfg.is_prod:
@@ -1099,8 +1148,10 @@ def _cloud_settings_problems(cfg: StackConfig) -> list[str]:
             out.append(f"azure.nodeOsUpgradeChannel: {cfg.azure.node_os_upgrade_channel!r} cannot be combined with upgradeChannel 'node-image', which upgrades node images itself; allowed: NodeImage")
         if cfg.azure.deployer_principal_type == "User" and cfg.azure.kubelogin_mode not in (None, "azurecli"):
             out.append(f"azure.kubeloginMode: {cfg.azure.kubelogin_mode!r} signs in as an application, but deployerPrincipalType is 'User'; allowed: azurecli, or set deployerPrincipalType ServicePrincipal")
-        if cfg.azure.private_cluster and cfg.network.api_allowed_cidrs:
-            out.append("azure.privateCluster: true has no public API endpoint for network.apiAllowedCidrs to open; remove apiAllowedCidrs or set privateCluster false")
+        if cfg.azure.private_cluster is not None:
+            value = "true" if cfg.azure.private_cluster else "false"
+            choice = "set network.privateApi: true" if cfg.azure.private_cluster else "list network.apiAllowedCidrs"
+            out.append(f"azure.privateCluster: {value} is replaced by network.privateApi, the same choice on every cloud; allowed: remove azure.privateCluster and {choice}")
     if cfg.cloud == "azure":
         for key in cfg.tags:
             if "/" in key:
@@ -1118,6 +1169,65 @@ def _cloud_settings_problems(cfg: StackConfig) -> list[str]:
                 aks_profiles.setdefault(profile.split(".")[0], profile)
             if mig.profile not in aks_profiles.values():
                 out.append(f"gpuPools[{i}].sharing.mig.profile: {mig.profile!r} is not a partition AKS can create on {pool.instance_type}; allowed: {', '.join(aks_profiles.values())}")
+    return out
+
+
+def _arn_problem(where: str, arn: str) -> Optional[str]:
+    sts = AWS_STS_ARN_RE.match(arn)
+    if sts:
+        partition, account, role = sts.groups()
+        return (f"{where}: {arn!r} is an STS session ARN, which EKS access entries do not take; "
+                f"allowed: the IAM role behind it, e.g. arn:{partition}:iam::{account}:role/{role} (with its path, if any)")
+    if not AWS_ARN_RE.match(arn):
+        return f"{where}: {arn!r} is not an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/platform-admins"
+    return None
+
+
+def _aws_access_problems(cfg: StackConfig) -> list[str]:
+    """EKS access entries: IAM ARNs only, and one entry per principal (EKS answers a second
+    entry for the same principal with 409 ResourceInUseException)."""
+    aws = cfg.aws
+    assert aws is not None
+    out = []
+    admins = {}
+    for i, arn in enumerate(aws.admin_principal_arns):
+        problem = _arn_problem(f"aws.adminPrincipalArns[{i}]", arn)
+        if problem:
+            out.append(problem)
+        elif arn in admins:
+            out.append(f"aws.adminPrincipalArns[{i}]: {arn!r} is already listed as adminPrincipalArns[{admins[arn]}]; each principal gets one access entry")
+        admins.setdefault(arn, i)
+    for group, arns in sorted(aws.group_principal_arns.items()):
+        if not group.strip() or group != group.strip() or group.startswith("system:"):
+            out.append(f"aws.groupPrincipalArns.{group}: not a group EKS can map; allowed: a group name without surrounding spaces, not starting with system:")
+        if not arns:
+            out.append(f"aws.groupPrincipalArns.{group}: lists no principals; allowed: one or more IAM role or user ARNs")
+        for i, arn in enumerate(arns):
+            where = f"aws.groupPrincipalArns.{group}[{i}]"
+            problem = _arn_problem(where, arn)
+            if problem:
+                out.append(problem)
+            elif arn in admins:
+                out.append(f"{where}: {arn!r} already has an access entry as aws.adminPrincipalArns[{admins[arn]}]; EKS takes one entry per principal; allowed: drop it here (admins see every namespace)")
+    idp = aws.identity_provider
+    if idp is not None and not re.match(r"^https://[^\s/]+(/\S*)?$", idp.issuer_url):
+        out.append(f"aws.identityProvider.issuerUrl: {idp.issuer_url!r} is not an https URL; allowed: the provider's issuer, e.g. https://login.example.com")
+    return out
+
+
+def _eks_group_problems(cfg: StackConfig) -> list[str]:
+    """A namespace's RoleBinding names a group; on EKS only access entries or an OIDC
+    identity provider put users in groups, so a group nothing supplies is inert."""
+    aws = cfg.settings("aws")
+    if aws.identity_provider is not None:
+        return []
+    out = []
+    for i, ns in enumerate(cfg.namespaces):
+        if ns.group not in aws.group_principal_arns:
+            out.append(
+                f"namespaces[{i}].group: {ns.group!r} is given to nobody on EKS: no aws.groupPrincipalArns entry maps IAM principals to it "
+                f"and no aws.identityProvider supplies groups; allowed: add aws.groupPrincipalArns.{ns.group}, or set aws.identityProvider"
+            )
     return out
 
 

@@ -106,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.full:
             report.print_outputs(console, plan)
     report.print_policy(console, violations)
+    # What the program logged with pulumi.log.warn (e.g. documentation CIDRs): valid, but
+    # probably not meant. `pulumi up` shows the same lines.
+    for warning in plan.warnings:
+        console.print(f"warning: {warning}", style="yellow", markup=False)
 
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -56,7 +56,7 @@ class PlannedResource:
     provider: str = ""
     dependencies: tuple[str, ...] = ()  # URNs this resource explicitly depends on
     delete_before_replace: bool = False
-    ignore_changes: tuple[str, ...] = ()
+    ignore_changes: tuple[str, ...] = ()  # input paths the engine keeps from state on update
 
     def plain_inputs(self) -> dict[str, Any]:
         """Inputs as plain JSON with secrets shown as "[secret]"."""

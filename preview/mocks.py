@@ -288,6 +288,24 @@ def _aks_user_credentials(args):
     encoded = base64.b64encode(yaml.safe_dump(doc, sort_keys=True).encode()).decode()
     return {"kubeconfigs": [{"name": "clusterUser", "value": encoded}]}
 
+def _aws_session_context(args):
+    """An assumed-role session ARN resolves to its role; anything else to itself."""
+    arn = str(args.args.get("arn", ""))
+    parts = arn.split(":")
+    if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
+        role = parts[5].split("/")[1]
+        issuer = f"arn:{parts[1]}:iam::{parts[4]}:role/{role}"
+        return {"arn": arn, "issuerArn": issuer, "issuerName": role, "sessionName": parts[5].split("/", 2)[2]}
+    return {"arn": arn, "issuerArn": arn, "issuerName": arn.rsplit("/", 1)[-1]}
+
+
+def _eks_addon_version(args):
+    """A stand-in for the newest add-on build EKS offers for a Kubernetes version: it names
+    both, so a plan shows which version an add-on was resolved for."""
+    addon, kubernetes = args.args.get("addonName"), args.args.get("kubernetesVersion")
+    return {"addonName": addon, "kubernetesVersion": kubernetes, "mostRecent": args.args.get("mostRecent"),
+            "version": f"v0.0.0-mock.k{kubernetes}-eksbuild.1", "id": addon}
+
 # --- Cloud-agnostic -------------------------------------------------------------------------
 
 
@@ -307,6 +325,8 @@ CALLS: dict[str, Callable[[Any], dict[str, Any]]] = {
         "userId": "AIDAPREVIEW",
     },
     "aws:index/getPartition:getPartition": lambda a: {"partition": "aws", "dnsSuffix": "amazonaws.com"},
+    "aws:iam/getSessionContext:getSessionContext": _aws_session_context,
+    "aws:eks/getAddonVersion:getAddonVersion": _eks_addon_version,
     "azure-native:authorization:getClientConfig": lambda a: {
         "clientId": _azure_uuid("deployer-client"),
         "objectId": AZURE_DEPLOYER_OBJECT_ID,

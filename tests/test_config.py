@@ -13,6 +13,7 @@ BASE = {
     "cloud": "aws",
     "region": "us-east-1",
     "gpuPools": [{"name": "l4", "instanceType": "g6.xlarge", "minNodes": 0, "maxNodes": 2}],
+    "network": {"privateApi": True},
 }
 
 
@@ -152,7 +153,7 @@ def test_open_api_is_allowed_outside_prod():
 
 
 def test_defaults():
-    cfg = load({"cloud": "aws", "region": "us-west-2"})
+    cfg = load({"cloud": "aws", "region": "us-west-2", "network": {"privateApi": True}})
     assert cfg.environment == "dev"
     assert cfg.kubernetes_version == catalog.DEFAULT_KUBERNETES_VERSION
     assert cfg.system_pool.min_nodes == 2 and cfg.system_instance_type() == "m7i.xlarge"
@@ -167,6 +168,7 @@ def test_pulumi_strings_are_parsed_by_the_field_type():
         "ml-clusters:kubernetesVersion": "1.34",
         "ml-clusters:clusterName": "",
         "ml-clusters:gpuPools": '[{"name": "l4", "instanceType": "g6.xlarge", "spot": true}]',
+        "ml-clusters:network": '{"privateApi": true}',
         "aws:region": "eu-west-1",
     }
     raw, found = raw_from_pulumi(values)
@@ -176,6 +178,7 @@ def test_pulumi_strings_are_parsed_by_the_field_type():
         "region": "us-east-1",
         "kubernetesVersion": "1.34",
         "gpuPools": [{"name": "l4", "instanceType": "g6.xlarge", "spot": True}],
+        "network": {"privateApi": True},
     }
     cfg = load(raw)
     assert isinstance(cfg, StackConfig) and cfg.gpu_pools[0].spot is True

@@ -9,6 +9,7 @@ from .model import CloudCatalog, GpuModel, InstanceType, Region
 from .places import PLACES
 from .versions import (
     CHARTS,
+    CLUSTER_AUTOSCALER_CHARTS,
     CLUSTER_AUTOSCALER_IMAGE_TAGS,
     DEFAULT_KUBERNETES_VERSION,
     EKS_ADDONS,
@@ -43,6 +44,7 @@ def gpu_model(key: str) -> GpuModel:
 __all__ = [
     "CHARTS",
     "CLOUDS",
+    "CLUSTER_AUTOSCALER_CHARTS",
     "CLUSTER_AUTOSCALER_IMAGE_TAGS",
     "CloudCatalog",
     "DEFAULT_KUBERNETES_VERSION",

@@ -46,10 +46,22 @@ IMAGES: dict[str, str] = {
 # webhook on another port adds it here.
 ADMISSION_WEBHOOK_PORTS: tuple[int, ...] = (8443, 9443)
 
-# Cluster Autoscaler's minor must match the cluster's Kubernetes minor.
+# Cluster Autoscaler, pinned per Kubernetes minor: the image's minor must match the
+# cluster's, and so must the chart's RBAC. CA 1.35 locks --enable-dynamic-resource-allocation
+# to true and exits otherwise (kubernetes/autoscaler cluster-autoscaler-1.35.2
+# cluster-autoscaler/config/flags/flags.go), so it must list/watch resource.k8s.io objects:
+# chart 9.54.0 (appVersion 1.35.0) is the first whose templates/clusterrole.yaml grants that;
+# 9.59.0 is the newest (2026-07-21). CA 1.34 keeps DRA off by default (flag default false in
+# cluster-autoscaler-1.34.5), so chart 9.53.0 (appVersion 1.34.2, the last 1.34 chart) fits.
+# Images by tag: no public source we can reach offline lists registry.k8s.io digests for
+# these tags (kubernetes/k8s.io's promoter manifest stops at v1.28.2).
+CLUSTER_AUTOSCALER_CHARTS: dict[str, str] = {
+    "1.34": "9.53.0",
+    "1.35": "9.59.0",
+}
 CLUSTER_AUTOSCALER_IMAGE_TAGS: dict[str, str] = {
-    "1.34": "v1.34.0",
-    "1.35": "v1.35.0",
+    "1.34": "v1.34.5",
+    "1.35": "v1.35.2",
 }
 
 
@@ -63,7 +75,10 @@ CHARTS: dict[str, Chart] = {
     "kube-prometheus-stack": Chart(
         "kube-prometheus-stack", "88.5.3", "https://prometheus-community.github.io/helm-charts"
     ),
-    "cluster-autoscaler": Chart("cluster-autoscaler", "9.52.1", "https://kubernetes.github.io/autoscaler"),
+    # The version shown here is the default minor's; the EKS backend picks per minor.
+    "cluster-autoscaler": Chart(
+        "cluster-autoscaler", CLUSTER_AUTOSCALER_CHARTS[DEFAULT_KUBERNETES_VERSION], "https://kubernetes.github.io/autoscaler"
+    ),
     # Turns GPU Feature Discovery's NodeFeature objects into node labels.
     "node-feature-discovery": Chart(
         "node-feature-discovery", "0.18.3", "https://kubernetes-sigs.github.io/node-feature-discovery/charts"
@@ -84,9 +99,11 @@ CHARTS: dict[str, Chart] = {
     "jupyterhub": Chart("jupyterhub", "4.4.0", "https://hub.jupyter.org/helm-chart/"),
 }
 
-# EKS managed add-ons. None means "the default version EKS pairs with the cluster's
-# Kubernetes version": EKS publishes build-suffixed versions per minor, so a literal pin
-# here would go stale with every Kubernetes upgrade. Set aws.addonVersions to pin one.
+# EKS managed add-ons. None means "resolved per cluster version at preview/up": the EKS
+# backend asks aws.eks.get_addon_version(kubernetes_version=..., most_recent=True), as
+# terraform-aws-modules/eks does, so a Kubernetes upgrade moves every add-on with it. EKS
+# publishes build-suffixed versions per minor, so a literal pin here would go stale. Set
+# aws.addonVersions to pin one.
 EKS_ADDONS: dict[str, str | None] = {
     "vpc-cni": None,
     "kube-proxy": None,

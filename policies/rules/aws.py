@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from .base import Context, Resource, flag, get, is_set, items, number, present, resource_rule, show
+import json
+from typing import Sequence
+
+from .base import Context, Finding, Resource, flag, get, is_set, items, number, present, resource_rule, show, stack_rule
 from .catalog_data import KUBERNETES_VERSIONS
-from .types import EFS_FILE_SYSTEM, EKS_CLUSTER, EKS_NODE_GROUP, KMS_KEY, LAUNCH_TEMPLATE, is_world_cidr
+from .types import EFS_FILE_SYSTEM, EKS_ADDON, EKS_CLUSTER, EKS_NODE_GROUP, KMS_KEY, LAUNCH_TEMPLATE, is_world_cidr
 
 DOMAIN = "eks"
 
@@ -246,3 +249,48 @@ def aws_kms_key_rotation(r: Resource, ctx: Context):
 def aws_efs_encrypted(r: Resource, ctx: Context):
     if flag(get(r.props, "encrypted")) is not True:
         yield f"encrypted is {show(get(r.props, 'encrypted'))}; EFS defaults to unencrypted when created through the API."
+
+
+def _cni_network_policy(addon: Resource) -> object:
+    """The add-on's enableNetworkPolicy setting, None when unset or unreadable."""
+    raw = get(addon.props, "configurationValues")
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    try:
+        values = json.loads(raw)
+    except ValueError:
+        return None  # YAML or broken: not what this project writes, so not trusted
+    return values.get("enableNetworkPolicy") if isinstance(values, dict) else None
+
+
+@stack_rule(
+    id="eks-vpc-cni-network-policy",
+    title="EKS VPC CNI enforces NetworkPolicy",
+    domain=DOMAIN,
+    types=[EKS_CLUSTER, EKS_ADDON],
+    description="EKS clusters run the vpc-cni add-on with enableNetworkPolicy \"true\"; otherwise the namespaces' NetworkPolicies are stored but not enforced.",
+    severity="high",
+    level="mandatory",
+    fix='Manage vpc-cni as an EKS add-on with configurationValues {"enableNetworkPolicy": "true"} (its node agent then enforces NetworkPolicy).',
+)
+def eks_vpc_cni_network_policy(resources: Sequence[Resource], ctx: Context):
+    # amazon-vpc-cni-k8s (v1.23.0 charts/aws-vpc-cni/values.yaml) defaults enableNetworkPolicy
+    # to "false" and hands it to the node agent as --enable-network-policy.
+    clusters = [r for r in resources if r.type == EKS_CLUSTER]
+    cnis = [r for r in resources if r.type == EKS_ADDON and get(r.props, "addonName") == "vpc-cni"]
+    if not cnis:
+        for cluster in clusters:
+            # bootstrapSelfManagedAddons false: the CNI is installed outside the stack, which
+            # this rule cannot judge. Unset or true: EKS installs its default, unenforcing CNI.
+            if flag(get(cluster.props, "bootstrapSelfManagedAddons")) is not False:
+                yield Finding(
+                    "the cluster has no vpc-cni add-on in this stack, so EKS installs its self-managed default, which does not enforce NetworkPolicy.",
+                    resource=cluster,
+                )
+    for addon in cnis:
+        setting = _cni_network_policy(addon)
+        if flag(setting) is not True:
+            yield Finding(
+                f"vpc-cni has enableNetworkPolicy {show(setting)}: NetworkPolicies are accepted by the API but nothing enforces them.",
+                resource=addon,
+            )

@@ -7,6 +7,7 @@ import ipaddress
 # AWS (pulumi-aws 7.x)
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
 EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+EKS_ADDON = "aws:eks/addon:Addon"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 KMS_KEY = "aws:kms/key:Key"
 S3_BUCKET = "aws:s3/bucket:Bucket"

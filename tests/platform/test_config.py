@@ -8,7 +8,9 @@ import pytest
 from components import catalog
 from components.config import ConfigError, load
 
-AWS = {"cloud": "aws", "region": "us-east-1"}
+# A private API said explicitly, and team groups supplied by an OIDC provider (EKS needs both).
+AWS = {"cloud": "aws", "region": "us-east-1", "network": {"privateApi": True},
+       "aws": {"identityProvider": {"issuerUrl": "https://login.example.com", "clientId": "eks"}}}
 EXISTING = {"cloud": "existing", "existing": {"kubeconfig": "stacks/kubeconfigs/local-kind.yaml"}}
 TEAM = {"name": "search", "team": "search-ml", "group": "search-engineers"}
 

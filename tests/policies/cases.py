@@ -30,6 +30,7 @@ EKS_CLUSTER = {
     "encryptionConfig": {"provider": {"keyArn": "arn:aws:kms:us-east-1:123456789012:key/1234"}, "resources": ["secrets"]},
     "enabledClusterLogTypes": ["api", "audit", "authenticator"],
     "deletionProtection": True,
+    "bootstrapSelfManagedAddons": False,
 }
 EKS_GPU_NODE_GROUP = {
     "clusterName": "ml-prod",
@@ -57,6 +58,9 @@ LAUNCH_TEMPLATE = {
 }
 KMS_KEY = {"description": "EKS secrets", "enableKeyRotation": True, "deletionWindowInDays": 30}
 EFS = {"encrypted": True, "performanceMode": "generalPurpose"}
+# amazon-vpc-cni-k8s v1.23.0 charts/aws-vpc-cni/values.yaml: enableNetworkPolicy "false" by default.
+VPC_CNI = {"clusterName": "ml-prod", "addonName": "vpc-cni", "addonVersion": "v1.20.4-eksbuild.1",
+           "configurationValues": '{"enableNetworkPolicy": "true"}'}
 
 GKE_CLUSTER = {
     "name": "ml-prod",
@@ -328,6 +332,20 @@ CASES: list[Case] = [
         "aws-efs-encrypted",
         bad=[one(t.EFS_FILE_SYSTEM, patch(EFS, {"encrypted": False}))],
         good=[one(t.EFS_FILE_SYSTEM, EFS)],
+    ),
+    Case(
+        "eks-vpc-cni-network-policy",
+        bad=[
+            [res(t.EKS_CLUSTER, EKS_CLUSTER, "eks"), res(t.EKS_ADDON, patch(VPC_CNI, {"configurationValues": DELETE}), "cni")],
+            [res(t.EKS_CLUSTER, EKS_CLUSTER, "eks"), res(t.EKS_ADDON, patch(VPC_CNI, {"configurationValues": '{"enableNetworkPolicy": "false"}'}), "cni")],
+            [res(t.EKS_CLUSTER, patch(EKS_CLUSTER, {"bootstrapSelfManagedAddons": True}), "eks")],
+        ],
+        good=[
+            [res(t.EKS_CLUSTER, EKS_CLUSTER, "eks"), res(t.EKS_ADDON, VPC_CNI, "cni")],
+            [res(t.EKS_ADDON, patch(VPC_CNI, {"addonName": "coredns", "configurationValues": DELETE}), "dns")],
+            [res(t.EKS_CLUSTER, EKS_CLUSTER, "eks")],  # CNI installed outside the stack
+        ],
+        expect=["enableNetworkPolicy unset", 'enableNetworkPolicy "false"', "has no vpc-cni add-on"],
     ),
     # GKE / GCP
     Case(

@@ -106,6 +106,7 @@ def test_bad_stack_file_gives_one_line_per_problem_and_exit_1(capsys, tmp_path):
                 "config": {
                     "ml-clusters:cloud": "aws",
                     "ml-clusters:region": "us-east-1",
+                    "ml-clusters:network": {"privateApi": True},
                     "ml-clusters:gpuPools": [{"name": "l4", "instanceType": "g6.xlarge", "minNodes": 3, "maxNodes": 1, "spto": True}],
                 }
             }

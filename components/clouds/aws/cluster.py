@@ -1,8 +1,11 @@
-"""EKS backend: VPC, identity, encryption, the cluster, a system node group and one
-managed node group per GPU pool, with the add-ons the platform needs. Returns a ClusterHandle."""
+"""EKS backend: VPC, identity, encryption, the cluster, a tainted system node group, one
+managed node group per CPU and GPU pool, with the add-ons the platform needs. Returns a
+ClusterHandle whose `ready` list is what the platform waits for: the system pool, the
+add-ons it runs on and the access grants, never the GPU or CPU worker pools."""
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 from typing import Optional
@@ -12,11 +15,21 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from ... import catalog, conventions
-from ...config import GpuPool, StackConfig
+from ...config import CpuPool, GpuPool, StackConfig
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
 
 MANAGED_POLICY = "arn:aws:iam::aws:policy/"
+CA_TAG_PREFIX = "k8s.io/cluster-autoscaler/node-template"
+# EKS add-ons that run a Deployment and do not tolerate the system taint by their own
+# defaults get it through their configuration values (see _addon_configuration).
+SYSTEM_ADDON_TOLERATIONS = [{"key": conventions.SYSTEM_TAINT.key, "operator": "Exists", "effect": conventions.SYSTEM_TAINT.effect}]
+# KMS actions of a key administrator (no use of the key for data).
+KMS_ADMIN_ACTIONS = [
+    "kms:CancelKeyDeletion", "kms:Create*", "kms:Delete*", "kms:Describe*", "kms:Disable*", "kms:Enable*",
+    "kms:Get*", "kms:List*", "kms:Put*", "kms:Revoke*", "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion",
+    "kms:TagResource", "kms:UntagResource", "kms:Update*",
+]
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator"]
 CA_SERVICE_ACCOUNT = "cluster-autoscaler"
@@ -79,11 +92,24 @@ class EksCluster(pulumi.ComponentResource):
         )
         self._opts = pulumi.ResourceOptions(parent=self, provider=self.provider)
         self._prod_protect = pulumi.ResourceOptions(protect=config.is_prod)
+        self._invoke = pulumi.InvokeOptions(parent=self, provider=self.provider)
+        # Who runs `pulumi up`: plain invokes (no resource is created from them). The session
+        # context turns an assumed-role session into the IAM role EKS and KMS know.
+        caller = aws.get_caller_identity(opts=self._invoke)
+        self.account_id = caller.account_id
+        self.partition = aws.get_partition(opts=self._invoke).partition
+        self.deployer_arn = aws.iam.get_session_context(arn=caller.arn, opts=self._invoke).issuer_arn
+        self._warn_about_deployer_entry()
+        # Every role's policy attachments, by role name: whoever uses a role waits for them,
+        # so a teardown deletes the user first (EKS strands ENIs if the role loses them first).
+        self.role_grants: dict[str, list[pulumi.Resource]] = {}
 
+        self.cluster_role = self._role(f"{name}-cluster", "eks.amazonaws.com", ["AmazonEKSClusterPolicy"])
         self._network()
         self._encryption()
+        self._flow_logs()
         self._cluster()
-        self._admin_access()
+        self._access()
         self._core_addons()
         self.node_role = self._role(f"{name}-node", "ec2.amazonaws.com", [
             "AmazonEKSWorkerNodePolicy",
@@ -98,11 +124,13 @@ class EksCluster(pulumi.ComponentResource):
             disk_gb=config.system_pool.disk_gb,
             spot=config.system_pool.spot,
             labels=conventions.system_pool_labels(),
-            taints=[],
+            taints=[conventions.SYSTEM_TAINT],
         )
+        self.cpu_groups = {pool.name: self._cpu_pool(pool) for pool in config.cpu_pools}
         self.gpu_groups = {pool.name: self._gpu_pool(pool) for pool in config.gpu_pools}
         self._storage_addons()
         self.file_system = self._shared_file_system() if config.platform.shared_file_system else None
+        self.ready = self._ready()
 
         kubeconfig = exec_kubeconfig(
             cluster_name=self.cluster.name,
@@ -113,8 +141,9 @@ class EksCluster(pulumi.ComponentResource):
             append_cluster_name=True,
         )
         self.kubeconfig = pulumi.Output.secret(kubeconfig)
+        # The provider, and so every Kubernetes object, waits for what the platform runs on.
         self.k8s_provider = k8s.Provider(
-            f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self, depends_on=self.ready)
         )
         self.autoscaler = self._cluster_autoscaler()
         self.handle = self._handle()
@@ -137,6 +166,12 @@ class EksCluster(pulumi.ComponentResource):
             f"{name}-vpc", cidr_block=net.vpc_cidr, enable_dns_hostnames=True, enable_dns_support=True,
             tags={"Name": f"{name}-vpc"}, opts=self._opts,
         )
+        # Adopting the VPC's default security group strips its rules (pulumi_aws
+        # ec2.DefaultSecurityGroup docs: "immediately removes all ingress and egress rules");
+        # none are declared, so anything that lands in it by accident can talk to nothing.
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default", vpc_id=self.vpc.id, tags={"Name": f"{name}-default-unused"}, opts=self._opts
+        )
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=self.vpc.id, tags={"Name": f"{name}-igw"}, opts=self._opts)
         public_rt = aws.ec2.RouteTable(
             f"{name}-public", vpc_id=self.vpc.id, routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": igw.id}],
@@ -156,9 +191,12 @@ class EksCluster(pulumi.ComponentResource):
             self.public_subnets.append(public)
             if i < nat_count:
                 eip = aws.ec2.Eip(f"{name}-nat-{zone}", domain="vpc", tags={"Name": f"{name}-nat-{zone}"}, opts=self._opts)
+                # A public NAT gateway needs the VPC's internet gateway attached first (AWS
+                # documents the dependency; Terraform's aws_nat_gateway docs ask for depends_on).
                 nats.append(aws.ec2.NatGateway(
                     f"{name}-nat-{zone}", allocation_id=eip.id, subnet_id=public.id,
-                    tags={"Name": f"{name}-nat-{zone}"}, opts=self._opts,
+                    tags={"Name": f"{name}-nat-{zone}"},
+                    opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(depends_on=[igw])),
                 ))
         for i, zone in enumerate(self.zones):
             private = aws.ec2.Subnet(
@@ -177,22 +215,42 @@ class EksCluster(pulumi.ComponentResource):
 
     def _role(self, name: str, service: str, managed: list[str], trust: Optional[str] = None) -> aws.iam.Role:
         role = aws.iam.Role(name, assume_role_policy=trust or _assume_role(service), opts=self._opts)
-        for policy in managed:
-            aws.iam.RolePolicyAttachment(
-                f"{name}-{policy}", role=role.name, policy_arn=MANAGED_POLICY + policy, opts=self._opts
-            )
+        self.role_grants[name] = [
+            aws.iam.RolePolicyAttachment(f"{name}-{policy}", role=role.name, policy_arn=MANAGED_POLICY + policy, opts=self._opts)
+            for policy in managed
+        ]
         return role
+
+    def _after(self, *deps: pulumi.Resource, extra: Optional[pulumi.ResourceOptions] = None) -> pulumi.ResourceOptions:
+        opts = pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(depends_on=list(deps)))
+        return pulumi.ResourceOptions.merge(opts, extra) if extra is not None else opts
+
+    def _warn_about_deployer_entry(self) -> None:
+        """EKS gives whoever creates the cluster an access entry of its own
+        (bootstrapClusterCreatorAdminPermissions); another one for the same principal fails
+        with 409. Who runs `pulumi up` is known only now, so this is a warning, not a check:
+        on an existing cluster created by someone else the entry is legitimate."""
+        settings = self.settings
+        listed = [*settings.admin_principal_arns, *(a for arns in settings.group_principal_arns.values() for a in arns)]
+        if self.deployer_arn in listed:
+            pulumi.log.warn(
+                f"aws: {self.deployer_arn} runs `pulumi up` and is also listed for an access entry; if this run creates "
+                "the cluster, EKS already gave it one and the second fails with 409: remove it from the stack for the first up",
+                self,
+            )
 
     def _pod_identity_role(self, name: str, managed: list[str]) -> aws.iam.Role:
         return self._role(name, "pods.eks.amazonaws.com", managed, trust=POD_IDENTITY_TRUST)
 
     def _encryption(self) -> None:
         name = self.cluster_name
+        self.log_groups = {"control-plane": f"/aws/eks/{name}/cluster", "flow-logs": f"/aws/vpc/{name}/flow-logs"}
         self.kms_key = aws.kms.Key(
             f"{name}-secrets",
-            description=f"Envelope encryption of Kubernetes secrets in EKS cluster {name}",
+            description=f"EKS cluster {name}: envelope encryption of Kubernetes secrets, its log groups and (prod) its file system",
             enable_key_rotation=True,
             deletion_window_in_days=30 if self.config.is_prod else 7,
+            policy=self.cluster_role.arn.apply(self._key_policy),
             opts=pulumi.ResourceOptions.merge(self._opts, self._prod_protect),
         )
         aws.kms.Alias(f"{name}-secrets", name=f"alias/{name}-eks-secrets", target_key_id=self.kms_key.key_id, opts=self._opts)
@@ -201,12 +259,13 @@ class EksCluster(pulumi.ComponentResource):
 
     def _cluster(self) -> None:
         name, cfg = self.cluster_name, self.config
-        cluster_role = self._role(f"{name}-cluster", "eks.amazonaws.com", ["AmazonEKSClusterPolicy"])
+        cluster_role = self.cluster_role
         # Created first so the control-plane logs get a retention instead of "never expire".
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
-            name=f"/aws/eks/{name}/cluster",
+            name=self.log_groups["control-plane"],
             retention_in_days=365 if cfg.is_prod else 30,
+            kms_key_id=self.kms_key.arn,
             opts=self._opts,
         )
         cidrs = list(cfg.network.api_allowed_cidrs)
@@ -229,35 +288,176 @@ class EksCluster(pulumi.ComponentResource):
             bootstrap_self_managed_addons=False,
             upgrade_policy={"support_type": "STANDARD"},
             deletion_protection=cfg.is_prod,
-            opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(protect=cfg.is_prod, depends_on=[log_group])),
+            # The role's policy must outlive the cluster: EKS uses it to delete the ENIs it
+            # put in the subnets, so a teardown that detaches it first strands them.
+            opts=pulumi.ResourceOptions.merge(
+                self._opts,
+                pulumi.ResourceOptions(protect=cfg.is_prod, depends_on=[log_group, *self.role_grants[f"{name}-cluster"]]),
+            ),
         )
 
-    def _admin_access(self) -> None:
-        for i, arn in enumerate(self.settings.admin_principal_arns):
+    def _key_policy(self, cluster_role_arn: str) -> str:
+        """An explicit key policy instead of KMS's default (which trusts every IAM principal of
+        the account): administration for whoever runs `pulumi up` (KMS refuses a policy that
+        would lock its caller out) and the stack's admins, use for the cluster role (EKS
+        envelope encryption), for CloudWatch Logs on this cluster's log groups only, and for
+        EFS on behalf of the admins in prod. No wildcard principal anywhere."""
+        region, account, partition = self.config.region, self.account_id, self.partition
+        admins = sorted({self.deployer_arn, *self.settings.admin_principal_arns})
+        log_arns = [f"arn:{partition}:logs:{region}:{account}:log-group:{group}" for group in self.log_groups.values()]
+        statements: list[dict] = [
+            {"Sid": "KeyAdministrators", "Effect": "Allow", "Principal": {"AWS": admins}, "Action": KMS_ADMIN_ACTIONS, "Resource": "*"},
+            {
+                # The cluster role encrypts and decrypts Kubernetes secrets (EKS user guide,
+                # "Encrypt Kubernetes secrets with KMS": Encrypt, Decrypt, DescribeKey, ListGrants).
+                "Sid": "EksSecretsEncryption",
+                "Effect": "Allow",
+                "Principal": {"AWS": cluster_role_arn},
+                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ListGrants", "kms:ReEncrypt*"],
+                "Resource": "*",
+            },
+            {
+                # CloudWatch Logs encrypts a log group with a key only when the key policy lets
+                # the regional logs service use it for that group (CloudWatch Logs user guide,
+                # "Encrypt log data in CloudWatch Logs using AWS KMS").
+                "Sid": "CloudWatchLogsOfThisCluster",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_arns}},
+            },
+        ]
+        if self.config.is_prod and self.config.platform.shared_file_system:
+            statements.append({
+                # EFS uses the key through grants it creates for the caller that creates the
+                # file system; only through the EFS service of this region and account.
+                "Sid": "EfsThroughTheService",
+                "Effect": "Allow",
+                "Principal": {"AWS": admins},
+                "Action": ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:ViaService": f"elasticfilesystem.{region}.amazonaws.com", "kms:CallerAccount": account}},
+            })
+        return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
+    def _flow_logs(self) -> None:
+        """VPC flow logs (all traffic) to a KMS-encrypted CloudWatch log group with retention."""
+        name = self.cluster_name
+        group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=self.log_groups["flow-logs"],
+            retention_in_days=365 if self.config.is_prod else 30,
+            kms_key_id=self.kms_key.arn,
+            opts=self._opts,
+        )
+        role = aws.iam.Role(
+            f"{name}-flow-logs",
+            assume_role_policy=_assume_role("vpc-flow-logs.amazonaws.com"),
+            opts=self._opts,
+        )
+        write = aws.iam.RolePolicy(
+            f"{name}-flow-logs",
+            role=role.id,
+            policy=group.arn.apply(lambda arn: json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                    "Resource": [arn, f"{arn}:*"],
+                }],
+            }, sort_keys=True)),
+            opts=self._opts,
+        )
+        self.flow_log = aws.ec2.FlowLog(
+            f"{name}-vpc",
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags={"Name": f"{name}-vpc"},
+            opts=self._after(write),
+        )
+
+    def _access(self) -> None:
+        """Access entries: cluster-admin for the stack's admins, Kubernetes groups for teams
+        (IAM principals mapped to their namespace's group), and/or an OIDC identity provider
+        whose groups claim supplies the groups. Whoever creates the cluster needs none: EKS
+        gave it one (bootstrapClusterCreatorAdminPermissions)."""
+        name, settings = self.cluster_name, self.settings
+        self.admin_grants: list[pulumi.Resource] = []
+        for i, arn in enumerate(settings.admin_principal_arns):
             entry = aws.eks.AccessEntry(
-                f"{self.cluster_name}-admin-{i}", cluster_name=self.cluster.name, principal_arn=arn, type="STANDARD", opts=self._opts
+                f"{name}-admin-{i}", cluster_name=self.cluster.name, principal_arn=arn, type="STANDARD", opts=self._opts
             )
-            aws.eks.AccessPolicyAssociation(
-                f"{self.cluster_name}-admin-{i}", cluster_name=self.cluster.name, principal_arn=entry.principal_arn,
+            self.admin_grants.append(aws.eks.AccessPolicyAssociation(
+                f"{name}-admin-{i}", cluster_name=self.cluster.name, principal_arn=entry.principal_arn,
                 policy_arn=CLUSTER_ADMIN_POLICY, access_scope={"type": "cluster"}, opts=self._opts,
+            ))
+        # One entry per principal, carrying every group it is mapped to. No access policy:
+        # the namespaces' RoleBindings to the group are the authorization.
+        groups_of: dict[str, set[str]] = {}
+        for group, arns in settings.group_principal_arns.items():
+            for arn in arns:
+                groups_of.setdefault(arn, set()).add(group)
+        self.team_entries = []
+        for arn in sorted(groups_of):
+            role = arn.rsplit("/", 1)[-1].lower()
+            self.team_entries.append(aws.eks.AccessEntry(
+                f"{name}-team-{role}-{_short(arn)}", cluster_name=self.cluster.name, principal_arn=arn, type="STANDARD",
+                kubernetes_groups=sorted(groups_of[arn]), opts=self._opts,
+            ))
+        self.identity_provider = None
+        idp = settings.identity_provider
+        if idp is not None:
+            self.identity_provider = aws.eks.IdentityProviderConfig(
+                f"{name}-oidc",
+                cluster_name=self.cluster.name,
+                oidc={
+                    "identity_provider_config_name": "teams",
+                    "issuer_url": idp.issuer_url,
+                    "client_id": idp.client_id,
+                    "groups_claim": idp.groups_claim,
+                    "username_claim": idp.username_claim,
+                },
+                opts=self._opts,
             )
 
-    def _addon(self, addon: str, depends_on: Optional[list[pulumi.Resource]] = None, **kwargs) -> aws.eks.Addon:
-        version = self.settings.addon_versions.get(addon, catalog.EKS_ADDONS[addon])
+    def _addon_version(self, addon: str) -> str:
+        """The stack's pin, else the newest version EKS offers for the cluster's Kubernetes
+        version (terraform-aws-modules/eks resolves the same way), so an upgrade of the
+        cluster moves every add-on with it instead of leaving the old build running."""
+        pinned = self.settings.addon_versions.get(addon) or catalog.EKS_ADDONS[addon]
+        if pinned:
+            return pinned
+        return aws.eks.get_addon_version(
+            addon_name=addon, kubernetes_version=self.config.kubernetes_version, most_recent=True, opts=self._invoke
+        ).version
+
+    def _addon(self, addon: str, depends_on: Optional[list[pulumi.Resource]] = None,
+               configuration: Optional[dict] = None, **kwargs) -> aws.eks.Addon:
+        if configuration is not None:
+            kwargs["configuration_values"] = json.dumps(configuration, sort_keys=True)
         return aws.eks.Addon(
             f"{self.cluster_name}-{addon}",
             cluster_name=self.cluster.name,
             addon_name=addon,
-            addon_version=version,
+            addon_version=self._addon_version(addon),
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="PRESERVE",
-            opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(depends_on=depends_on or [])),
+            opts=self._after(*(depends_on or [])),
             **kwargs,
         )
 
     def _core_addons(self) -> None:
         # Networking and pod identity must exist before any node joins.
-        self.vpc_cni = self._addon("vpc-cni")
+        # The VPC CNI enforces NetworkPolicy only when its node agent is told to: the
+        # aws-vpc-cni chart (aws/amazon-vpc-cni-k8s v1.23.0 charts/aws-vpc-cni/values.yaml)
+        # defaults enableNetworkPolicy to "false" and passes it to the agent as
+        # --enable-network-policy (templates/daemonset.yaml). The add-on takes the same key.
+        self.vpc_cni = self._addon("vpc-cni", configuration={"enableNetworkPolicy": "true"})
         self.kube_proxy = self._addon("kube-proxy")
         self.pod_identity_agent = self._addon("eks-pod-identity-agent")
 
@@ -293,14 +493,21 @@ class EksCluster(pulumi.ComponentResource):
             opts=self._opts,
         )
 
+
     def _node_group(self, pool: str, *, instance_type: str, min_size: int, max_size: int, disk_gb: int, spot: bool,
                     labels: dict[str, str], taints: list[conventions.Taint], gpu: bool = False) -> aws.eks.NodeGroup:
         itype = catalog.cloud("aws").instance_types[instance_type]
         template = self._launch_template(pool, disk_gb)
-        depends = [self.vpc_cni, self.pod_identity_agent, self.kube_proxy]
+        # Nodes join only with networking and pod identity in place, and the node role keeps
+        # its policies until the group is gone (a teardown otherwise strands ENIs).
+        depends = [self.vpc_cni, self.pod_identity_agent, self.kube_proxy, *self.role_grants[f"{self.cluster_name}-node"]]
         return aws.eks.NodeGroup(
             f"{self.cluster_name}-{pool}",
             cluster_name=self.cluster.name,
+            # pulumi_aws eks.NodeGroup `version`: "Defaults to EKS Cluster Kubernetes version. The
+            # provider will only perform drift detection if a configuration value is provided."
+            # Set, a version bump upgrades the control plane first, then every group.
+            version=self.cluster.version,
             node_group_name_prefix=f"{pool}-",
             node_role_arn=self.node_role.arn,
             subnet_ids=[s.id for s in self.private_subnets],
@@ -312,42 +519,49 @@ class EksCluster(pulumi.ComponentResource):
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             labels=labels,
             taints=[{"key": t.key, "value": t.value, "effect": t.api_effect()} for t in taints],
-            opts=pulumi.ResourceOptions.merge(
-                self._opts,
-                pulumi.ResourceOptions(
-                    depends_on=depends,
-                    # The autoscaler owns the desired size once the group exists.
-                    ignore_changes=["scalingConfig.desiredSize"],
-                ),
+            opts=self._after(
+                *depends,
+                # The autoscaler owns the desired size once the group exists. Raising minNodes
+                # above the live desired size needs the README's two-step path.
+                extra=pulumi.ResourceOptions(ignore_changes=["scalingConfig.desiredSize"]),
             ),
         )
 
+    def _cpu_pool(self, pool: CpuPool) -> aws.eks.NodeGroup:
+        """A CPU worker pool: untainted, portable labels, scales from minNodes (0 allowed)."""
+        labels = conventions.cpu_pool_labels(pool)
+        group = self._node_group(
+            pool.name, instance_type=pool.instance_type, min_size=pool.min_nodes, max_size=pool.max_nodes,
+            disk_gb=pool.disk_gb, spot=pool.spot, labels=labels, taints=[],
+        )
+        self._autoscaler_node_template_tags(pool.name, group, node_template(labels, [], {}))
+        return group
+
     def _gpu_pool(self, pool: GpuPool) -> aws.eks.NodeGroup:
         itype = catalog.cloud("aws").instance_types[pool.instance_type]
-        labels = {**conventions.gpu_pool_labels(pool, "aws", cloud_manages_device_plugin=False), AWS_GPU_LABEL: f"nvidia-{itype.gpu}"}
-        labels = dict(sorted(labels.items()))
+        labels = conventions.gpu_pool_labels(pool, "aws", cloud_manages_device_plugin=False)
+        mig = pool.sharing.mig if pool.sharing else None
+        if mig is None or mig.strategy != "mixed":
+            # Cluster Autoscaler's AWS provider reads this label (GPULabel) to tell a GPU node
+            # whose device plugin is not ready yet from a node without GPUs. It counts only
+            # nvidia.com/gpu as ready GPUs (utils/gpu NodeHasGpuAllocatable, CA 1.35.2), so a
+            # mixed-MIG node, which has none, would stay "unready" forever: no label there.
+            labels = dict(sorted({**labels, AWS_GPU_LABEL: f"nvidia-{itype.gpu}"}.items()))
         group = self._node_group(
             pool.name, instance_type=pool.instance_type, min_size=pool.min_nodes, max_size=pool.max_nodes,
             disk_gb=pool.disk_gb, spot=pool.spot, labels=labels, taints=[conventions.GPU_TAINT], gpu=True,
         )
-        self._autoscaler_node_template_tags(pool, group, labels, itype.gpus)
+        self._autoscaler_node_template_tags(pool.name, group, node_template(labels, [conventions.GPU_TAINT], gpu_resources(pool, itype)))
         return group
 
-    def _autoscaler_node_template_tags(self, pool: GpuPool, group: aws.eks.NodeGroup, labels: dict[str, str], gpus: int) -> None:
+    def _autoscaler_node_template_tags(self, pool: str, group: aws.eks.NodeGroup, tags: dict[str, str]) -> None:
         """EKS does not copy node group labels and taints to the Auto Scaling group. Cluster
         Autoscaler reads these ASG tags to know what a node of an empty group would offer."""
         asg_name = group.resources.apply(lambda rs: rs[0].autoscaling_groups[0].name)
-        prefix = "k8s.io/cluster-autoscaler/node-template"
-        taint = conventions.GPU_TAINT
-        tags = {
-            f"{prefix}/resources/{conventions.GPU_RESOURCE}": str(gpus),
-            f"{prefix}/taint/{taint.key}": f"{taint.value}:{taint.effect}",
-            **{f"{prefix}/label/{k}": v for k, v in labels.items()},
-        }
         for key, value in sorted(tags.items()):
-            suffix = key[len(prefix) + 1 :].replace("/", "-").replace(".", "-")
+            suffix = key[len(CA_TAG_PREFIX) + 1 :].replace("/", "-").replace(".", "-")
             aws.autoscaling.Tag(
-                f"{self.cluster_name}-{pool.name}-{suffix}",
+                f"{self.cluster_name}-{pool}-{suffix}",
                 autoscaling_group_name=asg_name,
                 tag={"key": key, "value": value, "propagate_at_launch": False},
                 opts=self._opts,
@@ -357,21 +571,32 @@ class EksCluster(pulumi.ComponentResource):
 
     def _storage_addons(self) -> None:
         name = self.cluster_name
-        after_nodes = [self.system_group, self.pod_identity_agent]
-        self.coredns = self._addon("coredns", depends_on=[self.system_group])
-        self.metrics_server = self._addon("metrics-server", depends_on=[self.system_group])
+        # Deployments of these add-ons must tolerate the system taint, or they stay Pending
+        # (or wake a CPU pool for themselves). metrics-server's upstream chart has
+        # `tolerations: []` (kubernetes-sigs/metrics-server metrics-server-helm-chart-3.13.1
+        # values.yaml), so it needs ours; CoreDNS gets the same explicitly rather than relying
+        # on the default of EKS's add-on, which no public source we can read pins down.
+        system_only = {"tolerations": SYSTEM_ADDON_TOLERATIONS}
+        self.coredns = self._addon("coredns", depends_on=[self.system_group], configuration=system_only)
+        self.metrics_server = self._addon("metrics-server", depends_on=[self.system_group], configuration=system_only)
+        # The EBS CSI controller tolerates CriticalAddonsOnly by default and its node
+        # DaemonSet tolerates every taint (kubernetes-sigs/aws-ebs-csi-driver v1.64.0
+        # charts/aws-ebs-csi-driver/values.yaml controller.tolerations, node.tolerateAllTaints).
         ebs_role = self._pod_identity_role(f"{name}-ebs-csi", ["service-role/AmazonEBSCSIDriverPolicy"])
         self.ebs_csi = self._addon(
-            "aws-ebs-csi-driver", depends_on=after_nodes,
+            "aws-ebs-csi-driver", depends_on=[self.system_group, self.pod_identity_agent, *self.role_grants[f"{name}-ebs-csi"]],
             pod_identity_associations=[{"role_arn": ebs_role.arn, "service_account": "ebs-csi-controller-sa"}],
         )
 
     def _shared_file_system(self) -> aws.efs.FileSystem:
-        """EFS for datasets and checkpoints (ReadWriteMany), reachable from the private subnets."""
+        """EFS for datasets and checkpoints (ReadWriteMany), reachable from the private subnets.
+        Prod encrypts it with the stack's own key (auditable, revocable); elsewhere with the
+        AWS-managed EFS key. The key of a live file system cannot change: see the README."""
         name = self.cluster_name
         fs = aws.efs.FileSystem(
             f"{name}-shared",
             encrypted=True,
+            kms_key_id=self.kms_key.arn if self.config.is_prod else None,
             performance_mode="generalPurpose",
             throughput_mode="elastic",
             tags={"Name": f"{name}-shared"},
@@ -392,23 +617,27 @@ class EksCluster(pulumi.ComponentResource):
         )
         for subnet, zone in zip(self.private_subnets, self.zones, strict=True):
             aws.efs.MountTarget(f"{name}-shared-{zone}", file_system_id=fs.id, subnet_id=subnet.id, security_groups=[sg.id], opts=self._opts)
+        # The EFS CSI controller tolerates CriticalAddonsOnly and its node DaemonSet every
+        # taint by default (kubernetes-sigs/aws-efs-csi-driver helm-chart 4.4.1 values.yaml).
         efs_role = self._pod_identity_role(f"{name}-efs-csi", ["service-role/AmazonEFSCSIDriverPolicy"])
         self.efs_csi = self._addon(
-            "aws-efs-csi-driver", depends_on=[self.system_group, self.pod_identity_agent],
+            "aws-efs-csi-driver", depends_on=[self.system_group, self.pod_identity_agent, *self.role_grants[f"{name}-efs-csi"]],
             pod_identity_associations=[{"role_arn": efs_role.arn, "service_account": "efs-csi-controller-sa"}],
         )
         return fs
 
     def _cluster_autoscaler(self) -> k8s.helm.v3.Release:
-        name = self.cluster_name
+        name, version = self.cluster_name, self.config.kubernetes_version
         role = aws.iam.Role(f"{name}-autoscaler", assume_role_policy=POD_IDENTITY_TRUST, opts=self._opts)
-        aws.iam.RolePolicy(
-            f"{name}-autoscaler", role=role.id, policy=self.cluster.name.apply(autoscaler_policy), opts=self._opts
+        policy = aws.iam.RolePolicy(
+            f"{name}-autoscaler", role=role.id,
+            policy=self.cluster.name.apply(lambda cluster: autoscaler_policy(cluster, self.config.region or "", self.account_id, self.partition)),
+            opts=self._opts,
         )
         association = aws.eks.PodIdentityAssociation(
             f"{name}-autoscaler", cluster_name=self.cluster.name, namespace="kube-system",
             service_account=CA_SERVICE_ACCOUNT, role_arn=role.arn,
-            opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(depends_on=[self.pod_identity_agent])),
+            opts=self._after(self.pod_identity_agent, policy),
         )
         chart = catalog.CHARTS["cluster-autoscaler"]
         return k8s.helm.v3.Release(
@@ -416,15 +645,17 @@ class EksCluster(pulumi.ComponentResource):
             name="cluster-autoscaler",
             namespace="kube-system",
             chart=chart.name,
-            version=chart.version,
+            # Chart and image follow the cluster's minor (catalog/versions.py says why).
+            version=catalog.CLUSTER_AUTOSCALER_CHARTS[version],
             repository_opts={"repo": chart.repo},
             values={
                 "cloudProvider": "aws",
                 "awsRegion": self.config.region,
                 "autoDiscovery": {"clusterName": self.cluster.name},
-                "image": {"tag": catalog.CLUSTER_AUTOSCALER_IMAGE_TAGS[self.config.kubernetes_version]},
+                "image": {"tag": catalog.CLUSTER_AUTOSCALER_IMAGE_TAGS[version]},
                 "rbac": {"serviceAccount": {"create": True, "name": CA_SERVICE_ACCOUNT}},
                 "nodeSelector": {conventions.POOL_LABEL: conventions.SYSTEM_POOL},
+                "tolerations": [conventions.SYSTEM_TOLERATION],
                 "extraArgs": {
                     "balance-similar-node-groups": "true",
                     "expander": "least-waste",
@@ -432,12 +663,21 @@ class EksCluster(pulumi.ComponentResource):
                     "scale-down-unneeded-time": "10m",
                 },
             },
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=self.k8s_provider, depends_on=[association, self.system_group, self.coredns]
-            ),
+            opts=pulumi.ResourceOptions(parent=self, provider=self.k8s_provider, depends_on=[association, *self.ready]),
         )
 
     # --- handle ----------------------------------------------------------------------------
+
+    def _ready(self) -> list[pulumi.Resource]:
+        """What the platform waits for: the system pool it runs on, the add-ons its objects
+        need (pod networking, Services, DNS, pod identity, volumes) and the admins' access
+        grants. Not the CPU or GPU worker pools: they come up in parallel."""
+        ready: list[pulumi.Resource] = [
+            self.system_group, self.vpc_cni, self.kube_proxy, self.pod_identity_agent, self.coredns, self.ebs_csi,
+        ]
+        if self.file_system is not None:
+            ready.append(self.efs_csi)
+        return ready + self.admin_grants
 
     def _handle(self) -> ClusterHandle:
         cat = catalog.cloud("aws")
@@ -456,9 +696,6 @@ class EksCluster(pulumi.ComponentResource):
                             "basePath": "/volumes"},
                 access_mode="ReadWriteMany",
             )
-        ready: list[pulumi.Resource] = [self.system_group, self.coredns, self.ebs_csi, *self.gpu_groups.values()]
-        if self.file_system is not None:
-            ready.append(self.efs_csi)
         return ClusterHandle(
             name=self.cluster_name,
             cloud="aws",
@@ -474,26 +711,72 @@ class EksCluster(pulumi.ComponentResource):
             gpu_metrics=GpuMetricsSource(managed_by_cloud=False),
             gpu_pools=pools,
             gpu_node_selector={conventions.GPU_NODE_LABEL: "true"},
-            system_tolerations=[],
+            system_tolerations=[dict(conventions.SYSTEM_TOLERATION)],
             internal_lb_annotations={
                 "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
                 "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
             },
             identity_endpoint="169.254.170.23:80",  # the EKS Pod Identity agent on every node
             workload_identity_annotation=None,  # EKS binds identities with Pod Identity associations
-            ready=ready,
+            ready=list(self.ready),
         )
 
 
-def autoscaler_policy(cluster_name: str) -> str:
-    """Least privilege for Cluster Autoscaler: read anything it must discover, but change
-    only Auto Scaling groups tagged as owned by this cluster."""
+def _short(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def mig_devices_per_gpu(gpu_key: str, profile: str) -> int:
+    """How many instances of `profile` one GPU holds when every GPU is cut into it (NVIDIA
+    MIG user guide, "Supported MIG Profiles": 7 compute slices; the smallest 1g profile fits
+    7 times, the 1g profile with twice its memory 4 times, 2g 3, 3g 2, 4g and 7g once)."""
+    slices = int(profile.split("g.", 1)[0])
+    if slices == 1:
+        return 7 if profile == catalog.gpu_model(gpu_key).mig_profiles[0] else 4
+    return {2: 3, 3: 2, 4: 1, 7: 1}[slices]
+
+
+def gpu_resources(pool: GpuPool, itype: catalog.InstanceType) -> dict[str, str]:
+    """The extended resources a node of `pool` advertises once its device plugin runs, which
+    the scale-from-zero tags must repeat: the tags overwrite the template node's capacity.
+    Time-slicing advertises each GPU `replicas` times under nvidia.com/gpu (renameByDefault
+    false, components/platform/gpu.py); MIG `single` shows the slices as nvidia.com/gpu,
+    `mixed` as nvidia.com/mig-<profile> (NVIDIA k8s-device-plugin README, MIG strategies)."""
+    gpus = itype.gpus
+    sharing = pool.sharing
+    if sharing is not None and sharing.time_slicing is not None:
+        return {conventions.GPU_RESOURCE: str(gpus * sharing.time_slicing.replicas)}
+    if sharing is not None and sharing.mig is not None:
+        count = str(gpus * mig_devices_per_gpu(itype.gpu or "", sharing.mig.profile))
+        if sharing.mig.strategy == "mixed":
+            return {f"nvidia.com/mig-{sharing.mig.profile}": count}
+        return {conventions.GPU_RESOURCE: count}
+    return {conventions.GPU_RESOURCE: str(gpus)}
+
+
+def node_template(labels: dict[str, str], taints: list[conventions.Taint], resources: dict[str, str]) -> dict[str, str]:
+    """Cluster Autoscaler's node-template ASG tags (read by cloudprovider/aws/aws_manager.go:
+    `.../label/<key>`, `.../taint/<key>` = `<value>:<Effect>`, `.../resources/<name>`)."""
+    tags = {f"{CA_TAG_PREFIX}/label/{k}": v for k, v in labels.items()}
+    tags.update({f"{CA_TAG_PREFIX}/taint/{t.key}": f"{t.value}:{t.effect}" for t in taints})
+    tags.update({f"{CA_TAG_PREFIX}/resources/{k}": v for k, v in resources.items()})
+    return dict(sorted(tags.items()))
+
+
+def autoscaler_policy(cluster_name: str, region: str, account_id: str, partition: str = "aws") -> str:
+    """Least privilege for Cluster Autoscaler. The Service Authorization Reference lists no
+    resource type for the Describe*/Get* actions below (autoscaling, ec2), so they take "*";
+    SetDesiredCapacity and TerminateInstanceInAutoScalingGroup take an autoScalingGroup ARN
+    and eks:DescribeNodegroup a nodegroup ARN, so those are scoped to this account, region
+    and cluster (and the writes to groups tagged as owned by this cluster)."""
+    asg_arn = f"arn:{partition}:autoscaling:{region}:{account_id}:autoScalingGroup:*:autoScalingGroupName/*"
+    nodegroup_arn = f"arn:{partition}:eks:{region}:{account_id}:nodegroup/{cluster_name}/*"
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
                 {
-                    "Sid": "Discover",
+                    "Sid": "DiscoverUnscopable",
                     "Effect": "Allow",
                     "Action": [
                         "autoscaling:DescribeAutoScalingGroups",
@@ -505,15 +788,20 @@ def autoscaler_policy(cluster_name: str) -> str:
                         "ec2:DescribeInstanceTypes",
                         "ec2:DescribeLaunchTemplateVersions",
                         "ec2:GetInstanceTypesFromInstanceRequirements",
-                        "eks:DescribeNodegroup",
                     ],
                     "Resource": "*",
+                },
+                {
+                    "Sid": "DescribeOwnNodegroups",
+                    "Effect": "Allow",
+                    "Action": ["eks:DescribeNodegroup"],
+                    "Resource": nodegroup_arn,
                 },
                 {
                     "Sid": "ScaleOwnGroups",
                     "Effect": "Allow",
                     "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
-                    "Resource": "*",
+                    "Resource": asg_arn,
                     "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}},
                 },
             ],

@@ -160,7 +160,9 @@ class AksCluster(pulumi.ComponentResource):
         )
         self._child_opts = pulumi.ResourceOptions(parent=self, provider=self.azure_provider)
         self._prod_protect = pulumi.ResourceOptions(protect=config.is_prod)
-        self.private = self.settings.private_cluster or not config.network.api_allowed_cidrs
+        # The stack chose a private API explicitly (config requires network.privateApi when
+        # apiAllowedCidrs is empty); azure.privateCluster was folded into it.
+        self.private = config.network.private_api
         self.kubelogin_mode = self.settings.kubelogin_mode or DEFAULT_KUBELOGIN_MODE[self.settings.deployer_principal_type]
         self.client = authorization.get_client_config_output(
             opts=pulumi.InvokeOutputOptions(parent=self, provider=self.azure_provider)

@@ -348,8 +348,8 @@ class GkeCluster(pulumi.ComponentResource):
             node_config=self._node_basics(cfg.system_instance_type(), 50),
             private_cluster_config={
                 "enable_private_nodes": True,
-                # No listed CIDRs: the API is reachable from inside the VPC only.
-                "enable_private_endpoint": not cidrs,
+                # network.privateApi (required when no CIDRs are listed): inside the VPC only.
+                "enable_private_endpoint": cfg.network.private_api,
             },
             master_authorized_networks_config={
                 "cidr_blocks": [{"cidr_block": c, "display_name": f"allowed-{i}"} for i, c in enumerate(cidrs)],

@@ -12,6 +12,9 @@ from components.clouds.aws.cluster import autoscaler_policy, subnet_plan
 from preview.engine import is_secret
 from tests.conftest import inputs, plan_for, plan_for_stack
 
+# The smallest valid EKS stack: the API choice must be explicit (network.privateApi).
+MINIMAL = {"cloud": "aws", "region": "us-east-1", "network": {"privateApi": True}}
+
 
 @pytest.fixture(scope="module")
 def dev():
@@ -68,8 +71,8 @@ def test_endpoint_private_on_public_only_for_listed_cidrs(dev, prod):
     assert len(vpc_config["subnetIds"]) == 3 and all(s.startswith("subnet-") for s in vpc_config["subnetIds"])
 
 
-def test_no_cidrs_means_private_endpoint_only():
-    plan = plan_for({"cloud": "aws", "region": "us-west-2"})
+def test_private_api_means_private_endpoint_only():
+    plan = plan_for({**MINIMAL, "region": "us-west-2"})
     vpc_config = inputs(plan.one("aws:eks/cluster:Cluster"))["vpcConfig"]
     assert vpc_config["endpointPublicAccess"] is False
     assert "publicAccessCidrs" not in vpc_config
@@ -94,9 +97,10 @@ def test_prod_protects_stateful_resources(dev, prod):
         assert all(r.protect is False for r in dev.by_type(type_)) and dev.by_type(type_), type_
 
 
-def test_control_plane_log_group_has_retention(dev):
-    group = inputs(dev.one("aws:cloudwatch/logGroup:LogGroup"))
+def test_control_plane_log_group_has_retention_and_the_stack_key(dev):
+    group = inputs(dev.one("aws:cloudwatch/logGroup:LogGroup", "ml-dev-aws-control-plane"))
     assert group["name"] == "/aws/eks/ml-dev-aws/cluster" and group["retentionInDays"] == 30
+    assert group["kmsKeyId"].startswith("arn:aws:kms:us-east-1:123456789012:key/")
 
 
 def test_admin_access_entries(prod):
@@ -131,21 +135,22 @@ def test_on_demand_and_time_slicing_pools(prod):
 
 
 def test_graviton_gpu_pool_uses_the_arm_nvidia_ami():
-    plan = plan_for({"cloud": "aws", "region": "us-east-1", "gpuPools": [{"name": "t4g", "instanceType": "g5g.xlarge"}]})
+    plan = plan_for({**MINIMAL, "gpuPools": [{"name": "t4g", "instanceType": "g5g.xlarge"}]})
     assert node_group(plan, "t4g")["amiType"] == "AL2023_ARM_64_NVIDIA"
 
 
-def test_system_node_group(dev):
+def test_system_node_group_is_tainted_for_the_platform_and_addons(dev):
     ng = node_group(dev, "system")
     assert ng["amiType"] == "AL2023_x86_64_STANDARD"
-    assert ng["taints"] == []
+    # The one system taint every cloud uses (AKS baseline's): only tolerating pods land here.
+    assert ng["taints"] == [{"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}]
     assert ng["scalingConfig"] == {"minSize": 2, "maxSize": 3, "desiredSize": 2}
     assert ng["instanceTypes"] == [catalog.cloud("aws").default_system_instance_type]
 
 
 def test_launch_templates_require_imdsv2_and_encrypt_gp3(dev):
     templates = {r.name: inputs(r) for r in dev.by_type("aws:ec2/launchTemplate:LaunchTemplate")}
-    assert set(templates) == {"ml-dev-aws-system", "ml-dev-aws-l4"}
+    assert set(templates) == {"ml-dev-aws-system", "ml-dev-aws-l4", "ml-dev-aws-cpu"}
     for lt in templates.values():
         assert lt["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1}
         ebs = lt["blockDeviceMappings"][0]["ebs"]
@@ -184,7 +189,7 @@ def test_addons_with_their_own_identities(dev):
 
 
 def test_addon_version_can_be_pinned():
-    plan = plan_for({"cloud": "aws", "region": "us-east-1", "aws": {"addonVersions": {"coredns": "v1.12.4-eksbuild.1"}}})
+    plan = plan_for({**MINIMAL, "aws": {"addonVersions": {"coredns": "v1.12.4-eksbuild.1"}}})
     coredns = next(inputs(a) for a in plan.by_type("aws:eks/addon:Addon") if inputs(a)["addonName"] == "coredns")
     assert coredns["addonVersion"] == "v1.12.4-eksbuild.1"
 
@@ -200,11 +205,16 @@ def test_shared_file_system_is_encrypted_and_mounted_in_every_private_subnet(dev
 def test_cluster_autoscaler_release_and_identity(dev):
     release = inputs(dev.one("kubernetes:helm.sh/v3:Release", "ml-dev-aws-cluster-autoscaler"))
     chart = catalog.CHARTS["cluster-autoscaler"]
-    assert (release["chart"], release["version"], release["repositoryOpts"]["repo"]) == (chart.name, chart.version, chart.repo)
+    assert (release["chart"], release["repositoryOpts"]["repo"]) == (chart.name, chart.repo)
+    assert release["version"] == catalog.CLUSTER_AUTOSCALER_CHARTS["1.35"] == "9.59.0"
     values = release["values"]
     assert values["autoDiscovery"]["clusterName"] == "ml-dev-aws"
     assert values["image"]["tag"] == catalog.CLUSTER_AUTOSCALER_IMAGE_TAGS["1.35"]
     assert values["rbac"]["serviceAccount"]["name"] == "cluster-autoscaler"
+    # It runs on the tainted system pool, so it must tolerate the taint (chart value
+    # `tolerations`, default [] in cluster-autoscaler-chart-9.59.0 values.yaml).
+    assert values["nodeSelector"] == {conventions.POOL_LABEL: "system"}
+    assert values["tolerations"] == [{"key": "CriticalAddonsOnly", "operator": "Exists", "effect": "NoSchedule"}]
     assoc = inputs(dev.one("aws:eks/podIdentityAssociation:PodIdentityAssociation", "ml-dev-aws-autoscaler"))
     assert (assoc["namespace"], assoc["serviceAccount"]) == ("kube-system", "cluster-autoscaler")
     policy = json.loads(inputs(dev.one("aws:iam/rolePolicy:RolePolicy", "ml-dev-aws-autoscaler"))["policy"])
@@ -212,8 +222,44 @@ def test_cluster_autoscaler_release_and_identity(dev):
     assert scale["Condition"] == {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/ml-dev-aws": "owned"}}
 
 
-def test_autoscaler_policy_only_writes_to_owned_groups():
-    policy = json.loads(autoscaler_policy("c1"))
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.lstrip("v").split("."))
+
+
+def test_autoscaler_chart_and_image_are_pinned_per_kubernetes_minor():
+    # kubernetes/autoscaler: CA 1.35 locks --enable-dynamic-resource-allocation to true
+    # (cluster-autoscaler-1.35.2 config/flags/flags.go) and needs list/watch on
+    # resource.k8s.io, which charts/cluster-autoscaler/templates/clusterrole.yaml grants
+    # from cluster-autoscaler-chart-9.54.0 (appVersion 1.35.0) on; 9.53.0 is appVersion 1.34.2.
+    assert set(catalog.CLUSTER_AUTOSCALER_CHARTS) == set(catalog.KUBERNETES_VERSIONS) == set(catalog.CLUSTER_AUTOSCALER_IMAGE_TAGS)
+    assert _version(catalog.CLUSTER_AUTOSCALER_CHARTS["1.35"]) >= (9, 54, 0)
+    assert catalog.CLUSTER_AUTOSCALER_CHARTS["1.34"] == "9.53.0"
+    for minor, tag in catalog.CLUSTER_AUTOSCALER_IMAGE_TAGS.items():
+        assert _version(tag)[:2] == _version(minor), (minor, tag)
+
+
+# Service Authorization Reference (docs.aws.amazon.com/service-authorization/latest/reference/
+# list_amazonec2autoscaling.html, list_amazonec2.html, list_amazonelastickubernetesservice.html):
+# these actions list no resource type, so "*" is the only Resource they accept.
+UNSCOPABLE = {
+    "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLaunchConfigurations",
+    "autoscaling:DescribeScalingActivities", "autoscaling:DescribeTags", "ec2:DescribeImages", "ec2:DescribeInstanceTypes",
+    "ec2:DescribeLaunchTemplateVersions", "ec2:GetInstanceTypesFromInstanceRequirements",
+}
+
+
+def test_autoscaler_policy_uses_star_only_where_the_action_cannot_be_scoped():
+    policy = json.loads(autoscaler_policy("c1", "us-east-1", "123456789012"))
+    for statement in policy["Statement"]:
+        if statement["Resource"] == "*":
+            assert set(statement["Action"]) <= UNSCOPABLE, statement["Sid"]
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    # autoScalingGroup and nodegroup ARNs, as the reference spells them.
+    assert by_sid["ScaleOwnGroups"]["Resource"] == "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/*"
+    assert by_sid["DescribeOwnNodegroups"] == {
+        "Sid": "DescribeOwnNodegroups", "Effect": "Allow", "Action": ["eks:DescribeNodegroup"],
+        "Resource": "arn:aws:eks:us-east-1:123456789012:nodegroup/c1/*",
+    }
     writes = [a for s in policy["Statement"] for a in s["Action"] if not a.split(":")[1].startswith(("Describe", "Get"))]
     assert sorted(writes) == ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]
     assert all("Condition" in s for s in policy["Statement"] if set(s["Action"]) & set(writes))

@@ -34,7 +34,7 @@ PROD = {
         {"name": "h200", "instanceType": "a3-ultragpu-8g", "maxNodes": 2, "spot": True},
         {"name": "a100", "instanceType": "a2-ultragpu-1g", "maxNodes": 3},
     ],
-    "network": {"apiAllowedCidrs": []},
+    "network": {"privateApi": True},
 }
 
 ZONAL_DEV = {
@@ -54,6 +54,7 @@ ZONAL_DEV = {
     ],
     "platform": {"sharedFileSystem": False},
     "tags": {"Team": "ML Platform", "cost.center": "R&D/42", "9lives": "x"},
+    "network": {"privateApi": True},
 }
 
 
@@ -237,7 +238,7 @@ def test_zonal_dev_cluster_uses_the_zone_that_offers_most_gpu_pools(zonal):
 
 
 def test_zonal_location_prefers_earliest_zone_on_a_tie():
-    cfg = load({"cloud": "gcp", "region": "us-central1", "gcp": {"project": "ml-platform-dev", "regional": False}})
+    cfg = load({"cloud": "gcp", "region": "us-central1", "gcp": {"project": "ml-platform-dev", "regional": False}, "network": {"privateApi": True}})
     assert gke.zonal_location(cfg) == "us-central1-a"
 
 
