@@ -64,7 +64,13 @@ def _kms_key(args):
     return {"keyId": key_id, "arn": f"arn:aws:kms:{_region(args)}:{ACCOUNT_ID}:key/{key_id}"}
 
 
+def _log_group(args):
+    name = args.inputs.get("name", args.name)
+    return {"name": name, "arn": f"arn:aws:logs:{_region(args)}:{ACCOUNT_ID}:log-group:{name}"}
+
+
 AWS_OUTPUTS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
     "aws:iam/role:Role": _iam_role,

@@ -287,3 +287,390 @@ def test_explicit_aws_provider_with_default_tags(dev):
     assert provider["region"] == "us-east-1"
     tags = json.loads(provider["defaultTags"])["tags"] if isinstance(provider["defaultTags"], str) else provider["defaultTags"]["tags"]
     assert tags["team"] == "ml-platform" and tags["ml-clusters/environment"] == "dev"
+
+
+# --- deploy order, from the plan's dependencies (the JSON plan's dependsOn) ---------------------
+
+
+def urn(plan, type_, name):
+    return plan.one(type_, name).urn
+
+
+def deps(plan, resource):
+    return set(resource.dependencies)
+
+
+def test_platform_waits_for_system_pool_addons_and_admin_grants_not_worker_pools(prod):
+    """DESIGN.md: the platform waits for what it runs on, no more. GPU and CPU pools come up
+    in parallel with it. The kubernetes Provider itself waits too, so nothing that talks to
+    the API is attempted before the nodes and add-ons it needs exist."""
+    system = urn(prod, "aws:eks/nodeGroup:NodeGroup", "ml-prod-aws-system")
+    addons = {urn(prod, "aws:eks/addon:Addon", f"ml-prod-aws-{a}")
+              for a in ("vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent", "aws-ebs-csi-driver", "aws-efs-csi-driver")}
+    grants = {r.urn for r in prod.by_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")}
+    workers = {r.urn for r in prod.by_type("aws:eks/nodeGroup:NodeGroup") if r.name != "ml-prod-aws-system"}
+    assert len(workers) == 3 and len(grants) == 1  # h100, l4infer, cpu; the platform admins
+    needed = {system, *addons, *grants}
+    provider = prod.one("pulumi:providers:kubernetes")
+    assert needed <= deps(prod, provider) and not deps(prod, provider) & workers
+    objects = [r for r in prod.resources if r.type.startswith("kubernetes:") and r.custom]
+    assert len(objects) > 30
+    for obj in objects:
+        assert needed <= deps(prod, obj), obj.name
+        assert not deps(prod, obj) & workers, obj.name
+
+
+def test_cluster_and_node_groups_wait_for_their_roles_policy_attachments(dev):
+    """A teardown must delete the cluster and node groups before their roles lose their
+    policies: EKS needs them to clean up the ENIs it created (REFERENCE.md; the same
+    ordering terraform-aws-modules/eks encodes with depends_on on the attachments)."""
+    attachments = {r.name: r.urn for r in dev.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
+    cluster_grants = {u for n, u in attachments.items() if n.startswith("ml-dev-aws-cluster-")}
+    node_grants = {u for n, u in attachments.items() if n.startswith("ml-dev-aws-node-")}
+    assert len(cluster_grants) == 1 and len(node_grants) == 3
+    assert cluster_grants <= deps(dev, dev.one("aws:eks/cluster:Cluster"))
+    groups = dev.by_type("aws:eks/nodeGroup:NodeGroup")
+    assert {g.name for g in groups} == {"ml-dev-aws-system", "ml-dev-aws-l4", "ml-dev-aws-cpu"}
+    for group in groups:
+        assert node_grants <= deps(dev, group), group.name
+    ebs_grants = {u for n, u in attachments.items() if n.startswith("ml-dev-aws-ebs-csi-")}
+    assert ebs_grants and ebs_grants <= deps(dev, dev.one("aws:eks/addon:Addon", "ml-dev-aws-aws-ebs-csi-driver"))
+
+
+def test_nat_gateways_wait_for_the_internet_gateway(prod):
+    # A public NAT gateway routes through the VPC's internet gateway (AWS VPC user guide,
+    # "NAT gateways": the VPC must have an internet gateway attached).
+    igw = urn(prod, "aws:ec2/internetGateway:InternetGateway", "ml-prod-aws-igw")
+    nats = prod.by_type("aws:ec2/natGateway:NatGateway")
+    assert len(nats) == 3 and all(igw in deps(prod, n) for n in nats)
+
+
+def test_the_json_plan_records_the_same_order(prod):
+    from preview import report
+
+    doc = json.loads(report.plan_json(prod, [], []))
+    by_name = {r["name"]: r for r in doc["resources"]}
+    system = by_name["ml-prod-aws-system"]["urn"]
+    assert system in by_name["ml-prod-aws-k8s"]["dependsOn"]
+    assert by_name["ml-prod-aws-h100"]["urn"] not in by_name["ml-prod-aws-k8s"]["dependsOn"]
+
+
+# --- day 2: a version bump, add-on versions, raising minNodes -------------------------------------
+
+
+def _dev_at(version: str, **overrides):
+    from preview import engine
+
+    values, secrets = engine.read_stack_config("dev-aws")
+    values = {**values, "ml-clusters:kubernetesVersion": version}
+    for key, value in overrides.items():
+        values[f"ml-clusters:{key}"] = engine.config_string(value)
+    return engine.run_program("dev-aws", values, secrets)
+
+
+@pytest.fixture(scope="module")
+def dev_134():
+    return _dev_at("1.34")
+
+
+def _changed(before, after) -> dict[str, set[str]]:
+    old = {r.urn: inputs(r) for r in before.resources}
+    new = {r.urn: inputs(r) for r in after.resources}
+    assert set(old) == set(new), "a version bump must not add, remove or rename resources"
+    return {
+        u.split("::")[-1]: {k for k in set(old[u]) | set(new[u]) if old[u].get(k) != new[u].get(k)}
+        for u in old if old[u] != new[u]
+    }
+
+
+def test_a_version_bump_upgrades_control_plane_node_groups_addons_and_autoscaler(dev_134, dev):
+    """The same stack at 1.34 and 1.35: exactly the control plane, every node group (they
+    set `version`, so they follow the cluster), every add-on (versions resolved per cluster
+    version) and Cluster Autoscaler (chart and image per minor) change; plus the Pod Security
+    version labels of the platform's namespaces. Nothing is replaced or renamed."""
+    changed = _changed(dev_134, dev)
+    addons = {f"ml-dev-aws-{a}" for a in catalog.EKS_ADDONS}
+    groups = {"ml-dev-aws-system", "ml-dev-aws-l4", "ml-dev-aws-cpu"}
+    namespaces = {"ml-dev-aws-gpu-namespace", "ml-dev-aws-monitoring-namespace", "ml-dev-aws-serving-research-namespace"}
+    assert set(changed) == {"ml-dev-aws-eks", *groups, *addons, "ml-dev-aws-cluster-autoscaler", *namespaces}
+    assert changed["ml-dev-aws-eks"] == {"version"}
+    for group in groups:
+        assert changed[group] == {"version"}
+        assert node_group(dev_134, group.rsplit("-", 1)[1])["version"] == "1.34"
+        assert node_group(dev, group.rsplit("-", 1)[1])["version"] == "1.35"
+    for addon in addons:
+        assert changed[addon] == {"addonVersion"}
+    ca_old = inputs(dev_134.one("kubernetes:helm.sh/v3:Release", "ml-dev-aws-cluster-autoscaler"))
+    ca_new = inputs(dev.one("kubernetes:helm.sh/v3:Release", "ml-dev-aws-cluster-autoscaler"))
+    assert (ca_old["version"], ca_old["values"]["image"]["tag"]) == ("9.53.0", "v1.34.5")
+    assert (ca_new["version"], ca_new["values"]["image"]["tag"]) == ("9.59.0", "v1.35.2")
+
+
+def test_node_groups_follow_the_cluster_version(dev):
+    # pulumi_aws eks.NodeGroup `version`: "Defaults to EKS Cluster Kubernetes version. The
+    # provider will only perform drift detection if a configuration value is provided."
+    cluster = dev.one("aws:eks/cluster:Cluster")
+    for group in dev.by_type("aws:eks/nodeGroup:NodeGroup"):
+        assert inputs(group)["version"] == "1.35" and cluster.urn in group.dependencies
+
+
+def test_addon_versions_are_resolved_for_the_cluster_version(dev_134, dev):
+    # As terraform-aws-modules/eks does: aws.eks.get_addon_version(addon_name,
+    # kubernetes_version, most_recent=True). The preview's mock answers with a version that
+    # names the Kubernetes version it was resolved for.
+    for plan, version in ((dev_134, "1.34"), (dev, "1.35")):
+        for addon in plan.by_type("aws:eks/addon:Addon"):
+            assert inputs(addon)["addonVersion"] == f"v0.0.0-mock.k{version}-eksbuild.1", addon.name
+
+
+def test_pinned_addon_versions_survive_a_version_bump():
+    pin = {"aws": {**{"groupPrincipalArns": {"ml-researchers": ["arn:aws:iam::123456789012:role/ml-researchers"]}},
+                   "addonVersions": {"vpc-cni": "v1.20.4-eksbuild.1"}}}
+    for version in ("1.34", "1.35"):
+        plan = _dev_at(version, **pin)
+        assert inputs(plan.one("aws:eks/addon:Addon", "ml-dev-aws-vpc-cni"))["addonVersion"] == "v1.20.4-eksbuild.1"
+        assert inputs(plan.one("aws:eks/addon:Addon", "ml-dev-aws-coredns"))["addonVersion"].endswith(f"k{version}-eksbuild.1")
+
+
+def test_raising_min_nodes_keeps_the_live_desired_size(dev):
+    """What the plan does when minNodes goes up: the group's scalingConfig asks for the new
+    minSize, and desiredSize is in ignore_changes (Cluster Autoscaler owns it), so the update
+    sends the live desired size. EKS refuses a minSize above the desired size, so the README's
+    path raises the live desired size first (aws eks update-nodegroup-config), then up."""
+    raised = _dev_at("1.35", gpuPools=[{"name": "l4", "instanceType": "g6.xlarge", "minNodes": 1, "maxNodes": 2, "spot": True, "diskGb": 150}])
+    group = raised.one("aws:eks/nodeGroup:NodeGroup", "ml-dev-aws-l4")
+    assert inputs(group)["scalingConfig"] == {"minSize": 1, "maxSize": 2, "desiredSize": 1}
+    assert group.ignore_changes == ("scalingConfig.desiredSize",)
+    assert dev.one("aws:eks/nodeGroup:NodeGroup", "ml-dev-aws-l4").ignore_changes == ("scalingConfig.desiredSize",)
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    assert "aws eks update-nodegroup-config" in readme and "desiredSize" in readme
+
+
+# --- access: NetworkPolicy, access entries, team groups ---------------------------------------------
+
+
+def test_vpc_cni_enforces_network_policy(dev):
+    # aws/amazon-vpc-cni-k8s v1.23.0 charts/aws-vpc-cni/values.yaml: `enableNetworkPolicy: "false"`
+    # by default, passed to the node agent as --enable-network-policy (templates/daemonset.yaml).
+    cni = inputs(dev.one("aws:eks/addon:Addon", "ml-dev-aws-vpc-cni"))
+    assert json.loads(cni["configurationValues"]) == {"enableNetworkPolicy": "true"}
+
+
+def test_the_policy_pack_passes_the_stacks_cni(dev, prod):
+    from policies import offline
+
+    for plan in (dev, prod):
+        found = [v for v in offline.evaluate(plan.resources, "prod") if v.policy == "eks-vpc-cni-network-policy"]
+        assert found == []
+
+
+def test_the_deployer_gets_no_access_entry_of_ours(dev, prod):
+    # bootstrapClusterCreatorAdminPermissions gives the creator its entry; a second one for
+    # the same principal fails with 409 (EKS CreateAccessEntry: ResourceInUseException).
+    deployer = "arn:aws:iam::123456789012:user/preview"  # the mock's caller identity
+    for plan in (dev, prod):
+        assert inputs(plan.one("aws:eks/cluster:Cluster"))["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is True
+        assert deployer not in {inputs(e)["principalArn"] for e in plan.by_type("aws:eks/accessEntry:AccessEntry")}
+        assert not [w for w in plan.warnings if "409" in w]
+
+
+def test_listing_the_deployer_warns_about_the_409():
+    plan = plan_for({**MINIMAL, "aws": {"adminPrincipalArns": ["arn:aws:iam::123456789012:user/preview"]}})
+    assert [w for w in plan.warnings if w.startswith("aws: arn:aws:iam::123456789012:user/preview runs `pulumi up`") and "409" in w]
+
+
+def test_team_groups_come_from_access_entries(dev):
+    entries = {inputs(e)["principalArn"]: inputs(e) for e in dev.by_type("aws:eks/accessEntry:AccessEntry")}
+    assert entries == {"arn:aws:iam::123456789012:role/ml-researchers": {
+        "clusterName": "ml-dev-aws", "principalArn": "arn:aws:iam::123456789012:role/ml-researchers",
+        "type": "STANDARD", "kubernetesGroups": ["ml-researchers"],
+    }}
+    # No access policy for team entries: the namespace's RoleBinding is the authorization.
+    assert dev.by_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation") == []
+    assert dev.by_type("aws:eks/identityProviderConfig:IdentityProviderConfig") == []
+
+
+def test_team_groups_come_from_the_oidc_provider(prod):
+    idp = inputs(prod.one("aws:eks/identityProviderConfig:IdentityProviderConfig"))
+    assert idp["oidc"] == {"identityProviderConfigName": "teams", "issuerUrl": "https://login.example.com/oauth2/default",
+                           "clientId": "eks-ml-prod", "groupsClaim": "groups", "usernameClaim": "email"}
+
+
+@pytest.mark.parametrize("stack", ["dev-aws", "prod-aws"])
+def test_every_namespace_group_is_supplied(stack, dev, prod):
+    """A RoleBinding to a group nothing puts users in is inert (REFERENCE.md). On EKS only
+    access entries' kubernetesGroups or an OIDC provider's groups claim supply groups."""
+    plan = {"dev-aws": dev, "prod-aws": prod}[stack]
+    bound = {s["name"] for r in plan.by_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+             for s in inputs(r).get("subjects", []) if s["kind"] == "Group"}
+    assert bound
+    supplied = {g for e in plan.by_type("aws:eks/accessEntry:AccessEntry") for g in inputs(e).get("kubernetesGroups", [])}
+    by_idp = bool(plan.by_type("aws:eks/identityProviderConfig:IdentityProviderConfig"))
+    assert by_idp or bound <= supplied
+
+
+def test_principals_with_several_groups_get_one_entry():
+    plan = plan_for({**MINIMAL, "aws": {"groupPrincipalArns": {
+        "ml-a": ["arn:aws:iam::123456789012:role/ml-team"], "ml-b": ["arn:aws:iam::123456789012:role/ml-team"]}}})
+    [entry] = plan.by_type("aws:eks/accessEntry:AccessEntry")
+    assert inputs(entry)["kubernetesGroups"] == ["ml-a", "ml-b"]
+
+
+# --- pools: the tainted system pool, CPU pools, scale-from-zero tags ----------------------------------
+
+
+def tags_of(plan, pool):
+    prefix = "k8s.io/cluster-autoscaler/node-template/"
+    return {inputs(t)["tag"]["key"][len(prefix):]: inputs(t)["tag"]["value"]
+            for t in plan.by_type("aws:autoscaling/tag:Tag") if t.name.startswith(f"{plan.outputs['clusterName']}-{pool}-")}
+
+
+def test_cpu_pool_node_group(dev):
+    ng = node_group(dev, "cpu")
+    assert ng["amiType"] == "AL2023_x86_64_STANDARD" and ng["instanceTypes"] == ["m7i.xlarge"]
+    assert ng["taints"] == [] and ng["capacityType"] == "SPOT"
+    assert ng["scalingConfig"] == {"minSize": 0, "maxSize": 3, "desiredSize": 0}
+    assert ng["labels"] == {conventions.POOL_LABEL: "cpu", conventions.GPU_NODE_LABEL: "false", conventions.SPOT_LABEL: "true"}
+    # Scale from zero: CA learns CPU and memory from the instance type, labels from the tags.
+    assert tags_of(dev, "cpu") == {f"label/{k}": v for k, v in ng["labels"].items()}
+
+
+def test_system_pool_addons_tolerate_the_taint(dev):
+    """Every EKS add-on that may run on the tainted system pool tolerates it:
+    vpc-cni, kube-proxy and the Pod Identity agent are DaemonSets tolerating everything
+    (aws-vpc-cni chart `tolerations: [{operator: Exists}]`, aws/eks-pod-identity-agent v0.1.37
+    chart the same); EBS CSI (v1.64.0 chart controller.tolerations) and EFS CSI (helm-chart
+    4.4.1 controller.tolerations) controllers tolerate CriticalAddonsOnly by default;
+    metrics-server's chart (3.13.1) tolerates nothing, so it and CoreDNS get it set."""
+    expected = [{"key": "CriticalAddonsOnly", "operator": "Exists", "effect": "NoSchedule"}]
+    for addon in ("coredns", "metrics-server"):
+        values = json.loads(inputs(dev.one("aws:eks/addon:Addon", f"ml-dev-aws-{addon}"))["configurationValues"])
+        assert values == {"tolerations": expected}, addon
+    for addon in ("kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver", "aws-efs-csi-driver"):
+        assert "configurationValues" not in inputs(dev.one("aws:eks/addon:Addon", f"ml-dev-aws-{addon}")), addon
+
+
+def test_platform_pods_tolerate_the_system_taint(dev):
+    release = next(r for r in dev.by_type("kubernetes:helm.sh/v3:Release") if r.name.endswith("kube-prometheus-stack"))
+    tolerations = inputs(release)["values"]["prometheus"]["prometheusSpec"]["tolerations"]
+    assert {"key": "CriticalAddonsOnly", "operator": "Exists", "effect": "NoSchedule"} in tolerations
+
+
+def test_time_sliced_pools_advertise_gpus_times_replicas(prod):
+    # The tags overwrite the template node's capacity (REFERENCE.md); the device plugin
+    # advertises each GPU `replicas` times under nvidia.com/gpu (renameByDefault false).
+    assert tags_of(prod, "l4infer")["resources/nvidia.com/gpu"] == "4"  # g6.2xlarge: 1 L4 x 4 replicas
+    assert tags_of(prod, "h100")["resources/nvidia.com/gpu"] == "8"
+
+
+@pytest.mark.parametrize("strategy, profile, resource, count", [
+    ("mixed", "1g.10gb", "nvidia.com/mig-1g.10gb", "56"),  # 8 H100 x 7
+    ("mixed", "3g.40gb", "nvidia.com/mig-3g.40gb", "16"),  # 8 x 2
+    ("single", "1g.20gb", "nvidia.com/gpu", "32"),  # 8 x 4
+    ("single", "7g.80gb", "nvidia.com/gpu", "8"),
+])
+def test_mig_pools_advertise_their_mig_devices(strategy, profile, resource, count):
+    # NVIDIA MIG user guide, H100 profiles: 1g.10gb x7, 1g.20gb x4, 2g.20gb x3, 3g.40gb x2,
+    # 4g.40gb and 7g.80gb x1. k8s-device-plugin: `single` shows slices as nvidia.com/gpu,
+    # `mixed` as nvidia.com/mig-<profile>.
+    plan = plan_for({**MINIMAL, "gpuPools": [{"name": "h100", "instanceType": "p5.48xlarge",
+                                              "sharing": {"mig": {"strategy": strategy, "profile": profile}}}]})
+    tags = tags_of(plan, "h100")
+    resources = {k: v for k, v in tags.items() if k.startswith("resources/")}
+    assert resources == {f"resources/{resource}": count}
+    labels = node_group(plan, "h100")["labels"]
+    # CA counts only nvidia.com/gpu as a ready GPU (utils/gpu NodeHasGpuAllocatable, 1.35.2):
+    # with its GPU label on a mixed-MIG node it would wait for a GPU that never shows up.
+    assert ("k8s.amazonaws.com/accelerator" in labels) is (strategy == "single")
+
+
+# --- secure defaults a scanner asks for -----------------------------------------------------------
+
+
+def test_vpc_flow_logs_go_to_an_encrypted_log_group_with_retention(dev, prod):
+    for plan, days in ((dev, 30), (prod, 365)):
+        name = plan.outputs["clusterName"]
+        flow = inputs(plan.one("aws:ec2/flowLog:FlowLog"))
+        assert flow["vpcId"].startswith("vpc-") and flow["trafficType"] == "ALL"
+        assert flow["logDestinationType"] == "cloud-watch-logs" and flow["iamRoleArn"] == f"arn:aws:iam::123456789012:role/{name}-flow-logs"
+        group = plan.one("aws:cloudwatch/logGroup:LogGroup", f"{name}-flow-logs")
+        assert inputs(group)["retentionInDays"] == days
+        assert inputs(group)["kmsKeyId"].startswith("arn:aws:kms:us-east-1:123456789012:key/")
+        trust = json.loads(inputs(plan.one("aws:iam/role:Role", f"{name}-flow-logs"))["assumeRolePolicy"])
+        assert trust["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+        write = json.loads(inputs(plan.one("aws:iam/rolePolicy:RolePolicy", f"{name}-flow-logs"))["policy"])
+        arn = f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc/{name}/flow-logs"
+        assert write["Statement"][0]["Resource"] == [arn, f"{arn}:*"] and flow["logDestination"] == arn
+
+
+def test_the_default_security_group_is_emptied(dev):
+    # pulumi_aws ec2.DefaultSecurityGroup: adopting it "immediately removes all ingress and
+    # egress rules", then adds only the declared ones: none here.
+    sg = inputs(dev.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"))
+    assert sg["vpcId"].startswith("vpc-") and "ingress" not in sg and "egress" not in sg
+
+
+def test_the_kms_key_policy_names_its_principals(dev, prod):
+    for plan in (dev, prod):
+        name = plan.outputs["clusterName"]
+        policy = json.loads(inputs(plan.one("aws:kms/key:Key"))["policy"])
+        by_sid = {s["Sid"]: s for s in policy["Statement"]}
+        principals = [p for s in policy["Statement"] for v in s["Principal"].values() for p in ([v] if isinstance(v, str) else v)]
+        assert "*" not in principals and not any(p.endswith(":root") for p in principals)
+        admins = by_sid["KeyAdministrators"]["Principal"]["AWS"]
+        assert "arn:aws:iam::123456789012:user/preview" in admins  # the deployer: KMS refuses a lock-out
+        assert not {"kms:Encrypt", "kms:Decrypt"} & set(by_sid["KeyAdministrators"]["Action"])
+        assert by_sid["EksSecretsEncryption"]["Principal"] == {"AWS": f"arn:aws:iam::123456789012:role/{name}-cluster"}
+        logs = by_sid["CloudWatchLogsOfThisCluster"]
+        assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+        assert logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"] == [
+            f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/eks/{name}/cluster",
+            f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc/{name}/flow-logs",
+        ]
+    prod_admins = json.loads(inputs(prod.one("aws:kms/key:Key"))["policy"])["Statement"][0]["Principal"]["AWS"]
+    assert "arn:aws:iam::123456789012:role/platform-admins" in prod_admins
+
+
+def test_efs_uses_the_stacks_own_key_in_prod(dev, prod):
+    assert inputs(prod.one("aws:efs/fileSystem:FileSystem"))["kmsKeyId"].startswith("arn:aws:kms:us-east-1:123456789012:key/")
+    assert "kmsKeyId" not in inputs(dev.one("aws:efs/fileSystem:FileSystem"))
+    efs = next(s for s in json.loads(inputs(prod.one("aws:kms/key:Key"))["policy"])["Statement"] if s["Sid"] == "EfsThroughTheService")
+    assert efs["Condition"]["StringEquals"]["kms:ViaService"] == "elasticfilesystem.us-east-1.amazonaws.com"
+
+
+# --- bad EKS config: one line each ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("aws, expected", [
+    ({"adminPrincipalArns": ["arn:aws:sts::123456789012:assumed-role/platform-admins/alice"]},
+     "aws.adminPrincipalArns[0]: 'arn:aws:sts::123456789012:assumed-role/platform-admins/alice' is an STS session ARN, "
+     "which EKS access entries do not take; allowed: the IAM role behind it, e.g. arn:aws:iam::123456789012:role/platform-admins (with its path, if any)"),
+    ({"adminPrincipalArns": ["arn:aws:iam::123456789012:group/admins"]},
+     "aws.adminPrincipalArns[0]: 'arn:aws:iam::123456789012:group/admins' is not an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/platform-admins"),
+    ({"groupPrincipalArns": {"ml": ["arn:aws:sts::123456789012:assumed-role/ml/bob"]}},
+     "aws.groupPrincipalArns.ml[0]: 'arn:aws:sts::123456789012:assumed-role/ml/bob' is an STS session ARN, which EKS access entries do not take; "
+     "allowed: the IAM role behind it, e.g. arn:aws:iam::123456789012:role/ml (with its path, if any)"),
+    ({"adminPrincipalArns": ["arn:aws:iam::123456789012:role/a"], "groupPrincipalArns": {"ml": ["arn:aws:iam::123456789012:role/a"]}},
+     "aws.groupPrincipalArns.ml[0]: 'arn:aws:iam::123456789012:role/a' already has an access entry as aws.adminPrincipalArns[0]; "
+     "EKS takes one entry per principal; allowed: drop it here (admins see every namespace)"),
+    ({"groupPrincipalArns": {"system:masters": ["arn:aws:iam::123456789012:role/a"]}},
+     "aws.groupPrincipalArns.system:masters: not a group EKS can map; allowed: a group name without surrounding spaces, not starting with system:"),
+    ({"identityProvider": {"issuerUrl": "http://login.example.com", "clientId": "eks"}},
+     "aws.identityProvider.issuerUrl: 'http://login.example.com' is not an https URL; allowed: the provider's issuer, e.g. https://login.example.com"),
+])
+def test_bad_access_config_is_one_line(aws, expected):
+    from tests.conftest import config_errors
+
+    assert expected in config_errors({**MINIMAL, "aws": aws})
+
+
+def test_a_namespace_group_nothing_supplies_is_refused():
+    from tests.conftest import config_errors
+
+    raw = {**MINIMAL, "namespaces": [{"name": "search", "team": "search", "group": "search-eng"}]}
+    assert config_errors(raw) == [
+        "namespaces[0].group: 'search-eng' is given to nobody on EKS: no aws.groupPrincipalArns entry maps IAM principals to it "
+        "and no aws.identityProvider supplies groups; allowed: add aws.groupPrincipalArns.search-eng, or set aws.identityProvider"
+    ]
