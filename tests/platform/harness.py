@@ -115,6 +115,9 @@ class Shape:
         )
 
 
+SYSTEM_TOLERATION = {"key": "CriticalAddonsOnly", "operator": "Exists", "effect": "NoSchedule"}
+
+
 def eks_shape(pools: Sequence[GpuPool] = (), **kw: Any) -> Shape:
     return Shape(
         cloud="aws",
@@ -130,6 +133,8 @@ def eks_shape(pools: Sequence[GpuPool] = (), **kw: Any) -> Shape:
         manages_plugin=False,
         metrics=GpuMetricsSource(managed_by_cloud=False),
         pools=pools,
+        # The EKS system pool is tainted CriticalAddonsOnly=true:NoSchedule, like AKS's.
+        system_tolerations=[SYSTEM_TOLERATION],
         **kw,
     )
 
