@@ -71,6 +71,8 @@ def _log_group(args):
 
 AWS_OUTPUTS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    # A new launch template starts at version 1.
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda a: {"latestVersion": 1, "defaultVersion": 1},
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
     "aws:iam/role:Role": _iam_role,

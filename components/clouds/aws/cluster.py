@@ -351,11 +351,22 @@ class EksCluster(pulumi.ComponentResource):
             kms_key_id=self.kms_key.arn,
             opts=self._opts,
         )
-        role = aws.iam.Role(
-            f"{name}-flow-logs",
-            assume_role_policy=_assume_role("vpc-flow-logs.amazonaws.com"),
-            opts=self._opts,
-        )
+        region, account = self.config.region, self.account_id
+        # Only flow logs of this account and region may assume it (the confused-deputy
+        # conditions of the VPC user guide's flow-logs IAM role).
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnLike": {"aws:SourceArn": f"arn:{self.partition}:ec2:{region}:{account}:vpc-flow-log/*"},
+                },
+            }],
+        }
+        role = aws.iam.Role(f"{name}-flow-logs", assume_role_policy=json.dumps(trust, sort_keys=True), opts=self._opts)
         write = aws.iam.RolePolicy(
             f"{name}-flow-logs",
             role=role.id,
@@ -574,8 +585,9 @@ class EksCluster(pulumi.ComponentResource):
         # Deployments of these add-ons must tolerate the system taint, or they stay Pending
         # (or wake a CPU pool for themselves). metrics-server's upstream chart has
         # `tolerations: []` (kubernetes-sigs/metrics-server metrics-server-helm-chart-3.13.1
-        # values.yaml), so it needs ours; CoreDNS gets the same explicitly rather than relying
-        # on the default of EKS's add-on, which no public source we can read pins down.
+        # values.yaml), so it needs ours. CoreDNS gets the same explicitly: its add-on takes
+        # `tolerations` in its configuration (EKS user guide, CoreDNS add-on), and an explicit
+        # value does not depend on defaults that change between add-on builds.
         system_only = {"tolerations": SYSTEM_ADDON_TOLERATIONS}
         self.coredns = self._addon("coredns", depends_on=[self.system_group], configuration=system_only)
         self.metrics_server = self._addon("metrics-server", depends_on=[self.system_group], configuration=system_only)

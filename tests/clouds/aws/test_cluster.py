@@ -158,7 +158,7 @@ def test_launch_templates_require_imdsv2_and_encrypt_gp3(dev):
     assert templates["ml-dev-aws-l4"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 150
     assert templates["ml-dev-aws-system"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 100
     ng = node_group(dev, "l4")
-    assert ng["launchTemplate"]["id"].startswith("lt-")
+    assert ng["launchTemplate"]["id"].startswith("lt-") and ng["launchTemplate"]["version"] == "1"
 
 
 def test_autoscaler_node_template_tags_on_the_asg(prod):
@@ -600,6 +600,7 @@ def test_vpc_flow_logs_go_to_an_encrypted_log_group_with_retention(dev, prod):
         assert inputs(group)["kmsKeyId"].startswith("arn:aws:kms:us-east-1:123456789012:key/")
         trust = json.loads(inputs(plan.one("aws:iam/role:Role", f"{name}-flow-logs"))["assumeRolePolicy"])
         assert trust["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+        assert trust["Statement"][0]["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
         write = json.loads(inputs(plan.one("aws:iam/rolePolicy:RolePolicy", f"{name}-flow-logs"))["policy"])
         arn = f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc/{name}/flow-logs"
         assert write["Statement"][0]["Resource"] == [arn, f"{arn}:*"] and flow["logDestination"] == arn
