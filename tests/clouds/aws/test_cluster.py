@@ -539,9 +539,9 @@ def test_cpu_pool_node_group(dev):
 
 def test_system_pool_addons_tolerate_the_taint(dev):
     """Every EKS add-on that may run on the tainted system pool tolerates it:
-    vpc-cni, kube-proxy and the Pod Identity agent are DaemonSets tolerating everything
-    (aws-vpc-cni chart `tolerations: [{operator: Exists}]`, aws/eks-pod-identity-agent v0.1.37
-    chart the same); EBS CSI (v1.64.0 chart controller.tolerations) and EFS CSI (helm-chart
+    vpc-cni and the Pod Identity agent are DaemonSets tolerating everything (aws-vpc-cni
+    v1.23.0 chart `tolerations: [{operator: Exists}]`, aws/eks-pod-identity-agent v0.1.37 chart
+    the same), and so is EKS's kube-proxy DaemonSet (`operator: Exists`, as kubeadm's); EBS CSI (v1.64.0 chart controller.tolerations) and EFS CSI (helm-chart
     4.4.1 controller.tolerations) controllers tolerate CriticalAddonsOnly by default;
     metrics-server's chart (3.13.1) tolerates nothing, so it and CoreDNS get it set."""
     expected = [{"key": "CriticalAddonsOnly", "operator": "Exists", "effect": "NoSchedule"}]
