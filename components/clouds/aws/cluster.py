@@ -277,7 +277,8 @@ class EksCluster(pulumi.ComponentResource):
             vpc_config={
                 "subnet_ids": [s.id for s in self.private_subnets],
                 "endpoint_private_access": True,
-                "endpoint_public_access": bool(cidrs),
+                # network.privateApi: no public endpoint (config requires it when cidrs is empty).
+                "endpoint_public_access": not cfg.network.private_api,
                 "public_access_cidrs": cidrs or None,
             },
             access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
