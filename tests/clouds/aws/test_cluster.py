@@ -220,6 +220,9 @@ def test_cluster_autoscaler_release_and_identity(dev):
     policy = json.loads(inputs(dev.one("aws:iam/rolePolicy:RolePolicy", "ml-dev-aws-autoscaler"))["policy"])
     scale = next(s for s in policy["Statement"] if s["Sid"] == "ScaleOwnGroups")
     assert scale["Condition"] == {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/ml-dev-aws": "owned"}}
+    assert scale["Resource"] == "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/*"
+    describe = next(s for s in policy["Statement"] if s["Sid"] == "DescribeOwnNodegroups")
+    assert describe["Resource"] == "arn:aws:eks:us-east-1:123456789012:nodegroup/ml-dev-aws/*"
 
 
 def _version(text: str) -> tuple[int, ...]:
