@@ -41,7 +41,8 @@ class Taint:
 
 GPU_TAINT = Taint("nvidia.com/gpu", "present", "NoSchedule")
 # The system pool runs the platform and the cloud's add-ons only. AKS's baseline taints its
-# system pool this way, and the add-ons of every cloud tolerate the key, so one key everywhere.
+# system pool this way; EKS uses the same key (its add-ons tolerate it). GKE's add-ons do not
+# all tolerate it, so GKE leaves its system pool untainted.
 SYSTEM_TAINT = Taint("CriticalAddonsOnly", "true", "NoSchedule")
 # What the platform's own pods carry to land on the system pool (any value of the key).
 SYSTEM_TOLERATION = {"key": SYSTEM_TAINT.key, "operator": "Exists", "effect": SYSTEM_TAINT.effect}
