@@ -81,14 +81,15 @@ def test_plain_text_receiver_fails_the_program_with_nothing_created(tmp_path):
     from tests.conftest import flat_config
 
     stack = tmp_path / "Pulumi.plain.yaml"
-    stack.write_text("config:\n  ml-clusters:cloud: aws\n  ml-clusters:region: us-east-1\n  ml-clusters:alertWebhookUrl: https://hooks.example/x\n")
+    stack.write_text("config:\n  ml-clusters:cloud: aws\n  ml-clusters:region: us-east-1\n  ml-clusters:network: {privateApi: true}\n"
+                     "  ml-clusters:alertWebhookUrl: https://hooks.example/x\n")
     values, secret_keys = engine.read_stack_config(str(stack))
     plan = engine.Plan(stack="plain", project=engine.PROJECT)
     with pytest.raises(ConfigError):
         engine.run_program("plain", values, secret_keys, plan=plan)
     assert plan.resources == []
     # The same key as `secure:` is accepted.
-    secure = {**flat_config({"cloud": "aws", "region": "us-east-1"}), "ml-clusters:alertWebhookUrl": "[secure]"}
+    secure = {**flat_config(AWS), "ml-clusters:alertWebhookUrl": "[secure]"}
     assert engine.run_program("secure", secure, ["ml-clusters:alertWebhookUrl"]).resources
 
 
