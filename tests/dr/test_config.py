@@ -8,10 +8,12 @@ from components.config import ConfigError, load
 from components.dr import effective_config, plan_for
 from tests.conftest import config_errors
 
+# Every cluster stack says how its API is reached (network.privateApi or apiAllowedCidrs).
+PRIVATE = {"network": {"privateApi": True}}
 AWS = {"cloud": "aws", "region": "us-east-1", "environment": "prod",
-       "gpuPools": [{"name": "l4", "instanceType": "g6.xlarge", "minNodes": 2, "maxNodes": 4}]}
-GCP = {"cloud": "gcp", "region": "us-central1", "gcp": {"project": "ml-platform-prod"}}
-AZURE = {"cloud": "azure", "region": "eastus"}
+       "gpuPools": [{"name": "l4", "instanceType": "g6.xlarge", "minNodes": 2, "maxNodes": 4}], **PRIVATE}
+GCP = {"cloud": "gcp", "region": "us-central1", "gcp": {"project": "ml-platform-prod"}, **PRIVATE}
+AZURE = {"cloud": "azure", "region": "eastus", **PRIVATE}
 
 
 def problems(raw: dict) -> list[str]:

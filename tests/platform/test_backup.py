@@ -55,7 +55,8 @@ def velero(plan):
 def gpu_min_sizes(plan):
     return {
         r.name.rsplit("-", 1)[-1]: inputs(r)["scalingConfig"]["minSize"]
-        for r in plan.by_type("aws:eks/nodeGroup:NodeGroup") if not r.name.endswith("-system")
+        # GPU node groups only: EKS stacks also have CPU pools now (ml-clusters.io/gpu: "false").
+        for r in plan.by_type("aws:eks/nodeGroup:NodeGroup") if inputs(r)["labels"].get("ml-clusters.io/gpu") == "true"
     }
 
 

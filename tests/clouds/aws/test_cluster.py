@@ -56,7 +56,7 @@ def test_subnet_plan_leaves_no_overlap():
 
 
 def test_secrets_are_envelope_encrypted_with_a_rotating_key(dev):
-    key = dev.one("aws:kms/key:Key")
+    key = dev.one("aws:kms/key:Key", "ml-dev-aws-secrets")
     assert inputs(key)["enableKeyRotation"] is True
     cluster = inputs(dev.one("aws:eks/cluster:Cluster"))
     assert cluster["encryptionConfig"]["resources"] == ["secrets"]
@@ -619,7 +619,7 @@ def test_the_default_security_group_is_emptied(dev):
 def test_the_kms_key_policy_names_its_principals(dev, prod):
     for plan in (dev, prod):
         name = plan.outputs["clusterName"]
-        policy = json.loads(inputs(plan.one("aws:kms/key:Key"))["policy"])
+        policy = json.loads(inputs(plan.one("aws:kms/key:Key", f"{name}-secrets"))["policy"])
         by_sid = {s["Sid"]: s for s in policy["Statement"]}
         principals = [p for s in policy["Statement"] for v in s["Principal"].values() for p in ([v] if isinstance(v, str) else v)]
         assert "*" not in principals and not any(p.endswith(":root") for p in principals)
@@ -633,14 +633,14 @@ def test_the_kms_key_policy_names_its_principals(dev, prod):
             f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/eks/{name}/cluster",
             f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc/{name}/flow-logs",
         ]
-    prod_admins = json.loads(inputs(prod.one("aws:kms/key:Key"))["policy"])["Statement"][0]["Principal"]["AWS"]
+    prod_admins = json.loads(inputs(prod.one("aws:kms/key:Key", "ml-prod-aws-secrets"))["policy"])["Statement"][0]["Principal"]["AWS"]
     assert "arn:aws:iam::123456789012:role/platform-admins" in prod_admins
 
 
 def test_efs_uses_the_stacks_own_key_in_prod(dev, prod):
     assert inputs(prod.one("aws:efs/fileSystem:FileSystem"))["kmsKeyId"].startswith("arn:aws:kms:us-east-1:123456789012:key/")
     assert "kmsKeyId" not in inputs(dev.one("aws:efs/fileSystem:FileSystem"))
-    efs = next(s for s in json.loads(inputs(prod.one("aws:kms/key:Key"))["policy"])["Statement"] if s["Sid"] == "EfsThroughTheService")
+    efs = next(s for s in json.loads(inputs(prod.one("aws:kms/key:Key", "ml-prod-aws-secrets"))["policy"])["Statement"] if s["Sid"] == "EfsThroughTheService")
     assert efs["Condition"]["StringEquals"]["kms:ViaService"] == "elasticfilesystem.us-east-1.amazonaws.com"
 
 
