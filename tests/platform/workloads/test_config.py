@@ -11,6 +11,9 @@ from tests.conftest import config_errors
 BASE = {
     "cloud": "aws",
     "region": "us-east-1",
+    # EKS: the API choice is explicit and the namespaces' groups come from an OIDC provider.
+    "network": {"privateApi": True},
+    "aws": {"identityProvider": {"issuerUrl": "https://login.example.com", "clientId": "eks"}},
     "gpuPools": [{"name": "h100", "instanceType": "p5.48xlarge"}, {"name": "l4", "instanceType": "g6.xlarge"}],
     "namespaces": [
         {"name": "training", "team": "research", "group": "r", "gpus": 8},
