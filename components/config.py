@@ -826,7 +826,7 @@ def config_warnings(cfg: StackConfig) -> list[str]:
         net = _net(value)
         if net is not None and any(net.overlaps(doc) for doc in DOCUMENTATION_RANGES):
             out.append(f"network.apiAllowedCidrs[{i}]: {value!r} is a documentation range (RFC 5737) that no real client comes from; replace it with your office, VPN or CI egress range or nobody reaches the API")
-    return out
+    return out + _eks_group_problems(cfg)
 
 
 def to_snake(name: str) -> str:
@@ -1126,8 +1126,6 @@ def _cloud_settings_problems(cfg: StackConfig) -> list[str]:
         for name in cfg.aws.addon_versions:
             if name not in catalog.EKS_ADDONS:
                 out.append(f"aws.addonVersions.{name}: unknown add-on; allowed: {', '.join(sorted(catalog.EKS_ADDONS))}")
-    if cfg.cloud == "aws":
-        out += _eks_group_problems(cfg)
     if cfg.gcp is not None and not GCP_PROJECT_RE.match(cfg.gcp.project):
         out.append(f"gcp.project: {cfg.gcp.project!r} is not a GCP project id; allowed: 6-30 lowercase letters, digits and hyphens, starting with a letter")
     if cfg.gcp is not None and not cfg.gcp.regional and cfg.is_prod:
@@ -1217,7 +1215,11 @@ def _aws_access_problems(cfg: StackConfig) -> list[str]:
 
 def _eks_group_problems(cfg: StackConfig) -> list[str]:
     """A namespace's RoleBinding names a group; on EKS only access entries or an OIDC
-    identity provider put users in groups, so a group nothing supplies is inert."""
+    identity provider put users in groups, so a group nothing supplies is inert. A warning,
+    not an error: the cluster still works, and a portable stack (one file for every cloud,
+    preview --compare) cannot carry EKS-only settings."""
+    if cfg.cloud != "aws":
+        return []
     aws = cfg.settings("aws")
     if aws.identity_provider is not None:
         return []
@@ -1226,7 +1228,7 @@ def _eks_group_problems(cfg: StackConfig) -> list[str]:
         if ns.group not in aws.group_principal_arns:
             out.append(
                 f"namespaces[{i}].group: {ns.group!r} is given to nobody on EKS: no aws.groupPrincipalArns entry maps IAM principals to it "
-                f"and no aws.identityProvider supplies groups; allowed: add aws.groupPrincipalArns.{ns.group}, or set aws.identityProvider"
+                f"and no aws.identityProvider supplies groups, so its RoleBinding grants nothing; add aws.groupPrincipalArns.{ns.group}, or set aws.identityProvider"
             )
     return out
 

@@ -122,6 +122,8 @@ def test_compare_says_what_is_not_available_where_and_what_it_substituted(capsys
         "region: us-east-1 is not a region of gcp; compared at its place us-east",
         "gpuPools[0]: p5.48xlarge is not a type of gcp; compared as 8 x h100",
         "gpuPools[1]: g6.2xlarge is not a type of gcp; compared as 1 x l4",
+        # prod-aws's CPU pool (cpuPools, built on EKS by the AWS backend).
+        "cpuPools[0]: m7i.2xlarge is not a type of gcp; compared as >= 8 vCPUs, >= 32 GB (x86_64)",
         "systemPool: m7i.xlarge is not a type of gcp; compared as >= 4 vCPUs, >= 16 GB (x86_64)",
     ]
     assert "gcp: gpuPools[1]: g6.2xlarge is not a type of gcp; compared as 1 x l4" in out
@@ -148,7 +150,7 @@ def test_compare_exits_1_when_no_cloud_can_run_the_stack(capsys, tmp_path):
 def test_a_pinned_pool_that_also_states_its_needs_is_compared_by_them():
     values = engine.project_defaults()
     values.update({
-        "ml-clusters:cloud": "aws", "ml-clusters:region": "us-east-1",
+        "ml-clusters:cloud": "aws", "ml-clusters:region": "us-east-1", "ml-clusters:network": json.dumps({"privateApi": True}),
         # Pinned to an AWS type at home; elsewhere the pool asks for 1 x L4 with >= 8 vCPUs.
         "ml-clusters:gpuPools": json.dumps([{"name": "infer", "instanceType": "g6.2xlarge", "gpu": "l4", "minVcpus": 8}]),
     })

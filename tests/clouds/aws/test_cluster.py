@@ -670,11 +670,13 @@ def test_bad_access_config_is_one_line(aws, expected):
     assert expected in config_errors({**MINIMAL, "aws": aws})
 
 
-def test_a_namespace_group_nothing_supplies_is_refused():
-    from tests.conftest import config_errors
-
-    raw = {**MINIMAL, "namespaces": [{"name": "search", "team": "search", "group": "search-eng"}]}
-    assert config_errors(raw) == [
+def test_a_namespace_group_nothing_supplies_gets_a_warning():
+    # A warning, not an error: a portable stack (one file for every cloud) cannot carry aws.*.
+    plan = plan_for({**MINIMAL, "namespaces": [{"name": "search", "team": "search", "group": "search-eng"}]})
+    assert plan.warnings == [
         "namespaces[0].group: 'search-eng' is given to nobody on EKS: no aws.groupPrincipalArns entry maps IAM principals to it "
-        "and no aws.identityProvider supplies groups; allowed: add aws.groupPrincipalArns.search-eng, or set aws.identityProvider"
+        "and no aws.identityProvider supplies groups, so its RoleBinding grants nothing; add aws.groupPrincipalArns.search-eng, or set aws.identityProvider"
     ]
+    supplied = {**MINIMAL, "namespaces": [{"name": "search", "team": "search", "group": "search-eng"}],
+                "aws": {"groupPrincipalArns": {"search-eng": ["arn:aws:iam::123456789012:role/search"]}}}
+    assert plan_for(supplied).warnings == []
