@@ -51,10 +51,10 @@ def _problem(raw: dict) -> list[str]:
 def test_the_error_lines_shown_are_the_ones_users_get():
     shown = [line for line in blocks()[1].splitlines() if line]
     got = [
-        *_problem({"cloud": "aws", "region": "us-east-1", "gpuPools": [{"name": "a", "gpu": "l4", "gpusPerNode": 2}]}),
-        *_problem({"cloud": "aws", "region": "eu-west-1", "gpuPools": [{"name": "a", "gpu": "b200", "gpusPerNode": 8}]}),
-        *_problem({"cloud": "azure", "region": "eastus", "gpuPools": [{"name": "a", "gpu": "l4"}]}),
-        *_problem({"cloud": "azure", "region": "asia-southeast"}),
+        *_problem({"network": {"privateApi": True}, "cloud": "aws", "region": "us-east-1", "gpuPools": [{"name": "a", "gpu": "l4", "gpusPerNode": 2}]}),
+        *_problem({"network": {"privateApi": True}, "cloud": "aws", "region": "eu-west-1", "gpuPools": [{"name": "a", "gpu": "b200", "gpusPerNode": 8}]}),
+        *_problem({"network": {"privateApi": True}, "cloud": "azure", "region": "eastus", "gpuPools": [{"name": "a", "gpu": "l4"}]}),
+        *_problem({"network": {"privateApi": True}, "cloud": "azure", "region": "asia-southeast"}),
     ]
     assert shown == got
 
