@@ -27,10 +27,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import catalog
-from ..conventions import POOL_LABEL, SYSTEM_POOL
 from ..dr import BACKUP_SCHEDULE_KEY, BACKUP_SCHEDULE_NAME, VELERO_RELEASE, DrPlan
 from ..handle import BackupTarget, ClusterHandle
-from .common import LABEL_PREFIX, Scope, gpu_tolerations, metadata, namespace_labels
+from .common import LABEL_PREFIX, Scope, gpu_tolerations, metadata, namespace_labels, system_placement
 
 VELERO_NAMESPACE = "velero"
 BACKUP_LOCATION = "default"
@@ -69,7 +68,7 @@ def velero_values(handle: ClusterHandle, args: BackupArgs) -> dict[str, Any]:
         "accessMode": "ReadOnly" if target.read_only else "ReadWrite",
         "config": dict(sorted(target.config.items())),
     }
-    system = {"nodeSelector": {POOL_LABEL: SYSTEM_POOL}, "tolerations": list(handle.system_tolerations)}
+    system = system_placement(handle)
     values: dict[str, Any] = {
         "initContainers": [{
             "name": plugin,

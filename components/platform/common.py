@@ -102,6 +102,15 @@ def resources(cpu_request: str, memory_request: str, cpu_limit: str, memory_limi
     }
 
 
+def system_placement(handle: "ClusterHandle") -> dict[str, Any]:
+    """nodeSelector and tolerations that put a platform controller on the system pool (the
+    handle's selector: the system pool's labels, or nothing on an existing cluster)."""
+    return {
+        "nodeSelector": sorted_dict(dict(handle.system_node_selector)),
+        "tolerations": [sorted_dict(t) for t in handle.system_tolerations],
+    }
+
+
 def gpu_tolerations(handle: "ClusterHandle") -> list[dict[str, str]]:
     """Tolerate the GPU taint whatever its value (GKE and ours use `present`), plus any taint
     the cloud itself puts on GPU nodes (e.g. AKS on spot nodes)."""

@@ -35,6 +35,7 @@ from .common import (
     pod_security,
     resources,
     selector_labels,
+    system_placement,
     sorted_dict,
 )
 
@@ -592,7 +593,8 @@ class Gpu(pulumi.ComponentResource):
 
     def _feature_discovery(self, name: str, scope: Scope, handle: ClusterHandle, config_map, service_account, node_binding) -> None:
         chart = catalog.CHARTS[NFD_RELEASE]
-        tolerations = list(handle.system_tolerations)
+        # NFD chart values take nodeSelector and tolerations under master and gc.
+        placement = system_placement(handle)
         # NFD's master turns GFD's NodeFeature objects into node labels. Its own worker is
         # off: GFD publishes the GPU labels, and nothing else needs NFD's host probing.
         self.node_feature_discovery = k8s.helm.v3.Release(
@@ -606,8 +608,8 @@ class Gpu(pulumi.ComponentResource):
             atomic=True,
             cleanup_on_fail=True,
             values={
-                "gc": {"tolerations": tolerations},
-                "master": {"tolerations": tolerations},
+                "gc": dict(placement),
+                "master": dict(placement),
                 "worker": {"enable": False},
             },
             opts=scope.opts(self.namespace),

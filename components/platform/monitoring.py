@@ -30,6 +30,7 @@ from .common import (
     labels,
     metadata,
     namespace_labels,
+    system_placement,
     sorted_dict,
 )
 from .dashboard import gpu_dashboard_json
@@ -113,14 +114,14 @@ def alertmanager_config(routes: dict[str, list[str]], slack_channel: Optional[st
         "receivers": receivers,
     }
 
-def _tolerations(handle: ClusterHandle) -> list[dict[str, Any]]:
-    return [sorted_dict(t) for t in handle.system_tolerations]
 
 
 def release_values(handle: ClusterHandle, settings: MonitoringSettings, block_class: str,
                    routes: Optional[dict[str, list[str]]] = None) -> dict[str, Any]:
     """The kube-prometheus-stack values (chart version pinned in the catalog)."""
-    tolerations = _tolerations(handle)
+    # Every component on the system pool (kube-prometheus-stack 88.5.3 values.yaml takes
+    # nodeSelector and tolerations at each of these paths).
+    placement = system_placement(handle)
     routes = routes or {}
     has_receivers = any(routes.values())
 
@@ -157,7 +158,7 @@ def release_values(handle: ClusterHandle, settings: MonitoringSettings, block_cl
                 **{f"{kind}SelectorNilUsesHelmValues": False for kind in SELECTED_KINDS},
                 **{f"{kind}Selector": {} for kind in SELECTED_KINDS},
                 **{f"{kind}NamespaceSelector": {} for kind in SELECTED_KINDS},
-                "tolerations": tolerations,
+                **placement,
                 "resources": {"requests": {"cpu": "200m", "memory": "1Gi"}},
             },
         },
@@ -167,7 +168,7 @@ def release_values(handle: ClusterHandle, settings: MonitoringSettings, block_cl
             "service": {"type": "ClusterIP"},
             "alertmanagerSpec": {
                 "storage": claim(ALERTMANAGER_STORAGE),
-                "tolerations": tolerations,
+                **placement,
                 **({"secrets": [RECEIVER_SECRET]} if has_receivers else {}),
             },
             "config": alertmanager_config(routes, settings.alerts.slack_channel),
@@ -185,15 +186,15 @@ def release_values(handle: ClusterHandle, settings: MonitoringSettings, block_cl
             "service": {"type": "ClusterIP"},
             "persistence": {"enabled": False},  # dashboards come from ConfigMaps
             "sidecar": {"dashboards": {"enabled": True, "label": GRAFANA_DASHBOARD_LABEL[0], "labelValue": GRAFANA_DASHBOARD_LABEL[1]}},
-            "tolerations": tolerations,
+            **placement,
         },
         "prometheusOperator": {
-            "tolerations": tolerations,
-            "admissionWebhooks": {"patch": {"tolerations": tolerations}},
+            **placement,
+            "admissionWebhooks": {"patch": dict(placement)},
         },
         "kube-state-metrics": {
             "metricLabelsAllowlist": [f"nodes=[{gpu_label_keys}]"],
-            "tolerations": tolerations,
+            **placement,
         },
     }
 

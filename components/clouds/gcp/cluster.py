@@ -399,8 +399,13 @@ class GkeCluster(pulumi.ComponentResource):
         )
 
     def _webhook_firewall(self) -> None:
-        """Let the control plane reach admission webhooks on the nodes (catalog ADMISSION_WEBHOOK_PORTS)."""
+        """Let the control plane reach admission webhooks on the nodes: the catalog's
+        ADMISSION_WEBHOOK_PORTS plus every port the enabled workload controllers serve the
+        API server on (Kueue's visibility API listens on 8082)."""
+        from ...platform.workloads import control_plane_ports  # the stack config alone decides them
+
         name = self.cluster_name
+        ports = set(versions.ADMISSION_WEBHOOK_PORTS) | {p.port for p in control_plane_ports(self.config.platform.workloads)}
         self.webhook_firewall = gcp.compute.Firewall(
             f"{name}-webhooks",
             name=f"{name}-control-plane-webhooks",
@@ -410,7 +415,7 @@ class GkeCluster(pulumi.ComponentResource):
             description=f"GKE control plane of {name} to admission webhooks on its nodes",
             source_ranges=self.cluster.private_cluster_config.apply(control_plane_ranges),
             target_service_accounts=[self.node_account.email],
-            allows=[{"protocol": "tcp", "ports": [str(p) for p in sorted(versions.ADMISSION_WEBHOOK_PORTS)]}],
+            allows=[{"protocol": "tcp", "ports": [str(p) for p in sorted(ports)]}],
             opts=self._opts,
         )
 

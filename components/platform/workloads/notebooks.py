@@ -14,7 +14,8 @@ from ...conventions import GPU_TAINT, POOL_LABEL
 from ...handle import ClusterHandle
 from ..common import gpu_tolerations
 from .queueing import pool_resource
-from .releases import image_parts, system_placement
+from ..common import system_placement
+from .releases import image_parts
 
 NAMESPACE = "jupyterhub"
 # System-pool requests (the chart sets none; these are ours).

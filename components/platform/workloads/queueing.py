@@ -22,7 +22,8 @@ from ...conventions import GPU_TAINT, POOL_LABEL, GPU_MODEL_LABEL
 from ...handle import ClusterHandle, GpuPoolFacts
 from ..common import SERVING_LABEL, TEAM_LABEL, gpu_tolerations, sorted_dict
 from ..serving import gpu_quota_resources
-from .releases import image_parts, system_placement
+from ..common import system_placement
+from .releases import image_parts
 
 NAMESPACE = "kueue-system"
 API_VERSION = "kueue.x-k8s.io/v1beta2"

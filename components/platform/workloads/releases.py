@@ -9,22 +9,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ... import catalog
-from ...handle import ClusterHandle
-from ..common import Scope, namespace_labels, sorted_dict
+from ..common import Scope, namespace_labels
 
 
 def image_parts(key: str) -> tuple[str, str]:
     """(repository, tag) of a pinned image in the catalog."""
     repository, tag = catalog.IMAGES[key].rsplit(":", 1)
     return repository, tag
-
-
-def system_placement(handle: ClusterHandle) -> dict[str, Any]:
-    """nodeSelector and tolerations that put a controller on the system pool."""
-    return {
-        "nodeSelector": sorted_dict(dict(handle.system_node_selector)),
-        "tolerations": [sorted_dict(t) for t in handle.system_tolerations],
-    }
 
 
 def chart_source(key: str) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from ...handle import ClusterHandle
-from .releases import image_parts, system_placement
+from ..common import system_placement
+from .releases import image_parts
 
 NAMESPACE = "kserve"
 CERT_MANAGER_NAMESPACE = "cert-manager"

@@ -18,7 +18,8 @@ from typing import Any, Optional
 
 from ...handle import ClusterHandle
 from ..common import TEAM_LABEL, sorted_dict
-from .releases import image_parts, system_placement
+from ..common import system_placement
+from .releases import image_parts
 
 NAMESPACE = "kubeflow-system"
 API_VERSION = "trainer.kubeflow.org/v1alpha1"

@@ -677,6 +677,25 @@ def test_webhook_rule_follows_the_ports_the_catalog_lists(monkeypatch):
     assert inputs(plan.one("gcp:compute/firewall:Firewall"))["allows"] == [{"protocol": "tcp", "ports": ["8443", "9443", "15017"]}]
 
 
+def test_webhook_rule_opens_what_the_workload_controllers_serve_the_api_server_on():
+    # staging-gcp enables queueing, training and serving. Kueue v0.19.2 serves its visibility
+    # API (an aggregated APIService the API server calls) on 8082 besides webhooks on 9443
+    # (kubernetes-sigs/kueue charts/kueue/values.yaml); cert-manager's webhook is on 10250,
+    # which GKE already allows. Without 8082 the API server cannot reach the visibility API.
+    from components.config import raw_from_pulumi
+    from components.platform.workloads import control_plane_ports
+    from preview import engine
+
+    values, _ = engine.read_stack_config("staging-gcp")
+    cfg = load(raw_from_pulumi(values)[0])
+    wanted = {p.port for p in control_plane_ports(cfg.platform.workloads)}
+    assert 8082 in wanted
+    plan = plan_for_stack("staging-gcp")
+    ports = inputs(plan.one("gcp:compute/firewall:Firewall"))["allows"][0]["ports"]
+    assert ports == sorted(ports, key=int) and {"8082", "8443", "9443"} <= set(ports)
+    assert {int(p) for p in ports} == wanted | {8443, 9443}
+
+
 def mocks_gke_cluster_outputs(plan):
     from types import SimpleNamespace
 
