@@ -1,5 +1,5 @@
 """The examples a team submits: valid against the Kubernetes schema (built-in kinds) or
-their CRD's schema at the pinned version (tests/data/crds), submitted through the team's
+their CRD's fields at the pinned version (tests/platform/workloads/crds.py), submitted through the team's
 LocalQueue, and clean under the policy pack offline."""
 
 from __future__ import annotations
@@ -63,7 +63,14 @@ def test_all_50_sweep_trials_are_valid_unique_and_queued(capsys):
 def test_the_validator_catches_a_misspelt_custom_resource_field():
     bad = copy.deepcopy(load("training/trainjob-resume.yaml"))
     bad["spec"]["trainer"]["numNode"] = 2
-    assert crds.errors(bad) == ["spec.trainer: Additional properties are not allowed ('numNode' was unexpected)"]
+    assert crds.errors(bad) == ["spec.trainer: unknown field 'numNode'"]
+    # ... a misspelt field inside an embedded Kubernetes type (the predictor's container) ...
+    isvc = copy.deepcopy(load("serving/inferenceservice.yaml"))
+    isvc["spec"]["predictor"]["model"]["resource"] = {}
+    assert len(crds.errors(isvc)) == 1 and "resource" in crds.errors(isvc)[0]
+    # ... and a required field left out.
+    del bad["spec"]["trainer"]["numNode"], bad["spec"]["runtimeRef"]
+    assert crds.errors(bad) == ["spec: required field 'runtimeRef' is missing"]
 
 
 def test_the_trainjob_runs_on_two_gpu_nodes_through_the_queue_and_checkpoints():
