@@ -87,6 +87,27 @@ def test_failover_takes_the_primarys_sizes_and_requests_a_restore(failover, prim
     assert velero(failover)["configuration"]["backupStorageLocation"][0]["accessMode"] == "ReadOnly"
 
 
+def test_failover_recreates_the_empty_eks_gpu_groups_at_the_primarys_minimum(idle, failover):
+    # EKS's UpdateNodegroupConfig refuses a minSize above the group's desiredSize, and the
+    # desiredSize is ignored (the autoscaler owns it), so raising l4infer from 0 to 1 in place
+    # would fail the failover `pulumi up`. EKS cannot rename a node group: a new name prefix
+    # makes the provider create a new group (at desiredSize = minSize) and delete the empty
+    # idle one. Same URNs, so later runs of the failed-over stack change nothing.
+    def groups(plan):
+        return {r.urn: inputs(r) for r in plan.by_type("aws:eks/nodeGroup:NodeGroup") if inputs(r)["labels"].get("ml-clusters.io/gpu") == "true"}
+
+    before, after = groups(idle), groups(failover)
+    assert set(before) == set(after) and len(after) == 2
+    for urn, group in after.items():
+        pool = urn.rsplit("-", 1)[-1]
+        assert before[urn]["nodeGroupNamePrefix"] == f"{pool}-"
+        assert group["nodeGroupNamePrefix"] == f"{pool}-failover-"
+        assert group["scalingConfig"]["desiredSize"] == group["scalingConfig"]["minSize"]
+    # CPU and system groups keep their names: they were running and need no replacement.
+    others = {r.urn: inputs(r)["nodeGroupNamePrefix"] for r in idle.by_type("aws:eks/nodeGroup:NodeGroup") if r.urn not in before}
+    assert others and others == {r.urn: inputs(r)["nodeGroupNamePrefix"] for r in failover.by_type("aws:eks/nodeGroup:NodeGroup") if r.urn not in after}
+
+
 def test_primary_schedule_retention_data_mover_and_node_agent(primary):
     values = velero(primary)
     schedule = values["schedules"]["cluster"]

@@ -507,7 +507,8 @@ class EksCluster(pulumi.ComponentResource):
 
 
     def _node_group(self, pool: str, *, instance_type: str, min_size: int, max_size: int, disk_gb: int, spot: bool,
-                    labels: dict[str, str], taints: list[conventions.Taint], gpu: bool = False) -> aws.eks.NodeGroup:
+                    labels: dict[str, str], taints: list[conventions.Taint], gpu: bool = False,
+                    name_prefix: Optional[str] = None) -> aws.eks.NodeGroup:
         itype = catalog.cloud("aws").instance_types[instance_type]
         template = self._launch_template(pool, disk_gb)
         # Nodes join only with networking and pod identity in place, and the node role keeps
@@ -520,7 +521,7 @@ class EksCluster(pulumi.ComponentResource):
             # provider will only perform drift detection if a configuration value is provided."
             # Set, a version bump upgrades the control plane first, then every group.
             version=self.cluster.version,
-            node_group_name_prefix=f"{pool}-",
+            node_group_name_prefix=name_prefix or f"{pool}-",
             node_role_arn=self.node_role.arn,
             subnet_ids=[s.id for s in self.private_subnets],
             instance_types=[instance_type],
@@ -559,9 +560,17 @@ class EksCluster(pulumi.ComponentResource):
             # nvidia.com/gpu as ready GPUs (utils/gpu NodeHasGpuAllocatable, CA 1.35.2), so a
             # mixed-MIG node, which has none, would stay "unready" forever: no label there.
             labels = dict(sorted({**labels, AWS_GPU_LABEL: f"nvidia-{itype.gpu}"}.items()))
+        # A failed-over standby raises its GPU pools from 0 to the primary's minimum. EKS
+        # refuses a minSize above the live desiredSize (which the autoscaler owns, so it is
+        # ignored here): the groups, empty while idle, get a new name prefix at failover,
+        # and since EKS cannot rename a node group, the provider replaces each one,
+        # creating them at desiredSize = minNodes. Later runs keep the name: no replacement.
+        dr = self.config.dr
+        failed_over = dr is not None and dr.role == "standby" and dr.failover
         group = self._node_group(
             pool.name, instance_type=pool.instance_type, min_size=pool.min_nodes, max_size=pool.max_nodes,
             disk_gb=pool.disk_gb, spot=pool.spot, labels=labels, taints=[conventions.GPU_TAINT], gpu=True,
+            name_prefix=f"{pool.name}-failover-" if failed_over else None,
         )
         self._autoscaler_node_template_tags(pool.name, group, node_template(labels, [conventions.GPU_TAINT], gpu_resources(pool, itype)))
         return group
