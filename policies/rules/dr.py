@@ -9,7 +9,7 @@ ASYNC_TURBO) applies to dual-region buckets; Velero's RPO is its Schedule's cron
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from .base import Context, Finding, Resource, flag, get, items, resource_rule, show, stack_rule
 from .cron import CronError, max_interval_minutes
@@ -98,6 +98,12 @@ def dr_replication_time_control(r: Resource, ctx: Context):
             yield f"rules[{i}].destination.metrics is not Enabled; Replication Time Control needs its metrics."
 
 
+def _replica_bucket(rule: Any) -> str:
+    """The bucket name a replication rule's destination names (an `arn:aws:s3:::<name>` ARN)."""
+    dest = str(get(rule, "destination.bucket") or "")
+    return dest[len(S3_ARN_PREFIX):] if dest.startswith(S3_ARN_PREFIX) else dest
+
+
 def _versioned_buckets(resources: Sequence[Resource]) -> set[str]:
     return {
         str(get(r.props, "bucket"))
@@ -123,8 +129,7 @@ def dr_versioning_both_sides(resources: Sequence[Resource], ctx: Context) -> Ite
             if source not in versioned:
                 yield Finding(f"source bucket {source} of {r.name} has no Enabled versioning; S3 refuses replication without it.", resource=r)
             for rule in items(r.props, "rules"):
-                dest = str(get(rule, "destination.bucket") or "")
-                name = dest[len(S3_ARN_PREFIX):] if dest.startswith(S3_ARN_PREFIX) else dest
+                name = _replica_bucket(rule)
                 if name not in versioned:
                     yield Finding(f"replica bucket {name} of {r.name} has no Enabled versioning.", resource=r)
         elif r.type == GCS_BUCKET and len(items(r.props, "customPlacementConfig.dataLocations")) >= 2:
@@ -157,8 +162,7 @@ def dr_replica_other_region(resources: Sequence[Resource], ctx: Context) -> Iter
             source = buckets.get(str(get(r.props, "bucket")))
             source_region = get(source.props, "region") if source else None
             for rule in items(r.props, "rules"):
-                dest = str(get(rule, "destination.bucket") or "")
-                replica = buckets.get(dest[len(S3_ARN_PREFIX):] if dest.startswith(S3_ARN_PREFIX) else dest)
+                replica = buckets.get(_replica_bucket(rule))
                 if replica is None:
                     continue
                 replica_region = get(replica.props, "region")
