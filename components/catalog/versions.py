@@ -5,20 +5,22 @@ KUBERNETES_VERSIONS: tuple[str, ...] = ("1.34", "1.35")
 DEFAULT_KUBERNETES_VERSION = "1.35"
 
 # Container images the program renders itself.
-# The device plugin's digest is the multi-arch index nvcr.io serves for v0.20.0 (as resolved
-# with the registry API in a public manifest that pins it; the GPU operator v26.7.0 bump
-# names the same a61ba9fd... digest). No public source we could read gives a digest for the
-# DCGM exporter and mig-manager tags below: they stay pinned by tag, and their Checkov
-# digest check is skipped with that reason (components/platform/gpu.py).
+# NVIDIA's images are pinned by tag and digest. Each tag@digest pair is the one NVIDIA's GPU
+# operator v26.7.0 pins in its OLM bundle (NVIDIA/gpu-operator v26.7.0
+# bundle/manifests/gpu-operator-certified.clusterserviceversion.yaml, spec.relatedImages), the
+# release whose deployments/gpu-operator/values.yaml ships these same tags. The device plugin's
+# a61ba9fd... is also the multi-arch index nvcr.io serves for v0.20.0.
 DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.20.0@sha256:a61ba9fd8efb82f3a79f877f7580e02c1e8e7593f62473644bc9c79e315c3312"
 IMAGES: dict[str, str] = {
     "nvidia-device-plugin": DEVICE_PLUGIN_IMAGE,
     # GPU Feature Discovery ships in the device plugin image since v0.15.
     "gpu-feature-discovery": DEVICE_PLUGIN_IMAGE,
-    # DCGM 4.6.0 with exporter 4.8.3 (the release the 4.8.x chart ships).
-    "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.6.0-4.8.3-ubuntu22.04",
+    # DCGM 4.6.0 with exporter 4.8.3, the distroless build the GPU operator runs: the same
+    # dcgm-exporter binary, /etc/dcgm-exporter and entrypoint (it passes our args through) as
+    # the Ubuntu build, user root (NVIDIA/dcgm-exporter docker/Dockerfile, runtime-distroless).
+    "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.6.0-4.8.3-distroless@sha256:613ab03c11d442fd960ff515f547e9921537454a712d08160bc8f677f89f1c35",
     # NVIDIA mig-manager (NVIDIA/mig-parted v0.15.0), for MIG pools nobody else partitions.
-    "nvidia-mig-manager": "nvcr.io/nvidia/cloud-native/k8s-mig-manager:v0.15.0",
+    "nvidia-mig-manager": "nvcr.io/nvidia/cloud-native/k8s-mig-manager:v0.15.0@sha256:cab2cf9deafc9602da69d0832a82958a7687f22f4a2f19674099dc9a5c4ea8e2",
     # Velero's object-store plugins, v1.14.x pairs with Velero 1.18 (the velero chart 12.1.0's app).
     "velero-plugin-for-aws": "velero/velero-plugin-for-aws:v1.14.2",
     "velero-plugin-for-gcp": "velero/velero-plugin-for-gcp:v1.14.2",

@@ -757,8 +757,6 @@ DCGM_SKIPS = checkov_skips({
     "CKV_K8S_40": _ROOT + " (the pod-resources socket)",
     "CKV_K8S_25": "DCGM's host engine needs SYS_ADMIN since DCGM 3.6",
     "CKV_K8S_39": "DCGM's host engine needs SYS_ADMIN since DCGM 3.6",
-    "CKV_K8S_43": "no digest for this tag was published where we could read it; pinned by tag",
-    "CKV_K8S_15": "pinned by tag; IfNotPresent keeps GPU node start independent of the registry",
 })
 MIG_MANAGER_SKIPS = checkov_skips({
     "CKV_K8S_8": "mig-manager serves no HTTP endpoint",
@@ -774,6 +772,4 @@ MIG_MANAGER_SKIPS = checkov_skips({
     "CKV_K8S_37": "a privileged container (mig-manager)",
     "CKV_K8S_38": "mig-manager labels its node through the API",
     "CKV_K8S_40": "a privileged container (mig-manager)",
-    "CKV_K8S_43": "no digest for this tag was published where we could read it; pinned by tag",
-    "CKV_K8S_15": "pinned by tag; IfNotPresent keeps GPU node start independent of the registry",
 })

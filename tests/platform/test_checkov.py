@@ -82,5 +82,6 @@ def test_every_skip_carries_a_reason(scan):
 def test_only_the_gpu_agents_skip_checks(scan):
     owners = {c["resource"].rsplit(".", 1)[-1] for c in scan["skipped"]}
     assert owners <= {"nvidia-device-plugin", "gpu-feature-discovery", "dcgm-exporter", "nvidia-mig-manager"}, owners
-    # The digest-pinned device plugin needs no digest skip.
-    assert not [c for c in scan["skipped"] if c["check_id"] == "CKV_K8S_43" and c["resource"].endswith("nvidia-device-plugin")]
+    # Every GPU agent's image is pinned by digest, so none skips the digest check (CKV_K8S_43)
+    # or the pull-policy check (CKV_K8S_15, which IfNotPresent passes only with a digest).
+    assert not [c["resource"] for c in scan["skipped"] if c["check_id"] in ("CKV_K8S_43", "CKV_K8S_15")]

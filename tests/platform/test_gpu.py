@@ -82,12 +82,33 @@ def test_images_come_from_the_catalog(eks):
     assert {c["image"] for c in all_containers(plugin)} == {catalog.IMAGES["nvidia-device-plugin"]}
 
 
-def test_device_plugin_image_is_pinned_by_digest():
-    # The index digest nvcr.io serves for v0.20.0 (see the note in components/catalog/versions.py).
-    image = catalog.IMAGES["nvidia-device-plugin"]
-    assert image.startswith("nvcr.io/nvidia/k8s-device-plugin:v0.20.0@sha256:")
-    assert len(image.rsplit("@sha256:", 1)[1]) == 64
-    assert catalog.IMAGES["gpu-feature-discovery"] == image  # GFD ships in the plugin image
+# What NVIDIA's GPU operator v26.7.0 pins in its OLM bundle (NVIDIA/gpu-operator v26.7.0
+# bundle/manifests/gpu-operator-certified.clusterserviceversion.yaml, spec.relatedImages and
+# the operator Deployment's *_IMAGE variables): each tag with the digest it resolves to.
+GPU_OPERATOR_26_7_0_PINS = {
+    "nvcr.io/nvidia/k8s-device-plugin:v0.20.0": "a61ba9fd8efb82f3a79f877f7580e02c1e8e7593f62473644bc9c79e315c3312",
+    "nvcr.io/nvidia/k8s/dcgm-exporter:4.6.0-4.8.3-distroless": "613ab03c11d442fd960ff515f547e9921537454a712d08160bc8f677f89f1c35",
+    "nvcr.io/nvidia/cloud-native/k8s-mig-manager:v0.15.0": "cab2cf9deafc9602da69d0832a82958a7687f22f4a2f19674099dc9a5c4ea8e2",
+}
+
+
+@pytest.mark.parametrize("key", ["nvidia-device-plugin", "gpu-feature-discovery", "dcgm-exporter", "nvidia-mig-manager"])
+def test_nvidia_images_are_pinned_by_tag_and_the_digest_nvidia_pairs_with_it(key):
+    tag, digest = catalog.IMAGES[key].split("@sha256:")
+    assert GPU_OPERATOR_26_7_0_PINS[tag] == digest, catalog.IMAGES[key]
+    assert catalog.IMAGES["gpu-feature-discovery"] == catalog.IMAGES["nvidia-device-plugin"]  # GFD ships in the plugin image
+
+
+def test_every_gpu_agent_container_runs_a_digest_pinned_image(eks, eks_plain):
+    # Checkov's CKV_K8S_43 (image by digest) and CKV_K8S_15 (IfNotPresent needs a digest) hold
+    # for every container of every GPU agent, init containers included.
+    agents = {}
+    for plan in (eks, eks_plain):  # MIG pools (mig-manager) and GPU Feature Discovery
+        for ds in plan.objects("DaemonSet"):
+            if ds["metadata"]["namespace"] == "gpu-system":
+                agents.update({(ds["metadata"]["name"], c["name"]): c["image"] for c in all_containers(pod(ds))})
+    assert {name for name, _ in agents} == {"nvidia-device-plugin", "gpu-feature-discovery", "dcgm-exporter", "nvidia-mig-manager"}
+    assert not {k: image for k, image in agents.items() if "@sha256:" not in image}
 
 
 def test_device_plugin_config_per_pool(eks):

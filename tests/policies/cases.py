@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from components import catalog
 from policies.rules import types as t
 
 from .helpers import DELETE, FakeResource, patch, res
@@ -167,7 +168,7 @@ MIG_MANAGER = {
     "spec": {"template": {"spec": {
         "hostPID": True,
         "hostIPC": True,
-        "containers": [{"name": "nvidia-mig-manager", "image": "nvcr.io/nvidia/cloud-native/k8s-mig-manager:v0.15.0", "securityContext": {"privileged": True}}],
+        "containers": [{"name": "nvidia-mig-manager", "image": catalog.IMAGES["nvidia-mig-manager"], "securityContext": {"privileged": True}}],
         "volumes": [{"name": "host-root", "hostPath": {"path": "/"}}, {"name": "host-sys", "hostPath": {"path": "/sys"}}],
     }}},
 }
