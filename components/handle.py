@@ -144,9 +144,9 @@ class ClusterHandle:
     # The cluster DNS add-on Prometheus scrapes: "coredns" (EKS, AKS, most clusters) or
     # "kube-dns" (GKE Standard).
     cluster_dns: str = "coredns"
-    # Where pods get cloud credentials, `<IPv4>:<port>` (EKS Pod Identity agent, GKE/AKS
-    # metadata server), which a namespace with `egress: cloud-apis` may reach; None: the
-    # cluster has no such endpoint. And the object store's endpoints.
+    # Where pods get cloud credentials, `<IPv4>:<port>` (EKS Pod Identity agent, GKE metadata
+    # server), which a namespace with `egress: cloud-apis` may reach; None: pods need no such
+    # endpoint (AKS workload identity is HTTPS to Entra ID). And the object store's endpoints.
     identity_endpoint: Optional[str] = None
     object_storage_egress: tuple[EgressRule, ...] = (PUBLIC_HTTPS,)
     # Set by the cloud's stores (components/clouds/<cloud>/stores.py) after the cluster.

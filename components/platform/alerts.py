@@ -75,16 +75,20 @@ def gpu_rule_groups(gpu_node_selector: Mapping[str, str]) -> list[dict[str, Any]
         ),
         _rule(
             "GpuEccDoubleBitErrors",
-            # Volatile totals stay above 0 until the driver reloads, so the alert keeps firing
-            # while the GPU is faulty (an increase() would resolve after its window).
+            # Each term stays above 0 exactly while the GPU is faulty, so the alert keeps
+            # firing until it is repaired (an increase() would resolve after its window): the
+            # volatile DBE total until the driver reloads; a pending row remap until the GPU is
+            # reset and the spare row takes over; a failed remap (no spare left) for good.
+            # Not the lifetime count of uncorrectable remapped rows: it never goes down, and a
+            # GPU whose remap took effect after a reset is healthy again.
             "max by (node, gpu, UUID, modelName) (DCGM_FI_DEV_ECC_DBE_VOL_TOTAL) > 0"
-            " or max by (node, gpu, UUID, modelName) (DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS) > 0"
+            " or max by (node, gpu, UUID, modelName) (DCGM_FI_DEV_ROW_REMAP_PENDING) > 0"
             " or max by (node, gpu, UUID, modelName) (DCGM_FI_DEV_ROW_REMAP_FAILURE) > 0",
             "1m",
             "critical",
             "gpu-health",
             "A GPU has uncorrectable (double-bit) memory errors",
-            f"{gpu} has uncorrectable ECC errors or failed row remapping; its results cannot be trusted. Drain the node and reset or replace the GPU.",
+            f"{gpu} has uncorrectable ECC errors, a row remap waiting for a GPU reset, or a failed row remap; its results cannot be trusted. Drain the node and reset the GPU (replace it if the remap failed).",
         ),
         _rule(
             "GpuThermalThrottling",

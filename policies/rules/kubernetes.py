@@ -393,24 +393,57 @@ def k8s_encrypted_storage_classes(r: Resource, ctx: Context):
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
-def _routes_somewhere(config: Any) -> bool:
-    """Whether an Alertmanager config sends any alert to a receiver other than `null`: the
-    root route's receiver or any child route's (recursively), and that receiver has at
-    least one notifier."""
-    if not isinstance(config, dict):
-        return False
-    receivers = {str(get(r, "name")): r for r in items(config, "receivers")}
+# Labels of a critical GPU page as the platform's PrometheusRule raises it.
+CRITICAL_ALERT = {"alertname": "GpuHardwareXid", "severity": "critical", "category": "gpu-health"}
+# One Alertmanager matcher: `name op value`, op =, !=, =~ or !~, the value quoted or not.
+_MATCHER = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"?(.*?)"?\s*$')
 
-    def notifies(name: Any) -> bool:
-        receiver = receivers.get(str(name))
-        return receiver is not None and any(k.endswith("_configs") and v for k, v in receiver.items())
 
-    def walk(route: Any) -> bool:
-        if not isinstance(route, dict):
+def _route_matches(route: dict, labels: dict[str, str]) -> bool:
+    """Whether an alert with `labels` matches a route's `matchers` (and the older `match` /
+    `match_re` maps). Regular expressions are anchored, as Alertmanager anchors them."""
+    conditions = []
+    for text in items(route, "matchers"):
+        found = _MATCHER.match(str(text).strip().strip("{}"))
+        if not found:
             return False
-        return notifies(get(route, "receiver")) or any(walk(child) for child in items(route, "routes"))
+        conditions.append(found.groups())
+    conditions += [(k, "=", str(v)) for k, v in (route.get("match") or {}).items()]
+    conditions += [(k, "=~", str(v)) for k, v in (route.get("match_re") or {}).items()]
+    for name, op, value in conditions:
+        have = labels.get(name, "")
+        if op in ("=", "!="):
+            hit = have == value
+        else:
+            try:
+                hit = re.fullmatch(value, have) is not None
+            except re.error:
+                return False
+        if hit != (op in ("=", "=~")):
+            return False
+    return True
 
-    return walk(get(config, "route"))
+
+def _receivers_for(route: Any, labels: dict[str, str], inherited: Any = None) -> list[str]:
+    """The receivers Alertmanager sends an alert with `labels` to: depth first through the
+    child routes in order, stopping after the first match unless it says `continue`; a route
+    with no matching child delivers to its own receiver (or its parent's)."""
+    if not isinstance(route, dict):
+        return []
+    receiver = route.get("receiver") or inherited
+    reached: list[str] = []
+    for child in items(route, "routes"):
+        if isinstance(child, dict) and _route_matches(child, labels):
+            reached += _receivers_for(child, labels, receiver)
+            if not flag(child.get("continue")):
+                break
+    return reached or ([str(receiver)] if receiver else [])
+
+
+def _notifying(config: dict, names: list[str]) -> list[str]:
+    """Those of the receivers `names` that have at least one notifier configured."""
+    receivers = {str(get(r, "name")): r for r in items(config, "receivers") if isinstance(r, dict)}
+    return [n for n in names if any(k.endswith("_configs") and v for k, v in (receivers.get(n) or {}).items())]
 
 
 @resource_rule(
@@ -418,7 +451,7 @@ def _routes_somewhere(config: Any) -> bool:
     title="Alerts reach a receiver in prod",
     domain=DOMAIN,
     types=[HELM_RELEASE],
-    description="In prod, the kube-prometheus-stack release's Alertmanager routes alerts to a receiver that notifies someone, not only to the chart's default null receiver.",
+    description="In prod, the kube-prometheus-stack release's Alertmanager routes a critical alert to a receiver that notifies someone, not only to the chart's default null receiver (warnings reaching someone is not enough).",
     severity="high",
     level="mandatory",
     fix="Set a secret receiver (alertSlackWebhookUrl, alertPagerdutyRoutingKey or alertWebhookUrl) and route critical alerts to it (platform.monitoring.alerts).",
@@ -432,5 +465,10 @@ def k8s_alerts_reach_people(r: Resource, ctx: Context):
         yield "Alertmanager is disabled: alerts fire in Prometheus and nobody hears them."
         return
     # kube-prometheus-stack 88.5.3 values.yaml: the default config routes everything to `null`.
-    if not _routes_somewhere(get(values, "alertmanager.config")):
-        yield "Alertmanager routes every alert to the null receiver (the chart's default): a failing GPU pages nobody."
+    config = get(values, "alertmanager.config")
+    config = config if isinstance(config, dict) else {}
+    reached = _receivers_for(config.get("route"), CRITICAL_ALERT)
+    if not _notifying(config, reached):
+        yield (f"Alertmanager sends a critical alert ({CRITICAL_ALERT['alertname']}) only to "
+               f"{', '.join(reached) or 'no receiver'}, which notifies nobody (the chart's default is the null receiver): "
+               "a failing GPU pages nobody.")

@@ -175,7 +175,6 @@ def aks_shape(pools: Sequence[GpuPool] = (), **kw: Any) -> Shape:
         pools=pools,
         system_tolerations=[AKS_SYSTEM_TOLERATION],
         cloud_partitions_mig=True,
-        identity_endpoint="169.254.169.254:80",
         **kw,
     )
 

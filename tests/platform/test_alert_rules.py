@@ -13,6 +13,7 @@ kube-state-metrics names node labels `label_<key>` and extended resources `nvidi
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,7 +23,7 @@ import pytest
 import yaml
 
 from components.conventions import GPU_NODE_LABEL
-from components.platform import alerts
+from components.platform import alerts, monitoring
 
 PROMTOOL = shutil.which("promtool")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -89,8 +90,9 @@ def test_hardware_xid_pages_from_the_counter_not_the_latching_gauge(tmp_path):
     run_promtool(tmp_path, [
         # XID 79 (fallen off the bus) counted in the window for 10 minutes: critical after 2m.
         case([series("DCGM_EXP_XID_ERRORS_COUNT", xid79, "1x10")], "GpuHardwareXid", "5m", [{**by, "xid": "79"}]),
-        # ... and no page from a single sample.
-        case([series("DCGM_EXP_XID_ERRORS_COUNT", xid79, "1 0x10")], "GpuHardwareXid", "5m", []),
+        # ... and no page from a single sample: evaluated on that sample, a rule without its
+        # `for` would already fire.
+        case([series("DCGM_EXP_XID_ERRORS_COUNT", xid79, "0 1 0x10")], "GpuHardwareXid", "1m", []),
         # An app fault (XID 13, 31, 43, 45) is the workload's, not the GPU's.
         case([series("DCGM_EXP_XID_ERRORS_COUNT", {**GPU, "xid": "13"}, "3x10"),
               series("DCGM_EXP_XID_ERRORS_COUNT", {**GPU, "xid": "43"}, "1x10")], "GpuHardwareXid", "5m", []),
@@ -104,16 +106,26 @@ def test_hardware_xid_pages_from_the_counter_not_the_latching_gauge(tmp_path):
 def test_ecc_double_bit_alert_stays_firing_while_the_gpu_is_faulty(tmp_path):
     by = {k: GPU[k] for k in ("gpu", "UUID", "modelName", "node")}
     faulty = [series("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", GPU, "0 0 2x120")]
+    # An uncorrectable error's row remap: pending (DCGM field 396) until the GPU is reset at
+    # 60m, then applied; the lifetime count of uncorrectable remapped rows stays 1 for good.
+    remapped = [series("DCGM_FI_DEV_ROW_REMAP_PENDING", GPU, "0 1x59 0x60"),
+                series("DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", GPU, "0 1x119"),
+                series("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", GPU, "0x120")]
     run_promtool(tmp_path, [
         case(faulty, "GpuEccDoubleBitErrors", "5m", [by]),
         # Two hours later the volatile total is still 2 (it resets only when the driver
         # reloads): still firing, where increase() would have gone quiet.
         case(faulty, "GpuEccDoubleBitErrors", "120m", [by]),
         case([series("DCGM_FI_DEV_ROW_REMAP_FAILURE", GPU, "0 1x10")], "GpuEccDoubleBitErrors", "5m", [by]),
+        # Firing while the remap waits for a reset ...
+        case(remapped, "GpuEccDoubleBitErrors", "45m", [by]),
+        # ... and silent once the reset applied it: the GPU is healthy again although its
+        # lifetime count of remapped rows never goes down.
+        case(remapped, "GpuEccDoubleBitErrors", "90m", []),
         case([series("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", GPU, "0x60"), series("DCGM_FI_DEV_ROW_REMAP_FAILURE", GPU, "0x60"),
-              series("DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", GPU, "0x60")], "GpuEccDoubleBitErrors", "30m", []),
-        # No page from one sample.
-        case([series("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", GPU, "0 2 0x10")], "GpuEccDoubleBitErrors", "2m", []),
+              series("DCGM_FI_DEV_ROW_REMAP_PENDING", GPU, "0x60")], "GpuEccDoubleBitErrors", "30m", []),
+        # No page from one sample (evaluated on it: without `for` it would fire).
+        case([series("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", GPU, "0 2 0x10")], "GpuEccDoubleBitErrors", "1m", []),
     ])
 
 
@@ -195,8 +207,15 @@ def test_every_alert_has_a_promtool_test():
     assert all(f'"{n}"' in text for n in names), [n for n in names if f'"{n}"' not in text]
 
 
+def seconds(duration: str) -> int:
+    units = {"s": 1, "m": 60, "h": 3600}
+    return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)([smh])", duration))
+
+
 def test_critical_alerts_never_page_from_a_single_sample():
+    # A page needs the condition to hold over at least two scrapes of the exporter.
+    scrape = seconds(monitoring.SCRAPE_INTERVAL)
     for group in alerts.gpu_rule_groups({GPU_NODE_LABEL: "true"}):
         for rule in group["rules"]:
             if rule["labels"]["severity"] == "critical":
-                assert rule.get("for"), rule["alert"]
+                assert seconds(rule.get("for", "0s")) >= 2 * scrape, rule["alert"]

@@ -192,7 +192,8 @@ def test_health_alerts(rules):
     assert "DCGM_EXP_XID_ERRORS_COUNT" in xid["expr"] and "DCGM_FI_DEV_XID_ERRORS" not in xid["expr"]
     assert xid["labels"]["severity"] == "critical" and xid["for"]
     ecc = rules["GpuEccDoubleBitErrors"]["expr"]
-    assert "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL" in ecc and "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS" in ecc and "increase(" not in ecc
+    assert "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL" in ecc and "DCGM_FI_DEV_ROW_REMAP_PENDING" in ecc and "increase(" not in ecc
+    assert "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS" not in ecc  # a lifetime count: it would page forever
     assert rules["GpuThermalThrottling"]["expr"] == "rate(DCGM_FI_DEV_THERMAL_VIOLATION[5m]) / 1e9 > 0.01"
     assert rules["GpuHighTemperature"]["expr"] == "DCGM_FI_DEV_GPU_TEMP >= 85"
     assert rules["GpuMemoryNearlyFull"]["expr"] == "DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE) > 0.95"

@@ -104,11 +104,21 @@ def test_each_namespace_chooses_its_egress(result):
     assert set(policies(result, "offline")) == BASE_POLICIES  # DNS and its own pods only
 
 
-def test_gke_and_aks_namespaces_reach_the_metadata_server():
-    for shape in (harness.gke_shape(), harness.aks_shape()):
-        result = harness.run_platform(shape, serving=TEAMS[:1])
-        identity = policies(result, "search")["allow-egress-cloud-apis"]["egress"][0]
-        assert identity == {"to": [{"ipBlock": {"cidr": "169.254.169.254/32"}}], "ports": [{"port": 80, "protocol": "TCP"}]}, shape.cloud
+def test_gke_namespaces_reach_the_metadata_server():
+    result = harness.run_platform(harness.gke_shape(), serving=TEAMS[:1])
+    identity = policies(result, "search")["allow-egress-cloud-apis"]["egress"][0]
+    assert identity == {"to": [{"ipBlock": {"cidr": "169.254.169.254/32"}}], "ports": [{"port": 80, "protocol": "TCP"}]}
+
+
+def test_aks_namespaces_get_workload_identity_over_https_and_never_imds():
+    # AKS workload identity exchanges the projected token at Microsoft Entra ID over HTTPS
+    # (azure-identity WorkloadIdentityCredential), a public address; IMDS would hand a team
+    # pod the node's kubelet identity, so no rule may open it.
+    result = harness.run_platform(harness.aks_shape(), serving=TEAMS[:1])
+    (https,) = policies(result, "search")["allow-egress-cloud-apis"]["egress"]
+    assert https["ports"] == [{"port": 443, "protocol": "TCP"}]
+    (block,) = https["to"]
+    assert block["ipBlock"]["cidr"] == "0.0.0.0/0" and "169.254.0.0/16" in block["ipBlock"]["except"]
 
 
 def test_dns_egress_only_to_kube_dns(result):

@@ -713,12 +713,22 @@ CASES: list[Case] = [
             one("kubernetes:helm.sh/v3:Release", patch(KPS_RELEASE, {"values.alertmanager.enabled": False})),
             # A route to a receiver that notifies nobody.
             one("kubernetes:helm.sh/v3:Release", patch(KPS_RELEASE, {"values.alertmanager.config.receivers.1": {"name": "ml-critical"}})),
+            # Only warnings reach someone; critical pages fall through to `null`.
+            one("kubernetes:helm.sh/v3:Release", patch(KPS_RELEASE, {"values.alertmanager.config.route.routes.1.matchers": ['severity = "warning"']})),
+            # A catch-all `null` route placed before the critical one swallows the page.
+            one("kubernetes:helm.sh/v3:Release", patch(KPS_RELEASE, {"values.alertmanager.config.route.routes.0.matchers": ['alertname =~ ".+"']})),
         ],
         good=[
             one("kubernetes:helm.sh/v3:Release", KPS_RELEASE),
             one("kubernetes:helm.sh/v3:Release", {"chart": "node-feature-discovery", "values": {}}),
+            # The root route's own receiver notifies: everything reaches it.
+            one("kubernetes:helm.sh/v3:Release", patch(KPS_RELEASE, {"values.alertmanager.config.route": {"receiver": "ml-critical"}})),
+            # Legacy `match_re`, and a `continue` past a null route.
+            one("kubernetes:helm.sh/v3:Release", patch(KPS_RELEASE, {"values.alertmanager.config.route.routes": [
+                {"receiver": "null", "matchers": ['category="gpu-health"'], "continue": True},
+                {"receiver": "ml-critical", "match_re": {"severity": "critical|error"}}]})),
         ],
-        expect=["null receiver", "Alertmanager is disabled", "null receiver"],
+        expect=["null receiver", "Alertmanager is disabled", "null receiver", "only to null", "only to null"],
     ),
     # Production protection
     Case(

@@ -666,7 +666,12 @@ class AksCluster(pulumi.ComponentResource):
             # The system pool carries CriticalAddonsOnly; the platform's own pods must tolerate it.
             system_tolerations=[{"key": SYSTEM_POOL_TAINT.key, "operator": "Exists", "effect": SYSTEM_POOL_TAINT.effect}],
             internal_lb_annotations={INTERNAL_LB_ANNOTATION: "true"},
-            identity_endpoint="169.254.169.254:80", cloud_partitions_mig=True,  # IMDS for workload identity; gpuInstanceProfile
+            # No identity endpoint for team pods: AKS workload identity trades the pod's projected
+            # token with Microsoft Entra ID over HTTPS (azure-identity WorkloadIdentityCredential,
+            # POST {authority}/{tenant}/oauth2/v2.0/token), which the public-HTTPS rule allows.
+            # IMDS (169.254.169.254) would hand any team pod the node's kubelet identity.
+            identity_endpoint=None,
+            cloud_partitions_mig=True,  # gpuInstanceProfile
             workload_identity_annotation=WORKLOAD_IDENTITY_ANNOTATION,
             # AKS taints every spot node; the device plugin and DCGM exporter must still run there.
             gpu_node_tolerations=[SPOT_TOLERATION] if any(p.spot for p in self.config.gpu_pools) else [],

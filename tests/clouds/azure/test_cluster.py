@@ -407,6 +407,8 @@ def test_handle_describes_what_the_platform_must_install(handles):
     assert handle.system_tolerations == [{"key": "CriticalAddonsOnly", "operator": "Exists", "effect": "NoSchedule"}]
     assert handle.internal_lb_annotations == {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}
     assert handle.workload_identity_annotation == "azure.workload.identity/client-id"
+    # Team pods get no IMDS rule: workload identity needs only HTTPS to Entra ID.
+    assert handle.identity_endpoint is None
     facts = {f.pool.name: f for f in handle.gpu_pools}
     assert (facts["a100"].gpu_model, facts["a100"].gpus_per_node) == ("a100-80gb", 1)
     assert facts["t4spot"].node_labels[conventions.SPOT_LABEL] == "true"

@@ -462,6 +462,8 @@ def test_handle_tells_the_platform_what_gke_provides(monkeypatch):
     handle, values = _capture_handles(monkeypatch)
     assert handle.cloud == "gcp" and handle.name == "ml-staging-gcp" and handle.kubernetes_version == "1.35"
     assert handle.cloud_manages_device_plugin is True
+    # GKE workload identity: the GKE metadata server every node serves on 169.254.169.254:80.
+    assert handle.identity_endpoint == "169.254.169.254:80"
     assert handle.block_storage.provisioner == "pd.csi.storage.gke.io"
     assert values["block"] == {"type": "pd-balanced", "csi.storage.k8s.io/fstype": "ext4"}
     assert handle.block_storage.access_mode == "ReadWriteOnce" and handle.block_storage.encrypted
