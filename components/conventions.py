@@ -21,6 +21,19 @@ DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
 MIG_CONFIG_LABEL = "nvidia.com/mig.config"
 GPU_RESOURCE = "nvidia.com/gpu"
 
+# NVIDIA mig-manager's hand-over with the GPU agents (NVIDIA/mig-parted v0.15.0
+# pkg/mig/reconfigure/reconfigure.go): it writes the node's MIG state label (`pending` while
+# it cuts, then `success` or `failed`) and, before it changes the layout, sets each agent's
+# deploy label to `paused-for-mig-change` (a `false` stays `false`), and back to `true` once
+# the GPUs are cut. A MIG pool's nodes start with the deploy labels `true`, as NVIDIA's GPU
+# operator labels its GPU nodes; the platform's agents stay off a node while theirs is paused.
+MIG_CONFIG_STATE_LABEL = "nvidia.com/mig.config.state"
+MIG_PAUSED = "paused-for-mig-change"
+DEPLOY_DEVICE_PLUGIN_LABEL = "nvidia.com/gpu.deploy.device-plugin"
+DEPLOY_GFD_LABEL = "nvidia.com/gpu.deploy.gpu-feature-discovery"
+DEPLOY_DCGM_EXPORTER_LABEL = "nvidia.com/gpu.deploy.dcgm-exporter"
+MIG_DEPLOY_LABELS = (DEPLOY_DEVICE_PLUGIN_LABEL, DEPLOY_DCGM_EXPORTER_LABEL, DEPLOY_GFD_LABEL)
+
 
 @dataclass(frozen=True)
 class Taint:
@@ -64,6 +77,7 @@ def gpu_pool_labels(pool: GpuPool, cloud: str, cloud_manages_device_plugin: bool
         labels[DEVICE_PLUGIN_CONFIG_LABEL] = device_plugin_config_name(pool)
         if pool.sharing.mig is not None:
             labels[MIG_CONFIG_LABEL] = f"all-{pool.sharing.mig.profile}"
+            labels.update({label: "true" for label in MIG_DEPLOY_LABELS})
     return dict(sorted(labels.items()))
 
 

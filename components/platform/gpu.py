@@ -20,7 +20,17 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from .. import catalog
-from ..conventions import DEVICE_PLUGIN_CONFIG_LABEL, GPU_RESOURCE, MIG_CONFIG_LABEL, device_plugin_config_name
+from ..conventions import (
+    DEPLOY_DCGM_EXPORTER_LABEL,
+    DEPLOY_DEVICE_PLUGIN_LABEL,
+    DEPLOY_GFD_LABEL,
+    DEVICE_PLUGIN_CONFIG_LABEL,
+    GPU_RESOURCE,
+    MIG_CONFIG_LABEL,
+    MIG_CONFIG_STATE_LABEL,
+    MIG_PAUSED,
+    device_plugin_config_name,
+)
 from ..handle import ClusterHandle, GpuPoolFacts
 from .common import (
     GPU_NAMESPACE,
@@ -56,8 +66,24 @@ XID_COUNT_WINDOW_MS = 15 * 60 * 1000
 NFD_RELEASE = "node-feature-discovery"
 MIG_MANAGER = "nvidia-mig-manager"
 MIG_MANAGER_CONFIG_MAP = "nvidia-mig-manager-config"
-# Set by mig-manager on the node once the GPUs are cut as `nvidia.com/mig.config` asks.
-MIG_CONFIG_STATE_LABEL = "nvidia.com/mig.config.state"
+
+
+@dataclass(frozen=True)
+class MigClient:
+    """How mig-manager (NVIDIA/mig-parted v0.15.0 pkg/mig/reconfigure/reconfigure.go) knows a
+    GPU agent: the node label it sets to `paused-for-mig-change` before it changes the MIG
+    layout, and the `app` pod label it then waits for (no such pod left on the node, in its
+    DEFAULT_GPU_CLIENTS_NAMESPACE, up to 5 minutes) before it touches the GPUs."""
+
+    deploy_label: str
+    app: str
+
+
+MIG_CLIENTS = {
+    DEVICE_PLUGIN: MigClient(DEPLOY_DEVICE_PLUGIN_LABEL, "nvidia-device-plugin-daemonset"),
+    GFD: MigClient(DEPLOY_GFD_LABEL, "gpu-feature-discovery"),
+    DCGM_EXPORTER: MigClient(DEPLOY_DCGM_EXPORTER_LABEL, "nvidia-dcgm-exporter"),
+}
 # Pod-template annotation carrying a hash of the config the pods read at start.
 CONFIG_CHECKSUM_ANNOTATION = "checksum/config"
 
@@ -231,16 +257,27 @@ def _config_volumes() -> list[dict[str, Any]]:
     ]
 
 
-def _node_affinity(handle: ClusterHandle) -> Optional[dict[str, Any]]:
-    """Where the platform runs mig-manager, GPU agents start on a MIG node only once its GPUs
-    are cut (state `success`), and leave it while mig-manager re-cuts them. Node selector
-    terms are ORed: any node that asks for no MIG layout, or a MIG node that is done."""
+def _node_affinity(handle: ClusterHandle, agent: str) -> Optional[dict[str, Any]]:
+    """Where the platform runs mig-manager, a GPU agent runs on a MIG node only while its GPUs
+    are cut (state `success`) and mig-manager has not paused it (its deploy label is not
+    `paused-for-mig-change`; an absent label is not paused). Node selector terms are ORed:
+    any node that asks for no MIG layout, or a MIG node that is done. The DaemonSet
+    controller deletes a daemon pod whose node stops matching the required affinity, so the
+    agent leaves when mig-manager sets the state to `pending` at the start of a (re-)cut."""
     if not runs_mig_manager(handle):
         return None
     return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
         {"matchExpressions": [{"key": MIG_CONFIG_LABEL, "operator": "DoesNotExist"}]},
-        {"matchExpressions": [{"key": MIG_CONFIG_STATE_LABEL, "operator": "In", "values": ["success"]}]},
+        {"matchExpressions": [
+            {"key": MIG_CONFIG_STATE_LABEL, "operator": "In", "values": ["success"]},
+            {"key": MIG_CLIENTS[agent].deploy_label, "operator": "NotIn", "values": [MIG_PAUSED]},
+        ]},
     ]}}}
+
+
+def _mig_client_labels(handle: ClusterHandle, agent: str) -> dict[str, str]:
+    """The pod label mig-manager waits for, where the platform runs it (see MigClient)."""
+    return {"app": MIG_CLIENTS[agent].app} if runs_mig_manager(handle) else {}
 
 
 def _gpu_pod_spec(handle: ClusterHandle, service_account: str, init: list, containers: list, volumes: list,
@@ -304,9 +341,10 @@ def device_plugin_daemonset_spec(handle: ClusterHandle, configs: Optional[dict[s
         containers=[_config_manager("config-manager", False, "nvidia-device-plugin"), plugin],
         volumes=volumes,
         share_process_namespace=True,
-        affinity=_node_affinity(handle),
+        affinity=_node_affinity(handle, DEVICE_PLUGIN),
     )
-    return _daemonset_spec(DEVICE_PLUGIN, pod, {CONFIG_CHECKSUM_ANNOTATION: checksum(config_map_data(configs))})
+    return _daemonset_spec(DEVICE_PLUGIN, pod, {CONFIG_CHECKSUM_ANNOTATION: checksum(config_map_data(configs))},
+                           _mig_client_labels(handle, DEVICE_PLUGIN))
 
 
 def gfd_daemonset_spec(handle: ClusterHandle, configs: Optional[dict[str, dict[str, Any]]] = None) -> dict[str, Any]:
@@ -339,9 +377,10 @@ def gfd_daemonset_spec(handle: ClusterHandle, configs: Optional[dict[str, dict[s
         containers=[_config_manager("config-manager", False, GFD), gfd],
         volumes=_config_volumes(),
         share_process_namespace=True,
-        affinity=_node_affinity(handle),
+        affinity=_node_affinity(handle, GFD),
     )
-    return _daemonset_spec(GFD, pod, {CONFIG_CHECKSUM_ANNOTATION: checksum(config_map_data(configs))})
+    return _daemonset_spec(GFD, pod, {CONFIG_CHECKSUM_ANNOTATION: checksum(config_map_data(configs))},
+                           _mig_client_labels(handle, GFD))
 
 
 def dcgm_metrics_csv() -> str:
@@ -399,8 +438,9 @@ def dcgm_daemonset_spec(handle: ClusterHandle) -> dict[str, Any]:
         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
     ]
     pod = _gpu_pod_spec(handle, DCGM_EXPORTER, init=[], containers=[exporter], volumes=volumes, automount_token=False,
-                        affinity=_node_affinity(handle))
-    return _daemonset_spec(DCGM_EXPORTER, pod, {CONFIG_CHECKSUM_ANNOTATION: checksum({"metrics.csv": dcgm_metrics_csv()})})
+                        affinity=_node_affinity(handle, DCGM_EXPORTER))
+    return _daemonset_spec(DCGM_EXPORTER, pod, {CONFIG_CHECKSUM_ANNOTATION: checksum({"metrics.csv": dcgm_metrics_csv()})},
+                           _mig_client_labels(handle, DCGM_EXPORTER))
 
 
 # --- MIG manager (EKS, existing clusters) -----------------------------------------------------
@@ -461,6 +501,8 @@ def mig_manager_daemonset_spec(handle: ClusterHandle, config_data: dict[str, str
             {"name": "HOST_ROOT_MOUNT", "value": "/host"},
             {"name": "HOST_NVIDIA_DIR", "value": "/usr/local/nvidia"},
             {"name": "HOST_KUBELET_SYSTEMD_SERVICE", "value": "kubelet.service"},
+            # Where it looks for the GPU agents' pods (by their `app` label, see MIG_CLIENTS)
+            # and waits for them to go before it cuts: ours, not upstream's default `default`.
             {"name": "DEFAULT_GPU_CLIENTS_NAMESPACE", "value": GPU_NAMESPACE},
             {"name": "HOST_MIG_MANAGER_STATE_FILE", "value": "/etc/systemd/system/nvidia-mig-manager.service.d/override.conf"},
             {"name": "WITH_SHUTDOWN_HOST_GPU_CLIENTS", "value": "true"},
@@ -499,8 +541,9 @@ def mig_manager_daemonset_spec(handle: ClusterHandle, config_data: dict[str, str
     return _daemonset_spec(MIG_MANAGER, pod, {CONFIG_CHECKSUM_ANNOTATION: checksum(config_data)})
 
 
-def _daemonset_spec(app: str, pod_spec: dict[str, Any], annotations: Optional[dict[str, str]] = None) -> dict[str, Any]:
-    template_meta: dict[str, Any] = {"labels": labels(app, "gpu")}
+def _daemonset_spec(app: str, pod_spec: dict[str, Any], annotations: Optional[dict[str, str]] = None,
+                    pod_labels: Optional[dict[str, str]] = None) -> dict[str, Any]:
+    template_meta: dict[str, Any] = {"labels": labels(app, "gpu", pod_labels)}
     if annotations:
         template_meta["annotations"] = sorted_dict(annotations)
     return {
@@ -575,7 +618,7 @@ class Gpu(pulumi.ComponentResource):
             )
             self.device_plugin = k8s.apps.v1.DaemonSet(
                 f"{name}-device-plugin",
-                metadata=metadata(DEVICE_PLUGIN, GPU_NAMESPACE, DEVICE_PLUGIN, "gpu", annotations=DEVICE_PLUGIN_SKIPS),
+                metadata=metadata(DEVICE_PLUGIN, GPU_NAMESPACE, DEVICE_PLUGIN, "gpu", annotations=device_plugin_skips(self.plugin_configs)),
                 spec=device_plugin_daemonset_spec(handle, self.plugin_configs),
                 opts=scope.opts(config_map, service_accounts[0], node_binding),  # RBAC before the pods
             )
@@ -635,7 +678,7 @@ class Gpu(pulumi.ComponentResource):
         )
         self.feature_discovery = k8s.apps.v1.DaemonSet(
             f"{name}-gfd",
-            metadata=metadata(GFD, GPU_NAMESPACE, GFD, "gpu", annotations=GFD_SKIPS),
+            metadata=metadata(GFD, GPU_NAMESPACE, GFD, "gpu", annotations=gfd_skips(self.plugin_configs)),
             spec=gfd_daemonset_spec(handle, self.plugin_configs),
             opts=scope.opts(config_map, service_account, self.node_feature_discovery, binding, node_binding),
         )
@@ -736,24 +779,37 @@ class Gpu(pulumi.ComponentResource):
 # Checkov's Kubernetes checks these agents fail by design, each with the reason, carried on
 # the object as `checkov.io/skip<N>: <check>=<reason>` (Checkov reads metadata.annotations).
 _ROOT = "root owns the kubelet directories it writes or reads on the node"
-DEVICE_PLUGIN_SKIPS = checkov_skips({
-    "CKV_K8S_8": "the device plugin serves no HTTP endpoint; kubelet notices a dead plugin socket",
-    "CKV_K8S_9": "the device plugin serves no HTTP endpoint to probe",
-    "CKV_K8S_23": _ROOT + " (the device-plugin socket directory)",
-    "CKV_K8S_40": _ROOT + " (the device-plugin socket directory)",
-    "CKV_K8S_38": "config-manager reads its node labels through the API",
-    "CKV_K8S_25": "SYS_ADMIN only on MIG pools, as NVIDIA's chart grants for MIG strategies",
-    "CKV_K8S_39": "SYS_ADMIN only on MIG pools, as NVIDIA's chart grants for MIG strategies",
-})
-GFD_SKIPS = checkov_skips({
-    "CKV_K8S_8": "GPU Feature Discovery serves no HTTP endpoint",
-    "CKV_K8S_9": "GPU Feature Discovery serves no HTTP endpoint",
-    "CKV_K8S_23": "the image runs as root and reads the driver through NVML",
-    "CKV_K8S_40": "the image runs as root and reads the driver through NVML",
-    "CKV_K8S_38": "GFD writes NodeFeature objects through the API",
-    "CKV_K8S_25": "SYS_ADMIN only on MIG pools, as NVIDIA's chart grants for MIG strategies",
-    "CKV_K8S_39": "SYS_ADMIN only on MIG pools, as NVIDIA's chart grants for MIG strategies",
-})
+# SYS_ADMIN (CKV_K8S_25 added capability, CKV_K8S_39 SYS_ADMIN) is skipped only where it is
+# granted: the plugin and GFD get it when some pool's MIG strategy is not `none`.
+_MIG_SYS_ADMIN = "a MIG pool's strategy needs SYS_ADMIN, as NVIDIA's chart grants for MIG strategies"
+
+
+def _sys_admin_skips(configs: dict[str, dict[str, Any]]) -> dict[str, str]:
+    return {"CKV_K8S_25": _MIG_SYS_ADMIN, "CKV_K8S_39": _MIG_SYS_ADMIN} if uses_mig(configs) else {}
+
+
+def device_plugin_skips(configs: dict[str, dict[str, Any]]) -> dict[str, str]:
+    return checkov_skips({
+        "CKV_K8S_8": "the device plugin serves no HTTP endpoint; kubelet notices a dead plugin socket",
+        "CKV_K8S_9": "the device plugin serves no HTTP endpoint to probe",
+        "CKV_K8S_23": _ROOT + " (the device-plugin socket directory)",
+        "CKV_K8S_40": _ROOT + " (the device-plugin socket directory)",
+        "CKV_K8S_38": "config-manager reads its node labels through the API",
+        **_sys_admin_skips(configs),
+    })
+
+
+def gfd_skips(configs: dict[str, dict[str, Any]]) -> dict[str, str]:
+    return checkov_skips({
+        "CKV_K8S_8": "GPU Feature Discovery serves no HTTP endpoint",
+        "CKV_K8S_9": "GPU Feature Discovery serves no HTTP endpoint",
+        "CKV_K8S_23": "the image runs as root and reads the driver through NVML",
+        "CKV_K8S_40": "the image runs as root and reads the driver through NVML",
+        "CKV_K8S_38": "GFD writes NodeFeature objects through the API",
+        **_sys_admin_skips(configs),
+    })
+
+
 DCGM_SKIPS = checkov_skips({
     "CKV_K8S_23": _ROOT + " (the pod-resources socket)",
     "CKV_K8S_40": _ROOT + " (the pod-resources socket)",

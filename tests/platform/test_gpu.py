@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
 from components import catalog
 from components.conventions import DEVICE_PLUGIN_CONFIG_LABEL, GPU_NODE_LABEL, GPU_TAINT, device_plugin_config_name, gpu_pool_labels
 from components.platform import gpu as gpu_module
+from tests.conftest import inputs, plan_for
 from tests.platform import harness
 
 TIME_SLICED = harness.pool("l4infer", "g6.2xlarge", sharing={"timeSlicing": {"replicas": 4}})
@@ -219,11 +222,7 @@ def test_mig_manager_partitions_mig_pools_on_eks():
         label = gpu_pool_labels(p, "aws", False)["nvidia.com/mig.config"]
         (layout,) = config["mig-configs"][label]
         assert layout == {"devices": "all", "mig-enabled": True, "mig-devices": {p.sharing.mig.profile: count}}
-    # GPU agents wait for the cut: on a MIG node only once the state is success.
-    plugin = pod(result.object("DaemonSet", "nvidia-device-plugin", "gpu-system"))
-    terms = plugin["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
-    assert {"matchExpressions": [{"key": "nvidia.com/mig.config", "operator": "DoesNotExist"}]} in terms
-    assert {"matchExpressions": [{"key": "nvidia.com/mig.config.state", "operator": "In", "values": ["success"]}]} in terms
+    # GPU agents wait for the cut (test_gpu_agents_are_off_a_mig_node_while_mig_manager_cuts).
     role = result.object("ClusterRole", "ml-gpu-mig-manager")
     assert {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch", "patch", "update"]} in role["rules"]
     assert all(rule["resources"] != ["*"] and rule["verbs"] != ["*"] for rule in role["rules"])
@@ -245,6 +244,183 @@ def test_no_mig_manager_where_the_cloud_partitions_or_without_mig(eks_plain, aks
     assert not [o for o in result.objects("DaemonSet") if o["metadata"]["name"] == "nvidia-mig-manager"]
     plugin = pod(result.object("DaemonSet", "nvidia-device-plugin", "gpu-system"))
     assert "affinity" not in plugin  # nothing to wait for
+
+
+# --- MIG: mig-manager's hand-over with the GPU agents ----------------------------------------
+#
+# What mig-manager does when a node's nvidia.com/mig.config asks for a layout its GPUs do not
+# have (NVIDIA/mig-parted v0.15.0 pkg/mig/reconfigure/reconfigure.go, Run and its helpers):
+#   1. nvidia.com/mig.config.state=pending;
+#   2. each of nvidia.com/gpu.deploy.{device-plugin,gpu-feature-discovery,dcgm-exporter,dcgm,
+#      nvsm} to paused-for-mig-change; one that is "false" stays "false", an absent one is
+#      written paused as well (maybeSetPaused);
+#   3. waits, up to 5 minutes each, until no pod labelled app=nvidia-device-plugin-daemonset,
+#      app=gpu-feature-discovery, app=nvidia-dcgm-exporter or app=nvidia-dcgm is left on its
+#      node in the namespace DEFAULT_GPU_CLIENTS_NAMESPACE names (waitForPodDeletion; flag
+#      default "default", cmd/nvidia-mig-manager/main.go);
+#   4. stops the host's GPU services, changes the MIG mode and cuts the GPUs;
+#   5. the deploy labels back to "true" (maybeSetTrue), and only then state=success (on an
+#      error: the labels back and state=failed).
+# A layout that is already there gets state=success and no deploy label is touched.
+MIG_MANAGER_PAUSES = {
+    "nvidia-device-plugin": "nvidia.com/gpu.deploy.device-plugin",
+    "gpu-feature-discovery": "nvidia.com/gpu.deploy.gpu-feature-discovery",
+    "dcgm-exporter": "nvidia.com/gpu.deploy.dcgm-exporter",
+}
+MIG_MANAGER_WAITS_FOR = {
+    "nvidia-device-plugin": "nvidia-device-plugin-daemonset",
+    "gpu-feature-discovery": "gpu-feature-discovery",
+    "dcgm-exporter": "nvidia-dcgm-exporter",
+}
+MIG_STATE = "nvidia.com/mig.config.state"
+PAUSED = "paused-for-mig-change"
+
+
+@pytest.fixture(scope="module")
+def eks_mig():
+    return harness.run_platform(harness.eks_shape([PLAIN, MIG_MIXED]), {"gpuFeatureDiscovery": True})
+
+
+def _requirement_matches(req: dict, node_labels: dict) -> bool:
+    # kubernetes staging/src/k8s.io/apimachinery/pkg/labels/selector.go Requirement.Matches:
+    # NotIn and DoesNotExist match a node without the key; In and Exists need it.
+    key, op, values = req["key"], req["operator"], req.get("values", [])
+    if op == "In":
+        return key in node_labels and node_labels[key] in values
+    if op == "NotIn":
+        return key not in node_labels or node_labels[key] not in values
+    if op == "Exists":
+        return key in node_labels
+    if op == "DoesNotExist":
+        return key not in node_labels
+    raise AssertionError(f"operator {op} is not modelled here")
+
+
+def daemon_pod_stays_on(ds: dict, node_labels: dict) -> bool:
+    """Whether the DaemonSet controller keeps (or creates) a daemon pod on a node with these
+    labels. kubernetes pkg/controller/daemon/daemon_controller.go: NodeShouldRunDaemonPod
+    checks the template's nodeSelector and required node affinity (predicates:
+    nodeaffinity.GetRequiredNodeAffinity(pod).Match); a node that fails them gives
+    shouldRun = shouldContinueRunning = false, and podsShouldBeOnNode then deletes the daemon
+    pods on it. "IgnoredDuringExecution" binds the kubelet, not the DaemonSet controller."""
+    spec = pod(ds)
+    if any(node_labels.get(k) != v for k, v in spec.get("nodeSelector", {}).items()):
+        return False
+    required = spec.get("affinity", {}).get("nodeAffinity", {}).get("requiredDuringSchedulingIgnoredDuringExecution")
+    if required is None:
+        return True
+    # Node selector terms are ORed, the expressions of one term ANDed.
+    return any(all(_requirement_matches(r, node_labels) for r in term["matchExpressions"]) for term in required["nodeSelectorTerms"])
+
+
+def test_mig_pool_nodes_start_with_the_labels_mig_manager_pauses_set_true():
+    # As NVIDIA's GPU operator labels its GPU nodes: mig-manager turns "true" into
+    # paused-for-mig-change and back; "false" it never touches.
+    for p in (MIG_MIXED, MIG_SINGLE):
+        labels = gpu_pool_labels(p, "aws", False)
+        assert {key: labels.get(key) for key in MIG_MANAGER_PAUSES.values()} == dict.fromkeys(MIG_MANAGER_PAUSES.values(), "true"), p.name
+        assert labels["nvidia.com/mig.config"] == f"all-{p.sharing.mig.profile}"
+    for p in (PLAIN, TIME_SLICED):
+        assert not set(MIG_MANAGER_PAUSES.values()) & set(gpu_pool_labels(p, "aws", False)), p.name
+
+
+@pytest.mark.parametrize("agent", sorted(MIG_MANAGER_PAUSES))
+def test_gpu_agents_are_off_a_mig_node_while_mig_manager_cuts(eks_mig, agent):
+    ds = eks_mig.object("DaemonSet", agent, "gpu-system")
+    joined = gpu_pool_labels(MIG_MIXED, "aws", False)  # a new node of the pool, GPUs not cut
+    paused = {**joined, **dict.fromkeys(MIG_MANAGER_PAUSES.values(), PAUSED)}
+    unlabelled = {k: v for k, v in joined.items() if k not in MIG_MANAGER_PAUSES.values()}
+    timeline = [
+        ("a new node, before mig-manager", joined, False),
+        ("step 1: state pending", {**joined, MIG_STATE: "pending"}, False),
+        ("step 2: agents paused", {**paused, MIG_STATE: "pending"}, False),
+        ("step 5: labels back, state not yet written", {**joined, MIG_STATE: "pending"}, False),
+        ("step 5: success", {**joined, MIG_STATE: "success"}, True),
+        ("re-cut: paused while the state still reads success", {**paused, MIG_STATE: "success"}, False),
+        ("failed", {**joined, MIG_STATE: "failed"}, False),
+        # An existing cluster's node labelled with nvidia.com/mig.config only, whose layout
+        # was already there: mig-manager wrote success and no deploy label.
+        ("success, no deploy labels", {**unlabelled, MIG_STATE: "success"}, True),
+    ]
+    for what, node, stays in timeline:
+        assert daemon_pod_stays_on(ds, node) is stays, what
+    assert daemon_pod_stays_on(ds, gpu_pool_labels(PLAIN, "aws", False))  # no MIG layout asked for
+    assert daemon_pod_stays_on(ds, gpu_pool_labels(TIME_SLICED, "aws", False))
+
+
+def test_gpu_agents_carry_the_pod_label_mig_manager_waits_for_in_the_namespace_it_waits_in(eks_mig, eks_plain):
+    (manager,) = pod(eks_mig.object("DaemonSet", "nvidia-mig-manager", "gpu-system"))["containers"]
+    env = {e["name"]: e.get("value") for e in manager["env"]}
+    for agent, app in MIG_MANAGER_WAITS_FOR.items():
+        ds = eks_mig.object("DaemonSet", agent, "gpu-system")
+        assert ds["spec"]["template"]["metadata"]["labels"]["app"] == app, agent
+        assert ds["metadata"]["namespace"] == env["DEFAULT_GPU_CLIENTS_NAMESPACE"], agent
+        assert "app" not in ds["spec"]["selector"]["matchLabels"]  # a selector is immutable
+    # Without mig-manager the templates stay as they were.
+    for agent in MIG_MANAGER_WAITS_FOR:
+        assert "app" not in eks_plain.object("DaemonSet", agent, "gpu-system")["spec"]["template"]["metadata"]["labels"]
+    # It lists pods on its node to wait for them (its ClusterRole; the namespace is ours).
+    role = eks_mig.object("ClusterRole", "ml-gpu-mig-manager")
+    assert {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]} in role["rules"]
+
+
+def test_rendered_mig_manager_passes_the_policy_pack_only_through_its_allow_list_entry(eks_mig, tmp_path):
+    from policies import offline
+    from policies.configfile import config_path
+
+    manager = eks_mig.resource("DaemonSet", "nvidia-mig-manager")
+
+    def findings(config_file=None):
+        return {(v.policy, v.level) for v in offline.evaluate([manager], "dev", config_file) if v.urn == manager.urn}
+
+    assert findings() == set()
+    # The same pack with the allow-list (allowedPrivilegedWorkloads) emptied.
+    config = json.loads(config_path("dev").read_text())
+    for rule in ("k8s-no-privileged-containers", "k8s-no-host-namespaces", "k8s-host-path-allowlist"):
+        config[rule] = {"allowedPrivilegedWorkloads": {}}
+    path = tmp_path / "dev-no-allow-list.json"
+    path.write_text(json.dumps(config))
+    assert findings(str(path)) == {
+        ("k8s-no-privileged-containers", "mandatory"),
+        ("k8s-no-host-namespaces", "mandatory"),
+        ("k8s-host-path-allowlist", "mandatory"),
+    }
+
+
+def test_an_existing_clusters_mig_pool_gets_mig_manager_too(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(harness.KUBECONFIG)
+    plan = plan_for(harness.existing_config(path))  # pools: l4 time-sliced, h100 MIG 1g.10gb
+    objects = {(o["kind"], o["metadata"]["name"]): o for o in (inputs(r) for r in plan.resources if r.type.startswith("kubernetes:core/v1:")
+                                                               or r.type.startswith("kubernetes:apps/v1:"))}
+    manager = objects[("DaemonSet", "nvidia-mig-manager")]
+    assert manager["metadata"]["namespace"] == "gpu-system"
+    assert pod(manager)["nodeSelector"] == {"nvidia.com/gpu.present": "true"}  # existing.gpuNodeLabel
+    config = yaml.safe_load(objects[("ConfigMap", "nvidia-mig-manager-config")]["data"]["config.yaml"])
+    assert set(config["mig-configs"]) == {"all-disabled", "all-1g.10gb"}
+    for agent, app in MIG_MANAGER_WAITS_FOR.items():
+        if ("DaemonSet", agent) not in objects:
+            continue  # GFD is off in this config
+        ds = objects[("DaemonSet", agent)]
+        assert ds["spec"]["template"]["metadata"]["labels"]["app"] == app
+        assert not daemon_pod_stays_on(ds, {"nvidia.com/gpu.present": "true", "nvidia.com/mig.config": "all-1g.10gb", MIG_STATE: "pending"})
+
+
+@pytest.mark.parametrize("agent", ["nvidia-device-plugin", "gpu-feature-discovery"])
+def test_sys_admin_skips_follow_the_capability(eks_plain, eks_mig, agent):
+    # Checkov CKV_K8S_25 (added capability) and CKV_K8S_39 (SYS_ADMIN) are skipped only where
+    # the container gets SYS_ADMIN: when some pool's MIG strategy is not none.
+    def skipped_and_added(result):
+        ds = result.object("DaemonSet", agent, "gpu-system")
+        skipped = {v.split("=")[0] for k, v in ds["metadata"]["annotations"].items() if k.startswith("checkov.io/skip")}
+        main = next(c for c in pod(ds)["containers"] if c["name"] == agent)
+        return skipped, main["securityContext"]["capabilities"].get("add", [])
+
+    skipped, added = skipped_and_added(eks_plain)
+    assert added == [] and not {"CKV_K8S_25", "CKV_K8S_39"} & skipped
+    assert {"CKV_K8S_8", "CKV_K8S_23", "CKV_K8S_38"} <= skipped  # the other reasons stay
+    skipped, added = skipped_and_added(eks_mig)
+    assert added == ["SYS_ADMIN"] and {"CKV_K8S_25", "CKV_K8S_39"} <= skipped
 
 
 def test_config_manager_may_only_read_nodes(eks):

@@ -590,6 +590,29 @@ def test_mig_pools_advertise_their_mig_devices(strategy, profile, resource, coun
     assert ("k8s.amazonaws.com/accelerator" in labels) is (strategy == "single")
 
 
+def test_mig_pool_nodes_join_with_mig_managers_labels():
+    # EKS has no MIG setting: the platform's NVIDIA mig-manager cuts the GPUs. The node group
+    # labels its nodes with the layout mig-manager reads (nvidia.com/mig.config) and with the
+    # GPU agents' deploy labels set "true", which mig-manager turns to paused-for-mig-change
+    # while it cuts and back (NVIDIA/mig-parted v0.15.0 pkg/mig/reconfigure/reconfigure.go:
+    # devicePluginDeployLabel, gpuFeatureDiscoveryDeployLabel, dcgmExporterDeployLabel).
+    # Scale from zero: the autoscaler's template node carries the same labels.
+    plan = plan_for({**MINIMAL, "gpuPools": [{"name": "h100", "instanceType": "p5.48xlarge",
+                                              "sharing": {"mig": {"strategy": "mixed", "profile": "1g.10gb"}}},
+                                             {"name": "l4", "instanceType": "g6.xlarge"}]})
+    expected = {
+        "nvidia.com/mig.config": "all-1g.10gb",
+        "nvidia.com/gpu.deploy.device-plugin": "true",
+        "nvidia.com/gpu.deploy.gpu-feature-discovery": "true",
+        "nvidia.com/gpu.deploy.dcgm-exporter": "true",
+    }
+    labels = node_group(plan, "h100")["labels"]
+    assert {k: labels.get(k) for k in expected} == expected
+    tags = tags_of(plan, "h100")
+    assert {k: tags.get(f"label/{k}") for k in expected} == expected
+    assert not {k for k in node_group(plan, "l4")["labels"] if k.startswith("nvidia.com/")}
+
+
 # --- secure defaults a scanner asks for -----------------------------------------------------------
 
 
