@@ -61,8 +61,11 @@ SYSTEM_TAINT = Taint("CriticalAddonsOnly", "true", "NoSchedule")
 SYSTEM_TOLERATION = {"key": SYSTEM_TAINT.key, "operator": "Exists", "effect": SYSTEM_TAINT.effect}
 
 
-def gpu_pool_labels(pool: GpuPool, cloud: str, cloud_manages_device_plugin: bool) -> dict[str, str]:
-    """Node labels for a GPU pool's nodes (sorted, so plans are stable)."""
+def gpu_pool_labels(pool: GpuPool, cloud: str, cloud_manages_device_plugin: bool,
+                    cloud_partitions_mig: bool = False) -> dict[str, str]:
+    """Node labels for a GPU pool's nodes (sorted, so plans are stable). The MIG layout and
+    mig-manager's deploy labels only where mig-manager cuts the GPUs (not where the cloud
+    does it at node creation, as AKS and GKE do)."""
     # An existing cluster names its GPU model by any cloud's instance type.
     itype = catalog.instance_type(cloud, pool.instance_type) or catalog.find_instance_type(pool.instance_type)
     assert itype is not None, pool.instance_type  # config validation checked it
@@ -75,7 +78,7 @@ def gpu_pool_labels(pool: GpuPool, cloud: str, cloud_manages_device_plugin: bool
     }
     if pool.sharing is not None and not cloud_manages_device_plugin:
         labels[DEVICE_PLUGIN_CONFIG_LABEL] = device_plugin_config_name(pool)
-        if pool.sharing.mig is not None:
+        if pool.sharing.mig is not None and not cloud_partitions_mig:
             labels[MIG_CONFIG_LABEL] = f"all-{pool.sharing.mig.profile}"
             labels.update({label: "true" for label in MIG_DEPLOY_LABELS})
     return dict(sorted(labels.items()))

@@ -599,7 +599,7 @@ class AksCluster(pulumi.ComponentResource):
             # Ubuntu: the OS NVIDIA and Azure document for ND/NC GPU nodes (drivers, InfiniBand).
             os_sku="Ubuntu",
             min_nodes=pool.min_nodes, max_nodes=pool.max_nodes, disk_gb=pool.disk_gb,
-            labels=conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False),
+            labels=conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False, cloud_partitions_mig=True),
             taints=[conventions.GPU_TAINT.as_string()], after=after,
             opts=self._user_pool_opts(),
             # AKS installs the NVIDIA driver; the platform layer installs the device plugin.
@@ -637,7 +637,7 @@ class AksCluster(pulumi.ComponentResource):
             itype = self.cat.instance_types[pool.instance_type]
             pools.append(GpuPoolFacts(
                 pool=pool, gpu_model=itype.gpu or "", gpus_per_node=itype.gpus,
-                node_labels=conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False),
+                node_labels=conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False, cloud_partitions_mig=True),
             ))
         file_storage = None
         if self.config.platform.shared_file_system:

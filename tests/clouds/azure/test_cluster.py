@@ -339,6 +339,9 @@ def test_mig_pool_gets_the_aks_instance_profile(dev):
     assert a100["gpuInstanceProfile"] == "MIG3g"
     assert a100["osDiskSizeGB"] == 64 and a100["maxCount"] == 3
     assert "scaleSetEvictionPolicy" not in a100
+    # AKS cuts the GPUs at node creation and runs no mig-manager: none of its labels.
+    assert conventions.MIG_CONFIG_LABEL not in a100["nodeLabels"]
+    assert not set(conventions.MIG_DEPLOY_LABELS) & set(a100["nodeLabels"])
 
 
 @pytest.mark.parametrize("profile,expected", [("1g.10gb", "MIG1g"), ("2g.20gb", "MIG2g"), ("4g.40gb", "MIG4g"), ("7g.80gb", "MIG7g")])
