@@ -200,6 +200,19 @@ def test_mig_strategies_get_sys_admin_and_mig_monitor_devices(eks):
     assert sidecar["securityContext"]["capabilities"] == {"drop": ["ALL"]}
 
 
+def test_gfd_gets_what_mig_strategies_need_too(eks_mig, eks_plain):
+    # The same chart helpers apply to the GFD container; a cluster without MIG pools gets neither.
+    def gfd(result):
+        return next(c for c in pod(result.object("DaemonSet", "gpu-feature-discovery", "gpu-system"))["containers"]
+                    if c["name"] == "gpu-feature-discovery")
+
+    with_mig, without = gfd(eks_mig), gfd(eks_plain)
+    assert {"name": "NVIDIA_MIG_MONITOR_DEVICES", "value": "all"} in with_mig["env"]
+    assert with_mig["securityContext"]["capabilities"] == {"add": ["SYS_ADMIN"], "drop": ["ALL"]}
+    assert "NVIDIA_MIG_MONITOR_DEVICES" not in {e["name"] for e in without.get("env", [])}
+    assert without["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+
+
 def test_mig_manager_partitions_mig_pools_on_eks():
     # On EKS nothing cuts MIG GPUs unless NVIDIA's mig-manager runs on those nodes; it reads
     # the node label nvidia.com/mig.config and writes nvidia.com/mig.config.state
