@@ -410,7 +410,7 @@ class ServingNamespace(_Model):
     team: str
     """Owning team; becomes the `ml-clusters.io/team` label."""
     group: str
-    """Identity-provider group bound to the namespace's team role (`ml-team`: edit workloads, not the quota, limits or network policies), as your cluster's authentication reports it (name, email or object id)."""
+    """Identity-provider group bound to the namespace's team role (`ml-team`: edit workloads, TrainJobs and InferenceServices included, not the quota, limits or network policies), as your cluster's authentication reports it (name, email or object id)."""
     gpus: int = Field(default=0, ge=0, le=4096)
     """Quota of GPUs (`requests.nvidia.com/gpu`; a time-slice replica or MIG slice counts as one)."""
     cpu: str = "16"

@@ -18,6 +18,14 @@ SERVING_LABEL = f"{LABEL_PREFIX}/serving"
 TEAM_LABEL = f"{LABEL_PREFIX}/team"
 ENCRYPTED_ANNOTATION = f"{LABEL_PREFIX}/encrypted"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by Kubernetes on every namespace
+# Team access: each team namespace binds the team's group to the ClusterRole `ml-team`,
+# whose rules kube-controller-manager's clusterrole-aggregation controller fills with the
+# union of every ClusterRole carrying this label (the platform's core rules, plus one role
+# per enabled workload part). Anything labelled so is granted in every team namespace.
+TEAM_AGGREGATE_LABEL = f"{LABEL_PREFIX}/aggregate-to-team"
+# RBAC verbs of the team roles: reading, and the writes of the built-in `edit` role.
+READ_VERBS = ["get", "list", "watch"]
+WRITE_VERBS = ["create", "delete", "deletecollection", "patch", "update"]
 
 # The Helm release of kube-prometheus-stack, and the label the chart's own monitors carry.
 # The release's Prometheus selects every monitor and rule in every namespace (empty
@@ -60,6 +68,11 @@ def metadata(name: str, namespace: Optional[str] = None, app: Optional[str] = No
     if annotations:
         meta["annotations"] = sorted_dict(annotations)
     return meta
+
+
+def team_rules_metadata(name: str, app: str) -> dict[str, Any]:
+    """Metadata of a ClusterRole whose rules `ml-team` takes in (it carries the aggregation label)."""
+    return metadata(name, app=app, component="identity", extra_labels={TEAM_AGGREGATE_LABEL: "true"})
 
 
 def checkov_skips(reasons: Mapping[str, str]) -> dict[str, str]:

@@ -10,6 +10,13 @@
   `ml-team` ClusterRole: everything `edit` allows on workloads, but only read access to the
   namespace's fences (NetworkPolicies, ResourceQuotas, LimitRanges).
 
+`ml-team` is an aggregated ClusterRole: it holds no rules of its own, and Kubernetes'
+clusterrole-aggregation controller (kube-controller-manager) writes into it the rules of
+every ClusterRole labelled `TEAM_AGGREGATE_LABEL`: `ml-team-core` here (the rules below),
+and the role each enabled workload part adds for its own APIs (`workloads/`). The rules of
+`ml-team` are left out of what Pulumi applies, so the controller's stay (server-side apply:
+a field the program does not send is not claimed).
+
 Plus two cluster-wide PriorityClasses: serving (high) and batch (low, preemptible).
 """
 
@@ -27,12 +34,16 @@ from ..handle import ClusterHandle, EgressRule
 from .common import (
     MONITORING_NAMESPACE,
     NAMESPACE_NAME_LABEL,
+    READ_VERBS,
     SERVING_LABEL,
+    TEAM_AGGREGATE_LABEL,
     TEAM_LABEL,
+    WRITE_VERBS,
     Scope,
     metadata,
     namespace_labels,
     sorted_dict,
+    team_rules_metadata,
 )
 
 SERVING_PRIORITY = "ml-serving-high"
@@ -50,27 +61,26 @@ WORKLOAD_SERVICE_ACCOUNT = "workload"
 # limit is not admitted). So no default limit, and the quota caps requests, not limits
 # (a quota on limits.memory would make every pod state a limit).
 DEFAULT_REQUESTS = {"cpu": "100m", "memory": "256Mi"}
-TEAM_ROLE = "ml-team"
+TEAM_ROLE = "ml-team"  # aggregated: what the namespaces' RoleBindings reference
+TEAM_CORE_ROLE = "ml-team-core"  # TEAM_RULES, labelled into TEAM_ROLE
 # What a team may write in its namespace: the workload and config kinds of the built-in
 # `edit` role (kubernetes/pkg/apis/rbac bootstrappolicy), minus the fences the platform owns.
-_WRITE = ["create", "delete", "deletecollection", "patch", "update"]
-_READ = ["get", "list", "watch"]
 TEAM_RULES: list[dict[str, Any]] = [
     {"apiGroups": [""], "resources": ["pods", "pods/attach", "pods/exec", "pods/portforward", "pods/proxy", "configmaps", "secrets",
                                       "services", "services/proxy", "persistentvolumeclaims", "serviceaccounts", "endpoints",
-                                      "replicationcontrollers", "replicationcontrollers/scale"], "verbs": _READ + _WRITE},
+                                      "replicationcontrollers", "replicationcontrollers/scale"], "verbs": READ_VERBS + WRITE_VERBS},
     {"apiGroups": [""], "resources": ["pods/log", "pods/status", "events", "resourcequotas", "resourcequotas/status", "limitranges",
-                                      "namespaces", "namespaces/status", "bindings", "replicationcontrollers/status"], "verbs": _READ},
+                                      "namespaces", "namespaces/status", "bindings", "replicationcontrollers/status"], "verbs": READ_VERBS},
     {"apiGroups": [""], "resources": ["pods/eviction"], "verbs": ["create"]},
     {"apiGroups": ["apps"], "resources": ["deployments", "deployments/scale", "deployments/rollback", "statefulsets", "statefulsets/scale",
-                                          "replicasets", "replicasets/scale", "daemonsets", "controllerrevisions"], "verbs": _READ + _WRITE},
-    {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": _READ + _WRITE},
-    {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": _READ + _WRITE},
-    {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": _READ + _WRITE},
-    {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": _READ + _WRITE},
-    {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": _READ},
-    {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": _READ},
-    {"apiGroups": ["monitoring.coreos.com"], "resources": ["servicemonitors", "podmonitors", "prometheusrules"], "verbs": _READ + _WRITE},
+                                          "replicasets", "replicasets/scale", "daemonsets", "controllerrevisions"], "verbs": READ_VERBS + WRITE_VERBS},
+    {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": READ_VERBS + WRITE_VERBS},
+    {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": READ_VERBS + WRITE_VERBS},
+    {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": READ_VERBS + WRITE_VERBS},
+    {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": READ_VERBS + WRITE_VERBS},
+    {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": READ_VERBS},
+    {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": READ_VERBS},
+    {"apiGroups": ["monitoring.coreos.com"], "resources": ["servicemonitors", "podmonitors", "prometheusrules"], "verbs": READ_VERBS + WRITE_VERBS},
 ]
 # Kinds a team must never write in its namespace: the platform's fences.
 FENCES = {("", "resourcequotas"), ("", "limitranges"), ("networking.k8s.io", "networkpolicies")}
@@ -198,11 +208,20 @@ class Serving(pulumi.ComponentResource):
         gpu_resources = gpu_quota_resources(handle)
         self.team_role = None
         if args.namespaces:
+            core = k8s.rbac.v1.ClusterRole(
+                f"{name}-team-core-role",
+                metadata=team_rules_metadata(TEAM_CORE_ROLE, "serving"),
+                rules=TEAM_RULES,
+                opts=scope.opts(),
+            )
+            # No `rules`: the aggregation controller owns them. Created after the core role,
+            # so that a stack whose `ml-team` still carried the rules itself is never left
+            # with an empty role for longer than the controller takes to fill it.
             self.team_role = k8s.rbac.v1.ClusterRole(
                 f"{name}-team-role",
                 metadata=metadata(TEAM_ROLE, app="serving", component="identity"),
-                rules=TEAM_RULES,
-                opts=scope.opts(),
+                aggregation_rule={"clusterRoleSelectors": [{"matchLabels": {TEAM_AGGREGATE_LABEL: "true"}}]},
+                opts=scope.opts(core),
             )
         self.namespaces: dict[str, k8s.core.v1.Namespace] = {}
         for ns in args.namespaces:

@@ -151,13 +151,35 @@ def test_team_identity(result):
 
 
 WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "*"}
+AGGREGATE_LABEL = "ml-clusters.io/aggregate-to-team"
+
+
+def aggregated_rules(result) -> list[dict]:
+    """What the clusterrole-aggregation controller writes into `ml-team`: the rules of every
+    ClusterRole its selector matches (kubernetes pkg/controller/clusterroleaggregation)."""
+    (selector,) = result.object("ClusterRole", "ml-team")["aggregationRule"]["clusterRoleSelectors"]
+    matched = [o for o in result.objects("ClusterRole")
+               if selector["matchLabels"].items() <= o["metadata"].get("labels", {}).items()]
+    return [rule for role in matched for rule in role.get("rules", [])]
+
+
+def test_team_role_is_aggregated_and_leaves_its_rules_to_the_controller(result):
+    role = result.object("ClusterRole", "ml-team")
+    assert role["aggregationRule"] == {"clusterRoleSelectors": [{"matchLabels": {AGGREGATE_LABEL: "true"}}]}
+    # Server-side apply claims whatever the program sends, even `rules: []`, and would clear
+    # what the controller wrote; a field left out is not claimed.
+    assert "rules" not in role
+    core = result.object("ClusterRole", "ml-team-core")
+    assert core["metadata"]["labels"][AGGREGATE_LABEL] == "true"
+    # The core rules exist before `ml-team` turns into an aggregated role.
+    assert result.depends_on(result.resource("ClusterRole", "ml-team"), result.resource("ClusterRole", "ml-team-core"))
 
 
 def test_team_role_cannot_touch_the_namespaces_fences(result):
     # The built-in `edit` role can write NetworkPolicies (and the aggregated roles give it
     # more over time); the team's own role grants reads only on the fences.
-    rules = result.object("ClusterRole", "ml-team")["rules"]
-    assert "aggregationRule" not in result.object("ClusterRole", "ml-team")
+    rules = aggregated_rules(result)
+    assert rules
     for group, kind in (("", "resourcequotas"), ("", "limitranges"), ("networking.k8s.io", "networkpolicies")):
         for rule in rules:
             if (group in rule["apiGroups"] or "*" in rule["apiGroups"]) and (kind in rule["resources"] or "*" in rule["resources"]):
@@ -165,9 +187,6 @@ def test_team_role_cannot_touch_the_namespaces_fences(result):
     # ... and it can still run workloads.
     can = {(g, r) for rule in rules for g in rule["apiGroups"] for r in rule["resources"] if "create" in rule["verbs"]}
     assert {("", "pods"), ("apps", "deployments"), ("batch", "jobs"), ("", "secrets"), ("", "services")} <= can
-
-
-
 
 
 def test_priority_classes(result):

@@ -6,6 +6,12 @@
 - serving (KServe, Standard mode, with cert-manager);
 - notebooks (JupyterHub) with GPU profiles from the GPU pools.
 
+Each enabled part also gives teams what they need on its APIs (`team_access`): a
+ClusterRole `ml-team-<part>` carrying the team aggregation label, so `ml-team`, bound in
+every team namespace, takes it in; and where a team reads cluster-scoped kinds (training
+and serving runtimes), a read-only ClusterRole `ml-team-<part>-cluster` bound to the
+teams' groups cluster-wide. Notebooks need none.
+
 Controllers run on the system pool. Each custom resource waits for the release that
 installs its CRD, and each controller for the CRDs it needs. `control_plane_ports` lists
 every port the API server must reach on a controller's pods (admission webhooks and
@@ -23,7 +29,7 @@ import pulumi_kubernetes as k8s
 from ...config import ServingNamespace, TeamQueuePlan
 from ...config import Workloads as WorkloadSettings
 from ...handle import ClusterHandle
-from ..common import Scope
+from ..common import Scope, metadata, team_rules_metadata
 from . import notebooks, queueing, serving, training
 from .releases import controller_namespace, release
 
@@ -47,6 +53,37 @@ class WorkloadsArgs:
     shared_class: Optional[str] = None
     shared_class_resource: Optional[pulumi.Resource] = None
     block_class_resource: Optional[pulumi.Resource] = None
+
+
+@dataclass(frozen=True)
+class TeamAccess:
+    """What a team gets on a part's APIs: `rules` in its namespaces (aggregated into
+    `ml-team`), `cluster_rules` (read only) on the part's cluster-scoped kinds."""
+
+    part: str
+    rules: Sequence[Mapping[str, object]]
+    cluster_rules: Sequence[Mapping[str, object]] = ()
+
+    @property
+    def role(self) -> str:
+        return f"ml-team-{self.part}"
+
+    @property
+    def cluster_role(self) -> str:
+        return f"ml-team-{self.part}-cluster"
+
+
+def team_access(settings: WorkloadSettings) -> list[TeamAccess]:
+    """Team access per enabled part. Notebooks add none: users sign in to JupyterHub, whose
+    own service account spawns their servers in `jupyterhub`."""
+    out = []
+    if settings.queueing.enabled:
+        out.append(TeamAccess("queueing", queueing.TEAM_RULES))
+    if settings.training.enabled:
+        out.append(TeamAccess("training", training.TEAM_RULES, training.TEAM_CLUSTER_RULES))
+    if settings.serving.enabled:
+        out.append(TeamAccess("serving", serving.TEAM_RULES, serving.TEAM_CLUSTER_RULES))
+    return out
 
 
 def control_plane_ports(settings: WorkloadSettings) -> list[ControlPlanePort]:
@@ -136,7 +173,31 @@ class Workloads(pulumi.ComponentResource):
                 (nb_ns, args.block_class_resource),
             )
 
+        # Team access: only with team namespaces (no `ml-team` and no groups without them).
+        groups = sorted({ns.group for ns in args.namespaces})
+        for access in team_access(settings) if groups else ():
+            k8s.rbac.v1.ClusterRole(
+                f"{name}-team-role-{access.part}",
+                metadata=team_rules_metadata(access.role, access.part),
+                rules=[dict(rule) for rule in access.rules],
+                opts=scope.opts(),
+            )
+            if access.cluster_rules:
+                cluster_role = k8s.rbac.v1.ClusterRole(
+                    f"{name}-team-cluster-role-{access.part}",
+                    metadata=metadata(access.cluster_role, app=access.part, component="identity"),
+                    rules=[dict(rule) for rule in access.cluster_rules],
+                    opts=scope.opts(),
+                )
+                k8s.rbac.v1.ClusterRoleBinding(
+                    f"{name}-team-cluster-binding-{access.part}",
+                    metadata=metadata(access.cluster_role, app=access.part, component="identity"),
+                    role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": access.cluster_role},
+                    subjects=[{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group} for group in groups],
+                    opts=scope.opts(cluster_role),
+                )
+
         self.register_outputs({"controlPlanePorts": self.control_plane_ports, "releases": sorted(self.releases)})
 
 
-__all__ = ["ControlPlanePort", "Workloads", "WorkloadsArgs", "control_plane_ports"]
+__all__ = ["ControlPlanePort", "TeamAccess", "Workloads", "WorkloadsArgs", "control_plane_ports", "team_access"]

@@ -2,7 +2,11 @@
 generated from the GPU pools. A GPU profile asks for the pool's GPUs as a limit, selects
 the pool's portable label and tolerates the GPU taint; each user's home volume is a claim
 on the block class. The hub and proxy stay on the system pool; the proxy is ClusterIP
-(reach it with `kubectl port-forward` or through the cluster's ingress)."""
+(reach it with `kubectl port-forward` or through the cluster's ingress).
+
+No team role: users sign in to JupyterHub, not to the Kubernetes API, and the hub spawns
+their servers with its own service account in `jupyterhub` (KubeSpawner), so nothing is
+aggregated into `ml-team`, and teams hold no rights in `jupyterhub`."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ import yaml
 from ...config import ServingNamespace, TeamQueuePlan
 from ...conventions import GPU_TAINT, POOL_LABEL, GPU_MODEL_LABEL
 from ...handle import ClusterHandle, GpuPoolFacts
-from ..common import SERVING_LABEL, TEAM_LABEL, gpu_tolerations, sorted_dict
+from ..common import READ_VERBS, SERVING_LABEL, TEAM_LABEL, gpu_tolerations, sorted_dict
 from ..serving import gpu_quota_resources
 from ..common import system_placement
 from .releases import image_parts
@@ -39,6 +39,20 @@ VISIBILITY_PORT = 8082
 REQUESTS = {"cpu": "500m", "memory": "512Mi"}
 # Job kinds Kueue manages here: plain Jobs (sweeps), JobSets and Trainer v2 TrainJobs.
 FRAMEWORKS = ("batch/job", "jobset.x-k8s.io/jobset", "trainer.kubeflow.org/trainjob")
+# What a team gets in its namespaces (aggregated into `ml-team`): Kueue's own batch-user
+# role at v0.19.2 (charts/kueue/templates/rbac/batch_user_role.yaml aggregates the
+# workload, localqueue and pending-workloads-lq viewer roles): read Workloads and
+# LocalQueues and their status, and a LocalQueue's pending workloads from the visibility
+# API, which this release serves (feature gate VisibilityOnDemand, beta and on by default
+# since 0.9, pkg/features/kube_features.go; the chart always registers the APIService).
+# The job kinds come from the parts that install them (batch Jobs from the core role).
+# No ClusterQueues: cluster-scoped, and batch-user leaves them to batch-admin; a team
+# sees its queue through its LocalQueue's status.
+TEAM_RULES: list[dict[str, Any]] = [
+    {"apiGroups": ["kueue.x-k8s.io"], "resources": ["localqueues", "workloads"], "verbs": READ_VERBS},
+    {"apiGroups": ["kueue.x-k8s.io"], "resources": ["localqueues/status", "workloads/status"], "verbs": ["get"]},
+    {"apiGroups": ["visibility.kueue.x-k8s.io"], "resources": ["localqueues/pendingworkloads"], "verbs": READ_VERBS},
+]
 
 
 def flavor_name(pool: str) -> str:

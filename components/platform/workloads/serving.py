@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...handle import ClusterHandle
-from ..common import system_placement
+from ..common import READ_VERBS, WRITE_VERBS, system_placement
 from .releases import image_parts
 
 NAMESPACE = "kserve"
@@ -34,6 +34,24 @@ CERT_MANAGER_REQUESTS = {
     "webhook": {"cpu": "20m", "memory": "64Mi"},
     "cainjector": {"cpu": "20m", "memory": "128Mi"},
 }
+# What a team gets in its namespaces (aggregated into `ml-team`): the namespaced kinds of
+# the kserve-crd chart at v0.20.0 (InferenceServices, InferenceGraphs and TrainedModels
+# with a status subresource, ServingRuntimes without), to write as KServe's
+# `kubeflow-kserve-edit` role grants (config/overlays/kubeflow/cluster-role.yaml; its
+# LLMInferenceService and Knative kinds are not installed here). The Deployments,
+# Services and HPAs an InferenceService makes are covered by the core role.
+TEAM_RULES: list[dict[str, Any]] = [
+    {"apiGroups": ["serving.kserve.io"], "resources": ["inferencegraphs", "inferenceservices", "servingruntimes", "trainedmodels"],
+     "verbs": READ_VERBS + WRITE_VERBS},
+    {"apiGroups": ["serving.kserve.io"], "resources": ["inferencegraphs/status", "inferenceservices/status", "trainedmodels/status"],
+     "verbs": ["get"]},
+]
+# Cluster-wide, read only, for the teams' groups: the ClusterServingRuntimes the
+# runtime-configs chart installs, from which KServe picks one by model format (what a team
+# reads to see which formats and protocols are served, or to name one in `runtime`).
+TEAM_CLUSTER_RULES: list[dict[str, Any]] = [
+    {"apiGroups": ["serving.kserve.io"], "resources": ["clusterservingruntimes"], "verbs": READ_VERBS},
+]
 
 
 def cert_manager_values(handle: ClusterHandle) -> dict[str, Any]:

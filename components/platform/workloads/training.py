@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ...handle import ClusterHandle
-from ..common import TEAM_LABEL, sorted_dict
+from ..common import READ_VERBS, TEAM_LABEL, WRITE_VERBS, sorted_dict
 from ..common import system_placement
 from .releases import image_parts
 
@@ -37,6 +37,27 @@ REQUESTS = {"cpu": "100m", "memory": "256Mi"}
 JOBSET_REQUESTS = {"cpu": "500m", "memory": "128Mi"}
 # A non-root user the runtime images can run as (the MPI image's mpiuser is 1000).
 RUNTIME_USER = 1000
+# What a team gets in its namespaces (aggregated into `ml-team`), from the CRDs the chart
+# ships at v2.3.0 (templates/crd: trainjobs and trainingruntimes namespaced, only trainjobs
+# with a status subresource; JobSet 0.12.0's jobsets, with status): TrainJobs and JobSets
+# to write, as Kueue's trainjob/jobset editor roles (batch-user) and JobSet's own editor
+# role grant. Namespaced TrainingRuntimes too, which Trainer's `kubeflow-trainer-edit`
+# (manifests/overlays/kubeflow-platform) only lets users read: a runtime only shapes the
+# JobSets its TrainJobs make in the same namespace, which the team may write directly, so
+# writing one grants nothing more and lets a team define its own runtime.
+TEAM_RULES: list[dict[str, Any]] = [
+    {"apiGroups": ["trainer.kubeflow.org"], "resources": ["trainingruntimes", "trainjobs"], "verbs": READ_VERBS + WRITE_VERBS},
+    {"apiGroups": ["trainer.kubeflow.org"], "resources": ["trainjobs/status"], "verbs": ["get"]},
+    {"apiGroups": ["jobset.x-k8s.io"], "resources": ["jobsets"], "verbs": READ_VERBS + WRITE_VERBS},
+    {"apiGroups": ["jobset.x-k8s.io"], "resources": ["jobsets/status"], "verbs": ["get"]},
+]
+# Cluster-wide, read only, for the teams' groups: the ClusterTrainingRuntimes a TrainJob
+# names. Upstream binds the same read to every authenticated user (kubeflow-trainer-view-
+# cluster-runtimes in manifests/overlays/kubeflow-platform), and the Kubeflow SDK's
+# TrainerClient.list_runtimes() lists them cluster-wide.
+TEAM_CLUSTER_RULES: list[dict[str, Any]] = [
+    {"apiGroups": ["trainer.kubeflow.org"], "resources": ["clustertrainingruntimes"], "verbs": READ_VERBS},
+]
 
 
 def release_values(handle: ClusterHandle) -> dict[str, Any]:
