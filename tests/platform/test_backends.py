@@ -148,13 +148,15 @@ def test_gpu_pools_carry_the_portable_labels(stack):
 def test_platform_reads_the_backends_cloud_facts(stack):
     # Each backend states, in its handle, the DNS add-on it runs and where pods get cloud
     # credentials; the platform reads them without a cloud branch (REFERENCE: GKE Standard
-    # runs kube-dns; EKS Pod Identity 169.254.170.23:80; GKE/AKS metadata 169.254.169.254:80).
+    # runs kube-dns; EKS Pod Identity 169.254.170.23:80; GKE metadata 169.254.169.254:80).
+    # AKS: none; workload identity is HTTPS to Entra ID (azure-identity
+    # WorkloadIdentityCredential), and IMDS would give team pods the kubelet identity.
     cloud, plan = stack
     (release,) = [inputs(r) for r in plan.by_type("kubernetes:helm.sh/v3:Release") if inputs(r)["chart"] == "kube-prometheus-stack"]
     dns = "kube-dns" if cloud == "gcp" else "coredns"
     assert release["values"]["kubeDns"] == {"enabled": dns == "kube-dns"}
     assert release["values"]["coreDns"] == {"enabled": dns == "coredns"}
-    endpoint = {"aws": "169.254.170.23/32", "gcp": "169.254.169.254/32", "azure": "169.254.169.254/32", "existing": None}[cloud]
+    endpoint = {"aws": "169.254.170.23/32", "gcp": "169.254.169.254/32", "azure": None, "existing": None}[cloud]
     egress = [o for o in objects(plan, "NetworkPolicy") if o["metadata"]["name"] == "allow-egress-cloud-apis"]
     assert egress, cloud
     for policy in egress:

@@ -8,7 +8,6 @@ import pytest
 import yaml
 
 from components import catalog, conventions
-from components.clouds.aws import cluster as eks
 from components.clouds.aws.cluster import autoscaler_policy, subnet_plan
 from preview.engine import is_secret
 from tests.conftest import inputs, plan_for, plan_for_stack
@@ -705,20 +704,3 @@ def test_a_namespace_group_nothing_supplies_gets_a_warning():
                 "aws": {"groupPrincipalArns": {"search-eng": ["arn:aws:iam::123456789012:role/search"]}}}
     assert plan_for(supplied).warnings == []
 
-
-# --- the handle ------------------------------------------------------------------------------------
-
-
-def test_team_pods_reach_the_pod_identity_agent(monkeypatch):
-    # The EKS Pod Identity agent (the add-on the cluster installs) serves credentials on
-    # 169.254.170.23:80 on every node; `egress: cloud-apis` namespaces open exactly that.
-    captured = {}
-    original = eks.EksCluster._handle
-
-    def spy(self):
-        captured["handle"] = original(self)
-        return captured["handle"]
-
-    monkeypatch.setattr(eks.EksCluster, "_handle", spy)
-    plan_for_stack("dev-aws")
-    assert captured["handle"].identity_endpoint == "169.254.170.23:80"
