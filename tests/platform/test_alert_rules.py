@@ -12,48 +12,31 @@ kube-state-metrics names node labels `label_<key>` and extended resources `nvidi
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from components.conventions import GPU_NODE_LABEL
 from components.platform import alerts, monitoring
+from tests.platform.promtool import PROMTOOL, requires_promtool, series, test_rules
 
-PROMTOOL = shutil.which("promtool")
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-if PROMTOOL is None:
-    if IN_CI:
-        raise RuntimeError("promtool is missing in CI: .ci/run must install Debian's prometheus package")
-    pytestmark = pytest.mark.skip(
-        reason="PROMTOOL MISSING: install Debian's `prometheus` package (apt-get install prometheus) to run the alert unit tests; CI does"
-    )
+pytestmark = requires_promtool
 
 GPU = {"gpu": "0", "UUID": "GPU-0a1b", "modelName": "NVIDIA H100 80GB HBM3", "node": "gpu-node-1"}
 MIG = {**GPU, "GPU_I_ID": "3", "GPU_I_PROFILE": "1g.10gb"}
 POD = {"exported_pod": "llm-0", "exported_namespace": "inference"}
 
 
-def series(name: str, labels: dict[str, str], values: str) -> dict[str, str]:
-    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    return {"series": f"{name}{{{inner}}}", "values": values}
-
-
-def rule_file(tmp_path: Path, with_annotations: bool) -> Path:
+def rule_groups(with_annotations: bool) -> list[dict[str, Any]]:
     groups = alerts.gpu_rule_groups({GPU_NODE_LABEL: "true"})
     if not with_annotations:
         # promtool compares annotations exactly; the expressions, `for` and labels are what
         # these tests pin. `promtool check rules` below validates the annotation templates.
         groups = [{**g, "rules": [{k: v for k, v in r.items() if k != "annotations"} for r in g["rules"]]} for g in groups]
-    path = tmp_path / "rules.yaml"
-    path.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
-    return path
+    return groups
 
 
 def labels_of(alert: str) -> dict[str, str]:
@@ -62,12 +45,7 @@ def labels_of(alert: str) -> dict[str, str]:
 
 
 def run_promtool(tmp_path: Path, tests: list[dict[str, Any]]) -> None:
-    rules = rule_file(tmp_path, with_annotations=False)
-    spec = {"rule_files": [rules.name], "evaluation_interval": "1m", "tests": tests}
-    path = tmp_path / "tests.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    done = subprocess.run([PROMTOOL, "test", "rules", path.name], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
+    test_rules(tmp_path, rule_groups(with_annotations=False), tests)
 
 
 def case(input_series: list[dict[str, str]], alert: str, at: str, expected: list[dict[str, str]]) -> dict[str, Any]:
@@ -79,7 +57,9 @@ def case(input_series: list[dict[str, str]], alert: str, at: str, expected: list
 
 
 def test_rules_and_their_templates_are_valid(tmp_path):
-    done = subprocess.run([PROMTOOL, "check", "rules", str(rule_file(tmp_path, with_annotations=True))], capture_output=True, text=True, timeout=60)
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump({"groups": rule_groups(with_annotations=True)}, sort_keys=False))
+    done = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS: 8 rules found" in done.stdout
 
