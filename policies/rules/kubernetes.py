@@ -8,9 +8,12 @@ from typing import Any, Iterator, Optional, Sequence
 
 from .base import Context, Finding, Resource, UnknownValue, flag, get, items, resource_rule, show, stack_rule
 from .types import (
+    K8S_CLUSTER_ROLE,
     K8S_NAMESPACE,
     K8S_NETWORK_POLICY,
     K8S_RESOURCE_QUOTA,
+    K8S_ROLE,
+    K8S_ROLE_BINDING,
     K8S_SERVICE,
     K8S_STORAGE_CLASS,
     POD_SPEC_PATHS,
@@ -206,6 +209,61 @@ def k8s_pod_security_labels(r: Resource, ctx: Context):
     if level not in allowed:
         shown = "unset" if level is None else f'"{level}"'
         yield f"the team namespace's pod-security.kubernetes.io/enforce label is {shown}; allowed: {', '.join(allowed)}."
+
+
+# A team's fences in its namespace: what the platform sets and the team must not undo.
+FENCES = (("", "resourcequotas"), ("", "limitranges"), ("networking.k8s.io", "networkpolicies"))
+_FENCE_WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "*"}
+# Every ClusterRole carrying this label is aggregated into `ml-team`, which every team
+# namespace binds (components/platform/common.py TEAM_AGGREGATE_LABEL; a test keeps the two equal).
+TEAM_AGGREGATE_LABEL = "ml-clusters.io/aggregate-to-team"
+# Built-in roles that write NetworkPolicies (kubernetes plugin/pkg/auth/authorizer/rbac/
+# bootstrappolicy: `edit` writes networking.k8s.io networkpolicies, `admin` aggregates `edit`,
+# `cluster-admin` is `*`).
+FENCE_WRITING_BUILTIN_ROLES = ("admin", "cluster-admin", "edit")
+
+
+def fence_writes(rules: Any) -> list[str]:
+    """`verb resource` for each write an RBAC rule list grants on a fence ('*' counts)."""
+    found = []
+    for rule in rules if isinstance(rules, list) else []:
+        verbs = {str(v) for v in items(rule, "verbs")} & _FENCE_WRITE_VERBS
+        groups = {str(g) for g in items(rule, "apiGroups")}
+        resources = {str(x) for x in items(rule, "resources")}
+        for group, resource in FENCES:
+            if verbs and (group in groups or "*" in groups) and (resource in resources or "*" in resources):
+                found.append(f"{'/'.join(sorted(verbs))} {resource}")
+    return found
+
+
+@resource_rule(
+    id="k8s-team-roles-keep-fences",
+    title="Teams cannot remove their namespace's fences",
+    domain=DOMAIN,
+    types=[K8S_CLUSTER_ROLE, K8S_ROLE, K8S_ROLE_BINDING],
+    description="No role a team holds can write its namespace's ResourceQuotas, LimitRanges or NetworkPolicies: not a ClusterRole aggregated into the team role, not a Role in a team namespace, not a RoleBinding there to the built-in edit, admin or cluster-admin.",
+    severity="high",
+    level="mandatory",
+    fix="Grant teams the ml-team role (read-only on the fences); give a workload part's API rules their own labelled ClusterRole without fence writes.",
+    config=PLATFORM_NAMESPACES_CONFIG,
+)
+def k8s_team_roles_keep_fences(r: Resource, ctx: Context):
+    namespace = str(get(r.props, "metadata.namespace", "") or "")
+    in_team_namespace = bool(namespace) and namespace not in ctx.config["platformNamespaces"]
+    if r.type == K8S_ROLE_BINDING:
+        kind, name = get(r.props, "roleRef.kind"), get(r.props, "roleRef.name")
+        if in_team_namespace and kind == "ClusterRole" and name in FENCE_WRITING_BUILTIN_ROLES:
+            yield (f"binds the built-in ClusterRole {name} in team namespace {namespace}: it can delete the "
+                   "namespace's NetworkPolicies; bind ml-team instead.")
+        return
+    labels = get(r.props, "metadata.labels") or {}
+    aggregated = r.type == K8S_CLUSTER_ROLE and str(get(labels, [TEAM_AGGREGATE_LABEL], "")) == "true"
+    if not (aggregated or (r.type == K8S_ROLE and in_team_namespace)):
+        return
+    writes = fence_writes(get(r.props, "rules"))
+    if writes:
+        where = f"aggregated into the team role ({TEAM_AGGREGATE_LABEL})" if aggregated else f"in team namespace {namespace}"
+        yield f"grants {', '.join(writes)} {where}: a team could remove its own quota, limits or network policies."
 
 
 def image_problem(image: str) -> Optional[str]:

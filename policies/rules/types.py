@@ -41,6 +41,9 @@ K8S_NAMESPACE = "kubernetes:core/v1:Namespace"
 K8S_RESOURCE_QUOTA = "kubernetes:core/v1:ResourceQuota"
 K8S_NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 K8S_STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+K8S_CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+K8S_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+K8S_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
 # Where each workload kind keeps its pod spec.

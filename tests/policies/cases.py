@@ -641,6 +641,37 @@ CASES: list[Case] = [
         expect=["is unset", '"privileged"', "is unset"],
     ),
     Case(
+        "k8s-team-roles-keep-fences",
+        bad=[
+            # A workload part's role, aggregated into ml-team, that writes NetworkPolicies.
+            one(t.K8S_CLUSTER_ROLE, {"metadata": {"name": "ml-team-x", "labels": {"ml-clusters.io/aggregate-to-team": "true"}},
+                                     "rules": [{"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": ["delete"]}]}),
+            # A wildcard in an aggregated role reaches the quota too.
+            one(t.K8S_CLUSTER_ROLE, {"metadata": {"name": "ml-team-y", "labels": {"ml-clusters.io/aggregate-to-team": "true"}},
+                                     "rules": [{"apiGroups": [""], "resources": ["*"], "verbs": ["*"]}]}),
+            # A Role in a team namespace that edits its LimitRange.
+            one(t.K8S_ROLE, {"metadata": {"name": "helpers", "namespace": "team-a"},
+                             "rules": [{"apiGroups": [""], "resources": ["limitranges"], "verbs": ["patch", "update"]}]}),
+            # The built-in edit bound in a team namespace (it writes NetworkPolicies).
+            one(t.K8S_ROLE_BINDING, {"metadata": {"name": "team", "namespace": "team-a"},
+                                     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"}}),
+        ],
+        good=[
+            one(t.K8S_CLUSTER_ROLE, {"metadata": {"name": "ml-team-core", "labels": {"ml-clusters.io/aggregate-to-team": "true"}},
+                                     "rules": [{"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": ["get", "list", "watch"]},
+                                               {"apiGroups": [""], "resources": ["pods", "secrets"], "verbs": ["*"]}]}),
+            # Not aggregated into the team role: someone else's business.
+            one(t.K8S_CLUSTER_ROLE, {"metadata": {"name": "netpol-admin"},
+                                     "rules": [{"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": ["*"]}]}),
+            one(t.K8S_ROLE_BINDING, {"metadata": {"name": "team", "namespace": "team-a"},
+                                     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "ml-team"}}),
+            # A platform namespace's own operator may.
+            one(t.K8S_ROLE_BINDING, {"metadata": {"name": "ops", "namespace": "monitoring"},
+                                     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"}}),
+        ],
+        expect=["delete networkpolicies", "* resourcequotas, * limitranges", "patch/update limitranges", "ClusterRole edit"],
+    ),
+    Case(
         "k8s-pinned-images",
         bad=[
             one(t.K8S_DEPLOYMENT, workload(t.K8S_DEPLOYMENT, patch(POD_SPEC, {"containers.0.image": "vllm/vllm-openai:latest"}))),

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from components.platform.common import TEAM_AGGREGATE_LABEL
 from policies import offline
+from policies.rules import kubernetes, types
 from preview import engine
 
 STACKS = engine.available_stacks()
@@ -38,3 +40,20 @@ def test_a_prod_stack_whose_alerts_reach_nobody_fails():
     plan = engine.run_program("prod-aws", values, secret_keys)
     violations = offline.evaluate(plan.resources, "prod")
     assert [(v.policy, v.level) for v in violations] == [("k8s-alerts-reach-people", "mandatory")]
+
+
+def test_the_team_role_rule_reads_the_rendered_roles():
+    # The pack keeps its own copy of the aggregation label (it runs without the program).
+    assert kubernetes.TEAM_AGGREGATE_LABEL == TEAM_AGGREGATE_LABEL
+    values, secret_keys = engine.read_stack_config("prod-aws")
+    plan = engine.run_program("prod-aws", values, secret_keys)
+    aggregated = [r for r in plan.resources if r.type == types.K8S_CLUSTER_ROLE
+                  and (r.inputs.get("metadata", {}).get("labels") or {}).get(TEAM_AGGREGATE_LABEL) == "true"]
+    assert {r.inputs["metadata"]["name"] for r in aggregated} >= {"ml-team-core"}
+    assert not [v for v in offline.evaluate(plan.resources, "prod") if v.policy == "k8s-team-roles-keep-fences"]
+    # One write on NetworkPolicies slipped into a rendered labelled role fails the stack.
+    core = next(r for r in aggregated if r.inputs["metadata"]["name"] == "ml-team-core")
+    core.inputs = {**core.inputs, "rules": [*core.inputs["rules"],
+                                            {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": ["delete"]}]}
+    violations = [v for v in offline.evaluate(plan.resources, "prod") if v.policy == "k8s-team-roles-keep-fences"]
+    assert [v.level for v in violations] == ["mandatory"]
