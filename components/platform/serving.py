@@ -82,8 +82,6 @@ TEAM_RULES: list[dict[str, Any]] = [
     {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": READ_VERBS},
     {"apiGroups": ["monitoring.coreos.com"], "resources": ["servicemonitors", "podmonitors", "prometheusrules"], "verbs": READ_VERBS + WRITE_VERBS},
 ]
-# Kinds a team must never write in its namespace: the platform's fences.
-FENCES = {("", "resourcequotas"), ("", "limitranges"), ("networking.k8s.io", "networkpolicies")}
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ def series(name: str, labels: dict[str, str], values: str) -> dict[str, str]:
     return {"series": f"{name}{{{inner}}}", "values": values}
 
 
-def test_rules(tmp_path: Path, groups: list[dict[str, Any]], tests: list[dict[str, Any]]) -> None:
+def run_rule_tests(tmp_path: Path, groups: list[dict[str, Any]], tests: list[dict[str, Any]]) -> None:
     """`promtool test rules` on `tests` against a rule file holding `groups`."""
     rules = tmp_path / "rules.yaml"
     rules.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
@@ -42,5 +42,3 @@ def test_rules(tmp_path: Path, groups: list[dict[str, Any]], tests: list[dict[st
     done = subprocess.run([PROMTOOL, "test", "rules", path.name], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
 
-
-test_rules.__test__ = False  # a helper, not a test

@@ -21,7 +21,7 @@ import yaml
 
 from components.conventions import GPU_NODE_LABEL
 from components.platform import alerts, monitoring
-from tests.platform.promtool import PROMTOOL, requires_promtool, series, test_rules
+from tests.platform.promtool import PROMTOOL, requires_promtool, run_rule_tests, series
 
 pytestmark = requires_promtool
 
@@ -45,7 +45,7 @@ def labels_of(alert: str) -> dict[str, str]:
 
 
 def run_promtool(tmp_path: Path, tests: list[dict[str, Any]]) -> None:
-    test_rules(tmp_path, rule_groups(with_annotations=False), tests)
+    run_rule_tests(tmp_path, rule_groups(with_annotations=False), tests)
 
 
 def case(input_series: list[dict[str, str]], alert: str, at: str, expected: list[dict[str, str]]) -> dict[str, Any]:

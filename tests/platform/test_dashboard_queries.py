@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from components.platform import dashboard
-from tests.platform.promtool import requires_promtool, series, test_rules
+from tests.platform.promtool import requires_promtool, run_rule_tests, series
 
 pytestmark = requires_promtool
 
@@ -58,7 +58,7 @@ def evaluate(tmp_path, input_series: list[dict[str, str]], checks: list[tuple[st
             for title, samples in checks
         ],
     }]
-    test_rules(tmp_path, [], tests)
+    run_rule_tests(tmp_path, [], tests)
 
 
 def test_allocation_and_idle_panels_count_whole_gpus_and_mig_slices(tmp_path):

@@ -39,6 +39,7 @@ import pytest
 from tests.conftest import plan_for_stack
 from tests.platform import harness
 from tests.platform.harness import Result
+from tests.platform.test_serving import aggregated_rules
 from tests.platform.workloads.test_workloads import ALL
 
 AGGREGATE_LABEL = "ml-clusters.io/aggregate-to-team"
@@ -75,8 +76,7 @@ def team_rules(result: Result) -> list[dict[str, Any]]:
     assert "rules" not in team  # left to the controller
     (selector,) = team["aggregationRule"]["clusterRoleSelectors"]
     assert set(selector) == {"matchLabels"}
-    matched = [o for o in result.objects("ClusterRole") if selector["matchLabels"].items() <= o["metadata"].get("labels", {}).items()]
-    return [rule for role in matched for rule in role.get("rules", [])]
+    return aggregated_rules(result)
 
 
 def aggregated_roles(result: Result) -> set[str]:
