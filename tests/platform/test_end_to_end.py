@@ -8,7 +8,7 @@ import pytest
 
 from preview import engine
 from preview.report import kubernetes_objects, manifest_filename
-from tests.conftest import inputs, plan_for, plan_for_stack
+from tests.conftest import fresh_plans, inputs, plan_for, plan_for_stack
 from tests.platform.harness import KUBECONFIG, existing_config
 
 
@@ -81,7 +81,8 @@ def test_same_config_same_plan(plan, tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text(KUBECONFIG)
     raw = existing_config(path)
-    again = plan_for(raw)
+    with fresh_plans():
+        again = plan_for(raw)
     first = [(r.urn, json.dumps(r.plain_inputs(), sort_keys=True)) for r in plan.resources if r.type.startswith("kubernetes:")]
     second = [(r.urn, json.dumps(r.plain_inputs(), sort_keys=True)) for r in again.resources if r.type.startswith("kubernetes:")]
     assert first == second

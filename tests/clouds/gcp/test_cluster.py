@@ -14,7 +14,7 @@ from components.clouds.gcp import cluster as gke
 from components.config import StackConfig, load, semantic_problems
 from preview.engine import is_secret, redact
 from preview.mocks import _gcp_project_number
-from tests.conftest import config_errors, inputs, plan_for, plan_for_stack
+from tests.conftest import config_errors, fresh_plans, inputs, plan_for, plan_for_stack
 
 ROOT = Path(__file__).resolve().parents[3]
 CLUSTER = "gcp:container/cluster:Cluster"
@@ -629,7 +629,8 @@ def test_staging_stack_previews_end_to_end(staging):
 
 
 def test_the_same_stack_gives_the_same_plan(staging):
-    again = plan_for_stack("staging-gcp")
+    with fresh_plans():
+        again = plan_for_stack("staging-gcp")
     assert [(r.urn, redact(r.inputs)) for r in again.resources] == [(r.urn, redact(r.inputs)) for r in staging.resources]
 
 
