@@ -23,8 +23,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from pydantic.alias_generators import to_camel
 
-from . import catalog
-from .catalog import resolve
+from .. import catalog
+from ..catalog import resolve
 
 PROJECT = "ml-clusters"
 
@@ -1235,7 +1235,7 @@ def _eks_group_problems(cfg: StackConfig) -> list[str]:
 
 # --- The kubeconfig of an existing cluster ----------------------------------------------------
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PATH_HINT = "a path to a kubeconfig file, absolute or relative to the project root"
 
 
@@ -1413,7 +1413,7 @@ def dr_problems(cfg: StackConfig, region: Optional[str]) -> list[str]:
     replication can back, and a backup schedule that runs within the RPO."""
     from policies.rules.cron import CronError, max_interval_minutes
 
-    from .catalog import dr as dr_catalog
+    from ..catalog import dr as dr_catalog
 
     dr = cfg.dr
     if dr is None:
