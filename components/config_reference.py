@@ -14,7 +14,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from .config import StackConfig, _unwrap
+from .config.fields import unwrap
+from .config.model import StackConfig
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- section:config -->", "<!-- /section:config -->"
@@ -37,7 +38,7 @@ def _type_name(annotation: Any) -> str:
 
 
 def _allowed(field: FieldInfo) -> str:
-    ann = _unwrap(field.annotation)
+    ann = unwrap(field.annotation)
     if typing.get_origin(ann) is Literal:
         return ", ".join(f"`{a}`" for a in typing.get_args(ann))
     low = high = pattern = None
@@ -74,7 +75,7 @@ def rows(model: type[BaseModel] = StackConfig, prefix: str = "") -> list[tuple[s
     for name, field in model.model_fields.items():
         key = f"{prefix}{field.alias or name}"
         ann = field.annotation
-        inner = _unwrap(ann)
+        inner = unwrap(ann)
         is_list = typing.get_origin(typing.get_args(ann)[0] if typing.get_origin(ann) in (typing.Union,) else ann) is list
         out.append((key, _type_name(ann), _default(field), _allowed(field), (field.description or "").replace("\n", " ")))
         if isinstance(inner, type) and issubclass(inner, BaseModel):

@@ -1,4 +1,4 @@
-"""components/config.py: every check of user input, with the exact line a user sees."""
+"""components/config/ (checks/): every check of user input, with the exact line a user sees."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""components/config.py for portable stacks: pools by what they need, regions by place, the
+"""components/config/ for portable stacks: pools by what they need, regions by place, the
 GCP project from the provider's config. Resolution happens while config loads, so every
 backend sees a concrete instance type and a cloud region."""
 

@@ -1,6 +1,6 @@
 """Turn what a pool needs into a concrete type of one cloud, and a place into a region.
 
-Config (components/config.py) calls these while it loads a stack, so every backend sees
+Config (components/config/resolve.py) calls these while it loads a stack, so every backend sees
 concrete instance types and a cloud region. A request no type meets raises NotOffered with
 one line naming what the catalog has nearby (other counts, other regions, the largest sizes).
 

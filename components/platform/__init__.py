@@ -14,7 +14,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 
 from ..config import Platform as PlatformSettings
-from ..config import ServingNamespace, queue_plans
+from ..config import ServingNamespace
 from ..dr import DrPlan
 from ..handle import ClusterHandle
 from .backup import Backup, BackupArgs
@@ -24,6 +24,7 @@ from .monitoring import Monitoring, MonitoringArgs
 from .serving import Serving, ServingArgs
 from .storage import Storage, StorageArgs
 from .workloads import Workloads, WorkloadsArgs
+from .workloads.queue_plan import queue_plans
 from .workloads.queueing import namespace_gpu_ceilings
 
 

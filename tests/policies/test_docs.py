@@ -42,6 +42,16 @@ def test_catalog_snapshot_matches_components_catalog():
     assert gen_catalog.main(["--check"]) == 0
 
 
+def test_cron_copy_matches_components_catalog():
+    """The pack cannot import components/, so it runs a generated copy of the catalog's cron module."""
+    assert gen_catalog.CRON_TARGET.read_text(encoding="utf-8") == gen_catalog.render_cron(), "run: python -m policies.gen_catalog"
+    from policies.rules import cron as pack_cron
+
+    from components.catalog import cron
+
+    assert pack_cron.max_interval_minutes("@every 90m") == cron.max_interval_minutes("@every 90m") == 90
+
+
 def test_catalog_snapshot_content():
     for cloud_name, cat in catalog.CLOUDS.items():
         gpu_types = {n: (t.gpus, t.gpu) for n, t in cat.instance_types.items() if t.gpu}

@@ -26,11 +26,12 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ...config import ServingNamespace, TeamQueuePlan
+from ...config import ServingNamespace
 from ...config import Workloads as WorkloadSettings
 from ...handle import ClusterHandle
 from ..common import Scope, metadata, team_rules_metadata
 from . import notebooks, queueing, serving, training
+from .queue_plan import TeamQueuePlan
 from .releases import controller_namespace, release
 
 

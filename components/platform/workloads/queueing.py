@@ -17,12 +17,13 @@ from typing import Any, Sequence
 
 import yaml
 
-from ...config import ServingNamespace, TeamQueuePlan
+from ...config import ServingNamespace
 from ...conventions import GPU_TAINT, POOL_LABEL, GPU_MODEL_LABEL
 from ...handle import ClusterHandle, GpuPoolFacts
 from ..common import READ_VERBS, SERVING_LABEL, TEAM_LABEL, gpu_tolerations, sorted_dict
 from ..serving import gpu_quota_resources
 from ..common import system_placement
+from .queue_plan import TeamQueuePlan
 from .releases import image_parts
 
 NAMESPACE = "kueue-system"

@@ -1,0 +1,89 @@
+"""Every check of user input across keys and against the catalog, one module per concern.
+
+`semantic_problems` runs them all on a validated model; `partial_semantic_problems` runs
+what still can when pydantic rejected part of the stack, so one typo hides nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..model import GpuPool, StackConfig
+from ..resolve import resolve_config, resolved_region
+from .access import eks_group_warnings
+from .alerts import alert_problems
+from .cloud import cloud_problems, cloud_settings_problems, region_problems, tag_problems
+from .dr import dr_problems
+from .existing import existing_problems, kubeconfig_problems
+from .namespaces import namespace_problems
+from .network import cidr_problems, network_warnings
+from .pools import cpu_pools_problems, gpu_pools_problems, system_pool_problems
+from .workloads import workloads_problems
+
+
+def semantic_problems(cfg: StackConfig) -> list[str]:
+    """Every check across keys and against the catalog, in the order a user reads them."""
+    out: list[str] = []
+    out += region_problems(cfg.cloud, cfg.region)
+    cfg = resolve_config(cfg)
+    region = cfg.region if not out else None
+    out += cloud_problems(cfg)
+    out += cidr_problems(cfg)
+    out += system_pool_problems(cfg)
+    out += cpu_pools_problems(cfg, region)
+    out += gpu_pools_problems(cfg.gpu_pools, cfg.cloud, region)
+    out += cloud_settings_problems(cfg)
+    out += kubeconfig_problems(cfg)
+    out += alert_problems(cfg)
+    out += namespace_problems(cfg)
+    out += existing_problems(cfg)
+    out += dr_problems(cfg, region)
+    out += workloads_problems(cfg)
+    out += tag_problems(cfg)
+    return list(dict.fromkeys(out))
+
+
+def config_warnings(cfg: StackConfig) -> list[str]:
+    """Settings that are valid but almost certainly not what the user meant; the program
+    logs each with pulumi.log.warn, which the preview prints and `pulumi up` shows."""
+    return network_warnings(cfg) + eks_group_warnings(cfg)
+
+
+def _salvage(model: type[BaseModel], item: Any) -> Any:
+    """`item` validated as `model`, or with the keys pydantic rejected dropped (so a typo in
+    one key does not hide the checks of the others), or None."""
+    try:
+        return model.model_validate(item)
+    except ValidationError as err:
+        if not isinstance(item, dict):
+            return None
+        bad = {e["loc"][0] for e in err.errors() if e["loc"]}
+        try:
+            return model.model_validate({k: v for k, v in item.items() if k not in bad})
+        except ValidationError:
+            return None
+
+
+def partial_semantic_problems(raw: dict[str, Any], err: ValidationError) -> list[str]:
+    """Checks that still run when pydantic rejected part of the config, so that one typo
+    does not hide the catalog and range problems of everything else."""
+    rejected = {e["loc"][0] for e in err.errors() if e["loc"]}
+    trimmed = {k: v for k, v in raw.items() if k not in rejected and k != "gpuPools"}
+    out: list[str] = []
+    cloud = raw.get("cloud") if "cloud" not in rejected else None
+    region = raw.get("region") if "region" not in rejected else None
+    try:
+        rest = StackConfig.model_validate(trimmed)
+    except ValidationError:
+        rest = None
+    if rest is not None:
+        out += semantic_problems(rest)
+        region = None if region_problems(rest.cloud, rest.region) else resolved_region(rest.cloud, rest.region)
+    else:
+        cloud = None
+    pools: list[GpuPool | None] = []
+    for item in raw.get("gpuPools") or [] if isinstance(raw.get("gpuPools"), list) else []:
+        pools.append(_salvage(GpuPool, item))
+    return out + gpu_pools_problems(pools, cloud, region)

@@ -1,0 +1,88 @@
+"""platform.workloads: queues and notebook profiles name real teams and pools, quotas add up,
+borrowing stays within the cohort, and each part has what it needs."""
+
+from __future__ import annotations
+
+from ... import catalog
+from ..model import StackConfig
+
+
+def workloads_problems(cfg: "StackConfig") -> list[str]:
+    """The workload layer: queues and profiles name real teams and pools, quotas add up,
+    borrowing stays within the cohort, and each part has what it needs."""
+    wl = cfg.platform.workloads
+    out: list[str] = []
+    pools = {p.name: p for p in cfg.gpu_pools}
+    pool_names = ", ".join(pools) or "none (no gpuPools)"
+    teams: dict[str, int] = {}
+    for ns in cfg.namespaces:
+        teams[ns.team] = teams.get(ns.team, 0) + ns.gpus
+    key = "platform.workloads"
+    q = wl.queueing
+    if q.enabled and not cfg.namespaces:
+        out.append(f"{key}.queueing.enabled: true has no team to queue for: namespaces is empty; allowed: add namespaces, or set queueing.enabled false")
+    seen: dict[str, int] = {}
+    ok = True
+    for i, queue in enumerate(q.queues):
+        where = f"{key}.queueing.queues[{i}]"
+        if queue.team in seen:
+            out.append(f"{where}.team: {queue.team!r} is already configured by queues[{seen[queue.team]}]; one entry per team")
+            ok = False
+        seen.setdefault(queue.team, i)
+        if queue.team not in teams:
+            out.append(f"{where}.team: {queue.team!r} owns no namespace; allowed: {', '.join(teams) or 'none (namespaces is empty)'}")
+            ok = False
+            continue
+        for pool, gpus in queue.gpus.items():
+            if pool not in pools:
+                out.append(f"{where}.gpus.{pool}: no GPU pool is named {pool!r}; allowed: {pool_names}")
+                ok = False
+            elif gpus < 0:
+                out.append(f"{where}.gpus.{pool}: {gpus} is negative; allowed: 0 or more GPUs")
+                ok = False
+        if queue.gpus and ok and sum(queue.gpus.values()) != teams[queue.team]:
+            out.append(
+                f"{where}.gpus: adds up to {sum(queue.gpus.values())} GPUs, but team {queue.team!r}'s namespaces have a quota of "
+                f"{teams[queue.team]}; the per-pool GPUs must add up to namespaces[].gpus"
+            )
+            ok = False
+    if ok and cfg.namespaces:
+        # The queue plan (components/platform/workloads/queue_plan.py) guarantees each team
+        # its namespaces' GPUs across the pools (none without a GPU pool); the rest of the
+        # cohort holds everything else, and that is all a team can borrow.
+        cohort = sum(teams.values())
+        for i, queue in enumerate(q.queues):
+            if queue.borrowing_limit is None:
+                continue
+            rest = cohort - (teams[queue.team] if pools else 0)
+            if queue.borrowing_limit > rest:
+                out.append(
+                    f"{key}.queueing.queues[{i}].borrowingLimit: {queue.borrowing_limit} is more than the {rest} GPUs the rest of "
+                    f"cohort {q.cohort!r} holds; allowed: 0 to {rest}"
+                )
+    if wl.training.enabled and not q.enabled:
+        out.append(f"{key}.training.enabled: true needs queueing (TrainJobs are admitted by Kueue); allowed: set {key}.queueing.enabled true")
+    if wl.serving.enabled and wl.serving.cert_manager == "none":
+        out.append(
+            f"{key}.serving.certManager: 'none' leaves KServe's webhooks without certificates; allowed: install, or existing where cert-manager already runs"
+        )
+    nb = wl.notebooks
+    if nb.enabled and nb.storage_class not in ("ml-block", "ml-block-retain"):
+        why = "is the shared file system class, not block storage" if nb.storage_class == "ml-shared" else "is not a block storage class the platform creates"
+        out.append(f"{key}.notebooks.storageClass: {nb.storage_class!r} {why}; allowed: ml-block, ml-block-retain")
+    if nb.enabled and cfg.existing is not None and not cfg.existing.block_storage_provisioner.strip():
+        out.append("existing.blockStorageProvisioner: empty, but notebooks keep each user's home on the block class; allowed: a block provisioner such as rancher.io/local-path")
+    names: dict[str, int] = {}
+    for i, profile in enumerate(nb.profiles):
+        where = f"{key}.notebooks.profiles[{i}]"
+        if profile.name in names or profile.name == "cpu":
+            out.append(f"{where}.name: {profile.name!r} is already used; profile names must be unique (and 'cpu' is the built-in CPU profile)")
+        names.setdefault(profile.name, i)
+        pool = pools.get(profile.pool)
+        if pool is None:
+            out.append(f"{where}.pool: no GPU pool is named {profile.pool!r}; allowed: {pool_names}")
+            continue
+        itype = catalog.instance_type(cfg.cloud, pool.instance_type) or catalog.find_instance_type(pool.instance_type)
+        if itype is not None and itype.gpus and profile.gpus > itype.gpus:
+            out.append(f"{where}.gpus: {profile.gpus} is more than the {itype.gpus} GPU(s) a {pool.instance_type} node has; allowed: 1 to {itype.gpus}")
+    return out

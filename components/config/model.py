@@ -1,0 +1,556 @@
+"""The typed model of a stack's config: one pydantic model per block of the stack file.
+
+Each field's docstring is its description: the README's config reference is generated from
+them (components/config_reference.py). The checks across keys live in `checks/`, reading
+the stack file in `read.py`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic.alias_generators import to_camel
+
+from .. import catalog
+from ..catalog import resolve
+
+PROJECT = "ml-clusters"
+
+Cloud = Literal["aws", "gcp", "azure", "existing"]
+Environment = Literal["dev", "staging", "prod"]
+
+# Pool names become cloud resource names and Kubernetes label values. AKS is the tightest
+# (lowercase letters and digits, at most 12 for Linux pools), so that is the portable rule.
+POOL_NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+POOL_NAME_RULE = "1-12 lowercase letters or digits, starting with a letter"
+DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+QUANTITY_RE = re.compile(r"^([0-9]+(\.[0-9]+)?)(m|k|Ki|Mi|Gi|Ti|M|G|T)?$")
+DURATION_RE = re.compile(r"^[1-9][0-9]*(h|d|w)$")
+AWS_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$")
+AWS_STS_ARN_RE = re.compile(r"^arn:(aws[a-z-]*):sts::([0-9]{12}):assumed-role/([A-Za-z0-9+=,.@_-]+)/.+$")
+# RFC 5737 reserves these for documentation: no real client ever comes from them.
+DOCUMENTATION_RANGES = tuple(ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+GCP_PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+RESERVED_POOL_NAMES = ("system",)
+
+
+def to_snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+# Velero's retention (ttl) is a Go duration: hours at most.
+_DURATION_HOURS = {"h": 1, "d": 24, "w": 24 * 7}
+
+
+def duration_hours(value: str) -> int:
+    """`30d` -> 720."""
+    return int(value[:-1]) * _DURATION_HOURS[value[-1]]
+
+
+def default_cluster_name(stack: str) -> str:
+    """`ml-<stack>` made safe for every cloud: the cluster name a stack gets without `clusterName`."""
+    safe = re.sub(r"[^a-z0-9-]+", "-", f"ml-{stack}".lower()).strip("-")
+    return safe[:32].rstrip("-")
+
+
+class _Model(BaseModel):
+    # A string literal under a field is its description: the README's config reference is
+    # generated from it (components/config_reference.py), so docs and model cannot drift.
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, frozen=True, use_attribute_docstrings=True)
+
+
+# --- GPU pools -------------------------------------------------------------------------
+
+
+class TimeSlicing(_Model):
+    """Oversubscribe each GPU: `replicas` pods share one GPU, with no memory isolation."""
+
+    replicas: int = Field(ge=2, le=48)
+    """Pods that share each GPU (no memory isolation between them)."""
+
+
+class Mig(_Model):
+    """Multi-Instance GPU: hardware partitions of one profile (e.g. `1g.10gb`)."""
+
+    strategy: Literal["single", "mixed"] = "single"
+    """How the device plugin exposes MIG devices: `single` as nvidia.com/gpu, `mixed` as nvidia.com/mig-<profile>."""
+    profile: str
+    """The MIG profile every GPU is partitioned into, from the GPU's list in the catalog."""
+
+
+class Sharing(_Model):
+    time_slicing: Optional[TimeSlicing] = None
+    """Time-slicing: several pods take turns on one GPU."""
+    mig: Optional[Mig] = None
+    """Multi-Instance GPU partitions (A100, H100, H200, B200). Not together with timeSlicing."""
+
+
+Arch = Literal["x86_64", "arm64"]
+
+
+class GpuPool(_Model):
+    name: str
+    """Pool name: 1-12 lowercase letters or digits, starting with a letter; becomes the `ml-clusters.io/pool` label."""
+    instance_type: Optional[str] = None
+    """A GPU instance type / machine type / VM size from the catalog for the stack's cloud. Wins over `gpu` and the other needs when both are set. Unset: the catalog picks one from `gpu`/`minGpuMemoryGb` and `gpusPerNode`."""
+    gpu: Optional[str] = None
+    """Instead of `instanceType`: the GPU model the nodes carry (a catalog key: t4, t4g, a10g, l4, l40s, a100, a100-80gb, h100, h100-nvl, h200, b200). The catalog picks the cloud's cheapest type with it in the stack's region (on GCP, in zones that have the accelerator)."""
+    gpus_per_node: int = Field(default=1, ge=1, le=16)
+    """With `gpu`/`minGpuMemoryGb`: GPUs per node, exactly."""
+    min_gpu_memory_gb: Optional[int] = Field(default=None, ge=1, le=1024)
+    """With or instead of `gpu`: the least memory per GPU in GB (any model with at least this much, when `gpu` is unset)."""
+    min_vcpus: Optional[int] = Field(default=None, ge=1, le=1024)
+    """With `gpu`/`minGpuMemoryGb`: the fewest vCPUs per node."""
+    min_memory_gb: Optional[int] = Field(default=None, ge=1, le=32768)
+    """With `gpu`/`minGpuMemoryGb`: the least node memory in GB."""
+    arch: Arch = "x86_64"
+    """With `gpu`/`minGpuMemoryGb`: the nodes' CPU architecture (`arm64` for t4g); ignored when `instanceType` is set."""
+    min_nodes: int = Field(default=0, ge=0)
+    """Fewest nodes; 0 lets the pool scale to zero when no pod asks for a GPU."""
+    max_nodes: int = Field(default=2, ge=0, le=1000)
+    """Most nodes the autoscaler may start."""
+    spot: bool = False
+    """Run on spot / preemptible capacity (cheaper, can be reclaimed)."""
+    disk_gb: int = Field(default=200, ge=50, le=16384)
+    """Node OS disk in GB; ML images are large. On Azure at most the VM's ephemeral disk."""
+    sharing: Optional[Sharing] = None
+    """GPU sharing for the pool's nodes: `timeSlicing` or `mig`."""
+
+
+class CpuPool(_Model):
+    """A CPU worker pool for CPU-only serving, jobs and the ingress controller (not the platform)."""
+
+    name: str
+    """Pool name: 1-12 lowercase letters or digits, starting with a letter, unique among all pools; becomes the `ml-clusters.io/pool` label."""
+    instance_type: Optional[str] = None
+    """A CPU instance type / machine type / VM size from the catalog for the stack's cloud; wins over `minVcpus`/`minMemoryGb`. Unset: the catalog picks one from them."""
+    min_vcpus: Optional[int] = Field(default=None, ge=1, le=1024)
+    """Instead of `instanceType`: the fewest vCPUs per node; the catalog picks the cloud's cheapest CPU type with at least this size."""
+    min_memory_gb: Optional[int] = Field(default=None, ge=1, le=32768)
+    """Instead of `instanceType`: the least memory per node in GB."""
+    arch: Arch = "x86_64"
+    """With `minVcpus`/`minMemoryGb`: the nodes' CPU architecture; ignored when `instanceType` is set."""
+    min_nodes: int = Field(default=0, ge=0)
+    """Fewest nodes; 0 lets the pool scale to zero when nothing runs on it."""
+    max_nodes: int = Field(default=3, ge=0, le=1000)
+    """Most nodes the autoscaler may start."""
+    spot: bool = False
+    """Run on spot / preemptible capacity (cheaper, can be reclaimed)."""
+    disk_gb: int = Field(default=100, ge=30, le=16384)
+    """Node OS disk in GB. On Azure at most the VM's ephemeral disk."""
+
+
+class SystemPool(_Model):
+    instance_type: Optional[str] = None
+    """A CPU type from the catalog; default: picked from `minVcpus`/`minMemoryGb` when set, else the cloud's default system type (m7i.xlarge, e2-standard-4, Standard_D4ds_v5)."""
+    min_vcpus: Optional[int] = Field(default=None, ge=1, le=1024)
+    """Instead of `instanceType`: the fewest vCPUs per system node; the catalog picks the cloud's cheapest CPU type with at least this size."""
+    min_memory_gb: Optional[int] = Field(default=None, ge=1, le=32768)
+    """Instead of `instanceType`: the least memory per system node in GB."""
+    arch: Arch = "x86_64"
+    """With `minVcpus`/`minMemoryGb`: the system nodes' CPU architecture; ignored when `instanceType` is set."""
+    min_nodes: int = Field(default=2, ge=1)
+    """Fewest system nodes (at least 1; 2 or more keeps the platform up through a node loss)."""
+    max_nodes: int = Field(default=4, ge=1, le=100)
+    """Most system nodes."""
+    disk_gb: int = Field(default=100, ge=30, le=2048)
+    """System node OS disk in GB."""
+    spot: bool = False
+    """Run the system pool on spot capacity (refused where the cloud does not allow it, e.g. AKS)."""
+
+
+# --- Networking ------------------------------------------------------------------------
+
+
+class Network(_Model):
+    vpc_cidr: str = "10.0.0.0/16"
+    """The VPC / VNet range, /16 to /20."""
+    pod_cidr: str = "10.64.0.0/14"
+    """Pod range (GKE secondary range, AKS overlay); must not overlap the VPC or services."""
+    service_cidr: str = "10.96.0.0/16"
+    """Kubernetes Service range; must not overlap the VPC or pods."""
+    api_allowed_cidrs: list[str] = Field(default_factory=list)
+    """CIDRs that may reach the Kubernetes API's public endpoint (EKS and GKE keep a private one too). Empty needs `privateApi: true`. 0.0.0.0/0 is refused in prod; documentation ranges (RFC 5737) get a preview warning."""
+    private_api: bool = False
+    """No public API endpoint at all: `pulumi up`, kubectl and CI must then run inside the network (VPN, peered network, a runner in the VPC). Required, and only allowed, when `apiAllowedCidrs` is empty: the stack says so explicitly. Ignored for cloud existing."""
+
+
+# --- Per-cloud settings ----------------------------------------------------------------
+
+
+class AwsIdentityProvider(_Model):
+    """An OIDC identity provider EKS trusts for user sign-in (aws.eks.IdentityProviderConfig)."""
+
+    issuer_url: str
+    """The provider's issuer URL (https), e.g. `https://login.example.com/oauth2/default`."""
+    client_id: str
+    """The client (audience) id the provider issues kubectl tokens for."""
+    groups_claim: str = "groups"
+    """Token claim holding the user's groups; each group becomes a Kubernetes group of that name."""
+    username_claim: str = "email"
+    """Token claim that becomes the Kubernetes user name."""
+
+
+class AwsSettings(_Model):
+    admin_principal_arns: list[str] = Field(default_factory=list)
+    """IAM role or user ARNs (not `sts` session ARNs) given cluster-admin through EKS access entries. Leave out whoever creates the cluster: EKS already made it admin (a second entry fails with 409)."""
+    group_principal_arns: dict[str, list[str]] = Field(default_factory=dict)
+    """Team access through access entries: a Kubernetes group (a namespace's `group`) -> the IAM role or user ARNs whose access entry carries it. Use this or `identityProvider`; every namespace group must come from one of them."""
+    identity_provider: Optional[AwsIdentityProvider] = None
+    """Team access through your OIDC identity provider: the token's groups claim supplies the namespaces' groups (users sign in with an OIDC kubectl plugin)."""
+    addon_versions: dict[str, str] = Field(default_factory=dict)
+    """Pin EKS add-on versions, e.g. `{aws-ebs-csi-driver: v1.48.0-eksbuild.1}`; unset: EKS's default for the cluster version."""
+
+
+class GcpSettings(_Model):
+    project: str
+    """The GCP project id the cluster and its network live in."""
+    regional: bool = True
+    """A regional control plane (replicated across the region's zones); false: a cheaper zonal one, refused in prod."""
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
+    """The GKE release channel that upgrades the control plane and nodes."""
+    gpu_driver_version: Literal["LATEST", "DEFAULT"] = "LATEST"
+    """Which NVIDIA driver GKE installs on GPU nodes (GKE also runs its own device plugin there)."""
+    maintenance_start: str = Field(default="03:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    """Start of the daily 4-hour maintenance window, HH:MM in UTC."""
+
+
+class AzureSettings(_Model):
+    admin_group_object_ids: list[str] = Field(default_factory=list)
+    """Entra ID group object ids whose members are cluster admins (local accounts are disabled)."""
+    tenant_id: Optional[str] = None
+    """Entra ID tenant of those groups; unset: the subscription's tenant."""
+    network_policy: Literal["cilium", "azure"] = "cilium"
+    """`cilium`: Azure CNI powered by Cilium (dataplane and network policy); `azure`: Azure Network Policy Manager. Both on CNI overlay."""
+    private_cluster: Optional[bool] = None
+    """Replaced by `network.privateApi` (the same choice on every cloud); setting it is an error that names the replacement."""
+    upgrade_channel: Literal["patch", "stable", "rapid", "node-image", "none"] = "patch"
+    """AKS auto-upgrade channel for the Kubernetes version."""
+    node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch", "Unmanaged"] = "NodeImage"
+    """How AKS keeps node OS images patched."""
+    deployer_principal_type: Literal["User", "ServicePrincipal"] = "User"
+    """What runs `pulumi up` (it is made Kubernetes admin through Azure RBAC): `User` after `az login`, `ServicePrincipal` for CI with a service principal or managed identity."""
+    kubelogin_mode: Optional[Literal["azurecli", "spn", "workloadidentity", "msi"]] = None
+    """How the kubeconfig's `kubelogin get-token --login` gets a token; unset: `azurecli` for a `User` deployer, `spn` for a `ServicePrincipal` (CI sets AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_TENANT_ID). `workloadidentity` for CI with federated credentials, `msi` on an Azure VM's managed identity."""
+    maintenance_day: Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"] = "Sunday"
+    """prod: weekday of the 4-hour window in which AKS may upgrade Kubernetes and node OS images."""
+    maintenance_start: str = Field(default="03:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    """prod: start of that weekly window, HH:MM in UTC."""
+
+
+class ExistingSettings(_Model):
+    """A cluster the user already has: the facts a bare cluster cannot tell us."""
+
+    kubeconfig: str
+    """Path to the cluster's kubeconfig, absolute, `~/...` or relative to the project root; read at preview time and kept as a secret."""
+    context: Optional[str] = None
+    """The kubeconfig context to use; unset: its current-context."""
+    block_storage_provisioner: str = "rancher.io/local-path"
+    """Provisioner of the default block StorageClass `ml-block` (and `ml-block-retain`), e.g. a CSI driver name."""
+    block_storage_parameters: dict[str, str] = Field(default_factory=dict)
+    """StorageClass parameters the block provisioner needs (e.g. a Ceph pool and clusterID)."""
+    file_storage_provisioner: Optional[str] = None
+    """A ReadWriteMany provisioner (NFS, CephFS, ...) for the shared class `ml-shared`; unset: no shared class."""
+    file_storage_parameters: dict[str, str] = Field(default_factory=dict)
+    """StorageClass parameters of the shared provisioner (e.g. NFS server and share)."""
+    storage_encrypted: bool = False
+    """The provisioners' volumes are encrypted at rest (e.g. on encrypted node disks); recorded on the classes as `ml-clusters.io/encrypted`."""
+    device_plugin_installed: bool = False
+    """The GPU nodes already run a device plugin (e.g. the NVIDIA GPU operator): the platform deploys none, and sharing is left to its owner."""
+    gpu_node_label: str = Field(default="nvidia.com/gpu.present=true", pattern=r"^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*$")
+    """`key=value` of the label on your GPU nodes; the device plugin and DCGM exporter run where it is set."""
+
+
+# --- Platform layer --------------------------------------------------------------------
+
+
+AlertReceiverKind = Literal["slack", "pagerduty", "webhook"]
+# The secret stack key holding each receiver's address (a URL or PagerDuty routing key).
+ALERT_RECEIVER_SECRETS: dict[str, str] = {
+    "slack": "alertSlackWebhookUrl",
+    "pagerduty": "alertPagerdutyRoutingKey",
+    "webhook": "alertWebhookUrl",
+}
+
+
+class Alerts(_Model):
+    """Where Alertmanager sends alerts. A receiver exists when its secret stack key is set:
+    `alertSlackWebhookUrl`, `alertPagerdutyRoutingKey`, `alertWebhookUrl`."""
+
+    critical: Optional[list[AlertReceiverKind]] = None
+    """Receivers of `severity: critical` alerts; unset: every receiver whose secret is set."""
+    warning: Optional[list[AlertReceiverKind]] = None
+    """Receivers of `severity: warning` alerts; unset: Slack and the webhook where their secrets are set (PagerDuty pages only for critical)."""
+    slack_channel: Optional[str] = Field(default=None, pattern=r"^[#@]?[a-z0-9][a-z0-9._-]{0,79}$")
+    """Slack channel to post to, e.g. `#ml-alerts`; unset: the webhook's own channel."""
+
+
+class Monitoring(_Model):
+    """kube-prometheus-stack: Prometheus (persistent, on the block class), Alertmanager,
+    Grafana, plus GPU metrics, the GPU dashboard and the GPU alert rules."""
+
+    enabled: bool = True
+    """Install kube-prometheus-stack with GPU metrics, the GPU dashboard and GPU alerts."""
+    retention: str = Field(default="15d", pattern=DURATION_RE.pattern)
+    """How long Prometheus keeps metrics, e.g. `15d`, `2w`, `48h`."""
+    storage_gb: int = Field(default=50, ge=10, le=4096)
+    """Size of Prometheus's volume on the `ml-block` class, in GiB; data is pruned at 85% of it."""
+    alerts: Alerts = Field(default_factory=Alerts)
+    """Alert routing by severity (below); without any receiver, alerts stay in Alertmanager (refused in prod by the policy pack)."""
+
+
+# --- ML workload layer (components/platform/workloads/) ---------------------------------
+
+
+class TeamQueue(_Model):
+    """Overrides for one team's ClusterQueue; a team without an entry gets the defaults."""
+
+    team: str
+    """The team (namespaces[].team) whose ClusterQueue this configures."""
+    gpus: dict[str, int] = Field(default_factory=dict)
+    """The team's guaranteed GPUs per GPU pool, e.g. `{h100: 24, l4: 8}`; they must add up to the GPUs of the team's namespaces. Unset: spread evenly over every GPU pool."""
+    borrowing_limit: Optional[int] = Field(default=None, ge=0)
+    """GPUs the team may borrow beyond its own while other teams leave theirs idle; at most what the rest of the cohort holds. Unset: all of it."""
+    weight: int = Field(default=1, ge=0, le=100)
+    """Fair-sharing weight when teams compete for idle GPUs (0: always last)."""
+
+
+class Queueing(_Model):
+    """Kueue: GPU job queues per team, sharing idle quota fairly within one cohort."""
+
+    enabled: bool = False
+    """Install Kueue: a ResourceFlavor per GPU pool, a ClusterQueue per team and a LocalQueue in each team namespace."""
+    cohort: str = Field(default="ml-teams", pattern=DNS_LABEL_RE.pattern)
+    """The cohort every team's ClusterQueue joins; teams borrow each other's idle quota within it."""
+    queues: list[TeamQueue] = Field(default_factory=list)
+    """Per-team overrides (GPUs per pool, borrowing limit, fair-sharing weight)."""
+
+
+class Training(_Model):
+    """Kubeflow Trainer v2 with JobSet: distributed training jobs (TrainJob) through Kueue."""
+
+    enabled: bool = False
+    """Install Kubeflow Trainer and JobSet with the torch-distributed and mpi-distributed runtimes (needs queueing)."""
+    checkpoint_storage: str = Field(default="100Gi", pattern=QUANTITY_RE.pattern)
+    """Size of the `checkpoints` claim made in each team namespace on the shared file system class (none without one)."""
+
+
+class ModelServing(_Model):
+    """KServe in Standard mode (plain Deployments + HPA) with cert-manager for its webhooks."""
+
+    enabled: bool = False
+    """Install KServe (Standard deployment mode) and its serving runtimes."""
+    cert_manager: Literal["install", "existing", "none"] = "install"
+    """cert-manager, which KServe's webhook certificates need: `install` it here, use an `existing` one, or `none` (refused with serving on)."""
+
+
+class NotebookProfile(_Model):
+    name: str = Field(pattern=DNS_LABEL_RE.pattern)
+    """Profile slug shown in JupyterHub's spawn form."""
+    pool: str
+    """The GPU pool the notebook runs on."""
+    gpus: int = Field(default=1, ge=1, le=8)
+    """GPUs the notebook gets (at most the pool's GPUs per node)."""
+
+
+class Notebooks(_Model):
+    """JupyterHub with a CPU profile and GPU profiles generated from the GPU pools."""
+
+    enabled: bool = False
+    """Install JupyterHub (off by default)."""
+    profiles: list[NotebookProfile] = Field(default_factory=list)
+    """GPU profiles; unset: one single-GPU profile per GPU pool."""
+    storage_class: str = "ml-block"
+    """Block storage class for each user's home volume (`ml-block` or `ml-block-retain`)."""
+    home_storage: str = Field(default="10Gi", pattern=QUANTITY_RE.pattern)
+    """Size of each user's home volume."""
+
+
+class Workloads(_Model):
+    """The ML workload layer, each part toggled on its own."""
+
+    queueing: Queueing = Field(default_factory=Queueing)
+    """Kueue job queues (below)."""
+    training: Training = Field(default_factory=Training)
+    """Kubeflow Trainer (below)."""
+    serving: ModelServing = Field(default_factory=ModelServing)
+    """KServe model serving (below)."""
+    notebooks: Notebooks = Field(default_factory=Notebooks)
+    """JupyterHub notebooks (below)."""
+
+    @property
+    def any_enabled(self) -> bool:
+        return any(part.enabled for part in (self.queueing, self.training, self.serving, self.notebooks))
+
+
+class Platform(_Model):
+    gpu_feature_discovery: bool = False
+    """Run GPU Feature Discovery (node labels such as `nvidia.com/gpu.product`) with Node Feature Discovery, where the platform runs the device plugin."""
+    shared_file_system: bool = True
+    """Create the ReadWriteMany class `ml-shared` for datasets and checkpoints, where the backend offers a file system."""
+    ingress_namespace: str = "ingress"
+    """Namespace of your ingress controller; serving namespaces admit traffic from it."""
+    monitoring: Monitoring = Field(default_factory=Monitoring)
+    """Monitoring settings (below)."""
+    workloads: Workloads = Field(default_factory=Workloads)
+    """The ML workload layer: queueing, training, model serving, notebooks (below)."""
+
+
+class ServingNamespace(_Model):
+    name: str
+    """Namespace name (a DNS label); not a platform namespace (monitoring, gpu-system, velero, kube-*)."""
+    team: str
+    """Owning team; becomes the `ml-clusters.io/team` label."""
+    group: str
+    """Identity-provider group bound to the namespace's team role (`ml-team`: edit workloads, TrainJobs and InferenceServices included, not the quota, limits or network policies), as your cluster's authentication reports it (name, email or object id)."""
+    gpus: int = Field(default=0, ge=0, le=4096)
+    """Quota of GPUs (`requests.nvidia.com/gpu`; a time-slice replica or MIG slice counts as one)."""
+    cpu: str = "16"
+    """Quota of CPU requests, a Kubernetes quantity."""
+    memory: str = "64Gi"
+    """Quota of memory requests, a Kubernetes quantity."""
+    pod_security: Literal["restricted", "baseline"] = "restricted"
+    """Pod Security Standard the namespace enforces (audit and warn stay at restricted)."""
+    egress: Literal["cloud-apis", "internet", "none"] = "cloud-apis"
+    """Where pods may connect besides DNS and their own namespace: `cloud-apis` the cloud's workload-identity endpoint and HTTPS to object storage (public addresses on 443), `internet` anywhere, `none` nowhere else."""
+    model_store: Literal["read", "readwrite", "none"] = "read"
+    """Access of the namespace's `workload` ServiceAccount to the model store, through workload identity: `read` (serving), `readwrite` (training), `none`."""
+
+
+# --- Disaster recovery -------------------------------------------------------------------
+
+
+class BackupStore(_Model):
+    """cloud existing: the S3-compatible object store (MinIO, Ceph RGW, ...) Velero writes backups to."""
+
+    url: str = Field(pattern=r"^https?://[^\s/]+(/.*)?$")
+    """The store's endpoint, e.g. `https://minio.example.internal:9000`."""
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    """The bucket backups go to; it must exist."""
+    region: str = "us-east-1"
+    """The region the store reports (MinIO's default is us-east-1)."""
+    credentials_secret: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+    """A Secret in the `velero` namespace, key `cloud`, holding an AWS-style credentials file for the store; created outside this stack."""
+
+
+class DisasterRecovery(_Model):
+    """Pilot-light disaster recovery: stores replicated to a recovery region, cluster backups
+    with Velero, and a standby stack there that fails over with one config change."""
+
+    role: Literal["primary", "standby"] = "primary"
+    """`primary`: this stack owns the stores and their replicas in the recovery region and backs the cluster up; `standby`: the pilot-light stack in the recovery region (GPU pools at 0 until failover)."""
+    recovery_region: Optional[str] = None
+    """primary: the region the replicas and the standby live in (a region or a place, as for `region`); default: the catalog's DR pair of `region`."""
+    primary_region: Optional[str] = None
+    """standby: the primary stack's region, whose replicas it reads (a region or a place, as for `region`); default: the catalog's DR pair of `region`."""
+    primary_stack: Optional[str] = None
+    """standby: the primary stack's name; default: this stack's name without `-dr`."""
+    primary_cluster_name: Optional[str] = Field(default=None, pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+    """standby: the primary's cluster name, from which its store names derive; default: `ml-<primaryStack>` (set it when the primary sets clusterName)."""
+    standby_stack: Optional[str] = None
+    """primary: the standby stack's name, shown in the preview; default: `<stack>-dr`."""
+    rpo_minutes: int = Field(default=60, ge=1, le=10080)
+    """The recovery point objective you state, in minutes: store replication must be able to meet it and backups must run at least this often."""
+    backup_schedule: str = "0 * * * *"
+    """Velero backup schedule, cron in UTC (or `@hourly`, `@every 30m`); its longest gap must not exceed rpoMinutes."""
+    backup_retention: str = Field(default="30d", pattern=DURATION_RE.pattern)
+    """How long each backup is kept (Velero's ttl), e.g. `30d`, `2w`, `720h`."""
+    failover: bool = False
+    """standby only: fail over. GPU pools take their stated sizes and Velero restores the latest backup of the primary."""
+    backup_store: Optional[BackupStore] = None
+    """cloud existing only (required there): the S3-compatible store backups go to. Existing clusters get backups only, no replicated model store."""
+
+
+# --- The stack -------------------------------------------------------------------------
+
+
+class StackConfig(_Model):
+    cloud: Cloud
+    """Where the cluster runs; `existing` installs the platform on a cluster you already have."""
+    region: Optional[str] = None
+    """The cloud region from the catalog, or a place the catalog maps to each cloud's nearest region (us-east, us-central, us-west, europe-west, asia-northeast, asia-southeast); required unless cloud is existing."""
+    environment: Environment = "dev"
+    """prod turns on deletion protection, HA NAT, stricter checks and the strict policy config."""
+    cluster_name: Optional[str] = Field(default=None, pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+    """Cluster name; default `ml-<stack>`."""
+    kubernetes_version: str = catalog.DEFAULT_KUBERNETES_VERSION
+    """Kubernetes minor version, quoted in YAML."""
+    system_pool: SystemPool = Field(default_factory=SystemPool)
+    """The CPU pool for the platform's own workloads."""
+    gpu_pools: list[GpuPool] = Field(default_factory=list)
+    """GPU node pools, tainted `nvidia.com/gpu=present:NoSchedule` and labelled portably."""
+    cpu_pools: list[CpuPool] = Field(default_factory=list)
+    """CPU worker pools (untainted, labelled portably) for CPU-only workloads; the system pool runs only the platform."""
+    network: Network = Field(default_factory=Network)
+    """Address ranges and API access."""
+    tags: dict[str, str] = Field(default_factory=dict)
+    """Tags / labels put on every cloud resource."""
+    aws: Optional[AwsSettings] = None
+    """EKS-only settings."""
+    gcp: Optional[GcpSettings] = None
+    """GKE-only settings (required for cloud gcp)."""
+    azure: Optional[AzureSettings] = None
+    """AKS-only settings."""
+    existing: Optional[ExistingSettings] = None
+    """Settings for cloud existing (required there)."""
+    platform: Platform = Field(default_factory=Platform)
+    """The cloud-agnostic platform layer."""
+    namespaces: list[ServingNamespace] = Field(default_factory=list)
+    """Serving namespaces with quotas, limits, network policies and access."""
+    alert_slack_webhook_url: Optional[str] = None
+    """Slack incoming-webhook URL alerts go to; a secret (`pulumi config set --secret alertSlackWebhookUrl <url>`)."""
+    alert_pagerduty_routing_key: Optional[str] = None
+    """PagerDuty Events API v2 routing key alerts page; a secret (`pulumi config set --secret alertPagerdutyRoutingKey <key>`)."""
+    alert_webhook_url: Optional[str] = None
+    """Generic webhook URL alerts are posted to (Alertmanager's webhook format); a secret (`pulumi config set --secret alertWebhookUrl <url>`)."""
+
+    def alert_receivers(self) -> dict[str, str]:
+        """Receiver kind -> its secret address, for the receivers whose secret is set."""
+        out = {}
+        for kind, key in ALERT_RECEIVER_SECRETS.items():
+            value = getattr(self, to_snake(key))
+            if value:
+                out[kind] = value
+        return out
+
+    def alert_routes(self) -> dict[str, list[str]]:
+        """Severity -> receiver kinds, with the defaults of `platform.monitoring.alerts` applied."""
+        receivers = self.alert_receivers()
+        alerts = self.platform.monitoring.alerts
+        critical = alerts.critical if alerts.critical is not None else list(receivers)
+        warning = alerts.warning if alerts.warning is not None else [k for k in receivers if k != "pagerduty"]
+        return {"critical": list(dict.fromkeys(critical)), "warning": list(dict.fromkeys(warning))}
+    dr: Optional[DisasterRecovery] = None
+    """Disaster recovery (replicated stores, cluster backups, standby); required in prod by the policy pack."""
+
+    # What the catalog chose while the stack loaded (a place's region, pools by need).
+    _choices: tuple[resolve.Choice, ...] = PrivateAttr(default=())
+
+    @property
+    def choices(self) -> tuple[resolve.Choice, ...]:
+        """The catalog's choices for this stack: asked, chosen, why (empty when nothing was resolved)."""
+        return self._choices
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+    def name_for(self, stack: str) -> str:
+        """The cluster's name: `clusterName`, or `ml-<stack>` made safe for every cloud."""
+        return self.cluster_name or default_cluster_name(stack)
+
+    def system_instance_type(self) -> str:
+        if self.system_pool.instance_type:
+            return self.system_pool.instance_type
+        return catalog.cloud(self.cloud).default_system_instance_type if self.cloud != "existing" else ""
+
+    def settings(self, cloud: str) -> Any:
+        """The cloud's settings block, with defaults when the stack left it out."""
+        value = getattr(self, cloud)
+        if value is None:
+            value = {"aws": AwsSettings, "azure": AzureSettings}[cloud]()
+        return value
