@@ -1,6 +1,6 @@
-"""The README's config reference, generated from the config model so it cannot drift.
+"""docs/config.md, the config reference, generated from the config model so it cannot drift.
 
-`python -m components.config_reference` rewrites the README section; a test checks it."""
+`python -m components.config_reference` rewrites its generated section; a test checks it."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pydantic_core import PydanticUndefined
 from .config.fields import unwrap
 from .config.model import StackConfig
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "config.md"
 START, END = "<!-- section:config -->", "<!-- /section:config -->"
 
 
@@ -129,7 +129,7 @@ def render() -> str:
     return "\n".join(lines + catalog_rows())
 
 
-def write_readme(path: Path = README) -> bool:
+def write_page(path: Path = PAGE) -> bool:
     text = path.read_text(encoding="utf-8")
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
@@ -141,6 +141,6 @@ def write_readme(path: Path = README) -> bool:
 
 
 if __name__ == "__main__":
-    changed = write_readme()
-    print("README config reference " + ("updated" if changed else "already current"))
+    changed = write_page()
+    print(f"{PAGE.relative_to(PAGE.parent.parent)}: config reference " + ("updated" if changed else "already current"))
     sys.exit(0)

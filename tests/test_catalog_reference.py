@@ -1,6 +1,6 @@
 """Catalog rows a cost estimate and a GPU budget depend on, pinned to their public sources.
 
-The README's GPU table and policies/rules/catalog_data.py are generated from the catalog,
+docs/config.md's GPU table and policies/rules/catalog_data.py are generated from the catalog,
 so they follow any edit; these rows do not. A changed price or GPU count must change here
 too, with the source it was read from.
 """

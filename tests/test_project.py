@@ -9,7 +9,7 @@ import yaml
 
 from components import catalog
 from components.config import StackConfig
-from components.config_reference import END, START, render, rows
+from components.config_reference import END, PAGE, START, render, rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,9 +68,10 @@ def test_images_are_pinned_to_a_version():
         assert repo and tag and tag != "latest", name
 
 
-def test_readme_config_reference_is_generated_from_the_model():
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split(START, 1)[1].split(END, 1)[0].strip()
+def test_config_reference_page_is_generated_from_the_model():
+    assert PAGE == ROOT / "docs" / "config.md"
+    page = PAGE.read_text()
+    section = page.split(START, 1)[1].split(END, 1)[0].strip()
     assert section == render().strip(), "run: python -m components.config_reference"
 
 

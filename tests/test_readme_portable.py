@@ -1,4 +1,4 @@
-"""The README's portable section says what the code does."""
+"""docs/portable.md, the portable stacks page, says what the code does."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import yaml
 from components.config import ConfigError, load, raw_from_pulumi
 from preview import compare, engine, ready
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "portable.md"
 
 
 def section() -> str:
-    text = README.read_text(encoding="utf-8")
+    text = PAGE.read_text(encoding="utf-8")
     return text[text.index("<!-- section:portable -->"):text.index("<!-- /section:portable -->")]
 
 

@@ -131,7 +131,7 @@ def test_platform_workloads_tolerate_the_system_taints(stack):
 def test_gpu_pools_carry_the_portable_labels(stack):
     cloud, plan = stack
     if cloud == "existing":
-        return  # the user labels an existing cluster's nodes (README)
+        return  # the user labels an existing cluster's nodes (docs/existing.md)
     pool_types = {"aws": "aws:eks/nodeGroup:NodeGroup", "gcp": "gcp:container/nodePool:NodePool",
                   "azure": "azure-native:containerservice:AgentPool"}
     labelled = []

@@ -1,4 +1,4 @@
-"""The README's platform section says what the code does."""
+"""docs/platform.md, the platform layer's page, says what the code does."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from components.conventions import GPU_RESOURCE, GPU_TAINT, POOL_LABEL
 from components.platform import alerts
 from components.platform.monitoring import PROMETHEUS_RELEASE
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "platform.md"
 
 
 def section() -> str:
-    text = README.read_text(encoding="utf-8")
+    text = PAGE.read_text(encoding="utf-8")
     start, end = text.index("<!-- section:platform -->"), text.index("<!-- /section:platform -->")
     return text[start:end]
 

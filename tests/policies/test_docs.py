@@ -1,4 +1,4 @@
-"""Generated artefacts stay in sync with their sources: the README's rules table with the
+"""Generated artefacts stay in sync with their sources: docs/policies.md's rules table with the
 registry and config files, and the pack's catalog snapshot with components/catalog."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from policies.rules import RULES
 from policies.rules.catalog_data import GPU_INSTANCE_TYPES, KUBERNETES_VERSIONS
 
 
-def test_readme_rules_table_matches_the_registry():
-    readme = docs.README.read_text(encoding="utf-8")
-    section = readme[readme.index("<!-- section:policy -->") : readme.index("<!-- /section:policy -->")]
+def test_policies_page_rules_table_matches_the_registry():
+    page = docs.PAGE.read_text(encoding="utf-8")
+    section = page[page.index("<!-- section:policy -->") : page.index("<!-- /section:policy -->")]
     assert docs.current_table(section) == docs.render_table(), "run: python -m policies.docs"
 
 
@@ -27,9 +27,9 @@ def test_table_has_one_row_per_rule_with_its_levels():
 
 
 def test_docs_check_command_detects_a_stale_table(tmp_path, monkeypatch):
-    stale = tmp_path / "README.md"
+    stale = tmp_path / "policies.md"
     stale.write_text(f"intro\n{docs.BEGIN}\nold table\n{docs.END}\nrest\n", encoding="utf-8")
-    monkeypatch.setattr(docs, "README", stale)
+    monkeypatch.setattr(docs, "PAGE", stale)
     assert docs.main(["--check"]) == 1
     assert docs.main([]) == 0
     assert docs.main(["--check"]) == 0

@@ -535,7 +535,7 @@ class EksCluster(pulumi.ComponentResource):
             opts=self._after(
                 *depends,
                 # The autoscaler owns the desired size once the group exists. Raising minNodes
-                # above the live desired size needs the README's two-step path.
+                # above the live desired size needs docs/aws.md's two-step path.
                 extra=pulumi.ResourceOptions(ignore_changes=["scalingConfig.desiredSize"]),
             ),
         )
@@ -613,7 +613,7 @@ class EksCluster(pulumi.ComponentResource):
     def _shared_file_system(self) -> aws.efs.FileSystem:
         """EFS for datasets and checkpoints (ReadWriteMany), reachable from the private subnets.
         Prod encrypts it with the stack's own key (auditable, revocable); elsewhere with the
-        AWS-managed EFS key. The key of a live file system cannot change: see the README."""
+        AWS-managed EFS key. The key of a live file system cannot change: see docs/aws.md."""
         name = self.cluster_name
         fs = aws.efs.FileSystem(
             f"{name}-shared",

@@ -438,7 +438,7 @@ def test_pinned_addon_versions_survive_a_version_bump():
 def test_raising_min_nodes_keeps_the_live_desired_size(dev):
     """What the plan does when minNodes goes up: the group's scalingConfig asks for the new
     minSize, and desiredSize is in ignore_changes (Cluster Autoscaler owns it), so the update
-    sends the live desired size. EKS refuses a minSize above the desired size, so the README's
+    sends the live desired size. EKS refuses a minSize above the desired size, so docs/aws.md's
     path raises the live desired size first (aws eks update-nodegroup-config), then up."""
     raised = _dev_at("1.35", gpuPools=[{"name": "l4", "instanceType": "g6.xlarge", "minNodes": 1, "maxNodes": 2, "spot": True, "diskGb": 150}])
     group = raised.one("aws:eks/nodeGroup:NodeGroup", "ml-dev-aws-l4")
@@ -447,8 +447,8 @@ def test_raising_min_nodes_keeps_the_live_desired_size(dev):
     assert dev.one("aws:eks/nodeGroup:NodeGroup", "ml-dev-aws-l4").ignore_changes == ("scalingConfig.desiredSize",)
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
-    assert "aws eks update-nodegroup-config" in readme and "desiredSize" in readme
+    page = (Path(__file__).resolve().parents[3] / "docs" / "aws.md").read_text(encoding="utf-8")
+    assert "aws eks update-nodegroup-config" in page and "desiredSize" in page
 
 
 # --- access: NetworkPolicy, access entries, team groups ---------------------------------------------

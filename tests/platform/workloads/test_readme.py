@@ -1,4 +1,4 @@
-"""The README's workload section states what the code does: the system-pool requests, the
+"""docs/workloads.md, the workload layer's page, states what the code does: the system-pool requests, the
 control-plane ports, and examples that exist."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def section() -> str:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = (ROOT / "docs" / "workloads.md").read_text(encoding="utf-8")
     return text[text.index("<!-- section:workloads -->"):text.index("<!-- /section:workloads -->")]
 
 
