@@ -5,21 +5,19 @@ from __future__ import annotations
 from typing import Iterable
 
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from components.catalog.resolve import Choice
+
+from .fold import Col, print_table
 
 
 def print_choices(con: Console, choices: Iterable[Choice]) -> None:
     choices = list(choices)
     if not choices:
         return
-    table = Table(title="chosen by the catalog", show_edge=False)
-    for col in ("key", "asked", "chosen", "why"):
-        table.add_column(col, overflow="fold")
-    for c in choices:
-        table.add_row(c.key, c.asked, c.chosen, c.why)
-    con.print(table)
+    columns = [Col("key"), Col("asked", wrap=True), Col("chosen"), Col("why", wrap=True)]
+    print_table(con, "chosen by the catalog", columns, [[escape(c.key), escape(c.asked), escape(c.chosen), escape(c.why)] for c in choices])
 
 
 def choices_json(choices: Iterable[Choice]) -> list[dict[str, str]]:

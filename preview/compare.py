@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any, Optional
 
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from components import catalog
 from components.catalog import resolve
 from components.config import PROJECT, ConfigError, StackConfig, load, raw_from_pulumi
 
 from . import engine, ready, report
+from . import fold
 
 CLOUDS = ("aws", "gcp", "azure")
 HOURS_PER_MONTH = 730  # the month the clouds' price calculators use
@@ -252,13 +253,10 @@ def _usd(value: Optional[float]) -> str:
 
 
 def print_table(con: Console, stack: str, results: list[CloudResult]) -> None:
-    table = Table(title=f"stack {stack} on every cloud (cost as the preview prices it: on demand, what the catalog prices)", show_edge=False)
-    table.add_column("")
-    for r in results:
-        table.add_column(r.cloud, overflow="fold")
+    rows: list[list[str]] = []
 
     def row(label: str, cells: list[str]) -> None:
-        table.add_row(label, *cells)
+        rows.append([escape(cell) for cell in (label, *cells)])
 
     row("region", [r.region or "-" for r in results])
     keys: list[tuple[str, str]] = []
@@ -284,7 +282,8 @@ def print_table(con: Console, stack: str, results: list[CloudResult]) -> None:
     row(f"USD/month at max ({HOURS_PER_MONTH} h)", [_usd(r.usd_per_month_max) for r in results])
     row("time to ready", [ready.minutes(r.time_to_ready_seconds) if r.time_to_ready_seconds is not None else "-" for r in results])
     row("runs here", ["yes" if r.available else f"no: {len(r.problems)} problem{'s' if len(r.problems) != 1 else ''} below" for r in results])
-    con.print(table)
+    title = f"stack {stack} on every cloud (cost as the preview prices it: on demand, what the catalog prices)"
+    fold.print_table(con, title, [fold.Col("", wrap=True), *(fold.Col(r.cloud, wrap=True) for r in results)], rows)
     # Whole lines, never wrapped, so each reads (and greps) as the config check wrote it.
     for r in results:
         for problem in r.problems:

@@ -8,10 +8,12 @@ import importlib
 from typing import Any, Optional
 
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from components.config import StackConfig
 from components.dr import BACKUP_SCHEDULE_NAME, effective_config, plan_for
+
+from .fold import Col, print_line, print_table
 
 
 def built_config(cfg: StackConfig, stack: str) -> StackConfig:
@@ -51,14 +53,12 @@ def print_dr(con: Console, info: Optional[dict[str, Any]]) -> None:
     if info is None:
         con.print("disaster recovery: none (no `dr` in this stack)")
         return
-    table = Table(title=f"disaster recovery ({info['role']}{', FAILED OVER' if info['failover'] else ''})", show_edge=False)
-    for col in ("store", "lives", "replica", "mechanism", "RPO"):
-        table.add_column(col, overflow="fold")
-    for row in info["stores"]:
-        table.add_row(row["store"], row["lives"], row["replica"], row["mechanism"], row["rpo"])
-    con.print(table)
-    con.print(f"  stated RPO: {info['rpoMinutes']} min; backups: {info['backupSchedule']}", markup=False)
+    title = f"disaster recovery ({info['role']}{', FAILED OVER' if info['failover'] else ''})"
+    columns = [Col(h, wrap=True) for h in ("store", "lives", "replica", "mechanism", "RPO")]
+    rows = [[escape(row[k]) for k in ("store", "lives", "replica", "mechanism", "rpo")] for row in info["stores"]]
+    print_table(con, title, columns, rows)
+    print_line(con, f"  stated RPO: {info['rpoMinutes']} min; backups: {info['backupSchedule']}", markup=False)
     standby = info["standbyStack"] or "-"
-    con.print(f"  standby stack: {standby}; GPU pools: {info['gpuPools']}", markup=False)
+    print_line(con, f"  standby stack: {standby}; GPU pools: {info['gpuPools']}", markup=False)
     if info["restore"]:
-        con.print(f"  restore: {info['restore']}", markup=False)
+        print_line(con, f"  restore: {info['restore']}", markup=False)

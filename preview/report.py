@@ -14,7 +14,6 @@ from typing import Any, Iterable
 import yaml
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from rich.tree import Tree
 
 from components.config import StackConfig
@@ -23,6 +22,7 @@ from components.catalog.prices import HOURS_PER_MONTH
 
 from .cost import PoolCost, StackCost, pool_costs, stack_cost
 from .engine import Plan, PlannedResource, is_secret, redact
+from .fold import Col, print_line, print_table
 from .ready import TimeToReady, minutes
 
 __all__ = ["pool_costs", "stack_cost"]
@@ -60,10 +60,12 @@ def where(cfg: StackConfig) -> str:
 
 def print_header(con: Console, plan: Plan, cfg: StackConfig) -> None:
     custom = sum(1 for r in plan.resources if r.custom)
-    con.print(
+    print_line(
+        con,
         f"[bold]ml-clusters[/] stack [bold]{escape(plan.stack)}[/]: {escape(where(cfg))}, {cfg.environment}, "
         f"Kubernetes {cfg.kubernetes_version}; {plural(len(plan.resources), 'resource')} "
-        f"({custom} custom, {len(plan.resources) - custom} components)"
+        f"({custom} custom, {len(plan.resources) - custom} components)",
+        hang=2,
     )
 
 
@@ -97,12 +99,8 @@ def print_tree(con: Console, plan: Plan) -> None:
     add(tree, None)
     con.print(tree)
     by_type = Counter(r.type for r in plan.resources)
-    table = Table(title="resources by type", show_edge=False)
-    table.add_column("type")
-    table.add_column("count", justify="right")
-    for type_, n in sorted(by_type.items()):
-        table.add_row(type_, str(n))
-    con.print(table)
+    print_table(con, "resources by type", [Col("type"), Col("count", justify="right")],
+                [[escape(type_), str(n)] for type_, n in sorted(by_type.items())])
 
 
 def _usd(value: float | None) -> str:
@@ -114,48 +112,52 @@ def print_pools(con: Console, costs: list[PoolCost]) -> None:
         con.print("GPU pools: none")
         return
     existing = all(c.cloud == "existing" for c in costs)
-    table = Table(title="GPU pools", show_edge=False, title_justify="left")
-    columns = ["pool", "instance type", "GPU", "GPUs", "sharing"]
-    columns += [] if existing else ["nodes", "spot", "USD/h min", "USD/h max"]
-    for col in columns:
-        table.add_column(col, justify="right" if col.startswith(("GPUs", "USD")) else "left", no_wrap=col != "sharing")
+    headers = ["pool", "instance type", "GPU", "GPUs", "sharing"]
+    headers += [] if existing else ["nodes", "spot", "USD/h min", "USD/h max"]
+    rows = []
     for c in costs:
         row = [c.name, c.instance_type, c.gpu_model, str(c.gpus_per_node), c.sharing or "-"]
         if not existing:
             row += [f"{c.min_nodes}-{c.max_nodes}", "yes" if c.spot else "no", _usd(c.usd_per_hour_min), _usd(c.usd_per_hour_max)]
-        table.add_row(*row)
+        rows.append([escape(cell) for cell in row])
     if not existing:
-        table.add_row("total", "", "", f"{sum(c.gpus_per_node * c.max_nodes for c in costs)} max", "", "", "",
-                      _usd(sum(c.usd_per_hour_min or 0 for c in costs)), _usd(sum(c.usd_per_hour_max or 0 for c in costs)))
-    con.print(table)
+        rows.append(["total", "", "", f"{sum(c.gpus_per_node * c.max_nodes for c in costs)} max", "", "", "",
+                     _usd(sum(c.usd_per_hour_min or 0 for c in costs)), _usd(sum(c.usd_per_hour_max or 0 for c in costs))])
+    columns = [Col(h, justify="right" if h.startswith(("GPUs", "USD")) else "left") for h in headers]
+    print_table(con, "GPU pools", columns, rows, title_justify="left")
     if existing:
-        con.print("  node counts and prices: the existing cluster's own (nothing here scales or bills them)")
+        print_line(con, "  node counts and prices: the existing cluster's own (nothing here scales or bills them)")
 
 
 def print_cost(con: Console, cost: StackCost) -> None:
     if not cost.lines and not cost.not_priced:
         return
     if cost.lines:
-        table = Table(title="cost (USD, on-demand list prices)", show_edge=False, title_justify="left")
-        table.add_column("item", overflow="fold")
-        for col in ("per hour at min", "per hour at max", "per month at min", "per month at max"):
-            table.add_column(col, justify="right")
-        for line in cost.lines:
-            table.add_row(escape(line.item), _usd(line.usd_per_hour_min), _usd(line.usd_per_hour_max),
-                          _usd(line.usd_per_hour_min * HOURS_PER_MONTH), _usd(line.usd_per_hour_max * HOURS_PER_MONTH))
-        table.add_row("[bold]total[/]", _usd(cost.hourly_min), _usd(cost.hourly_max),
-                      _usd(cost.hourly_min * HOURS_PER_MONTH), _usd(cost.hourly_max * HOURS_PER_MONTH))
-        con.print(table)
+        columns = [Col("item", wrap=True)]
+        columns += [Col(h, justify="right") for h in ("per hour at min", "per hour at max", "per month at min", "per month at max")]
+        rows = [
+            [escape(line.item), _usd(line.usd_per_hour_min), _usd(line.usd_per_hour_max),
+             _usd(line.usd_per_hour_min * HOURS_PER_MONTH), _usd(line.usd_per_hour_max * HOURS_PER_MONTH)]
+            for line in cost.lines
+        ]
+        rows.append(["[bold]total[/]", _usd(cost.hourly_min), _usd(cost.hourly_max),
+                     _usd(cost.hourly_min * HOURS_PER_MONTH), _usd(cost.hourly_max * HOURS_PER_MONTH)])
+        print_table(con, "cost (USD, on-demand list prices)", columns, rows, title_justify="left")
     for item in cost.not_priced:
-        con.print(f"  not priced: {item}", markup=False)
+        print_line(con, f"  not priced: {item}", markup=False)
+
+
+TTR_TYPE_COLUMN = 17  # where a critical-path step's type starts: "  {start:>6} +{duration:>5}  "
 
 
 def print_time_to_ready(con: Console, ttr: TimeToReady) -> None:
-    con.print(f"[bold]time to ready[/]: about {minutes(ttr.seconds)} (min:s) for a new stack; critical path:")
+    print_line(con, f"[bold]time to ready[/]: about {minutes(ttr.seconds)} (min:s) for a new stack; critical path:")
     for step in ttr.path:
-        con.print(f"  {minutes(step.start):>6} +{minutes(step.seconds):>5}  {escape(step.type)}  [cyan]{escape(step.name)}[/]")
+        # Too wide: the name goes under the type.
+        print_line(con, f"  {minutes(step.start):>6} +{minutes(step.seconds):>5}  {escape(step.type)}  [cyan]{escape(step.name)}[/]",
+                   hang=TTR_TYPE_COLUMN)
     for s in ttr.serializations:
-        con.print(f"  [yellow]serialized[/]: {escape(s.what)}; ready {minutes(s.saves_seconds)} sooner without", markup=True)
+        print_line(con, f"  [yellow]serialized[/]: {escape(s.what)}; ready {minutes(s.saves_seconds)} sooner without")
 
 
 def _display(value: Any) -> str:
@@ -164,12 +166,8 @@ def _display(value: Any) -> str:
 
 
 def print_outputs(con: Console, plan: Plan) -> None:
-    table = Table(title="stack outputs", show_edge=False)
-    table.add_column("output")
-    table.add_column("value", overflow="fold")
-    for key, value in sorted(plan.outputs.items()):
-        table.add_row(escape(key), escape(_display(value)))
-    con.print(table)
+    print_table(con, "stack outputs", [Col("output"), Col("value", wrap=True)],
+                [[escape(key), escape(_display(value))] for key, value in sorted(plan.outputs.items())])
 
 
 def print_policy(con: Console, violations: list) -> None:
