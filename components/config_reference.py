@@ -118,7 +118,7 @@ def catalog_rows() -> list[str]:
 def render() -> str:
     lines = [
         "Every key lives under the project namespace in a stack file (`ml-clusters:<key>`); unknown keys are errors.",
-        "Generated from `components/config.py` by `python -m components.config_reference`.",
+        "Generated from `components/config/model.py` and the catalog by `python -m components.config_reference`.",
         "",
         "| key | type | default | allowed | meaning |",
         "| --- | --- | --- | --- | --- |",

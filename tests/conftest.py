@@ -1,51 +1,31 @@
-"""Shared test helpers: run the real program under the preview's mock engine.
-
-Most of the suite's time was the same stacks evaluated again and again (prod-aws 33 times in
-one run). So within a test process, `engine.run_program` keeps each plan it made for a given
-stack, config and program, and hands every caller its own deep copy: a test that edits a plan
-cannot change what the next one reads. Calls that pass `plan=` (to see what was registered
-before an error), `shortcuts=False` (the SDK's own path), and raised config errors are never
-kept. Tests about determinism evaluate afresh under `fresh_plans()`, and so does every test
-that uses `monkeypatch`: it may be spying on, or changing, what the program does."""
+"""Shared test helpers: run the real program under the preview's mock engine, each stack's
+program evaluated once per test run (tests/plan_cache.py)."""
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import inspect
-from typing import Any, Iterator
+import os
+import shutil
+import tempfile
+from typing import Any
 
 import pytest
 
 from components import config as config_module
 from preview import engine
+from tests import plan_cache
+from tests.plan_cache import fresh_plans
 
-_evaluate_program = getattr(engine.run_program, "evaluates", engine.run_program)
-_plans: dict[tuple[Any, ...], engine.Plan] = {}
-_keep_plans = [True]
-
-
-def _run_program_once(stack, config, secret_keys=None, program=engine.ROOT_DIR / "__main__.py", plan=None, shortcuts=True):
-    if plan is not None or not shortcuts or not _keep_plans[0]:
-        return _evaluate_program(stack, config, secret_keys, program, plan, shortcuts)
-    key = (stack, tuple(sorted(config.items())), tuple(secret_keys or ()), str(program))
-    if key not in _plans:
-        _plans[key] = _evaluate_program(stack, config, secret_keys, program)
-    return copy.deepcopy(_plans[key])
+plan_cache.install()
+__all__ = ["fresh_plans"]
 
 
-_run_program_once.evaluates = _evaluate_program  # type: ignore[attr-defined]
-engine.run_program = _run_program_once
-
-
-@contextlib.contextmanager
-def fresh_plans() -> Iterator[None]:
-    """Evaluate the program anew on every call inside the block (for determinism tests)."""
-    _keep_plans[0] = False
-    try:
-        yield
-    finally:
-        _keep_plans[0] = True
+def pytest_configure(config):
+    # The controller (or a run without xdist) names one directory for every worker's plans;
+    # workers inherit the environment, so they find it.
+    if not hasattr(config, "workerinput") and plan_cache.ENV not in os.environ:
+        os.environ[plan_cache.ENV] = tempfile.mkdtemp(prefix="ml-clusters-plans-")
+        config.add_cleanup(lambda: shutil.rmtree(os.environ.pop(plan_cache.ENV), ignore_errors=True))
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,6 @@
 """The one typed model of a stack's config, and every check of user input, split by concern:
 
-    model.py       the pydantic models (their docstrings generate the README's reference)
+    model.py       the pydantic models (their docstrings generate docs/config.md)
     fields.py      walking the model by the keys a stack file spells
     read.py        the stack's config as Pulumi hands it over; `load` validates it in one pass
     errors.py      ConfigError and pydantic's findings as one line each

@@ -1,6 +1,6 @@
 """The typed model of a stack's config: one pydantic model per block of the stack file.
 
-Each field's docstring is its description: the README's config reference is generated from
+Each field's docstring is its description: docs/config.md is generated from
 them (components/config_reference.py). The checks across keys live in `checks/`, reading
 the stack file in `read.py`.
 """
@@ -58,7 +58,7 @@ def default_cluster_name(stack: str) -> str:
 
 
 class _Model(BaseModel):
-    # A string literal under a field is its description: the README's config reference is
+    # A string literal under a field is its description: docs/config.md is
     # generated from it (components/config_reference.py), so docs and model cannot drift.
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, frozen=True, use_attribute_docstrings=True)
 

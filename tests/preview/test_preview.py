@@ -143,7 +143,9 @@ def test_command_line_exit_codes_and_no_traceback(tmp_path):
     assert result.returncode == 1
     assert "Traceback" not in result.stdout + result.stderr
     assert result.stdout.splitlines()[0] == "cloud: 'gcpp' is not allowed; allowed: aws, gcp, azure, existing"
-    ok = subprocess.run([sys.executable, "-m", "preview", "dev-aws", "--quiet"], cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+    # A valid stack exits 0; its file's name alone is found in stacks/ from any directory.
+    ok = subprocess.run([sys.executable, "-m", "preview", "Pulumi.dev-aws.yaml", "--quiet"], cwd=tmp_path, capture_output=True, text=True,
+                        env={**env, "COLUMNS": "160"}, timeout=180)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert ok.stdout.rstrip().endswith("stack dev-aws is valid")
 

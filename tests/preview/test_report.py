@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -242,14 +239,6 @@ def test_what_pulumi_refuses_in_a_stack_file_is_one_clear_line(text, line, capsy
     assert code == 1
     assert out.splitlines() == [f"{stack}{line}", "preview failed: 1 problem in Pulumi.strict.yaml; nothing was created"]
     assert json.loads((tmp_path / "p.json").read_text())["problems"] == [f"{stack}{line}"]
-
-
-def test_a_stack_file_name_alone_is_found_in_stacks(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "160"}
-    result = subprocess.run([sys.executable, "-m", "preview", "Pulumi.dev-aws.yaml", "--quiet"], cwd=tmp_path,
-                            capture_output=True, text=True, env=env, timeout=180)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.rstrip().endswith("stack dev-aws is valid")
 
 
 # --- policies.offline on a saved plan -------------------------------------------------------

@@ -111,7 +111,7 @@ def _gpu_pool_problems(pool: GpuPool, i: int, cloud: Optional[str], region: Opti
         # An existing cluster's nodes are not ours to size; the pool only names a GPU model.
         itype = catalog.find_instance_type(pool.instance_type)
         if itype is None:
-            out.append(f"{where}.instanceType: {pool.instance_type!r} is not in the catalog of any cloud; use a type listed in the README's catalog")
+            out.append(f"{where}.instanceType: {pool.instance_type!r} is not in the catalog of any cloud; use a type listed in docs/config.md (GPU types in the catalog)")
             return out
     else:
         cat = catalog.cloud(cloud)

@@ -706,15 +706,14 @@ def test_platform_pods_tolerate_the_system_pool_taint(prod):
         assert {"key": "CriticalAddonsOnly", "operator": "Exists", "effect": "NoSchedule"} in tolerations, path
 
 
-def test_json_plan_records_the_aks_order(tmp_path):
+def test_json_plan_records_the_aks_order(tmp_path, capsys):
     # What a reviewer reads: `python -m preview prod-azure --json plan.json`, field dependsOn.
     import json
-    import subprocess
-    import sys
+
+    from preview.__main__ import main
 
     out = tmp_path / "plan.json"
-    subprocess.run([sys.executable, "-m", "preview", "prod-azure", "--quiet", "--json", str(out)], check=True,
-                   cwd=engine.ROOT_DIR, capture_output=True)
+    assert main(["prod-azure", "--quiet", "--json", str(out)]) == 0, capsys.readouterr().out
     doc = json.loads(out.read_text())
     by_name = {(r["type"], r["name"]): r for r in doc["resources"]}
     provider = by_name[("pulumi:providers:kubernetes", "ml-prod-azure-k8s")]
