@@ -1,3 +1,8 @@
+# Python writes bytecode for the modules it imports (into .venv), so every later preview and test
+# process skips compiling them again; an environment that sets PYTHONDONTWRITEBYTECODE would make
+# each of them compile the SDKs anew (about 3 s a process).
+unexport PYTHONDONTWRITEBYTECODE
+
 # Two commands a new user needs: `make preview` and `make test`. Both create the venv first.
 # `make help` lists every target.
 PYTHON ?= python3

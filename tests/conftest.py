@@ -3,6 +3,7 @@ program evaluated once per test run (tests/plan_cache.py)."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import shutil
@@ -10,6 +11,7 @@ import tempfile
 from typing import Any
 
 import pytest
+from kubernetes_validate import utils as kubernetes_validate_utils
 
 from components import config as config_module
 from preview import engine
@@ -17,6 +19,9 @@ from tests import plan_cache
 from tests.plan_cache import fresh_plans
 
 plan_cache.install()
+# kubernetes-validate 1.37 (utils.validate) reads and parses a 1.5 MB _definitions.json on every
+# call; the schema files it ships never change, so parse each one once per process.
+kubernetes_validate_utils.schema_contents = functools.lru_cache(maxsize=None)(kubernetes_validate_utils.schema_contents)
 __all__ = ["fresh_plans"]
 
 

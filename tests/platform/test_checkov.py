@@ -10,6 +10,7 @@ or from $CHECKOV. Without it the tests skip loudly on a developer machine and fa
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -44,15 +45,16 @@ if CHECKOV is None:
 
 @pytest.fixture(scope="module")
 def scan(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("manifests")
+    rendered = tmp_path_factory.mktemp("manifests")
     for stack in engine.available_stacks():
-        report.write_manifests(plan_for_stack(stack), root / stack)
+        report.write_manifests(plan_for_stack(stack), rendered / stack)
     mig = harness.eks_shape([
         harness.pool("h100", "p5.48xlarge", sharing={"mig": {"strategy": "mixed", "profile": "1g.10gb"}}),
         harness.pool("l4", "g6.xlarge", sharing={"timeSlicing": {"replicas": 4}}),
     ])
     serving = harness.namespaces({"name": "team-a", "team": "a", "group": "team-a", "gpus": 2})
-    report.write_manifests(harness.run_platform(mig, {"gpuFeatureDiscovery": True}, serving).plan, root / "eks-mig")
+    report.write_manifests(harness.run_platform(mig, {"gpuFeatureDiscovery": True}, serving).plan, rendered / "eks-mig")
+    root, carriers = unique_manifests(rendered, tmp_path_factory.mktemp("scanned"))
     done = subprocess.run(
         [CHECKOV, "--directory", str(root), "--framework", "kubernetes", "--output", "json", "--skip-download"],
         capture_output=True, text=True, timeout=600, env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "LOG_LEVEL": "ERROR"},
@@ -63,13 +65,49 @@ def scan(tmp_path_factory) -> dict:
     failed = [c for r in results for c in r["results"].get("failed_checks", [])]
     skipped = [c for r in results for c in r["results"].get("skipped_checks", [])]
     passed = [c for r in results for c in r["results"].get("passed_checks", [])]
-    return {"failed": failed, "skipped": skipped, "passed": passed, "root": root}
+    return {"failed": failed, "skipped": skipped, "passed": passed, "root": root, "carriers": carriers}
+
+
+def unique_manifests(rendered: Path, root: Path) -> tuple[Path, dict[str, list[str]]]:
+    """Copy each distinct manifest once (most objects are the same on every stack, and Checkov's
+    time grows with the files it reads), and say which stacks carry each copy: file name ->
+    stack directories."""
+    first: dict[bytes, str] = {}
+    carriers: dict[str, list[str]] = {}
+    for path in sorted(rendered.rglob("*.yaml")):
+        relative, digest = path.relative_to(rendered), hashlib.sha256(path.read_bytes()).digest()
+        if digest not in first:
+            first[digest] = relative.as_posix()
+            (root / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, root / relative)
+            carriers[first[digest]] = []
+        carriers[first[digest]].append(relative.parts[0])
+    return root, carriers
+
+
+def where(scan: dict, check: dict) -> str:
+    """The stacks whose manifests hold the object a check names (Checkov's file_path is
+    relative to the scanned directory, with a leading slash)."""
+    return ", ".join(scan["carriers"][check["file_path"].lstrip("/")])
+
+
+def test_unique_manifests_keeps_one_copy_and_names_every_stack_that_has_it(tmp_path):
+    rendered = tmp_path / "rendered"
+    for stack, text in (("a", "same"), ("b", "same"), ("c", "other")):
+        (rendered / stack).mkdir(parents=True)
+        (rendered / stack / "ns.yaml").write_text(text)
+    root, carriers = unique_manifests(rendered, tmp_path / "scanned")
+    assert sorted(str(p.relative_to(root)) for p in root.rglob("*.yaml")) == ["a/ns.yaml", "c/ns.yaml"]
+    assert carriers == {"a/ns.yaml": ["a", "b"], "c/ns.yaml": ["c"]}
 
 
 def test_checkov_finds_nothing_on_any_stack(scan):
-    problems = [f"{c['check_id']} {c['check_name']}: {c['resource']} ({Path(c['file_path']).parent.name})" for c in scan["failed"]]
+    problems = [f"{c['check_id']} {c['check_name']}: {c['resource']} ({where(scan, c)})" for c in scan["failed"]]
     assert not problems, "\n".join(sorted(set(problems)))
     assert len(scan["passed"]) > 100  # it did check something
+    assert all(where(scan, c) for c in scan["passed"])  # a finding would name its stacks
+    # Every stack's manifests were read: each stack carries at least one scanned file.
+    assert {s for stacks in scan["carriers"].values() for s in stacks} == set(engine.available_stacks()) | {"eks-mig"}
 
 
 def test_every_skip_carries_a_reason(scan):
