@@ -90,6 +90,16 @@ def dns_service_ip(service_cidr: str) -> str:
     return str(ipaddress.ip_network(service_cidr).network_address + 10)
 
 
+# AgentPool fields AKS cannot change on an existing pool though azure-native would send them
+# in place: hashicorp/terraform-provider-azurerm kubernetes_cluster_node_pool_resource.go marks
+# priority, eviction_policy, spot_max_price, gpu_instance and gpu_driver ForceNew, and cycles
+# the pool (recreates it) for os_disk_size_gb, os_disk_type, zones and host_encryption_enabled.
+USER_POOL_REPLACE_ON_CHANGES = (
+    "scaleSetPriority", "scaleSetEvictionPolicy", "spotMaxPrice", "osDiskSizeGB", "osDiskType",
+    "availabilityZones", "enableEncryptionAtHost", "gpuProfile", "gpuInstanceProfile", "vmSize",
+)
+
+
 def mig_instance_profile(pool: GpuPool) -> Optional[str]:
     """AKS's GPU instance profile for a MIG pool: `1g.10gb` -> `MIG1g`."""
     if pool.sharing is None or pool.sharing.mig is None:
@@ -563,9 +573,10 @@ class AksCluster(pulumi.ComponentResource):
 
     def _user_pool_opts(self) -> pulumi.ResourceOptions:
         # azure-native replaces an AgentPool whose vmSize or gpuInstanceProfile changes
-        # (provider/pkg/gen/replacement.go); the pool keeps its name (it is the pool label),
-        # so the old pool must go before the new one is created.
-        return pulumi.ResourceOptions(delete_before_replace=True)
+        # (provider/pkg/gen/replacement.go); AKS refuses more in place than that, so those
+        # fields are replaced too (USER_POOL_REPLACE_ON_CHANGES). The pool keeps its name (it
+        # is the pool label), so the old pool must go before the new one is created.
+        return pulumi.ResourceOptions(delete_before_replace=True, replace_on_changes=list(USER_POOL_REPLACE_ON_CHANGES))
 
     def _cpu_pool(self, pool: CpuPool, after: pulumi.Resource) -> containerservice.AgentPool:
         extra: dict[str, Any] = {}

@@ -1,0 +1,97 @@
+"""The AKS day-2 change matrix on the plan (tests/workflows/day2.py classifies).
+
+Facts, each with its source (read at the versions the installed SDK bridges: pulumi-azure-native
+3.29.0, containerservice API 2025-09-01):
+- pulumi/pulumi-azure-native provider/pkg/gen/replacement.go (forceNewMap, ContainerService
+  AgentPool): vmSize, gpuInstanceProfile, nodePublicIPTags force a replacement.
+- hashicorp/terraform-provider-azurerm internal/services/containers/
+  kubernetes_cluster_node_pool_resource.go: priority, eviction_policy, spot_max_price,
+  gpu_instance, gpu_driver ForceNew; os_disk_size_gb, os_disk_type, zones,
+  host_encryption_enabled are in the pool-cycling list (AKS refuses them in place). The program
+  names these in USER_POOL_REPLACE_ON_CHANGES; the engine then replaces on them.
+- AKS updates min/max count, labels, taints, tags, orchestratorVersion and the cluster's
+  authorized IP ranges, admin groups and upgrade channels in place (AKS REST API
+  Agent Pools / Managed Clusters - Create Or Update, 2025-09-01).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from components.clouds.azure.cluster import USER_POOL_REPLACE_ON_CHANGES
+from tests.conftest import config_errors, plan_for
+from tests.workflows.day2 import Fact, assert_no_stateful_replaced, by_name, classify
+
+AZN = "pulumi/pulumi-azure-native provider/pkg/gen/replacement.go"
+AZURERM = "terraform-provider-azurerm kubernetes_cluster_node_pool_resource.go"
+AKS_API = "AKS REST API 2025-09-01 Agent Pools/Managed Clusters Create Or Update"
+POOL = "azure-native:containerservice:AgentPool"
+CLUSTER = "azure-native:containerservice:ManagedCluster"
+
+FACTS = [
+    Fact(POOL, "vmSize", "replace", AZN),
+    Fact(POOL, "gpuInstanceProfile", "replace", AZN),
+    Fact(POOL, "scaleSetPriority", "replace", AZURERM + " priority ForceNew"),
+    Fact(POOL, "scaleSetEvictionPolicy", "replace", AZURERM + " eviction_policy ForceNew"),
+    Fact(POOL, "spotMaxPrice", "replace", AZURERM + " spot_max_price ForceNew"),
+    Fact(POOL, "gpuProfile", "replace", AZURERM + " gpu_driver ForceNew"),
+    Fact(POOL, "osDiskSizeGB", "replace", AZURERM + " cycleNodePoolProperties"),
+    Fact(POOL, "osDiskType", "replace", AZURERM + " cycleNodePoolProperties"),
+    Fact(POOL, "availabilityZones", "replace", AZURERM + " cycleNodePoolProperties"),
+    Fact(POOL, "enableEncryptionAtHost", "replace", AZURERM + " cycleNodePoolProperties"),
+    Fact(POOL, "agentPoolName", "replace", "ARM: the name is part of the resource id"),
+    Fact(POOL, "minCount", "update", AKS_API),
+    Fact(POOL, "maxCount", "update", AKS_API),
+    Fact(POOL, "nodeLabels", "update", AKS_API),
+    Fact(POOL, "orchestratorVersion", "update", AKS_API),
+    Fact(CLUSTER, "kubernetesVersion", "update", AKS_API),
+    Fact(CLUSTER, "apiServerAccessProfile.authorizedIPRanges", "update", AKS_API),
+    Fact(CLUSTER, "aadProfile.adminGroupObjectIds", "update", AKS_API),
+    Fact(CLUSTER, "autoUpgradeProfile", "update", AKS_API),
+    Fact(CLUSTER, "networkProfile", "replace", "AKS: network plugin and ranges cannot change on a cluster (azurerm network_profile ForceNew)"),
+]
+STATEFUL = {
+    "azure-native:storage:StorageAccount", "azure-native:storage:BlobContainer",
+    "azure-native:containerregistry:Registry", "azure-native:keyvault:Vault",
+    "azure-native:resources:ResourceGroup", "azure-native:network:VirtualNetwork", CLUSTER,
+}
+
+BASE = {"cloud": "azure", "region": "eastus", "network": {"apiAllowedCidrs": ["203.0.113.0/24"]}}
+T4 = {"name": "t4", "instanceType": "Standard_NC4as_T4_v3", "minNodes": 0, "maxNodes": 4, "diskGb": 128}
+
+
+def stack(**overrides):
+    raw = {**BASE, "gpuPools": [T4]}
+    raw.update(overrides)
+    return raw
+
+
+@pytest.fixture(scope="module")
+def before():
+    return plan_for(stack())
+
+
+def change(before, after_raw):
+    outcomes = classify(before, plan_for(after_raw), FACTS)
+    assert_no_stateful_replaced(outcomes, STATEFUL)
+    return by_name(outcomes)
+
+
+def test_every_replace_on_changes_field_is_backed_by_a_fact():
+    replace_paths = {f.path for f in FACTS if f.type == POOL and f.effect == "replace"}
+    assert set(USER_POOL_REPLACE_ON_CHANGES) <= replace_paths
+
+
+@pytest.mark.parametrize("pool_change, fields", [
+    ({"spot": True}, {"scaleSetPriority"}),          # D1
+    ({"diskGb": 150}, {"osDiskSizeGB"}),             # D1
+    ({"instanceType": "Standard_NC8as_T4_v3"}, {"vmSize"}),
+])
+def test_pool_changes_aks_refuses_in_place_replace_the_pool_delete_first(before, pool_change, fields):
+    pool = change(before, stack(gpuPools=[{**T4, **pool_change}]))["ml-test-t4"]
+    assert pool.action == "replace", pool
+    assert fields <= set(pool.paths)
+    # The new pool keeps the name (it is the pool label): the old one goes first.
+    assert pool.delete_before_replace
+    # The engine itself replaces: the field is in the pool's replaceOnChanges, not just a table row.
+    assert any(r.startswith("replaceOnChanges") for r in pool.replaced_by)
