@@ -19,7 +19,7 @@ from __future__ import annotations
 import pytest
 
 from components.clouds.azure.cluster import USER_POOL_REPLACE_ON_CHANGES
-from tests.conftest import config_errors, plan_for
+from tests.conftest import plan_for
 from tests.workflows.day2 import Fact, assert_no_stateful_replaced, by_name, classify
 
 AZN = "pulumi/pulumi-azure-native provider/pkg/gen/replacement.go"
@@ -95,3 +95,25 @@ def test_pool_changes_aks_refuses_in_place_replace_the_pool_delete_first(before,
     assert pool.delete_before_replace
     # The engine itself replaces: the field is in the pool's replaceOnChanges, not just a table row.
     assert any(r.startswith("replaceOnChanges") for r in pool.replaced_by)
+
+
+@pytest.mark.parametrize("channel", ["stable", "rapid"])
+def test_minor_upgrade_channels_leave_the_version_to_aks(before, channel):
+    """D2: AKS moved the cluster from 1.34 to 1.35 on its own; the next `pulumi up` (any
+    change, here maxNodes) must not send 1.34 back: AKS refuses a downgrade."""
+    created = plan_for(stack(kubernetesVersion="1.34", azure={"upgradeChannel": channel}))
+    after = plan_for(stack(kubernetesVersion="1.34", azure={"upgradeChannel": channel}, gpuPools=[{**T4, "maxNodes": 6}]))
+    assert "kubernetesVersion" in after.one(CLUSTER).ignore_changes
+    for pool in after.by_type(POOL):
+        assert "orchestratorVersion" in pool.ignore_changes, pool.name
+    assert by_name(classify(created, after, FACTS))["ml-test-t4"].paths == ("maxCount",)
+
+
+def test_patch_channel_keeps_pulumi_in_charge_of_the_minor(before):
+    """The other side of D2: on `patch` (the default) a kubernetesVersion bump is Pulumi's,
+    and it upgrades the control plane and every pool in place."""
+    assert "kubernetesVersion" not in before.one(CLUSTER).ignore_changes
+    outcomes = change(before, stack(kubernetesVersion="1.34"))
+    assert outcomes["ml-test-aks"].action == "update" and "kubernetesVersion" in outcomes["ml-test-aks"].paths
+    pools = [o for o in outcomes.values() if o.type == POOL]
+    assert pools and all(o.action == "update" and "orchestratorVersion" in o.paths for o in pools)

@@ -94,6 +94,8 @@ def dns_service_ip(service_cidr: str) -> str:
 # in place: hashicorp/terraform-provider-azurerm kubernetes_cluster_node_pool_resource.go marks
 # priority, eviction_policy, spot_max_price, gpu_instance and gpu_driver ForceNew, and cycles
 # the pool (recreates it) for os_disk_size_gb, os_disk_type, zones and host_encryption_enabled.
+# AKS auto-upgrade channels that change the Kubernetes minor on their own.
+MINOR_UPGRADE_CHANNELS = ("stable", "rapid")
 USER_POOL_REPLACE_ON_CHANGES = (
     "scaleSetPriority", "scaleSetEvictionPolicy", "spotMaxPrice", "osDiskSizeGB", "osDiskType",
     "availabilityZones", "enableEncryptionAtHost", "gpuProfile", "gpuInstanceProfile", "vmSize",
@@ -406,9 +408,16 @@ class AksCluster(pulumi.ComponentResource):
                 # Pools live in their own AgentPools; a managed-cluster PUT that lists a pool
                 # differently fails ("A new agent pool was introduced"), so the inline
                 # bootstrap pool is only read at creation.
-                ignore_changes=["agentPoolProfiles"],
+                ignore_changes=["agentPoolProfiles", *self._version_ignores("kubernetesVersion")],
             ),
         )
+
+    def _version_ignores(self, field: str) -> list[str]:
+        """The version fields Pulumi leaves to AKS. The `stable` and `rapid` auto-upgrade
+        channels move the cluster to a newer minor by themselves (AKS docs, "Automatically
+        upgrade an AKS cluster"), and AKS never downgrades: a later PUT carrying the pinned
+        minor would fail. With those channels the pinned version is the creation version only."""
+        return [field] if self.settings.upgrade_channel in MINOR_UPGRADE_CHANNELS else []
 
     def _security_profile(self) -> dict[str, Any]:
         profile: dict[str, Any] = {"workload_identity": {"enabled": True}}
@@ -547,7 +556,7 @@ class AksCluster(pulumi.ComponentResource):
             tags=self.tags,
             opts=pulumi.ResourceOptions.merge(
                 # The cluster autoscaler owns the node count once the pool exists.
-                self._opts(depends_on=[after], ignore_changes=["count"]), opts
+                self._opts(depends_on=[after], ignore_changes=["count", *self._version_ignores("orchestratorVersion")]), opts
             ),
             **extra,
         )
