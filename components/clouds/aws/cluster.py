@@ -18,18 +18,13 @@ from ... import catalog, conventions
 from ...config import CpuPool, GpuPool, StackConfig
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
+from .kms import account_root, key_policy
 
 MANAGED_POLICY = "arn:aws:iam::aws:policy/"
 CA_TAG_PREFIX = "k8s.io/cluster-autoscaler/node-template"
 # EKS add-ons that run a Deployment and do not tolerate the system taint by their own
 # defaults get it through their configuration values (see _addon_configuration).
 SYSTEM_ADDON_TOLERATIONS = [{"key": conventions.SYSTEM_TAINT.key, "operator": "Exists", "effect": conventions.SYSTEM_TAINT.effect}]
-# KMS actions of a key administrator (no use of the key for data).
-KMS_ADMIN_ACTIONS = [
-    "kms:CancelKeyDeletion", "kms:Create*", "kms:Delete*", "kms:Describe*", "kms:Disable*", "kms:Enable*",
-    "kms:Get*", "kms:List*", "kms:Put*", "kms:Revoke*", "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion",
-    "kms:TagResource", "kms:UntagResource", "kms:Update*",
-]
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator"]
 CA_SERVICE_ACCOUNT = "cluster-autoscaler"
@@ -298,16 +293,13 @@ class EksCluster(pulumi.ComponentResource):
         )
 
     def _key_policy(self, cluster_role_arn: str) -> str:
-        """An explicit key policy instead of KMS's default (which trusts every IAM principal of
-        the account): administration for whoever runs `pulumi up` (KMS refuses a policy that
-        would lock its caller out) and the stack's admins, use for the cluster role (EKS
-        envelope encryption), for CloudWatch Logs on this cluster's log groups only, and for
-        EFS on behalf of the admins in prod. No wildcard principal anywhere."""
+        """The key policy (components/clouds/aws/kms.py): the account statement, the stack's
+        admins, use for the cluster role (EKS envelope encryption), for CloudWatch Logs on this
+        cluster's log groups only, and for EFS through the EFS service in prod. No wildcard
+        principal, and nothing that depends on who runs `pulumi up`."""
         region, account, partition = self.config.region, self.account_id, self.partition
-        admins = sorted({self.deployer_arn, *self.settings.admin_principal_arns})
         log_arns = [f"arn:{partition}:logs:{region}:{account}:log-group:{group}" for group in self.log_groups.values()]
         statements: list[dict] = [
-            {"Sid": "KeyAdministrators", "Effect": "Allow", "Principal": {"AWS": admins}, "Action": KMS_ADMIN_ACTIONS, "Resource": "*"},
             {
                 # The cluster role encrypts and decrypts Kubernetes secrets (EKS user guide,
                 # "Encrypt Kubernetes secrets with KMS": Encrypt, Decrypt, DescribeKey, ListGrants).
@@ -335,12 +327,12 @@ class EksCluster(pulumi.ComponentResource):
                 # file system; only through the EFS service of this region and account.
                 "Sid": "EfsThroughTheService",
                 "Effect": "Allow",
-                "Principal": {"AWS": admins},
+                "Principal": {"AWS": account_root(partition, account)},
                 "Action": ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
                 "Resource": "*",
                 "Condition": {"StringEquals": {"kms:ViaService": f"elasticfilesystem.{region}.amazonaws.com", "kms:CallerAccount": account}},
             })
-        return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+        return key_policy(partition, account, self.settings.admin_principal_arns, statements)
 
     def _flow_logs(self) -> None:
         """VPC flow logs (all traffic) to a KMS-encrypted CloudWatch log group with retention."""

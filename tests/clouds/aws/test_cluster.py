@@ -639,16 +639,22 @@ def test_the_default_security_group_is_emptied(dev):
     assert sg["vpcId"].startswith("vpc-") and "ingress" not in sg and "egress" not in sg
 
 
+def kms_policies(plan):
+    return {k.name: json.loads(inputs(k)["policy"]) for k in plan.by_type("aws:kms/key:Key")}
+
+
 def test_the_kms_key_policy_names_its_principals(dev, prod):
+    """D3: every key keeps KMS's account statement (IAM policies of the account decide, so a
+    second deployer or CI can update and destroy the stack), names the stack's admins, never
+    the deployer (the policy must not change with who runs `pulumi up`), and no wildcard."""
     for plan in (dev, prod):
         name = plan.outputs["clusterName"]
         policy = json.loads(inputs(plan.one("aws:kms/key:Key", f"{name}-secrets"))["policy"])
         by_sid = {s["Sid"]: s for s in policy["Statement"]}
         principals = [p for s in policy["Statement"] for v in s["Principal"].values() for p in ([v] if isinstance(v, str) else v)]
-        assert "*" not in principals and not any(p.endswith(":root") for p in principals)
-        admins = by_sid["KeyAdministrators"]["Principal"]["AWS"]
-        assert "arn:aws:iam::123456789012:user/preview" in admins  # the deployer: KMS refuses a lock-out
-        assert not {"kms:Encrypt", "kms:Decrypt"} & set(by_sid["KeyAdministrators"]["Action"])
+        assert "*" not in principals
+        assert by_sid["AccountIamPolicies"]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+        assert "arn:aws:iam::123456789012:user/preview" not in principals  # the deployer
         assert by_sid["EksSecretsEncryption"]["Principal"] == {"AWS": f"arn:aws:iam::123456789012:role/{name}-cluster"}
         logs = by_sid["CloudWatchLogsOfThisCluster"]
         assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
@@ -656,8 +662,39 @@ def test_the_kms_key_policy_names_its_principals(dev, prod):
             f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/eks/{name}/cluster",
             f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc/{name}/flow-logs",
         ]
-    prod_admins = json.loads(inputs(prod.one("aws:kms/key:Key", "ml-prod-aws-secrets"))["policy"])["Statement"][0]["Principal"]["AWS"]
-    assert "arn:aws:iam::123456789012:role/platform-admins" in prod_admins
+    assert "KeyAdministrators" not in {s["Sid"] for s in kms_policies(dev)["ml-dev-aws-secrets"]["Statement"]}  # no admins listed
+    prod_admins = {s["Sid"]: s for s in kms_policies(prod)["ml-prod-aws-secrets"]["Statement"]}["KeyAdministrators"]
+    assert "arn:aws:iam::123456789012:role/platform-admins" in prod_admins["Principal"]["AWS"]
+    assert not {"kms:Encrypt", "kms:Decrypt"} & set(prod_admins["Action"])
+
+
+def test_the_kms_key_policy_does_not_depend_on_who_deploys():
+    """D3: Alice creates the stack, CI runs the next `pulumi up`: the key policy is the same,
+    so there is no PutKeyPolicy (which KMS authorizes against the current policy)."""
+    from preview import mocks
+
+    raw = {**MINIMAL}
+    first = kms_policies(plan_for(raw))
+    saved = mocks.CALLS["aws:index/getCallerIdentity:getCallerIdentity"]
+    mocks.CALLS["aws:index/getCallerIdentity:getCallerIdentity"] = lambda a: {
+        **saved(a), "arn": f"arn:aws:iam::{mocks.ACCOUNT_ID}:role/ci-deployer"}
+    try:
+        second = kms_policies(plan_for(raw))
+    finally:
+        mocks.CALLS["aws:index/getCallerIdentity:getCallerIdentity"] = saved
+    assert first == second and first
+
+
+def test_store_and_replica_keys_have_the_same_explicit_policy_shape(prod):
+    """Item 7: the model-store and replica keys no longer fall back to KMS's implicit default;
+    they carry the account statement and the stack's admins like the cluster key."""
+    policies = kms_policies(prod)
+    stores = {n: p for n, p in policies.items() if "stores" in n}
+    assert set(stores) == {"ml-prod-aws-stores-stores", "ml-prod-aws-stores-stores-replica"}
+    for policy in stores.values():
+        by_sid = {s["Sid"]: s for s in policy["Statement"]}
+        assert by_sid["AccountIamPolicies"]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+        assert by_sid["KeyAdministrators"] == {s["Sid"]: s for s in policies["ml-prod-aws-secrets"]["Statement"]}["KeyAdministrators"]
 
 
 def test_efs_uses_the_stacks_own_key_in_prod(dev, prod):
