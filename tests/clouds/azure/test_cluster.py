@@ -287,7 +287,7 @@ def test_system_pool_without_zones_in_a_zoneless_region():
 
 
 def test_one_user_agent_pool_per_gpu_pool(prod):
-    pools = {inputs(p)["agentPoolName"]: inputs(p) for p in prod.by_type(AGENT_POOL) if inputs(p)["mode"] == "User"}
+    pools = {inputs(p)["agentPoolName"]: inputs(p) for p in prod.by_type(AGENT_POOL) if inputs(p)["mode"] == "User" and "gpuProfile" in inputs(p)}
     assert set(pools) == {"h100", "t4infer"}
     for pool in pools.values():
         assert pool["mode"] == "User" and pool["resourceName"] == "ml-prod-azure" and pool["resourceGroupName"] == "ml-prod-azure-rg"
@@ -721,6 +721,7 @@ def test_json_plan_records_the_aks_order(tmp_path):
     wait = by_name[("time:index/sleep:Sleep", "ml-prod-azure-deployer-admin-propagation")]
     h100 = by_name[(AGENT_POOL, "ml-prod-azure-h100")]
     assert {system["urn"], wait["urn"]} <= set(provider["dependsOn"]) and h100["urn"] not in provider["dependsOn"]
-    # One pool after another, in the stack's order: system, h100, t4infer.
-    assert system["urn"] in h100["dependsOn"]
+    # One pool after another, in the stack's order: system, the CPU pool, h100, t4infer.
+    cpu = by_name[(AGENT_POOL, "ml-prod-azure-cpu")]
+    assert system["urn"] in cpu["dependsOn"] and cpu["urn"] in h100["dependsOn"]
     assert h100["urn"] in by_name[(AGENT_POOL, "ml-prod-azure-t4infer")]["dependsOn"]
