@@ -37,3 +37,27 @@ def test_every_cloud_stack_has_a_pool_for_pods_without_tolerations(plans, stack)
     if pools(plan) == 0:
         pytest.skip("cloud existing: the program creates no pools")
     assert untainted_pools(plan), f"{stack}: every pool is tainted"
+
+
+def shared_class(plan):
+    found = [inputs(r) for r in plan.by_type("kubernetes:storage.k8s.io/v1:StorageClass") if inputs(r)["metadata"]["name"] == "ml-shared"]
+    return found[0] if found else None
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_shared_volumes_are_deleted_with_their_claims_outside_prod(plans, stack):
+    """D9: with Retain, deleting a PVC leaves the PV and its Filestore instance (>= 1 TiB each on
+    GKE), EFS access point or Azure share billing after `pulumi destroy`. Prod keeps them
+    (prod also protects its stateful resources); every other environment deletes them."""
+    plan = plans[stack]
+    shared = shared_class(plan)
+    if shared is None:
+        pytest.skip("no shared file system on this stack")
+    values, _ = engine.read_stack_config(stack)
+    prod = values.get("ml-clusters:environment") == "prod"
+    assert shared["reclaimPolicy"] == ("Retain" if prod else "Delete")
+
+
+def test_both_sides_of_the_reclaim_boundary_are_in_stacks(plans):
+    policies = {shared_class(p)["reclaimPolicy"] for p in plans.values() if shared_class(p)}
+    assert policies == {"Retain", "Delete"}
