@@ -150,7 +150,19 @@ def _gke_node_pool(args):
     return {"name": f"{args.inputs.get('namePrefix', '')}{_short_hash(args.name, 26)}"}
 
 
+def _gcp_service_agent(project: str, service: str) -> str:
+    """A Google-managed service agent's address: service-<project number>@<agent domain>."""
+    domain = "gs-project-accounts" if service == "storage.googleapis.com" else f"gcp-sa-{service.split('.')[0]}"
+    return f"service-{_gcp_project_number(project)}@{domain}.iam.gserviceaccount.com"
+
+
+def _gcp_service_identity(args):
+    email = _gcp_service_agent(_gcp_project(args), str(args.inputs.get("service")))
+    return {"email": email, "member": f"serviceAccount:{email}"}
+
+
 GCP_OUTPUTS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "gcp:projects/serviceIdentity:ServiceIdentity": _gcp_service_identity,
     "gcp:compute/network:Network": _gcp_network,
     "gcp:compute/subnetwork:Subnetwork": _gcp_regional("subnetworks"),
     "gcp:compute/router:Router": _gcp_regional("routers"),
@@ -342,6 +354,11 @@ CALLS: dict[str, Callable[[Any], dict[str, Any]]] = {
         "tenantId": AZURE_TENANT_ID,
     },
     "azure-native:containerservice:listManagedClusterUserCredentials": _aks_user_credentials,
+    "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": lambda a: {
+        "emailAddress": _gcp_service_agent(a.args.get("project") or GCP_PROJECT, "storage.googleapis.com"),
+        "member": "serviceAccount:" + _gcp_service_agent(a.args.get("project") or GCP_PROJECT, "storage.googleapis.com"),
+        "project": a.args.get("project") or GCP_PROJECT,
+    },
     "gcp:organizations/getProject:getProject": lambda a: {
         "projectId": a.args.get("projectId") or GCP_PROJECT,
         "number": _gcp_project_number(a.args.get("projectId") or GCP_PROJECT),
