@@ -326,6 +326,16 @@ def _eks_addon_version(args):
     return {"addonName": addon, "kubernetesVersion": kubernetes, "mostRecent": args.args.get("mostRecent"),
             "version": f"v0.0.0-mock.k{kubernetes}-eksbuild.1", "id": addon}
 
+def _ssm_parameter(args):
+    """AWS's public EKS AMI parameters: a stand-in release that names the Kubernetes minor it
+    was read for and a hash of the parameter (`1.35.0-mock1a2b3c`), so a plan shows which
+    minor's and which AMI type's release a node group follows."""
+    name = str(args.args.get("name", ""))
+    minor = name.split("/")[5] if name.startswith("/aws/service/eks/optimized-ami/") else "0"
+    value = f"{minor}.0-mock{_short_hash(name, 6)}"
+    return {"name": name, "value": value, "insecureValue": value, "type": "String", "id": name}
+
+
 # --- Cloud-agnostic -------------------------------------------------------------------------
 
 
@@ -347,6 +357,7 @@ CALLS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "aws:index/getPartition:getPartition": lambda a: {"partition": "aws", "dnsSuffix": "amazonaws.com"},
     "aws:iam/getSessionContext:getSessionContext": _aws_session_context,
     "aws:eks/getAddonVersion:getAddonVersion": _eks_addon_version,
+    "aws:ssm/getParameter:getParameter": _ssm_parameter,
     "azure-native:authorization:getClientConfig": lambda a: {
         "clientId": _azure_uuid("deployer-client"),
         "objectId": AZURE_DEPLOYER_OBJECT_ID,

@@ -39,6 +39,15 @@ def _ami_type(arch: str, gpu: bool) -> str:
     return f"AL2023_{'ARM_64' if arch == 'arm64' else 'x86_64'}_{flavour}"
 
 
+def ami_release_parameter(kubernetes_version: str, ami_type: str) -> str:
+    """The public SSM parameter naming the newest EKS-optimized AMI release of an AMI type for a
+    Kubernetes minor, e.g. `1.35.3-20260827` (the path terraform-aws-modules/eks v21.19.0
+    reads in modules/eks-managed-node-group when `use_latest_ami_release_version`, its default)."""
+    arch = "arm64" if "_ARM_64_" in ami_type else "x86_64"
+    flavour = "nvidia" if ami_type.endswith("_NVIDIA") else "standard"
+    return f"/aws/service/eks/optimized-ami/{kubernetes_version}/amazon-linux-2023/{arch}/{flavour}/recommended/release_version"
+
+
 def _assume_role(service: str, extra_actions: tuple[str, ...] = ()) -> str:
     return json.dumps(
         {
@@ -503,6 +512,14 @@ class EksCluster(pulumi.ComponentResource):
                     name_prefix: Optional[str] = None) -> aws.eks.NodeGroup:
         itype = catalog.cloud("aws").instance_types[instance_type]
         template = self._launch_template(pool, disk_gb)
+        ami_type = _ami_type(itype.arch, gpu)
+        # The newest AMI release for this minor, read on every up: nodes roll onto patched
+        # kernels, containerd and NVIDIA drivers within a minor (EKS otherwise keeps a group on
+        # the release it was created with). A version bump reads the new minor's parameter.
+        release = aws.ssm.get_parameter_output(
+            name=ami_release_parameter(self.config.kubernetes_version, ami_type),
+            opts=pulumi.InvokeOutputOptions(parent=self, provider=self.provider),
+        ).insecure_value
         # Nodes join only with networking and pod identity in place, and the node role keeps
         # its policies until the group is gone (a teardown otherwise strands ENIs).
         depends = [self.vpc_cni, self.pod_identity_agent, self.kube_proxy, *self.role_grants[f"{self.cluster_name}-node"]]
@@ -517,7 +534,8 @@ class EksCluster(pulumi.ComponentResource):
             node_role_arn=self.node_role.arn,
             subnet_ids=[s.id for s in self.private_subnets],
             instance_types=[instance_type],
-            ami_type=_ami_type(itype.arch, gpu),
+            ami_type=ami_type,
+            release_version=release,
             capacity_type="SPOT" if spot else "ON_DEMAND",
             scaling_config={"min_size": min_size, "max_size": max_size, "desired_size": min_size},
             update_config={"max_unavailable": 1},

@@ -398,7 +398,8 @@ def test_a_version_bump_upgrades_control_plane_node_groups_addons_and_autoscaler
     assert set(changed) == {"ml-dev-aws-eks", *groups, *addons, "ml-dev-aws-cluster-autoscaler", *namespaces}
     assert changed["ml-dev-aws-eks"] == {"version"}
     for group in groups:
-        assert changed[group] == {"version"}
+        # releaseVersion: the new minor's AMI release (D8).
+        assert changed[group] == {"version", "releaseVersion"}
         assert node_group(dev_134, group.rsplit("-", 1)[1])["version"] == "1.34"
         assert node_group(dev, group.rsplit("-", 1)[1])["version"] == "1.35"
     for addon in addons:
@@ -741,3 +742,32 @@ def test_a_namespace_group_nothing_supplies_gets_a_warning():
                 "aws": {"groupPrincipalArns": {"search-eng": ["arn:aws:iam::123456789012:role/search"]}}}
     assert plan_for(supplied).warnings == []
 
+
+
+def test_node_groups_follow_the_newest_ami_release_of_their_minor():
+    """D8: EKS keeps a managed node group on the AMI release it was created with unless
+    release_version changes. Each group's release is read from AWS's public SSM parameter for
+    its AMI type and the stack's minor (terraform-aws-modules/eks v21.19.0
+    use_latest_ami_release_version), so a new release rolls the nodes and a minor bump moves
+    to the new minor's release."""
+    from types import SimpleNamespace
+
+    from components.clouds.aws.cluster import ami_release_parameter
+    from preview.mocks import CALLS
+
+    def release(name):
+        return CALLS["aws:ssm/getParameter:getParameter"](SimpleNamespace(args={"name": name}))["insecureValue"]
+
+    pools = {"gpuPools": [{"name": "l4", "instanceType": "g6.xlarge", "maxNodes": 2}],
+             "cpuPools": [{"name": "arm", "instanceType": "m7g.xlarge", "maxNodes": 2}]}
+    seen = {}
+    for version in ("1.34", "1.35"):
+        plan = plan_for({**MINIMAL, "kubernetesVersion": version, **pools})
+        for group in plan.by_type("aws:eks/nodeGroup:NodeGroup"):
+            ng = inputs(group)
+            assert ng["releaseVersion"] == release(ami_release_parameter(version, ng["amiType"])), group.name
+            seen[(version, ng["amiType"])] = ng["releaseVersion"]
+    assert {t for _, t in seen} == {"AL2023_x86_64_NVIDIA", "AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD"}
+    assert len(set(seen.values())) == len(seen)  # one release per minor and AMI type
+    assert ami_release_parameter("1.35", "AL2023_ARM_64_NVIDIA") == \
+        "/aws/service/eks/optimized-ami/1.35/amazon-linux-2023/arm64/nvidia/recommended/release_version"
