@@ -26,6 +26,7 @@ from pulumi_azure_native import (
 )
 
 from ... import catalog, conventions
+from ...conventions import gpu_resources
 from ...config import CpuPool, GpuPool, StackConfig
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
@@ -100,6 +101,19 @@ USER_POOL_REPLACE_ON_CHANGES = (
     "scaleSetPriority", "scaleSetEvictionPolicy", "spotMaxPrice", "osDiskSizeGB", "osDiskType",
     "availabilityZones", "enableEncryptionAtHost", "gpuProfile", "gpuInstanceProfile", "vmSize",
 )
+
+
+# Cluster Autoscaler's Azure provider reads a scale set's tags with this prefix as the node
+# template's resources, "_" standing for "/" (kubernetes/autoscaler cluster-autoscaler-1.35.2
+# cloudprovider/azure azure_util.go nodeResourcesTagName, azure_template.go
+# extractAllocatableResourcesFromScaleSet); AKS copies an agent pool's tags to its scale set.
+CA_RESOURCES_TAG = "k8s.io_cluster-autoscaler_node-template_resources_"
+
+
+def autoscaler_resource_tags(pool: GpuPool, itype: Any) -> dict[str, str]:
+    """Scale-from-zero capacity of a GPU pool: what its nodes advertise once the device plugin
+    runs (time-slicing replicas, MIG slices), which the VM SKU alone does not say."""
+    return {CA_RESOURCES_TAG + name.replace("/", "_"): count for name, count in sorted(gpu_resources(pool, itype).items())}
 
 
 def mig_instance_profile(pool: GpuPool) -> Optional[str]:
@@ -529,6 +543,7 @@ class AksCluster(pulumi.ComponentResource):
                     taints: list[str], after: pulumi.Resource, zones: Optional[list[str]] = None,
                     opts: Optional[pulumi.ResourceOptions] = None, **extra: Any) -> containerservice.AgentPool:
         itype = self.cat.instance_types[vm_size]
+        tags = extra.pop("tags", self.tags)
         if zones:
             extra["availability_zones"] = zones
         return containerservice.AgentPool(
@@ -553,7 +568,7 @@ class AksCluster(pulumi.ComponentResource):
             vnet_subnet_id=self.node_subnet.id,
             node_taints=taints,
             node_labels=labels,
-            tags=self.tags,
+            tags=tags,
             opts=pulumi.ResourceOptions.merge(
                 # The cluster autoscaler owns the node count once the pool exists.
                 self._opts(depends_on=[after], ignore_changes=["count", *self._version_ignores("orchestratorVersion")]), opts
@@ -622,6 +637,7 @@ class AksCluster(pulumi.ComponentResource):
             labels=conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False, cloud_partitions_mig=True),
             taints=[conventions.GPU_TAINT.as_string()], after=after,
             opts=self._user_pool_opts(),
+            tags={**self.tags, **autoscaler_resource_tags(pool, self.cat.instance_types[pool.instance_type])},
             # AKS installs the NVIDIA driver; the platform layer installs the device plugin.
             gpu_profile={"driver": "Install"},
             **extra,
