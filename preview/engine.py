@@ -508,7 +508,7 @@ def evaluate(
     Raises what `build` raises after the runtime has been cleaned up; pass `plan` to see
     what was registered before that. `shortcuts=False` runs the SDK's own internals."""
     plan = plan if plan is not None else Plan(stack=stack, project=PROJECT)
-    monitor = RecordingMonitor(PlanMocks(), plan)
+    monitor = RecordingMonitor(PlanMocks(config), plan)
     monitor.fast = shortcuts
     logger = logging.getLogger(f"ml-clusters.preview.{stack}")
     logger.propagate = False
