@@ -91,3 +91,22 @@ def by_name(outcomes: dict[str, Outcome]) -> dict[str, Outcome]:
 def assert_no_stateful_replaced(outcomes: dict[str, Outcome], stateful: set[str]) -> None:
     bad = [o.name for o in outcomes.values() if o.type in stateful and o.action in ("replace", "delete")]
     assert not bad, f"stateful resources replaced or deleted: {bad}"
+
+
+def plan_stack_changed(stack: str, set_keys: Optional[dict[str, Any]] = None, drop: Iterable[str] = ()) -> engine.Plan:
+    """Preview a stack file with some of its keys (without the project prefix) changed or
+    removed; secrets stay secrets, as Pulumi hands them over."""
+    values, secret_keys = engine.read_stack_config(stack)
+    for key in drop:
+        values.pop(f"{engine.PROJECT}:{key}", None)
+    for key, value in (set_keys or {}).items():
+        values[f"{engine.PROJECT}:{key}"] = engine.config_string(value)
+    return engine.run_program(stack, values, secret_keys)
+
+
+def assert_replace_is_clash_free(outcome: Outcome, generated_names: dict[str, str]) -> None:
+    """A replaced resource either goes first (delete-before-replace) or its new copy gets a new
+    physical name (`generated_names`: type -> why the provider names each copy anew)."""
+    assert outcome.action == "replace", outcome
+    assert outcome.delete_before_replace or outcome.type in generated_names, (
+        f"{outcome.name}: replaced with the same physical name and no delete-before-replace")
