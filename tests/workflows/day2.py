@@ -104,9 +104,21 @@ def plan_stack_changed(stack: str, set_keys: Optional[dict[str, Any]] = None, dr
     return engine.run_program(stack, values, secret_keys)
 
 
-def assert_replace_is_clash_free(outcome: Outcome, generated_names: dict[str, str]) -> None:
-    """A replaced resource either goes first (delete-before-replace) or its new copy gets a new
-    physical name (`generated_names`: type -> why the provider names each copy anew)."""
+def assert_replace_is_clash_free(outcome: Outcome, generated_names: dict[str, str], name_paths: Optional[dict[str, str]] = None) -> None:
+    """A replaced resource either goes first (delete-before-replace), or its new copy gets a new
+    physical name: the provider generates one per copy (`generated_names`: type -> why), or
+    the program changed its name input (`name_paths`: type -> input path)."""
     assert outcome.action == "replace", outcome
-    assert outcome.delete_before_replace or outcome.type in generated_names, (
+    renamed = (name_paths or {}).get(outcome.type) in outcome.paths
+    assert outcome.delete_before_replace or outcome.type in generated_names or renamed, (
         f"{outcome.name}: replaced with the same physical name and no delete-before-replace")
+
+
+def preview_change(before: engine.Plan, after_raw: dict[str, Any], facts: Iterable[Fact], stateful: set[str]) -> dict[str, Outcome]:
+    """Preview `after_raw`, classify it against `before`, check nothing stateful is replaced or
+    deleted, and return the outcomes by resource name."""
+    from tests.conftest import plan_for
+
+    outcomes = classify(before, plan_for(after_raw), facts)
+    assert_no_stateful_replaced(outcomes, stateful)
+    return by_name(outcomes)

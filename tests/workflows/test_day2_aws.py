@@ -23,7 +23,7 @@ import pytest
 
 from tests.conftest import config_errors, plan_for
 from tests.workflows.day2 import (
-    Fact, assert_no_stateful_replaced, assert_replace_is_clash_free, by_name, classify, plan_stack_changed,
+    Fact, assert_replace_is_clash_free, classify, plan_stack_changed, preview_change,
 )
 
 TF_NG = "terraform-provider-aws internal/service/eks/node_group.go"
@@ -83,9 +83,7 @@ def before():
 
 
 def change(before, after_raw):
-    outcomes = classify(before, plan_for(after_raw), FACTS)
-    assert_no_stateful_replaced(outcomes, STATEFUL)
-    return by_name(outcomes)
+    return preview_change(before, after_raw, FACTS, STATEFUL)
 
 
 def only(outcomes, type_):

@@ -19,8 +19,8 @@ from __future__ import annotations
 import pytest
 
 from components.clouds.azure.cluster import USER_POOL_REPLACE_ON_CHANGES
-from tests.conftest import plan_for
-from tests.workflows.day2 import Fact, assert_no_stateful_replaced, by_name, classify
+from tests.conftest import config_errors, plan_for
+from tests.workflows.day2 import Fact, assert_replace_is_clash_free, by_name, classify, plan_stack_changed, preview_change
 
 AZN = "pulumi/pulumi-azure-native provider/pkg/gen/replacement.go"
 AZURERM = "terraform-provider-azurerm kubernetes_cluster_node_pool_resource.go"
@@ -46,7 +46,7 @@ FACTS = [
     Fact(POOL, "orchestratorVersion", "update", AKS_API),
     Fact(CLUSTER, "kubernetesVersion", "update", AKS_API),
     Fact(CLUSTER, "apiServerAccessProfile.authorizedIPRanges", "update", AKS_API),
-    Fact(CLUSTER, "aadProfile.adminGroupObjectIds", "update", AKS_API),
+    Fact(CLUSTER, "aadProfile.adminGroupObjectIDs", "update", AKS_API),
     Fact(CLUSTER, "autoUpgradeProfile", "update", AKS_API),
     Fact(CLUSTER, "networkProfile", "replace", "AKS: network plugin and ranges cannot change on a cluster (azurerm network_profile ForceNew)"),
 ]
@@ -72,9 +72,7 @@ def before():
 
 
 def change(before, after_raw):
-    outcomes = classify(before, plan_for(after_raw), FACTS)
-    assert_no_stateful_replaced(outcomes, STATEFUL)
-    return by_name(outcomes)
+    return preview_change(before, after_raw, FACTS, STATEFUL)
 
 
 def test_every_replace_on_changes_field_is_backed_by_a_fact():
@@ -92,7 +90,7 @@ def test_pool_changes_aks_refuses_in_place_replace_the_pool_delete_first(before,
     assert pool.action == "replace", pool
     assert fields <= set(pool.paths)
     # The new pool keeps the name (it is the pool label): the old one goes first.
-    assert pool.delete_before_replace
+    assert pool.delete_before_replace and "agentPoolName" not in pool.paths
     # The engine itself replaces: the field is in the pool's replaceOnChanges, not just a table row.
     assert any(r.startswith("replaceOnChanges") for r in pool.replaced_by)
 
@@ -117,3 +115,62 @@ def test_patch_channel_keeps_pulumi_in_charge_of_the_minor(before):
     assert outcomes["ml-test-aks"].action == "update" and "kubernetesVersion" in outcomes["ml-test-aks"].paths
     pools = [o for o in outcomes.values() if o.type == POOL]
     assert pools and all(o.action == "update" and "orchestratorVersion" in o.paths for o in pools)
+
+
+A100 = {"name": "a100", "instanceType": "Standard_NC24ads_A100_v4", "maxNodes": 2, "diskGb": 64,
+        "sharing": {"mig": {"profile": "1g.10gb"}}}
+# The system AgentPool's name hashes what AKS cannot change in place (system_pool_name), so a
+# new system pool is created next to the old one and the old one is deleted after.
+NAME_PATHS = {POOL: "agentPoolName"}
+
+
+def test_min_max_change_is_an_in_place_update(before):
+    pool = change(before, stack(gpuPools=[{**T4, "minNodes": 1, "maxNodes": 8}]))["ml-test-t4"]
+    assert pool.action == "update" and set(pool.paths) == {"minCount", "maxCount", "count"}
+    # count differs only in the program: it is in ignoreChanges (tests/workflows/test_day2_sizes.py).
+
+
+def test_time_slicing_updates_labels_and_autoscaler_tags_in_place(before):
+    pool = change(before, stack(gpuPools=[{**T4, "sharing": {"timeSlicing": {"replicas": 4}}}]))["ml-test-t4"]
+    assert pool.action == "update"
+    assert {p.split(".")[0] for p in pool.paths} == {"nodeLabels", "tags"}
+
+
+def test_mig_profile_change_replaces_the_pool_delete_first():
+    before = plan_for(stack(gpuPools=[A100]))
+    pool = change(before, stack(gpuPools=[{**A100, "sharing": {"mig": {"profile": "3g.40gb"}}}]))["ml-test-a100"]
+    assert "gpuInstanceProfile" in pool.paths and pool.action == "replace" and pool.delete_before_replace
+
+
+def test_system_pool_size_change_creates_a_new_system_pool_first(before):
+    outcomes = classify(before, plan_for(stack(systemPool={"instanceType": "Standard_D8ds_v5"})), FACTS)
+    (system,) = [o for o in outcomes.values() if o.type == POOL]
+    # Replaced under a new agentPoolName, created before the old one is deleted: no clash, and
+    # the cluster keeps a System pool throughout.
+    assert system.action == "replace" and "agentPoolName" in system.paths and not system.delete_before_replace
+    assert_replace_is_clash_free(system, {}, NAME_PATHS)
+
+
+@pytest.mark.parametrize("changed, path", [
+    ({"network": {"apiAllowedCidrs": ["198.51.100.0/24"]}}, "apiServerAccessProfile.authorizedIPRanges"),
+    ({"azure": {"adminGroupObjectIds": ["3f2b8c1e-5a4d-4e6f-9b7a-1c2d3e4f5a6b"]}}, "aadProfile.adminGroupObjectIDs"),
+    ({"azure": {"upgradeChannel": "node-image"}}, "autoUpgradeProfile.upgradeChannel"),
+])
+def test_cluster_settings_update_the_cluster_in_place(before, changed, path):
+    cluster = change(before, stack(**changed))["ml-test-aks"]
+    assert cluster.action == "update" and path in cluster.paths
+
+
+def test_dr_off_on_prod_deletes_only_protected_replicas_which_the_engine_refuses():
+    """Turning DR off on prod-azure would delete the replica account and its containers; all
+    are protected in prod (pulumi refuses to delete a protected resource)."""
+    before = plan_stack_changed("prod-azure")
+    outcomes = classify(before, plan_stack_changed("prod-azure", drop=["dr"]), FACTS)
+    gone = [urn for urn, o in outcomes.items() if o.action in ("delete", "replace") and o.type in STATEFUL]
+    protected = {r.urn for r in before.resources if r.protect}
+    assert set(gone) <= protected
+
+
+def test_minor_channel_with_a_node_os_channel_it_overrides_is_refused_at_config_time():
+    problems = config_errors(stack(azure={"upgradeChannel": "node-image", "nodeOsUpgradeChannel": "SecurityPatch"}))
+    assert len(problems) == 1 and problems[0].startswith("azure.nodeOsUpgradeChannel")
