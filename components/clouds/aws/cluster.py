@@ -108,6 +108,7 @@ class EksCluster(pulumi.ComponentResource):
         # Every role's policy attachments, by role name: whoever uses a role waits for them,
         # so a teardown deletes the user first (EKS strands ENIs if the role loses them first).
         self.role_grants: dict[str, list[pulumi.Resource]] = {}
+        self.installed_addons: list[aws.eks.Addon] = []  # every add-on so far (_addon)
 
         self.cluster_role = self._role(f"{name}-cluster", "eks.amazonaws.com", ["AmazonEKSClusterPolicy"])
         self._network()
@@ -135,6 +136,7 @@ class EksCluster(pulumi.ComponentResource):
         self.gpu_groups = {pool.name: self._gpu_pool(pool) for pool in config.gpu_pools}
         self._storage_addons()
         self.file_system = self._shared_file_system() if config.platform.shared_file_system else None
+        self._identity_provider()
         self.ready = self._ready()
 
         kubeconfig = exec_kubeconfig(
@@ -423,21 +425,27 @@ class EksCluster(pulumi.ComponentResource):
                 f"{name}-team-{role}-{_short(arn)}", cluster_name=self.cluster.name, principal_arn=arn, type="STANDARD",
                 kubernetes_groups=sorted(groups_of[arn]), opts=self._opts,
             ))
+    def _identity_provider(self) -> None:
+        """The teams' OIDC identity provider, associated after every node group and add-on:
+        the association is a cluster update that can take 15-25 minutes, and EKS refuses other
+        cluster updates (and node group creation) meanwhile (review Q1)."""
         self.identity_provider = None
-        idp = settings.identity_provider
-        if idp is not None:
-            self.identity_provider = aws.eks.IdentityProviderConfig(
-                f"{name}-oidc",
-                cluster_name=self.cluster.name,
-                oidc={
-                    "identity_provider_config_name": "teams",
-                    "issuer_url": idp.issuer_url,
-                    "client_id": idp.client_id,
-                    "groups_claim": idp.groups_claim,
-                    "username_claim": idp.username_claim,
-                },
-                opts=self._opts,
-            )
+        idp = self.settings.identity_provider
+        if idp is None:
+            return
+        after = [self.system_group, *self.cpu_groups.values(), *self.gpu_groups.values(), *self.installed_addons]
+        self.identity_provider = aws.eks.IdentityProviderConfig(
+            f"{self.cluster_name}-oidc",
+            cluster_name=self.cluster.name,
+            oidc={
+                "identity_provider_config_name": "teams",
+                "issuer_url": idp.issuer_url,
+                "client_id": idp.client_id,
+                "groups_claim": idp.groups_claim,
+                "username_claim": idp.username_claim,
+            },
+            opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(depends_on=after)),
+        )
 
     def _addon_version(self, addon: str) -> str:
         """The stack's pin, else the newest version EKS offers for the cluster's Kubernetes
@@ -454,7 +462,7 @@ class EksCluster(pulumi.ComponentResource):
                configuration: Optional[dict] = None, **kwargs) -> aws.eks.Addon:
         if configuration is not None:
             kwargs["configuration_values"] = json.dumps(configuration, sort_keys=True)
-        return aws.eks.Addon(
+        installed = aws.eks.Addon(
             f"{self.cluster_name}-{addon}",
             cluster_name=self.cluster.name,
             addon_name=addon,
@@ -464,6 +472,8 @@ class EksCluster(pulumi.ComponentResource):
             opts=self._after(*(depends_on or [])),
             **kwargs,
         )
+        self.installed_addons.append(installed)
+        return installed
 
     def _core_addons(self) -> None:
         # Networking and pod identity must exist before any node joins.

@@ -502,6 +502,17 @@ def test_team_groups_come_from_the_oidc_provider(prod):
                            "clientId": "eks-ml-prod", "groupsClaim": "groups", "usernameClaim": "email"}
 
 
+def test_the_oidc_association_waits_for_every_node_group_and_addon(prod):
+    """Q1: associating an identity provider is a cluster update of 15-25 minutes during which
+    EKS refuses other cluster updates and node group creation (aws/containers-roadmap#1438,
+    eksctl#2244); it goes last, after every node group and add-on of the backend."""
+    deps = set(prod.one("aws:eks/identityProviderConfig:IdentityProviderConfig").dependencies)
+    groups = {r.urn for r in prod.by_type("aws:eks/nodeGroup:NodeGroup")}
+    addons = {r.urn for r in prod.by_type("aws:eks/addon:Addon") if not r.name.endswith("snapshot-controller")}
+    assert groups and groups <= deps
+    assert addons and addons <= deps
+
+
 @pytest.mark.parametrize("stack", ["dev-aws", "prod-aws"])
 def test_every_namespace_group_is_supplied(stack, dev, prod):
     """A RoleBinding to a group nothing puts users in is inert (REFERENCE.md). On EKS only
