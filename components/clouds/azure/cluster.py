@@ -199,10 +199,7 @@ class AksCluster(pulumi.ComponentResource):
         self._identity()
         self._monitoring()
         self._cluster()
-        self._container_insights()
         self._deployer_access()
-        if config.is_prod:
-            self._prod_operations()
         # AKS refuses a second agent-pool operation on a cluster while one runs (409
         # OperationNotAllowed), so every pool waits for the one before it.
         self.system_pool = self._system_pool()
@@ -213,6 +210,12 @@ class AksCluster(pulumi.ComponentResource):
         self.gpu_agent_pools: dict[str, containerservice.AgentPool] = {}
         for gpu in config.gpu_pools:
             previous = self.gpu_agent_pools[gpu.name] = self._gpu_pool(gpu, after=previous)
+        # Other operations on the cluster resource (the insights association, maintenance
+        # configurations, the audit diagnostic setting) wait for the last pool: AKS answers a
+        # concurrent operation with 409 OperationNotAllowed (review Q4).
+        self._container_insights(after=previous)
+        if config.is_prod:
+            self._prod_operations(after=previous)
 
         self.kubeconfig = pulumi.Output.secret(self._kubeconfig())
         # The provider (and so every Kubernetes object) waits for the system pool and for the
@@ -445,7 +448,7 @@ class AksCluster(pulumi.ComponentResource):
             profile["image_cleaner"] = {"enabled": True, "interval_hours": IMAGE_CLEANER_INTERVAL_HOURS}
         return profile
 
-    def _container_insights(self) -> None:
+    def _container_insights(self, after: pulumi.Resource) -> None:
         name = self.cluster_name
         self.insights_rule = monitor.DataCollectionRule(
             f"{name}-container-insights",
@@ -480,7 +483,7 @@ class AksCluster(pulumi.ComponentResource):
             association_name="ContainerInsightsExtension",
             resource_uri=self.cluster.id,
             data_collection_rule_id=self.insights_rule.id,
-            opts=self._opts(),
+            opts=self._opts(depends_on=[after]),
         )
 
     def _deployer_access(self) -> None:
@@ -504,7 +507,7 @@ class AksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployer_admin]),
         )
 
-    def _prod_operations(self) -> None:
+    def _prod_operations(self, after: pulumi.Resource) -> None:
         """prod: planned maintenance windows for both AKS auto-upgraders, and the API server
         audit log in the workspace."""
         settings, name = self.settings, self.cluster_name
@@ -521,7 +524,7 @@ class AksCluster(pulumi.ComponentResource):
                 resource_name_=self.cluster.name,
                 resource_group_name=self.resource_group.name,
                 maintenance_window=window,
-                opts=self._opts(),
+                opts=self._opts(depends_on=[after]),
             )
             for config_name in MAINTENANCE_CONFIGS
         }
@@ -533,7 +536,7 @@ class AksCluster(pulumi.ComponentResource):
             # Resource-specific tables (AKSAudit) rather than the shared AzureDiagnostics.
             log_analytics_destination_type="Dedicated",
             logs=[{"category": "kube-audit", "enabled": True}],
-            opts=self._opts(),
+            opts=self._opts(depends_on=[after]),
         )
 
     # --- pools ------------------------------------------------------------------------------

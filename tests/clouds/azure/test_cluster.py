@@ -747,3 +747,16 @@ def test_gpu_pools_tell_the_autoscaler_their_shared_capacity_for_scale_from_zero
     assert autoscaler_tags(prod, "cpu") == {}
     # The stack's own tags stay on every pool.
     assert agent_pool(prod, "t4infer")["tags"]["team"] == "ml-platform"
+
+
+def test_cluster_side_operations_wait_for_the_last_agent_pool(prod):
+    """Q4: AKS refuses a second operation on a cluster while one runs (409
+    OperationNotAllowed); the maintenance configurations, the audit diagnostic setting and the
+    Container Insights association are created after the last pool of the chain."""
+    last = next(p for p in prod.by_type(AGENT_POOL) if p.name == "ml-prod-azure-t4infer")
+    waiting = [*prod.by_type("azure-native:containerservice:MaintenanceConfiguration"),
+               *prod.by_type("azure-native:monitor:DiagnosticSetting"),
+               *prod.by_type("azure-native:monitor:DataCollectionRuleAssociation")]
+    assert len(waiting) >= 4
+    for resource in waiting:
+        assert last.urn in resource.dependencies, resource.name
