@@ -154,6 +154,10 @@ def cluster_ca_from_kubeconfigs(kubeconfigs: Any) -> str:
 
 # AKS adds this taint to every node of a spot pool, whatever the pool's own taints say.
 SPOT_TOLERATION = {"key": "kubernetes.azure.com/scalesetpriority", "operator": "Equal", "value": "spot", "effect": "NoSchedule"}
+# AKS adds this taint to every spot pool's nodeTaints itself; a later PUT without it is refused
+# ("Changing property 'properties.nodeTaints' is not allowed", pulumi-azure-native#959), so
+# spot pools list it explicitly, as azurerm's node-pool docs tell users to (review Q5).
+SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
 
 class AksCluster(pulumi.ComponentResource):
     def __init__(self, name: str, config: StackConfig, stack: str, opts: Optional[pulumi.ResourceOptions] = None):
@@ -615,7 +619,7 @@ class AksCluster(pulumi.ComponentResource):
             f"{self.cluster_name}-{pool.name}", pool.name,
             vm_size=pool.instance_type, mode="User", os_sku="AzureLinux",
             min_nodes=pool.min_nodes, max_nodes=pool.max_nodes, disk_gb=pool.disk_gb,
-            labels=conventions.cpu_pool_labels(pool), taints=[], after=after,
+            labels=conventions.cpu_pool_labels(pool), taints=[SPOT_TAINT] if pool.spot else [], after=after,
             opts=self._user_pool_opts(), **extra,
         )
 
@@ -638,7 +642,7 @@ class AksCluster(pulumi.ComponentResource):
             os_sku="Ubuntu",
             min_nodes=pool.min_nodes, max_nodes=pool.max_nodes, disk_gb=pool.disk_gb,
             labels=conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False, cloud_partitions_mig=True),
-            taints=[conventions.GPU_TAINT.as_string()], after=after,
+            taints=[conventions.GPU_TAINT.as_string(), *([SPOT_TAINT] if pool.spot else [])], after=after,
             opts=self._user_pool_opts(),
             tags={**self.tags, **autoscaler_resource_tags(pool, self.cat.instance_types[pool.instance_type])},
             # AKS installs the NVIDIA driver; the platform layer installs the device plugin.

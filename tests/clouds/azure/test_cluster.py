@@ -760,3 +760,12 @@ def test_cluster_side_operations_wait_for_the_last_agent_pool(prod):
     assert len(waiting) >= 4
     for resource in waiting:
         assert last.urn in resource.dependencies, resource.name
+
+
+def test_spot_pools_list_the_taint_aks_adds_so_later_updates_keep_it(dev):
+    """Q5: AKS appends kubernetes.azure.com/scalesetpriority=spot:NoSchedule to a spot pool's
+    nodeTaints; a later PUT without it fails (pulumi-azure-native#959). Spot pools send it
+    themselves; on-demand pools do not."""
+    spot_taint = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
+    assert agent_pool(dev, "t4spot")["nodeTaints"] == ["nvidia.com/gpu=present:NoSchedule", spot_taint]
+    assert spot_taint not in agent_pool(dev, "a100")["nodeTaints"]
