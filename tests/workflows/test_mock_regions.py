@@ -85,3 +85,17 @@ def test_a_provider_in_another_region_answers_for_its_own_region():
     assert where._where_for("urn:pulumi:s::p::pulumi:providers:aws::replica::replica-id").region == "us-west-2"
     assert where._where_for("urn:pulumi:s::p::pulumi:providers:aws::main::unknown-id").region == "us-east-1"
     assert where._where_for(None).region == "us-east-1"
+
+
+AWS_ARN_ACCOUNT = re.compile(r"arn:aws:[a-z0-9-]+:[a-z0-9-]*:(\d{12}|aws)?:")
+
+
+@pytest.mark.parametrize("stack", [s for s in STACKS if stack_config(s)[1].cloud == "aws"])
+def test_aws_arns_name_the_deploying_account(texts, stack):
+    """Every ARN the mocks build names the account getCallerIdentity answers (the one `pulumi
+    up` runs in), or AWS's own ("aws", managed policies), or one the stack file names itself."""
+    values, _ = stack_config(stack)
+    named = set(re.findall(r"\d{12}", " ".join(v for k, v in values.items() if k.startswith("ml-clusters:"))))
+    accounts = set(AWS_ARN_ACCOUNT.findall(texts[stack])) - {""}
+    assert mocks.ACCOUNT_ID in accounts
+    assert accounts <= {mocks.ACCOUNT_ID, "aws"} | named
