@@ -50,6 +50,8 @@ FACTS = [
     Fact(CLUSTER, "autoUpgradeProfile", "update", AKS_API),
     Fact(CLUSTER, "networkProfile", "replace", "AKS: network plugin and ranges cannot change on a cluster (azurerm network_profile ForceNew)"),
 ]
+DEPLOYER_FACTS = [*FACTS, Fact("azure-native:authorization:RoleAssignment", "principalId", "replace",
+                                "Azure RBAC docs: a role assignment's principal, role and scope cannot be updated")]
 STATEFUL = {
     "azure-native:storage:StorageAccount", "azure-native:storage:BlobContainer",
     "azure-native:containerregistry:Registry", "azure-native:keyvault:Vault",
@@ -174,3 +176,24 @@ def test_dr_off_on_prod_deletes_only_protected_replicas_which_the_engine_refuses
 def test_minor_channel_with_a_node_os_channel_it_overrides_is_refused_at_config_time():
     problems = config_errors(stack(azure={"upgradeChannel": "node-image", "nodeOsUpgradeChannel": "SecurityPatch"}))
     assert len(problems) == 1 and problems[0].startswith("azure.nodeOsUpgradeChannel")
+
+
+def test_a_new_deployer_gets_a_new_grant_and_the_same_cluster(before, monkeypatch):
+    """Q10: a CI service principal takes over from a user. ARM cannot change a role
+    assignment's principal (Azure RBAC docs: RoleAssignmentUpdateNotPermitted), so the grant
+    is replaced; azure-native names each assignment with a new GUID, so the new one is created
+    before the old one goes, and the RBAC propagation wait runs again (its trigger is the
+    assignment id). The Kubernetes provider gets the service principal's kubelogin mode for
+    the same cluster, so no Kubernetes object is replaced."""
+    from preview import mocks
+
+    client = mocks.CALLS["azure-native:authorization:getClientConfig"]
+    monkeypatch.setitem(mocks.CALLS, "azure-native:authorization:getClientConfig",
+                        lambda a: {**client(a), "objectId": "00000000-0000-4000-8000-0000000000c1"})
+    outcomes = classify(before, plan_for(stack(azure={"deployerPrincipalType": "ServicePrincipal"})), DEPLOYER_FACTS)
+    actions = {(o.type, o.action) for o in outcomes.values()}
+    assert actions == {("azure-native:authorization:RoleAssignment", "replace"), ("pulumi:providers:kubernetes", "update")}
+    grant = next(o for o in outcomes.values() if o.type == "azure-native:authorization:RoleAssignment")
+    assert {"principalId", "principalType"} <= set(grant.paths) and not grant.delete_before_replace
+    provider = next(o for o in outcomes.values() if o.type == "pulumi:providers:kubernetes")
+    assert provider.paths == ("kubeconfig",)

@@ -121,3 +121,8 @@ def test_dr_off_on_prod_would_replace_the_stores_which_protect_refuses():
 def test_a_gpu_type_the_region_lacks_is_refused_at_config_time_with_one_line():
     problems = config_errors(stack(gpuPools=[{**L4, "instanceType": "g2-standard-5"}, A100]))
     assert len(problems) == 1 and problems[0].startswith("gpuPools[0].instanceType")
+
+
+def test_release_channel_change_updates_the_cluster_in_place(before):
+    cluster = change(before, stack(gcp={**BASE["gcp"], "releaseChannel": "RAPID"}))["ml-test-gke"]
+    assert cluster.action == "update" and cluster.paths == ("releaseChannel.channel",)
