@@ -41,7 +41,8 @@ class MlCluster(pulumi.ComponentResource):
         self.platform = Platform(
             name,
             PlatformArgs(self.handle, config.platform, tuple(config.namespaces),
-                         config.alert_receivers(), config.alert_routes(), dr=self.dr),
+                         config.alert_receivers(), config.alert_routes(), dr=self.dr,
+                         retain_shared_volumes=config.is_prod),
             pulumi.ResourceOptions(parent=self, depends_on=list(self.handle.ready)),
         )
         self.grafana_admin_password = self.platform.grafana_admin_password

@@ -96,3 +96,31 @@ def system_pool_labels() -> dict[str, str]:
 def cpu_pool_labels(pool: CpuPool) -> dict[str, str]:
     """Node labels for a CPU worker pool's nodes: the pool name, not a GPU node, spot or not."""
     return dict(sorted({POOL_LABEL: pool.name, GPU_NODE_LABEL: "false", SPOT_LABEL: "true" if pool.spot else "false"}.items()))
+
+
+def mig_devices_per_gpu(gpu_key: str, profile: str) -> int:
+    """How many instances of `profile` one GPU holds when every GPU is cut into it (NVIDIA
+    MIG user guide, "Supported MIG Profiles": 7 compute slices; the smallest 1g profile fits
+    7 times, the 1g profile with twice its memory 4 times, 2g 3, 3g 2, 4g and 7g once)."""
+    slices = int(profile.split("g.", 1)[0])
+    if slices == 1:
+        return 7 if profile == catalog.gpu_model(gpu_key).mig_profiles[0] else 4
+    return {2: 3, 3: 2, 4: 1, 7: 1}[slices]
+
+
+def gpu_resources(pool: GpuPool, itype: catalog.InstanceType) -> dict[str, str]:
+    """The extended resources a node of `pool` advertises once its device plugin runs, which
+    the scale-from-zero tags must repeat: the tags overwrite the template node's capacity.
+    Time-slicing advertises each GPU `replicas` times under nvidia.com/gpu (renameByDefault
+    false, components/platform/gpu.py); MIG `single` shows the slices as nvidia.com/gpu,
+    `mixed` as nvidia.com/mig-<profile> (NVIDIA k8s-device-plugin README, MIG strategies)."""
+    gpus = itype.gpus
+    sharing = pool.sharing
+    if sharing is not None and sharing.time_slicing is not None:
+        return {GPU_RESOURCE: str(gpus * sharing.time_slicing.replicas)}
+    if sharing is not None and sharing.mig is not None:
+        count = str(gpus * mig_devices_per_gpu(itype.gpu or "", sharing.mig.profile))
+        if sharing.mig.strategy == "mixed":
+            return {f"nvidia.com/mig-{sharing.mig.profile}": count}
+        return {GPU_RESOURCE: count}
+    return {GPU_RESOURCE: str(gpus)}

@@ -57,6 +57,7 @@ class PlannedResource:
     dependencies: tuple[str, ...] = ()  # URNs this resource explicitly depends on
     delete_before_replace: bool = False
     ignore_changes: tuple[str, ...] = ()  # input paths the engine keeps from state on update
+    replace_on_changes: tuple[str, ...] = ()  # input paths whose change makes the engine replace
 
     def plain_inputs(self) -> dict[str, Any]:
         """Inputs as plain JSON with secrets shown as "[secret]"."""
@@ -161,6 +162,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     dependencies=tuple(sorted(request.dependencies)),
                     delete_before_replace=bool(request.deleteBeforeReplace),
                     ignore_changes=tuple(request.ignoreChanges),
+                    replace_on_changes=tuple(request.replaceOnChanges),
                 )
             )
         return response
@@ -506,7 +508,7 @@ def evaluate(
     Raises what `build` raises after the runtime has been cleaned up; pass `plan` to see
     what was registered before that. `shortcuts=False` runs the SDK's own internals."""
     plan = plan if plan is not None else Plan(stack=stack, project=PROJECT)
-    monitor = RecordingMonitor(PlanMocks(), plan)
+    monitor = RecordingMonitor(PlanMocks(config), plan)
     monitor.fast = shortcuts
     logger = logging.getLogger(f"ml-clusters.preview.{stack}")
     logger.propagate = False

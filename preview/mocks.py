@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Any, Callable
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
 
 from pulumi.runtime import mocks as pulumi_mocks
 
@@ -21,8 +23,23 @@ def _short_hash(text: str, n: int = 8) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:n]
 
 
+@dataclass(frozen=True)
+class Where:
+    """Where a resource or call lands: its provider's region (or location), GCP project and
+    Azure subscription, else the stack's own. Ids and ARNs are built from it, so a plan never
+    names a region the stack does not use."""
+
+    region: str = "us-east-1"
+    project: str = "mock-project"
+    subscription: str = "00000000-0000-4000-8000-000000000001"
+
+
+def _where(args: Any) -> Where:
+    return getattr(args, "where", None) or Where()
+
+
 def _region(args: pulumi_mocks.MockResourceArgs) -> str:
-    return str(args.inputs.get("region") or "us-east-1")
+    return str(args.inputs.get("region") or _where(args).region)
 
 
 # --- AWS ---------------------------------------------------------------------------------
@@ -95,12 +112,11 @@ AWS_IDS: dict[str, str] = {
 
 # --- Google Cloud -------------------------------------------------------------------------
 
-GCP_PROJECT = "mock-project"
 GCP_COMPUTE = "https://www.googleapis.com/compute/v1/projects"
 
 
 def _gcp_project(args) -> str:
-    return str(args.inputs.get("project") or GCP_PROJECT)
+    return str(args.inputs.get("project") or _where(args).project)
 
 
 def _gcp_project_number(project_id: str) -> str:
@@ -115,7 +131,7 @@ def _gcp_network(args):
 def _gcp_regional(kind: str):
     def outputs(args):
         name = args.inputs.get("name", args.name)
-        region = args.inputs.get("region", "us-central1")
+        region = args.inputs.get("region") or _where(args).region
         return {"name": name, "selfLink": f"{GCP_COMPUTE}/{_gcp_project(args)}/regions/{region}/{kind}/{name}"}
 
     return outputs
@@ -150,7 +166,19 @@ def _gke_node_pool(args):
     return {"name": f"{args.inputs.get('namePrefix', '')}{_short_hash(args.name, 26)}"}
 
 
+def _gcp_service_agent(project: str, service: str) -> str:
+    """A Google-managed service agent's address: service-<project number>@<agent domain>."""
+    domain = "gs-project-accounts" if service == "storage.googleapis.com" else f"gcp-sa-{service.split('.')[0]}"
+    return f"service-{_gcp_project_number(project)}@{domain}.iam.gserviceaccount.com"
+
+
+def _gcp_service_identity(args):
+    email = _gcp_service_agent(_gcp_project(args), str(args.inputs.get("service")))
+    return {"email": email, "member": f"serviceAccount:{email}"}
+
+
 GCP_OUTPUTS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "gcp:projects/serviceIdentity:ServiceIdentity": _gcp_service_identity,
     "gcp:compute/network:Network": _gcp_network,
     "gcp:compute/subnetwork:Subnetwork": _gcp_regional("subnetworks"),
     "gcp:compute/router:Router": _gcp_regional("routers"),
@@ -161,7 +189,7 @@ GCP_OUTPUTS: dict[str, Callable[[Any], dict[str, Any]]] = {
 
 # --- Azure --------------------------------------------------------------------------------
 
-AZURE_SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
+AZURE_SUBSCRIPTION_ID = Where().subscription  # when neither the stack nor the provider names one
 AZURE_TENANT_ID = "00000000-0000-4000-8000-000000000002"
 AZURE_DEPLOYER_OBJECT_ID = "00000000-0000-4000-8000-000000000003"
 
@@ -187,7 +215,7 @@ def _azure_identity(args):
 
 def _aks_cluster(args):
     name = args.inputs.get("resourceName") or args.name
-    location = args.inputs.get("location") or "eastus"
+    location = args.inputs.get("location") or _where(args).region
     dns = f"{args.inputs.get('dnsPrefix') or name}-{_short_hash(args.name, 8)}"
     node_rg = args.inputs.get("nodeResourceGroup") or f"MC_{name}"
     outputs = {
@@ -198,7 +226,7 @@ def _aks_cluster(args):
             "kubeletidentity": {
                 "clientId": _azure_uuid(args.name + "kubelet-client"),
                 "objectId": _azure_uuid(args.name + "kubelet-object"),
-                "resourceId": f"/subscriptions/{AZURE_SUBSCRIPTION_ID}/resourceGroups/{node_rg}"
+                "resourceId": f"/subscriptions/{_where(args).subscription}/resourceGroups/{node_rg}"
                 f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}-agentpool",
             }
         },
@@ -314,6 +342,16 @@ def _eks_addon_version(args):
     return {"addonName": addon, "kubernetesVersion": kubernetes, "mostRecent": args.args.get("mostRecent"),
             "version": f"v0.0.0-mock.k{kubernetes}-eksbuild.1", "id": addon}
 
+def _ssm_parameter(args):
+    """AWS's public EKS AMI parameters: a stand-in release that names the Kubernetes minor it
+    was read for and a hash of the parameter (`1.35.0-mock1a2b3c`), so a plan shows which
+    minor's and which AMI type's release a node group follows."""
+    name = str(args.args.get("name", ""))
+    minor = name.split("/")[5] if name.startswith("/aws/service/eks/optimized-ami/") else "0"
+    value = f"{minor}.0-mock{_short_hash(name, 6)}"
+    return {"name": name, "value": value, "insecureValue": value, "type": "String", "id": name}
+
+
 # --- Cloud-agnostic -------------------------------------------------------------------------
 
 
@@ -335,27 +373,68 @@ CALLS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "aws:index/getPartition:getPartition": lambda a: {"partition": "aws", "dnsSuffix": "amazonaws.com"},
     "aws:iam/getSessionContext:getSessionContext": _aws_session_context,
     "aws:eks/getAddonVersion:getAddonVersion": _eks_addon_version,
+    "aws:ssm/getParameter:getParameter": _ssm_parameter,
     "azure-native:authorization:getClientConfig": lambda a: {
         "clientId": _azure_uuid("deployer-client"),
         "objectId": AZURE_DEPLOYER_OBJECT_ID,
-        "subscriptionId": AZURE_SUBSCRIPTION_ID,
+        "subscriptionId": _where(a).subscription,
         "tenantId": AZURE_TENANT_ID,
     },
     "azure-native:containerservice:listManagedClusterUserCredentials": _aks_user_credentials,
+    "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": lambda a: {
+        "emailAddress": _gcp_service_agent(a.args.get("project") or _where(a).project, "storage.googleapis.com"),
+        "member": "serviceAccount:" + _gcp_service_agent(a.args.get("project") or _where(a).project, "storage.googleapis.com"),
+        "project": a.args.get("project") or _where(a).project,
+    },
     "gcp:organizations/getProject:getProject": lambda a: {
-        "projectId": a.args.get("projectId") or GCP_PROJECT,
-        "number": _gcp_project_number(a.args.get("projectId") or GCP_PROJECT),
-        "name": a.args.get("projectId") or GCP_PROJECT,
+        "projectId": a.args.get("projectId") or _where(a).project,
+        "number": _gcp_project_number(a.args.get("projectId") or _where(a).project),
+        "name": a.args.get("projectId") or _where(a).project,
     },
 }
 
 
+def stack_where(config: Optional[dict[str, str]]) -> Where:
+    """The stack's own region, GCP project and Azure subscription, from its flat config."""
+    config = config or {}
+    gcp: Any = {}
+    try:
+        gcp = json.loads(config.get("ml-clusters:gcp") or "{}")
+    except ValueError:
+        pass
+    default = Where()
+    return Where(
+        region=config.get("ml-clusters:region") or config.get("aws:region") or default.region,
+        project=(gcp.get("project") if isinstance(gcp, dict) else None) or config.get("gcp:project") or default.project,
+        subscription=config.get("azure-native:subscriptionId") or default.subscription,
+    )
+
+
 class PlanMocks(pulumi_mocks.Mocks):
+    def __init__(self, config: Optional[dict[str, str]] = None):
+        self.stack = stack_where(config)
+        self.providers: dict[str, Where] = {}  # provider resource id -> where its resources land
+
+    def _where_for(self, provider_ref: Optional[str]) -> Where:
+        if provider_ref:
+            found = self.providers.get(provider_ref.rsplit("::", 1)[-1])
+            if found is not None:
+                return found
+        return self.stack
+
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
         outputs = dict(args.inputs)
         typ = args.typ
         prefix = AWS_IDS.get(typ)
         resource_id = f"{prefix}{_short_hash(args.name, 17)}" if prefix else f"{args.name}-id"
+        if typ.startswith("pulumi:providers:"):
+            self.providers[resource_id] = Where(
+                region=str(args.inputs.get("region") or args.inputs.get("location") or self.stack.region),
+                project=str(args.inputs.get("project") or self.stack.project),
+                subscription=str(args.inputs.get("subscriptionId") or self.stack.subscription),
+            )
+            return resource_id, outputs
+        args.where = self._where_for(args.provider)
         if typ == "aws:s3/bucket:Bucket" and args.inputs.get("bucket"):
             resource_id = args.inputs["bucket"]  # S3 answers with the bucket's name as its id
         if typ.startswith("aws:"):
@@ -366,5 +445,6 @@ class PlanMocks(pulumi_mocks.Mocks):
         return resource_id, outputs
 
     def call(self, args: pulumi_mocks.MockCallArgs):
+        args.where = self._where_for(args.provider)
         handler = CALLS.get(args.token)
         return handler(args) if handler else {}

@@ -39,6 +39,9 @@ class PlatformArgs:
     alert_routes: Mapping[str, Sequence[str]] = field(default_factory=dict)
     # Disaster recovery: with a plan and the handle's backup target, Velero is installed.
     dr: Optional[DrPlan] = None
+    # Keep shared file-system volumes after their claims are deleted (prod); elsewhere a
+    # teardown deletes them, so no Filestore instance or EFS access point is left billing.
+    retain_shared_volumes: bool = True
 
 
 class Platform(pulumi.ComponentResource):
@@ -56,7 +59,7 @@ class Platform(pulumi.ComponentResource):
         settings = args.settings
         monitoring = settings.monitoring
 
-        self.storage = Storage(f"{name}-storage", StorageArgs(handle, settings.shared_file_system), child)
+        self.storage = Storage(f"{name}-storage", StorageArgs(handle, settings.shared_file_system, args.retain_shared_volumes), child)
         self.gpu = Gpu(
             f"{name}-gpu",
             GpuArgs(handle, feature_discovery=settings.gpu_feature_discovery, dcgm_exporter=monitoring.enabled),

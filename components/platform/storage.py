@@ -34,6 +34,7 @@ ACCESS_MODE_ANNOTATION = f"{LABEL_PREFIX}/access-mode"
 class StorageArgs:
     handle: ClusterHandle
     shared_file_system: bool = True
+    retain_shared_volumes: bool = True
 
 
 def storage_class_body(name: str, spec: StorageClassSpec, reclaim: str, default: bool, binding: str) -> dict:
@@ -95,7 +96,7 @@ class Storage(pulumi.ComponentResource):
             # A network file system is reachable from every zone: bind at once.
             self.shared = k8s.storage.v1.StorageClass(
                 f"{name}-shared",
-                **storage_class_body(SHARED_CLASS, handle.file_storage, "Retain", False, "Immediate"),
+                **storage_class_body(SHARED_CLASS, handle.file_storage, "Retain" if args.retain_shared_volumes else "Delete", False, "Immediate"),
                 opts=scope.opts(),
             )
             self.shared_class = SHARED_CLASS

@@ -169,7 +169,7 @@ def test_azure_failover_preview(tmp_path):
     plan = failed_over("prod-azure-dr")
     agent_pools = {inputs(p)["agentPoolName"]: inputs(p) for p in plan.by_type("azure-native:containerservice:AgentPool")
                    if inputs(p)["mode"] == "User"}
-    assert {n: p["minCount"] for n, p in agent_pools.items()} == {"h100": 0, "t4infer": 0}
+    assert {n: p["minCount"] for n, p in agent_pools.items()} == {"cpu": 0, "h100": 0, "t4infer": 0}
     assert len(plan.by_type(RESTORE)) == 1
     values = velero(plan)
     assert values["podLabels"] == {"azure.workload.identity/use": "true"}

@@ -15,21 +15,17 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from ... import catalog, conventions
+from ...conventions import gpu_resources
 from ...config import CpuPool, GpuPool, StackConfig
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
+from .kms import account_root, key_policy
 
 MANAGED_POLICY = "arn:aws:iam::aws:policy/"
 CA_TAG_PREFIX = "k8s.io/cluster-autoscaler/node-template"
 # EKS add-ons that run a Deployment and do not tolerate the system taint by their own
 # defaults get it through their configuration values (see _addon_configuration).
 SYSTEM_ADDON_TOLERATIONS = [{"key": conventions.SYSTEM_TAINT.key, "operator": "Exists", "effect": conventions.SYSTEM_TAINT.effect}]
-# KMS actions of a key administrator (no use of the key for data).
-KMS_ADMIN_ACTIONS = [
-    "kms:CancelKeyDeletion", "kms:Create*", "kms:Delete*", "kms:Describe*", "kms:Disable*", "kms:Enable*",
-    "kms:Get*", "kms:List*", "kms:Put*", "kms:Revoke*", "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion",
-    "kms:TagResource", "kms:UntagResource", "kms:Update*",
-]
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator"]
 CA_SERVICE_ACCOUNT = "cluster-autoscaler"
@@ -42,6 +38,15 @@ def _ami_type(arch: str, gpu: bool) -> str:
     # The NVIDIA AMIs carry the driver and the container toolkit; we add the device plugin.
     flavour = "NVIDIA" if gpu else "STANDARD"
     return f"AL2023_{'ARM_64' if arch == 'arm64' else 'x86_64'}_{flavour}"
+
+
+def ami_release_parameter(kubernetes_version: str, ami_type: str) -> str:
+    """The public SSM parameter naming the newest EKS-optimized AMI release of an AMI type for a
+    Kubernetes minor, e.g. `1.35.3-20260827` (the path terraform-aws-modules/eks v21.19.0
+    reads in modules/eks-managed-node-group when `use_latest_ami_release_version`, its default)."""
+    arch = "arm64" if "_ARM_64_" in ami_type else "x86_64"
+    flavour = "nvidia" if ami_type.endswith("_NVIDIA") else "standard"
+    return f"/aws/service/eks/optimized-ami/{kubernetes_version}/amazon-linux-2023/{arch}/{flavour}/recommended/release_version"
 
 
 def _assume_role(service: str, extra_actions: tuple[str, ...] = ()) -> str:
@@ -103,6 +108,7 @@ class EksCluster(pulumi.ComponentResource):
         # Every role's policy attachments, by role name: whoever uses a role waits for them,
         # so a teardown deletes the user first (EKS strands ENIs if the role loses them first).
         self.role_grants: dict[str, list[pulumi.Resource]] = {}
+        self.installed_addons: list[aws.eks.Addon] = []  # every add-on so far (_addon)
 
         self.cluster_role = self._role(f"{name}-cluster", "eks.amazonaws.com", ["AmazonEKSClusterPolicy"])
         self._network()
@@ -130,6 +136,7 @@ class EksCluster(pulumi.ComponentResource):
         self.gpu_groups = {pool.name: self._gpu_pool(pool) for pool in config.gpu_pools}
         self._storage_addons()
         self.file_system = self._shared_file_system() if config.platform.shared_file_system else None
+        self._identity_provider()
         self.ready = self._ready()
 
         kubeconfig = exec_kubeconfig(
@@ -298,16 +305,13 @@ class EksCluster(pulumi.ComponentResource):
         )
 
     def _key_policy(self, cluster_role_arn: str) -> str:
-        """An explicit key policy instead of KMS's default (which trusts every IAM principal of
-        the account): administration for whoever runs `pulumi up` (KMS refuses a policy that
-        would lock its caller out) and the stack's admins, use for the cluster role (EKS
-        envelope encryption), for CloudWatch Logs on this cluster's log groups only, and for
-        EFS on behalf of the admins in prod. No wildcard principal anywhere."""
+        """The key policy (components/clouds/aws/kms.py): the account statement, the stack's
+        admins, use for the cluster role (EKS envelope encryption), for CloudWatch Logs on this
+        cluster's log groups only, and for EFS through the EFS service in prod. No wildcard
+        principal, and nothing that depends on who runs `pulumi up`."""
         region, account, partition = self.config.region, self.account_id, self.partition
-        admins = sorted({self.deployer_arn, *self.settings.admin_principal_arns})
         log_arns = [f"arn:{partition}:logs:{region}:{account}:log-group:{group}" for group in self.log_groups.values()]
         statements: list[dict] = [
-            {"Sid": "KeyAdministrators", "Effect": "Allow", "Principal": {"AWS": admins}, "Action": KMS_ADMIN_ACTIONS, "Resource": "*"},
             {
                 # The cluster role encrypts and decrypts Kubernetes secrets (EKS user guide,
                 # "Encrypt Kubernetes secrets with KMS": Encrypt, Decrypt, DescribeKey, ListGrants).
@@ -335,12 +339,12 @@ class EksCluster(pulumi.ComponentResource):
                 # file system; only through the EFS service of this region and account.
                 "Sid": "EfsThroughTheService",
                 "Effect": "Allow",
-                "Principal": {"AWS": admins},
+                "Principal": {"AWS": account_root(partition, account)},
                 "Action": ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
                 "Resource": "*",
                 "Condition": {"StringEquals": {"kms:ViaService": f"elasticfilesystem.{region}.amazonaws.com", "kms:CallerAccount": account}},
             })
-        return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+        return key_policy(partition, account, self.settings.admin_principal_arns, statements)
 
     def _flow_logs(self) -> None:
         """VPC flow logs (all traffic) to a KMS-encrypted CloudWatch log group with retention."""
@@ -421,21 +425,27 @@ class EksCluster(pulumi.ComponentResource):
                 f"{name}-team-{role}-{_short(arn)}", cluster_name=self.cluster.name, principal_arn=arn, type="STANDARD",
                 kubernetes_groups=sorted(groups_of[arn]), opts=self._opts,
             ))
+    def _identity_provider(self) -> None:
+        """The teams' OIDC identity provider, associated after every node group and add-on:
+        the association is a cluster update that can take 15-25 minutes, and EKS refuses other
+        cluster updates (and node group creation) meanwhile (review Q1)."""
         self.identity_provider = None
-        idp = settings.identity_provider
-        if idp is not None:
-            self.identity_provider = aws.eks.IdentityProviderConfig(
-                f"{name}-oidc",
-                cluster_name=self.cluster.name,
-                oidc={
-                    "identity_provider_config_name": "teams",
-                    "issuer_url": idp.issuer_url,
-                    "client_id": idp.client_id,
-                    "groups_claim": idp.groups_claim,
-                    "username_claim": idp.username_claim,
-                },
-                opts=self._opts,
-            )
+        idp = self.settings.identity_provider
+        if idp is None:
+            return
+        after = [self.system_group, *self.cpu_groups.values(), *self.gpu_groups.values(), *self.installed_addons]
+        self.identity_provider = aws.eks.IdentityProviderConfig(
+            f"{self.cluster_name}-oidc",
+            cluster_name=self.cluster.name,
+            oidc={
+                "identity_provider_config_name": "teams",
+                "issuer_url": idp.issuer_url,
+                "client_id": idp.client_id,
+                "groups_claim": idp.groups_claim,
+                "username_claim": idp.username_claim,
+            },
+            opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(depends_on=after)),
+        )
 
     def _addon_version(self, addon: str) -> str:
         """The stack's pin, else the newest version EKS offers for the cluster's Kubernetes
@@ -452,7 +462,7 @@ class EksCluster(pulumi.ComponentResource):
                configuration: Optional[dict] = None, **kwargs) -> aws.eks.Addon:
         if configuration is not None:
             kwargs["configuration_values"] = json.dumps(configuration, sort_keys=True)
-        return aws.eks.Addon(
+        installed = aws.eks.Addon(
             f"{self.cluster_name}-{addon}",
             cluster_name=self.cluster.name,
             addon_name=addon,
@@ -462,6 +472,8 @@ class EksCluster(pulumi.ComponentResource):
             opts=self._after(*(depends_on or [])),
             **kwargs,
         )
+        self.installed_addons.append(installed)
+        return installed
 
     def _core_addons(self) -> None:
         # Networking and pod identity must exist before any node joins.
@@ -511,6 +523,14 @@ class EksCluster(pulumi.ComponentResource):
                     name_prefix: Optional[str] = None) -> aws.eks.NodeGroup:
         itype = catalog.cloud("aws").instance_types[instance_type]
         template = self._launch_template(pool, disk_gb)
+        ami_type = _ami_type(itype.arch, gpu)
+        # The newest AMI release for this minor, read on every up: nodes roll onto patched
+        # kernels, containerd and NVIDIA drivers within a minor (EKS otherwise keeps a group on
+        # the release it was created with). A version bump reads the new minor's parameter.
+        release = aws.ssm.get_parameter_output(
+            name=ami_release_parameter(self.config.kubernetes_version, ami_type),
+            opts=pulumi.InvokeOutputOptions(parent=self, provider=self.provider),
+        ).insecure_value
         # Nodes join only with networking and pod identity in place, and the node role keeps
         # its policies until the group is gone (a teardown otherwise strands ENIs).
         depends = [self.vpc_cni, self.pod_identity_agent, self.kube_proxy, *self.role_grants[f"{self.cluster_name}-node"]]
@@ -525,7 +545,8 @@ class EksCluster(pulumi.ComponentResource):
             node_role_arn=self.node_role.arn,
             subnet_ids=[s.id for s in self.private_subnets],
             instance_types=[instance_type],
-            ami_type=_ami_type(itype.arch, gpu),
+            ami_type=ami_type,
+            release_version=release,
             capacity_type="SPOT" if spot else "ON_DEMAND",
             scaling_config={"min_size": min_size, "max_size": max_size, "desired_size": min_size},
             update_config={"max_unavailable": 1},
@@ -746,34 +767,6 @@ class EksCluster(pulumi.ComponentResource):
 
 def _short(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
-
-
-def mig_devices_per_gpu(gpu_key: str, profile: str) -> int:
-    """How many instances of `profile` one GPU holds when every GPU is cut into it (NVIDIA
-    MIG user guide, "Supported MIG Profiles": 7 compute slices; the smallest 1g profile fits
-    7 times, the 1g profile with twice its memory 4 times, 2g 3, 3g 2, 4g and 7g once)."""
-    slices = int(profile.split("g.", 1)[0])
-    if slices == 1:
-        return 7 if profile == catalog.gpu_model(gpu_key).mig_profiles[0] else 4
-    return {2: 3, 3: 2, 4: 1, 7: 1}[slices]
-
-
-def gpu_resources(pool: GpuPool, itype: catalog.InstanceType) -> dict[str, str]:
-    """The extended resources a node of `pool` advertises once its device plugin runs, which
-    the scale-from-zero tags must repeat: the tags overwrite the template node's capacity.
-    Time-slicing advertises each GPU `replicas` times under nvidia.com/gpu (renameByDefault
-    false, components/platform/gpu.py); MIG `single` shows the slices as nvidia.com/gpu,
-    `mixed` as nvidia.com/mig-<profile> (NVIDIA k8s-device-plugin README, MIG strategies)."""
-    gpus = itype.gpus
-    sharing = pool.sharing
-    if sharing is not None and sharing.time_slicing is not None:
-        return {conventions.GPU_RESOURCE: str(gpus * sharing.time_slicing.replicas)}
-    if sharing is not None and sharing.mig is not None:
-        count = str(gpus * mig_devices_per_gpu(itype.gpu or "", sharing.mig.profile))
-        if sharing.mig.strategy == "mixed":
-            return {f"nvidia.com/mig-{sharing.mig.profile}": count}
-        return {conventions.GPU_RESOURCE: count}
-    return {conventions.GPU_RESOURCE: str(gpus)}
 
 
 def node_template(labels: dict[str, str], taints: list[conventions.Taint], resources: dict[str, str]) -> dict[str, str]:

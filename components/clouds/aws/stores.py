@@ -24,6 +24,7 @@ from ...config import StackConfig
 from ...dr import VELERO_RELEASE, StoresArgs, bucket_name
 from ...handle import BackupTarget, ModelStore
 from .cluster import POD_IDENTITY_TRUST, EksCluster, _assume_role
+from .kms import key_policy
 
 WORKLOAD_SERVICE_ACCOUNT = "workload"
 VELERO_NAMESPACE = "velero"
@@ -132,6 +133,12 @@ class S3Stores(pulumi.ComponentResource):
             description=f"{what} of cluster {self.owner}",
             enable_key_rotation=True,
             deletion_window_in_days=30,
+            # The same explicit shape as the cluster key (kms.py): the account statement lets the
+            # IAM policies of the team, Velero and replication roles work; the stack's admins
+            # administer it. Not KMS's implicit default, so every key reads the same.
+            policy=self.account_id.apply(
+                lambda account: key_policy(self.eks.partition, account, self.eks.settings.admin_principal_arns, [])
+            ),
             region=region,
             opts=pulumi.ResourceOptions.merge(self._opts, self._keep),
         )

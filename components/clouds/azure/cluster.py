@@ -26,6 +26,7 @@ from pulumi_azure_native import (
 )
 
 from ... import catalog, conventions
+from ...conventions import gpu_resources
 from ...config import CpuPool, GpuPool, StackConfig
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
@@ -90,6 +91,31 @@ def dns_service_ip(service_cidr: str) -> str:
     return str(ipaddress.ip_network(service_cidr).network_address + 10)
 
 
+# AgentPool fields AKS cannot change on an existing pool though azure-native would send them
+# in place: hashicorp/terraform-provider-azurerm kubernetes_cluster_node_pool_resource.go marks
+# priority, eviction_policy, spot_max_price, gpu_instance and gpu_driver ForceNew, and cycles
+# the pool (recreates it) for os_disk_size_gb, os_disk_type, zones and host_encryption_enabled.
+# AKS auto-upgrade channels that change the Kubernetes minor on their own.
+MINOR_UPGRADE_CHANNELS = ("stable", "rapid")
+USER_POOL_REPLACE_ON_CHANGES = (
+    "scaleSetPriority", "scaleSetEvictionPolicy", "spotMaxPrice", "osDiskSizeGB", "osDiskType",
+    "availabilityZones", "enableEncryptionAtHost", "gpuProfile", "gpuInstanceProfile", "vmSize",
+)
+
+
+# Cluster Autoscaler's Azure provider reads a scale set's tags with this prefix as the node
+# template's resources, "_" standing for "/" (kubernetes/autoscaler cluster-autoscaler-1.35.2
+# cloudprovider/azure azure_util.go nodeResourcesTagName, azure_template.go
+# extractAllocatableResourcesFromScaleSet); AKS copies an agent pool's tags to its scale set.
+CA_RESOURCES_TAG = "k8s.io_cluster-autoscaler_node-template_resources_"
+
+
+def autoscaler_resource_tags(pool: GpuPool, itype: Any) -> dict[str, str]:
+    """Scale-from-zero capacity of a GPU pool: what its nodes advertise once the device plugin
+    runs (time-slicing replicas, MIG slices), which the VM SKU alone does not say."""
+    return {CA_RESOURCES_TAG + name.replace("/", "_"): count for name, count in sorted(gpu_resources(pool, itype).items())}
+
+
 def mig_instance_profile(pool: GpuPool) -> Optional[str]:
     """AKS's GPU instance profile for a MIG pool: `1g.10gb` -> `MIG1g`."""
     if pool.sharing is None or pool.sharing.mig is None:
@@ -128,6 +154,10 @@ def cluster_ca_from_kubeconfigs(kubeconfigs: Any) -> str:
 
 # AKS adds this taint to every node of a spot pool, whatever the pool's own taints say.
 SPOT_TOLERATION = {"key": "kubernetes.azure.com/scalesetpriority", "operator": "Equal", "value": "spot", "effect": "NoSchedule"}
+# AKS adds this taint to every spot pool's nodeTaints itself; a later PUT without it is refused
+# ("Changing property 'properties.nodeTaints' is not allowed", pulumi-azure-native#959), so
+# spot pools list it explicitly, as azurerm's node-pool docs tell users to (review Q5).
+SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
 
 class AksCluster(pulumi.ComponentResource):
     def __init__(self, name: str, config: StackConfig, stack: str, opts: Optional[pulumi.ResourceOptions] = None):
@@ -173,10 +203,7 @@ class AksCluster(pulumi.ComponentResource):
         self._identity()
         self._monitoring()
         self._cluster()
-        self._container_insights()
         self._deployer_access()
-        if config.is_prod:
-            self._prod_operations()
         # AKS refuses a second agent-pool operation on a cluster while one runs (409
         # OperationNotAllowed), so every pool waits for the one before it.
         self.system_pool = self._system_pool()
@@ -187,6 +214,12 @@ class AksCluster(pulumi.ComponentResource):
         self.gpu_agent_pools: dict[str, containerservice.AgentPool] = {}
         for gpu in config.gpu_pools:
             previous = self.gpu_agent_pools[gpu.name] = self._gpu_pool(gpu, after=previous)
+        # Other operations on the cluster resource (the insights association, maintenance
+        # configurations, the audit diagnostic setting) wait for the last pool: AKS answers a
+        # concurrent operation with 409 OperationNotAllowed (review Q4).
+        self._container_insights(after=previous)
+        if config.is_prod:
+            self._prod_operations(after=previous)
 
         self.kubeconfig = pulumi.Output.secret(self._kubeconfig())
         # The provider (and so every Kubernetes object) waits for the system pool and for the
@@ -396,9 +429,16 @@ class AksCluster(pulumi.ComponentResource):
                 # Pools live in their own AgentPools; a managed-cluster PUT that lists a pool
                 # differently fails ("A new agent pool was introduced"), so the inline
                 # bootstrap pool is only read at creation.
-                ignore_changes=["agentPoolProfiles"],
+                ignore_changes=["agentPoolProfiles", *self._version_ignores("kubernetesVersion")],
             ),
         )
+
+    def _version_ignores(self, field: str) -> list[str]:
+        """The version fields Pulumi leaves to AKS. The `stable` and `rapid` auto-upgrade
+        channels move the cluster to a newer minor by themselves (AKS docs, "Automatically
+        upgrade an AKS cluster"), and AKS never downgrades: a later PUT carrying the pinned
+        minor would fail. With those channels the pinned version is the creation version only."""
+        return [field] if self.settings.upgrade_channel in MINOR_UPGRADE_CHANNELS else []
 
     def _security_profile(self) -> dict[str, Any]:
         profile: dict[str, Any] = {"workload_identity": {"enabled": True}}
@@ -412,7 +452,7 @@ class AksCluster(pulumi.ComponentResource):
             profile["image_cleaner"] = {"enabled": True, "interval_hours": IMAGE_CLEANER_INTERVAL_HOURS}
         return profile
 
-    def _container_insights(self) -> None:
+    def _container_insights(self, after: pulumi.Resource) -> None:
         name = self.cluster_name
         self.insights_rule = monitor.DataCollectionRule(
             f"{name}-container-insights",
@@ -447,7 +487,7 @@ class AksCluster(pulumi.ComponentResource):
             association_name="ContainerInsightsExtension",
             resource_uri=self.cluster.id,
             data_collection_rule_id=self.insights_rule.id,
-            opts=self._opts(),
+            opts=self._opts(depends_on=[after]),
         )
 
     def _deployer_access(self) -> None:
@@ -471,7 +511,7 @@ class AksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployer_admin]),
         )
 
-    def _prod_operations(self) -> None:
+    def _prod_operations(self, after: pulumi.Resource) -> None:
         """prod: planned maintenance windows for both AKS auto-upgraders, and the API server
         audit log in the workspace."""
         settings, name = self.settings, self.cluster_name
@@ -488,7 +528,7 @@ class AksCluster(pulumi.ComponentResource):
                 resource_name_=self.cluster.name,
                 resource_group_name=self.resource_group.name,
                 maintenance_window=window,
-                opts=self._opts(),
+                opts=self._opts(depends_on=[after]),
             )
             for config_name in MAINTENANCE_CONFIGS
         }
@@ -500,7 +540,7 @@ class AksCluster(pulumi.ComponentResource):
             # Resource-specific tables (AKSAudit) rather than the shared AzureDiagnostics.
             log_analytics_destination_type="Dedicated",
             logs=[{"category": "kube-audit", "enabled": True}],
-            opts=self._opts(),
+            opts=self._opts(depends_on=[after]),
         )
 
     # --- pools ------------------------------------------------------------------------------
@@ -510,6 +550,7 @@ class AksCluster(pulumi.ComponentResource):
                     taints: list[str], after: pulumi.Resource, zones: Optional[list[str]] = None,
                     opts: Optional[pulumi.ResourceOptions] = None, **extra: Any) -> containerservice.AgentPool:
         itype = self.cat.instance_types[vm_size]
+        tags = extra.pop("tags", self.tags)
         if zones:
             extra["availability_zones"] = zones
         return containerservice.AgentPool(
@@ -534,10 +575,10 @@ class AksCluster(pulumi.ComponentResource):
             vnet_subnet_id=self.node_subnet.id,
             node_taints=taints,
             node_labels=labels,
-            tags=self.tags,
+            tags=tags,
             opts=pulumi.ResourceOptions.merge(
                 # The cluster autoscaler owns the node count once the pool exists.
-                self._opts(depends_on=[after], ignore_changes=["count"]), opts
+                self._opts(depends_on=[after], ignore_changes=["count", *self._version_ignores("orchestratorVersion")]), opts
             ),
             **extra,
         )
@@ -563,9 +604,10 @@ class AksCluster(pulumi.ComponentResource):
 
     def _user_pool_opts(self) -> pulumi.ResourceOptions:
         # azure-native replaces an AgentPool whose vmSize or gpuInstanceProfile changes
-        # (provider/pkg/gen/replacement.go); the pool keeps its name (it is the pool label),
-        # so the old pool must go before the new one is created.
-        return pulumi.ResourceOptions(delete_before_replace=True)
+        # (provider/pkg/gen/replacement.go); AKS refuses more in place than that, so those
+        # fields are replaced too (USER_POOL_REPLACE_ON_CHANGES). The pool keeps its name (it
+        # is the pool label), so the old pool must go before the new one is created.
+        return pulumi.ResourceOptions(delete_before_replace=True, replace_on_changes=list(USER_POOL_REPLACE_ON_CHANGES))
 
     def _cpu_pool(self, pool: CpuPool, after: pulumi.Resource) -> containerservice.AgentPool:
         extra: dict[str, Any] = {}
@@ -577,7 +619,7 @@ class AksCluster(pulumi.ComponentResource):
             f"{self.cluster_name}-{pool.name}", pool.name,
             vm_size=pool.instance_type, mode="User", os_sku="AzureLinux",
             min_nodes=pool.min_nodes, max_nodes=pool.max_nodes, disk_gb=pool.disk_gb,
-            labels=conventions.cpu_pool_labels(pool), taints=[], after=after,
+            labels=conventions.cpu_pool_labels(pool), taints=[SPOT_TAINT] if pool.spot else [], after=after,
             opts=self._user_pool_opts(), **extra,
         )
 
@@ -600,8 +642,9 @@ class AksCluster(pulumi.ComponentResource):
             os_sku="Ubuntu",
             min_nodes=pool.min_nodes, max_nodes=pool.max_nodes, disk_gb=pool.disk_gb,
             labels=conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False, cloud_partitions_mig=True),
-            taints=[conventions.GPU_TAINT.as_string()], after=after,
+            taints=[conventions.GPU_TAINT.as_string(), *([SPOT_TAINT] if pool.spot else [])], after=after,
             opts=self._user_pool_opts(),
+            tags={**self.tags, **autoscaler_resource_tags(pool, self.cat.instance_types[pool.instance_type])},
             # AKS installs the NVIDIA driver; the platform layer installs the device plugin.
             gpu_profile={"driver": "Install"},
             **extra,

@@ -233,7 +233,12 @@ class BlobStores(pulumi.ComponentResource):
             self.containers[f"{suffix}-{container}"] = storage.BlobContainer(
                 f"{name}-{suffix}-{container}", container_name=container, account_name=account.name,
                 resource_group_name=group, public_access="None",
-                opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(depends_on=[self.blob_services[suffix]])),
+                # A container holds the data: deleting one deletes its blobs, so prod protects it
+                # like its account (turning DR off must not delete the replica's data).
+                opts=pulumi.ResourceOptions.merge(
+                    pulumi.ResourceOptions.merge(self._opts, self._keep),
+                    pulumi.ResourceOptions(depends_on=[self.blob_services[suffix]]),
+                ),
             )
 
     def _create_stores(self, owner: str, region: str, replica_region: Optional[str]) -> None:

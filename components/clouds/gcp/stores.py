@@ -116,13 +116,20 @@ class GcsStores(pulumi.ComponentResource):
                 f"{name}-stores", name="stores", key_ring=ring.id, purpose="ENCRYPT_DECRYPT",
                 rotation_period=KEY_ROTATION, opts=protected,
             )
-            number = gcp.organizations.get_project_output(
-                project_id=self.project, opts=pulumi.InvokeOutputOptions(parent=self, provider=self.gke.provider)
-            ).number
-            for agent in ("gs-project-accounts.iam", "gcp-sa-artifactregistry.iam"):
+            # A fresh project has no Cloud Storage or Artifact Registry service agent until
+            # something asks for one (Pulumi GCP docs, storage.getProjectServiceAccount: it
+            # "ensures it exists prior to any API operations which demand its existence";
+            # projects.ServiceIdentity creates a service's agent). Granting the key to an agent
+            # that does not exist yet fails, so each grant names the agent these return.
+            invoke = pulumi.InvokeOutputOptions(parent=self, provider=self.gke.provider)
+            storage_agent = gcp.storage.get_project_service_account_output(project=self.project, opts=invoke)
+            registry_agent = gcp.projects.ServiceIdentity(
+                f"{name}-artifactregistry-agent", project=self.project, service="artifactregistry.googleapis.com",
+                opts=self._opts,
+            )
+            for agent, member in (("gs-project-accounts", storage_agent.member), ("gcp-sa-artifactregistry", registry_agent.member)):
                 grants.append(gcp.kms.CryptoKeyIAMMember(
-                    f"{name}-stores-{agent.split('.')[0]}", crypto_key_id=self.key.id, role=KMS_ENCRYPTER,
-                    member=pulumi.Output.concat("serviceAccount:service-", number, f"@{agent}.gserviceaccount.com"),
+                    f"{name}-stores-{agent}", crypto_key_id=self.key.id, role=KMS_ENCRYPTER, member=member,
                     opts=self._opts,
                 ))
         for kind in ("models", "backups"):

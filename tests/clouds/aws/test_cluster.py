@@ -398,7 +398,8 @@ def test_a_version_bump_upgrades_control_plane_node_groups_addons_and_autoscaler
     assert set(changed) == {"ml-dev-aws-eks", *groups, *addons, "ml-dev-aws-cluster-autoscaler", *namespaces}
     assert changed["ml-dev-aws-eks"] == {"version"}
     for group in groups:
-        assert changed[group] == {"version"}
+        # releaseVersion: the new minor's AMI release (D8).
+        assert changed[group] == {"version", "releaseVersion"}
         assert node_group(dev_134, group.rsplit("-", 1)[1])["version"] == "1.34"
         assert node_group(dev, group.rsplit("-", 1)[1])["version"] == "1.35"
     for addon in addons:
@@ -499,6 +500,17 @@ def test_team_groups_come_from_the_oidc_provider(prod):
     idp = inputs(prod.one("aws:eks/identityProviderConfig:IdentityProviderConfig"))
     assert idp["oidc"] == {"identityProviderConfigName": "teams", "issuerUrl": "https://login.example.com/oauth2/default",
                            "clientId": "eks-ml-prod", "groupsClaim": "groups", "usernameClaim": "email"}
+
+
+def test_the_oidc_association_waits_for_every_node_group_and_addon(prod):
+    """Q1: associating an identity provider is a cluster update of 15-25 minutes during which
+    EKS refuses other cluster updates and node group creation (aws/containers-roadmap#1438,
+    eksctl#2244); it goes last, after every node group and add-on of the backend."""
+    deps = set(prod.one("aws:eks/identityProviderConfig:IdentityProviderConfig").dependencies)
+    groups = {r.urn for r in prod.by_type("aws:eks/nodeGroup:NodeGroup")}
+    addons = {r.urn for r in prod.by_type("aws:eks/addon:Addon") if not r.name.endswith("snapshot-controller")}
+    assert groups and groups <= deps
+    assert addons and addons <= deps
 
 
 @pytest.mark.parametrize("stack", ["dev-aws", "prod-aws"])
@@ -639,16 +651,22 @@ def test_the_default_security_group_is_emptied(dev):
     assert sg["vpcId"].startswith("vpc-") and "ingress" not in sg and "egress" not in sg
 
 
+def kms_policies(plan):
+    return {k.name: json.loads(inputs(k)["policy"]) for k in plan.by_type("aws:kms/key:Key")}
+
+
 def test_the_kms_key_policy_names_its_principals(dev, prod):
+    """D3: every key keeps KMS's account statement (IAM policies of the account decide, so a
+    second deployer or CI can update and destroy the stack), names the stack's admins, never
+    the deployer (the policy must not change with who runs `pulumi up`), and no wildcard."""
     for plan in (dev, prod):
         name = plan.outputs["clusterName"]
         policy = json.loads(inputs(plan.one("aws:kms/key:Key", f"{name}-secrets"))["policy"])
         by_sid = {s["Sid"]: s for s in policy["Statement"]}
         principals = [p for s in policy["Statement"] for v in s["Principal"].values() for p in ([v] if isinstance(v, str) else v)]
-        assert "*" not in principals and not any(p.endswith(":root") for p in principals)
-        admins = by_sid["KeyAdministrators"]["Principal"]["AWS"]
-        assert "arn:aws:iam::123456789012:user/preview" in admins  # the deployer: KMS refuses a lock-out
-        assert not {"kms:Encrypt", "kms:Decrypt"} & set(by_sid["KeyAdministrators"]["Action"])
+        assert "*" not in principals
+        assert by_sid["AccountIamPolicies"]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+        assert "arn:aws:iam::123456789012:user/preview" not in principals  # the deployer
         assert by_sid["EksSecretsEncryption"]["Principal"] == {"AWS": f"arn:aws:iam::123456789012:role/{name}-cluster"}
         logs = by_sid["CloudWatchLogsOfThisCluster"]
         assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
@@ -656,8 +674,39 @@ def test_the_kms_key_policy_names_its_principals(dev, prod):
             f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/eks/{name}/cluster",
             f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc/{name}/flow-logs",
         ]
-    prod_admins = json.loads(inputs(prod.one("aws:kms/key:Key", "ml-prod-aws-secrets"))["policy"])["Statement"][0]["Principal"]["AWS"]
-    assert "arn:aws:iam::123456789012:role/platform-admins" in prod_admins
+    assert "KeyAdministrators" not in {s["Sid"] for s in kms_policies(dev)["ml-dev-aws-secrets"]["Statement"]}  # no admins listed
+    prod_admins = {s["Sid"]: s for s in kms_policies(prod)["ml-prod-aws-secrets"]["Statement"]}["KeyAdministrators"]
+    assert "arn:aws:iam::123456789012:role/platform-admins" in prod_admins["Principal"]["AWS"]
+    assert not {"kms:Encrypt", "kms:Decrypt"} & set(prod_admins["Action"])
+
+
+def test_the_kms_key_policy_does_not_depend_on_who_deploys():
+    """D3: Alice creates the stack, CI runs the next `pulumi up`: the key policy is the same,
+    so there is no PutKeyPolicy (which KMS authorizes against the current policy)."""
+    from preview import mocks
+
+    raw = {**MINIMAL}
+    first = kms_policies(plan_for(raw))
+    saved = mocks.CALLS["aws:index/getCallerIdentity:getCallerIdentity"]
+    mocks.CALLS["aws:index/getCallerIdentity:getCallerIdentity"] = lambda a: {
+        **saved(a), "arn": f"arn:aws:iam::{mocks.ACCOUNT_ID}:role/ci-deployer"}
+    try:
+        second = kms_policies(plan_for(raw))
+    finally:
+        mocks.CALLS["aws:index/getCallerIdentity:getCallerIdentity"] = saved
+    assert first == second and first
+
+
+def test_store_and_replica_keys_have_the_same_explicit_policy_shape(prod):
+    """Item 7: the model-store and replica keys no longer fall back to KMS's implicit default;
+    they carry the account statement and the stack's admins like the cluster key."""
+    policies = kms_policies(prod)
+    stores = {n: p for n, p in policies.items() if "stores" in n}
+    assert set(stores) == {"ml-prod-aws-stores-stores", "ml-prod-aws-stores-stores-replica"}
+    for policy in stores.values():
+        by_sid = {s["Sid"]: s for s in policy["Statement"]}
+        assert by_sid["AccountIamPolicies"]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+        assert by_sid["KeyAdministrators"] == {s["Sid"]: s for s in policies["ml-prod-aws-secrets"]["Statement"]}["KeyAdministrators"]
 
 
 def test_efs_uses_the_stacks_own_key_in_prod(dev, prod):
@@ -704,3 +753,32 @@ def test_a_namespace_group_nothing_supplies_gets_a_warning():
                 "aws": {"groupPrincipalArns": {"search-eng": ["arn:aws:iam::123456789012:role/search"]}}}
     assert plan_for(supplied).warnings == []
 
+
+
+def test_node_groups_follow_the_newest_ami_release_of_their_minor():
+    """D8: EKS keeps a managed node group on the AMI release it was created with unless
+    release_version changes. Each group's release is read from AWS's public SSM parameter for
+    its AMI type and the stack's minor (terraform-aws-modules/eks v21.19.0
+    use_latest_ami_release_version), so a new release rolls the nodes and a minor bump moves
+    to the new minor's release."""
+    from types import SimpleNamespace
+
+    from components.clouds.aws.cluster import ami_release_parameter
+    from preview.mocks import CALLS
+
+    def release(name):
+        return CALLS["aws:ssm/getParameter:getParameter"](SimpleNamespace(args={"name": name}))["insecureValue"]
+
+    pools = {"gpuPools": [{"name": "l4", "instanceType": "g6.xlarge", "maxNodes": 2}],
+             "cpuPools": [{"name": "arm", "instanceType": "m7g.xlarge", "maxNodes": 2}]}
+    seen = {}
+    for version in ("1.34", "1.35"):
+        plan = plan_for({**MINIMAL, "kubernetesVersion": version, **pools})
+        for group in plan.by_type("aws:eks/nodeGroup:NodeGroup"):
+            ng = inputs(group)
+            assert ng["releaseVersion"] == release(ami_release_parameter(version, ng["amiType"])), group.name
+            seen[(version, ng["amiType"])] = ng["releaseVersion"]
+    assert {t for _, t in seen} == {"AL2023_x86_64_NVIDIA", "AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD"}
+    assert len(set(seen.values())) == len(seen)  # one release per minor and AMI type
+    assert ami_release_parameter("1.35", "AL2023_ARM_64_NVIDIA") == \
+        "/aws/service/eks/optimized-ami/1.35/amazon-linux-2023/arm64/nvidia/recommended/release_version"

@@ -112,7 +112,9 @@ def test_every_azure_resource_uses_the_explicit_provider_and_tags(dev):
     assert all(r.provider.startswith(provider.urn + "::") for r in azure_resources)
     expected_tags = {"team": "research", "ml-clusters-cluster": "ml-test", "ml-clusters-environment": "dev", "ml-clusters-stack": "test"}
     tagged = [inputs(r) for r in azure_resources if "tags" in inputs(r)]
-    assert len(tagged) >= 8 and all(t["tags"] == expected_tags for t in tagged)
+    # GPU pools add the autoscaler's capacity tags (D6) to the stack's own.
+    own = [{k: v for k, v in t["tags"].items() if not k.startswith("k8s.io_cluster-autoscaler_")} for t in tagged]
+    assert len(tagged) >= 8 and all(t == expected_tags for t in own)
     assert system_pool(dev)["tags"] == expected_tags
 
 
@@ -287,7 +289,7 @@ def test_system_pool_without_zones_in_a_zoneless_region():
 
 
 def test_one_user_agent_pool_per_gpu_pool(prod):
-    pools = {inputs(p)["agentPoolName"]: inputs(p) for p in prod.by_type(AGENT_POOL) if inputs(p)["mode"] == "User"}
+    pools = {inputs(p)["agentPoolName"]: inputs(p) for p in prod.by_type(AGENT_POOL) if inputs(p)["mode"] == "User" and "gpuProfile" in inputs(p)}
     assert set(pools) == {"h100", "t4infer"}
     for pool in pools.values():
         assert pool["mode"] == "User" and pool["resourceName"] == "ml-prod-azure" and pool["resourceGroupName"] == "ml-prod-azure-rg"
@@ -721,6 +723,49 @@ def test_json_plan_records_the_aks_order(tmp_path, capsys):
     wait = by_name[("time:index/sleep:Sleep", "ml-prod-azure-deployer-admin-propagation")]
     h100 = by_name[(AGENT_POOL, "ml-prod-azure-h100")]
     assert {system["urn"], wait["urn"]} <= set(provider["dependsOn"]) and h100["urn"] not in provider["dependsOn"]
-    # One pool after another, in the stack's order: system, h100, t4infer.
-    assert system["urn"] in h100["dependsOn"]
+    # One pool after another, in the stack's order: system, the CPU pool, h100, t4infer.
+    cpu = by_name[(AGENT_POOL, "ml-prod-azure-cpu")]
+    assert system["urn"] in cpu["dependsOn"] and cpu["urn"] in h100["dependsOn"]
     assert h100["urn"] in by_name[(AGENT_POOL, "ml-prod-azure-t4infer")]["dependsOn"]
+
+
+def autoscaler_tags(plan, pool):
+    return {k: v for k, v in agent_pool(plan, pool)["tags"].items() if k.startswith("k8s.io_cluster-autoscaler_")}
+
+
+def test_gpu_pools_tell_the_autoscaler_their_shared_capacity_for_scale_from_zero(dev, prod):
+    """D6: from zero nodes, Cluster Autoscaler's Azure provider takes nvidia.com/gpu from the VM
+    SKU (1 on Standard_NC4as_T4_v3) unless the scale set carries
+    `k8s.io_cluster-autoscaler_node-template_resources_<name with _ for />` tags
+    (kubernetes/autoscaler cluster-autoscaler-1.35.2 cloudprovider/azure azure_util.go,
+    azure_template.go). A T4 time-sliced x4 advertises 4; one A100 cut into 3g.40gb, 2 slices."""
+    prefix = "k8s.io_cluster-autoscaler_node-template_resources_"
+    assert autoscaler_tags(prod, "t4infer") == {prefix + "nvidia.com_gpu": "4"}
+    assert autoscaler_tags(prod, "h100") == {prefix + "nvidia.com_gpu": "8"}
+    assert autoscaler_tags(dev, "a100") == {prefix + "nvidia.com_gpu": "2"}
+    assert autoscaler_tags(dev, "t4spot") == {prefix + "nvidia.com_gpu": "1"}
+    assert autoscaler_tags(prod, "cpu") == {}
+    # The stack's own tags stay on every pool.
+    assert agent_pool(prod, "t4infer")["tags"]["team"] == "ml-platform"
+
+
+def test_cluster_side_operations_wait_for_the_last_agent_pool(prod):
+    """Q4: AKS refuses a second operation on a cluster while one runs (409
+    OperationNotAllowed); the maintenance configurations, the audit diagnostic setting and the
+    Container Insights association are created after the last pool of the chain."""
+    last = next(p for p in prod.by_type(AGENT_POOL) if p.name == "ml-prod-azure-t4infer")
+    waiting = [*prod.by_type("azure-native:containerservice:MaintenanceConfiguration"),
+               *prod.by_type("azure-native:monitor:DiagnosticSetting"),
+               *prod.by_type("azure-native:monitor:DataCollectionRuleAssociation")]
+    assert len(waiting) >= 4
+    for resource in waiting:
+        assert last.urn in resource.dependencies, resource.name
+
+
+def test_spot_pools_list_the_taint_aks_adds_so_later_updates_keep_it(dev):
+    """Q5: AKS appends kubernetes.azure.com/scalesetpriority=spot:NoSchedule to a spot pool's
+    nodeTaints; a later PUT without it fails (pulumi-azure-native#959). Spot pools send it
+    themselves; on-demand pools do not."""
+    spot_taint = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
+    assert agent_pool(dev, "t4spot")["nodeTaints"] == ["nvidia.com/gpu=present:NoSchedule", spot_taint]
+    assert spot_taint not in agent_pool(dev, "a100")["nodeTaints"]

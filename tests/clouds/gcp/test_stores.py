@@ -70,3 +70,19 @@ def test_service_account_ids_are_valid_and_distinct_between_primary_and_standby(
     ids = [inputs(a)["accountId"] for plan in (prod, standby) for a in plan.by_type("gcp:serviceaccount/account:Account")]
     assert all(re.fullmatch(r"[a-z][a-z0-9-]{4,28}[a-z0-9]", i) for i in ids), ids
     assert len(ids) == len(set(ids))
+
+
+def test_cmek_grants_wait_for_service_agents_a_fresh_project_does_not_have_yet(prod):
+    """D5: the Cloud Storage and Artifact Registry service agents exist only once something asks
+    for them. The Artifact Registry agent is created by projects.ServiceIdentity and its grant
+    waits for it (the member is its output); the Cloud Storage agent's address comes from
+    storage.getProjectServiceAccount, which creates it when missing (Pulumi GCP docs)."""
+    identity = prod.one("gcp:projects/serviceIdentity:ServiceIdentity")
+    assert inputs(identity)["service"] == "artifactregistry.googleapis.com"
+    assert inputs(identity)["project"] == "ml-platform-prod"
+    grants = {inputs(g)["member"]: g for g in prod.by_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
+              if g.name.startswith("ml-prod-gcp-stores-stores-")}
+    registry = next(g for m, g in grants.items() if "@gcp-sa-artifactregistry." in m)
+    assert identity.urn in registry.dependencies
+    assert any("@gs-project-accounts." in m for m in grants)
+    assert len(grants) == 2

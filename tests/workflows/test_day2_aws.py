@@ -1,0 +1,179 @@
+"""The EKS day-2 change matrix on the plan (tests/workflows/day2.py classifies).
+
+Facts, each with its source: hashicorp/terraform-provider-aws (the provider pulumi-aws 7.x
+bridges), read at main as stored:
+- internal/service/eks/node_group.go resourceNodeGroup: ami_type, capacity_type, disk_size,
+  instance_types, launch_template.id/name, node_group_name(_prefix), node_role_arn,
+  subnet_ids, remote_access are ForceNew; labels, scaling_config, taint, update_config are
+  sent with UpdateNodegroupConfig; launch_template.version, release_version, version with
+  UpdateNodegroupVersion (a rolling replacement of the nodes, max_unavailable at a time).
+- internal/service/eks/cluster.go resourceCluster: name, role_arn,
+  access_config.bootstrap_cluster_creator_admin_permissions, bootstrap_self_managed_addons,
+  kubernetes_network_config.service_ipv4_cidr/ip_family are ForceNew; version, vpc_config
+  (endpoint access, public_access_cidrs, subnet_ids), logging, deletion_protection update in
+  place.
+- internal/service/ec2/ec2_launch_template.go: changing block_device_mappings writes a new
+  template version (in place); the node group then rolls to it (launch_template.version).
+- internal/service/kms/key.go: policy updates in place (PutKeyPolicy).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import config_errors, plan_for
+from tests.workflows.day2 import (
+    Fact, assert_replace_is_clash_free, classify, plan_stack_changed, preview_change,
+)
+
+TF_NG = "terraform-provider-aws internal/service/eks/node_group.go"
+TF_EKS = "terraform-provider-aws internal/service/eks/cluster.go"
+TF_LT = "terraform-provider-aws internal/service/ec2/ec2_launch_template.go"
+TF_KMS = "terraform-provider-aws internal/service/kms/key.go"
+NG = "aws:eks/nodeGroup:NodeGroup"
+EKS = "aws:eks/cluster:Cluster"
+LT = "aws:ec2/launchTemplate:LaunchTemplate"
+
+FACTS = [
+    Fact(NG, "amiType", "replace", TF_NG + " ami_type ForceNew"),
+    Fact(NG, "capacityType", "replace", TF_NG + " capacity_type ForceNew"),
+    Fact(NG, "diskSize", "replace", TF_NG + " disk_size ForceNew"),
+    Fact(NG, "instanceTypes", "replace", TF_NG + " instance_types ForceNew"),
+    Fact(NG, "nodeGroupNamePrefix", "replace", TF_NG + " node_group_name_prefix ForceNew"),
+    Fact(NG, "nodeRoleArn", "replace", TF_NG + " node_role_arn ForceNew"),
+    Fact(NG, "subnetIds", "replace", TF_NG + " subnet_ids ForceNew"),
+    Fact(NG, "launchTemplate.id", "replace", TF_NG + " launch_template.id ForceNew"),
+    Fact(NG, "labels", "update", TF_NG + " UpdateNodegroupConfig"),
+    Fact(NG, "taints", "update", TF_NG + " UpdateNodegroupConfig"),
+    Fact(NG, "scalingConfig", "update", TF_NG + " UpdateNodegroupConfig"),
+    Fact(NG, "version", "update", TF_NG + " UpdateNodegroupVersion (rolling)"),
+    Fact(NG, "releaseVersion", "update", TF_NG + " UpdateNodegroupVersion (rolling)"),
+    Fact(NG, "launchTemplate.version", "update", TF_NG + " UpdateNodegroupVersion (rolling)"),
+    Fact(EKS, "name", "replace", TF_EKS + " name ForceNew"),
+    Fact(EKS, "roleArn", "replace", TF_EKS + " role_arn ForceNew"),
+    Fact(EKS, "accessConfig.bootstrapClusterCreatorAdminPermissions", "replace", TF_EKS + " ForceNew"),
+    Fact(EKS, "bootstrapSelfManagedAddons", "replace", TF_EKS + " ForceNew"),
+    Fact(EKS, "kubernetesNetworkConfig.serviceIpv4Cidr", "replace", TF_EKS + " ForceNew"),
+    Fact(EKS, "version", "update", TF_EKS + " UpdateClusterVersion"),
+    Fact(EKS, "vpcConfig", "update", TF_EKS + " UpdateClusterConfig"),
+    Fact(LT, "blockDeviceMappings", "update", TF_LT + " new template version"),
+    Fact("aws:kms/key:Key", "policy", "update", TF_KMS + " PutKeyPolicy"),
+]
+# Node groups take a name prefix; the provider appends a unique suffix to each new group, so a
+# replacement creates the new group first and deletes the old one after (no clash, capacity kept).
+GENERATED_NAMES = {NG: TF_NG + " node_group_name_prefix + unique suffix"}
+STATEFUL = {
+    "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2", "aws:kms/key:Key", "aws:efs/fileSystem:FileSystem",
+    "aws:ecr/repository:Repository", EKS, "aws:ec2/vpc:Vpc",
+}
+
+BASE = {"cloud": "aws", "region": "us-east-1", "network": {"privateApi": False, "apiAllowedCidrs": ["203.0.113.0/24"]}}
+L4 = {"name": "l4", "instanceType": "g6.xlarge", "minNodes": 0, "maxNodes": 4, "diskGb": 150}
+A100 = {"name": "a100", "instanceType": "p4d.24xlarge", "minNodes": 0, "maxNodes": 1, "sharing": {"mig": {"profile": "1g.5gb"}}}
+CPU = {"name": "cpu", "instanceType": "m7i.xlarge", "minNodes": 0, "maxNodes": 3}
+
+
+def stack(**overrides):
+    return {**BASE, "gpuPools": [L4, A100], "cpuPools": [CPU], **overrides}
+
+
+@pytest.fixture(scope="module")
+def before():
+    return plan_for(stack())
+
+
+def change(before, after_raw):
+    return preview_change(before, after_raw, FACTS, STATEFUL)
+
+
+def only(outcomes, type_):
+    return {n: o for n, o in outcomes.items() if o.type == type_}
+
+
+@pytest.mark.parametrize("l4_change, field", [
+    ({"instanceType": "g6.2xlarge"}, "instanceTypes"),
+    ({"instanceType": None, "gpu": "l4", "gpusPerNode": 4}, "instanceTypes"),  # needs -> another type
+    ({"spot": True}, "capacityType"),
+])
+def test_pool_changes_eks_cannot_make_in_place_replace_the_group_under_a_new_name(before, l4_change, field):
+    pool = {k: v for k, v in {**L4, **l4_change}.items() if v is not None}
+    outcomes = change(before, stack(gpuPools=[pool, A100]))
+    group = outcomes["ml-test-l4"]
+    assert field in group.paths
+    assert_replace_is_clash_free(group, GENERATED_NAMES)
+    # Nothing else is replaced: the other pools and the cluster stay.
+    assert [o.name for o in outcomes.values() if o.action == "replace"] == ["ml-test-l4"]
+
+
+def test_disk_size_writes_a_new_launch_template_version_and_rolls_the_group(before):
+    outcomes = change(before, stack(gpuPools=[{**L4, "diskGb": 300}, A100]))
+    template = only(outcomes, LT)
+    assert [o.action for o in template.values()] == ["update"]
+    assert all(p.startswith("blockDeviceMappings") for p in next(iter(template.values())).paths)
+    assert "ml-test-l4" not in outcomes or outcomes["ml-test-l4"].action == "update"
+
+
+def test_min_max_change_is_an_in_place_scaling_update(before):
+    outcomes = change(before, stack(gpuPools=[{**L4, "minNodes": 1, "maxNodes": 8}, A100]))
+    group = outcomes["ml-test-l4"]
+    assert group.action == "update" and set(group.paths) == {"scalingConfig.minSize", "scalingConfig.maxSize", "scalingConfig.desiredSize"}
+    # desiredSize differs only in the program; the engine keeps the recorded (refreshed) one:
+    # tests/workflows/test_day2_sizes.py.
+
+
+def test_turning_on_time_slicing_updates_labels_and_autoscaler_tags_in_place(before):
+    outcomes = change(before, stack(gpuPools=[{**L4, "sharing": {"timeSlicing": {"replicas": 4}}}, A100]))
+    assert outcomes["ml-test-l4"].action == "update"
+    assert all(p.startswith("labels") for p in outcomes["ml-test-l4"].paths)
+    assert all(o.action in ("update", "create", "delete") for o in outcomes.values())
+    assert not [o for o in outcomes.values() if o.action == "replace"]
+
+
+def test_changing_the_mig_profile_relabels_the_group_in_place(before):
+    outcomes = change(before, stack(gpuPools=[L4, {**A100, "sharing": {"mig": {"profile": "3g.20gb"}}}]))
+    group = outcomes["ml-test-a100"]
+    assert group.action == "update" and all(p.startswith("labels") for p in group.paths)
+
+
+def test_kubernetes_version_bump_upgrades_in_place(before):
+    outcomes = change(before, stack(kubernetesVersion="1.34"))
+    assert outcomes["ml-test-eks"].action == "update" and outcomes["ml-test-eks"].paths == ("version",)
+    groups = only(outcomes, NG)
+    assert set(groups) == {"ml-test-system", "ml-test-l4", "ml-test-a100", "ml-test-cpu"}
+    assert all(o.action == "update" and set(o.paths) == {"version", "releaseVersion"} for o in groups.values())
+
+
+@pytest.mark.parametrize("network", [
+    {"privateApi": False, "apiAllowedCidrs": ["198.51.100.0/24"]},
+    {"privateApi": True, "apiAllowedCidrs": []},
+])
+def test_api_access_and_cidrs_update_the_cluster_in_place(before, network):
+    outcomes = change(before, stack(network=network))
+    cluster = outcomes["ml-test-eks"]
+    assert cluster.action == "update" and all(p.startswith("vpcConfig") for p in cluster.paths)
+
+
+def test_adding_an_admin_creates_an_access_entry_and_updates_key_policies(before):
+    outcomes = classify(before, plan_for(stack(aws={"adminPrincipalArns": ["arn:aws:iam::123456789012:role/platform-admins"]})), FACTS)
+    created = {o.type for o in outcomes.values() if o.action == "create"}
+    assert created == {"aws:eks/accessEntry:AccessEntry", "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"}
+    keys = [o for o in outcomes.values() if o.type == "aws:kms/key:Key"]
+    assert keys and all(o.action == "update" and o.paths == ("policy",) for o in keys)
+    assert {o.action for o in outcomes.values()} == {"create", "update"}
+
+
+def test_dr_off_on_prod_deletes_only_protected_replicas_which_the_engine_refuses():
+    """Turning DR off on prod-aws would delete the replica buckets and key; they are protected
+    in prod (pulumi refuses to delete a protected resource), so the data stays."""
+    before = plan_stack_changed("prod-aws")
+    after = plan_stack_changed("prod-aws", drop=["dr"])
+    outcomes = classify(before, after, FACTS)
+    gone = [o for o in outcomes.values() if o.action == "delete" and o.type in STATEFUL]
+    assert gone, "DR off removes the replicas"
+    protected = {r.urn for r in before.resources if r.protect}
+    assert all(urn in protected for urn, o in outcomes.items() if o in gone)
+
+
+def test_impossible_pool_edit_is_refused_at_config_time_with_one_line():
+    problems = config_errors(stack(gpuPools=[{**L4, "minNodes": 5, "maxNodes": 2}, A100]))
+    assert len(problems) == 1 and problems[0].startswith("gpuPools[0]")
