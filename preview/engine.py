@@ -35,6 +35,8 @@ from pulumi.runtime.settings import ROOT, SETTINGS, _get_rpc_manager, configure
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from components.config.read import mark_offline_preview
+
 from .mocks import PlanMocks
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
@@ -544,6 +546,7 @@ def run_program(
     shortcuts: bool = True,
 ) -> Plan:
     """Evaluate `program` (the project's `__main__.py`) for a stack's flat config."""
+    mark_offline_preview()  # the program then knows it is not a real deployment
     root = str(program.parent)
     if root not in sys.path:
         sys.path.insert(0, root)

@@ -174,7 +174,7 @@ class Network(_Model):
     service_cidr: str = "10.96.0.0/16"
     """Kubernetes Service range; must not overlap the VPC or pods."""
     api_allowed_cidrs: list[str] = Field(default_factory=list)
-    """CIDRs that may reach the Kubernetes API's public endpoint (EKS and GKE keep a private one too). Empty needs `privateApi: true`. 0.0.0.0/0 is refused in prod; documentation ranges (RFC 5737) get a preview warning."""
+    """CIDRs that may reach the Kubernetes API's public endpoint (EKS and GKE keep a private one too). Empty needs `privateApi: true`. 0.0.0.0/0 is refused in prod; documentation ranges (RFC 5737) are placeholders (docs/preview.md#placeholders)."""
     private_api: bool = False
     """No public API endpoint at all: `pulumi up`, kubectl and CI must then run inside the network (VPN, peered network, a runner in the VPC). Required, and only allowed, when `apiAllowedCidrs` is empty: the stack says so explicitly. Ignored for cloud existing."""
 

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from .checks import config_warnings, partial_semantic_problems, semantic_problems
 from .checks.access import azure_tenant_problems
 from .checks.alerts import plain_secret_problems
+from .checks.placeholders import placeholder_problems, placeholder_warnings
 from .errors import ConfigError, format_validation_error
 from .fields import field_by_alias, is_structured
 from .model import PROJECT, StackConfig
@@ -62,23 +63,37 @@ def pulumi_config_values() -> dict[str, Any]:
     return merged
 
 
+# The offline preview (preview/engine.py) runs this same program under Pulumi's mock engine
+# and says so here; everything else is a real deployment (`pulumi preview` / `pulumi up`).
+_offline_preview = [False]
+
+
+def mark_offline_preview() -> None:
+    """Called by the offline preview: placeholders in a prod stack then stay warnings."""
+    _offline_preview[0] = True
+
+
 def load_from_pulumi() -> StackConfig:
     values = pulumi_config_values()
     raw, problems = raw_from_pulumi(values)
     prefix = PROJECT + ":"
     secrets = {k[len(prefix):] for k in values if k.startswith(prefix) and pulumi.runtime.config.is_config_secret(k)}
-    cfg = load(raw, problems + azure_tenant_problems(raw, values.get("azure-native:tenantId")), secrets)
-    for warning in config_warnings(cfg):
+    real = not _offline_preview[0]
+    cfg = load(raw, problems + azure_tenant_problems(raw, values.get("azure-native:tenantId")), secrets, real_deployment=real)
+    for warning in config_warnings(cfg) + placeholder_warnings(cfg, raw, secrets, real):
         pulumi.log.warn(warning)
     return cfg
 
 
-def load(raw: dict[str, Any], problems: Optional[list[str]] = None, secret_keys: Optional[set[str]] = None) -> StackConfig:
+def load(
+    raw: dict[str, Any], problems: Optional[list[str]] = None, secret_keys: Optional[set[str]] = None, real_deployment: bool = False
+) -> StackConfig:
     """Validate `raw` (the stack's keys without the project prefix); raise ConfigError
     listing every problem found. `secret_keys`: the keys Pulumi holds as secrets (None:
     not known, e.g. a config built in code; the plain-text check is then skipped). The
     result is resolved: a place in `region` is the cloud's region and every pool has a
-    concrete instance type (see `resolve_config`)."""
+    concrete instance type (see `resolve_config`). `real_deployment`: a prod stack's
+    documentation placeholders are errors (checks/placeholders.py)."""
     problems = list(problems or [])
     if secret_keys is not None:
         problems.extend(plain_secret_problems(raw, secret_keys))
@@ -91,6 +106,7 @@ def load(raw: dict[str, Any], problems: Optional[list[str]] = None, secret_keys:
         problems.extend(format_validation_error(err))
     if cfg is not None:
         problems.extend(semantic_problems(cfg))
+        problems.extend(placeholder_problems(cfg, raw, secret_keys or set(), real_deployment))
     else:
         problems.extend(partial_semantic_problems(raw, err))
     if problems:

@@ -73,7 +73,7 @@ def test_documentation_ranges_give_a_warning(cidr):
     plan = plan_for({**CLOUDS["aws"], "network": {"apiAllowedCidrs": ["100.64.10.0/24", cidr]}})
     assert plan.warnings == [
         f"network.apiAllowedCidrs[1]: {cidr!r} is a documentation range (RFC 5737) that no real client comes from; "
-        "replace it with your office, VPN or CI egress range or nobody reaches the API"
+        "allowed: your office, VPN or CI egress range, or nobody reaches the API"
     ]
 
 

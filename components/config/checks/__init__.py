@@ -18,7 +18,7 @@ from .cloud import cloud_problems, cloud_settings_problems, region_problems, tag
 from .dr import dr_problems
 from .existing import existing_problems, kubeconfig_problems
 from .namespaces import namespace_problems
-from .network import cidr_problems, network_warnings
+from .network import cidr_problems
 from .pools import cpu_pools_problems, gpu_pools_problems, system_pool_problems
 from .workloads import workloads_problems
 
@@ -48,7 +48,7 @@ def semantic_problems(cfg: StackConfig) -> list[str]:
 def config_warnings(cfg: StackConfig) -> list[str]:
     """Settings that are valid but almost certainly not what the user meant; the program
     logs each with pulumi.log.warn, which the preview prints and `pulumi up` shows."""
-    return network_warnings(cfg) + eks_group_warnings(cfg)
+    return eks_group_warnings(cfg)
 
 
 def _salvage(model: type[BaseModel], item: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Optional
 
-from ..model import DOCUMENTATION_RANGES, StackConfig, to_snake
+from ..model import StackConfig, to_snake
 
 
 def _net(value: str) -> Optional[ipaddress.IPv4Network]:
@@ -54,13 +54,3 @@ def _private_api_problems(cfg: StackConfig) -> list[str]:
     if not net.private_api and not net.api_allowed_cidrs:
         return ["network.apiAllowedCidrs: empty makes the Kubernetes API private, so `pulumi up` would have to run inside the network; allowed: list the ranges that may reach the API, or set network.privateApi: true to choose a private API"]
     return []
-
-
-def network_warnings(cfg: StackConfig) -> list[str]:
-    """An API range from the documentation ranges (RFC 5737): valid, but no real client comes from it."""
-    out = []
-    for i, value in enumerate(cfg.network.api_allowed_cidrs):
-        net = _net(value)
-        if net is not None and any(net.overlaps(doc) for doc in DOCUMENTATION_RANGES):
-            out.append(f"network.apiAllowedCidrs[{i}]: {value!r} is a documentation range (RFC 5737) that no real client comes from; replace it with your office, VPN or CI egress range or nobody reaches the API")
-    return out

@@ -750,7 +750,7 @@ def test_a_namespace_group_nothing_supplies_gets_a_warning():
         "and no aws.identityProvider supplies groups, so its RoleBinding grants nothing; add aws.groupPrincipalArns.search-eng, or set aws.identityProvider"
     ]
     supplied = {**MINIMAL, "namespaces": [{"name": "search", "team": "search", "group": "search-eng"}],
-                "aws": {"groupPrincipalArns": {"search-eng": ["arn:aws:iam::123456789012:role/search"]}}}
+                "aws": {"groupPrincipalArns": {"search-eng": ["arn:aws:iam::210987654321:role/search"]}}}  # not a documentation account
     assert plan_for(supplied).warnings == []
 
 
