@@ -83,7 +83,7 @@ class S3Stores(pulumi.ComponentResource):
         self._keep = pulumi.ResourceOptions(protect=cfg.is_prod)
         self.prod = cfg.is_prod
         self.eks = eks
-        owner = plan.store_owner if plan else name
+        owner = plan.store_owner if plan else cfg.name_for(args.stack)  # the same with and without dr
         self.owner = owner
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self, provider=eks.provider))
         self.account_id = identity.account_id

@@ -67,7 +67,7 @@ class BlobStores(pulumi.ComponentResource):
         self._opts = pulumi.ResourceOptions(parent=self, provider=aks.azure_provider)
         self._keep = pulumi.ResourceOptions(protect=cfg.is_prod)
         self.tags = aks.tags
-        owner = plan.store_owner if plan else name
+        owner = plan.store_owner if plan else cfg.name_for(args.stack)  # the same with and without dr
         standby = plan is not None and plan.standby
         region = cfg.region or ""
         self.subscription = aks.client.subscription_id

@@ -52,7 +52,7 @@ class GcsStores(pulumi.ComponentResource):
         self.project = gke.project
         self._opts = pulumi.ResourceOptions(parent=self, provider=gke.provider)
         self._keep = pulumi.ResourceOptions(protect=cfg.is_prod)
-        owner = plan.store_owner if plan else name
+        owner = plan.store_owner if plan else cfg.name_for(args.stack)  # the same with and without dr
         standby = plan is not None and plan.standby
         region = cfg.region or ""
         pair = (plan.recovery_region if not standby else plan.primary_region) if plan else None
