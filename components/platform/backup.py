@@ -35,6 +35,7 @@ from .common import LABEL_PREFIX, Scope, gpu_tolerations, metadata, namespace_la
 VELERO_NAMESPACE = "velero"
 BACKUP_LOCATION = "default"
 RESTORE_NAME = "failover-restore"
+PARITY_CONFIG_MAP = "ml-clusters-dr"
 RPO_ANNOTATION = f"{LABEL_PREFIX}/rpo-minutes"
 CSI_SNAPSHOT_CLASS_LABEL = "velero.io/csi-volumesnapshot-class"
 # Velero never backs itself up, and what the platform rebuilds on any cluster is not state.
@@ -203,6 +204,14 @@ class Backup(pulumi.ComponentResource):
                 {"driver": handle.block_storage.provisioner, "deletionPolicy": "Delete"},
                 opts=scope.opts(extra=target.ready),
             )
+        # What the policy pack compares between a standby and its primary (dr-standby-matches-primary).
+        k8s.core.v1.ConfigMap(
+            f"{name}-parity",
+            metadata=metadata(PARITY_CONFIG_MAP, VELERO_NAMESPACE, "velero", "dr"),
+            data={"role": plan.role, "stack": plan.stack, "primaryStack": plan.primary_stack, "parity": plan.parity,
+                  **({"primaryParity": plan.primary_parity} if plan.primary_parity else {})},
+            opts=scope.opts(namespace),
+        )
         chart = catalog.CHARTS["velero"]
         self.release = k8s.helm.v3.Release(
             f"{name}-velero",
