@@ -30,6 +30,7 @@ WORKLOAD_SERVICE_ACCOUNT = "workload"
 VELERO_NAMESPACE = "velero"
 VELERO_SERVICE_ACCOUNT = f"{VELERO_RELEASE}-server"
 GKE_SA_ANNOTATION = "iam.gke.io/gcp-service-account"
+TOKEN_CREATOR = "roles/iam.serviceAccountTokenCreator"  # holds iam.serviceAccounts.signBlob
 ROLE_BY_ACCESS = {"read": "roles/storage.objectViewer", "readwrite": "roles/storage.objectUser"}
 
 
@@ -83,6 +84,11 @@ class GcsStores(pulumi.ComponentResource):
             f"{name}-velero", account_id(name, "velero"), VELERO_NAMESPACE, VELERO_SERVICE_ACCOUNT,
             backups, "roles/storage.objectAdmin" if not standby else "roles/storage.objectViewer", depends,
         )
+        # The plugin signs download URLs as this account (`velero backup logs`, `describe`):
+        # it needs iam.serviceAccounts.signBlob on itself (velero-plugin-for-gcp README).
+        grants.append(gcp.serviceaccount.IAMMember(
+            f"{name}-velero-sign", service_account_id=velero.name, role=TOKEN_CREATOR, member=velero.member, opts=self._opts,
+        ))
         # A failed-over standby backs itself up again under its own prefix of the same
         # dual-region bucket: objectAdmin there only (an IAM condition on the object name).
         recovery_prefix = plan.stack if plan is not None and plan.restore_requested else None
