@@ -7,14 +7,19 @@ platform read it."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Optional
+
+import yaml
 
 from . import catalog
 from .config import DisasterRecovery, StackConfig, default_cluster_name, duration_hours
 
 DR_SUFFIX = "-dr"
+STACKS_DIR = Path(__file__).resolve().parent.parent / "stacks"
 # Velero's release name; the chart names each Schedule `<release>-<key>`.
 VELERO_RELEASE = "velero"
 BACKUP_SCHEDULE_KEY = "cluster"
@@ -36,6 +41,10 @@ class DrPlan:
     backup_schedule: str
     retention_hours: int
     failover: bool
+    # What a standby must share with its primary (pools, layers, team roles), as JSON; on a
+    # standby also the primary's, read from its stack file beside this one when it is there.
+    parity: str = ""
+    primary_parity: Optional[str] = None
 
     @property
     def standby(self) -> bool:
@@ -98,7 +107,50 @@ def plan_for(cfg: StackConfig, stack: str) -> Optional[DrPlan]:
         backup_schedule=dr.backup_schedule,
         retention_hours=duration_hours(dr.backup_retention),
         failover=dr.failover,
+        parity=parity(cfg),
+        primary_parity=primary_parity(primary_stack) if dr.role == "standby" else None,
     )
+
+
+def parity(cfg: StackConfig) -> str:
+    """The parts of a stack a standby must carry as its primary declares them: GPU pools (as
+    declared; the standby builds them at 0 nodes until failover), CPU pools, the platform
+    layers and the team namespaces with their roles."""
+    def dump(models) -> list:
+        return sorted((m.model_dump(mode="json", by_alias=True, exclude_none=True) for m in models), key=lambda d: d["name"])
+
+    platform = cfg.platform
+    body = {
+        "gpuPools": dump(cfg.gpu_pools),
+        "cpuPools": dump(cfg.cpu_pools),
+        "layers": {
+            "sharedFileSystem": platform.shared_file_system,
+            "gpuFeatureDiscovery": platform.gpu_feature_discovery,
+            "workloads": platform.workloads.model_dump(mode="json", by_alias=True, exclude_none=True),
+        },
+        "roles": dump(cfg.namespaces),
+    }
+    return json.dumps(body, sort_keys=True)
+
+
+def primary_parity(primary_stack: str) -> Optional[str]:
+    """The primary's parity from stacks/Pulumi.<primary>.yaml when this checkout has it (the
+    offline preview and `pulumi` run from the project root); None otherwise. Never needs the
+    primary's region or state."""
+    from .config.read import load
+
+    path = STACKS_DIR / f"Pulumi.{primary_stack}.yaml"
+    if not path.is_file():
+        return None
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        prefix = "ml-clusters:"
+        # Secrets stay unread: a placeholder stands in for each (parity never looks at them).
+        raw = {k[len(prefix):]: ("[secret]" if isinstance(v, dict) and "secure" in v else v)
+               for k, v in (doc.get("config") or {}).items() if k.startswith(prefix)}
+        return parity(load(raw))
+    except Exception:  # a broken primary file is the primary's preview's to report
+        return None
 
 
 def effective_config(cfg: StackConfig, plan: Optional[DrPlan]) -> StackConfig:

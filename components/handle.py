@@ -81,6 +81,9 @@ class ModelStore:
     # The store's region and, with DR, where its replica lives.
     region: str = ""
     replica_region: Optional[str] = None
+    # Where readwrite namespaces write, when that is not `url`: a failed-over Azure standby
+    # (an object-replication destination container refuses writes while the policy exists).
+    write_url: Optional[pulumi.Input[str]] = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,16 @@ class BackupTarget:
     read_only: bool = False
     # Identity grants Velero needs before it starts.
     ready: list[pulumi.Resource] = field(default_factory=list)
+    # A failed-over standby backs itself up again (Velero's disaster-case procedure): into this
+    # writable location in the recovery region, apart from the primary's replicated backups.
+    recovery: Optional["RecoveryLocation"] = None
+
+
+@dataclass(frozen=True)
+class RecoveryLocation:
+    bucket: pulumi.Input[str]
+    prefix: str
+    config: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 @dataclass

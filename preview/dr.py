@@ -1,5 +1,6 @@
 """The preview's disaster-recovery posture: each store, where it lives, its replica, the
-mechanism and the RPO the cloud states ("SLA" or "typical"), the backup schedule and the
+mechanism and the RPO each delivers (cluster backups: interval + backup duration + replication
+lag, each named), the backup schedule and the
 standby stack. The same data goes into the JSON plan under `dr`."""
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from typing import Any, Optional
 from rich.console import Console
 from rich.markup import escape
 
+from components.catalog import dr as dr_catalog
+from components.catalog.cron import max_interval_minutes
 from components.config import StackConfig
 from components.dr import BACKUP_SCHEDULE_NAME, effective_config, plan_for
 
@@ -21,6 +24,22 @@ def built_config(cfg: StackConfig, stack: str) -> StackConfig:
     return effective_config(cfg, plan_for(cfg, stack))
 
 
+SHARED_FILE_SYSTEMS = {"aws": "EFS", "gcp": "Filestore", "azure": "Azure Files NFS"}
+
+
+def delivered_backup_rpo(cloud: str, schedule: str) -> str:
+    """The worst-case age of the newest usable cluster backup in the recovery region, each
+    part named: the schedule's longest gap, the backup's own duration (an estimate until a
+    drill measures it) and the bucket's replication lag. Never the replication SLA alone (H4)."""
+    rep = dr_catalog.STORE_REPLICATION[cloud]
+    gap = max_interval_minutes(schedule)
+    duration = dr_catalog.BACKUP_DURATION_ESTIMATE_MINUTES
+    parts = f"interval {gap:g} min + backup ~{duration} min (estimate) + replication "
+    if rep.stated and not rep.sla:
+        return parts + f"lag ({rep.rpo_text}) = at least {gap + duration:g} min, no upper bound stated"
+    return parts + f"lag {rep.rpo_minutes} min = {gap + duration + rep.rpo_minutes:g} min"
+
+
 def summary(cfg: StackConfig, stack: str) -> Optional[dict[str, Any]]:
     """The DR posture of a stack, JSON-ready; None when the stack has no `dr`."""
     plan = plan_for(cfg, stack)
@@ -28,6 +47,19 @@ def summary(cfg: StackConfig, stack: str) -> Optional[dict[str, Any]]:
         return None
     stores = importlib.import_module(f"components.clouds.{cfg.cloud}.stores")
     rows = stores.describe(cfg, plan)
+    for row in rows:
+        if row["store"] == "cluster backups":
+            row["rpo"] = delivered_backup_rpo(cfg.cloud, plan.backup_schedule)
+    if cfg.platform.shared_file_system and cfg.cloud in SHARED_FILE_SYSTEMS:
+        # M7: no native cross-region copy is configured for the shared file system; its data
+        # crosses only inside the cluster backups (Velero file-system backup).
+        rows.append({
+            "store": "shared file system (ml-shared)",
+            "lives": f"{SHARED_FILE_SYSTEMS[cfg.cloud]} ({plan.primary_region})",
+            "replica": "none of its own: only inside the cluster backups (Velero fs-backup)",
+            "mechanism": "no native replication configured",
+            "rpo": "as cluster backups, for volumes mounted by a running pod at backup time",
+        })
     dr = cfg.dr
     assert dr is not None
     if plan.standby:

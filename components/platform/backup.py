@@ -25,6 +25,7 @@ from typing import Any, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
+import yaml
 
 from .. import catalog
 from ..dr import BACKUP_SCHEDULE_KEY, BACKUP_SCHEDULE_NAME, VELERO_RELEASE, DrPlan
@@ -34,10 +35,58 @@ from .common import LABEL_PREFIX, Scope, gpu_tolerations, metadata, namespace_la
 VELERO_NAMESPACE = "velero"
 BACKUP_LOCATION = "default"
 RESTORE_NAME = "failover-restore"
+PARITY_CONFIG_MAP = "ml-clusters-dr"
 RPO_ANNOTATION = f"{LABEL_PREFIX}/rpo-minutes"
 CSI_SNAPSHOT_CLASS_LABEL = "velero.io/csi-volumesnapshot-class"
 # Velero never backs itself up, and what the platform rebuilds on any cluster is not state.
 EXCLUDED_NAMESPACES = ("velero", "kube-system", "kube-public", "kube-node-lease")
+# The failed-over standby's own, writable location; the primary's replicated backups stay
+# readable (and read-only) under BACKUP_LOCATION.
+RECOVERY_LOCATION = "recovery"
+# Its schedule has its own name, so the failover Restore (latest Completed backup of the
+# primary's schedule) can never pick one of the standby's own backups.
+RECOVERY_SCHEDULE_KEY = "recovery"
+# The chart renders `configMaps.<key>` as ConfigMap `<fullname>-<key>` (templates/configmaps.yaml).
+VOLUME_POLICY_KEY = "volume-policy"
+VOLUME_POLICY_NAME = f"{VELERO_RELEASE}-{VOLUME_POLICY_KEY}"
+
+
+def volume_policy(handle: ClusterHandle) -> dict[str, Any]:
+    """Velero's resource policy (internal/resourcepolicies, version v1): every storage class
+    whose driver has no labelled VolumeSnapshotClass here goes through file-system backup in
+    the node agent, so no PVC makes a backup PartiallyFailed (EFS has no CSI snapshots at
+    all; Filestore and Azure Files NFS through the data mover are unverified)."""
+    from .storage import BLOCK_CLASS, BLOCK_RETAIN_CLASS, SHARED_CLASS
+
+    snapshot_driver = handle.block_storage.provisioner
+    classes = {BLOCK_CLASS: snapshot_driver, BLOCK_RETAIN_CLASS: snapshot_driver}
+    classes.update({name: spec.provisioner for name, spec in handle.extra_block_storage.items()})
+    if handle.file_storage is not None:
+        classes[SHARED_CLASS] = handle.file_storage.provisioner
+    fs = sorted(name for name, driver in classes.items() if driver != snapshot_driver)
+    policies = [{"conditions": {"storageClass": fs}, "action": {"type": "fs-backup"}}] if fs else []
+    return {"version": "v1", "volumePolicies": policies}
+
+
+def schedule(plan: DrPlan, location: str, csi: bool, policy: bool) -> dict[str, Any]:
+    template: dict[str, Any] = {
+        "ttl": f"{plan.retention_hours}h",
+        "storageLocation": location,
+        "snapshotMoveData": csi,
+        "includedNamespaces": ["*"],
+        "excludedNamespaces": list(EXCLUDED_NAMESPACES),
+        "includeClusterResources": True,
+    }
+    if policy:
+        template["resourcePolicy"] = {"kind": "configmap", "name": VOLUME_POLICY_NAME}
+    return {
+        "disabled": False,
+        "schedule": plan.backup_schedule,
+        # The RPO the schedule must keep; the policy pack checks the cron against it.
+        "annotations": {RPO_ANNOTATION: str(plan.rpo_minutes)},
+        "useOwnerReferencesInBackup": False,
+        "template": template,
+    }
 
 
 class KubernetesObject(pulumi.CustomResource):
@@ -91,7 +140,10 @@ def velero_values(handle: ClusterHandle, args: BackupArgs) -> dict[str, Any]:
         "deployNodeAgent": True,
         # The data mover and file-system backups run in the node agent, on every node with
         # volumes: GPU nodes included.
-        "nodeAgent": {"tolerations": [*gpu_tolerations(handle), *handle.system_tolerations]},
+        # Data-mover pods copy the node agent's pod labels (Velero 1.18 pkg/nodeagent GetLabelValue),
+        # and the chart puts `podLabels` on the server only: workload identity needs both.
+        "nodeAgent": {"tolerations": [*gpu_tolerations(handle), *handle.system_tolerations],
+                      **({"podLabels": dict(target.pod_labels)} if target.pod_labels else {})},
         "serviceAccount": {"server": {"create": True, "annotations": dict(target.service_account_annotations) or None}},
         "podLabels": dict(target.pod_labels),
         "upgradeCRDs": True,
@@ -104,24 +156,26 @@ def velero_values(handle: ClusterHandle, args: BackupArgs) -> dict[str, Any]:
         values["credentials"] = {"useSecret": True, "secretContents": {"cloud": target.credentials_file}}
     else:
         values["credentials"] = {"useSecret": False}
+    policy = volume_policy(handle) if target.csi_snapshots else {"version": "v1", "volumePolicies": []}
+    if policy["volumePolicies"]:
+        values["configMaps"] = {VOLUME_POLICY_KEY: {"data": {"policy.yaml": yaml.safe_dump(policy, sort_keys=True)}}}
     if not plan.standby:
-        values["schedules"] = {
-            BACKUP_SCHEDULE_KEY: {
-                "disabled": False,
-                "schedule": plan.backup_schedule,
-                # The RPO the schedule must keep; the policy pack checks the cron against it.
-                "annotations": {RPO_ANNOTATION: str(plan.rpo_minutes)},
-                "useOwnerReferencesInBackup": False,
-                "template": {
-                    "ttl": f"{plan.retention_hours}h",
-                    "storageLocation": BACKUP_LOCATION,
-                    "snapshotMoveData": target.csi_snapshots,
-                    "includedNamespaces": ["*"],
-                    "excludedNamespaces": list(EXCLUDED_NAMESPACES),
-                    "includeClusterResources": True,
-                },
-            }
-        }
+        values["schedules"] = {BACKUP_SCHEDULE_KEY: schedule(plan, BACKUP_LOCATION, target.csi_snapshots, bool(policy["volumePolicies"]))}
+    elif plan.restore_requested and target.recovery is not None:
+        # Velero's disaster-case procedure: after the restore, back up again into a writable
+        # location. The primary's replicated backups stay read-only and are no longer the default.
+        recovery = target.recovery
+        location["default"] = False
+        values["configuration"]["backupStorageLocation"].append({
+            "name": RECOVERY_LOCATION,
+            "provider": target.provider,
+            "bucket": recovery.bucket,
+            "prefix": recovery.prefix,
+            "default": True,
+            "accessMode": "ReadWrite",
+            "config": dict(sorted(recovery.config.items())),
+        })
+        values["schedules"] = {RECOVERY_SCHEDULE_KEY: schedule(plan, RECOVERY_LOCATION, target.csi_snapshots, bool(policy["volumePolicies"]))}
     return values
 
 
@@ -150,6 +204,14 @@ class Backup(pulumi.ComponentResource):
                 {"driver": handle.block_storage.provisioner, "deletionPolicy": "Delete"},
                 opts=scope.opts(extra=target.ready),
             )
+        # What the policy pack compares between a standby and its primary (dr-standby-matches-primary).
+        k8s.core.v1.ConfigMap(
+            f"{name}-parity",
+            metadata=metadata(PARITY_CONFIG_MAP, VELERO_NAMESPACE, "velero", "dr"),
+            data={"role": plan.role, "stack": plan.stack, "primaryStack": plan.primary_stack, "parity": plan.parity,
+                  **({"primaryParity": plan.primary_parity} if plan.primary_parity else {})},
+            opts=scope.opts(namespace),
+        )
         chart = catalog.CHARTS["velero"]
         self.release = k8s.helm.v3.Release(
             f"{name}-velero",

@@ -52,6 +52,9 @@ class ModelStoreAccess(pulumi.ComponentResource):
                     "REGISTRY": store.registry,
                     "SERVICE_ACCOUNT": "workload",
                     "POD_LABELS": json.dumps(dict(store.workload_pod_labels), sort_keys=True),
+                    # Where a readwrite namespace writes: the store itself, except on a failed-over
+                    # Azure standby, whose replicated containers refuse writes.
+                    **({"MODEL_STORE_WRITE_URL": store.write_url or store.url} if ns.model_store == "readwrite" else {}),
                 },
                 opts=scope.opts(args.namespace_resources.get(ns.name)),
             )

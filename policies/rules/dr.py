@@ -210,3 +210,46 @@ def dr_backup_within_rpo(r: Resource, ctx: Context):
             continue
         if gap > int(rpo):
             yield f"schedule {key}: {show(cron)} leaves up to {gap:g} minutes between backups, beyond its stated RPO of {rpo} minutes."
+
+
+K8S_CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+PARITY_CONFIG_MAP = "ml-clusters-dr"
+PARITY_SECTIONS = {"gpuPools": "GPU pools", "cpuPools": "CPU pools", "layers": "platform layers", "roles": "team namespaces and roles"}
+
+
+def _parity_diff(section: str, mine: Any, theirs: Any) -> str:
+    if isinstance(mine, list) and isinstance(theirs, list):
+        names = lambda xs: {str(x.get("name")): x for x in xs if isinstance(x, dict)}  # noqa: E731
+        a, b = names(mine), names(theirs)
+        missing, extra = sorted(set(b) - set(a)), sorted(set(a) - set(b))
+        changed = sorted(n for n in set(a) & set(b) if a[n] != b[n])
+        parts = [f"missing {', '.join(missing)}" if missing else "", f"extra {', '.join(extra)}" if extra else "",
+                 f"different {', '.join(changed)}" if changed else ""]
+        return "; ".join(p for p in parts if p)
+    keys = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k)) if isinstance(mine, dict) and isinstance(theirs, dict) else []
+    return f"different {', '.join(keys)}" if keys else "different"
+
+
+@stack_rule(
+    id="dr-standby-matches-primary",
+    title="The standby carries its primary's pools, layers and roles",
+    domain=DOMAIN,
+    description="A standby stack declares the same GPU pools (built at 0 nodes until failover), CPU pools, platform layers and team namespaces as the primary stack it names, read from that stack's file; otherwise a failover brings up a different platform and restored objects land outside Pulumi.",
+    severity="high",
+    # Advisory until prod-aws-dr has its CPU pool (review item D7, day-2 branch): then mandatory.
+    level="advisory",
+    fix="Copy the primary's gpuPools, cpuPools, platform (workloads, sharedFileSystem) and namespaces into the standby stack file (Pulumi.<primary>-dr.yaml).",
+)
+def dr_standby_matches_primary(resources: Sequence[Resource], ctx: Context) -> Iterable[Finding]:
+    import json
+
+    for r in resources:
+        if r.type != K8S_CONFIG_MAP or get(r.props, "metadata.name") != PARITY_CONFIG_MAP:
+            continue
+        if get(r.props, "data.role") != "standby" or not get(r.props, "data.primaryParity"):
+            continue
+        mine, theirs = json.loads(str(get(r.props, "data.parity"))), json.loads(str(get(r.props, "data.primaryParity")))
+        primary = get(r.props, "data.primaryStack")
+        for section, label in PARITY_SECTIONS.items():
+            if mine.get(section) != theirs.get(section):
+                yield Finding(f"the standby's {label} differ from {primary}'s: {_parity_diff(section, mine.get(section), theirs.get(section))}.", resource=r)

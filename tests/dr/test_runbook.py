@@ -24,7 +24,7 @@ def procedure(title: str) -> list[str]:
 
 
 def test_each_procedure_is_numbered_and_every_step_says_what_to_expect():
-    for title, count in (("Failover", 7), ("Failback", 4), ("Drill", 5)):
+    for title, count in (("Failover", 8), ("Failback", 5), ("Drill", 5)):
         steps = procedure(title)
         assert [int(s.split(".", 1)[0]) for s in steps] == list(range(1, count + 1)), title
         for step in steps:
@@ -57,6 +57,6 @@ def test_the_failover_output_quoted_is_what_the_preview_prints(tmp_path, capsys)
 def test_the_idle_standby_output_quoted_is_what_the_preview_prints(capsys):
     assert main(["prod-aws-dr"]) == 0
     out = capsys.readouterr().out
-    step = procedure("Failback")[3]
+    step = procedure("Failback")[4]
     for quoted in ("disaster recovery (standby)", "GPU pools: at 0 nodes until failover"):
         assert f"`{quoted}`" in step and quoted in out

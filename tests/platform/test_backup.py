@@ -176,3 +176,16 @@ def test_azure_failover_preview(tmp_path):
     assert values["configuration"]["backupStorageLocation"][0]["config"]["useAAD"] == "true"
     # Velero's server runs on the system pool, which AKS taints CriticalAddonsOnly.
     assert {"key": "CriticalAddonsOnly", "operator": "Exists", "effect": "NoSchedule"} in values["tolerations"]
+
+
+@pytest.mark.parametrize("stack", ["prod-gcp", "prod-gcp-dr"])
+def test_gcp_velero_account_may_sign_as_itself(stack):
+    """M5: with Workload Identity and the location's `serviceAccount`, the GCP plugin signs
+    blob URLs as that account; without signBlob on it, `velero backup logs`/`describe` fail
+    (velero-plugin-for-gcp README)."""
+    plan = plan_for_stack(stack)
+    (location,) = velero(plan)["configuration"]["backupStorageLocation"]
+    email = location["config"]["serviceAccount"]
+    grants = [inputs(m) for m in plan.by_type("gcp:serviceaccount/iAMMember:IAMMember")
+              if inputs(m)["role"] == "roles/iam.serviceAccountTokenCreator"]
+    assert [g["member"] for g in grants] == [f"serviceAccount:{email}"]

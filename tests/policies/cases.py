@@ -250,6 +250,26 @@ def one(type_: str, inputs: dict[str, Any], name: str = "r", protect: bool = Fal
     return [res(type_, inputs, name, protect)]
 
 
+PARITY_BODY = {
+    "gpuPools": [{"name": "h100", "maxNodes": 4, "minNodes": 0}],
+    "cpuPools": [{"name": "cpu", "maxNodes": 6, "minNodes": 1}],
+    "layers": {"sharedFileSystem": True, "workloads": {"training": {"enabled": True}}},
+    "roles": [{"name": "training", "team": "research"}],
+}
+
+
+def parity_json(**changes: Any) -> str:
+    import json
+
+    return json.dumps({**PARITY_BODY, **changes}, sort_keys=True)
+
+
+PARITY = {
+    "metadata": {"name": "ml-clusters-dr", "namespace": "velero"},
+    "data": {"role": "standby", "stack": "prod-x-dr", "primaryStack": "prod-x", "parity": parity_json(), "primaryParity": parity_json()},
+}
+
+
 CASES: list[Case] = [
     # EKS / AWS
     Case(
@@ -846,6 +866,23 @@ CASES: list[Case] = [
         ],
         good=[one(HELM_RELEASE, VELERO, "velero"), one(HELM_RELEASE, patch(VELERO, {"values.schedules.cluster.schedule": "*/30 * * * *"}), "velero")],
         expect=["up to 120 minutes", "states no RPO"],
+    ),
+    # The standby's parity ConfigMap (components/platform/backup.py) carries its own declared
+    # pools, layers and roles and its primary's, read from the primary's stack file.
+    Case(
+        "dr-standby-matches-primary",
+        bad=[
+            one("kubernetes:core/v1:ConfigMap", patch(PARITY, {"data.parity": parity_json(cpuPools=[])}), "dr"),
+            one("kubernetes:core/v1:ConfigMap", patch(PARITY, {"data.parity": parity_json(layers={"workloads": {}})}), "dr"),
+            one("kubernetes:core/v1:ConfigMap", patch(PARITY, {"data.parity": parity_json(gpuPools=[{"name": "h100", "maxNodes": 2}])}), "dr"),
+        ],
+        good=[
+            one("kubernetes:core/v1:ConfigMap", PARITY, "dr"),
+            # A primary compares with nothing; a standby whose primary file is absent cannot be checked.
+            one("kubernetes:core/v1:ConfigMap", patch(PARITY, {"data.role": "primary", "data.parity": parity_json(cpuPools=[])}), "dr"),
+            one("kubernetes:core/v1:ConfigMap", patch(PARITY, {"data.primaryParity": DELETE}), "dr"),
+        ],
+        expect=["CPU pools differ from prod-x's: missing cpu", "platform layers differ", "GPU pools differ from prod-x's: different h100"],
     ),
 ]
 

@@ -6,6 +6,9 @@ import json
 
 import pytest
 
+from components.catalog.cron import max_interval_minutes
+from components.catalog.dr import BACKUP_DURATION_ESTIMATE_MINUTES, STORE_REPLICATION
+
 from preview.__main__ import main
 
 
@@ -22,18 +25,40 @@ def test_azure_primary_says_its_rpo_has_no_sla(tmp_path, capsys):
     assert dr["role"] == "primary" and dr["standbyStack"] == "prod-azure-dr"
     assert (dr["primaryRegion"], dr["recoveryRegion"]) == ("eastus", "westus3")
     store = next(r for r in dr["stores"] if r["store"] == "model store")
-    assert store["rpo"] == "15 min (typical, no SLA)" and "(westus3" in store["replica"]
-    assert "no SLA" in out and "disaster recovery (primary)" in out
+    assert store["rpo"] == STORE_REPLICATION["azure"].rpo_text and "(westus3" in store["replica"]
+    # H5: object replication without priority replication states no latency at all.
+    assert "no stated figure" in store["rpo"] and "15 min (typical" not in out
+    assert "disaster recovery (primary)" in out
     assert "0 * * * * (UTC), kept 30d" in out
 
 
 def test_aws_rows_name_each_store_its_replica_mechanism_and_sla(tmp_path, capsys):
     dr, _ = run("prod-aws", tmp_path, capsys)
     stores = {r["store"]: r for r in dr["stores"]}
-    assert set(stores) == {"model store", "cluster backups", "container registry"}
+    assert set(stores) == {"model store", "cluster backups", "container registry", "shared file system (ml-shared)"}
     assert stores["model store"]["lives"] == "s3://ml-prod-aws-models-us-east-1 (us-east-1)"
     assert stores["model store"]["replica"] == "s3://ml-prod-aws-models-us-west-2 (us-west-2)"
-    assert stores["model store"]["rpo"] == "15 min (SLA)" and "Replication Time Control" in stores["model store"]["mechanism"]
+    assert stores["model store"]["rpo"] == STORE_REPLICATION["aws"].rpo_text and "Replication Time Control" in stores["model store"]["mechanism"]
+
+
+@pytest.mark.parametrize("stack", ["prod-aws", "prod-gcp", "prod-azure"])
+def test_cluster_backup_rpo_is_interval_plus_duration_plus_lag_never_the_replication_sla(stack, tmp_path, capsys):
+    """H4: the newest usable backup can be a whole interval old, plus its own upload time,
+    plus the time the bucket takes to replicate it."""
+    dr, _ = run(stack, tmp_path, capsys)
+    stores = {r["store"]: r for r in dr["stores"]}
+    rpo = stores["cluster backups"]["rpo"]
+    cloud = stack.split("-")[1]
+    rep = STORE_REPLICATION[cloud]
+    assert rpo != stores["model store"]["rpo"]
+    gap = max_interval_minutes("0 * * * *")
+    assert f"interval {gap:g} min" in rpo and f"backup ~{BACKUP_DURATION_ESTIMATE_MINUTES} min (estimate)" in rpo
+    if rep.sla:
+        assert rpo.endswith(f"= {gap + BACKUP_DURATION_ESTIMATE_MINUTES + rep.rpo_minutes:g} min")
+    else:
+        assert "no upper bound stated" in rpo
+    # M7: the shared file system has no replica of its own, and the table says so.
+    assert stores["shared file system (ml-shared)"]["mechanism"] == "no native replication configured"
 
 
 @pytest.mark.parametrize("stack", ["prod-aws-dr", "prod-gcp-dr", "prod-azure-dr"])

@@ -22,7 +22,7 @@ import pulumi_aws as aws
 from ... import catalog
 from ...config import StackConfig
 from ...dr import VELERO_RELEASE, StoresArgs, bucket_name
-from ...handle import BackupTarget, ModelStore
+from ...handle import BackupTarget, ModelStore, RecoveryLocation
 from .cluster import POD_IDENTITY_TRUST, EksCluster, _assume_role
 from .kms import key_policy
 
@@ -44,14 +44,18 @@ def _policy(statements: list[dict[str, Any]]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
-def bucket_access_policy(bucket: str, write: bool, alias: Optional[str], region: str) -> str:
+def bucket_access_policy(bucket: str, write: bool, alias: Optional[str], region: str, write_prefix: Optional[str] = None) -> str:
     """Least privilege on one bucket (and its KMS key, found by alias so a standby can name a
-    key it did not create): list and read, plus write and delete for read-write."""
+    key it did not create): list and read, plus write and delete for read-write, or only
+    under `write_prefix` (a failed-over standby's own backups beside the primary's replicas)."""
     arn = f"arn:aws:s3:::{bucket}"
     statements: list[dict[str, Any]] = [
         {"Sid": "List", "Effect": "Allow", "Action": LIST_ACTIONS, "Resource": arn},
         {"Sid": "Objects", "Effect": "Allow", "Action": READ_ACTIONS + (WRITE_ACTIONS if write else []), "Resource": f"{arn}/*"},
     ]
+    if write_prefix is not None and not write:
+        statements.append({"Sid": "WritePrefix", "Effect": "Allow", "Action": WRITE_ACTIONS, "Resource": f"{arn}/{write_prefix}/*"})
+        write = True  # the key encrypts what is written there
     if alias is not None:
         statements.append({
             "Sid": "StoreKey",
@@ -80,7 +84,7 @@ class S3Stores(pulumi.ComponentResource):
         self._keep = pulumi.ResourceOptions(protect=cfg.is_prod)
         self.prod = cfg.is_prod
         self.eks = eks
-        owner = plan.store_owner if plan else name
+        owner = plan.store_owner if plan else cfg.name_for(args.stack)  # the same with and without dr
         self.owner = owner
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self, provider=eks.provider))
         self.account_id = identity.account_id
@@ -102,7 +106,10 @@ class S3Stores(pulumi.ComponentResource):
         alias = key_alias(owner) if uses_key else None
         self.snapshot_controller = eks._addon("snapshot-controller", depends_on=[eks.system_group])
         self.team_roles = self._team_access(cfg, models, alias, store_region)
-        velero_role, velero_association = self._velero_identity(backups, alias, store_region, write=not standby)
+        # A failed-over standby backs itself up again under its own prefix of the replica bucket
+        # (the primary's replication writes only outside it and never copies it back).
+        recovery_prefix = plan.stack if plan is not None and plan.restore_requested else None
+        velero_role, velero_association = self._velero_identity(backups, alias, store_region, write=not standby, write_prefix=recovery_prefix)
         registry_region = store_region
         self.model_store = ModelStore(
             url=f"s3://{models}",
@@ -122,6 +129,7 @@ class S3Stores(pulumi.ComponentResource):
             config=config,
             read_only=standby,
             ready=[velero_association, velero_role, self.snapshot_controller],
+            recovery=RecoveryLocation(backups, recovery_prefix, {"region": store_region}) if recovery_prefix else None,
         )
         self.register_outputs({"modelStore": self.model_store.url, "registry": self.model_store.registry})
 
@@ -278,10 +286,10 @@ class S3Stores(pulumi.ComponentResource):
             roles[ns.name] = role
         return roles
 
-    def _velero_identity(self, backups: str, alias: Optional[str], region: str, write: bool):
+    def _velero_identity(self, backups: str, alias: Optional[str], region: str, write: bool, write_prefix: Optional[str] = None):
         base = f"{self.name}-velero"
         role = aws.iam.Role(base, assume_role_policy=POD_IDENTITY_TRUST, opts=self._opts)
-        policy = aws.iam.RolePolicy(base, role=role.id, policy=bucket_access_policy(backups, write, alias, region), opts=self._opts)
+        policy = aws.iam.RolePolicy(base, role=role.id, policy=bucket_access_policy(backups, write, alias, region, write_prefix), opts=self._opts)
         return role, self._association(base, VELERO_NAMESPACE, VELERO_SERVICE_ACCOUNT, role, policy)
 
 

@@ -26,7 +26,7 @@ from pulumi_azure_native import authorization, containerregistry, keyvault, mana
 
 from ... import catalog
 from ...dr import StoresArgs, VELERO_RELEASE, compact_name
-from ...handle import BackupTarget, ModelStore
+from ...handle import BackupTarget, ModelStore, RecoveryLocation
 from .cluster import WORKLOAD_IDENTITY_ANNOTATION, AksCluster, role_definition_id
 
 WORKLOAD_SERVICE_ACCOUNT = "workload"
@@ -35,6 +35,8 @@ VELERO_SERVICE_ACCOUNT = f"{VELERO_RELEASE}-server"
 WORKLOAD_IDENTITY_LABEL = {"azure.workload.identity/use": "true"}
 TOKEN_AUDIENCE = "api://AzureADTokenExchange"
 CONTAINERS = ("models", "backups")
+# The failed-over standby's writable containers beside the replicated ones.
+FAILOVER_SUFFIX = "-failover"
 
 # Built-in roles (the same ids in every subscription).
 BLOB_READER_ROLE = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"  # Storage Blob Data Reader
@@ -65,7 +67,7 @@ class BlobStores(pulumi.ComponentResource):
         self._opts = pulumi.ResourceOptions(parent=self, provider=aks.azure_provider)
         self._keep = pulumi.ResourceOptions(protect=cfg.is_prod)
         self.tags = aks.tags
-        owner = plan.store_owner if plan else name
+        owner = plan.store_owner if plan else cfg.name_for(args.stack)  # the same with and without dr
         standby = plan is not None and plan.standby
         region = cfg.region or ""
         self.subscription = aks.client.subscription_id
@@ -100,20 +102,38 @@ class BlobStores(pulumi.ComponentResource):
             role_definition_id=self._role(ACR_PULL_ROLE), scope=registry_id,
             opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(depends_on=depends)),
         )
+        # A failed-over standby writes into containers of its own in the replica account: the
+        # object-replication destinations (`models`, `backups`) refuse every write with 409 while
+        # the primary's policy exists (Azure object replication overview), and deleting that
+        # policy by hand would be drift in the primary's stack. Failback copies them back.
+        writable: dict[str, pulumi.Input[str]] = {}
+        if plan is not None and plan.restore_requested:
+            for container in CONTAINERS:
+                created = storage.BlobContainer(
+                    f"{name}-{container}{FAILOVER_SUFFIX}", container_name=f"{container}{FAILOVER_SUFFIX}",
+                    account_name=store_account, resource_group_name=store_group, public_access="None", opts=self._opts,
+                )
+                depends.append(created)
+                writable[container] = pulumi.Output.concat(account_id, f"/blobServices/default/containers/{container}{FAILOVER_SUFFIX}")
         annotations: dict[str, dict[str, pulumi.Input[str]]] = {}
         for ns in cfg.namespaces:
             if ns.model_store == "none":
                 continue
             identity, _ = self._identity(
                 f"{name}-{ns.name}-models", ns.name, WORKLOAD_SERVICE_ACCOUNT,
-                pulumi.Output.concat(account_id, "/blobServices/default/containers/models"), ROLE_BY_ACCESS[ns.model_store], depends,
+                pulumi.Output.concat(account_id, "/blobServices/default/containers/models"),
+                BLOB_READER_ROLE if writable else ROLE_BY_ACCESS[ns.model_store], depends,
             )
+            if writable and ns.model_store == "readwrite":
+                self._grant(f"{name}-{ns.name}-models{FAILOVER_SUFFIX}", identity, writable["models"], BLOB_CONTRIBUTOR_ROLE, depends)
             annotations[ns.name] = {WORKLOAD_IDENTITY_ANNOTATION: identity.client_id}
         velero, grants = self._identity(
             f"{name}-velero", VELERO_NAMESPACE, VELERO_SERVICE_ACCOUNT,
             pulumi.Output.concat(account_id, "/blobServices/default/containers/backups"),
             BLOB_READER_ROLE if standby else BLOB_CONTRIBUTOR_ROLE, depends,
         )
+        if writable:
+            grants.append(self._grant(f"{name}-velero{FAILOVER_SUFFIX}", velero, writable["backups"], BLOB_CONTRIBUTOR_ROLE, depends))
         endpoint = f"https://{store_account}.blob.core.windows.net"
         self.model_store = ModelStore(
             url=f"{endpoint}/models",
@@ -122,6 +142,7 @@ class BlobStores(pulumi.ComponentResource):
             workload_pod_labels=WORKLOAD_IDENTITY_LABEL,
             region=plan.store_region if plan else region,
             replica_region=replica_region,
+            write_url=f"{endpoint}/models{FAILOVER_SUFFIX}" if writable else None,
         )
         # The plugin still reads the subscription and group from a credentials file; it holds
         # no secret with workload identity.
@@ -145,6 +166,10 @@ class BlobStores(pulumi.ComponentResource):
             credentials_file=credentials,
             read_only=standby,
             ready=grants,
+            recovery=RecoveryLocation(f"backups{FAILOVER_SUFFIX}", plan.stack, {
+                "useAAD": "true", "storageAccount": store_account, "resourceGroup": store_group,
+                "subscriptionId": self.subscription, "storageAccountURI": endpoint,
+            }) if writable and plan is not None else None,
         )
         self.register_outputs({"modelStore": self.model_store.url, "registry": self.model_store.registry})
 
@@ -321,12 +346,15 @@ class BlobStores(pulumi.ComponentResource):
             resource_group_name=aks.resource_group.name, issuer=aks.oidc_issuer,
             subject=f"system:serviceaccount:{namespace}:{ksa}", audiences=[TOKEN_AUDIENCE], opts=self._opts,
         )
-        grant = authorization.RoleAssignment(
+        return identity, [federation, self._grant(resource, identity, scope, role, depends)]
+
+    def _grant(self, resource: str, identity: managedidentity.UserAssignedIdentity, scope: pulumi.Input[str], role: str,
+               depends: list[pulumi.Resource]) -> authorization.RoleAssignment:
+        return authorization.RoleAssignment(
             resource, principal_id=identity.principal_id, principal_type="ServicePrincipal",
             role_definition_id=self._role(role), scope=scope,
-            opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(depends_on=depends)),
+            opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(depends_on=list(depends))),
         )
-        return identity, [federation, grant]
 
 
 def describe(cfg, plan) -> list[dict[str, str]]:

@@ -23,13 +23,14 @@ from ... import catalog
 from ...catalog import dr as dr_catalog
 from ...config import StackConfig
 from ...dr import StoresArgs, VELERO_RELEASE, short_hash
-from ...handle import BackupTarget, ModelStore
+from ...handle import BackupTarget, ModelStore, RecoveryLocation
 from .cluster import KEY_ROTATION, KMS_ENCRYPTER, GkeCluster
 
 WORKLOAD_SERVICE_ACCOUNT = "workload"
 VELERO_NAMESPACE = "velero"
 VELERO_SERVICE_ACCOUNT = f"{VELERO_RELEASE}-server"
 GKE_SA_ANNOTATION = "iam.gke.io/gcp-service-account"
+TOKEN_CREATOR = "roles/iam.serviceAccountTokenCreator"  # holds iam.serviceAccounts.signBlob
 ROLE_BY_ACCESS = {"read": "roles/storage.objectViewer", "readwrite": "roles/storage.objectUser"}
 
 
@@ -52,7 +53,7 @@ class GcsStores(pulumi.ComponentResource):
         self.project = gke.project
         self._opts = pulumi.ResourceOptions(parent=self, provider=gke.provider)
         self._keep = pulumi.ResourceOptions(protect=cfg.is_prod)
-        owner = plan.store_owner if plan else name
+        owner = plan.store_owner if plan else cfg.name_for(args.stack)  # the same with and without dr
         standby = plan is not None and plan.standby
         region = cfg.region or ""
         pair = (plan.recovery_region if not standby else plan.primary_region) if plan else None
@@ -83,6 +84,23 @@ class GcsStores(pulumi.ComponentResource):
             f"{name}-velero", account_id(name, "velero"), VELERO_NAMESPACE, VELERO_SERVICE_ACCOUNT,
             backups, "roles/storage.objectAdmin" if not standby else "roles/storage.objectViewer", depends,
         )
+        # The plugin signs download URLs as this account (`velero backup logs`, `describe`):
+        # it needs iam.serviceAccounts.signBlob on itself (velero-plugin-for-gcp README).
+        grants.append(gcp.serviceaccount.IAMMember(
+            f"{name}-velero-sign", service_account_id=velero.name, role=TOKEN_CREATOR, member=velero.member, opts=self._opts,
+        ))
+        # A failed-over standby backs itself up again under its own prefix of the same
+        # dual-region bucket: objectAdmin there only (an IAM condition on the object name).
+        recovery_prefix = plan.stack if plan is not None and plan.restore_requested else None
+        if recovery_prefix:
+            grants.append(gcp.storage.BucketIAMMember(
+                f"{name}-velero-recovery", bucket=backups, role="roles/storage.objectAdmin", member=velero.member,
+                condition={
+                    "title": "failover-backups",
+                    "expression": f'resource.name.startsWith("projects/_/buckets/{backups}/objects/{recovery_prefix}/")',
+                },
+                opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(depends_on=depends)),
+            ))
         self.model_store = ModelStore(
             url=f"gs://{models}",
             registry=f"{self.registry_location}-docker.pkg.dev/{self.project}/{self.registry_id}",
@@ -99,6 +117,7 @@ class GcsStores(pulumi.ComponentResource):
             service_account_annotations={GKE_SA_ANNOTATION: velero.email},
             read_only=standby,
             ready=grants,
+            recovery=RecoveryLocation(backups, recovery_prefix, {"serviceAccount": velero.email}) if recovery_prefix else None,
         )
         self.register_outputs({"modelStore": self.model_store.url, "registry": self.model_store.registry})
 

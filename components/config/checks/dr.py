@@ -54,6 +54,9 @@ def dr_problems(cfg: StackConfig, region: Optional[str]) -> list[str]:
             out.append(
                 f"dr.rpoMinutes: {dr.rpo_minutes} is shorter than {cfg.cloud} can back: {replication.mechanism} "
                 f"replicates within {replication.rpo_text}; allowed: {replication.rpo_minutes} or more"
+                if replication.sla else
+                f"dr.rpoMinutes: {dr.rpo_minutes} is shorter than {cfg.cloud} can back: {replication.mechanism} "
+                f"has {replication.rpo_text}; allowed: {replication.rpo_minutes} or more"
             )
     if dr.role == "primary" and dr.failover:
         out.append("dr.failover: true is only meaningful on a standby stack (dr.role standby); allowed: false")
