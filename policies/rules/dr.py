@@ -9,6 +9,7 @@ ASYNC_TURBO) applies to dual-region buckets; Velero's RPO is its Schedule's cron
 
 from __future__ import annotations
 
+import json
 from typing import Any, Iterable, Sequence
 
 from .base import Context, Finding, Resource, flag, get, items, resource_rule, show, stack_rule
@@ -236,13 +237,10 @@ def _parity_diff(section: str, mine: Any, theirs: Any) -> str:
     domain=DOMAIN,
     description="A standby stack declares the same GPU pools (built at 0 nodes until failover), CPU pools, platform layers and team namespaces as the primary stack it names, read from that stack's file; otherwise a failover brings up a different platform and restored objects land outside Pulumi.",
     severity="high",
-    # Advisory until prod-aws-dr has its CPU pool (review item D7, day-2 branch): then mandatory.
-    level="advisory",
+    level="mandatory",
     fix="Copy the primary's gpuPools, cpuPools, platform (workloads, sharedFileSystem) and namespaces into the standby stack file (Pulumi.<primary>-dr.yaml).",
 )
 def dr_standby_matches_primary(resources: Sequence[Resource], ctx: Context) -> Iterable[Finding]:
-    import json
-
     for r in resources:
         if r.type != K8S_CONFIG_MAP or get(r.props, "metadata.name") != PARITY_CONFIG_MAP:
             continue

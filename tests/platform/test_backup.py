@@ -60,9 +60,17 @@ def gpu_min_sizes(plan):
     }
 
 
-def test_idle_standby_keeps_gpu_pools_at_zero(idle):
+def test_idle_standby_keeps_gpu_pools_at_zero(idle, primary):
     assert gpu_min_sizes(idle) == {"h100": 0, "l4infer": 0}
-    assert {inputs(r)["scalingConfig"]["desiredSize"] for r in idle.by_type("aws:eks/nodeGroup:NodeGroup") if "system" not in r.name} == {0}
+    groups = [inputs(r) for r in idle.by_type("aws:eks/nodeGroup:NodeGroup") if "system" not in r.name]
+    assert {g["scalingConfig"]["desiredSize"] for g in groups if g["labels"]["ml-clusters.io/gpu"] == "true"} == {0}
+    # Only GPU pools wait at 0 (the documented exception of dr-standby-matches-primary): the
+    # CPU pool runs at the primary's size, so pods without tolerations have somewhere to go.
+    def cpu_sizes(plan):
+        return {inputs(r)["labels"]["ml-clusters.io/pool"]: inputs(r)["scalingConfig"]["minSize"]
+                for r in plan.by_type("aws:eks/nodeGroup:NodeGroup")
+                if inputs(r)["labels"].get("ml-clusters.io/gpu") == "false" and "system" not in r.name}
+    assert cpu_sizes(idle) == cpu_sizes(primary) and cpu_sizes(idle)
 
 
 def test_idle_standby_reads_the_replicated_backups_read_only_and_restores_nothing(idle):
@@ -167,9 +175,11 @@ def test_gke_workload_service_account_carries_the_identity_annotation():
 
 def test_azure_failover_preview(tmp_path):
     plan = failed_over("prod-azure-dr")
-    agent_pools = {inputs(p)["agentPoolName"]: inputs(p) for p in plan.by_type("azure-native:containerservice:AgentPool")
-                   if inputs(p)["mode"] == "User"}
-    assert {n: p["minCount"] for n, p in agent_pools.items()} == {"cpu": 0, "h100": 0, "t4infer": 0}
+    def user_pool_minimums(plan):
+        return {inputs(p)["agentPoolName"]: inputs(p)["minCount"] for p in plan.by_type("azure-native:containerservice:AgentPool")
+                if inputs(p)["mode"] == "User"}
+    # At failover every pool takes the primary's minimum (the standby file states it).
+    assert user_pool_minimums(plan) == user_pool_minimums(plan_for_stack("prod-azure"))
     assert len(plan.by_type(RESTORE)) == 1
     values = velero(plan)
     assert values["podLabels"] == {"azure.workload.identity/use": "true"}

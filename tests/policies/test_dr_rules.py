@@ -32,8 +32,6 @@ def replaced(plan, type_, name, change):
 @pytest.mark.parametrize("stack", ["prod-aws", "prod-aws-dr", "prod-gcp", "prod-gcp-dr", "prod-azure", "prod-azure-dr"])
 def test_shipped_prod_stacks_pass_every_dr_rule(stack):
     found = dr_findings(plan_for_stack(stack).resources)
-    if stack == "prod-aws-dr" and len(found) == 1 and "CPU pools differ" in found[0].message:
-        pytest.xfail("prod-aws-dr's CPU pool lands with review item D7 (day-2 branch)")
     assert found == []
 
 

@@ -20,8 +20,6 @@ def test_stack_passes_the_policy_pack(stack: str):
     plan = engine.run_program(stack, values, secret_keys)
     violations = offline.evaluate(plan.resources, environment)
     blocking = [v for v in violations if v.level == "mandatory" or environment == "prod"]
-    if stack == "prod-aws-dr" and [(v.policy, "CPU pools" in v.message) for v in blocking] == [("dr-standby-matches-primary", True)]:
-        pytest.xfail("prod-aws-dr's CPU pool lands with review item D7 (day-2 branch)")
     assert blocking == [], f"{stack} ({environment}):\n{offline.format_text(violations)}"
 
 

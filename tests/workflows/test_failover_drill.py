@@ -279,10 +279,6 @@ def pools(plan: engine.Plan) -> dict[str, str]:
 def test_the_standby_carries_the_primarys_pools(drill):
     primary, standby = drill["primary"], drill["standby"]
     assert pools(primary), "the drill found no node pools in the primary's plan"
-    if drill["cloud"] == "aws" and "cpu" not in pools(standby):
-        # Review item D7 adds the CPU pool to prod-aws-dr in the day-2 branch; once merged this
-        # xfail turns into a pass (the assertion below then runs).
-        pytest.xfail("prod-aws-dr's CPU pool lands with D7 (day-2 branch)")
     assert pools(standby) == pools(primary)
 
 
