@@ -357,11 +357,40 @@ class NotebookProfile(_Model):
     """GPUs the notebook gets (at most the pool's GPUs per node)."""
 
 
+class NotebookSignIn(_Model):
+    """OIDC sign-in to JupyterHub (oauthenticator's GenericOAuthenticator, as the pinned hub image ships it)."""
+
+    client_id: str = Field(min_length=1)
+    """The hub's OAuth client id at your identity provider (its redirect URI: `<url>/hub/oauth_callback`)."""
+    client_secret_name: str = Field(default="jupyterhub-oidc", pattern=DNS_LABEL_RE.pattern)
+    """A Secret in the `jupyterhub` namespace, key `client-secret`, holding the client's secret; created outside this stack."""
+    authorize_url: str
+    """The provider's authorization endpoint (https), as its `/.well-known/openid-configuration` lists it."""
+    token_url: str
+    """The provider's token endpoint (https)."""
+    userdata_url: str
+    """The provider's userinfo endpoint (https); it must return the groups claim."""
+    issuer_url: Optional[str] = None
+    """The issuer the endpoints belong to; unset: `aws.identityProvider.issuerUrl` (the one the teams already sign in with), else required."""
+    groups_claim: Optional[str] = None
+    """Claim holding the user's groups (namespaces[].group values); unset: `aws.identityProvider.groupsClaim`, else `groups`."""
+    username_claim: Optional[str] = None
+    """Claim that becomes the hub user name; unset: `aws.identityProvider.usernameClaim`, else `email`."""
+    admin_group: str = Field(min_length=1)
+    """Group whose members are hub admins (they still spawn only in their own team's namespaces)."""
+    url: str
+    """The address users reach the hub at (https), through your ingress; the OAuth callback is derived from it."""
+
+
 class Notebooks(_Model):
     """JupyterHub with a CPU profile and GPU profiles generated from the GPU pools."""
 
     enabled: bool = False
-    """Install JupyterHub (off by default)."""
+    """Install JupyterHub (off by default; needs `signIn`)."""
+    sign_in: Optional[NotebookSignIn] = None
+    """OIDC sign-in (below); users are let in by their teams' groups and spawn in their team's namespaces."""
+    idle_timeout: int = Field(default=3600, ge=300, le=86400)
+    """Seconds a server may sit idle before the culler stops it (freeing its GPUs)."""
     profiles: list[NotebookProfile] = Field(default_factory=list)
     """GPU profiles; unset: one single-GPU profile per GPU pool."""
     storage_class: str = "ml-block"

@@ -4,6 +4,8 @@ borrowing stays within the cohort, and each part has what it needs."""
 from __future__ import annotations
 
 from ... import catalog
+from pydantic.alias_generators import to_camel
+
 from ..model import StackConfig
 
 
@@ -72,6 +74,7 @@ def workloads_problems(cfg: "StackConfig") -> list[str]:
         out.append(f"{key}.notebooks.storageClass: {nb.storage_class!r} {why}; allowed: ml-block, ml-block-retain")
     if nb.enabled and cfg.existing is not None and not cfg.existing.block_storage_provisioner.strip():
         out.append("existing.blockStorageProvisioner: empty, but notebooks keep each user's home on the block class; allowed: a block provisioner such as rancher.io/local-path")
+    out += sign_in_problems(cfg)
     names: dict[str, int] = {}
     for i, profile in enumerate(nb.profiles):
         where = f"{key}.notebooks.profiles[{i}]"
@@ -85,4 +88,27 @@ def workloads_problems(cfg: "StackConfig") -> list[str]:
         itype = catalog.instance_type(cfg.cloud, pool.instance_type) or catalog.find_instance_type(pool.instance_type)
         if itype is not None and itype.gpus and profile.gpus > itype.gpus:
             out.append(f"{where}.gpus: {profile.gpus} is more than the {itype.gpus} GPU(s) a {pool.instance_type} node has; allowed: 1 to {itype.gpus}")
+    return out
+
+
+def sign_in_problems(cfg: "StackConfig") -> list[str]:
+    """Notebooks are reachable only through a sign-in: JupyterHub's chart default
+    (z2jh 4.4.0 values.yaml hub.config.JupyterHub.authenticator_class: dummy) lets anyone in
+    under any name, so enabling notebooks without an OIDC sign-in is refused."""
+    nb = cfg.platform.workloads.notebooks
+    key = "platform.workloads.notebooks"
+    if not nb.enabled:
+        return []
+    if nb.sign_in is None:
+        return [f"{key}.signIn: unset, but the hub's default authenticator lets anyone sign in under any name; "
+                "allowed: an OIDC client (clientId, authorizeUrl, tokenUrl, userdataUrl, adminGroup, url), or notebooks.enabled false"]
+    out: list[str] = []
+    sign_in = nb.sign_in
+    for field in ("authorize_url", "token_url", "userdata_url", "url", "issuer_url"):
+        value = getattr(sign_in, field)
+        if value is not None and not value.startswith("https://"):
+            out.append(f"{key}.signIn.{to_camel(field)}: {value!r} is not an https URL; allowed: https://...")
+    idp = cfg.aws.identity_provider if cfg.aws is not None else None
+    if sign_in.issuer_url is None and idp is None:
+        out.append(f"{key}.signIn.issuerUrl: unset, and no aws.identityProvider names the teams' issuer; allowed: the https issuer of your OIDC provider")
     return out

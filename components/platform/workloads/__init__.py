@@ -76,7 +76,7 @@ class TeamAccess:
 
 def team_access(settings: WorkloadSettings) -> list[TeamAccess]:
     """Team access per enabled part. Notebooks add none: users sign in to JupyterHub, whose
-    own service account spawns their servers in `jupyterhub`."""
+    own service account spawns their servers in their team's namespaces."""
     out = []
     if settings.queueing.enabled:
         out.append(TeamAccess("queueing", queueing.TEAM_RULES))
@@ -167,12 +167,28 @@ class Workloads(pulumi.ComponentResource):
             self.releases.update({"kserve-crd": crds, "kserve-resources": controller, "kserve-runtime-configs": runtimes})
 
         if settings.notebooks.enabled:
-            # JupyterHub's user pods fail Pod Security `restricted` (no seccomp profile set).
+            # The hub's namespace holds only the hub and proxy (user servers run in the team
+            # namespaces); it stays at `baseline` as before.
             nb_ns = controller_namespace(notebooks.NAMESPACE, f"{name}-jupyterhub-namespace", scope, pod_security="baseline")
-            self.releases["jupyterhub"] = release(
-                f"{name}-jupyterhub", "jupyterhub", notebooks.NAMESPACE, notebooks.release_values(handle, settings.notebooks), scope,
+            plans = args.plans if settings.queueing.enabled else ()
+            hub = release(
+                f"{name}-jupyterhub", "jupyterhub", notebooks.NAMESPACE,
+                notebooks.release_values(handle, settings.notebooks, args.namespaces, plans), scope,
                 (nb_ns, args.block_class_resource),
             )
+            self.releases["jupyterhub"] = hub
+            # Servers run in the team namespaces: the hub may spawn there, and reach them.
+            for ns_cfg in args.namespaces:
+                team_ns = args.namespace_resources.get(ns_cfg.name)
+                access = notebooks.team_namespace_access(ns_cfg.name)
+                role = k8s.rbac.v1.Role(f"{name}-{ns_cfg.name}-jupyterhub-role", **access["role"], opts=scope.opts(team_ns))
+                k8s.rbac.v1.RoleBinding(f"{name}-{ns_cfg.name}-jupyterhub-binding", **access["binding"], opts=scope.opts(team_ns, role))
+                k8s.networking.v1.NetworkPolicy(
+                    f"{name}-{ns_cfg.name}-allow-jupyterhub",
+                    metadata={"name": "allow-jupyterhub", "namespace": ns_cfg.name},
+                    spec=notebooks.team_namespace_policy(),
+                    opts=scope.opts(team_ns),
+                )
 
         # Team access: only with team namespaces (no `ml-team` and no groups without them).
         groups = sorted({ns.group for ns in args.namespaces})
