@@ -313,6 +313,8 @@ class TeamQueue(_Model):
     """The team (namespaces[].team) whose ClusterQueue this configures."""
     gpus: dict[str, int] = Field(default_factory=dict)
     """The team's guaranteed GPUs per GPU pool, e.g. `{h100: 24, l4: 8}`; they must add up to the GPUs of the team's namespaces. Unset: spread evenly over every GPU pool."""
+    reserved_gpus: dict[str, int] = Field(default_factory=dict)
+    """GPUs per pool the team holds outside Kueue, for model servers and notebooks (pods of priority class `ml-serving-high` or `ml-notebook`), e.g. `{l4: 4}`; Kueue does not hand them out. With `gpus` they add up to the team's namespace GPUs; a team with reserved GPUs has one namespace."""
     borrowing_limit: Optional[int] = Field(default=None, ge=0)
     """GPUs the team may borrow beyond its own while other teams leave theirs idle; at most what the rest of the cohort holds. Unset: all of it."""
     weight: int = Field(default=1, ge=0, le=100)

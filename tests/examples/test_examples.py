@@ -153,3 +153,13 @@ def test_the_notebook_profile_fragment_configures_the_local_stack():
 def test_examples_carry_no_namespace_so_a_team_applies_them_in_its_own():
     for obj in submitted():
         assert "namespace" not in obj["metadata"], obj["metadata"]["name"]
+
+
+def test_a_disrupted_sweep_trial_is_retried_without_using_its_backoff_limit():
+    """batch/v1: a pod failure matching a podFailurePolicy rule with action Ignore does not
+    count towards backoffLimit; the API requires restartPolicy Never for podFailurePolicy.
+    Eviction, preemption and node drain mark the pod with condition DisruptionTarget."""
+    for job in sweep(3):
+        spec = job["spec"]
+        assert spec["template"]["spec"]["restartPolicy"] == "Never"
+        assert {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]} in spec["podFailurePolicy"]["rules"]

@@ -124,7 +124,9 @@ class Workloads(pulumi.ComponentResource):
             trainer = release(f"{name}-kubeflow-trainer", "kubeflow-trainer", training.NAMESPACE, training.release_values(handle), scope, (ns,))
             self.releases["kubeflow-trainer"] = trainer
             checkpoints = args.shared_class is not None
-            for runtime in (training.torch_runtime(checkpoints), training.mpi_runtime(checkpoints)):
+            # /dev/shm sized for the largest GPU node the runtimes can land on.
+            per_node = max((f.gpus_per_node for f in handle.gpu_pools), default=1)
+            for runtime in (training.torch_runtime(checkpoints, per_node), training.mpi_runtime(checkpoints, per_node)):
                 k8s.apiextensions.CustomResource(f"{name}-runtime-{runtime['metadata']['name']}", **runtime, opts=scope.opts(trainer))
             if args.shared_class is not None:
                 for ns_cfg in args.namespaces:

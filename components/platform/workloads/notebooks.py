@@ -32,6 +32,7 @@ from ...config import Notebooks as NotebookSettings
 from ...conventions import GPU_TAINT, POOL_LABEL
 from ...handle import ClusterHandle
 from ..common import NAMESPACE_NAME_LABEL, gpu_tolerations, system_placement
+from ..serving import NOTEBOOK_PRIORITY
 from .queue_plan import TeamQueuePlan
 from .queueing import pool_resource
 from .releases import image_parts
@@ -87,13 +88,14 @@ def gpu_start_timeout(handle: ClusterHandle) -> int:
 
 
 def team_pools(plan: TeamQueuePlan | None, ns: ServingNamespace, pools: Sequence[str]) -> list[str]:
-    """The GPU pools a team's notebooks may use: those it holds nominal quota in (with
-    queueing), else every pool when the namespace has a GPU quota."""
+    """The GPU pools a team's notebooks may use: with queueing, those it holds GPUs outside
+    Kueue in (queueing.queues[].reservedGpus: Kueue hands out the rest); without, every
+    pool when the namespace has a GPU quota."""
     if ns.gpus == 0:
         return []
     if plan is None:
         return list(pools)
-    return [p for p in pools if plan.gpus_per_pool.get(p, 0) > 0]
+    return [p for p in pools if plan.reserved_per_pool.get(p, 0) > 0]
 
 
 def profiles(handle: ClusterHandle, settings: NotebookSettings, namespaces: Sequence[ServingNamespace],
@@ -108,7 +110,8 @@ def profiles(handle: ClusterHandle, settings: NotebookSettings, namespaces: Sequ
     gpu_image = _image("notebook-gpu")
     out: list[dict[str, Any]] = []
     for ns in namespaces:
-        common = {"namespace": ns.name, "container_security_context": dict(RESTRICTED_CONTAINER)}
+        common = {"namespace": ns.name, "container_security_context": dict(RESTRICTED_CONTAINER),
+                  "priority_class_name": NOTEBOOK_PRIORITY}
         out.append({
             "display_name": f"CPU ({ns.name})",
             "slug": f"{ns.name}-cpu",
@@ -119,7 +122,8 @@ def profiles(handle: ClusterHandle, settings: NotebookSettings, namespaces: Sequ
         })
         allowed = team_pools(by_team.get(ns.team), ns, list(facts))
         for profile in chosen:
-            if profile.pool not in allowed or profile.gpus > ns.gpus:
+            held = by_team[ns.team].reserved_per_pool.get(profile.pool, 0) if ns.team in by_team else ns.gpus
+            if profile.pool not in allowed or profile.gpus > held:
                 continue
             pool = facts[profile.pool]
             resource = pool_resource(pool, handle)

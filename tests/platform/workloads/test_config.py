@@ -14,7 +14,8 @@ BASE = {
     # EKS: the API choice is explicit and the namespaces' groups come from an OIDC provider.
     "network": {"privateApi": True},
     "aws": {"identityProvider": {"issuerUrl": "https://login.example.com", "clientId": "eks"}},
-    "gpuPools": [{"name": "h100", "instanceType": "p5.48xlarge"}, {"name": "l4", "instanceType": "g6.xlarge"}],
+    # Room for the even split of the teams' GPUs over both pools (the capacity check).
+    "gpuPools": [{"name": "h100", "instanceType": "p5.48xlarge"}, {"name": "l4", "instanceType": "g6.xlarge", "maxNodes": 8}],
     "namespaces": [
         {"name": "training", "team": "research", "group": "r", "gpus": 8},
         {"name": "inference", "team": "serving", "group": "s", "gpus": 2},

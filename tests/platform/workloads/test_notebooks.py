@@ -67,18 +67,20 @@ def test_each_team_gets_profiles_in_its_own_namespaces_on_its_own_pools():
         {"name": "inference", "team": "serving", "group": "ml-serving", "gpus": 2},
     )
     settings = {"workloads": {"queueing": {"enabled": True, "queues": [
-        {"team": "research", "gpus": {"h100": 16}}, {"team": "serving", "gpus": {"l4": 2}}]},
+        {"team": "research", "gpus": {"h100": 16}}, {"team": "serving", "gpus": {"l4": 1}, "reservedGpus": {"l4": 1}}]},
         "notebooks": {"enabled": True, "signIn": SIGN_IN}}}
     result = harness.run_platform(harness.eks_shape(pools), settings, teams)
     profiles = values(result.plan, "jupyterhub")["singleuser"]["profileList"]
     placed = {(p["ml_clusters_group"], p["kubespawner_override"]["namespace"], p["kubespawner_override"].get("node_selector", {}).get(POOL_LABEL))
               for p in profiles}
-    # Only the pools a team holds quota in, only in the team's namespaces.
+    # Only in the team's namespaces, and GPU servers only on the pools where the team holds
+    # GPUs outside Kueue (its queued GPUs are Kueue's to hand out).
     assert placed == {
-        ("ml-research", "training", None), ("ml-research", "training", "h100"),
-        ("ml-research", "training2", None), ("ml-research", "training2", "h100"),
+        ("ml-research", "training", None), ("ml-research", "training2", None),
         ("ml-serving", "inference", None), ("ml-serving", "inference", "l4"),
     }
+    # Their priority class puts them under the namespace's outside-queue quota.
+    assert {p["kubespawner_override"]["priority_class_name"] for p in profiles} == {"ml-notebook"}
     # The hub keeps only the profiles of the user's groups; KubeSpawner 7.0.0 calls a
     # callable profile_list both to render the form and in load_user_options, which refuses
     # a slug not in it.
