@@ -138,8 +138,9 @@ class Workloads(pulumi.ComponentResource):
 
         if settings.queueing.enabled:
             ns = controller_namespace(queueing.NAMESPACE, f"{name}-kueue-namespace", scope)
-            # Kueue sets up its TrainJob and JobSet integrations for CRDs that exist when it
-            # starts: install the trainer's CRDs first.
+            # Kueue (v0.19.2) defers an integration's controller until its CRD appears
+            # (jobframework/setup.go), so order is not required; installing the trainer's
+            # CRDs first just avoids that wait.
             kueue = release(f"{name}-kueue", "kueue", queueing.NAMESPACE, queueing.release_values(handle), scope, (ns, trainer))
             self.releases["kueue"] = kueue
             k8s.apiextensions.CustomResource(f"{name}-flavor-{queueing.CPU_FLAVOR}", **queueing.cpu_flavor(), opts=scope.opts(kueue))

@@ -4,8 +4,10 @@
   into the admitted pods' nodeSelector), the GPU taint its nodes have, and the toleration
   Kueue adds to the pods it admits there; plus one flavor without labels for CPU and memory;
 - one ClusterQueue per team, all in one cohort with fair sharing: the team's guaranteed
-  GPUs per pool add up to its namespaces' GPU quota, and it may borrow what other teams
-  leave idle (up to `borrowingLimit`), which they reclaim by preemption when they need it;
+  GPUs per pool are its namespaces' GPU quota less what it reserves outside Kueue for model
+  servers and notebooks (`reservedGpus`), own pools first; it may borrow what other teams
+  leave idle (up to `borrowingLimit`), which they reclaim by preemption for their own
+  queued jobs;
 - a LocalQueue named `default` in each team namespace: jobs carry the label
   `kueue.x-k8s.io/queue-name: default`, and Kueue sets it on a Job, JobSet or TrainJob
   created there without one (Kueue's default-LocalQueue name).
