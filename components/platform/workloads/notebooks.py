@@ -182,8 +182,7 @@ def hub_access(settings: NotebookSettings) -> str:
     sign_in = settings.sign_in
     if sign_in is None:
         return ""
-    return (f"{sign_in.url} (sign-in through {sign_in.issuer_url}; route it through your ingress to "
-            f"Service {PROXY_SERVICE}:80 in namespace {NAMESPACE})")
+    return f"{sign_in.url} (sign-in: {sign_in.issuer_url}; your ingress routes it to {NAMESPACE}/{PROXY_SERVICE}:80)"
 
 
 def release_values(handle: ClusterHandle, settings: NotebookSettings, namespaces: Sequence[ServingNamespace] = (),

@@ -177,5 +177,5 @@ def test_the_preview_says_how_the_hub_is_reached():
     note = plan_for_stack("local").outputs["notebooks"]
     assert note.startswith("https://hub.localtest.me ") and "dex.localtest.me" in note
     # The proxy's Service (z2jh templates/proxy/service.yaml) stays ClusterIP; the note names it.
-    assert f"{notebooks.PROXY_SERVICE}:80 in namespace {notebooks.NAMESPACE}" in note
+    assert f"{notebooks.NAMESPACE}/{notebooks.PROXY_SERVICE}:80" in note
     assert "notebooks" not in plan_for_stack("prod-aws").outputs
