@@ -4,6 +4,7 @@ import pulumi
 
 from components.cluster import MlCluster, MlClusterArgs
 from components.config import load_from_pulumi
+from components.platform.workloads.notebooks import hub_access
 
 # Every check of the stack's config runs here, before any resource is registered.
 # A ConfigError is a pulumi.RunError: Pulumi prints its lines and exits non-zero, no traceback.
@@ -19,3 +20,5 @@ pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("gpuPools", [p.name for p in config.gpu_pools])
 if cluster.grafana_admin_password is not None:
     pulumi.export("grafanaAdminPassword", cluster.grafana_admin_password)
+if config.platform.workloads.notebooks.enabled:
+    pulumi.export("notebooks", hub_access(config.platform.workloads.notebooks))

@@ -103,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         report.print_cost(console, cost)
         report.print_time_to_ready(console, ttr)
         dr_report.print_dr(console, dr_info)
+        if plan.outputs.get("notebooks"):
+            report.print_line(console, f"notebooks: {plan.outputs['notebooks']}", markup=False)
         if args.full:
             report.print_outputs(console, plan)
     report.print_policy(console, violations)

@@ -33,10 +33,12 @@ def large_stack(pools: int = 64, namespaces: int = 64) -> dict:
     doc["config"]["ml-clusters:namespaces"] = [
         {"name": f"team{i:02d}", "team": f"team{i:02d}", "group": f"ml-team{i:02d}", "gpus": 2} for i in range(namespaces)
     ]
-    # prod-aws's per-team queue settings name its own teams and pools: the generated teams
-    # take the defaults (their GPUs spread over every pool).
+    # prod-aws's per-team queue settings name its own teams and pools: each generated team
+    # queues its GPUs on one pool of its own, so every pool holds what its teams queue
+    # (the config's capacity check).
     workloads = doc["config"].get("ml-clusters:platform", {}).get("workloads", {})
-    workloads.get("queueing", {}).pop("queues", None)
+    if "queueing" in workloads:
+        workloads["queueing"]["queues"] = [{"team": f"team{i:02d}", "gpus": {f"gpu{i % pools:02d}": 2}} for i in range(namespaces)]
     return doc
 
 

@@ -80,3 +80,43 @@ def creation_seconds(type_: str) -> tuple[int, bool]:
         return 0, True
     timing = CREATION.get(type_)
     return (timing.seconds, True) if timing else (DEFAULT_SECONDS, False)
+
+
+# --- Cold start of a GPU pod (what a user waits for when a GPU notebook or job starts) ---
+# A pool that scales from zero first boots a node, then the node's GPU driver and device
+# plugin must report the GPUs, then the image is pulled. Existing clusters (`existing`)
+# bring their own nodes: no boot, no driver install.
+GPU_NODE_BOOT: dict[str, Timing] = {
+    "aws": Timing(300, ESTIMATE),      # EC2 launch of a GPU instance + kubelet join (NVIDIA AMI: driver pre-installed)
+    "gcp": Timing(300, ESTIMATE),
+    "azure": Timing(360, ESTIMATE),
+    "existing": Timing(0, "the cluster's nodes already exist"),
+}
+GPU_DRIVER_READY: dict[str, Timing] = {
+    "aws": Timing(60, ESTIMATE),       # device plugin DaemonSet starts on the new node
+    "gcp": Timing(180, ESTIMATE),      # GKE's driver installer DaemonSet runs before its device plugin
+    "azure": Timing(60, ESTIMATE),
+    "existing": Timing(0, "the cluster's nodes already run the driver"),
+}
+# Compressed image sizes (registry manifests' layer sums, rounded up) and the pull rate,
+# extraction included, a node sustains from a public registry.
+IMAGE_SIZE_GB: dict[str, Timing] = {
+    "notebook-gpu": Timing(6, ESTIMATE),
+    "notebook-cpu": Timing(2, ESTIMATE),
+}
+PULL_MB_PER_SECOND = Timing(40, ESTIMATE)
+# A timeout is this many times the estimate, rounded up to whole minutes: the estimate is
+# typical, not worst case.
+TIMEOUT_MARGIN = 1.5
+
+
+def cold_start_seconds(cloud: str, image: str) -> int:
+    """Typical seconds from a GPU pod's creation on a pool at zero nodes to its container starting."""
+    pull = IMAGE_SIZE_GB[image].seconds * 1000 // PULL_MB_PER_SECOND.seconds
+    return GPU_NODE_BOOT[cloud].seconds + GPU_DRIVER_READY[cloud].seconds + pull
+
+
+def start_timeout_seconds(cloud: str, image: str) -> int:
+    """The spawn timeout for a GPU pod: the cold start with a margin, in whole minutes."""
+    seconds = int(cold_start_seconds(cloud, image) * TIMEOUT_MARGIN)
+    return -(-seconds // 60) * 60

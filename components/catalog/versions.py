@@ -37,6 +37,10 @@ IMAGES: dict[str, str] = {
     "mpi-runtime": "ghcr.io/kubeflow/trainer/deepspeed-runtime:v2.3.0",
     "kserve-controller": "kserve/kserve-controller:v0.20.0",
     "kube-rbac-proxy": "quay.io/brancz/kube-rbac-proxy:v0.18.0",
+    # KServe's vLLM ClusterServingRuntime: the chart's values.yaml @ v0.20.0 names
+    # `vllm/vllm-openai:latest`; pinned to the vLLM that KServe v0.20.0 is built against
+    # (python/kserve/pyproject.toml: vllm==0.24.0).
+    "kserve-vllm": "vllm/vllm-openai:v0.24.0",
     # docker-stacks' CUDA build of pytorch-notebook, dated tag (jupyter/docker-stacks wiki 2026-08).
     "notebook-gpu": "quay.io/jupyter/pytorch-notebook:cuda12-2026-08-24",
     "notebook-cpu": "quay.io/jupyter/scipy-notebook:2026-08-24",

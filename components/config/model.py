@@ -313,6 +313,8 @@ class TeamQueue(_Model):
     """The team (namespaces[].team) whose ClusterQueue this configures."""
     gpus: dict[str, int] = Field(default_factory=dict)
     """The team's guaranteed GPUs per GPU pool, e.g. `{h100: 24, l4: 8}`; they must add up to the GPUs of the team's namespaces. Unset: spread evenly over every GPU pool."""
+    reserved_gpus: dict[str, int] = Field(default_factory=dict)
+    """GPUs per pool the team holds outside Kueue, for model servers and notebooks (pods of priority class `ml-serving-high` or `ml-notebook`), e.g. `{l4: 4}`; Kueue does not hand them out. With `gpus` they add up to the team's namespace GPUs; a team with reserved GPUs has one namespace."""
     borrowing_limit: Optional[int] = Field(default=None, ge=0)
     """GPUs the team may borrow beyond its own while other teams leave theirs idle; at most what the rest of the cohort holds. Unset: all of it."""
     weight: int = Field(default=1, ge=0, le=100)
@@ -357,11 +359,40 @@ class NotebookProfile(_Model):
     """GPUs the notebook gets (at most the pool's GPUs per node)."""
 
 
+class NotebookSignIn(_Model):
+    """OIDC sign-in to JupyterHub (oauthenticator's GenericOAuthenticator, as the pinned hub image ships it)."""
+
+    client_id: str = Field(min_length=1)
+    """The hub's OAuth client id at your identity provider (its redirect URI: `<url>/hub/oauth_callback`)."""
+    client_secret_name: str = Field(default="jupyterhub-oidc", pattern=DNS_LABEL_RE.pattern)
+    """A Secret in the `jupyterhub` namespace, key `client-secret`, holding the client's secret; created outside this stack."""
+    authorize_url: str
+    """The provider's authorization endpoint (https), as its `/.well-known/openid-configuration` lists it."""
+    token_url: str
+    """The provider's token endpoint (https)."""
+    userdata_url: str
+    """The provider's userinfo endpoint (https); it must return the groups claim."""
+    issuer_url: Optional[str] = None
+    """The issuer the endpoints belong to; unset: `aws.identityProvider.issuerUrl` (the one the teams already sign in with), else required."""
+    groups_claim: Optional[str] = None
+    """Claim holding the user's groups (namespaces[].group values); unset: `aws.identityProvider.groupsClaim`, else `groups`."""
+    username_claim: Optional[str] = None
+    """Claim that becomes the hub user name; unset: `aws.identityProvider.usernameClaim`, else `email`."""
+    admin_group: str = Field(min_length=1)
+    """Group whose members are hub admins (they still spawn only in their own team's namespaces)."""
+    url: str
+    """The address users reach the hub at (https), through your ingress; the OAuth callback is derived from it."""
+
+
 class Notebooks(_Model):
     """JupyterHub with a CPU profile and GPU profiles generated from the GPU pools."""
 
     enabled: bool = False
-    """Install JupyterHub (off by default)."""
+    """Install JupyterHub (off by default; needs `signIn`)."""
+    sign_in: Optional[NotebookSignIn] = None
+    """OIDC sign-in (below); users are let in by their teams' groups and spawn in their team's namespaces."""
+    idle_timeout: int = Field(default=3600, ge=300, le=86400)
+    """Seconds a server may sit idle before the culler stops it (freeing its GPUs)."""
     profiles: list[NotebookProfile] = Field(default_factory=list)
     """GPU profiles; unset: one single-GPU profile per GPU pool."""
     storage_class: str = "ml-block"

@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 from .. import catalog
 from ..catalog import resolve
-from .model import CpuPool, GpuPool, StackConfig, SystemPool
+from .model import CpuPool, GpuPool, NotebookSignIn, StackConfig, SystemPool
 
 
 def gpu_need(pool: GpuPool) -> Optional[resolve.GpuNeed]:
@@ -80,6 +80,20 @@ def resolved_region(cloud: str, region: Optional[str]) -> Optional[str]:
         return None
 
 
+def resolved_sign_in(cfg: StackConfig) -> Optional[NotebookSignIn]:
+    """The notebooks' sign-in with what it leaves unset taken from the identity provider the
+    teams already sign in with (aws.identityProvider), else the OIDC defaults."""
+    sign_in = cfg.platform.workloads.notebooks.sign_in
+    if sign_in is None:
+        return None
+    idp = cfg.aws.identity_provider if cfg.aws is not None else None
+    return sign_in.model_copy(update={
+        "issuer_url": sign_in.issuer_url or (idp.issuer_url if idp else None),
+        "groups_claim": sign_in.groups_claim or (idp.groups_claim if idp else "groups"),
+        "username_claim": sign_in.username_claim or (idp.username_claim if idp else "email"),
+    })
+
+
 def resolve_config(cfg: StackConfig) -> StackConfig:
     """`cfg` with a place in `region` replaced by the cloud's region and every pool given
     by what it needs (GPU model and count, or a size) given a concrete instance type of the
@@ -117,6 +131,11 @@ def resolve_config(cfg: StackConfig) -> StackConfig:
                 choices.append(resolve.Choice(key, value, mapped, f"place {value} on {cfg.cloud}"))
         if dr_update:
             update["dr"] = cfg.dr.model_copy(update=dr_update)
+    sign_in = resolved_sign_in(cfg)
+    if sign_in is not None:
+        workloads = cfg.platform.workloads
+        notebooks = workloads.notebooks.model_copy(update={"sign_in": sign_in})
+        update["platform"] = cfg.platform.model_copy(update={"workloads": workloads.model_copy(update={"notebooks": notebooks})})
     resolved = cfg.model_copy(update=update)
     resolved._choices = tuple(choices)
     return resolved

@@ -25,7 +25,7 @@ from .serving import Serving, ServingArgs
 from .storage import Storage, StorageArgs
 from .workloads import Workloads, WorkloadsArgs
 from .workloads.queue_plan import queue_plans
-from .workloads.queueing import namespace_gpu_ceilings
+from .workloads.queueing import namespace_quotas, outside_queue_shares
 
 
 @dataclass(frozen=True)
@@ -82,18 +82,20 @@ class Platform(pulumi.ComponentResource):
                 child,
             )
             self.grafana_admin_password = self.monitoring.grafana_admin_password
-        # With queueing on, Kueue decides whose jobs run; each namespace's GPU ResourceQuota
-        # becomes the ceiling its team can reach by borrowing (its own quota + the team's limit).
+        # With queueing on, one account of GPUs (docs/workloads.md): each namespace's quota is
+        # what Kueue may admit for its team plus the team's share outside Kueue, and a second
+        # quota holds the serving and notebook pods to that share.
         workload_settings = settings.workloads
         plans = queue_plans(tuple(args.namespaces), [f.pool.name for f in handle.gpu_pools], workload_settings.queueing)
         namespaces = tuple(args.namespaces)
+        outside = None
         if workload_settings.queueing.enabled:
-            ceilings = namespace_gpu_ceilings(namespaces, plans)
-            namespaces = tuple(ns.model_copy(update={"gpus": ceilings[ns.name]}) for ns in namespaces)
+            outside = outside_queue_shares(namespaces, plans)
+            namespaces = namespace_quotas(namespaces, plans)
         self.serving = Serving(
             f"{name}-serving",
             ServingArgs(handle, namespaces, ingress_namespace=settings.ingress_namespace,
-                        workload_annotations=workload_annotations(handle)),
+                        workload_annotations=workload_annotations(handle), outside_queue=outside),
             child,
         )
         self.workloads: Optional[Workloads] = None

@@ -48,6 +48,15 @@ from .common import (
 
 SERVING_PRIORITY = "ml-serving-high"
 BATCH_PRIORITY = "ml-batch-low"
+# Notebook servers (JupyterHub sets it on each one): above batch, below serving; they never
+# preempt, since Kueue keeps their GPUs free (queueing.reservedGpus).
+NOTEBOOK_PRIORITY = "ml-notebook"
+NOTEBOOK_PRIORITY_VALUE = 1000
+# The pods that run outside Kueue on the team's reserved share: a second ResourceQuota,
+# scoped to these priority classes (ResourceQuota scopeSelector PriorityClass In), holds
+# them to that share, so they cannot take what Kueue admits jobs against.
+OUTSIDE_QUEUE_PRIORITIES = (SERVING_PRIORITY, NOTEBOOK_PRIORITY)
+OUTSIDE_QUEUE_QUOTA = "outside-queue"
 SERVING_PRIORITY_VALUE = 100000
 # Below the default 0, so any ordinary pod may preempt batch work; above -10, Cluster
 # Autoscaler's default cutoff for "expendable" pods, so batch pods still get nodes.
@@ -92,6 +101,29 @@ class ServingArgs:
     monitoring_namespace: str = MONITORING_NAMESPACE
     # Per namespace: annotations binding its `workload` ServiceAccount to a cloud identity.
     workload_annotations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # With queueing: per namespace, the share held outside Kueue (GPUs, and the CPU and
+    # memory that go with them); None: no queueing, one quota for everything.
+    outside_queue: Optional[Mapping[str, "OutsideQueueShare"]] = None
+
+
+@dataclass(frozen=True)
+class OutsideQueueShare:
+    gpus: int
+    cpu: Optional[str] = None  # None: CPU and memory are not split (no reserved GPUs)
+    memory: Optional[str] = None
+
+
+def outside_queue_quota(share: OutsideQueueShare, gpu_resources: Sequence[str]) -> dict[str, Any]:
+    """The ResourceQuota spec holding pods of the serving and notebook classes to the share."""
+    hard = {f"requests.{r}": str(share.gpus) for r in gpu_resources}
+    if share.cpu is not None and share.memory is not None:
+        hard.update({"requests.cpu": share.cpu, "requests.memory": share.memory})
+    return {
+        "hard": sorted_dict(hard),
+        "scopeSelector": {"matchExpressions": [
+            {"scopeName": "PriorityClass", "operator": "In", "values": list(OUTSIDE_QUEUE_PRIORITIES)},
+        ]},
+    }
 
 
 def gpu_quota_resources(handle: ClusterHandle) -> list[str]:
@@ -184,24 +216,25 @@ class Serving(pulumi.ComponentResource):
         handle = args.handle
         scope = Scope(handle, self, tuple(handle.ready))
 
-        k8s.scheduling.v1.PriorityClass(
-            f"{name}-priority-serving",
-            metadata=metadata(SERVING_PRIORITY, app="scheduling", component="serving"),
-            value=SERVING_PRIORITY_VALUE,
-            global_default=False,
-            preemption_policy="PreemptLowerPriority",
-            description="Online model serving: scheduled first, may preempt batch work.",
-            opts=scope.opts(),
+        # (resource suffix, class, value, preemption policy, component, description)
+        classes = (
+            ("serving", SERVING_PRIORITY, SERVING_PRIORITY_VALUE, "PreemptLowerPriority", "serving",
+             "Online model serving: scheduled first, may preempt batch work."),
+            ("batch", BATCH_PRIORITY, BATCH_PRIORITY_VALUE, "Never", "batch",
+             "Training and batch jobs: preemptible, never preempt others."),
+            ("notebook", NOTEBOOK_PRIORITY, NOTEBOOK_PRIORITY_VALUE, "Never", "notebooks",
+             "Notebook servers: on the team's reserved GPUs, never preempt."),
         )
-        k8s.scheduling.v1.PriorityClass(
-            f"{name}-priority-batch",
-            metadata=metadata(BATCH_PRIORITY, app="scheduling", component="batch"),
-            value=BATCH_PRIORITY_VALUE,
-            global_default=False,
-            preemption_policy="Never",
-            description="Training and batch jobs: preemptible, never preempt others.",
-            opts=scope.opts(),
-        )
+        for suffix, class_name, value, policy, component, description in classes:
+            k8s.scheduling.v1.PriorityClass(
+                f"{name}-priority-{suffix}",
+                metadata=metadata(class_name, app="scheduling", component=component),
+                value=value,
+                global_default=False,
+                preemption_policy=policy,
+                description=description,
+                opts=scope.opts(),
+            )
 
         gpu_resources = gpu_quota_resources(handle)
         self.team_role = None
@@ -241,6 +274,14 @@ class Serving(pulumi.ComponentResource):
             spec={"hard": quota_hard(ns, gpu_resources)},
             opts=scope.opts(namespace),
         )
+        share = (args.outside_queue or {}).get(ns.name)
+        if share is not None:
+            k8s.core.v1.ResourceQuota(
+                f"{base}-outside-queue-quota",
+                metadata=metadata(OUTSIDE_QUEUE_QUOTA, ns.name, "serving", "quota", team),
+                spec=outside_queue_quota(share, gpu_resources),
+                opts=scope.opts(namespace),
+            )
         k8s.core.v1.LimitRange(
             f"{base}-limits",
             metadata=metadata("defaults", ns.name, "serving", "quota", team),

@@ -5,7 +5,14 @@
 Kueue holds the Jobs suspended and starts as many as the team's ClusterQueue has GPUs for,
 borrowing GPUs other teams leave idle; the rest wait their turn (BestEffortFIFO). Each
 trial asks for one GPU, so a sweep of 50 fits however large the team's quota is: it only
-changes how many run at once. Trials run at the batch priority, so serving preempts them.
+changes how many run at once.
+
+When the team that lent GPUs submits its own queued jobs, Kueue reclaims the quota: it
+evicts borrowing trials (their Jobs are suspended and requeued, and run again from the
+start). Model servers and notebooks do not reclaim anything: they run on GPUs Kueue never
+hands out (queueing.reservedGpus). A trial pod evicted by anything else (a node drain, the
+scheduler preempting batch priority) is retried without counting against backoffLimit:
+podFailurePolicy ignores pods with the DisruptionTarget condition.
 """
 
 from __future__ import annotations
@@ -48,6 +55,9 @@ def trial_job(index: int, lr: str, batch: str, seed: str, sweep: str) -> dict[st
             # Created suspended: Kueue unsuspends it on admission (it would suspend it anyway).
             "suspend": True,
             "backoffLimit": 1,
+            # A disrupted trial pod (eviction, preemption, node loss) is replaced without
+            # using up backoffLimit; only the trial's own failures count (batch/v1 podFailurePolicy).
+            "podFailurePolicy": {"rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]}]},
             "ttlSecondsAfterFinished": 86400,
             "template": {
                 "metadata": {"labels": {"ml-clusters.io/sweep": sweep}},

@@ -140,13 +140,26 @@ def test_the_notebook_profile_fragment_configures_the_local_stack():
     values_, _ = engine.read_stack_config("local")
     raw, problems = config_module.raw_from_pulumi(values_)
     assert not problems
-    raw["platform"] = {**raw["platform"], "workloads": {**raw["platform"].get("workloads", {}), **fragment["workloads"]}}
+    workloads = raw["platform"].get("workloads", {})
+    workloads = {**workloads, "notebooks": {**workloads.get("notebooks", {}), **fragment["workloads"]["notebooks"]}}
+    raw["platform"] = {**raw["platform"], "workloads": workloads}
     plan = plan_for(raw, stack="local")
     profiles = {p["slug"]: p for p in values(plan, "jupyterhub")["singleuser"]["profileList"]}
-    assert list(profiles) == ["cpu", "l4-single"]
-    assert profiles["l4-single"]["kubespawner_override"]["node_selector"] == {"ml-clusters.io/pool": "l4"}
+    # One CPU and one GPU profile per team namespace (the local stack has `demo`).
+    assert list(profiles) == ["demo-cpu", "demo-l4-single"]
+    assert profiles["demo-l4-single"]["kubespawner_override"]["node_selector"] == {"ml-clusters.io/pool": "l4"}
 
 
 def test_examples_carry_no_namespace_so_a_team_applies_them_in_its_own():
     for obj in submitted():
         assert "namespace" not in obj["metadata"], obj["metadata"]["name"]
+
+
+def test_a_disrupted_sweep_trial_is_retried_without_using_its_backoff_limit():
+    """batch/v1: a pod failure matching a podFailurePolicy rule with action Ignore does not
+    count towards backoffLimit; the API requires restartPolicy Never for podFailurePolicy.
+    Eviction, preemption and node drain mark the pod with condition DisruptionTarget."""
+    for job in sweep(3):
+        spec = job["spec"]
+        assert spec["template"]["spec"]["restartPolicy"] == "Never"
+        assert {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]} in spec["podFailurePolicy"]["rules"]

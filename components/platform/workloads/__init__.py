@@ -76,7 +76,7 @@ class TeamAccess:
 
 def team_access(settings: WorkloadSettings) -> list[TeamAccess]:
     """Team access per enabled part. Notebooks add none: users sign in to JupyterHub, whose
-    own service account spawns their servers in `jupyterhub`."""
+    own service account spawns their servers in their team's namespaces."""
     out = []
     if settings.queueing.enabled:
         out.append(TeamAccess("queueing", queueing.TEAM_RULES))
@@ -124,7 +124,9 @@ class Workloads(pulumi.ComponentResource):
             trainer = release(f"{name}-kubeflow-trainer", "kubeflow-trainer", training.NAMESPACE, training.release_values(handle), scope, (ns,))
             self.releases["kubeflow-trainer"] = trainer
             checkpoints = args.shared_class is not None
-            for runtime in (training.torch_runtime(checkpoints), training.mpi_runtime(checkpoints)):
+            # /dev/shm sized for the largest GPU node the runtimes can land on.
+            per_node = max((f.gpus_per_node for f in handle.gpu_pools), default=1)
+            for runtime in (training.torch_runtime(checkpoints, per_node), training.mpi_runtime(checkpoints, per_node)):
                 k8s.apiextensions.CustomResource(f"{name}-runtime-{runtime['metadata']['name']}", **runtime, opts=scope.opts(trainer))
             if args.shared_class is not None:
                 for ns_cfg in args.namespaces:
@@ -136,8 +138,9 @@ class Workloads(pulumi.ComponentResource):
 
         if settings.queueing.enabled:
             ns = controller_namespace(queueing.NAMESPACE, f"{name}-kueue-namespace", scope)
-            # Kueue sets up its TrainJob and JobSet integrations for CRDs that exist when it
-            # starts: install the trainer's CRDs first.
+            # Kueue (v0.19.2) defers an integration's controller until its CRD appears
+            # (jobframework/setup.go), so order is not required; installing the trainer's
+            # CRDs first just avoids that wait.
             kueue = release(f"{name}-kueue", "kueue", queueing.NAMESPACE, queueing.release_values(handle), scope, (ns, trainer))
             self.releases["kueue"] = kueue
             k8s.apiextensions.CustomResource(f"{name}-flavor-{queueing.CPU_FLAVOR}", **queueing.cpu_flavor(), opts=scope.opts(kueue))
@@ -167,12 +170,28 @@ class Workloads(pulumi.ComponentResource):
             self.releases.update({"kserve-crd": crds, "kserve-resources": controller, "kserve-runtime-configs": runtimes})
 
         if settings.notebooks.enabled:
-            # JupyterHub's user pods fail Pod Security `restricted` (no seccomp profile set).
+            # The hub's namespace holds only the hub and proxy (user servers run in the team
+            # namespaces); it stays at `baseline` as before.
             nb_ns = controller_namespace(notebooks.NAMESPACE, f"{name}-jupyterhub-namespace", scope, pod_security="baseline")
-            self.releases["jupyterhub"] = release(
-                f"{name}-jupyterhub", "jupyterhub", notebooks.NAMESPACE, notebooks.release_values(handle, settings.notebooks), scope,
+            plans = args.plans if settings.queueing.enabled else ()
+            hub = release(
+                f"{name}-jupyterhub", "jupyterhub", notebooks.NAMESPACE,
+                notebooks.release_values(handle, settings.notebooks, args.namespaces, plans), scope,
                 (nb_ns, args.block_class_resource),
             )
+            self.releases["jupyterhub"] = hub
+            # Servers run in the team namespaces: the hub may spawn there, and reach them.
+            for ns_cfg in args.namespaces:
+                team_ns = args.namespace_resources.get(ns_cfg.name)
+                access = notebooks.team_namespace_access(ns_cfg.name)
+                role = k8s.rbac.v1.Role(f"{name}-{ns_cfg.name}-jupyterhub-role", **access["role"], opts=scope.opts(team_ns))
+                k8s.rbac.v1.RoleBinding(f"{name}-{ns_cfg.name}-jupyterhub-binding", **access["binding"], opts=scope.opts(team_ns, role))
+                k8s.networking.v1.NetworkPolicy(
+                    f"{name}-{ns_cfg.name}-allow-jupyterhub",
+                    metadata={"name": "allow-jupyterhub", "namespace": ns_cfg.name},
+                    spec=notebooks.team_namespace_policy(),
+                    opts=scope.opts(team_ns),
+                )
 
         # Team access: only with team namespaces (no `ml-team` and no groups without them).
         groups = sorted({ns.group for ns in args.namespaces})

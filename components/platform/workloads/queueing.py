@@ -4,8 +4,10 @@
   into the admitted pods' nodeSelector), the GPU taint its nodes have, and the toleration
   Kueue adds to the pods it admits there; plus one flavor without labels for CPU and memory;
 - one ClusterQueue per team, all in one cohort with fair sharing: the team's guaranteed
-  GPUs per pool add up to its namespaces' GPU quota, and it may borrow what other teams
-  leave idle (up to `borrowingLimit`), which they reclaim by preemption when they need it;
+  GPUs per pool are its namespaces' GPU quota less what it reserves outside Kueue for model
+  servers and notebooks (`reservedGpus`), own pools first; it may borrow what other teams
+  leave idle (up to `borrowingLimit`), which they reclaim by preemption for their own
+  queued jobs;
 - a LocalQueue named `default` in each team namespace: jobs carry the label
   `kueue.x-k8s.io/queue-name: default`, and Kueue sets it on a Job, JobSet or TrainJob
   created there without one (Kueue's default-LocalQueue name).
@@ -21,9 +23,9 @@ from ...config import ServingNamespace
 from ...conventions import GPU_TAINT, POOL_LABEL, GPU_MODEL_LABEL
 from ...handle import ClusterHandle, GpuPoolFacts
 from ..common import READ_VERBS, SERVING_LABEL, TEAM_LABEL, gpu_tolerations, sorted_dict
-from ..serving import gpu_quota_resources
+from ..serving import OutsideQueueShare, gpu_quota_resources
 from ..common import system_placement
-from .queue_plan import TeamQueuePlan
+from .queue_plan import TeamQueuePlan, reserved_gpus, sum_quantities
 from .releases import image_parts
 
 NAMESPACE = "kueue-system"
@@ -40,6 +42,18 @@ VISIBILITY_PORT = 8082
 REQUESTS = {"cpu": "500m", "memory": "512Mi"}
 # Job kinds Kueue manages here: plain Jobs (sweeps), JobSets and Trainer v2 TrainJobs.
 FRAMEWORKS = ("batch/job", "jobset.x-k8s.io/jobset", "trainer.kubeflow.org/trainjob")
+# Resources Kueue lets through without a quota check. At v0.19.2 Kueue checks every
+# resource a workload requests against the ClusterQueue (resources.quotaCheckStrategy
+# defaults to BlockUndeclared, apis/config/v1beta2/configuration_types.go) and leaves a job
+# that asks for an uncovered one pending for ever. Node-local disk, hugepages and the
+# GPU-fabric devices (EFA on EKS, RDMA devices elsewhere) are bounded by the node and, for
+# disk, the LimitRange; they are not a shared budget worth queueing on.
+EXCLUDED_RESOURCE_PREFIXES = ("ephemeral-storage", "hugepages-", "vpc.amazonaws.com/efa", "rdma/")
+# Two controller replicas (leader election picks the active one) behind a disruption budget:
+# Kueue's Job, JobSet and TrainJob webhooks fail closed in team namespaces (chart
+# webhook/manifests.yaml failurePolicy: Fail), so with one replica a node drain stops every
+# job creation there, including the JobSet controller's child Jobs of running TrainJobs.
+REPLICAS = 2
 # What a team gets in its namespaces (aggregated into `ml-team`): Kueue's own batch-user
 # role at v0.19.2 (charts/kueue/templates/rbac/batch_user_role.yaml aggregates the
 # workload, localqueue and pending-workloads-lq viewer roles): read Workloads and
@@ -80,6 +94,7 @@ def manager_config() -> str:
         "leaderElection": {"leaderElect": True, "resourceName": "c1f6bfd2.kueue.x-k8s.io"},
         "clientConnection": {"qps": 300, "burst": 500},
         "integrations": {"frameworks": list(FRAMEWORKS)},
+        "resources": {"excludeResourcePrefixes": list(EXCLUDED_RESOURCE_PREFIXES)},
         # Kueue acts in team namespaces only. There, its webhook gives a Job, JobSet or
         # TrainJob created without a queue label the namespace's LocalQueue `default`
         # (pkg/controller/jobframework/defaults.go), so no GPU job skips the queue.
@@ -107,6 +122,13 @@ def release_values(handle: ClusterHandle) -> dict[str, Any]:
                 "resources": {"requests": dict(REQUESTS), "limits": {"cpu": "2", "memory": "512Mi"}},
             },
             **system_placement(handle),
+            "replicas": REPLICAS,
+            "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+            # Spread the replicas over system nodes where there are several.
+            "topologySpreadConstraints": [{
+                "maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": {"control-plane": "controller-manager"}},
+            }],
         },
         "managerConfig": {"controllerManagerConfigYaml": manager_config()},
     }
@@ -144,7 +166,10 @@ def cluster_queue(plan: TeamQueuePlan, cohort: str, handle: ClusterHandle) -> di
     gpu_resources = gpu_quota_resources(handle)
     if handle.gpu_pools:
         flavors = []
-        for facts in handle.gpu_pools:
+        # The team's own pools first (most guaranteed GPUs first), then the ones it may only
+        # borrow: Kueue tries flavors in this order (flavorassigner.go), and with
+        # whenCanBorrow TryNextFlavor it moves past a flavor it would have to borrow in.
+        for facts in team_flavor_order(plan, handle.gpu_pools):
             pool = facts.pool.name
             provides = pool_resource(facts, handle)
             resources = []
@@ -163,6 +188,9 @@ def cluster_queue(plan: TeamQueuePlan, cohort: str, handle: ClusterHandle) -> di
             # Only the team's own namespaces may submit to its queue.
             "namespaceSelector": {"matchLabels": {TEAM_LABEL: plan.team}},
             "queueingStrategy": "BestEffortFIFO",
+            # The default (whenCanBorrow MayStopSearch, clusterqueue_types.go @ v0.19.2) stops
+            # at the first flavor that fits by borrowing, before the team's own pools.
+            "flavorFungibility": {"whenCanBorrow": "TryNextFlavor", "whenCanPreempt": "TryNextFlavor"},
             "fairSharing": {"weight": str(plan.weight)},
             # Take back lent GPUs from borrowers; within the team, higher priority first.
             # borrowWithinCohort stays unset: Kueue forbids it together with fair sharing.
@@ -170,6 +198,12 @@ def cluster_queue(plan: TeamQueuePlan, cohort: str, handle: ClusterHandle) -> di
             "resourceGroups": groups,
         },
     }
+
+
+def team_flavor_order(plan: TeamQueuePlan, pools: Sequence[GpuPoolFacts]) -> list[GpuPoolFacts]:
+    """The GPU pools in the order Kueue should try them for `plan`'s team: own quota first."""
+    indexed = list(enumerate(pools))
+    return [f for _, f in sorted(indexed, key=lambda item: (-plan.gpus_per_pool.get(item[1].pool.name, 0), item[0]))]
 
 
 def local_queue(namespace: str, team: str) -> dict[str, Any]:
@@ -182,7 +216,43 @@ def local_queue(namespace: str, team: str) -> dict[str, Any]:
 
 
 def namespace_gpu_ceilings(namespaces: Sequence[ServingNamespace], plans: Sequence[TeamQueuePlan]) -> dict[str, int]:
-    """The GPU ResourceQuota each team namespace needs so that borrowed GPUs can start: its
-    own quota plus what its team may borrow (Kueue decides who runs; the quota is the cap)."""
-    borrow = {p.team: p.borrowing_limit for p in plans}
-    return {ns.name: ns.gpus + borrow.get(ns.team, 0) for ns in namespaces}
+    """The GPU ResourceQuota each team namespace needs so that what Kueue admits can start:
+    everything its team may be admitted (own plus borrowed, which can all land in any one of
+    its namespaces) plus the team's GPUs held outside Kueue (one namespace only)."""
+    by_team = {p.team: p for p in plans}
+    out = {}
+    for ns in namespaces:
+        plan = by_team.get(ns.team)
+        out[ns.name] = ns.gpus if plan is None else sum(plan.gpus_per_pool.values()) + plan.borrowing_limit + reserved_gpus(plan)
+    return out
+
+
+def namespace_quotas(namespaces: Sequence[ServingNamespace], plans: Sequence[TeamQueuePlan]) -> tuple[ServingNamespace, ...]:
+    """Team namespaces with quotas that agree with Kueue: GPUs as above, CPU and memory the
+    team's whole (Kueue admits a job of up to the team's ClusterQueue into any one of its
+    namespaces, and never consults a ResourceQuota)."""
+    by_team = {p.team: p for p in plans}
+    ceilings = namespace_gpu_ceilings(namespaces, plans)
+    out = []
+    for ns in namespaces:
+        plan = by_team.get(ns.team)
+        if plan is None:
+            out.append(ns)
+            continue
+        cpu = sum_quantities([plan.cpu, plan.reserved_cpu]) if reserved_gpus(plan) else plan.cpu
+        memory = sum_quantities([plan.memory, plan.reserved_memory]) if reserved_gpus(plan) else plan.memory
+        out.append(ns.model_copy(update={"gpus": ceilings[ns.name], "cpu": cpu, "memory": memory}))
+    return tuple(out)
+
+
+def outside_queue_shares(namespaces: Sequence[ServingNamespace], plans: Sequence[TeamQueuePlan]) -> dict[str, OutsideQueueShare]:
+    """Per team namespace, what pods of the serving and notebook classes may hold."""
+    by_team = {p.team: p for p in plans}
+    out = {}
+    for ns in namespaces:
+        plan = by_team.get(ns.team)
+        if plan is None:
+            continue
+        held = reserved_gpus(plan)
+        out[ns.name] = OutsideQueueShare(held, plan.reserved_cpu, plan.reserved_memory) if held else OutsideQueueShare(0)
+    return out

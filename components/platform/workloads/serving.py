@@ -94,5 +94,11 @@ def kserve_values(handle: ClusterHandle) -> dict[str, Any]:
 
 
 def runtime_values() -> dict[str, Any]:
-    """Install the ClusterServingRuntimes (off in the chart by default); no LLM configs."""
-    return {"kserve": {"servingruntime": {"enabled": True}, "llmisvcConfigs": {"enabled": False}}}
+    """Install the ClusterServingRuntimes (off in the chart by default); no LLM configs. The
+    vLLM runtime off its floating tag (values.yaml servingruntime.vllmserver.tag: latest);
+    the others default to the chart's kserve.version (files/runtimes/clusterservingruntimes-patch.yaml)."""
+    vllm_image, vllm_tag = image_parts("kserve-vllm")
+    return {"kserve": {
+        "servingruntime": {"enabled": True, "vllmserver": {"image": vllm_image, "tag": vllm_tag}},
+        "llmisvcConfigs": {"enabled": False},
+    }}

@@ -8,8 +8,15 @@ install time); the platform renders the two ClusterTrainingRuntimes itself:
   trainer's own MPI image.
 
 Both mount the team namespace's `checkpoints` claim (on the shared file system class,
-where there is one) at /checkpoints, and restart the whole gang up to three times when a
-node is lost, so a job resumes from its last checkpoint.
+where there is one) at /checkpoints, and a memory-backed /dev/shm sized for the largest GPU
+node (the container runtime's default is 64 MiB; NCCL and DataLoader workers use it).
+
+Failures: a pod that fails fails its child Job at once (restartPolicy Never, backoffLimit
+0), and JobSet then recreates every child Job, the whole gang, up to MAX_RESTARTS times
+(JobSet failurePolicy acts only on a failed child Job), so the job resumes from its last
+checkpoint. A pod disrupted by the cluster (preemption, eviction, node drain or loss:
+condition DisruptionTarget) is ignored by the Job's podFailurePolicy and simply recreated,
+costing no restart.
 """
 
 from __future__ import annotations
@@ -25,8 +32,18 @@ NAMESPACE = "kubeflow-system"
 API_VERSION = "trainer.kubeflow.org/v1alpha1"
 CHECKPOINT_CLAIM = "checkpoints"
 CHECKPOINT_PATH = "/checkpoints"
-# JobSet restarts every replicated job this many times before the TrainJob fails.
+# JobSet recreates every replicated job this many times before the TrainJob fails.
 MAX_RESTARTS = 3
+# Shared memory per GPU of the largest node (8 GPUs: 64 GiB, against the node's memory).
+SHM_PER_GPU_GI = 8
+SHM_VOLUME = "dshm"
+# Each child Job: no retries of its own, disruptions not counted (batch/v1 podFailurePolicy;
+# it needs restartPolicy Never, which JobSet would otherwise default to OnFailure,
+# pkg/webhooks/jobset_webhook.go @ v0.12.0).
+CHILD_JOB_FAILURE = {
+    "backoffLimit": 0,
+    "podFailurePolicy": {"rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]}]},
+}
 # Ports the API server must reach (chart values at v2.3.0: manager.config.webhook.port;
 # JobSet 0.12.0 deployment template containerPort 9443).
 WEBHOOK_PORT = 9443
@@ -88,6 +105,10 @@ def _restricted_container() -> dict[str, Any]:
     return {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
 
 
+def shm_size(gpus_per_node: int) -> str:
+    return f"{max(1, gpus_per_node) * SHM_PER_GPU_GI}Gi"
+
+
 def _container(image: str, extra: Optional[dict[str, Any]] = None, checkpoints: bool = True) -> dict[str, Any]:
     container: dict[str, Any] = {
         "name": "node",
@@ -96,20 +117,28 @@ def _container(image: str, extra: Optional[dict[str, Any]] = None, checkpoints: 
         # The images' default HOME may not be writable for a non-root user.
         "env": [{"name": "HOME", "value": "/tmp"}],
     }
+    mounts = [{"name": SHM_VOLUME, "mountPath": "/dev/shm"}]
     if checkpoints:
-        container["volumeMounts"] = [{"name": CHECKPOINT_CLAIM, "mountPath": CHECKPOINT_PATH}]
+        mounts.insert(0, {"name": CHECKPOINT_CLAIM, "mountPath": CHECKPOINT_PATH})
+    container["volumeMounts"] = mounts
     container.update(extra or {})
     return sorted_dict(container)
 
 
-def _pod(container: dict[str, Any], checkpoints: bool) -> dict[str, Any]:
-    spec: dict[str, Any] = {"securityContext": _restricted_pod(), "containers": [container]}
+def _pod(container: dict[str, Any], checkpoints: bool, gpus_per_node: int = 8) -> dict[str, Any]:
+    spec: dict[str, Any] = {"securityContext": _restricted_pod(), "containers": [container], "restartPolicy": "Never"}
+    volumes: list[dict[str, Any]] = [{"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": shm_size(gpus_per_node)}}]
     if checkpoints:
-        spec["volumes"] = [{"name": CHECKPOINT_CLAIM, "persistentVolumeClaim": {"claimName": CHECKPOINT_CLAIM}}]
+        volumes.insert(0, {"name": CHECKPOINT_CLAIM, "persistentVolumeClaim": {"claimName": CHECKPOINT_CLAIM}})
+    spec["volumes"] = volumes
     return spec
 
 
-def torch_runtime(checkpoints: bool) -> dict[str, Any]:
+def _job(pod: dict[str, Any]) -> dict[str, Any]:
+    return {**CHILD_JOB_FAILURE, "template": {"spec": pod}}
+
+
+def torch_runtime(checkpoints: bool, gpus_per_node: int = 8) -> dict[str, Any]:
     """ClusterTrainingRuntime `torch-distributed` (upstream manifests/base/runtimes/torch_distributed.yaml
     at v2.3.0: one replicated job `node`, ancestor label `trainer`, mlPolicy.torch)."""
     return {
@@ -124,7 +153,7 @@ def torch_runtime(checkpoints: bool) -> dict[str, Any]:
                     "name": "node",
                     "template": {
                         "metadata": {"labels": {"trainer.kubeflow.org/trainjob-ancestor-step": "trainer"}},
-                        "spec": {"template": {"spec": _pod(_container(_image("torch-runtime"), checkpoints=checkpoints), checkpoints)}},
+                        "spec": _job(_pod(_container(_image("torch-runtime"), checkpoints=checkpoints), checkpoints, gpus_per_node)),
                     },
                 }],
             }},
@@ -132,7 +161,7 @@ def torch_runtime(checkpoints: bool) -> dict[str, Any]:
     }
 
 
-def mpi_runtime(checkpoints: bool) -> dict[str, Any]:
+def mpi_runtime(checkpoints: bool, gpus_per_node: int = 8) -> dict[str, Any]:
     """ClusterTrainingRuntime `mpi-distributed`: the shape of upstream's deepspeed-distributed
     runtime at v2.3.0 (mlPolicy.mpi OpenMPI, sshd workers on 2222, a launcher that waits
     for them and also trains) with a generic name."""
@@ -159,13 +188,13 @@ def mpi_runtime(checkpoints: bool) -> dict[str, Any]:
                 "network": {"publishNotReadyAddresses": True},
                 "successPolicy": {"operator": "All", "targetReplicatedJobs": ["launcher"]},
                 "replicatedJobs": [
-                    {"name": "node", "template": {"spec": {"template": {"spec": _pod(worker, checkpoints)}}}},
+                    {"name": "node", "template": {"spec": _job(_pod(worker, checkpoints, gpus_per_node))}},
                     {
                         "name": "launcher",
                         "dependsOn": [{"name": "node", "status": "Ready"}],
                         "template": {
                             "metadata": {"labels": {"trainer.kubeflow.org/trainjob-ancestor-step": "trainer"}},
-                            "spec": {"template": {"spec": _pod(launcher, checkpoints)}},
+                            "spec": _job(_pod(launcher, checkpoints, gpus_per_node)),
                         },
                     },
                 ],

@@ -14,12 +14,21 @@ BASE = {
     # EKS: the API choice is explicit and the namespaces' groups come from an OIDC provider.
     "network": {"privateApi": True},
     "aws": {"identityProvider": {"issuerUrl": "https://login.example.com", "clientId": "eks"}},
-    "gpuPools": [{"name": "h100", "instanceType": "p5.48xlarge"}, {"name": "l4", "instanceType": "g6.xlarge"}],
+    # Room for the even split of the teams' GPUs over both pools (the capacity check).
+    "gpuPools": [{"name": "h100", "instanceType": "p5.48xlarge"}, {"name": "l4", "instanceType": "g6.xlarge", "maxNodes": 8}],
     "namespaces": [
         {"name": "training", "team": "research", "group": "r", "gpus": 8},
         {"name": "inference", "team": "serving", "group": "s", "gpus": 2},
     ],
     "platform": {"workloads": {"queueing": {"enabled": True}, "training": {"enabled": True}, "serving": {"enabled": True}}},
+}
+
+
+# A complete OIDC sign-in for the hub (the issuer, claims come from aws.identityProvider).
+SIGN_IN = {
+    "clientId": "jupyterhub", "adminGroup": "platform-admins", "url": "https://hub.example.com",
+    "authorizeUrl": "https://login.example.com/authorize", "tokenUrl": "https://login.example.com/token",
+    "userdataUrl": "https://login.example.com/userinfo",
 }
 
 
@@ -56,16 +65,25 @@ def with_workloads(**parts):
         "platform.workloads.serving.certManager: 'none' leaves KServe's webhooks without certificates; allowed: install, or existing where cert-manager already runs",
     ),
     (
-        with_workloads(notebooks={"enabled": True, "profiles": [{"name": "big", "pool": "a10"}]}),
+        with_workloads(notebooks={"enabled": True, "signIn": SIGN_IN, "profiles": [{"name": "big", "pool": "a10"}]}),
         "platform.workloads.notebooks.profiles[0].pool: no GPU pool is named 'a10'; allowed: h100, l4",
     ),
     (
-        with_workloads(notebooks={"enabled": True, "profiles": [{"name": "big", "pool": "l4", "gpus": 4}]}),
+        with_workloads(notebooks={"enabled": True, "signIn": SIGN_IN, "profiles": [{"name": "big", "pool": "l4", "gpus": 4}]}),
         "platform.workloads.notebooks.profiles[0].gpus: 4 is more than the 1 GPU(s) a g6.xlarge node has; allowed: 1 to 1",
     ),
     (
-        with_workloads(notebooks={"enabled": True, "storageClass": "ml-shared"}),
+        with_workloads(notebooks={"enabled": True, "signIn": SIGN_IN, "storageClass": "ml-shared"}),
         "platform.workloads.notebooks.storageClass: 'ml-shared' is the shared file system class, not block storage; allowed: ml-block, ml-block-retain",
+    ),
+    (
+        with_workloads(notebooks={"enabled": True}),
+        "platform.workloads.notebooks.signIn: unset, but the hub's default authenticator lets anyone sign in under any name; "
+        "allowed: an OIDC client (clientId, authorizeUrl, tokenUrl, userdataUrl, adminGroup, url), or notebooks.enabled false",
+    ),
+    (
+        with_workloads(notebooks={"enabled": True, "signIn": {**SIGN_IN, "tokenUrl": "http://login.example.com/token"}}),
+        "platform.workloads.notebooks.signIn.tokenUrl: 'http://login.example.com/token' is not an https URL; allowed: https://...",
     ),
 ])
 def test_bad_workload_input_is_one_clear_line(raw, line):
@@ -94,3 +112,13 @@ def test_notebooks_without_a_block_storage_class_are_refused(tmp_path):
 def test_several_problems_are_all_reported():
     raw = with_workloads(queueing={"enabled": False, "queues": [{"team": "research", "gpus": {"a100": 8}}]}, serving={"certManager": "none"})
     assert len(config_errors(raw)) == 3
+
+
+def test_a_sign_in_without_an_issuer_is_refused_where_the_stack_names_none():
+    raw = with_workloads(notebooks={"enabled": True, "signIn": SIGN_IN})
+    del raw["aws"]["identityProvider"]
+    raw["aws"]["groupPrincipalArns"] = {g: ["arn:aws:iam::111122223333:role/x"] for g in ("r", "s")}
+    assert config_errors(raw) == [
+        "platform.workloads.notebooks.signIn.issuerUrl: unset, and no aws.identityProvider names the teams' issuer; "
+        "allowed: the https issuer of your OIDC provider"
+    ]

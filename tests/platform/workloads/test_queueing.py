@@ -84,8 +84,9 @@ def test_a_cluster_queue_per_team_whose_gpu_quota_is_the_namespace_quota():
     gpus = {f["name"]: f["resources"] for f in gpu_group["flavors"]}
     assert gpus == {
         "gpu-h100": [{"name": "nvidia.com/gpu", "nominalQuota": "32", "borrowingLimit": "0"}],
-        # research may borrow every l4infer GPU the serving team leaves idle.
-        "gpu-l4infer": [{"name": "nvidia.com/gpu", "nominalQuota": "0", "borrowingLimit": "6"}],
+        # research may borrow every l4infer GPU the serving team queues (queues[serving].gpus
+        # 2); the 4 it holds outside Kueue (reservedGpus) are in no ClusterQueue.
+        "gpu-l4infer": [{"name": "nvidia.com/gpu", "nominalQuota": "0", "borrowingLimit": "2"}],
     }
     total = sum(int(r[0]["nominalQuota"]) for r in gpus.values())
     assert total == 32  # == namespaces[training].gpus
@@ -101,16 +102,18 @@ def test_borrowing_limit_caps_borrowing_per_pool():
     gpus = {f["name"]: f["resources"][0] for f in serving["spec"]["resourceGroups"][1]["flavors"]}
     # queues[serving].borrowingLimit 8: at most 8 of research's 32 idle H100s.
     assert gpus["gpu-h100"] == {"name": "nvidia.com/gpu", "nominalQuota": "0", "borrowingLimit": "8"}
-    assert gpus["gpu-l4infer"] == {"name": "nvidia.com/gpu", "nominalQuota": "6", "borrowingLimit": "0"}
+    assert gpus["gpu-l4infer"] == {"name": "nvidia.com/gpu", "nominalQuota": "2", "borrowingLimit": "0"}
 
 
 def test_gpus_are_spread_evenly_over_the_pools_without_an_override():
-    plan = plan_for_stack("staging-gcp")
+    pools = [harness.pool("l4", "g2-standard-8"), harness.pool("a100", "a2-highgpu-1g")]
+    teams = harness.namespaces({"name": "inference", "team": "serving", "group": "s", "gpus": 8},
+                               {"name": "experiments", "team": "research", "group": "r", "gpus": 2})
+    plan = harness.run_platform(harness.gke_shape(pools), QUEUEING, teams).plan
     quotas = {
         team: {f["name"]: f["resources"][0]["nominalQuota"] for f in cq["spec"]["resourceGroups"][1]["flavors"]}
         for team, (_, cq) in objects(plan, "ClusterQueue").items()
     }
-    # inference (serving) 8 GPUs, experiments (research) 2, pools l4 and a100.
     assert quotas == {"serving": {"gpu-l4": "4", "gpu-a100": "4"}, "research": {"gpu-l4": "1", "gpu-a100": "1"}}
 
 
@@ -141,8 +144,9 @@ def test_a_local_queue_in_each_team_namespace():
 
 def test_namespace_gpu_quota_leaves_room_for_what_the_team_may_borrow():
     quotas = {key: obj["spec"]["hard"]["requests.nvidia.com/gpu"] for key, (_, obj) in objects(prod_aws(), "ResourceQuota").items()}
-    # training: 32 own + 6 borrowable; inference: 6 own + borrowingLimit 8.
-    assert quotas == {"inference/compute": "14", "training/compute": "38"}
+    # training: 32 own + 2 borrowable; inference: 2 queued + borrowingLimit 8 + 4 held outside Kueue.
+    # The outside-queue quotas hold serving and notebook pods to the reserved share.
+    assert quotas == {"inference/compute": "14", "training/compute": "34", "inference/outside-queue": "4", "training/outside-queue": "0"}
 
 
 def test_without_queueing_the_namespace_quota_is_the_configured_gpus():
@@ -170,7 +174,7 @@ def test_a_50_trial_sweep_fits_and_borrows_idle_gpus():
         cpu["memory"] // quantity(request["memory"]),
         quantity(rq["spec"]["hard"]["requests.nvidia.com/gpu"]) // quantity(request["nvidia.com/gpu"]),
     )
-    assert at_once == 38 and at_once > gpus_own  # borrowing adds the serving team's idle L4s
+    assert at_once == gpus_reachable > gpus_own  # borrowing adds the serving team's idle queued L4s
     assert math.ceil(len(trials) / at_once) == 2  # 50 trials in two waves
     assert all(t["metadata"]["labels"][queueing.QUEUE_LABEL] == queueing.LOCAL_QUEUE for t in trials)
 
@@ -244,3 +248,158 @@ def test_the_crds_validation_rules_hold():
             for toleration in flavor["spec"].get("tolerations", []):
                 assert toleration.get("operator", "Equal") in ("Equal", "Exists")
                 assert not (toleration.get("operator") == "Exists" and "value" in toleration)
+
+
+# --- One account of GPUs (docs/workloads.md "One account of GPUs") ----------------------
+
+
+def first_fitting_flavor(cq: dict, gpus: int, resource: str = "nvidia.com/gpu") -> str:
+    """The flavor Kueue v0.19.2 assigns a GPU podset on an idle cohort: flavors in the
+    queue's order (pkg/scheduler/flavorassigner/flavorassigner.go), stopping at the first
+    that fits without borrowing, or that fits by borrowing unless whenCanBorrow is
+    TryNextFlavor (shouldTryNextFlavor); when every flavor needs borrowing, the first."""
+    fungibility = cq["spec"].get("flavorFungibility", {}).get("whenCanBorrow", "MayStopSearch")
+    borrowing = None
+    for flavor in cq["spec"]["resourceGroups"][1]["flavors"]:
+        quota = {r["name"]: r for r in flavor["resources"]}[resource]
+        nominal, limit = int(quota["nominalQuota"]), int(quota["borrowingLimit"])
+        if gpus <= nominal:
+            return flavor["name"]
+        if gpus <= nominal + limit:
+            if fungibility == "MayStopSearch":
+                return flavor["name"]
+            borrowing = borrowing or flavor["name"]
+    assert borrowing, "fits nowhere"
+    return borrowing
+
+
+def test_a_teams_jobs_use_its_own_pool_before_borrowing_another():
+    for stack in ("prod-aws", "prod-azure", "staging-gcp"):
+        for team, (_, cq) in objects(plan_for_stack(stack), "ClusterQueue").items():
+            flavors = cq["spec"]["resourceGroups"][1]["flavors"]
+            own = [f["name"] for f in flavors if any(int(r["nominalQuota"]) for r in f["resources"])]
+            assert [f["name"] for f in flavors][:len(own)] == own, (stack, team)
+            assert cq["spec"]["flavorFungibility"]["whenCanBorrow"] == "TryNextFlavor"
+            if own:
+                assert first_fitting_flavor(cq, 1) == own[0], (stack, team)
+    # The defect this guards: serving's 1-GPU job on prod-aws went to borrowed H100s.
+    _, serving = objects(prod_aws(), "ClusterQueue")["serving"]
+    assert first_fitting_flavor(serving, 1) == "gpu-l4infer"
+
+
+def test_kueue_does_not_hand_out_the_gpus_held_outside_it_and_the_pool_holds_both():
+    """Per pool: what the ClusterQueues guarantee plus the outside-queue quotas fit the pool
+    at maxNodes (GPUs per node from the catalog, times time-slice replicas)."""
+    from components.config import load_from_pulumi  # noqa: F401  (the stack's own reader)
+    from preview import engine
+    from components import config as config_module
+    for stack in ("prod-aws", "prod-azure", "staging-gcp"):
+        plan = plan_for_stack(stack)
+        values_, _ = engine.read_stack_config(stack)
+        raw, _ = config_module.raw_from_pulumi(values_)
+        cfg = config_module.resolve_config(config_module.load(raw))
+        outside = {k.split("/")[0]: quantity(obj["spec"]["hard"]["requests.nvidia.com/gpu"])
+                   for k, (_, obj) in objects(plan, "ResourceQuota").items() if k.endswith("/outside-queue")}
+        reserved = {q.team: q.reserved_gpus for q in cfg.platform.workloads.queueing.queues}
+        team_of = {ns.name: ns.team for ns in cfg.namespaces}
+        # The outside-queue quota is exactly the team's reservation.
+        assert outside == {ns: sum(reserved.get(team_of[ns], {}).values()) for ns in outside}, stack
+        for pool in cfg.gpu_pools:
+            itype = catalog.instance_type(cfg.cloud, pool.instance_type)
+            replicas = pool.sharing.time_slicing.replicas if pool.sharing and pool.sharing.time_slicing else 1
+            capacity = pool.max_nodes * itype.gpus * replicas
+            queued = sum(int(r["nominalQuota"]) for _, cq in objects(plan, "ClusterQueue").values()
+                         for f in cq["spec"]["resourceGroups"][1]["flavors"] if f["name"] == queueing.flavor_name(pool.name)
+                         for r in f["resources"])
+            held = sum(r.get(pool.name, 0) for r in reserved.values())
+            assert queued + held <= capacity, (stack, pool.name)
+
+
+def test_the_outside_queue_quota_and_the_queue_share_the_namespace_exactly():
+    plan = prod_aws()
+    quotas = {k: obj["spec"] for k, (_, obj) in objects(plan, "ResourceQuota").items()}
+    outside, total = quotas["inference/outside-queue"], quotas["inference/compute"]
+    # Kubernetes ResourceQuota scopes: PriorityClass In [...] counts only pods of those classes.
+    assert outside["scopeSelector"] == {"matchExpressions": [
+        {"scopeName": "PriorityClass", "operator": "In", "values": ["ml-serving-high", "ml-notebook"]}]}
+    _, cq = objects(plan, "ClusterQueue")["serving"]
+    queue_cpu = {r["name"]: quantity(r["nominalQuota"]) for r in cq["spec"]["resourceGroups"][0]["flavors"][0]["resources"]}
+    for resource in ("cpu", "memory"):
+        assert queue_cpu[resource] + quantity(outside["hard"][f"requests.{resource}"]) == quantity(total["hard"][f"requests.{resource}"])
+
+
+def test_a_team_with_two_namespaces_gets_quotas_that_admit_what_kueue_admits():
+    teams = harness.namespaces(
+        {"name": "demo", "team": "ml-demo", "group": "g", "gpus": 4, "cpu": "8", "memory": "32Gi"},
+        {"name": "demo2", "team": "ml-demo", "group": "g", "gpus": 4, "cpu": "8", "memory": "32Gi"},
+    )
+    plan = harness.run_platform(harness.eks_shape([harness.pool("l4", "g6.xlarge")]), QUEUEING, teams).plan
+    _, cq = objects(plan, "ClusterQueue")["ml-demo"]
+    cpu_group, gpu_group = cq["spec"]["resourceGroups"]
+    admits = {r["name"]: quantity(r["nominalQuota"]) + quantity(r["borrowingLimit"]) for r in cpu_group["flavors"][0]["resources"]}
+    admits["nvidia.com/gpu"] = sum(quantity(r["nominalQuota"]) + quantity(r["borrowingLimit"]) for f in gpu_group["flavors"] for r in f["resources"])
+    # Kueue admits up to the whole team queue into either namespace and never reads a
+    # ResourceQuota; the quota admission plugin then refuses pods over the namespace's hard.
+    for ns in ("demo", "demo2"):
+        hard = objects(plan, "ResourceQuota")[f"{ns}/compute"][1]["spec"]["hard"]
+        for resource, amount in admits.items():
+            assert quantity(hard[f"requests.{resource}"]) >= amount, (ns, resource)
+
+
+def test_resources_the_queues_do_not_cover_are_let_through_explicitly():
+    config = yaml.safe_load(queueing.manager_config())
+    # BlockUndeclared is the default quotaCheckStrategy (configuration_types.go @ v0.19.2):
+    # an undeclared resource not excluded leaves the job pending for ever.
+    assert "quotaCheckStrategy" not in config.get("resources", {})
+    excluded = config["resources"]["excludeResourcePrefixes"]
+    covered = {"cpu", "memory", "nvidia.com/gpu"}
+    # What the examples request, plus node-local disk and the GPU-fabric devices a
+    # multi-node job on p5 (EFA) or InfiniBand nodes (RDMA) asks for.
+    from tests.examples.test_examples import submitted
+    asked = {"vpc.amazonaws.com/efa", "rdma/ib", "ephemeral-storage", "hugepages-2Mi"}
+    for obj in submitted():
+        text = yaml.safe_dump(obj)
+        for block in ("requests", "limits"):
+            for found in _resource_blocks(obj, block):
+                asked |= set(found)
+    assert "nvidia.com/gpu" in asked and text
+    for resource in asked - covered:
+        assert any(resource.startswith(prefix) for prefix in excluded), resource
+
+
+def test_kueue_runs_two_replicas_behind_a_disruption_budget():
+    vals = values(prod_aws(), "kueue")["controllerManager"]
+    # charts/kueue values.yaml @ v0.19.2: replicas 1 and podDisruptionBudget.enabled false by default.
+    assert vals["replicas"] == queueing.REPLICAS == 2
+    assert vals["podDisruptionBudget"] == {"enabled": True, "minAvailable": 1}
+    # Only one replica acts: leader election in the Configuration.
+    assert yaml.safe_load(queueing.manager_config())["leaderElection"]["leaderElect"] is True
+
+
+def test_reservations_are_checked_against_the_pools():
+    from tests.platform.workloads.test_config import with_workloads
+    from tests.conftest import config_errors
+    # The stacks/Pulumi.staging-gcp.yaml numbers before queues were set: the even split put
+    # 5 GPUs on an a100 pool of 2.
+    raw = with_workloads()
+    raw["gpuPools"] = [{"name": "l4", "instanceType": "g2-standard-8", "maxNodes": 4, "sharing": {"timeSlicing": {"replicas": 2}}},
+                       {"name": "a100", "instanceType": "a2-highgpu-1g", "maxNodes": 2}]
+    raw.update(cloud="gcp", region="us-central1", gcp={"project": "ml-staging-123"})
+    del raw["aws"]
+    raw["namespaces"][0]["gpus"], raw["namespaces"][1]["gpus"] = 2, 8
+    errors = config_errors(raw)
+    assert errors == ["platform.workloads.queueing.queues: pool 'a100' would hold 5 GPUs of the teams (research 1, serving 4), "
+                      "but has 2 at maxNodes 2; allowed: at most 2 (set queues[].gpus per pool, or raise maxNodes)"]
+
+
+def _resource_blocks(value, key):
+    """Every mapping under `key` (requests/limits) in a manifest."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == key and isinstance(v, dict):
+                yield v
+            else:
+                yield from _resource_blocks(v, key)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _resource_blocks(item, key)

@@ -31,12 +31,12 @@ def total(*requests: dict[str, str]) -> tuple[str, str]:
 
 def test_system_pool_requests_match_what_the_releases_ask_for():
     assert requests_table() == {
-        "queueing": total(queueing.REQUESTS),
+        "queueing": total(*[queueing.REQUESTS] * queueing.REPLICAS),
         "training": total(training.REQUESTS, training.JOBSET_REQUESTS),
         "serving": total(*serving.REQUESTS.values(), *serving.CERT_MANAGER_REQUESTS.values()),
         "notebooks": total(*notebooks.REQUESTS.values()),
     }
-    everything = total(queueing.REQUESTS, training.REQUESTS, training.JOBSET_REQUESTS, *serving.REQUESTS.values(),
+    everything = total(*[queueing.REQUESTS] * queueing.REPLICAS, training.REQUESTS, training.JOBSET_REQUESTS, *serving.REQUESTS.values(),
                        *serving.CERT_MANAGER_REQUESTS.values(), *notebooks.REQUESTS.values())
     assert f"All four together: {everything[0]} CPU and {everything[1]} memory" in section()
 
@@ -55,3 +55,58 @@ def test_walkthrough_names_existing_examples_and_how_to_turn_parts_off():
     for part in ("queueing", "training", "serving", "notebooks"):
         assert f"`{part}`" in text
     assert "enabled: false" in text
+
+
+# --- Claims about behaviour (review of the workload layer, D5, D7, D8) -------------------
+
+def _prose() -> str:
+    return " ".join(section().split())
+
+
+def test_the_docs_name_the_predictor_service_and_address_kserve_uses():
+    """KServe v0.20.0: a named predictor's Service is <isvc>-<predictor name>-predictor
+    (constants.PredictorServiceName) and status.address points at it; status.url is built
+    from the ingress domain, example.com unless configured (charts/kserve-resources values)."""
+    from tests.examples.test_examples import load
+    isvc = load("serving/inferenceservice.yaml")
+    service = f"{isvc['metadata']['name']}-{isvc['spec']['predictor']['name']}-predictor"
+    text = _prose()
+    assert f"`status.address.url` (the Service `{service}`" in text
+    assert "`<name>-predictor`" not in text and "with a URL" not in text
+    assert "`example.com`" in text
+
+
+def test_the_docs_state_the_canarys_gpus_as_kserve_sizes_it():
+    """predictor.go @ v0.20.0: the stable minimum is reduced but clamped at 1, the canary
+    gets ceil(minReplicas x trafficPercent / 100): with minReplicas 1 the canary adds a pod."""
+    import math
+    from tests.examples.test_examples import load
+    canary = load("serving/inferenceservice-canary.yaml")
+    predictor, entry = canary["spec"]["predictor"], canary["spec"]["canary"][0]
+    moved = math.ceil(predictor["minReplicas"] * entry["trafficPercent"] / 100)
+    gpus = (max(1, predictor["minReplicas"] - moved) + moved) * predictor["model"]["resources"]["requests"]["nvidia.com/gpu"]
+    text = _prose()
+    assert f"({gpus} GPUs in all)" in text and f"the example needs {gpus} GPUs during a canary" in text
+    assert "taken from the stable ones" not in text
+    assert "taken from the stable ones" not in (ROOT / "examples/serving/inferenceservice-canary.yaml").read_text()
+
+
+def test_the_docs_say_kueue_reclaims_for_queued_jobs_not_for_model_servers():
+    """Kueue reclaims lent quota only for pending Kueue workloads (ClusterQueue
+    preemption.reclaimWithinCohort); InferenceServices are not Kueue workloads."""
+    text = _prose()
+    assert "Kueue preempts the borrowing trials" not in text
+    assert "When the serving team submits queued jobs of its own, Kueue reclaims" in text
+    sweep_doc = (ROOT / "examples/sweep/make_sweep.py").read_text()
+    assert "serving preempts them" not in sweep_doc
+
+
+def test_the_docs_describe_the_gang_restart_the_runtimes_configure():
+    """JobSet v0.12.0 acts on failurePolicy only when a child Job fails; the runtimes make a
+    child Job fail on its first failed pod (backoffLimit 0) and ignore disruptions."""
+    rendered = training.torch_runtime(True)["spec"]["template"]["spec"]
+    job = rendered["replicatedJobs"][0]["template"]["spec"]
+    text = _prose()
+    assert job["backoffLimit"] == 0 and f"`backoffLimit: {job['backoffLimit']}`" in text
+    assert f"`failurePolicy.maxRestarts: {rendered['failurePolicy']['maxRestarts']}`" in text
+    assert "DisruptionTarget" in text and "JobSet restarts the job" not in text

@@ -6,6 +6,7 @@ from functools import cache
 
 import pytest
 
+from components import catalog
 from components.conventions import system_pool_labels
 from tests.platform import harness
 from tests.platform.workloads.helpers import depends, releases, values
@@ -53,7 +54,12 @@ def test_kserve_runs_in_standard_mode_on_the_system_pool():
     assert controller["nodeSelector"] == system_pool_labels()
     assert controller["tolerations"] == [dict(sorted(harness.AKS_SYSTEM_TOLERATION.items()))]
     # kserve-runtime-configs installs no ClusterServingRuntime unless asked.
-    assert values(aks().plan, "kserve-runtime-configs")["kserve"]["servingruntime"] == {"enabled": True}
+    runtimes = values(aks().plan, "kserve-runtime-configs")["kserve"]["servingruntime"]
+    assert runtimes["enabled"] is True
+    # values.yaml @ v0.20.0 servingruntime.vllmserver.tag is `latest`; the patch template
+    # (files/runtimes/clusterservingruntimes-patch.yaml) builds image:tag from these values.
+    assert f"{runtimes['vllmserver']['image']}:{runtimes['vllmserver']['tag']}" == catalog.IMAGES["kserve-vllm"]
+    assert runtimes["vllmserver"]["tag"] not in ("", "latest")
 
 
 def test_cert_manager_installs_its_crds_and_every_part_runs_on_the_system_pool():

@@ -71,11 +71,20 @@ def test_torch_and_mpi_runtimes_follow_upstream_and_wait_for_the_release():
 def test_runtimes_resume_after_node_loss_from_the_shared_checkpoint_volume():
     for _, runtime in objects(eks().plan, "ClusterTrainingRuntime").values():
         spec = runtime["spec"]["template"]["spec"]
-        # JobSet failurePolicy.maxRestarts: a failed pod (a lost node) restarts the gang.
+        # JobSet failurePolicy.maxRestarts acts only when a child Job fails (JobSet v0.12.0
+        # pkg/controllers/failure_policy.go); each child Job fails on its first failed pod
+        # (backoffLimit 0, restartPolicy Never, which the JobSet webhook would otherwise
+        # default to OnFailure, restarting containers in place), so a failure restarts the gang.
         assert spec["failurePolicy"] == {"maxRestarts": training.MAX_RESTARTS}
         for job in spec["replicatedJobs"]:
-            pod = job["template"]["spec"]["template"]["spec"]
-            assert pod["volumes"] == [{"name": "checkpoints", "persistentVolumeClaim": {"claimName": "checkpoints"}}]
+            job_spec = job["template"]["spec"]
+            assert job_spec["backoffLimit"] == 0
+            # A pod the cluster disrupts (DisruptionTarget: preemption, eviction, node
+            # drain/loss) is recreated without failing the Job (batch/v1 podFailurePolicy).
+            assert job_spec["podFailurePolicy"]["rules"] == [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]}]
+            pod = job_spec["template"]["spec"]
+            assert pod["restartPolicy"] == "Never"
+            assert pod["volumes"][0] == {"name": "checkpoints", "persistentVolumeClaim": {"claimName": "checkpoints"}}
             assert {"name": "checkpoints", "mountPath": "/checkpoints"} in pod["containers"][0]["volumeMounts"]
             # Pod Security `restricted` (the team namespaces' default) admits the pods.
             assert pod["securityContext"]["runAsNonRoot"] is True
@@ -99,4 +108,19 @@ def test_without_a_shared_file_system_there_is_no_checkpoint_volume():
     assert not objects(plan, "PersistentVolumeClaim")
     for _, runtime in objects(plan, "ClusterTrainingRuntime").values():
         pod = runtime["spec"]["template"]["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]
-        assert "volumes" not in pod
+        assert [v["name"] for v in pod["volumes"]] == [training.SHM_VOLUME]
+
+
+def test_multi_gpu_jobs_get_shared_memory_sized_for_the_largest_gpu_node():
+    """The container runtime gives /dev/shm 64 MiB; NCCL and DataLoader workers on a
+    multi-GPU node need more. A memory-backed emptyDir replaces it, sized per GPU of the
+    largest node the runtimes can land on (GPUs per node from the catalog)."""
+    from components import catalog
+    plan = plan_for_stack("prod-aws")
+    largest = max(catalog.instance_type("aws", t).gpus for t in ("p5.48xlarge", "g6.2xlarge"))
+    for _, runtime in objects(plan, "ClusterTrainingRuntime").values():
+        for job in runtime["spec"]["template"]["spec"]["replicatedJobs"]:
+            pod = job["template"]["spec"]["template"]["spec"]
+            shm = {v["name"]: v for v in pod["volumes"]}[training.SHM_VOLUME]
+            assert shm["emptyDir"] == {"medium": "Memory", "sizeLimit": f"{largest * training.SHM_PER_GPU_GI}Gi"}
+            assert {"name": training.SHM_VOLUME, "mountPath": "/dev/shm"} in pod["containers"][0]["volumeMounts"]
