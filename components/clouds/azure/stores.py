@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import pulumi
-from pulumi_azure_native import authorization, containerregistry, keyvault, managedidentity, resources, storage
+from pulumi_azure_native import authorization, containerregistry, keyvault, managedidentity, monitor, resources, storage
 
 from ... import catalog
 from ...dr import StoresArgs, VELERO_RELEASE, compact_name
@@ -35,6 +35,9 @@ VELERO_SERVICE_ACCOUNT = f"{VELERO_RELEASE}-server"
 WORKLOAD_IDENTITY_LABEL = {"azure.workload.identity/use": "true"}
 TOKEN_AUDIENCE = "api://AzureADTokenExchange"
 CONTAINERS = ("models", "backups")
+# The audit trail: the blob service's resource logs (every read, write and delete, with the
+# caller's identity), sent to the cluster's Log Analytics workspace, table StorageBlobLogs.
+BLOB_LOG_CATEGORIES = ("StorageRead", "StorageWrite", "StorageDelete")
 
 # Built-in roles (the same ids in every subscription).
 BLOB_READER_ROLE = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"  # Storage Blob Data Reader
@@ -73,6 +76,7 @@ class BlobStores(pulumi.ComponentResource):
         self.blob_services: dict[str, storage.BlobServiceProperties] = {}
         self.policies: dict[str, storage.ObjectReplicationPolicy] = {}
         self.containers: dict[str, storage.BlobContainer] = {}
+        self.access_logs: dict[str, monitor.DiagnosticSetting] = {}
         if standby:
             assert plan is not None
             store_account = account_name(owner, plan.recovery_region)
@@ -229,6 +233,8 @@ class BlobStores(pulumi.ComponentResource):
             container_delete_retention_policy={"enabled": True, "days": 7},
             opts=self._opts,
         )
+        if self.cfg.is_prod:
+            self._access_logs(suffix, account)
         for container in CONTAINERS:
             self.containers[f"{suffix}-{container}"] = storage.BlobContainer(
                 f"{name}-{suffix}-{container}", container_name=container, account_name=account.name,
@@ -240,6 +246,22 @@ class BlobStores(pulumi.ComponentResource):
                     pulumi.ResourceOptions(depends_on=[self.blob_services[suffix]]),
                 ),
             )
+
+    def _access_logs(self, suffix: str, account: storage.StorageAccount) -> None:
+        """The blob service's read, write and delete logs into the cluster's workspace. A
+        workspace may sit in another region than the account it receives from, so the replica's
+        logs land in the same workspace as the primary's."""
+        name = f"{self.name}-{suffix}-blob-access"
+        self.access_logs[suffix] = monitor.DiagnosticSetting(
+            name,
+            name=name,
+            resource_uri=pulumi.Output.concat(account.id, "/blobServices/default"),
+            workspace_id=self.aks.workspace.id,
+            # Resource-specific table StorageBlobLogs rather than the shared AzureDiagnostics.
+            log_analytics_destination_type="Dedicated",
+            logs=[{"category": category, "enabled": True} for category in BLOB_LOG_CATEGORIES],
+            opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(depends_on=[self.blob_services[suffix]])),
+        )
 
     def _create_stores(self, owner: str, region: str, replica_region: Optional[str]) -> None:
         name, aks = self.name, self.aks
