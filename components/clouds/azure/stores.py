@@ -234,7 +234,7 @@ class BlobStores(pulumi.ComponentResource):
             opts=self._opts,
         )
         if self.cfg.is_prod:
-            self._access_logs(suffix, account)
+            self._access_logs(suffix, account, group, account_name(owner, region))
         for container in CONTAINERS:
             self.containers[f"{suffix}-{container}"] = storage.BlobContainer(
                 f"{name}-{suffix}-{container}", container_name=container, account_name=account.name,
@@ -247,7 +247,7 @@ class BlobStores(pulumi.ComponentResource):
                 ),
             )
 
-    def _access_logs(self, suffix: str, account: storage.StorageAccount) -> None:
+    def _access_logs(self, suffix: str, account: storage.StorageAccount, group: pulumi.Input[str], name_of_account: str) -> None:
         """The blob service's read, write and delete logs into the cluster's workspace. A
         workspace may sit in another region than the account it receives from, so the replica's
         logs land in the same workspace as the primary's."""
@@ -255,12 +255,17 @@ class BlobStores(pulumi.ComponentResource):
         self.access_logs[suffix] = monitor.DiagnosticSetting(
             name,
             name=name,
-            resource_uri=pulumi.Output.concat(account.id, "/blobServices/default"),
+            # Spelled from the account's name (known before it exists, as the identities'
+            # scopes are), so a preview and the policy pack can tell which account it logs.
+            resource_uri=pulumi.Output.concat(
+                "/subscriptions/", self.subscription, "/resourceGroups/", group,
+                "/providers/Microsoft.Storage/storageAccounts/", name_of_account, "/blobServices/default",
+            ),
             workspace_id=self.aks.workspace.id,
             # Resource-specific table StorageBlobLogs rather than the shared AzureDiagnostics.
             log_analytics_destination_type="Dedicated",
             logs=[{"category": category, "enabled": True} for category in BLOB_LOG_CATEGORIES],
-            opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(depends_on=[self.blob_services[suffix]])),
+            opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(depends_on=[account, self.blob_services[suffix]])),
         )
 
     def _create_stores(self, owner: str, region: str, replica_region: Optional[str]) -> None:

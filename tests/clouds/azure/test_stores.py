@@ -100,6 +100,8 @@ def test_every_account_sends_its_blob_reads_writes_and_deletes_to_the_clusters_w
     for account in accounts:
         (setting,) = [s for s in settings if account.urn in s.dependencies]
         config = inputs(setting)
+        # Spelled from the account's name, so the policy pack can pair them (azure-store-access-logs).
+        assert config["resourceUri"].endswith(f"/storageAccounts/{inputs(account)['accountName']}/blobServices/default")
         assert workspace.urn in setting.dependencies and config["workspaceId"].startswith(inputs(workspace)["workspaceName"])
         assert config["logAnalyticsDestinationType"] == "Dedicated"
         assert {c["category"] for c in config["logs"] if c["enabled"]} == set(BLOB_LOG_CATEGORIES)
