@@ -24,6 +24,7 @@ from ...catalog import dr as dr_catalog
 from ...config import StackConfig
 from ...dr import StoresArgs, VELERO_RELEASE, short_hash
 from ...handle import BackupTarget, ModelStore
+from .admission import project_policy
 from .cluster import KEY_ROTATION, KMS_ENCRYPTER, GkeCluster
 
 WORKLOAD_SERVICE_ACCOUNT = "workload"
@@ -144,6 +145,12 @@ class GcsStores(pulumi.ComponentResource):
                 f"{name}-storage-data-access", project=self.project, service=AUDITED_SERVICE,
                 audit_log_configs=[{"log_type": log_type} for log_type in AUDIT_LOG_TYPES],
                 opts=self._opts,
+            )
+        if cfg.is_prod:
+            # Binary Authorization's policy is one per project, like the audit config: the
+            # primary owns it and every prod cluster in the project enforces it.
+            self.admission = project_policy(
+                owner, self.project, f"{self.registry_location}-docker.pkg.dev/{self.project}/{self.registry_id}", self._opts,
             )
         for kind in ("models", "backups"):
             extra: dict = {}
