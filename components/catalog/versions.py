@@ -46,6 +46,44 @@ IMAGES: dict[str, str] = {
     "notebook-cpu": "quay.io/jupyter/scipy-notebook:2026-08-24",
 }
 
+# Image repositories the pinned Helm charts run from their own defaults (this program's values
+# do not name them). GKE's Binary Authorization policy admits their directories along with
+# IMAGES (components/clouds/gcp/admission.py). Taken from each chart's values.yaml as the
+# charts have long shipped them; docs/gcp.md says how to confirm none is refused on a real
+# project. A chart added or moved to another registry adds its repositories here.
+CHART_IMAGE_REPOSITORIES: dict[str, tuple[str, ...]] = {
+    "kube-prometheus-stack": (
+        "quay.io/prometheus/prometheus",
+        "quay.io/prometheus/alertmanager",
+        "quay.io/prometheus/node-exporter",
+        "quay.io/prometheus-operator/prometheus-operator",
+        "quay.io/prometheus-operator/prometheus-config-reloader",
+        "registry.k8s.io/kube-state-metrics/kube-state-metrics",
+        "registry.k8s.io/ingress-nginx/kube-webhook-certgen",
+        "docker.io/grafana/grafana",
+        "quay.io/kiwigrid/k8s-sidecar",
+    ),
+    "velero": ("velero/velero",),
+    "node-feature-discovery": ("registry.k8s.io/nfd/node-feature-discovery",),
+    "cert-manager": (
+        "quay.io/jetstack/cert-manager-controller",
+        "quay.io/jetstack/cert-manager-webhook",
+        "quay.io/jetstack/cert-manager-cainjector",
+        "quay.io/jetstack/cert-manager-startupapicheck",
+    ),
+    "kserve-resources": ("kserve/kserve-controller", "kserve/kserve-localmodel-controller", "kserve/storage-initializer"),
+    "jupyterhub": (
+        "quay.io/jupyterhub/k8s-hub",
+        "quay.io/jupyterhub/configurable-http-proxy",
+        "quay.io/jupyterhub/k8s-secret-sync",
+        "quay.io/jupyterhub/k8s-network-tools",
+        "quay.io/jupyterhub/k8s-image-awaiter",
+        "quay.io/jupyterhub/k8s-singleuser-sample",
+        "registry.k8s.io/kube-scheduler",
+        "registry.k8s.io/pause",
+    ),
+}
+
 # Ports admission webhooks of the pinned charts listen on inside their pods (Kueue, KServe
 # and cert-manager-style controllers: 9443; others: 8443). GKE private clusters admit only
 # 443 and 10250 from the control plane, so the GKE backend opens these; a chart added with a

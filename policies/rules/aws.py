@@ -7,7 +7,10 @@ from typing import Sequence
 
 from .base import Context, Finding, Resource, flag, get, is_set, items, number, present, resource_rule, show, stack_rule
 from .catalog_data import KUBERNETES_VERSIONS
-from .types import EFS_FILE_SYSTEM, EKS_ADDON, EKS_CLUSTER, EKS_NODE_GROUP, KMS_KEY, LAUNCH_TEMPLATE, is_world_cidr
+from .types import (
+    EFS_FILE_SYSTEM, EKS_ADDON, EKS_CLUSTER, EKS_NODE_GROUP, KMS_KEY, LAUNCH_TEMPLATE, S3_BUCKET, S3_BUCKET_LOGGING,
+    is_world_cidr,
+)
 
 DOMAIN = "eks"
 
@@ -293,4 +296,35 @@ def eks_vpc_cni_network_policy(resources: Sequence[Resource], ctx: Context):
             yield Finding(
                 f"vpc-cni has enableNetworkPolicy {show(setting)}: NetworkPolicies are accepted by the API but nothing enforces them.",
                 resource=addon,
+            )
+
+
+@stack_rule(
+    id="aws-store-access-logs",
+    title="S3 data-access audit trail (prod)",
+    domain=DOMAIN,
+    types=[S3_BUCKET, S3_BUCKET_LOGGING],
+    description="Every S3 bucket of a prod stack (the model store, backups and their replicas) has server access logging into a log bucket in its own region; log buckets themselves are exempt.",
+    severity="medium",
+    level="mandatory",
+    environments=["prod"],
+    fix="Add an aws.s3.BucketLogging for the bucket whose targetBucket is a log bucket in the same region, with a bucket policy letting logging.s3.amazonaws.com put objects.",
+)
+def aws_store_access_logs(resources: Sequence[Resource], ctx: Context):
+    # S3 delivers server access logs only to a bucket in the source's region and account.
+    buckets = {get(r.props, "bucket"): r for r in resources if r.type == S3_BUCKET and get(r.props, "bucket")}
+    loggings = [r for r in resources if r.type == S3_BUCKET_LOGGING]
+    logged = {get(r.props, "bucket"): get(r.props, "targetBucket") for r in loggings}
+    targets = set(logged.values())
+    for name, bucket in sorted(buckets.items()):
+        if name in targets:
+            continue
+        if name not in logged:
+            yield Finding(f"bucket {name} has no server access logging: reads and writes of its objects leave no audit trail.", resource=bucket)
+            continue
+        target = buckets.get(logged[name])
+        if target is not None and get(target.props, "region") != get(bucket.props, "region"):
+            yield Finding(
+                f"bucket {name} logs to {logged[name]} in region {show(get(target.props, 'region'))}, not its own ({show(get(bucket.props, 'region'))}): S3 does not deliver logs across regions.",
+                resource=bucket,
             )

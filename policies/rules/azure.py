@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
-from .base import Context, Resource, flag, get, items, resource_rule, show
-from .types import AKS_AGENT_POOL, AKS_CLUSTER, is_world_cidr
+from .base import Context, Finding, Resource, flag, get, items, resource_rule, show, stack_rule
+from .types import AKS_AGENT_POOL, AKS_CLUSTER, AZ_DIAGNOSTIC_SETTING, STORAGE_ACCOUNT, is_world_cidr
 
 DOMAIN = "aks"
 SYSTEM_POOL_TAINT = "CriticalAddonsOnly=true:NoSchedule"
@@ -216,3 +216,40 @@ def aks_azure_policy(r: Resource, ctx: Context):
     if not enabled:
         yield "addonProfiles.azurepolicy is not enabled: objects created with kubectl bypass every policy in this pack."
 
+
+
+BLOB_ACCESS_CATEGORIES = ("StorageRead", "StorageWrite", "StorageDelete")
+
+
+@stack_rule(
+    id="azure-store-access-logs",
+    title="Blob storage data-access audit trail (prod)",
+    domain=DOMAIN,
+    types=[STORAGE_ACCOUNT, AZ_DIAGNOSTIC_SETTING],
+    description="Every storage account of a prod stack (the model store and its replica) has a diagnostic setting on its blob service that sends StorageRead, StorageWrite and StorageDelete to a destination.",
+    severity="medium",
+    level="mandatory",
+    environments=["prod"],
+    fix="Add a monitor.DiagnosticSetting with resourceUri <account id>/blobServices/default, a workspaceId, and the log categories StorageRead, StorageWrite and StorageDelete enabled.",
+)
+def azure_store_access_logs(resources: Sequence[Resource], ctx: Context):
+    # Azure Blob Storage monitoring data reference: resource logs are per service
+    # (blobServices/default), by category; none are collected without a diagnostic setting.
+    covered: dict[str, set[str]] = {}
+    for setting in (r for r in resources if r.type == AZ_DIAGNOSTIC_SETTING):
+        uri = str(get(setting.props, "resourceUri", "")).lower()
+        if not uri.endswith("/blobservices/default"):
+            continue
+        if not any(get(setting.props, k) for k in ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId")):
+            continue
+        account = uri.split("/storageaccounts/")[-1].split("/")[0]
+        enabled = {get(c, "category") for c in items(setting.props, "logs") if flag(get(c, "enabled")) is True}
+        covered.setdefault(account, set()).update(enabled)
+    for account in (r for r in resources if r.type == STORAGE_ACCOUNT):
+        name = str(get(account.props, "accountName", account.name))
+        missing = [c for c in BLOB_ACCESS_CATEGORIES if c not in covered.get(name.lower(), set())]
+        if missing:
+            yield Finding(
+                f"storage account {name}: no diagnostic setting on its blob service collects {', '.join(missing)}, so reads, writes and deletes of blobs leave no audit trail.",
+                resource=account,
+            )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
-from .base import Context, Resource, flag, get, items, number, present, resource_rule, show
-from .types import GCP_KMS_CRYPTO_KEY, GKE_CLUSTER, GKE_NODE_POOL, is_world_cidr
+from typing import Sequence
+
+from .base import Context, Finding, Resource, flag, get, items, number, present, resource_rule, show, stack_rule
+from .types import GCP_IAM_AUDIT_CONFIG, GCP_KMS_CRYPTO_KEY, GCS_BUCKET, GKE_CLUSTER, GKE_NODE_POOL, is_world_cidr
 
 DOMAIN = "gke"
 DEFAULT_COMPUTE_SA = re.compile(r"-compute@developer\.gserviceaccount\.com$")
@@ -288,3 +290,36 @@ def gcp_kms_key_rotation(r: Resource, ctx: Context):
     seconds = _seconds(period)
     if seconds is None or seconds > limit * 86400:
         yield f"rotationPeriod {show(period)} is longer than {limit} days."
+
+
+DATA_ACCESS_LOG_TYPES = ("DATA_READ", "DATA_WRITE")
+
+
+@stack_rule(
+    id="gcp-store-data-access-logs",
+    title="Cloud Storage data-access audit trail (prod)",
+    domain=DOMAIN,
+    types=[GCS_BUCKET, GCP_IAM_AUDIT_CONFIG],
+    description="A prod stack that creates Cloud Storage buckets (the model store) turns on Data Access audit logs, DATA_READ and DATA_WRITE, for storage.googleapis.com in each bucket's project.",
+    severity="medium",
+    level="mandatory",
+    environments=["prod"],
+    fix='Add gcp.projects.IAMAuditConfig(project, service="storage.googleapis.com", audit_log_configs=[{"log_type": "DATA_READ"}, {"log_type": "DATA_WRITE"}]).',
+)
+def gcp_store_data_access_logs(resources: Sequence[Resource], ctx: Context):
+    # Cloud Audit Logs: Data Access logs are off by default (BigQuery aside); a config for
+    # allServices counts for every service.
+    enabled: dict[str, set[str]] = {}
+    for config in (r for r in resources if r.type == GCP_IAM_AUDIT_CONFIG):
+        if get(config.props, "service") not in ("storage.googleapis.com", "allServices"):
+            continue
+        types = {get(c, "logType") for c in items(config.props, "auditLogConfigs") if not items(c, "exemptedMembers")}
+        enabled.setdefault(get(config.props, "project") or "", set()).update(types)
+    for bucket in (r for r in resources if r.type == GCS_BUCKET):
+        project = get(bucket.props, "project") or ""
+        missing = [t for t in DATA_ACCESS_LOG_TYPES if t not in enabled.get(project, set())]
+        if missing:
+            yield Finding(
+                f"bucket {get(bucket.props, 'name')}: project {show(project)} does not log {' and '.join(missing)} for storage.googleapis.com, so object reads and writes leave no audit trail.",
+                resource=bucket,
+            )

@@ -12,6 +12,7 @@ LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 KMS_KEY = "aws:kms/key:Key"
 S3_BUCKET = "aws:s3/bucket:Bucket"
 S3_BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
+S3_BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
 EFS_FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
 
 # Google Cloud (pulumi-gcp 10.x)
@@ -21,12 +22,15 @@ GCS_BUCKET = "gcp:storage/bucket:Bucket"
 GCP_KMS_KEY_RING = "gcp:kms/keyRing:KeyRing"
 GCP_KMS_CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
 FILESTORE_INSTANCE = "gcp:filestore/instance:Instance"
+GCP_IAM_AUDIT_CONFIG = "gcp:projects/iAMAuditConfig:IAMAuditConfig"
+BINAUTHZ_POLICY = "gcp:binaryauthorization/policy:Policy"
 
 # Azure (pulumi-azure-native 3.x)
 AKS_CLUSTER = "azure-native:containerservice:ManagedCluster"
 AKS_AGENT_POOL = "azure-native:containerservice:AgentPool"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 KEY_VAULT = "azure-native:keyvault:Vault"
+AZ_DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 
 # Kubernetes (pulumi-kubernetes 4.x)
 K8S_POD = "kubernetes:core/v1:Pod"

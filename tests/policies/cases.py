@@ -237,6 +237,26 @@ VELERO = {
 }
 
 
+# The model store's audit trail (prod): a store bucket and its log bucket, per cloud.
+S3_STORE = {"bucket": "ml-prod-models-us-east-1", "forceDestroy": False}
+S3_LOG_BUCKET = {"bucket": "ml-prod-access-logs-us-east-1", "forceDestroy": False}
+S3_LOGGING = {"bucket": "ml-prod-models-us-east-1", "targetBucket": "ml-prod-access-logs-us-east-1", "targetPrefix": "models/"}
+GCS_STORE = {"name": "ml-prod-models-1a2b3c", "project": "ml-prod", "location": "US"}
+STORAGE_AUDIT = {"project": "ml-prod", "service": "storage.googleapis.com",
+                 "auditLogConfigs": [{"logType": "DATA_READ"}, {"logType": "DATA_WRITE"}]}
+AZ_STORE = {"accountName": "mlprodstore1a2b3c4d", "kind": "StorageV2", "location": "eastus"}
+BLOB_DIAGNOSTICS = {
+    "resourceUri": "/subscriptions/s/resourceGroups/ml-prod-rg/providers/Microsoft.Storage/storageAccounts/mlprodstore1a2b3c4d/blobServices/default",
+    "workspaceId": "/subscriptions/s/resourceGroups/ml-prod-rg/providers/Microsoft.OperationalInsights/workspaces/ml-prod-logs",
+    "logs": [{"category": c, "enabled": True} for c in ("StorageRead", "StorageWrite", "StorageDelete")],
+}
+
+
+def s3_trail(store=S3_STORE, logging=S3_LOGGING, log_bucket=S3_LOG_BUCKET) -> list[FakeResource]:
+    out = [res(t.S3_BUCKET, store, "models"), res(t.S3_BUCKET, log_bucket, "logs")]
+    return out + ([res(t.S3_BUCKET_LOGGING, logging, "models")] if logging is not None else [])
+
+
 @dataclass
 class Case:
     rule: str
@@ -355,6 +375,17 @@ CASES: list[Case] = [
         good=[one(t.EFS_FILE_SYSTEM, EFS)],
     ),
     Case(
+        "aws-store-access-logs",
+        bad=[
+            s3_trail(logging=None),
+            s3_trail(logging=patch(S3_LOGGING, {"bucket": "ml-prod-backups-us-east-1"})),
+            s3_trail(store=patch(S3_STORE, {"region": "us-west-2"})),
+        ],
+        good=[s3_trail(), s3_trail(store=patch(S3_STORE, {"region": "us-west-2"}), log_bucket=patch(S3_LOG_BUCKET, {"region": "us-west-2"}))],
+        expect=["ml-prod-models-us-east-1 has no server access logging", "ml-prod-models-us-east-1 has no server access logging",
+                'not its own ("us-west-2")'],
+    ),
+    Case(
         "eks-vpc-cni-network-policy",
         bad=[
             [res(t.EKS_CLUSTER, EKS_CLUSTER, "eks"), res(t.EKS_ADDON, patch(VPC_CNI, {"configurationValues": DELETE}), "cni")],
@@ -465,6 +496,20 @@ CASES: list[Case] = [
         expect=["no logs", "WORKLOADS"],
     ),
     Case(
+        "gcp-store-data-access-logs",
+        bad=[
+            one(t.GCS_BUCKET, GCS_STORE),
+            [res(t.GCS_BUCKET, GCS_STORE, "models"), res(t.GCP_IAM_AUDIT_CONFIG, patch(STORAGE_AUDIT, {"auditLogConfigs": [{"logType": "DATA_READ"}]}), "audit")],
+            [res(t.GCS_BUCKET, GCS_STORE, "models"), res(t.GCP_IAM_AUDIT_CONFIG, patch(STORAGE_AUDIT, {"project": "another"}), "audit")],
+            [res(t.GCS_BUCKET, GCS_STORE, "models"), res(t.GCP_IAM_AUDIT_CONFIG, patch(STORAGE_AUDIT, {"service": "compute.googleapis.com"}), "audit")],
+        ],
+        good=[
+            [res(t.GCS_BUCKET, GCS_STORE, "models"), res(t.GCP_IAM_AUDIT_CONFIG, STORAGE_AUDIT, "audit")],
+            [res(t.GCS_BUCKET, GCS_STORE, "models"), res(t.GCP_IAM_AUDIT_CONFIG, patch(STORAGE_AUDIT, {"service": "allServices"}), "audit")],
+        ],
+        expect=["does not log DATA_READ and DATA_WRITE", "does not log DATA_WRITE", 'project "ml-prod" does not log', "DATA_READ and DATA_WRITE"],
+    ),
+    Case(
         "gcp-kms-key-rotation",
         bad=[one(t.GCP_KMS_CRYPTO_KEY, patch(GCP_CRYPTO_KEY, {"rotationPeriod": DELETE})), one(t.GCP_KMS_CRYPTO_KEY, patch(GCP_CRYPTO_KEY, {"rotationPeriod": "63072000s"}))],
         good=[one(t.GCP_KMS_CRYPTO_KEY, GCP_CRYPTO_KEY), one(t.GCP_KMS_CRYPTO_KEY, {"purpose": "ASYMMETRIC_SIGN"})],
@@ -539,6 +584,17 @@ CASES: list[Case] = [
         ],
         good=[one(t.AKS_CLUSTER, AKS_CLUSTER)],
         expect=["upgradeChannel", "nodeOSUpgradeChannel"],
+    ),
+    Case(
+        "azure-store-access-logs",
+        bad=[
+            one(t.STORAGE_ACCOUNT, AZ_STORE),
+            [res(t.STORAGE_ACCOUNT, AZ_STORE, "store"), res(t.AZ_DIAGNOSTIC_SETTING, patch(BLOB_DIAGNOSTICS, {"logs": BLOB_DIAGNOSTICS["logs"][:2]}), "diag")],
+            [res(t.STORAGE_ACCOUNT, AZ_STORE, "store"), res(t.AZ_DIAGNOSTIC_SETTING, patch(BLOB_DIAGNOSTICS, {"resourceUri": BLOB_DIAGNOSTICS["resourceUri"].replace("/blobServices/default", "")}), "diag")],
+            [res(t.STORAGE_ACCOUNT, AZ_STORE, "store"), res(t.AZ_DIAGNOSTIC_SETTING, patch(BLOB_DIAGNOSTICS, {"workspaceId": DELETE}), "diag")],
+        ],
+        good=[[res(t.STORAGE_ACCOUNT, AZ_STORE, "store"), res(t.AZ_DIAGNOSTIC_SETTING, BLOB_DIAGNOSTICS, "diag")]],
+        expect=["collects StorageRead, StorageWrite, StorageDelete", "collects StorageDelete", "collects StorageRead", "collects StorageRead"],
     ),
     Case(
         "aks-azure-policy",

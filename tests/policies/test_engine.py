@@ -165,7 +165,8 @@ def test_config_for_another_environment_is_refused(write_config):
 def test_environment_is_filled_in_when_the_file_leaves_it_out(write_config):
     bucket = res(c.t.GCS_BUCKET, {"location": "US"}, "models")
     path = write_config({})
-    assert [v.policy for v in offline.evaluate([bucket], "prod", path)] == ["prod-protect-stateful-resources"]
+    # In prod, a lone bucket is unprotected and, without a storage audit config, unaudited.
+    assert [v.policy for v in offline.evaluate([bucket], "prod", path)] == ["gcp-store-data-access-logs", "prod-protect-stateful-resources"]
     assert offline.evaluate([bucket], "dev", path) == []
 
 

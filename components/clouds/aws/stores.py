@@ -30,6 +30,12 @@ WORKLOAD_SERVICE_ACCOUNT = "workload"
 VELERO_NAMESPACE = "velero"
 VELERO_SERVICE_ACCOUNT = f"{VELERO_RELEASE}-server"
 RTC_MINUTES = 15  # the only value S3 accepts for replication time and its metrics threshold
+# The audit trail: S3 server access logs, one log bucket per region (S3 delivers only to a
+# bucket in the source's region and account). A year of logs, then they expire.
+ACCESS_LOG_KIND = "access-logs"
+ACCESS_LOG_DAYS = 365
+ACCESS_LOG_NONCURRENT_DAYS = 30
+LOG_DELIVERY_PRINCIPAL = "logging.s3.amazonaws.com"
 
 READ_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"]
 WRITE_ACTIONS = ["s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
@@ -92,6 +98,7 @@ class S3Stores(pulumi.ComponentResource):
         self.replicas: dict[str, aws.s3.Bucket] = {}
         self.replications: dict[str, aws.s3.BucketReplicationConfig] = {}
         self.versionings: dict[str, aws.s3.BucketVersioning] = {}
+        self.access_logs: dict[str, aws.s3.BucketLogging] = {}
         self.key: Optional[aws.kms.Key] = None
         self.replica_key: Optional[aws.kms.Key] = None
         standby = plan is not None and plan.standby
@@ -227,6 +234,10 @@ class S3Stores(pulumi.ComponentResource):
                 # S3 refuses a replication configuration until both sides are versioned.
                 opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(depends_on=[source_versioning, replica_versioning, policy])),
             )
+        if cfg.is_prod:
+            self._access_logs(owner, None, self.buckets)
+            if replica_region:
+                self._access_logs(owner, replica_region, self.replicas)
         # The registry: repositories under `<cluster>/` are created on first push, encrypted,
         # with immutable tags; with DR each is replicated to the recovery region.
         applied = ["CREATE_ON_PUSH", "REPLICATION"] if replica_region else ["CREATE_ON_PUSH"]
@@ -248,6 +259,82 @@ class S3Stores(pulumi.ComponentResource):
                 }]},
                 opts=self._opts,
             )
+
+    def _access_logs(self, owner: str, region: Optional[str], sources: dict[str, aws.s3.Bucket]) -> None:
+        """Server access logs of every store bucket in one region, into a log bucket there.
+
+        Server access logging rather than CloudTrail data events: it is a per-bucket setting
+        this stack owns (aws.s3.BucketLogging in pulumi-aws 7.x), costs only the log storage,
+        and needs no trail, which is account-wide and often already owned by an organization.
+        The log bucket must not use SSE-KMS default encryption (S3 cannot deliver into it), so
+        it gets SSE-S3; S3's log delivery service writes through the bucket policy below, the
+        only way with BucketOwnerEnforced (no ACL grants)."""
+        where = region or self.region
+        suffix = "-replica" if region else ""
+        resource = f"{self.name}-{ACCESS_LOG_KIND}{suffix}"
+        log_bucket, _ = self._bucket(resource, bucket_name(owner, ACCESS_LOG_KIND, where), region, None)
+        aws.s3.BucketLifecycleConfiguration(
+            resource, bucket=log_bucket.id, region=region,
+            rules=[{
+                "id": "expire-access-logs",
+                "status": "Enabled",
+                "filter": {},
+                "expiration": {"days": ACCESS_LOG_DAYS},
+                "noncurrent_version_expiration": {"noncurrent_days": ACCESS_LOG_NONCURRENT_DAYS},
+                "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+            }],
+            opts=self._opts,
+        )
+        kinds = sorted(sources)
+        policy = aws.s3.BucketPolicy(
+            resource, bucket=log_bucket.id, region=region,
+            # A bucket's ARN is arn:<partition>:s3:::<name>, and its id is its name.
+            policy=pulumi.Output.all(log_bucket.id, self.account_id, *[sources[k].id for k in kinds]).apply(
+                lambda args: self._log_delivery_policy(
+                    self._bucket_arn(args[0]), args[1], {k: self._bucket_arn(b) for k, b in zip(kinds, args[2:], strict=True)}
+                )
+            ),
+            opts=self._opts,
+        )
+        for kind in kinds:
+            self.access_logs[f"{kind}{suffix}"] = aws.s3.BucketLogging(
+                f"{self.name}-{kind}{suffix}",
+                bucket=sources[kind].id,
+                target_bucket=log_bucket.id,
+                target_prefix=f"{kind}/",
+                # <prefix><account>/<region>/<bucket>/YYYY/MM/DD/...: Athena partitions by day.
+                target_object_key_format={"partitioned_prefix": {"partition_date_source": "EventTime"}},
+                region=region,
+                # S3 delivers only once the service may write; the grant comes first.
+                opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(depends_on=[policy])),
+            )
+
+    def _bucket_arn(self, bucket: str) -> str:
+        return f"arn:{self.eks.partition}:s3:::{bucket}"
+
+    @staticmethod
+    def _log_delivery_policy(log_arn: str, account: str, sources: dict[str, str]) -> str:
+        """S3's logging service may put objects under each source's prefix, for that source only."""
+        statements: list[dict[str, Any]] = [
+            {
+                "Sid": f"S3ServerAccessLogs{kind.capitalize()}",
+                "Effect": "Allow",
+                "Principal": {"Service": LOG_DELIVERY_PRINCIPAL},
+                "Action": "s3:PutObject",
+                "Resource": f"{log_arn}/{kind}/*",
+                "Condition": {"ArnLike": {"aws:SourceArn": arn}, "StringEquals": {"aws:SourceAccount": account}},
+            }
+            for kind, arn in sorted(sources.items())
+        ]
+        statements.append({
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [log_arn, f"{log_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        })
+        return _policy(statements)
 
     def _replication_policy(self, source_arn: str, replica_arn: str) -> str:
         statements: list[dict[str, Any]] = [

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import pulumi
-from pulumi_azure_native import authorization, containerregistry, keyvault, managedidentity, resources, storage
+from pulumi_azure_native import authorization, containerregistry, keyvault, managedidentity, monitor, resources, storage
 
 from ... import catalog
 from ...dr import StoresArgs, VELERO_RELEASE, compact_name
@@ -37,6 +37,9 @@ TOKEN_AUDIENCE = "api://AzureADTokenExchange"
 CONTAINERS = ("models", "backups")
 # The failed-over standby's writable containers beside the replicated ones.
 FAILOVER_SUFFIX = "-failover"
+# The audit trail: the blob service's resource logs (every read, write and delete, with the
+# caller's identity), sent to the cluster's Log Analytics workspace, table StorageBlobLogs.
+BLOB_LOG_CATEGORIES = ("StorageRead", "StorageWrite", "StorageDelete")
 
 # Built-in roles (the same ids in every subscription).
 BLOB_READER_ROLE = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"  # Storage Blob Data Reader
@@ -75,6 +78,7 @@ class BlobStores(pulumi.ComponentResource):
         self.blob_services: dict[str, storage.BlobServiceProperties] = {}
         self.policies: dict[str, storage.ObjectReplicationPolicy] = {}
         self.containers: dict[str, storage.BlobContainer] = {}
+        self.access_logs: dict[str, monitor.DiagnosticSetting] = {}
         if standby:
             assert plan is not None
             store_account = account_name(owner, plan.recovery_region)
@@ -254,6 +258,8 @@ class BlobStores(pulumi.ComponentResource):
             container_delete_retention_policy={"enabled": True, "days": 7},
             opts=self._opts,
         )
+        if self.cfg.is_prod:
+            self._access_logs(suffix, account, group, account_name(owner, region))
         for container in CONTAINERS:
             self.containers[f"{suffix}-{container}"] = storage.BlobContainer(
                 f"{name}-{suffix}-{container}", container_name=container, account_name=account.name,
@@ -265,6 +271,27 @@ class BlobStores(pulumi.ComponentResource):
                     pulumi.ResourceOptions(depends_on=[self.blob_services[suffix]]),
                 ),
             )
+
+    def _access_logs(self, suffix: str, account: storage.StorageAccount, group: pulumi.Input[str], name_of_account: str) -> None:
+        """The blob service's read, write and delete logs into the cluster's workspace. A
+        workspace may sit in another region than the account it receives from, so the replica's
+        logs land in the same workspace as the primary's."""
+        name = f"{self.name}-{suffix}-blob-access"
+        self.access_logs[suffix] = monitor.DiagnosticSetting(
+            name,
+            name=name,
+            # Spelled from the account's name (known before it exists, as the identities'
+            # scopes are), so a preview and the policy pack can tell which account it logs.
+            resource_uri=pulumi.Output.concat(
+                "/subscriptions/", self.subscription, "/resourceGroups/", group,
+                "/providers/Microsoft.Storage/storageAccounts/", name_of_account, "/blobServices/default",
+            ),
+            workspace_id=self.aks.workspace.id,
+            # Resource-specific table StorageBlobLogs rather than the shared AzureDiagnostics.
+            log_analytics_destination_type="Dedicated",
+            logs=[{"category": category, "enabled": True} for category in BLOB_LOG_CATEGORIES],
+            opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(depends_on=[account, self.blob_services[suffix]])),
+        )
 
     def _create_stores(self, owner: str, region: str, replica_region: Optional[str]) -> None:
         name, aks = self.name, self.aks

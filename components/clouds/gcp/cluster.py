@@ -17,6 +17,7 @@ from ...catalog import versions
 from ...config import CpuPool, GpuPool, StackConfig
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
+from .admission import CLUSTER_EVALUATION_MODE
 
 # Everything a node does with Google APIs is governed by IAM; the scope only opens the door.
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -383,6 +384,9 @@ class GkeCluster(pulumi.ComponentResource):
             maintenance_policy={
                 "daily_maintenance_window": {"start_time": gke.maintenance_start},
             },
+            # prod: pods start only from the registries the project's Binary Authorization
+            # policy admits (admission.py); elsewhere the field stays unset.
+            binary_authorization={"evaluation_mode": CLUSTER_EVALUATION_MODE} if cfg.is_prod else None,
             resource_labels=self.labels,
             # The provider defaults to True; dev and staging must stay disposable.
             deletion_protection=cfg.is_prod,

@@ -24,6 +24,7 @@ from ...catalog import dr as dr_catalog
 from ...config import StackConfig
 from ...dr import StoresArgs, VELERO_RELEASE, short_hash
 from ...handle import BackupTarget, ModelStore, RecoveryLocation
+from .admission import project_policy
 from .cluster import KEY_ROTATION, KMS_ENCRYPTER, GkeCluster
 
 WORKLOAD_SERVICE_ACCOUNT = "workload"
@@ -32,6 +33,10 @@ VELERO_SERVICE_ACCOUNT = f"{VELERO_RELEASE}-server"
 GKE_SA_ANNOTATION = "iam.gke.io/gcp-service-account"
 TOKEN_CREATOR = "roles/iam.serviceAccountTokenCreator"  # holds iam.serviceAccounts.signBlob
 ROLE_BY_ACCESS = {"read": "roles/storage.objectViewer", "readwrite": "roles/storage.objectUser"}
+# The audit trail: Cloud Storage's Data Access audit logs (object reads, and writes of object
+# data and metadata), which Google leaves off by default. Admin Activity logs are always on.
+AUDITED_SERVICE = "storage.googleapis.com"
+AUDIT_LOG_TYPES = ("DATA_READ", "DATA_WRITE")
 
 
 def gcs_bucket_name(owner: str, kind: str, project: str) -> str:
@@ -151,6 +156,21 @@ class GcsStores(pulumi.ComponentResource):
                     f"{name}-stores-{agent}", crypto_key_id=self.key.id, role=KMS_ENCRYPTER, member=member,
                     opts=self._opts,
                 ))
+        if cfg.is_prod:
+            # Project-wide: the audit config is per project and service, not per bucket, and
+            # IAMAuditConfig is authoritative for the service. The primary owns it; a standby in
+            # the same project creates none (it never runs _create_stores).
+            self.audit = gcp.projects.IAMAuditConfig(
+                f"{name}-storage-data-access", project=self.project, service=AUDITED_SERVICE,
+                audit_log_configs=[{"log_type": log_type} for log_type in AUDIT_LOG_TYPES],
+                opts=self._opts,
+            )
+        if cfg.is_prod:
+            # Binary Authorization's policy is one per project, like the audit config: the
+            # primary owns it and every prod cluster in the project enforces it.
+            self.admission = project_policy(
+                owner, self.project, f"{self.registry_location}-docker.pkg.dev/{self.project}/{self.registry_id}", self._opts,
+            )
         for kind in ("models", "backups"):
             extra: dict = {}
             if self.data_locations:

@@ -18,6 +18,10 @@ import json
 
 import pytest
 
+from components.clouds.aws.stores import (
+    ACCESS_LOG_DAYS, ACCESS_LOG_KIND, ACCESS_LOG_NONCURRENT_DAYS, LOG_DELIVERY_PRINCIPAL,
+)
+from components.dr import bucket_name
 from tests.conftest import inputs, plan_for_stack
 
 REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
@@ -33,12 +37,17 @@ def standby():
     return plan_for_stack("prod-aws-dr")
 
 
-def by_bucket(plan, type_):
-    return {inputs(r)["bucket"]: (r, inputs(r)) for r in plan.by_type(type_)}
+def by_bucket(plan, type_, only=None):
+    return {inputs(r)["bucket"]: (r, inputs(r)) for r in plan.by_type(type_) if only is None or inputs(r)["bucket"] in only}
+
+
+def store_buckets(plan):
+    """The stores' buckets, without the access-log buckets."""
+    return [r for r in plan.by_type("aws:s3/bucket:Bucket") if f"-{ACCESS_LOG_KIND}-" not in inputs(r)["bucket"]]
 
 
 def test_model_store_and_replica_buckets_live_in_the_pair(prod):
-    buckets = {inputs(r)["bucket"]: inputs(r) for r in prod.by_type("aws:s3/bucket:Bucket")}
+    buckets = {inputs(r)["bucket"]: inputs(r) for r in store_buckets(prod)}
     assert set(buckets) == {
         "ml-prod-aws-models-us-east-1", "ml-prod-aws-backups-us-east-1",
         "ml-prod-aws-models-us-west-2", "ml-prod-aws-backups-us-west-2",
@@ -51,9 +60,10 @@ def test_model_store_and_replica_buckets_live_in_the_pair(prod):
 
 
 def test_every_bucket_is_versioned_private_and_encrypted_with_the_stacks_key(prod):
-    versioning = by_bucket(prod, "aws:s3/bucketVersioning:BucketVersioning")
-    blocks = by_bucket(prod, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
-    sse = by_bucket(prod, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    stores = {inputs(r)["bucket"] for r in store_buckets(prod)}
+    versioning = by_bucket(prod, "aws:s3/bucketVersioning:BucketVersioning", stores)
+    blocks = by_bucket(prod, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", stores)
+    sse = by_bucket(prod, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", stores)
     assert len(versioning) == len(blocks) == len(sse) == 4
     assert all(v["versioningConfiguration"]["status"] == "Enabled" for _, v in versioning.values())
     assert all(all(b[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
@@ -127,3 +137,71 @@ def test_standby_creates_no_stores_and_reads_the_replicas_by_name(standby):
     assert all("Put" not in a and "Delete" not in a for s in velero["Statement"] for a in s["Action"])
     # No StackReference: the standby does not need the primary stack to preview or run.
     assert standby.by_type("pulumi:pulumi:StackReference") == []
+
+
+# --- the audit trail: S3 server access logs ---------------------------------------------
+# AWS S3 docs (LoggingEnabled.TargetBucket): logs go to a bucket "in the same AWS Region and
+# owned by the same AWS account", which "can't use SSE-KMS or DSSE-KMS default encryption";
+# with BucketOwnerEnforced, log delivery is granted by a bucket policy naming the service
+# principal logging.s3.amazonaws.com, not by ACL grants.
+LOGGING = "aws:s3/bucketLogging:BucketLogging"
+
+
+def region_of(resource) -> str:
+    return inputs(resource).get("region") or "us-east-1"  # prod-aws's provider region
+
+
+def test_every_store_bucket_in_both_regions_logs_its_requests_to_a_log_bucket_in_its_region(prod):
+    logged = {inputs(r)["bucket"]: r for r in prod.by_type(LOGGING)}
+    stores = store_buckets(prod)
+    assert set(logged) == {inputs(b)["bucket"] for b in stores} and len(stores) == 4
+    buckets = {inputs(b)["bucket"]: b for b in prod.by_type("aws:s3/bucket:Bucket")}
+    for store in stores:
+        name, region = inputs(store)["bucket"], region_of(store)
+        logging = inputs(logged[name])
+        assert logging["targetBucket"] == bucket_name("ml-prod-aws", ACCESS_LOG_KIND, region), name
+        assert region_of(buckets[logging["targetBucket"]]) == region == region_of(logged[name])
+        kind = name.split("-")[3]
+        assert logging["targetPrefix"] == f"{kind}/"
+
+
+def test_log_buckets_are_private_versioned_sse_s3_protected_and_expire(prod):
+    logs = {inputs(b)["bucket"]: b for b in prod.by_type("aws:s3/bucket:Bucket") if f"-{ACCESS_LOG_KIND}-" in inputs(b)["bucket"]}
+    assert set(logs) == {bucket_name("ml-prod-aws", ACCESS_LOG_KIND, r) for r in ("us-east-1", "us-west-2")}
+    assert all(b.protect for b in logs.values())
+    sse = by_bucket(prod, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", logs)
+    versioning = by_bucket(prod, "aws:s3/bucketVersioning:BucketVersioning", logs)
+    blocks = by_bucket(prod, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", logs)
+    lifecycle = by_bucket(prod, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", logs)
+    ownership = by_bucket(prod, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", logs)
+    for name in logs:
+        default = sse[name][1]["rules"][0]["applyServerSideEncryptionByDefault"]
+        assert default == {"sseAlgorithm": "AES256"}, name  # S3 cannot deliver logs into an SSE-KMS bucket
+        assert versioning[name][1]["versioningConfiguration"]["status"] == "Enabled"
+        assert all(blocks[name][1][k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+        assert ownership[name][1]["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+        (rule,) = lifecycle[name][1]["rules"]
+        assert rule["status"] == "Enabled" and rule["filter"] == {}
+        assert rule["expiration"] == {"days": ACCESS_LOG_DAYS}
+        assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": ACCESS_LOG_NONCURRENT_DAYS}
+
+
+def test_only_s3_log_delivery_for_this_accounts_store_buckets_may_write_the_logs(prod):
+    policies = by_bucket(prod, "aws:s3/bucketPolicy:BucketPolicy")
+    logged = {inputs(r)["bucket"]: r for r in prod.by_type(LOGGING)}
+    for source, logging in logged.items():
+        target, prefix = inputs(logging)["targetBucket"], inputs(logging)["targetPrefix"]
+        policy_resource, policy_inputs = policies[target]
+        statements = json.loads(policy_inputs["policy"])["Statement"]
+        (grant,) = [s for s in statements if s["Effect"] == "Allow" and s["Resource"] == f"arn:aws:s3:::{target}/{prefix}*"]
+        assert grant["Principal"] == {"Service": LOG_DELIVERY_PRINCIPAL} and grant["Action"] == "s3:PutObject"
+        assert grant["Condition"]["ArnLike"] == {"aws:SourceArn": f"arn:aws:s3:::{source}"}
+        assert grant["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+        # Logging is switched on only once the service may write.
+        assert policy_resource.urn in logging.dependencies
+        assert all(s["Principal"] != "*" for s in statements if s["Effect"] == "Allow")
+
+
+def test_outside_prod_no_access_logs():
+    dev = plan_for_stack("dev-aws")
+    assert dev.by_type(LOGGING) == [] and dev.by_type("aws:s3/bucketPolicy:BucketPolicy") == []

@@ -632,7 +632,7 @@ def test_prod_turns_on_defender_image_cleaner_and_the_audit_log(prod, dev):
     security = cluster(prod)["securityProfile"]
     assert security["defender"] == {"logAnalyticsWorkspaceResourceId": "ml-prod-azure-logs-id", "securityMonitoring": {"enabled": True}}
     assert security["imageCleaner"] == {"enabled": True, "intervalHours": 168}
-    audit = inputs(prod.one("azure-native:monitor:DiagnosticSetting"))
+    audit = inputs(prod.one("azure-native:monitor:DiagnosticSetting", "ml-prod-azure-audit"))
     assert audit["resourceUri"] == "ml-prod-azure-aks-id" and audit["workspaceId"] == "ml-prod-azure-logs-id"
     assert audit["logs"] == [{"category": "kube-audit", "enabled": True}]
     assert cluster(dev)["securityProfile"] == {"workloadIdentity": {"enabled": True}}
@@ -755,7 +755,8 @@ def test_cluster_side_operations_wait_for_the_last_agent_pool(prod):
     Container Insights association are created after the last pool of the chain."""
     last = next(p for p in prod.by_type(AGENT_POOL) if p.name == "ml-prod-azure-t4infer")
     waiting = [*prod.by_type("azure-native:containerservice:MaintenanceConfiguration"),
-               *prod.by_type("azure-native:monitor:DiagnosticSetting"),
+               # The settings on the cluster (the stores' settings act on storage accounts).
+               *[d for d in prod.by_type("azure-native:monitor:DiagnosticSetting") if inputs(d)["resourceUri"] == "ml-prod-azure-aks-id"],
                *prod.by_type("azure-native:monitor:DataCollectionRuleAssociation")]
     assert len(waiting) >= 4
     for resource in waiting:

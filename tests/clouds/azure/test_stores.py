@@ -80,3 +80,34 @@ def test_global_names_fit_azure_rules(prod):
     for vault in prod.by_type("azure-native:keyvault:Vault"):
         assert re.fullmatch(r"[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]", inputs(vault)["vaultName"])
         assert inputs(vault)["properties"]["enablePurgeProtection"] is True
+
+
+DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
+
+
+def test_every_account_sends_its_blob_reads_writes_and_deletes_to_the_clusters_workspace(prod):
+    """Azure Monitor docs (Azure Blob Storage monitoring data reference): a diagnostic setting on
+    the account's blobServices/default resource takes the categories StorageRead, StorageWrite
+    and StorageDelete; with the Dedicated destination type they land in StorageBlobLogs. A Log
+    Analytics destination may be in another region than the resource, so the replica in the
+    recovery region logs to the same workspace."""
+    from components.clouds.azure.stores import BLOB_LOG_CATEGORIES
+
+    (workspace,) = prod.by_type("azure-native:operationalinsights:Workspace")
+    settings = [s for s in prod.by_type(DIAGNOSTICS) if inputs(s)["resourceUri"].endswith("/blobServices/default")]
+    accounts = prod.by_type("azure-native:storage:StorageAccount")
+    assert len(accounts) == 2
+    for account in accounts:
+        (setting,) = [s for s in settings if account.urn in s.dependencies]
+        config = inputs(setting)
+        # Spelled from the account's name, so the policy pack can pair them (azure-store-access-logs).
+        assert config["resourceUri"].endswith(f"/storageAccounts/{inputs(account)['accountName']}/blobServices/default")
+        assert workspace.urn in setting.dependencies and config["workspaceId"].startswith(inputs(workspace)["workspaceName"])
+        assert config["logAnalyticsDestinationType"] == "Dedicated"
+        assert {c["category"] for c in config["logs"] if c["enabled"]} == set(BLOB_LOG_CATEGORIES)
+        assert set(BLOB_LOG_CATEGORIES) == {"StorageRead", "StorageWrite", "StorageDelete"}
+    assert len(settings) == len(accounts)
+
+
+def test_standby_creates_no_store_diagnostics(standby):
+    assert not [s for s in standby.by_type(DIAGNOSTICS) if inputs(s)["resourceUri"].endswith("/blobServices/default")]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.clouds.gcp.stores import gcs_bucket_name
+from components.clouds.gcp.stores import AUDIT_LOG_TYPES, AUDITED_SERVICE, gcs_bucket_name
 from tests.conftest import inputs, plan_for_stack
 
 BUCKET = "gcp:storage/bucket:Bucket"
@@ -86,3 +86,23 @@ def test_cmek_grants_wait_for_service_agents_a_fresh_project_does_not_have_yet(p
     assert identity.urn in registry.dependencies
     assert any("@gs-project-accounts." in m for m in grants)
     assert len(grants) == 2
+
+
+AUDIT = "gcp:projects/iAMAuditConfig:IAMAuditConfig"
+
+
+def test_prod_turns_on_cloud_storage_data_access_audit_logs_for_its_project(prod, standby):
+    """Google Cloud docs (Cloud Audit Logs): Data Access audit logs are off by default except for
+    BigQuery; DATA_READ records object reads, DATA_WRITE object writes. The config is per
+    project and service (IAMAuditConfig is authoritative for the service), so exactly one
+    stack per project owns it: the primary. The standby shares the project and the buckets."""
+    (audit,) = prod.by_type(AUDIT)
+    config = inputs(audit)
+    assert config["project"] == "ml-platform-prod" and config["service"] == AUDITED_SERVICE
+    assert sorted(c["logType"] for c in config["auditLogConfigs"]) == sorted(AUDIT_LOG_TYPES) == ["DATA_READ", "DATA_WRITE"]
+    assert not any(c.get("exemptedMembers") for c in config["auditLogConfigs"])  # nobody is exempt
+    assert standby.by_type(AUDIT) == []
+
+
+def test_staging_leaves_the_projects_audit_config_alone():
+    assert plan_for_stack("staging-gcp").by_type(AUDIT) == []
