@@ -24,7 +24,7 @@ from .monitoring import Monitoring, MonitoringArgs
 from .serving import Serving, ServingArgs
 from .storage import Storage, StorageArgs
 from .workloads import Workloads, WorkloadsArgs
-from .workloads.queue_plan import queue_plans
+from ..config.queue_plan import queue_plans
 from .workloads.queueing import namespace_quotas, outside_queue_shares
 
 

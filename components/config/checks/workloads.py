@@ -59,7 +59,7 @@ def workloads_problems(cfg: "StackConfig") -> list[str]:
             )
             ok = False
     if ok and cfg.namespaces:
-        # The queue plan (components/platform/workloads/queue_plan.py) guarantees each team
+        # The queue plan (components/config/queue_plan.py) guarantees each team
         # its namespaces' GPUs across the pools (none without a GPU pool); the rest of the
         # cohort holds everything else, and that is all a team can borrow.
         cohort = sum(teams.values())

@@ -31,7 +31,7 @@ from ...config import Workloads as WorkloadSettings
 from ...handle import ClusterHandle
 from ..common import Scope, metadata, team_rules_metadata
 from . import notebooks, queueing, serving, training
-from .queue_plan import TeamQueuePlan
+from ...config.queue_plan import TeamQueuePlan
 from .releases import controller_namespace, release
 
 

@@ -33,7 +33,7 @@ from ...conventions import GPU_TAINT, POOL_LABEL
 from ...handle import ClusterHandle
 from ..common import NAMESPACE_NAME_LABEL, gpu_tolerations, system_placement
 from ..serving import NOTEBOOK_PRIORITY
-from .queue_plan import TeamQueuePlan
+from ...config.queue_plan import TeamQueuePlan
 from .queueing import pool_resource
 from .releases import image_parts
 

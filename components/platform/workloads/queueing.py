@@ -25,7 +25,7 @@ from ...handle import ClusterHandle, GpuPoolFacts
 from ..common import READ_VERBS, SERVING_LABEL, TEAM_LABEL, gpu_tolerations, sorted_dict
 from ..serving import OutsideQueueShare, gpu_quota_resources
 from ..common import system_placement
-from .queue_plan import TeamQueuePlan, reserved_gpus, sum_quantities
+from ...config.queue_plan import TeamQueuePlan, reserved_gpus, sum_quantities
 from .releases import image_parts
 
 NAMESPACE = "kueue-system"
