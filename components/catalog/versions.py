@@ -48,10 +48,26 @@ IMAGES: dict[str, str] = {
 
 # Image repositories the pinned Helm charts run from their own defaults (this program's values
 # do not name them). GKE's Binary Authorization policy admits their directories along with
-# IMAGES (components/clouds/gcp/admission.py). Taken from each chart's values.yaml as the
-# charts have long shipped them; docs/gcp.md says how to confirm none is refused on a real
-# project. A chart added or moved to another registry adds its repositories here.
+# IMAGES (components/clouds/gcp/admission.py), and matches the full path: registry host
+# included, Docker Hub spelled docker.io/<org>/<name>. Checked against the chart sources at the
+# pinned versions: each chart rendered (`helm template`) with the values this program passes, its
+# images read off the containers, initContainers, controller arguments and config that names
+# images for pods the chart's controllers start. Left out: what those values keep off (named
+# per chart below), and Helm test hooks (`helm.sh/hook: test`; a Release never runs them).
+# A chart added, bumped or moved to another registry re-checks its entry here.
 CHART_IMAGE_REPOSITORIES: dict[str, tuple[str, ...]] = {
+    # prometheus-community/helm-charts kube-prometheus-stack-88.5.3
+    # charts/kube-prometheus-stack/values.yaml, with its pinned sub-charts (Chart.yaml):
+    # kube-state-metrics-8.4.0 and prometheus-node-exporter-4.56.1 (same repository), grafana
+    # 12.11.1 (grafana-community/helm-charts grafana-12.11.1 charts/grafana/values.yaml: grafana
+    # and its kiwigrid/k8s-sidecar dashboard sidecar). The config reloader is the operator's
+    # --prometheus-config-reloader image; the admission-webhook patch Jobs run
+    # ghcr.io/jkroepke/kube-webhook-certgen (no longer registry.k8s.io/ingress-nginx).
+    # Off with our values or the chart's defaults: the CRD upgrade Job (docker.io/library/busybox,
+    # registry.k8s.io/kubectl), the admission-webhook Deployment
+    # (quay.io/prometheus-operator/admission-webhook), Thanos (quay.io/thanos/thanos) and
+    # prometheus-windows-exporter (windowsMonitoring.enabled false). grafana's test hook runs
+    # docker.io/bats/bats.
     "kube-prometheus-stack": (
         "quay.io/prometheus/prometheus",
         "quay.io/prometheus/alertmanager",
@@ -59,28 +75,62 @@ CHART_IMAGE_REPOSITORIES: dict[str, tuple[str, ...]] = {
         "quay.io/prometheus-operator/prometheus-operator",
         "quay.io/prometheus-operator/prometheus-config-reloader",
         "registry.k8s.io/kube-state-metrics/kube-state-metrics",
-        "registry.k8s.io/ingress-nginx/kube-webhook-certgen",
+        "ghcr.io/jkroepke/kube-webhook-certgen",
         "docker.io/grafana/grafana",
         "quay.io/kiwigrid/k8s-sidecar",
     ),
-    "velero": ("velero/velero",),
+    # vmware-tanzu/helm-charts velero-12.1.0 charts/velero/values.yaml (image.repository; the
+    # server, node-agent and upgrade-CRDs Job). The object-store plugin init container is ours
+    # (IMAGES). registry.k8s.io/kubectl only runs for namespace.labels or cleanUpCRDs: both off.
+    "velero": ("docker.io/velero/velero",),
+    # kubernetes-sigs/node-feature-discovery v0.18.3 deployment/helm/node-feature-discovery/
+    # values.yaml (image.repository; master and gc, our values turn the worker off). Not
+    # installed on GKE (the cloud runs the device plugin), kept for the other clouds' catalog.
     "node-feature-discovery": ("registry.k8s.io/nfd/node-feature-discovery",),
+    # cert-manager/cert-manager v1.17.4 deploy/charts/cert-manager/values.yaml; the ACME HTTP-01
+    # solver is the controller's --acme-http01-solver-image, run for an ACME issuer's challenges.
     "cert-manager": (
         "quay.io/jetstack/cert-manager-controller",
         "quay.io/jetstack/cert-manager-webhook",
         "quay.io/jetstack/cert-manager-cainjector",
         "quay.io/jetstack/cert-manager-startupapicheck",
+        "quay.io/jetstack/cert-manager-acmesolver",
     ),
-    "kserve-resources": ("kserve/kserve-controller", "kserve/kserve-localmodel-controller", "kserve/storage-initializer"),
+    # kserve/kserve v0.20.0 charts/kserve-resources/values.yaml: the controller and rbac proxy
+    # are ours (IMAGES); the inferenceservice-config ConfigMap names the images the controller
+    # puts in InferenceService and InferenceGraph pods. localmodel.enabled is false (no
+    # localmodel controller or node agent).
+    "kserve-resources": (
+        "docker.io/kserve/storage-initializer",
+        "docker.io/kserve/agent",
+        "docker.io/kserve/router",
+        "docker.io/kserve/art-explainer",
+    ),
+    # kserve/kserve v0.20.0 charts/kserve-runtime-configs/values.yaml and
+    # files/runtimes/resources.yaml: the ClusterServingRuntimes (servingruntime.enabled, ours);
+    # vLLM's image is ours (IMAGES). llmisvcConfigs is off.
+    "kserve-runtime-configs": (
+        "docker.io/kserve/autogluonserver",
+        "docker.io/kserve/huggingfaceserver",
+        "docker.io/kserve/lgbserver",
+        "docker.io/kserve/paddleserver",
+        "docker.io/kserve/pmmlserver",
+        "docker.io/kserve/predictiveserver",
+        "docker.io/kserve/sklearnserver",
+        "docker.io/kserve/xgbserver",
+        "docker.io/seldonio/mlserver",
+        "docker.io/tensorflow/serving",
+        "docker.io/pytorch/torchserve-kfs",
+        "nvcr.io/nvidia/tritonserver",
+    ),
+    # jupyterhub/zero-to-jupyterhub-k8s 4.4.0 jupyterhub/values.yaml: the hub and proxy. The
+    # user servers run our notebook images (IMAGES). Off with our values: the user scheduler
+    # (registry.k8s.io/kube-scheduler), placeholders and pre-pullers (registry.k8s.io/pause,
+    # quay.io/jupyterhub/k8s-image-awaiter), the metadata-blocking init container
+    # (quay.io/jupyterhub/k8s-network-tools); autohttps (traefik, k8s-secret-sync) is off by default.
     "jupyterhub": (
         "quay.io/jupyterhub/k8s-hub",
         "quay.io/jupyterhub/configurable-http-proxy",
-        "quay.io/jupyterhub/k8s-secret-sync",
-        "quay.io/jupyterhub/k8s-network-tools",
-        "quay.io/jupyterhub/k8s-image-awaiter",
-        "quay.io/jupyterhub/k8s-singleuser-sample",
-        "registry.k8s.io/kube-scheduler",
-        "registry.k8s.io/pause",
     ),
 }
 

@@ -33,20 +33,33 @@ def patterns(prod) -> list[str]:
     return [p["namePattern"] for p in inputs(prod.one(POLICY))["admissionWhitelistPatterns"]]
 
 
+def _image_value(value: Any) -> Iterator[str]:
+    """`repo:tag`, or `{registry?, repository | name, tag?}` (kube-prometheus-stack and Kueue
+    take `repository`, JupyterHub `name`)."""
+    if isinstance(value, str) and value:
+        yield value
+    elif isinstance(value, dict):
+        name = value.get("repository") if isinstance(value.get("repository"), str) else value.get("name")
+        if isinstance(name, str) and name:
+            registry = value.get("registry")
+            yield f"{registry}/{name}" if isinstance(registry, str) and registry else name
+
+
 def images_in(value: Any) -> Iterator[str]:
-    """Images named anywhere in an object: a pod spec's containers and initContainers, a Helm
-    value `image: "repo:tag"`, or `image: {registry?, repository, tag?}`."""
+    """Images named anywhere in an object: a pod spec's containers and initContainers, and in
+    Helm release values any `image` key (or `...Image`, e.g. KServe's `rbacProxyImage`) and any
+    mapping with a `repository` (and `registry`) key."""
     if isinstance(value, dict):
+        if isinstance(value.get("repository"), str) and value["repository"]:
+            yield from _image_value(value)
         for key, child in value.items():
             if key in ("containers", "initContainers", "ephemeralContainers") and isinstance(child, list):
                 for container in child:
                     if isinstance(container, dict) and isinstance(container.get("image"), str):
                         yield container["image"]
-            if key == "image" and isinstance(child, str) and child:
-                yield child
-            elif key == "image" and isinstance(child, dict) and isinstance(child.get("repository"), str):
-                registry = child.get("registry")
-                yield f"{registry}/{child['repository']}" if registry else child["repository"]
+            if key == "image" or key.endswith("Image"):
+                if not (isinstance(child, dict) and isinstance(child.get("repository"), str)):  # the walk below finds those
+                    yield from _image_value(child)
             yield from images_in(child)
     elif isinstance(value, list):
         for child in value:
@@ -95,6 +108,83 @@ def test_every_image_the_plans_render_is_admitted(prod, patterns):
     assert len(images) >= 5, images  # the walk finds the images
     refused = sorted(i for i in images if not any(matches(p, i) for p in patterns))
     assert refused == []
+
+
+# What each pinned chart renders with the values this program passes: `helm template` of the
+# chart source at its tag (the release values dumped from the prod-gcp plan and a GKE platform
+# with the whole workload layer on), images read off containers, initContainers, controller
+# arguments (the config reloader, the ACME solver) and KServe's inferenceservice-config.
+# Sources: prometheus-community/helm-charts kube-prometheus-stack-88.5.3 (+ kube-state-metrics-8.4.0,
+# prometheus-node-exporter-4.56.1, grafana-community/helm-charts grafana-12.11.1);
+# vmware-tanzu/helm-charts velero-12.1.0; kubernetes-sigs/node-feature-discovery v0.18.3;
+# cert-manager/cert-manager v1.17.4; kserve/kserve v0.20.0; jupyterhub/zero-to-jupyterhub-k8s
+# 4.4.0. A chart bump fails the version check below: render it again and update both this
+# record and the catalog's CHART_IMAGE_REPOSITORIES.
+RENDERED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "kube-prometheus-stack": ("88.5.3", (
+        "quay.io/prometheus/prometheus:v3.14.0-distroless",
+        "quay.io/prometheus/alertmanager:v0.34.0",
+        "quay.io/prometheus/node-exporter:v1.12.1-distroless",
+        "quay.io/prometheus-operator/prometheus-operator:v0.93.1",
+        "quay.io/prometheus-operator/prometheus-config-reloader:v0.93.1",
+        "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.20.0",
+        "ghcr.io/jkroepke/kube-webhook-certgen:1.8.7",
+        "docker.io/grafana/grafana:13.2.0",
+        "quay.io/kiwigrid/k8s-sidecar:2.10.1",
+    )),
+    "velero": ("12.1.0", ("docker.io/velero/velero:v1.18.1", "velero/velero-plugin-for-gcp:v1.14.2")),
+    "node-feature-discovery": ("0.18.3", ("registry.k8s.io/nfd/node-feature-discovery:v0.18.3",)),
+    "cert-manager": ("v1.17.4", tuple(f"quay.io/jetstack/cert-manager-{part}:v1.17.4" for part in
+                                      ("controller", "webhook", "cainjector", "startupapicheck", "acmesolver"))),
+    "kserve-resources": ("v0.20.0", (
+        "kserve/kserve-controller:v0.20.0",
+        "quay.io/brancz/kube-rbac-proxy:v0.18.0",
+        "kserve/storage-initializer:v0.20.0",
+        "kserve/agent:v0.20.0",
+        "kserve/router:v0.20.0",
+        "kserve/art-explainer:v0.20.0",
+    )),
+    "kserve-runtime-configs": ("v0.20.0", (
+        *(f"kserve/{server}:v0.20.0" for server in ("autogluonserver", "huggingfaceserver", "lgbserver", "paddleserver",
+                                                   "pmmlserver", "predictiveserver", "sklearnserver", "xgbserver")),
+        "kserve/huggingfaceserver:v0.20.0-gpu",
+        "docker.io/seldonio/mlserver:1.5.0",
+        "tensorflow/serving:2.6.2",
+        "pytorch/torchserve-kfs:0.9.0",
+        "nvcr.io/nvidia/tritonserver:23.05-py3",
+        "vllm/vllm-openai:v0.24.0",
+    )),
+    "jupyterhub": ("4.4.0", (
+        "quay.io/jupyterhub/k8s-hub:4.4.0",
+        "quay.io/jupyterhub/configurable-http-proxy:5.2.0",
+        "quay.io/jupyter/scipy-notebook:2026-08-24",
+    )),
+}
+
+
+def test_the_chart_record_is_of_the_pinned_versions():
+    assert {chart: version for chart, (version, _) in RENDERED.items()} == {chart: versions.CHARTS[chart].version for chart in RENDERED}
+    # Every chart with its own image list has a record to check the list against.
+    assert set(versions.CHART_IMAGE_REPOSITORIES) <= set(RENDERED)
+
+
+@pytest.mark.parametrize("chart", sorted(RENDERED))
+def test_every_image_the_pinned_charts_render_is_admitted(patterns, chart):
+    _, images = RENDERED[chart]
+    assert sorted(i for i in images if not any(matches(p, i) for p in patterns)) == []
+
+
+@pytest.mark.parametrize("chart", sorted(RENDERED))
+def test_the_catalog_lists_exactly_the_charts_own_images(chart):
+    """CHART_IMAGE_REPOSITORIES holds each chart's rendered repositories that IMAGES does not
+    already pin: none missing (a directory another entry happens to admit still counts) and none
+    the chart does not run."""
+    _, images = RENDERED[chart]
+    ours = {repository(i) for i in versions.IMAGES.values()}
+    expected = sorted({repository(i) for i in images} - ours)
+    assert sorted(versions.CHART_IMAGE_REPOSITORIES.get(chart, ())) == expected
+    # Spelled as Binary Authorization sees them: registry host included.
+    assert all(repository(r) == r for r in versions.CHART_IMAGE_REPOSITORIES.get(chart, ()))
 
 
 def test_the_policy_refuses_what_the_catalog_does_not_pin(patterns):
