@@ -25,25 +25,43 @@ IMAGES: dict[str, str] = {
     "velero-plugin-for-aws": "velero/velero-plugin-for-aws:v1.14.2",
     "velero-plugin-for-gcp": "velero/velero-plugin-for-gcp:v1.14.2",
     "velero-plugin-for-microsoft-azure": "velero/velero-plugin-for-microsoft-azure:v1.14.2",
-    # --- ML workload layer (components/platform/workloads/). Tags, not digests: digests
-    # cannot be resolved offline; each tag is the release the pinned chart ships.
+    # --- ML workload layer (components/platform/workloads/). Controllers by tag, the release
+    # the pinned chart ships; runtime images by tag and digest where a public file records one.
     # Kueue's chart source names a staging image; its release script swaps in this one.
     "kueue": "registry.k8s.io/kueue/kueue:v0.19.2",
     "jobset": "registry.k8s.io/jobset/jobset:v0.12.0",
     "trainer-controller-manager": "ghcr.io/kubeflow/trainer/trainer-controller-manager:v2.3.0",
     # The images of the two ClusterTrainingRuntimes the platform installs: PyTorch as in the
     # trainer's torch-distributed runtime, and the trainer's OpenMPI + sshd image for MPI.
-    "torch-runtime": "pytorch/pytorch:2.13.0-cuda13.0-cudnn9-runtime",
+    # Digest: the one momonong/selfhost-models docker/transformers.Dockerfile@29bec68 builds FROM
+    # (several unrelated public repositories record the same tag@digest pair).
+    "torch-runtime": "pytorch/pytorch:2.13.0-cuda13.0-cudnn9-runtime@sha256:db80a41f8428644cebcb3d75b0b62df334ab6c0e75785951eb25f48bfbd42407",
+    # Tag only: no public file records a digest for it (TAG_ONLY_IMAGES).
     "mpi-runtime": "ghcr.io/kubeflow/trainer/deepspeed-runtime:v2.3.0",
     "kserve-controller": "kserve/kserve-controller:v0.20.0",
     "kube-rbac-proxy": "quay.io/brancz/kube-rbac-proxy:v0.18.0",
     # KServe's vLLM ClusterServingRuntime: the chart's values.yaml @ v0.20.0 names
     # `vllm/vllm-openai:latest`; pinned to the vLLM that KServe v0.20.0 is built against
-    # (python/kserve/pyproject.toml: vllm==0.24.0).
-    "kserve-vllm": "vllm/vllm-openai:v0.24.0",
+    # (python/kserve/pyproject.toml: vllm==0.24.0). Digest: the tag's multi-arch manifest list as
+    # my-other-github-account/banana-smasher
+    # notes/reports/2026-08-03-public-build-provenance-receipt.md@a2c45b8 records it.
+    "kserve-vllm": "vllm/vllm-openai:v0.24.0@sha256:251eba5cc7c12fed0b75da22a9240e582b1c9e39f6fbc064f86781b963bd814f",
     # docker-stacks' CUDA build of pytorch-notebook, dated tag (jupyter/docker-stacks wiki 2026-08).
+    # Tag only (TAG_ONLY_IMAGES).
     "notebook-gpu": "quay.io/jupyter/pytorch-notebook:cuda12-2026-08-24",
     "notebook-cpu": "quay.io/jupyter/scipy-notebook:2026-08-24",
+}
+
+# The images team workloads run (training runtimes, the KServe vLLM runtime, notebook servers).
+# Each is pinned by digest, or listed in TAG_ONLY_IMAGES with why not (docs/workloads.md).
+RUNTIME_IMAGE_KEYS: tuple[str, ...] = ("torch-runtime", "mpi-runtime", "kserve-vllm", "notebook-gpu", "notebook-cpu")
+TAG_ONLY_IMAGES: dict[str, str] = {
+    "mpi-runtime": "no public file records a digest for deepspeed-runtime:v2.3.0; kubeflow/trainer's "
+                   "manifests at v2.3.0 name it by tag",
+    "notebook-gpu": "no public file records a digest for pytorch-notebook:cuda12-2026-08-24; "
+                    "jupyter/docker-stacks publishes dated tags, not digests",
+    "notebook-cpu": "no public file records a digest for scipy-notebook:2026-08-24; "
+                    "jupyter/docker-stacks publishes dated tags, not digests",
 }
 
 # Image repositories the pinned Helm charts run from their own defaults (this program's values

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-IMAGE = "pytorch/pytorch:2.13.0-cuda13.0-cudnn9-runtime"
+IMAGE = "pytorch/pytorch:2.13.0-cuda13.0-cudnn9-runtime@sha256:db80a41f8428644cebcb3d75b0b62df334ab6c0e75785951eb25f48bfbd42407"
 LEARNING_RATES = ("0.3", "0.1", "0.03", "0.01", "0.003")
 BATCH_SIZES = ("32", "64", "128", "256", "512")
 SEEDS = ("1", "2")

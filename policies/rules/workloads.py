@@ -8,7 +8,19 @@ from typing import Any, Iterator, Sequence
 
 from .base import Context, Finding, Resource, UnknownValue, get, resource_rule, stack_rule
 from .kubernetes import image_problem
-from .types import HELM_RELEASE, K8S_CRON_JOB, K8S_JOB, K8S_NAMESPACE, K8S_POD, SERVING_LABEL
+from .types import (
+    HELM_RELEASE,
+    K8S_CRON_JOB,
+    K8S_DAEMON_SET,
+    K8S_DEPLOYMENT,
+    K8S_JOB,
+    K8S_NAMESPACE,
+    K8S_POD,
+    K8S_REPLICA_SET,
+    K8S_STATEFUL_SET,
+    POD_SPEC_PATHS,
+    SERVING_LABEL,
+)
 
 DOMAIN = "workloads"
 GPU_RESOURCE = re.compile(r"^nvidia\.com/(gpu|mig-.+)$")
@@ -31,6 +43,15 @@ QUEUED_KINDS: dict[str, str] = {
     JOB_SET: "metadata.labels",
 }
 IMAGE_KINDS = (TRAIN_JOB, JOB_SET, CLUSTER_TRAINING_RUNTIME, TRAINING_RUNTIME, INFERENCE_SERVICE, SERVING_RUNTIME, CLUSTER_SERVING_RUNTIME)
+# The priority classes of the pods a team runs outside Kueue on its reserved GPUs; the
+# namespace's `outside-queue` ResourceQuota is scoped to them (components/platform/serving.py
+# OUTSIDE_QUEUE_PRIORITIES; docs/workloads.md "One account of GPUs").
+RESERVED_PRIORITY_CLASSES = ("ml-serving-high", "ml-notebook")
+# Kinds whose pods Kueue does not queue on this platform (its pod and deployment
+# integrations are off): their GPUs are accounted only through a reserved priority class.
+UNQUEUED_POD_KINDS = (K8S_POD, K8S_DEPLOYMENT, K8S_STATEFUL_SET, K8S_REPLICA_SET, K8S_DAEMON_SET)
+# An InferenceService's pod-making components; canaries are `spec.canary[].predictor`.
+ISVC_COMPONENTS = ("predictor", "transformer", "explainer")
 # Charts of the workload layer whose values name images.
 WORKLOAD_CHARTS = ("kueue", "kubeflow-trainer", "cert-manager", "kserve-crd", "kserve-resources", "kserve-runtime-configs", "jupyterhub")
 
@@ -93,6 +114,67 @@ def workloads_gpu_jobs_queued(resources: Sequence[Resource], ctx: Context):
             continue
         if not queue:
             yield Finding(f"{r.type.rsplit(':', 1)[-1]} in team namespace {namespace} asks for GPUs without the {QUEUE_LABEL} label: it bypasses the team's queue.", resource=r)
+
+
+def _gpu_pod_specs(r: Resource) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where, pod spec) of every pod template of `r` that asks for GPUs. A canary's
+    predictor inherits the stable predictor's priority class when it sets none (KServe
+    v0.20.0 merges the stable predictor's spec into the canary's)."""
+    if r.type == INFERENCE_SERVICE:
+        spec = get(r.props, "spec") or {}
+        for component in ISVC_COMPONENTS:
+            body = spec.get(component)
+            if isinstance(body, dict) and requests_gpus(body):
+                yield f"spec.{component}", body
+        stable = spec.get("predictor") if isinstance(spec.get("predictor"), dict) else {}
+        for i, entry in enumerate(get(spec, "canary") or []):
+            body = entry.get("predictor") if isinstance(entry, dict) else None
+            if isinstance(body, dict) and requests_gpus(body):
+                yield f"spec.canary[{i}].predictor", {"priorityClassName": stable.get("priorityClassName"), **body}
+        return
+    pod = get(r.props, list(POD_SPEC_PATHS[r.type]))
+    if isinstance(pod, dict) and requests_gpus(pod):
+        yield ".".join(POD_SPEC_PATHS[r.type]), pod
+
+
+@stack_rule(
+    id="workloads-gpu-pods-accounted",
+    title="GPU pods outside Kueue run on the team's reserved GPUs",
+    domain=DOMAIN,
+    types=[K8S_NAMESPACE, *UNQUEUED_POD_KINDS, INFERENCE_SERVICE],
+    description=(
+        f"A Pod, Deployment, StatefulSet, ReplicaSet, DaemonSet or InferenceService that asks for GPUs in a team namespace "
+        f"(label {SERVING_LABEL}: \"true\") uses one of the priority classes {', '.join(RESERVED_PRIORITY_CLASSES)}, so the "
+        f"namespace's outside-queue ResourceQuota holds it to the GPUs the team reserves outside Kueue. Kueue queues only "
+        f"Jobs, JobSets and TrainJobs here; a {QUEUE_LABEL} label on these kinds queues nothing."
+    ),
+    severity="medium",
+    level="advisory",
+    fix=f"Set priorityClassName to {RESERVED_PRIORITY_CLASSES[0]} (model servers) or {RESERVED_PRIORITY_CLASSES[1]} (notebooks) "
+        "and select a pool where the team has reservedGpus, or run the work as a queued Job, JobSet or TrainJob.",
+)
+def workloads_gpu_pods_accounted(resources: Sequence[Resource], ctx: Context):
+    teams = _team_namespaces(resources)
+    for r in resources:
+        if r.type not in UNQUEUED_POD_KINDS and r.type != INFERENCE_SERVICE:
+            continue
+        try:
+            namespace = get(r.props, "metadata.namespace")
+            if namespace not in teams:
+                continue
+            found = [(where, get(pod, "priorityClassName")) for where, pod in _gpu_pod_specs(r)]
+        except UnknownValue:
+            continue
+        kind = r.type.rsplit(":", 1)[-1]
+        for where, priority in found:
+            if priority in RESERVED_PRIORITY_CLASSES:
+                continue
+            yield Finding(
+                f"{kind} in team namespace {namespace} asks for GPUs at {where} with priority class {priority or 'none'}: "
+                f"neither queued by Kueue nor on the team's reserved GPUs ({', '.join(RESERVED_PRIORITY_CLASSES)}), "
+                "it takes GPUs Kueue counts as free.",
+                resource=r,
+            )
 
 
 @resource_rule(

@@ -14,10 +14,12 @@ import pytest
 import yaml
 
 from components import config as config_module
+from components.platform import serving as platform_serving
 from components.platform.workloads import queueing, serving, training
 from examples.sweep.make_sweep import main as sweep_main
 from examples.sweep.make_sweep import sweep
 from policies import offline
+from policies.rules import workloads as workload_rules
 from preview import engine
 from tests.conftest import plan_for, plan_for_stack
 from tests.platform.workloads import crds
@@ -163,3 +165,34 @@ def test_a_disrupted_sweep_trial_is_retried_without_using_its_backoff_limit():
         spec = job["spec"]
         assert spec["template"]["spec"]["restartPolicy"] == "Never"
         assert {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]} in spec["podFailurePolicy"]["rules"]
+
+
+GPU_ACCOUNT_RULE = "workloads-gpu-pods-accounted"
+
+
+@pytest.mark.parametrize("stack", ["prod-aws", "staging-gcp", "prod-azure", "local"])
+def test_nothing_a_stack_renders_goes_around_the_gpu_account(stack):
+    """The pack's reserved priority classes are the ones the rendered `outside-queue` quotas
+    are scoped to, and no object the platform renders trips the rule, at any level."""
+    plan = plan_for_stack(stack)
+    scopes = {tuple(e["values"]) for r in plan.resources if r.type == "kubernetes:core/v1:ResourceQuota"
+              and r.inputs["metadata"]["name"] == platform_serving.OUTSIDE_QUEUE_QUOTA
+              for e in r.inputs["spec"]["scopeSelector"]["matchExpressions"] if e["scopeName"] == "PriorityClass"}
+    assert scopes == {workload_rules.RESERVED_PRIORITY_CLASSES}
+    violations = offline.evaluate(plan.resources, "prod")
+    assert [v for v in violations if v.policy == GPU_ACCOUNT_RULE] == []
+
+
+def test_the_pack_would_flag_the_served_model_without_its_reserved_priority_class():
+    examples = [_resource(obj, i) for i, obj in enumerate(submitted())]
+    assert not [v for v in offline.evaluate([*_team_namespaces(), *examples], "prod") if v.policy == GPU_ACCOUNT_RULE]
+    isvc = load("serving/inferenceservice.yaml")
+    assert isvc["spec"]["predictor"]["priorityClassName"] in workload_rules.RESERVED_PRIORITY_CLASSES
+    del isvc["spec"]["predictor"]["priorityClassName"]
+    violations = offline.evaluate([*_team_namespaces(), _resource(isvc, 0)], "prod")
+    assert [(v.policy, v.level) for v in violations if "example-0" in v.urn] == [(GPU_ACCOUNT_RULE, "advisory")]
+    # So would its canary, were the stable predictor's class gone (the canary inherits it).
+    canary = load("serving/inferenceservice-canary.yaml")
+    del canary["spec"]["predictor"]["priorityClassName"]
+    violations = offline.evaluate([*_team_namespaces(), _resource(canary, 0)], "prod")
+    assert len([v for v in violations if v.policy == GPU_ACCOUNT_RULE]) == 2

@@ -960,6 +960,12 @@ ISVC = {
     "metadata": {"name": "sentiment", "namespace": "inference"},
     "spec": {"predictor": {"model": {"modelFormat": {"name": "huggingface"}, "storageUri": "hf://org/model", "resources": GPU_RESOURCES}}},
 }
+RESERVED_ISVC = patch(ISVC, {"metadata.namespace": "training", "spec.predictor.priorityClassName": "ml-serving-high"})
+GPU_POD_SPEC = {"containers": [{"name": "s", "image": "vllm/vllm-openai:v0.24.0", "resources": GPU_RESOURCES}]}
+GPU_DEPLOYMENT = {
+    "metadata": {"name": "llm", "namespace": "training"},
+    "spec": {"selector": {"matchLabels": {"app": "llm"}}, "template": {"metadata": {"labels": {"app": "llm"}}, "spec": GPU_POD_SPEC}},
+}
 WORKLOAD_RELEASE = {"chart": "oci://registry.k8s.io/kueue/charts/kueue", "values": {"controllerManager": {"manager": {"image": {"repository": "registry.k8s.io/kueue/kueue", "tag": "v0.19.2"}}}}}
 
 
@@ -983,6 +989,36 @@ CASES += [
             _ns_and(t.K8S_JOB, patch(QUEUED_JOB, {"spec.template.spec.containers.0.resources": {"requests": {"cpu": "1"}}, "metadata.labels": DELETE})),
         ],
         expect=["Job in team namespace training", "TrainJob in team namespace training"],
+    ),
+    Case(
+        "workloads-gpu-pods-accounted",
+        bad=[
+            # A model server without a priority class: on the GPUs Kueue counts as free.
+            _ns_and(w.INFERENCE_SERVICE, patch(ISVC, {"metadata.namespace": "training"})),
+            # A Deployment with another priority class; a queue label does not queue it either.
+            _ns_and(t.K8S_DEPLOYMENT, patch(GPU_DEPLOYMENT, {"spec.template.spec.priorityClassName": "ml-batch-low",
+                                                            ("metadata", "labels", "kueue.x-k8s.io/queue-name"): "default"})),
+            # A canary that sets its own, other priority class.
+            _ns_and(w.INFERENCE_SERVICE, patch(RESERVED_ISVC, {"spec.canary": [{"trafficPercent": 20, "predictor": {
+                "name": "v2", "priorityClassName": "ml-batch-low", "model": {"resources": GPU_RESOURCES}}}]})),
+            _ns_and(t.K8S_POD, {"metadata": {"name": "gpu", "namespace": "training"}, "spec": GPU_POD_SPEC}),
+        ],
+        good=[
+            _ns_and(w.INFERENCE_SERVICE, RESERVED_ISVC),
+            # The canary inherits the stable predictor's priority class.
+            _ns_and(w.INFERENCE_SERVICE, patch(RESERVED_ISVC, {"spec.canary": [{"trafficPercent": 20, "predictor": {
+                "name": "v2", "model": {"resources": GPU_RESOURCES}}}]})),
+            _ns_and(t.K8S_DEPLOYMENT, patch(GPU_DEPLOYMENT, {"spec.template.spec.priorityClassName": "ml-notebook"})),
+            # A CPU-only Deployment, and a GPU one outside the team namespaces, are not judged.
+            _ns_and(t.K8S_DEPLOYMENT, patch(GPU_DEPLOYMENT, {"spec.template.spec.containers.0.resources": {"requests": {"cpu": "1"}}})),
+            _ns_and(t.K8S_DEPLOYMENT, patch(GPU_DEPLOYMENT, {"metadata.namespace": "monitoring"})),
+            # Queued kinds are Kueue's (workloads-gpu-jobs-queued asks for their label).
+            _ns_and(t.K8S_JOB, QUEUED_JOB),
+        ],
+        expect=["InferenceService in team namespace training asks for GPUs at spec.predictor with priority class none",
+                "Deployment in team namespace training asks for GPUs at spec.template.spec with priority class ml-batch-low",
+                "spec.canary[0].predictor with priority class ml-batch-low",
+                "Pod in team namespace training asks for GPUs at spec"],
     ),
     Case(
         "workloads-inferenceservice-gpu-limits",

@@ -111,6 +111,32 @@ def tolerated(taint: dict[str, str], tolerations: list[dict[str, str]]) -> bool:
     return False
 
 
+# KServe v0.20.0 adds a storage-initializer init container to a predictor whose storageUri it
+# downloads (hf:// here), with the requests of charts/kserve-resources/values.yaml @ v0.20.0
+# kserve.storage.resources.requests (the chart's inferenceservice-config storageInitializer).
+STORAGE_INITIALIZER_REQUESTS = {"cpu": "100m", "memory": "100Mi"}
+
+
+def pod_requests(containers: list[dict[str, Any]], init_containers: list[dict[str, Any]]) -> dict[str, Any]:
+    """A pod's effective requests, as the scheduler and ResourceQuota count them (Kubernetes
+    docs, Init containers "Resource sharing within containers"; resource helpers
+    PodRequests): per resource, the larger of the largest init container's request and the
+    sum of the app containers' requests (plain init containers run one at a time, before
+    the app containers)."""
+    out: dict[str, Any] = {}
+    for resource in {r for c in (*containers, *init_containers) for r in c}:
+        app = sum(quantity(c.get(resource, 0)) for c in containers)
+        init = max((quantity(c.get(resource, 0)) for c in init_containers), default=0)
+        out[resource] = max(app, init)
+    return out
+
+
+def test_a_pods_requests_count_its_largest_init_container_when_that_is_more():
+    assert pod_requests([{"cpu": "2", "memory": "1Gi"}, {"cpu": "1"}], [{"cpu": "4", "memory": "100Mi"}, {"cpu": "500m"}]) == {
+        "cpu": quantity("4"), "memory": quantity("1Gi")}
+    assert pod_requests([{"cpu": "2"}], []) == {"cpu": quantity("2")}
+
+
 class Ledger:
     """What a namespace's ResourceQuotas have admitted so far (the quota admission plugin
     adds each pod's requests to `used` and refuses a pod that would pass `hard`; a scoped
@@ -240,9 +266,13 @@ def test_a_team_serves_a_model_rolls_out_a_canary_rolls_back_and_opens_a_noteboo
     # (KServe merges them into the pod spec); the namespace's level is restricted or baseline.
     model = predictor["model"]
     assert passes_restricted(predictor, [{**model, "securityContext": {**model["securityContext"]}}])
-    # Serve: minReplicas pods.
+    # Serve: minReplicas pods, each the model container plus KServe's storage-initializer
+    # init container (storageUri is downloaded), counted as ResourceQuota counts a pod.
+    assert predictor["model"]["storageUri"].startswith("hf://")
+    served = pod_requests([requests], [STORAGE_INITIALIZER_REQUESTS])
+    assert set(served) == set(requests) | set(STORAGE_INITIALIZER_REQUESTS)
     for _ in range(predictor["minReplicas"]):
-        ledger.admit(requests, predictor["priorityClassName"])
+        ledger.admit(served, predictor["priorityClassName"])
     # The address: KServe v0.20.0 names a named predictor's Service
     # <isvc>-<predictor name>-predictor (constants.PredictorServiceName) and status.address
     # points at it; docs/workloads.md must say so.
@@ -258,7 +288,7 @@ def test_a_team_serves_a_model_rolls_out_a_canary_rolls_back_and_opens_a_noteboo
     extra = stable_min + canary_replicas - predictor["minReplicas"]
     assert extra == 1  # with minReplicas 1 the canary adds a GPU; the docs say 2 GPUs in all
     assert "2 GPUs" in docs
-    canary_requests = canary["predictor"]["model"]["resources"]["requests"]
+    canary_requests = pod_requests([canary["predictor"]["model"]["resources"]["requests"]], [STORAGE_INITIALIZER_REQUESTS])
     for _ in range(canary_replicas):
         ledger.admit(canary_requests, predictor["priorityClassName"])
     # Roll back: removing spec.canary deletes the canary's Deployment (predictor.go cleanup

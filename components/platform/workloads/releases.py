@@ -13,9 +13,11 @@ from ..common import Scope, namespace_labels
 
 
 def image_parts(key: str) -> tuple[str, str]:
-    """(repository, tag) of a pinned image in the catalog."""
-    repository, tag = catalog.IMAGES[key].rsplit(":", 1)
-    return repository, tag
+    """(repository, tag) of a pinned image in the catalog; a digest stays on the tag
+    (`v1@sha256:...`), so `repository:tag` is the pinned reference."""
+    name, at, digest = catalog.IMAGES[key].partition("@")
+    repository, tag = name.rsplit(":", 1)
+    return repository, tag + at + digest
 
 
 def chart_source(key: str) -> dict[str, Any]:

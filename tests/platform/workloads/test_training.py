@@ -57,7 +57,8 @@ def test_torch_and_mpi_runtimes_follow_upstream_and_wait_for_the_release():
     assert node["name"] == "node"
     assert node["template"]["metadata"]["labels"] == {"trainer.kubeflow.org/trainjob-ancestor-step": "trainer"}
     pod = node["template"]["spec"]["template"]["spec"]
-    assert pod["containers"][0]["image"] == catalog.IMAGES["torch-runtime"] == "pytorch/pytorch:2.13.0-cuda13.0-cudnn9-runtime"
+    assert pod["containers"][0]["image"] == catalog.IMAGES["torch-runtime"]
+    assert catalog.IMAGES["torch-runtime"].split("@")[0] == "pytorch/pytorch:2.13.0-cuda13.0-cudnn9-runtime"
     _, mpi = runtimes["mpi-distributed"]
     # manifests/base/runtimes/deepspeed_distributed.yaml @ v2.3.0: OpenMPI with sshd
     # workers on 2222 and a launcher that waits for them to be Ready.
