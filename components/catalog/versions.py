@@ -42,10 +42,8 @@ IMAGES: dict[str, str] = {
     "kube-rbac-proxy": "quay.io/brancz/kube-rbac-proxy:v0.18.0",
     # KServe's vLLM ClusterServingRuntime: the chart's values.yaml @ v0.20.0 names
     # `vllm/vllm-openai:latest`; pinned to the vLLM that KServe v0.20.0 is built against
-    # (python/kserve/pyproject.toml: vllm==0.24.0). Digest: the tag's multi-arch manifest list as
-    # my-other-github-account/banana-smasher
-    # notes/reports/2026-08-03-public-build-provenance-receipt.md@a2c45b8 records it.
-    "kserve-vllm": "vllm/vllm-openai:v0.24.0@sha256:251eba5cc7c12fed0b75da22a9240e582b1c9e39f6fbc064f86781b963bd814f",
+    # (python/kserve/pyproject.toml: vllm==0.24.0). Tag only (TAG_ONLY_IMAGES).
+    "kserve-vllm": "vllm/vllm-openai:v0.24.0",
     # docker-stacks' CUDA build of pytorch-notebook, dated tag (jupyter/docker-stacks wiki 2026-08).
     # Tag only (TAG_ONLY_IMAGES).
     "notebook-gpu": "quay.io/jupyter/pytorch-notebook:cuda12-2026-08-24",
@@ -56,6 +54,9 @@ IMAGES: dict[str, str] = {
 # Each is pinned by digest, or listed in TAG_ONLY_IMAGES with why not (docs/workloads.md).
 RUNTIME_IMAGE_KEYS: tuple[str, ...] = ("torch-runtime", "mpi-runtime", "kserve-vllm", "notebook-gpu", "notebook-cpu")
 TAG_ONLY_IMAGES: dict[str, str] = {
+    "kserve-vllm": "neither vLLM nor KServe publishes a digest for vllm-openai:v0.24.0 in a file (KServe "
+                   "v0.20.0 names `latest`); the only public record found was a single unaffiliated note, "
+                   "too weak a source to pin a production serving image to",
     "mpi-runtime": "no public file records a digest for deepspeed-runtime:v2.3.0; kubeflow/trainer's "
                    "manifests at v2.3.0 name it by tag",
     "notebook-gpu": "no public file records a digest for pytorch-notebook:cuda12-2026-08-24; "

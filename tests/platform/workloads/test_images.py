@@ -40,8 +40,8 @@ def test_the_runtime_images_cover_what_team_pods_run():
 
 
 def test_a_digest_stays_on_the_tag_the_charts_render():
-    repository, tag = image_parts("kserve-vllm")
-    assert f"{repository}:{tag}" == catalog.IMAGES["kserve-vllm"]
+    repository, tag = image_parts("torch-runtime")
+    assert f"{repository}:{tag}" == catalog.IMAGES["torch-runtime"] and "@sha256:" in tag
     assert "@" not in repository and tag.split("@")[0] != ""
 
 
