@@ -18,11 +18,12 @@ def config() -> dict:
         "cloud": "existing",
         "existing": {"kubeconfig": "stacks/kubeconfigs/local-kind.yaml"},
         "dr": {"backupStore": STORE, "backupSchedule": "*/30 * * * *", "rpoMinutes": 30},
+        "veleroRepositoryPassword": "test-repository-password",
     }
 
 
 def test_existing_backs_up_to_the_configured_store_with_file_system_backup():
-    plan = plan_for(config())
+    plan = plan_for(config(), secrets=("veleroRepositoryPassword",))
     release = next(inputs(r) for r in plan.by_type("kubernetes:helm.sh/v3:Release") if inputs(r)["chart"] == "velero")
     values = release["values"]
     (location,) = values["configuration"]["backupStorageLocation"]
