@@ -109,6 +109,18 @@ class S3Stores(pulumi.ComponentResource):
         uses_key = cfg.is_prod
         if not standby:
             self._create_stores(owner, replica_region, cfg)
+        # M7: the shared EFS replicates to a new, read-only file system in the recovery region
+        # (EFS creates it; encrypted with the replica key in prod). A standby has its own EFS
+        # and no replication: the replica is what failover step "shared file system" reads.
+        self.file_system_replication: Optional[aws.efs.ReplicationConfiguration] = None
+        if replica_region and eks.file_system is not None:
+            destination: dict[str, Any] = {"region": replica_region}
+            if self.replica_key is not None:
+                destination["kms_key_id"] = self.replica_key.arn
+            self.file_system_replication = aws.efs.ReplicationConfiguration(
+                f"{name}-shared-replication", source_file_system_id=eks.file_system.id,
+                destination=destination, opts=self._opts,
+            )
         models = bucket_name(owner, "models", store_region)
         backups = bucket_name(owner, "backups", store_region)
         alias = key_alias(owner) if uses_key else None

@@ -243,3 +243,29 @@ def test_store_and_replica_versions_expire_after_the_backup_retention(retention)
         assert "days" not in rule.get("expiration", {}), bucket
         # Each rule sits in its bucket's region (the replicas' by the region argument).
         assert inputs(resource).get("region") == regions[bucket], bucket
+
+
+# --- The shared EFS replicates to the recovery region (review item M7) ---------------------
+
+EFS_REPLICATION = "aws:efs/replicationConfiguration:ReplicationConfiguration"
+
+
+def test_shared_efs_replicates_to_the_recovery_region_with_the_replica_key(prod):
+    # The recovery region, as the plan places the replica buckets.
+    (recovery,) = {inputs(b)["region"] for b in store_buckets(prod) if "region" in inputs(b)}
+    (fs,) = prod.by_type("aws:efs/fileSystem:FileSystem")
+    (replication,) = prod.by_type(EFS_REPLICATION)
+    # The cluster's own shared EFS is the source (its id flows into the input).
+    assert fs.urn in replication.dependencies
+    destination = inputs(replication)["destination"]
+    assert destination["region"] == recovery
+    # prod: the stack's own key in the recovery region, the one the replica buckets use.
+    (replica_key,) = [k for k in prod.by_type("aws:kms/key:Key") if inputs(k).get("region") == recovery]
+    assert replica_key.urn in replication.dependencies and destination["kmsKeyId"].startswith(f"arn:aws:kms:{recovery}:")
+
+
+def test_standby_and_stacks_without_dr_replicate_no_efs(standby):
+    assert standby.by_type(EFS_REPLICATION) == []
+    values, secrets = engine.read_stack_config("prod-aws")
+    values.pop(f"{engine.PROJECT}:dr")
+    assert engine.run_program("prod-aws", values, secrets).by_type(EFS_REPLICATION) == []
