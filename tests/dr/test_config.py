@@ -61,7 +61,7 @@ def test_bad_dr_config_gets_one_clear_line(raw, expected):
 def test_bad_dr_config_stops_the_program_before_any_resource():
     # The repository password held as Pulumi holds it: a secret.
     with pytest.raises(ConfigError) as err:
-        plan_for_raw({**AWS, "dr": {"recoveryRegion": "us-east-1"}}, secrets=("veleroRepositoryPassword",))
+        plan_for_raw({**AWS, "dr": {"recoveryRegion": "us-east-1"}})
     errors = err.value.problems
     assert errors == ["dr.recoveryRegion: 'us-east-1' is the stack's own region; a replica there does not survive a region outage; "
                       "allowed: another aws region, e.g. us-west-2"]

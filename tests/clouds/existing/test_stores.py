@@ -23,7 +23,7 @@ def config() -> dict:
 
 
 def test_existing_backs_up_to_the_configured_store_with_file_system_backup():
-    plan = plan_for(config(), secrets=("veleroRepositoryPassword",))
+    plan = plan_for(config())
     release = next(inputs(r) for r in plan.by_type("kubernetes:helm.sh/v3:Release") if inputs(r)["chart"] == "velero")
     values = release["values"]
     (location,) = values["configuration"]["backupStorageLocation"]
