@@ -42,7 +42,8 @@ class MlCluster(pulumi.ComponentResource):
             name,
             PlatformArgs(self.handle, config.platform, tuple(config.namespaces),
                          config.alert_receivers(), config.alert_routes(), dr=self.dr,
-                         retain_shared_volumes=config.is_prod),
+                         retain_shared_volumes=config.is_prod,
+                         backup_repository_password=config.velero_repository_password),
             pulumi.ResourceOptions(parent=self, depends_on=list(self.handle.ready)),
         )
         self.grafana_admin_password = self.platform.grafana_admin_password

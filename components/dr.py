@@ -163,6 +163,16 @@ def effective_config(cfg: StackConfig, plan: Optional[DrPlan]) -> StackConfig:
     return cfg.model_copy(update={"gpu_pools": pools})
 
 
+def noncurrent_version_days(cfg: StackConfig) -> int:
+    """How long a store keeps an object version after it stops being current (overwritten,
+    or deleted by Velero's TTL, kopia maintenance or a user): the backup retention
+    (`dr.backupRetention`, or its default without `dr`) in whole days, rounded up. Lifecycle
+    rules act on noncurrent versions only, so no live backup or model is ever expired by them;
+    a deleted backup stays recoverable for one more retention period."""
+    retention = cfg.dr.backup_retention if cfg.dr is not None else DisasterRecovery.model_fields["backup_retention"].default
+    return -(-duration_hours(retention) // 24)
+
+
 def short_hash(text: str, n: int = 6) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:n]
 

@@ -40,6 +40,20 @@ def delivered_backup_rpo(cloud: str, schedule: str) -> str:
     return parts + f"lag {rep.rpo_minutes} min = {gap + duration + rep.rpo_minutes:g} min"
 
 
+def shared_file_system_row(cloud: str, primary_region: str, recovery_region: str) -> dict[str, str]:
+    """M7: EFS replicates natively to the recovery region; Filestore and Azure Files get no
+    native cross-region copy here, and their data crosses only inside the cluster backups."""
+    fs = SHARED_FILE_SYSTEMS[cloud]
+    row = {"store": "shared file system (ml-shared)", "lives": f"{fs} ({primary_region})"}
+    rep = dr_catalog.FILE_SYSTEM_REPLICATION.get(cloud)
+    if rep is not None:
+        return {**row, "replica": f"a read-only {fs} in {recovery_region}; also inside the cluster backups",
+                "mechanism": rep.mechanism, "rpo": rep.rpo_text}
+    return {**row, "replica": "none of its own: only inside the cluster backups (Velero fs-backup)",
+            "mechanism": f"no native cross-region replication configured ({fs})",
+            "rpo": "as cluster backups, for volumes mounted by a running pod at backup time"}
+
+
 def summary(cfg: StackConfig, stack: str) -> Optional[dict[str, Any]]:
     """The DR posture of a stack, JSON-ready; None when the stack has no `dr`."""
     plan = plan_for(cfg, stack)
@@ -51,15 +65,7 @@ def summary(cfg: StackConfig, stack: str) -> Optional[dict[str, Any]]:
         if row["store"] == "cluster backups":
             row["rpo"] = delivered_backup_rpo(cfg.cloud, plan.backup_schedule)
     if cfg.platform.shared_file_system and cfg.cloud in SHARED_FILE_SYSTEMS:
-        # M7: no native cross-region copy is configured for the shared file system; its data
-        # crosses only inside the cluster backups (Velero file-system backup).
-        rows.append({
-            "store": "shared file system (ml-shared)",
-            "lives": f"{SHARED_FILE_SYSTEMS[cfg.cloud]} ({plan.primary_region})",
-            "replica": "none of its own: only inside the cluster backups (Velero fs-backup)",
-            "mechanism": "no native replication configured",
-            "rpo": "as cluster backups, for volumes mounted by a running pod at backup time",
-        })
+        rows.append(shared_file_system_row(cfg.cloud, plan.primary_region, plan.recovery_region))
     dr = cfg.dr
     assert dr is not None
     if plan.standby:

@@ -175,11 +175,11 @@ def test_the_dr_pair_follows_the_place_map():
     from components import dr as dr_plan
 
     # aws.py: us-east-1's pair is us-west-2; places.py: us-west is us-west-2 on aws, westus3 on azure.
-    cfg = load({"network": {"privateApi": True}, "cloud": "aws", "region": "us-east", "dr": {}})
+    cfg = load({"network": {"privateApi": True}, "veleroRepositoryPassword": "test-repository-password", "cloud": "aws", "region": "us-east", "dr": {}})
     assert dr_plan.plan_for(cfg, "prod").recovery_region == "us-west-2"
-    cfg = load({"network": {"privateApi": True}, "cloud": "azure", "region": "us-east", "dr": {"recoveryRegion": "us-west"}})
+    cfg = load({"network": {"privateApi": True}, "veleroRepositoryPassword": "test-repository-password", "cloud": "azure", "region": "us-east", "dr": {"recoveryRegion": "us-west"}})
     assert cfg.dr.recovery_region == "westus3"
     assert dr_plan.plan_for(cfg, "prod").recovery_region == "westus3"
     assert ("dr.recoveryRegion", "us-west", "westus3") in [(c.key, c.asked, c.chosen) for c in cfg.choices]
-    standby = load({"network": {"privateApi": True}, "cloud": "gcp", "region": "us-central", "gcp": {"project": "ml-portable-1"}, "dr": {"role": "standby", "primaryRegion": "us-east"}})
+    standby = load({"network": {"privateApi": True}, "veleroRepositoryPassword": "test-repository-password", "cloud": "gcp", "region": "us-central", "gcp": {"project": "ml-portable-1"}, "dr": {"role": "standby", "primaryRegion": "us-east"}})
     assert dr_plan.plan_for(standby, "prod-dr").primary_region == "us-east4"

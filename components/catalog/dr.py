@@ -48,6 +48,19 @@ STORE_REPLICATION: dict[str, Replication] = {
     ),
 }
 
+# The shared file system's own cross-region copy, where this program configures one. EFS
+# states its figure as an objective, not an SLA: longer for file systems with over 100 million
+# files or files over 100 GB that change often. Filestore and Azure Files NFS: none configured
+# (no native cross-region replication here), so their data crosses regions only inside the
+# cluster backups.
+FILE_SYSTEM_REPLICATION: dict[str, Replication] = {
+    "aws": Replication(
+        "EFS replication to a read-only file system in the recovery region", 15, False,
+        "Amazon EFS user guide, replicating file systems (replication performance)",
+        "15 min for most file systems (an objective, no SLA; longer with over 100 million files or files over 100 GB that change often)",
+    ),
+}
+
 # What a Velero backup adds to the cluster-state RPO before it is complete in the bucket:
 # an estimate (CSI snapshot + data-mover upload of every volume) to replace with the duration
 # the drill measures (`velero backup describe`: Started to Completed).

@@ -275,6 +275,8 @@ ALERT_RECEIVER_SECRETS: dict[str, str] = {
     "pagerduty": "alertPagerdutyRoutingKey",
     "webhook": "alertWebhookUrl",
 }
+# Every stack key whose value must be a Pulumi secret.
+SECRET_KEYS: tuple[str, ...] = (*ALERT_RECEIVER_SECRETS.values(), "veleroRepositoryPassword")
 
 
 class Alerts(_Model):
@@ -557,6 +559,8 @@ class StackConfig(_Model):
         return {"critical": list(dict.fromkeys(critical)), "warning": list(dict.fromkeys(warning))}
     dr: Optional[DisasterRecovery] = None
     """Disaster recovery (replicated stores, cluster backups, standby); required in prod by the policy pack."""
+    velero_repository_password: Optional[str] = None
+    """The password of Velero's kopia repositories (volume data in the backups); a secret, required with `dr`, and the same on a primary and its standby, which otherwise cannot read the primary's repositories (`pulumi config set --secret veleroRepositoryPassword "$(openssl rand -base64 32)"`, then the same value on the other stack)."""
 
     # What the catalog chose while the stack loaded (a place's region, pools by need).
     _choices: tuple[resolve.Choice, ...] = PrivateAttr(default=())

@@ -42,6 +42,9 @@ class PlatformArgs:
     # Keep shared file-system volumes after their claims are deleted (prod); elsewhere a
     # teardown deletes them, so no Filestore instance or EFS access point is left billing.
     retain_shared_volumes: bool = True
+    # The kopia repository password Velero encrypts volume data with (the stack's secret
+    # `veleroRepositoryPassword`, shared by a primary and its standby); required with `dr`.
+    backup_repository_password: Optional[str] = None
 
 
 class Platform(pulumi.ComponentResource):
@@ -124,7 +127,7 @@ class Platform(pulumi.ComponentResource):
         if args.dr is not None and handle.backup is not None:
             self.backup = Backup(
                 f"{name}-backup",
-                BackupArgs(handle, handle.backup, args.dr),
+                BackupArgs(handle, handle.backup, args.dr, args.backup_repository_password),
                 child,
             )
         self.block_storage_class = self.storage.block_class

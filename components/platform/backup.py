@@ -49,6 +49,11 @@ RECOVERY_SCHEDULE_KEY = "recovery"
 # The chart renders `configMaps.<key>` as ConfigMap `<fullname>-<key>` (templates/configmaps.yaml).
 VOLUME_POLICY_KEY = "volume-policy"
 VOLUME_POLICY_NAME = f"{VELERO_RELEASE}-{VOLUME_POLICY_KEY}"
+# Velero 1.18 (pkg/repository/keys) reads every kopia repository's password from this Secret
+# in its own namespace, and at start creates it with a fixed, publicly known password when it
+# is missing. The chart (12.1.0) does not template it: this program creates it before Velero.
+REPOSITORY_SECRET = "velero-repo-credentials"
+REPOSITORY_SECRET_KEY = "repository-password"
 
 
 def volume_policy(handle: ClusterHandle) -> dict[str, Any]:
@@ -104,6 +109,9 @@ class BackupArgs:
     handle: ClusterHandle
     target: BackupTarget
     plan: DrPlan
+    # The kopia repository password (stack secret `veleroRepositoryPassword`); the same on a
+    # primary and its standby, or the standby cannot open the primary's repositories.
+    repository_password: Optional[str] = None
 
 
 def velero_values(handle: ClusterHandle, args: BackupArgs) -> dict[str, Any]:
@@ -212,6 +220,18 @@ class Backup(pulumi.ComponentResource):
                   **({"primaryParity": plan.primary_parity} if plan.primary_parity else {})},
             opts=scope.opts(namespace),
         )
+        if not args.repository_password:
+            raise ValueError("Backup needs repository_password (the stack secret veleroRepositoryPassword)")
+        # Before the release, so Velero finds it and never writes its default. A Velero of an
+        # earlier version of this program created the Secret itself: take its fields over.
+        repository_secret = k8s.core.v1.Secret(
+            f"{name}-repository-password",
+            metadata=metadata(REPOSITORY_SECRET, VELERO_NAMESPACE, "velero", "backup",
+                              annotations={"pulumi.com/patchForce": "true"}),
+            type="Opaque",
+            string_data={REPOSITORY_SECRET_KEY: pulumi.Output.secret(args.repository_password)},
+            opts=scope.opts(namespace),
+        )
         chart = catalog.CHARTS["velero"]
         self.release = k8s.helm.v3.Release(
             f"{name}-velero",
@@ -222,7 +242,7 @@ class Backup(pulumi.ComponentResource):
             repository_opts={"repo": chart.repo},
             values=velero_values(handle, args),
             atomic=True,
-            opts=scope.opts(namespace, snapshot_class, extra=target.ready),
+            opts=scope.opts(namespace, snapshot_class, repository_secret, extra=target.ready),
         )
         self.restore: Optional[k8s.apiextensions.CustomResource] = None
         if plan.restore_requested:

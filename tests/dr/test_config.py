@@ -6,10 +6,11 @@ import pytest
 
 from components.config import ConfigError, load
 from components.dr import effective_config, plan_for
-from tests.conftest import config_errors
+from tests.conftest import plan_for as plan_for_raw
 
-# Every cluster stack says how its API is reached (network.privateApi or apiAllowedCidrs).
-PRIVATE = {"network": {"privateApi": True}}
+# Every cluster stack says how its API is reached (network.privateApi or apiAllowedCidrs);
+# every stack with dr has the kopia repository password.
+PRIVATE = {"network": {"privateApi": True}, "veleroRepositoryPassword": "test-repository-password"}
 AWS = {"cloud": "aws", "region": "us-east-1", "environment": "prod",
        "gpuPools": [{"name": "l4", "instanceType": "g6.xlarge", "minNodes": 2, "maxNodes": 4}], **PRIVATE}
 GCP = {"cloud": "gcp", "region": "us-central1", "gcp": {"project": "ml-platform-prod"}, **PRIVATE}
@@ -58,7 +59,10 @@ def test_bad_dr_config_gets_one_clear_line(raw, expected):
 
 
 def test_bad_dr_config_stops_the_program_before_any_resource():
-    errors = config_errors({**AWS, "dr": {"recoveryRegion": "us-east-1"}})
+    # The repository password held as Pulumi holds it: a secret.
+    with pytest.raises(ConfigError) as err:
+        plan_for_raw({**AWS, "dr": {"recoveryRegion": "us-east-1"}})
+    errors = err.value.problems
     assert errors == ["dr.recoveryRegion: 'us-east-1' is the stack's own region; a replica there does not survive a region outage; "
                       "allowed: another aws region, e.g. us-west-2"]
 

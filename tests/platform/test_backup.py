@@ -12,6 +12,8 @@ recent successful backup created by that schedule.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from components.dr import BACKUP_SCHEDULE_NAME
@@ -25,8 +27,6 @@ RESTORE = "kubernetes:velero.io/v1:Restore"
 def failed_over(stack: str) -> engine.Plan:
     values, secrets = engine.read_stack_config(stack)
     key = f"{engine.PROJECT}:dr"
-    import json
-
     dr = json.loads(values[key])
     dr["failover"] = True
     values[key] = json.dumps(dr, sort_keys=True)
@@ -199,3 +199,71 @@ def test_gcp_velero_account_may_sign_as_itself(stack):
     grants = [inputs(m) for m in plan.by_type("gcp:serviceaccount/iAMMember:IAMMember")
               if inputs(m)["role"] == "roles/iam.serviceAccountTokenCreator"]
     assert [g["member"] for g in grants] == [f"serviceAccount:{email}"]
+
+
+# --- The kopia repository password (review item L3) ---------------------------------------
+
+SECRET = "kubernetes:core/v1:Secret"
+PASSWORD_KEY = f"{engine.PROJECT}:veleroRepositoryPassword"
+
+
+def with_password(stack: str, password: str, secret: bool = True) -> engine.Plan:
+    values, secrets = engine.read_stack_config(stack)
+    values[PASSWORD_KEY] = password
+    if not secret:
+        secrets = [k for k in secrets if k != PASSWORD_KEY]
+    return engine.run_program(stack, values, secrets)
+
+
+def repository_secret(plan: engine.Plan) -> engine.PlannedResource:
+    from components.platform.backup import REPOSITORY_SECRET, VELERO_NAMESPACE
+
+    found = [r for r in plan.by_type(SECRET)
+             if inputs(r)["metadata"]["name"] == REPOSITORY_SECRET and inputs(r)["metadata"]["namespace"] == VELERO_NAMESPACE]
+    assert len(found) == 1, f"{len(found)} Secrets {REPOSITORY_SECRET} in the velero namespace"
+    return found[0]
+
+
+@pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
+def test_velero_repository_password_is_the_stacks_secret_on_primary_and_standby(cloud):
+    from components.platform.backup import REPOSITORY_SECRET_KEY
+
+    password = f"pair-{cloud}-b6c1e2"
+    for stack in (f"prod-{cloud}", f"prod-{cloud}-dr"):
+        plan = with_password(stack, password)
+        secret = repository_secret(plan)
+        assert inputs(secret)["stringData"] == {REPOSITORY_SECRET_KEY: password}, stack
+        # Held as a Pulumi secret in the state, never in plain text.
+        assert password not in json.dumps(secret.plain_inputs()), stack
+        # Velero must find it at its first start, or it writes its built-in default.
+        release = next(r for r in plan.by_type(RELEASE) if inputs(r)["chart"] == "velero")
+        assert secret.urn in release.dependencies, stack
+
+
+def test_velero_repository_password_is_not_velero_default():
+    """The stack files carry their own (placeholder) secret, not Velero's built-in password."""
+    from components.platform.backup import REPOSITORY_SECRET_KEY
+
+    for stack in ("prod-aws", "prod-aws-dr"):
+        values, secrets = engine.read_stack_config(stack)
+        assert PASSWORD_KEY in secrets, stack
+        assert inputs(repository_secret(plan_for_stack(stack)))["stringData"][REPOSITORY_SECRET_KEY] != "static-passw0rd"
+
+
+def test_dr_without_a_repository_password_is_one_config_error():
+    from components.config import ConfigError
+
+    values, secrets = engine.read_stack_config("prod-gcp-dr")
+    values.pop(PASSWORD_KEY)
+    with pytest.raises(ConfigError) as err:
+        engine.run_program("prod-gcp-dr", values, [k for k in secrets if k != PASSWORD_KEY])
+    lines = [p for p in err.value.problems if p.startswith("veleroRepositoryPassword:")]
+    assert len(lines) == 1 and "required with dr" in lines[0] and "\n" not in lines[0]
+
+
+def test_repository_password_in_plain_text_is_refused():
+    from components.config import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        with_password("prod-aws", "in-the-stack-file", secret=False)
+    assert any(p.startswith("veleroRepositoryPassword: set in plain text") for p in err.value.problems)

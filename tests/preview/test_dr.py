@@ -7,7 +7,7 @@ import json
 import pytest
 
 from components.catalog.cron import max_interval_minutes
-from components.catalog.dr import BACKUP_DURATION_ESTIMATE_MINUTES, STORE_REPLICATION
+from components.catalog.dr import BACKUP_DURATION_ESTIMATE_MINUTES, FILE_SYSTEM_REPLICATION, STORE_REPLICATION
 
 from preview.__main__ import main
 
@@ -39,6 +39,9 @@ def test_aws_rows_name_each_store_its_replica_mechanism_and_sla(tmp_path, capsys
     assert stores["model store"]["lives"] == "s3://ml-prod-aws-models-us-east-1 (us-east-1)"
     assert stores["model store"]["replica"] == "s3://ml-prod-aws-models-us-west-2 (us-west-2)"
     assert stores["model store"]["rpo"] == STORE_REPLICATION["aws"].rpo_text and "Replication Time Control" in stores["model store"]["mechanism"]
+    # M7: EFS's own figure is an objective, stated as such (no SLA), and names its exceptions.
+    assert stores["shared file system (ml-shared)"]["rpo"].startswith("15 min for most file systems")
+    assert "no SLA" in stores["shared file system (ml-shared)"]["rpo"]
 
 
 @pytest.mark.parametrize("stack", ["prod-aws", "prod-gcp", "prod-azure"])
@@ -57,8 +60,16 @@ def test_cluster_backup_rpo_is_interval_plus_duration_plus_lag_never_the_replica
         assert rpo.endswith(f"= {gap + BACKUP_DURATION_ESTIMATE_MINUTES + rep.rpo_minutes:g} min")
     else:
         assert "no upper bound stated" in rpo
-    # M7: the shared file system has no replica of its own, and the table says so.
-    assert stores["shared file system (ml-shared)"]["mechanism"] == "no native replication configured"
+    # M7: EFS has its own replica with the figure AWS states; Filestore and Azure Files have
+    # none, and the table says their data crosses regions only inside the cluster backups.
+    shared = stores["shared file system (ml-shared)"]
+    fs_rep = FILE_SYSTEM_REPLICATION.get(cloud)
+    if fs_rep is not None:
+        assert (shared["mechanism"], shared["rpo"]) == (fs_rep.mechanism, fs_rep.rpo_text)
+        assert dr["recoveryRegion"] in shared["replica"]
+    else:
+        assert shared["mechanism"].startswith("no native cross-region replication configured")
+        assert "only inside the cluster backups" in shared["replica"]
 
 
 @pytest.mark.parametrize("stack", ["prod-aws-dr", "prod-gcp-dr", "prod-azure-dr"])

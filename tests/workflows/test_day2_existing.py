@@ -50,6 +50,7 @@ def base(tmp_path_factory) -> dict:
     kubeconfig.write_text(harness.KUBECONFIG)
     raw = harness.existing_config(kubeconfig)
     raw["dr"] = {"backupStore": STORE, "backupSchedule": "*/30 * * * *", "rpoMinutes": 30}
+    raw["veleroRepositoryPassword"] = "test-repository-password"
     return raw
 
 

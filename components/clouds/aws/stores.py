@@ -21,7 +21,7 @@ import pulumi_aws as aws
 
 from ... import catalog
 from ...config import StackConfig
-from ...dr import VELERO_RELEASE, StoresArgs, bucket_name
+from ...dr import VELERO_RELEASE, StoresArgs, bucket_name, noncurrent_version_days
 from ...handle import BackupTarget, ModelStore, RecoveryLocation
 from .cluster import POD_IDENTITY_TRUST, EksCluster, _assume_role
 from .kms import key_policy
@@ -98,6 +98,7 @@ class S3Stores(pulumi.ComponentResource):
         self.replicas: dict[str, aws.s3.Bucket] = {}
         self.replications: dict[str, aws.s3.BucketReplicationConfig] = {}
         self.versionings: dict[str, aws.s3.BucketVersioning] = {}
+        self.lifecycles: dict[str, aws.s3.BucketLifecycleConfiguration] = {}
         self.access_logs: dict[str, aws.s3.BucketLogging] = {}
         self.key: Optional[aws.kms.Key] = None
         self.replica_key: Optional[aws.kms.Key] = None
@@ -108,6 +109,18 @@ class S3Stores(pulumi.ComponentResource):
         uses_key = cfg.is_prod
         if not standby:
             self._create_stores(owner, replica_region, cfg)
+        # M7: the shared EFS replicates to a new, read-only file system in the recovery region
+        # (EFS creates it; encrypted with the replica key in prod). A standby has its own EFS
+        # and no replication: the replica is what failover step "shared file system" reads.
+        self.file_system_replication: Optional[aws.efs.ReplicationConfiguration] = None
+        if replica_region and eks.file_system is not None:
+            destination: dict[str, Any] = {"region": replica_region}
+            if self.replica_key is not None:
+                destination["kms_key_id"] = self.replica_key.arn
+            self.file_system_replication = aws.efs.ReplicationConfiguration(
+                f"{name}-shared-replication", source_file_system_id=eks.file_system.id,
+                destination=destination, opts=self._opts,
+            )
         models = bucket_name(owner, "models", store_region)
         backups = bucket_name(owner, "backups", store_region)
         alias = key_alias(owner) if uses_key else None
@@ -183,6 +196,24 @@ class S3Stores(pulumi.ComponentResource):
         )
         return created, versioning
 
+    def _noncurrent_expiry(self, resource: str, bucket: aws.s3.Bucket, versioning: aws.s3.BucketVersioning,
+                           region: Optional[str], days: int) -> aws.s3.BucketLifecycleConfiguration:
+        """Versions that stopped being current are deleted after `days` (the backup
+        retention); current objects are never touched. Delete markers left with no version
+        behind them and abandoned multipart uploads go too."""
+        return aws.s3.BucketLifecycleConfiguration(
+            resource, bucket=bucket.id, region=region,
+            rules=[{
+                "id": "expire-noncurrent-versions",
+                "status": "Enabled",
+                "filter": {},
+                "noncurrent_version_expiration": {"noncurrent_days": days},
+                "expiration": {"expired_object_delete_marker": True},
+                "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+            }],
+            opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(depends_on=[versioning])),
+        )
+
     def _create_stores(self, owner: str, replica_region: Optional[str], cfg: StackConfig) -> None:
         if cfg.is_prod:
             self.key = self._kms_key("stores", None, "Model store, backups and registry encryption")
@@ -191,13 +222,19 @@ class S3Stores(pulumi.ComponentResource):
         role = None
         if replica_region:
             role = aws.iam.Role(f"{self.name}-replication", assume_role_policy=_assume_role("s3.amazonaws.com"), opts=self._opts)
+        days = noncurrent_version_days(cfg)
         for kind in ("models", "backups"):
             source, source_versioning = self._bucket(f"{self.name}-{kind}", bucket_name(owner, kind, self.region), None, self.key)
             self.buckets[kind], self.versionings[kind] = source, source_versioning
+            self.lifecycles[kind] = self._noncurrent_expiry(f"{self.name}-{kind}", source, source_versioning, None, days)
             if replica_region is None or role is None:
                 continue
             replica, replica_versioning = self._bucket(
                 f"{self.name}-{kind}-replica", bucket_name(owner, kind, replica_region), replica_region, self.replica_key
+            )
+            # Lifecycle deletions are not replicated: the replica expires its own old versions.
+            self.lifecycles[f"{kind}-replica"] = self._noncurrent_expiry(
+                f"{self.name}-{kind}-replica", replica, replica_versioning, replica_region, days,
             )
             self.replicas[kind] = replica
             self.versionings[f"{kind}-replica"] = replica_versioning

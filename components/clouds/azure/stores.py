@@ -25,7 +25,7 @@ import pulumi
 from pulumi_azure_native import authorization, containerregistry, keyvault, managedidentity, monitor, resources, storage
 
 from ... import catalog
-from ...dr import StoresArgs, VELERO_RELEASE, compact_name
+from ...dr import StoresArgs, VELERO_RELEASE, compact_name, noncurrent_version_days
 from ...handle import BackupTarget, ModelStore, RecoveryLocation
 from .cluster import WORKLOAD_IDENTITY_ANNOTATION, AksCluster, role_definition_id
 
@@ -77,6 +77,7 @@ class BlobStores(pulumi.ComponentResource):
         self.accounts: dict[str, storage.StorageAccount] = {}
         self.blob_services: dict[str, storage.BlobServiceProperties] = {}
         self.policies: dict[str, storage.ObjectReplicationPolicy] = {}
+        self.management_policies: dict[str, storage.ManagementPolicy] = {}
         self.containers: dict[str, storage.BlobContainer] = {}
         self.access_logs: dict[str, monitor.DiagnosticSetting] = {}
         if standby:
@@ -257,6 +258,24 @@ class BlobStores(pulumi.ComponentResource):
             delete_retention_policy={"enabled": True, "days": 7},
             container_delete_retention_policy={"enabled": True, "days": 7},
             opts=self._opts,
+        )
+        # Previous versions (Azure counts their age from the version's creation) go after the
+        # backup retention; the current version of a blob is never touched by this rule.
+        self.management_policies[suffix] = storage.ManagementPolicy(
+            f"{name}-{suffix}",
+            account_name=account.name,
+            resource_group_name=group,
+            management_policy_name="default",
+            policy={"rules": [{
+                "name": "expire-previous-versions",
+                "enabled": True,
+                "type": "Lifecycle",
+                "definition": {
+                    "filters": {"blob_types": ["blockBlob"]},
+                    "actions": {"version": {"delete": {"days_after_creation_greater_than": noncurrent_version_days(self.cfg)}}},
+                },
+            }]},
+            opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(depends_on=[self.blob_services[suffix]])),
         )
         if self.cfg.is_prod:
             self._access_logs(suffix, account, group, account_name(owner, region))

@@ -22,7 +22,7 @@ import pulumi_gcp as gcp
 from ... import catalog
 from ...catalog import dr as dr_catalog
 from ...config import StackConfig
-from ...dr import StoresArgs, VELERO_RELEASE, short_hash
+from ...dr import StoresArgs, VELERO_RELEASE, noncurrent_version_days, short_hash
 from ...handle import BackupTarget, ModelStore, RecoveryLocation
 from .admission import project_policy
 from .cluster import KEY_ROTATION, KMS_ENCRYPTER, GkeCluster
@@ -189,6 +189,12 @@ class GcsStores(pulumi.ComponentResource):
                 public_access_prevention="enforced",
                 force_destroy=False,
                 soft_delete_policy={"retention_duration_seconds": 7 * 24 * 3600},
+                # Versions that stopped being live go after the backup retention; live objects
+                # (current backups and models) are never touched by this rule.
+                lifecycle_rules=[{
+                    "action": {"type": "Delete"},
+                    "condition": {"days_since_noncurrent_time": noncurrent_version_days(cfg), "with_state": "ARCHIVED"},
+                }],
                 opts=pulumi.ResourceOptions.merge(protected, pulumi.ResourceOptions(depends_on=grants)),
                 **extra,
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model import ALERT_RECEIVER_SECRETS, StackConfig
+from ..model import ALERT_RECEIVER_SECRETS, SECRET_KEYS, StackConfig
 
 
 def alert_problems(cfg: StackConfig) -> list[str]:
@@ -25,10 +25,10 @@ def alert_problems(cfg: StackConfig) -> list[str]:
 
 
 def plain_secret_problems(raw: dict[str, Any], secret_keys: set[str]) -> list[str]:
-    """Receiver addresses must be Pulumi secrets: one in plain text is in the stack file for
-    anyone with the repository, and in the state unencrypted."""
+    """Receiver addresses and the backup repository password must be Pulumi secrets: one in
+    plain text is in the stack file for anyone with the repository, and in the state unencrypted."""
     out = []
-    for key in sorted(ALERT_RECEIVER_SECRETS.values()):
+    for key in sorted(SECRET_KEYS):
         if key in raw and key not in secret_keys:
             out.append(f"{key}: set in plain text; allowed: a secret, `pulumi config set --secret {key} <value>` (the stack file then holds `secure: ...`)")
     return out

@@ -19,6 +19,12 @@ def dr_problems(cfg: StackConfig, region: Optional[str]) -> list[str]:
     if dr is None:
         return []
     out: list[str] = []
+    if not cfg.velero_repository_password:
+        out.append(
+            "veleroRepositoryPassword: required with dr: the password of Velero's kopia repositories, the same on the primary "
+            "and its standby; allowed: `pulumi config set --secret veleroRepositoryPassword \"$(openssl rand -base64 32)\"` "
+            "on the primary, then the same value on the standby"
+        )
     if cfg.cloud == "existing":
         if dr.backup_store is None:
             out.append("dr.backupStore: required on cloud existing: the S3-compatible store Velero writes backups to (url, bucket, credentialsSecret)")

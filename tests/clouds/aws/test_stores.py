@@ -21,7 +21,9 @@ import pytest
 from components.clouds.aws.stores import (
     ACCESS_LOG_DAYS, ACCESS_LOG_KIND, ACCESS_LOG_NONCURRENT_DAYS, LOG_DELIVERY_PRINCIPAL,
 )
+from components.config import duration_hours
 from components.dr import bucket_name
+from preview import engine
 from tests.conftest import inputs, plan_for_stack
 
 REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
@@ -205,3 +207,65 @@ def test_only_s3_log_delivery_for_this_accounts_store_buckets_may_write_the_logs
 def test_outside_prod_no_access_logs():
     dev = plan_for_stack("dev-aws")
     assert dev.by_type(LOGGING) == [] and dev.by_type("aws:s3/bucketPolicy:BucketPolicy") == []
+
+
+# --- Noncurrent versions expire after the backup retention (review item M4) ----------------
+
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+
+
+def retention_days(stack: str, retention: str | None = None) -> tuple[engine.Plan, int]:
+    """The stack's plan (with `dr.backupRetention` replaced when given) and that retention in
+    whole days, rounded up, as the stack file states it."""
+    values, secrets = engine.read_stack_config(stack)
+    key = f"{engine.PROJECT}:dr"
+    dr = json.loads(values[key])
+    if retention is not None:
+        dr["backupRetention"] = retention
+        values[key] = json.dumps(dr, sort_keys=True)
+    hours = duration_hours(dr["backupRetention"])
+    return engine.run_program(stack, values, secrets), -(-hours // 24)
+
+
+@pytest.mark.parametrize("retention", [None, "6w", "36h"])
+def test_store_and_replica_versions_expire_after_the_backup_retention(retention):
+    plan, days = retention_days("prod-aws", retention)
+    regions = {inputs(b)["bucket"]: inputs(b).get("region") for b in store_buckets(plan)}
+    names = set(regions)
+    assert len(names) == 4  # models and backups, in both regions
+    rules = by_bucket(plan, LIFECYCLE, names)
+    assert set(rules) == names, "a store or replica bucket keeps its old versions forever"
+    for bucket, (resource, config) in rules.items():
+        (rule,) = config["rules"]
+        assert rule["status"] == "Enabled" and rule["filter"] == {}
+        assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": days}, bucket
+        # Current objects (live backups, models) are never expired by age.
+        assert "days" not in rule.get("expiration", {}), bucket
+        # Each rule sits in its bucket's region (the replicas' by the region argument).
+        assert inputs(resource).get("region") == regions[bucket], bucket
+
+
+# --- The shared EFS replicates to the recovery region (review item M7) ---------------------
+
+EFS_REPLICATION = "aws:efs/replicationConfiguration:ReplicationConfiguration"
+
+
+def test_shared_efs_replicates_to_the_recovery_region_with_the_replica_key(prod):
+    # The recovery region, as the plan places the replica buckets.
+    (recovery,) = {inputs(b)["region"] for b in store_buckets(prod) if "region" in inputs(b)}
+    (fs,) = prod.by_type("aws:efs/fileSystem:FileSystem")
+    (replication,) = prod.by_type(EFS_REPLICATION)
+    # The cluster's own shared EFS is the source (its id flows into the input).
+    assert fs.urn in replication.dependencies
+    destination = inputs(replication)["destination"]
+    assert destination["region"] == recovery
+    # prod: the stack's own key in the recovery region, the one the replica buckets use.
+    (replica_key,) = [k for k in prod.by_type("aws:kms/key:Key") if inputs(k).get("region") == recovery]
+    assert replica_key.urn in replication.dependencies and destination["kmsKeyId"].startswith(f"arn:aws:kms:{recovery}:")
+
+
+def test_standby_and_stacks_without_dr_replicate_no_efs(standby):
+    assert standby.by_type(EFS_REPLICATION) == []
+    values, secrets = engine.read_stack_config("prod-aws")
+    values.pop(f"{engine.PROJECT}:dr")
+    assert engine.run_program("prod-aws", values, secrets).by_type(EFS_REPLICATION) == []

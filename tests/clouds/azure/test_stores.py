@@ -111,3 +111,23 @@ def test_every_account_sends_its_blob_reads_writes_and_deletes_to_the_clusters_w
 
 def test_standby_creates_no_store_diagnostics(standby):
     assert not [s for s in standby.by_type(DIAGNOSTICS) if inputs(s)["resourceUri"].endswith("/blobServices/default")]
+
+
+def test_previous_versions_expire_after_the_backup_retention_in_both_accounts(prod):
+    """Review item M4: each account (the store and its replica) deletes previous blob versions
+    older than prod-azure's dr.backupRetention; current blobs are never touched by the rule."""
+    import json
+
+    from components.config import duration_hours
+    from preview import engine
+
+    values, _ = engine.read_stack_config("prod-azure")
+    days = -(-duration_hours(json.loads(values[f"{engine.PROJECT}:dr"])["backupRetention"]) // 24)
+    accounts = {a.urn: inputs(a)["accountName"] for a in prod.by_type("azure-native:storage:StorageAccount")}
+    policies = prod.by_type("azure-native:storage:ManagementPolicy")
+    assert sorted(inputs(p)["accountName"] for p in policies) == sorted(accounts.values())
+    for policy in policies:
+        (rule,) = inputs(policy)["policy"]["rules"]
+        assert rule["enabled"] is True and rule["type"] == "Lifecycle"
+        assert rule["definition"]["actions"] == {"version": {"delete": {"daysAfterCreationGreaterThan": days}}}
+        assert rule["definition"]["filters"] == {"blobTypes": ["blockBlob"]}

@@ -18,6 +18,7 @@ def config() -> dict:
         "cloud": "existing",
         "existing": {"kubeconfig": "stacks/kubeconfigs/local-kind.yaml"},
         "dr": {"backupStore": STORE, "backupSchedule": "*/30 * * * *", "rpoMinutes": 30},
+        "veleroRepositoryPassword": "test-repository-password",
     }
 
 

@@ -106,3 +106,22 @@ def test_prod_turns_on_cloud_storage_data_access_audit_logs_for_its_project(prod
 
 def test_staging_leaves_the_projects_audit_config_alone():
     assert plan_for_stack("staging-gcp").by_type(AUDIT) == []
+
+
+def test_noncurrent_versions_expire_after_the_backup_retention(prod):
+    """Review item M4: old versions are deleted once they have been noncurrent for the
+    backup retention (prod-gcp's dr.backupRetention); live objects never by this rule."""
+    import json
+
+    from components.config import duration_hours
+    from preview import engine
+
+    values, _ = engine.read_stack_config("prod-gcp")
+    days = -(-duration_hours(json.loads(values[f"{engine.PROJECT}:dr"])["backupRetention"]) // 24)
+    buckets = prod.by_type(BUCKET)
+    assert len(buckets) == 2
+    for bucket in buckets:
+        assert inputs(bucket)["lifecycleRules"] == [{
+            "action": {"type": "Delete"},
+            "condition": {"daysSinceNoncurrentTime": days, "withState": "ARCHIVED"},
+        }], inputs(bucket)["name"]
