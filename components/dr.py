@@ -35,7 +35,9 @@ class DrPlan:
     recovery_region: str
     primary_stack: str
     standby_stack: str
-    # The cluster that owns the stores: this one on a primary, the primary's on a standby.
+    # The cluster that owns the stores (this one on a primary, the primary's on a standby) and
+    # the prefix of the stores' names (store_owner(primary_cluster)).
+    primary_cluster: str
     store_owner: str
     rpo_minutes: int
     backup_schedule: str
@@ -76,6 +78,14 @@ class StoresArgs:
     dr: Optional[DrPlan]
 
 
+def store_owner(cluster_name: str) -> str:
+    """The prefix of every store's physical name: the cluster's stores component's name, the
+    same with and without `dr` (and so the names stacks without dr have always had). Turning
+    dr on or off never renames a store; a standby names its primary's stores from the
+    primary's cluster name."""
+    return f"{cluster_name}-stores"
+
+
 def plan_for(cfg: StackConfig, stack: str) -> Optional[DrPlan]:
     dr: Optional[DisasterRecovery] = cfg.dr
     if dr is None:
@@ -87,13 +97,13 @@ def plan_for(cfg: StackConfig, stack: str) -> Optional[DrPlan]:
         primary_region = dr.primary_region or pair or ""
         recovery_region = region
         standby_stack = stack
-        owner = dr.primary_cluster_name or default_cluster_name(primary_stack)
+        primary_cluster = dr.primary_cluster_name or default_cluster_name(primary_stack)
     else:
         primary_stack = stack
         primary_region = region
         recovery_region = (dr.recovery_region or pair or "") if cfg.cloud != "existing" else ""
         standby_stack = dr.standby_stack or f"{stack}{DR_SUFFIX}"
-        owner = cfg.name_for(stack)
+        primary_cluster = cfg.name_for(stack)
     return DrPlan(
         role=dr.role,
         stack=stack,
@@ -102,7 +112,8 @@ def plan_for(cfg: StackConfig, stack: str) -> Optional[DrPlan]:
         recovery_region=recovery_region,
         primary_stack=primary_stack,
         standby_stack=standby_stack if cfg.cloud != "existing" else "",
-        store_owner=owner,
+        primary_cluster=primary_cluster,
+        store_owner=store_owner(primary_cluster),
         rpo_minutes=dr.rpo_minutes,
         backup_schedule=dr.backup_schedule,
         retention_hours=duration_hours(dr.backup_retention),

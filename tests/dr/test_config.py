@@ -75,7 +75,7 @@ def test_recovery_region_defaults_to_the_catalogs_pair():
 
 def test_standby_derives_the_primary_and_its_store_owner_without_the_primary_stack():
     plan = plan_for(load({**AWS, "region": "us-west-2", "dr": {"role": "standby"}}), "prod-aws-dr")
-    assert (plan.primary_stack, plan.primary_region, plan.store_owner) == ("prod-aws", "us-east-1", "ml-prod-aws")
+    assert (plan.primary_stack, plan.primary_region, plan.store_owner) == ("prod-aws", "us-east-1", "ml-prod-aws-stores")
     assert plan.store_region == "us-west-2" and plan.standby_idle and not plan.restore_requested
 
 

@@ -77,7 +77,7 @@ def test_idle_standby_reads_the_replicated_backups_read_only_and_restores_nothin
     values = velero(idle)
     (location,) = values["configuration"]["backupStorageLocation"]
     assert location["accessMode"] == "ReadOnly"
-    assert location["bucket"] == "ml-prod-aws-backups-us-west-2" and location["config"]["region"] == "us-west-2"
+    assert location["bucket"] == "ml-prod-aws-stores-backups-us-west-2" and location["config"]["region"] == "us-west-2"
     assert "schedules" not in values
     assert idle.by_type(RESTORE) == []
 
@@ -127,7 +127,7 @@ def test_primary_schedule_retention_data_mover_and_node_agent(primary):
     assert values["deployNodeAgent"] is True
     assert {"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"} in values["nodeAgent"]["tolerations"]
     (location,) = values["configuration"]["backupStorageLocation"]
-    assert location["accessMode"] == "ReadWrite" and location["bucket"] == "ml-prod-aws-backups-us-east-1"
+    assert location["accessMode"] == "ReadWrite" and location["bucket"] == "ml-prod-aws-stores-backups-us-east-1"
     assert location["config"]["kmsKeyId"].startswith("arn:aws:kms:us-east-1:")  # encrypted with the stack's key
     (plugin,) = values["initContainers"]
     assert plugin["image"] == "velero/velero-plugin-for-aws:v1.14.2"
@@ -154,15 +154,15 @@ def test_snapshot_class_for_the_block_driver(primary):
 def test_team_namespaces_get_the_store_and_identity(primary):
     maps = {inputs(c)["metadata"]["namespace"]: inputs(c)["data"] for c in primary.by_type("kubernetes:core/v1:ConfigMap")
             if inputs(c)["metadata"]["name"] == "model-store"}
-    assert maps["inference"]["MODEL_STORE_URL"] == "s3://ml-prod-aws-models-us-east-1"
+    assert maps["inference"]["MODEL_STORE_URL"] == "s3://ml-prod-aws-stores-models-us-east-1"
     assert maps["inference"]["MODEL_STORE_ACCESS"] == "read" and maps["training"]["MODEL_STORE_ACCESS"] == "readwrite"
 
 
 def test_failed_over_standby_points_workloads_at_the_replicas(failover):
     maps = {inputs(c)["metadata"]["namespace"]: inputs(c)["data"] for c in failover.by_type("kubernetes:core/v1:ConfigMap")
             if inputs(c)["metadata"]["name"] == "model-store"}
-    assert maps["inference"]["MODEL_STORE_URL"] == "s3://ml-prod-aws-models-us-west-2"
-    assert maps["inference"]["REGISTRY"] == "123456789012.dkr.ecr.us-west-2.amazonaws.com/ml-prod-aws"
+    assert maps["inference"]["MODEL_STORE_URL"] == "s3://ml-prod-aws-stores-models-us-west-2"
+    assert maps["inference"]["REGISTRY"] == "123456789012.dkr.ecr.us-west-2.amazonaws.com/ml-prod-aws-stores"
 
 
 def test_gke_workload_service_account_carries_the_identity_annotation():

@@ -49,7 +49,7 @@ def test_replica_versioning_suspended_fails(prod_aws):
 
     found = dr_findings(replaced(prod_aws, "aws:s3/bucketVersioning:BucketVersioning", "ml-prod-aws-stores-models-replica", suspend))
     assert [v.policy for v in found] == ["dr-versioning-both-sides"]
-    assert "ml-prod-aws-models-us-west-2" in found[0].message
+    assert "ml-prod-aws-stores-models-us-west-2" in found[0].message
 
 
 def test_replica_in_the_primary_region_fails(prod_aws):

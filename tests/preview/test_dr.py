@@ -36,8 +36,8 @@ def test_aws_rows_name_each_store_its_replica_mechanism_and_sla(tmp_path, capsys
     dr, _ = run("prod-aws", tmp_path, capsys)
     stores = {r["store"]: r for r in dr["stores"]}
     assert set(stores) == {"model store", "cluster backups", "container registry", "shared file system (ml-shared)"}
-    assert stores["model store"]["lives"] == "s3://ml-prod-aws-models-us-east-1 (us-east-1)"
-    assert stores["model store"]["replica"] == "s3://ml-prod-aws-models-us-west-2 (us-west-2)"
+    assert stores["model store"]["lives"] == "s3://ml-prod-aws-stores-models-us-east-1 (us-east-1)"
+    assert stores["model store"]["replica"] == "s3://ml-prod-aws-stores-models-us-west-2 (us-west-2)"
     assert stores["model store"]["rpo"] == STORE_REPLICATION["aws"].rpo_text and "Replication Time Control" in stores["model store"]["mechanism"]
     # M7: EFS's own figure is an objective, stated as such (no SLA), and names its exceptions.
     assert stores["shared file system (ml-shared)"]["rpo"].startswith("15 min for most file systems")

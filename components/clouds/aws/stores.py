@@ -21,7 +21,7 @@ import pulumi_aws as aws
 
 from ... import catalog
 from ...config import StackConfig
-from ...dr import VELERO_RELEASE, StoresArgs, bucket_name, noncurrent_version_days
+from ...dr import StoresArgs, VELERO_RELEASE, bucket_name, noncurrent_version_days, store_owner
 from ...handle import BackupTarget, ModelStore, RecoveryLocation
 from .cluster import POD_IDENTITY_TRUST, EksCluster, _assume_role
 from .kms import key_policy
@@ -90,7 +90,7 @@ class S3Stores(pulumi.ComponentResource):
         self._keep = pulumi.ResourceOptions(protect=cfg.is_prod)
         self.prod = cfg.is_prod
         self.eks = eks
-        owner = plan.store_owner if plan else cfg.name_for(args.stack)  # the same with and without dr
+        owner = plan.store_owner if plan else store_owner(cfg.name_for(args.stack))  # the same with and without dr
         self.owner = owner
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self, provider=eks.provider))
         self.account_id = identity.account_id

@@ -25,7 +25,7 @@ import pulumi
 from pulumi_azure_native import authorization, containerregistry, keyvault, managedidentity, monitor, resources, storage
 
 from ... import catalog
-from ...dr import StoresArgs, VELERO_RELEASE, compact_name, noncurrent_version_days
+from ...dr import StoresArgs, VELERO_RELEASE, compact_name, noncurrent_version_days, store_owner
 from ...handle import BackupTarget, ModelStore, RecoveryLocation
 from .cluster import WORKLOAD_IDENTITY_ANNOTATION, AksCluster, role_definition_id
 
@@ -58,6 +58,9 @@ def registry_name(owner: str) -> str:
 
 
 def dr_resource_group(owner: str) -> str:
+    """The replica account's group in the recovery region, owned by the primary. Named from the
+    stores' prefix, so it is never the standby cluster's own group (`<primary>-dr-rg`), which
+    a standby's teardown would delete with the replica in it."""
     return f"{owner}-dr-rg"
 
 
@@ -70,7 +73,7 @@ class BlobStores(pulumi.ComponentResource):
         self._opts = pulumi.ResourceOptions(parent=self, provider=aks.azure_provider)
         self._keep = pulumi.ResourceOptions(protect=cfg.is_prod)
         self.tags = aks.tags
-        owner = plan.store_owner if plan else cfg.name_for(args.stack)  # the same with and without dr
+        owner = plan.store_owner if plan else store_owner(cfg.name_for(args.stack))  # the same with and without dr
         standby = plan is not None and plan.standby
         region = cfg.region or ""
         self.subscription = aks.client.subscription_id
@@ -84,7 +87,7 @@ class BlobStores(pulumi.ComponentResource):
             assert plan is not None
             store_account = account_name(owner, plan.recovery_region)
             store_group: pulumi.Input[str] = dr_resource_group(owner)
-            registry_group: pulumi.Input[str] = f"{owner}-rg"
+            registry_group: pulumi.Input[str] = f"{plan.primary_cluster}-rg"  # the primary cluster's group
             replica_region = None
         else:
             replica_region = plan.recovery_region if plan else None

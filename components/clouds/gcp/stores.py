@@ -22,7 +22,7 @@ import pulumi_gcp as gcp
 from ... import catalog
 from ...catalog import dr as dr_catalog
 from ...config import StackConfig
-from ...dr import StoresArgs, VELERO_RELEASE, noncurrent_version_days, short_hash
+from ...dr import StoresArgs, VELERO_RELEASE, noncurrent_version_days, short_hash, store_owner
 from ...handle import BackupTarget, ModelStore, RecoveryLocation
 from .admission import project_policy
 from .cluster import KEY_ROTATION, KMS_ENCRYPTER, GkeCluster
@@ -58,7 +58,7 @@ class GcsStores(pulumi.ComponentResource):
         self.project = gke.project
         self._opts = pulumi.ResourceOptions(parent=self, provider=gke.provider)
         self._keep = pulumi.ResourceOptions(protect=cfg.is_prod)
-        owner = plan.store_owner if plan else cfg.name_for(args.stack)  # the same with and without dr
+        owner = plan.store_owner if plan else store_owner(cfg.name_for(args.stack))  # the same with and without dr
         standby = plan is not None and plan.standby
         region = cfg.region or ""
         pair = (plan.recovery_region if not standby else plan.primary_region) if plan else None

@@ -51,12 +51,12 @@ def store_buckets(plan):
 def test_model_store_and_replica_buckets_live_in_the_pair(prod):
     buckets = {inputs(r)["bucket"]: inputs(r) for r in store_buckets(prod)}
     assert set(buckets) == {
-        "ml-prod-aws-models-us-east-1", "ml-prod-aws-backups-us-east-1",
-        "ml-prod-aws-models-us-west-2", "ml-prod-aws-backups-us-west-2",
+        "ml-prod-aws-stores-models-us-east-1", "ml-prod-aws-stores-backups-us-east-1",
+        "ml-prod-aws-stores-models-us-west-2", "ml-prod-aws-stores-backups-us-west-2",
     }
     # The replicas go to the recovery region by the per-resource region argument.
-    assert buckets["ml-prod-aws-models-us-west-2"]["region"] == "us-west-2"
-    assert "region" not in buckets["ml-prod-aws-models-us-east-1"]
+    assert buckets["ml-prod-aws-stores-models-us-west-2"]["region"] == "us-west-2"
+    assert "region" not in buckets["ml-prod-aws-stores-models-us-east-1"]
     assert all(b["forceDestroy"] is False for b in buckets.values())
     assert all(r.protect for r in prod.by_type("aws:s3/bucket:Bucket"))
 
@@ -83,20 +83,20 @@ def test_replication_has_rtc_metrics_delete_markers_and_a_replica_key(prod):
     configs = {r.name: (r, inputs(r)) for r in prod.by_type(REPLICATION)}
     assert set(configs) == {"ml-prod-aws-stores-models", "ml-prod-aws-stores-backups"}
     resource, cfg = configs["ml-prod-aws-stores-models"]
-    assert cfg["bucket"] == "ml-prod-aws-models-us-east-1"
+    assert cfg["bucket"] == "ml-prod-aws-stores-models-us-east-1"
     (rule,) = cfg["rules"]
     assert rule["status"] == "Enabled" and rule["filter"] == {}  # V2 rule: delete markers allowed
     assert rule["deleteMarkerReplication"] == {"status": "Enabled"}
     dest = rule["destination"]
-    assert dest["bucket"] == "arn:aws:s3:::ml-prod-aws-models-us-west-2"
+    assert dest["bucket"] == "arn:aws:s3:::ml-prod-aws-stores-models-us-west-2"
     assert dest["replicationTime"] == {"status": "Enabled", "time": {"minutes": 15}}
     assert dest["metrics"] == {"status": "Enabled", "eventThreshold": {"minutes": 15}}
     assert ":us-west-2:" in dest["encryptionConfiguration"]["replicaKmsKeyId"]
     assert rule["sourceSelectionCriteria"] == {"sseKmsEncryptedObjects": {"status": "Enabled"}}
     # S3 refuses replication until both buckets are versioned: the config waits for both.
     versionings = {inputs(v)["bucket"]: v.urn for v in prod.by_type("aws:s3/bucketVersioning:BucketVersioning")}
-    assert versionings["ml-prod-aws-models-us-east-1"] in resource.dependencies
-    assert versionings["ml-prod-aws-models-us-west-2"] in resource.dependencies
+    assert versionings["ml-prod-aws-stores-models-us-east-1"] in resource.dependencies
+    assert versionings["ml-prod-aws-stores-models-us-west-2"] in resource.dependencies
 
 
 def test_replication_role_may_replicate_only_into_the_replica(prod):
@@ -109,9 +109,9 @@ def test_ecr_replicates_the_clusters_repositories_to_the_recovery_region(prod):
     rep = inputs(prod.one("aws:ecr/replicationConfiguration:ReplicationConfiguration"))
     (rule,) = rep["replicationConfiguration"]["rules"]
     assert rule["destinations"] == [{"region": "us-west-2", "registryId": "123456789012"}]
-    assert rule["repositoryFilters"] == [{"filter": "ml-prod-aws", "filterType": "PREFIX_MATCH"}]
+    assert rule["repositoryFilters"] == [{"filter": "ml-prod-aws-stores", "filterType": "PREFIX_MATCH"}]
     template = inputs(prod.one("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"))
-    assert template["prefix"] == "ml-prod-aws" and "REPLICATION" in template["appliedFors"]
+    assert template["prefix"] == "ml-prod-aws-stores" and "REPLICATION" in template["appliedFors"]
     assert template["imageTagMutability"] == "IMMUTABLE"
 
 
@@ -123,7 +123,7 @@ def test_serving_reads_and_training_writes_the_model_store_through_pod_identity(
     read = policy_of(prod, "ml-prod-aws-stores-inference-models")
     write = policy_of(prod, "ml-prod-aws-stores-training-models")
     objects = lambda p: next(s for s in p["Statement"] if s["Sid"] == "Objects")  # noqa: E731
-    assert objects(read)["Resource"] == "arn:aws:s3:::ml-prod-aws-models-us-east-1/*"
+    assert objects(read)["Resource"] == "arn:aws:s3:::ml-prod-aws-stores-models-us-east-1/*"
     assert "s3:PutObject" not in objects(read)["Action"] and "s3:PutObject" in objects(write)["Action"]
     associations = {inputs(a)["namespace"]: inputs(a) for a in prod.by_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")}
     assert associations["inference"]["serviceAccount"] == "workload"
@@ -134,7 +134,7 @@ def test_standby_creates_no_stores_and_reads_the_replicas_by_name(standby):
     assert standby.by_type("aws:s3/bucket:Bucket") == [] and standby.by_type(REPLICATION) == []
     read = policy_of(standby, "ml-prod-aws-dr-stores-inference-models")
     objects = next(s for s in read["Statement"] if s["Sid"] == "Objects")
-    assert objects["Resource"] == "arn:aws:s3:::ml-prod-aws-models-us-west-2/*"
+    assert objects["Resource"] == "arn:aws:s3:::ml-prod-aws-stores-models-us-west-2/*"
     velero = policy_of(standby, "ml-prod-aws-dr-stores-velero")
     assert all("Put" not in a and "Delete" not in a for s in velero["Statement"] for a in s["Action"])
     # No StackReference: the standby does not need the primary stack to preview or run.
@@ -161,15 +161,15 @@ def test_every_store_bucket_in_both_regions_logs_its_requests_to_a_log_bucket_in
     for store in stores:
         name, region = inputs(store)["bucket"], region_of(store)
         logging = inputs(logged[name])
-        assert logging["targetBucket"] == bucket_name("ml-prod-aws", ACCESS_LOG_KIND, region), name
+        assert logging["targetBucket"] == bucket_name("ml-prod-aws-stores", ACCESS_LOG_KIND, region), name
         assert region_of(buckets[logging["targetBucket"]]) == region == region_of(logged[name])
-        kind = name.split("-")[3]
+        kind = name[len("ml-prod-aws-stores-"):].split("-")[0]
         assert logging["targetPrefix"] == f"{kind}/"
 
 
 def test_log_buckets_are_private_versioned_sse_s3_protected_and_expire(prod):
     logs = {inputs(b)["bucket"]: b for b in prod.by_type("aws:s3/bucket:Bucket") if f"-{ACCESS_LOG_KIND}-" in inputs(b)["bucket"]}
-    assert set(logs) == {bucket_name("ml-prod-aws", ACCESS_LOG_KIND, r) for r in ("us-east-1", "us-west-2")}
+    assert set(logs) == {bucket_name("ml-prod-aws-stores", ACCESS_LOG_KIND, r) for r in ("us-east-1", "us-west-2")}
     assert all(b.protect for b in logs.values())
     sse = by_bucket(prod, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", logs)
     versioning = by_bucket(prod, "aws:s3/bucketVersioning:BucketVersioning", logs)

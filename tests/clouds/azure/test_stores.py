@@ -68,7 +68,12 @@ def test_standby_reads_the_replica_account_with_workload_identity(standby):
     assert federations == {"system:serviceaccount:inference:workload", "system:serviceaccount:training:workload",
                            "system:serviceaccount:velero:velero-server"}
     scopes = [inputs(r)["scope"] for r in standby.by_type("azure-native:authorization:RoleAssignment") if "models" in r.name]
-    assert all("/resourceGroups/ml-prod-azure-dr-rg/" in s and s.endswith("/containers/models") for s in scopes)
+    # The replica lives in the primary's own recovery-region group, not the standby cluster's group.
+    assert scopes and all("/resourceGroups/ml-prod-azure-stores-dr-rg/" in s and s.endswith("/containers/models") for s in scopes)
+    # The registry stays in the primary cluster's group, and neither group is the standby's own.
+    pulls = [inputs(r)["scope"] for r in standby.by_type("azure-native:authorization:RoleAssignment") if "/registries/" in inputs(r)["scope"]]
+    assert pulls and all("/resourceGroups/ml-prod-azure-rg/" in s for s in pulls)
+    assert "ml-prod-azure-dr-rg" not in {s.split("/resourceGroups/")[1].split("/")[0] for s in scopes + pulls}
 
 
 def test_global_names_fit_azure_rules(prod):

@@ -28,7 +28,7 @@ def standby():
 
 def test_dual_region_buckets_with_turbo_replication_versioning_and_cmek(prod):
     buckets = {inputs(b)["name"]: inputs(b) for b in prod.by_type(BUCKET)}
-    assert set(buckets) == {gcs_bucket_name("ml-prod-gcp", k, "ml-platform-prod") for k in ("models", "backups")}
+    assert set(buckets) == {gcs_bucket_name("ml-prod-gcp-stores", k, "ml-platform-prod") for k in ("models", "backups")}
     for bucket in buckets.values():
         assert bucket["location"] == "US"
         assert bucket["customPlacementConfig"] == {"dataLocations": ["US-CENTRAL1", "US-EAST4"]}
