@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((p / f, pc / fc))
         print(f"{label}: {count} resources; wall floor {f:.2f}s, preview {p:.2f}s, ratio {p / f:.2f}x; "
               f"CPU floor {fc:.2f}s, preview {pc:.2f}s, ratio {pc / fc:.2f}x (medians of {args.rounds})", flush=True)
-    print(f"worst ratio: wall {max(w for w, _ in rows):.2f}x, CPU {max(c for _, c in rows):.2f}x (target 1.5x)")
+    print(f"worst ratio: wall {max(w for w, _ in rows):.2f}x, CPU {max(c for _, c in rows):.2f}x (target 1.3x)")
     return 0
 
 
