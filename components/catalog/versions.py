@@ -151,6 +151,23 @@ CHART_IMAGE_REPOSITORIES: dict[str, tuple[str, ...]] = {
         "quay.io/jupyterhub/k8s-hub",
         "quay.io/jupyterhub/configurable-http-proxy",
     ),
+    # kubernetes-sigs/kueue v0.19.2 charts/kueue (values.yaml, templates/): the manager Deployment
+    # only, its image ours (IMAGES). No kube-rbac-proxy sidecar and no certificate Job in the
+    # templates (the manager serves its own metrics and makes its own webhook certificate;
+    # enableCertManager false). Off by default: KueueViz (enableKueueViz false; kueueviz-backend
+    # and kueueviz-frontend, named by staging image in values.yaml).
+    "kueue": (),
+    # kubeflow/trainer v2.3.0 charts/kubeflow-trainer with its JobSet sub-chart
+    # (kubernetes-sigs/jobset v0.12.0 charts/jobset): the trainer manager and the JobSet
+    # controller Deployments, both images ours (IMAGES); each makes its own webhook certificate
+    # (no Job; JobSet's certManager.enable false). Off with our values: the runtimes installer
+    # post-install Job (docker.io/alpine, runtimes.defaultEnabled false, none enabled) and the
+    # runtimes' images (ghcr.io/kubeflow/trainer/{deepspeed,mlx,xgboost}-runtime, torchtune-trainer),
+    # the data cache (ghcr.io/kubeflow/trainer/data-cache and the LeaderWorkerSet sub-chart,
+    # dataCache.enabled false). The controller's Flux plugin names
+    # ghcr.io/converged-computing/flux-view-ubuntu (pkg/constants/constants.go) only for a
+    # runtime with a Flux policy; the platform's runtimes are PyTorch and MPI.
+    "kubeflow-trainer": (),
 }
 
 # Ports admission webhooks of the pinned charts listen on inside their pods (Kueue, KServe

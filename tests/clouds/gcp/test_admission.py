@@ -118,7 +118,9 @@ def test_every_image_the_plans_render_is_admitted(prod, patterns):
 # prometheus-node-exporter-4.56.1, grafana-community/helm-charts grafana-12.11.1);
 # vmware-tanzu/helm-charts velero-12.1.0; kubernetes-sigs/node-feature-discovery v0.18.3;
 # cert-manager/cert-manager v1.17.4; kserve/kserve v0.20.0; jupyterhub/zero-to-jupyterhub-k8s
-# 4.4.0. A chart bump fails the version check below: render it again and update both this
+# 4.4.0; kubernetes-sigs/kueue v0.19.2 charts/kueue; kubeflow/trainer v2.3.0
+# charts/kubeflow-trainer with kubernetes-sigs/jobset v0.12.0 charts/jobset as its sub-chart
+# (kubernetes-sigs/lws v0.8.0 charts/lws placed beside it, switched off). A chart bump fails the version check below: render it again and update both this
 # record and the catalog's CHART_IMAGE_REPOSITORIES.
 RENDERED: dict[str, tuple[str, tuple[str, ...]]] = {
     "kube-prometheus-stack": ("88.5.3", (
@@ -158,6 +160,11 @@ RENDERED: dict[str, tuple[str, tuple[str, ...]]] = {
         "quay.io/jupyterhub/k8s-hub:4.4.0",
         "quay.io/jupyterhub/configurable-http-proxy:5.2.0",
         "quay.io/jupyter/scipy-notebook:2026-08-24",
+    )),
+    "kueue": ("0.19.2", ("registry.k8s.io/kueue/kueue:v0.19.2",)),
+    "kubeflow-trainer": ("2.3.0", (
+        "ghcr.io/kubeflow/trainer/trainer-controller-manager:v2.3.0",
+        "registry.k8s.io/jobset/jobset:v0.12.0",
     )),
 }
 
