@@ -85,3 +85,25 @@ def test_standby_shows_read_only_backups_and_idle_gpu_pools(stack, tmp_path, cap
 def test_stack_without_dr_says_so(tmp_path, capsys):
     dr, out = run("local", tmp_path, capsys)
     assert dr is None and "disaster recovery: none" in out
+
+
+@pytest.mark.parametrize("stack", ["prod-aws", "prod-gcp", "prod-azure"])
+def test_the_stated_rpo_says_when_the_cluster_backups_do_not_meet_it(stack, tmp_path, capsys):
+    # dr.rpoMinutes bounds only the schedule's gap; the delivered age adds the backup's own
+    # duration and the replication lag, so an hourly schedule under a 60-minute RPO misses it.
+    dr, out = run(stack, tmp_path, capsys)
+    cloud = stack.split("-")[1]
+    rep = STORE_REPLICATION[cloud]
+    floor = max_interval_minutes("0 * * * *") + BACKUP_DURATION_ESTIMATE_MINUTES
+    delivered = floor + (rep.rpo_minutes if rep.sla else 0)
+    assert (dr["backupRpoMinutes"], dr["backupRpoBounded"]) == (delivered, bool(rep.sla))
+    line = next(line for line in out.splitlines() if "stated RPO:" in line)
+    assert line.strip() == (f"stated RPO: {dr['rpoMinutes']} min (not met by the cluster backups: "
+                            f"{'up to' if rep.sla else 'at least'} {delivered:g} min, see above)")
+
+
+def test_a_stated_rpo_the_backups_meet_says_nothing_more():
+    from preview.dr import rpo_shortfall
+
+    assert rpo_shortfall({"rpoMinutes": 90, "backupRpoMinutes": 90, "backupRpoBounded": True}) == ""
+    assert rpo_shortfall({"rpoMinutes": 89, "backupRpoMinutes": 90, "backupRpoBounded": True}).startswith(" (not met")
