@@ -48,6 +48,10 @@ IMAGES: dict[str, str] = {
     # Tag only (TAG_ONLY_IMAGES).
     "notebook-gpu": "quay.io/jupyter/pytorch-notebook:cuda12-2026-08-24",
     "notebook-cpu": "quay.io/jupyter/scipy-notebook:2026-08-24",
+    # kured (kubereboot/kured 1.23.0; chart kubereboot/charts kured-6.1.0 appVersion 1.23.0), the
+    # GPU repair agent (components/platform/health.py). Tag only: neither repository's files
+    # at those tags record the image's digest (the chart defaults the tag to appVersion).
+    "kured": "ghcr.io/kubereboot/kured:1.23.0",
 }
 
 # The images team workloads run (training runtimes, the KServe vLLM runtime, notebook servers).
@@ -242,6 +246,11 @@ EKS_ADDONS: dict[str, str | None] = {
     "aws-ebs-csi-driver": None,
     "aws-efs-csi-driver": None,
     "metrics-server": None,
+    # The EKS node monitoring agent (aws/eks-node-monitoring-agent v1.7.0): it reads the node's
+    # kernel log and DCGM and sets NodeConditions (AcceleratedHardwareReady for NVIDIA XIDs)
+    # that managed node groups' node auto repair acts on. Pinned: the add-on version is the
+    # image tag its chart names (charts/eks-node-monitoring-agent/values.yaml @ v1.7.0).
+    "eks-node-monitoring-agent": "v1.7.0-eksbuild.1",
     # CSI VolumeSnapshot CRDs and controller: Velero's CSI data mover snapshots EBS volumes with it.
     "snapshot-controller": None,
 }

@@ -420,6 +420,16 @@ class Workloads(_Model):
         return any(part.enabled for part in (self.queueing, self.training, self.serving, self.notebooks))
 
 
+class GpuHealth(_Model):
+    """GPU repair (docs/platform.md#gpu-health-repair): kured on every GPU node cordons and drains a
+    node whose kernel log shows a hardware XID (NVIDIA's XID catalog: GPU fallen off the bus,
+    uncorrectable ECC, row-remap, NVLink and GSP faults) in the current boot, honouring each
+    pod's termination grace period and PodDisruptionBudgets, then reboots it to reset the GPU."""
+
+    enabled: Optional[bool] = None
+    """Run the GPU repair agent; unset: on when the stack has GPU pools."""
+
+
 class Platform(_Model):
     gpu_feature_discovery: bool = False
     """Run GPU Feature Discovery (node labels such as `nvidia.com/gpu.product`) with Node Feature Discovery, where the platform runs the device plugin."""
@@ -431,6 +441,8 @@ class Platform(_Model):
     """Monitoring settings (below)."""
     workloads: Workloads = Field(default_factory=Workloads)
     """The ML workload layer: queueing, training, model serving, notebooks (below)."""
+    gpu_health: GpuHealth = Field(default_factory=GpuHealth)
+    """GPU repair on hardware faults (below)."""
 
 
 class ServingNamespace(_Model):

@@ -19,6 +19,7 @@ from ..dr import DrPlan
 from ..handle import ClusterHandle
 from .backup import Backup, BackupArgs
 from .gpu import Gpu, GpuArgs
+from .health import Health, HealthArgs, runs_health
 from .modelstore import ModelStoreAccess, ModelStoreAccessArgs, workload_annotations
 from .monitoring import Monitoring, MonitoringArgs
 from .serving import Serving, ServingArgs
@@ -85,6 +86,14 @@ class Platform(pulumi.ComponentResource):
                 child,
             )
             self.grafana_admin_password = self.monitoring.grafana_admin_password
+        # GPU repair (health.py): on GPU nodes, cordon, drain and reboot on a hardware XID.
+        self.health: Optional[Health] = None
+        if runs_health(handle, settings.gpu_health.enabled):
+            self.health = Health(
+                f"{name}-health",
+                HealthArgs(handle, monitoring_release=self.monitoring.release if self.monitoring else None),
+                child,
+            )
         # With queueing on, one account of GPUs (docs/workloads.md): each namespace's quota is
         # what Kueue may admit for its team plus the team's share outside Kueue, and a second
         # quota holds the serving and notebook pods to that share.

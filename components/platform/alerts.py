@@ -33,6 +33,17 @@ MEMORY_FULL_RATIO = 0.95
 # are the workload's own and page nobody.
 HARDWARE_XIDS = (48, 63, 64, 74, 79, 92, 94, 95, 119, 120)
 APP_FAULT_XIDS = (13, 31, 43, 45)
+# XIDs the GPU repair agent (health.py) cordons, drains and reboots a node for: the hardware
+# XIDs above whose immediate action in NVIDIA's XID catalog is a GPU reset or a reboot
+# (docs.nvidia.com/deploy/xid-errors/analyzing-xid-catalog.html; aws/eks-node-monitoring-agent
+# v1.7.0 monitors/nvidia/dcgm/dcgm_policies.go lists each one's bucket: 48, 64, 95, 119, 120
+# RESET_GPU; 79 RESTART_BM; 74 the NVLink workflow; 63 a pending remap a reset applies), plus
+# 140 (unrecoverable ECC error, RESET_GPU) and 94 (contained ECC error: the page is retired
+# at the next reset). 92 (high single-bit ECC rate) is corrected in hardware: paged, not repaired.
+REPAIR_XIDS = (48, 63, 64, 74, 79, 94, 95, 119, 120, 140)
+# How long a repair may take before it pages: kured finds the fault within a minute, then the
+# drain waits for each pod's termination grace period (and PDBs), then the node reboots.
+REPAIR_STALLED_AFTER = "2h"
 
 # Engine activity works on whole GPUs and on MIG devices alike (DCGM_FI_DEV_GPU_UTIL is not
 # reported for MIG devices); it is a ratio 0..1.
@@ -153,9 +164,45 @@ def gpu_rule_groups(gpu_node_selector: Mapping[str, str]) -> list[dict[str, Any]
             "Pod {{ $labels.namespace }}/{{ $labels.pod }} has been pending for 15 minutes asking for {{ $value }} GPU(s): the pool is at its maximum size, the cloud has no capacity for it, or no pool matches its selector and tolerations.",
         ),
     ]
+    repair = [
+        _rule(
+            "GpuNodeRepairing",
+            # kured's gauge (kubereboot/kured 1.23.0 cmd/kured/main.go: kured_reboot_required,
+            # label `node`), 1 while its sentinel finds a hardware XID in the node's current boot.
+            "max by (node) (kured_reboot_required) == 1",
+            "2m",
+            "warning",
+            "gpu-repair",
+            "A GPU node is being repaired after a hardware XID",
+            "GPU node {{ $labels.node }} logged a hardware XID in this boot: the GPU repair agent (kured) cordons it, drains it (each pod gets its own termination grace period; PodDisruptionBudgets hold) and reboots it to reset the GPU.",
+        ),
+        _rule(
+            "GpuNodeRepairStalled",
+            "max by (node) (kured_reboot_required) == 1",
+            REPAIR_STALLED_AFTER,
+            "critical",
+            "gpu-repair",
+            "A GPU node with a hardware XID has not been repaired",
+            f"GPU node {{{{ $labels.node }}}} has had a hardware XID for {REPAIR_STALLED_AFTER}: its drain is blocked (a PodDisruptionBudget, a long grace period, another node holding the repair lock) or the fault came back after the reboot. Check `kubectl -n gpu-health logs` of its kured pod; replace the node if the GPU faults again.",
+        ),
+        _rule(
+            "GpuNodeHardwareNotReady",
+            # The EKS node monitoring agent's NodeCondition for NVIDIA XIDs and DCGM findings
+            # (aws/eks-node-monitoring-agent v1.7.0 docs/node-health-issues.adoc); node auto
+            # repair acts on it after 10 minutes. kube-state-metrics exports every node
+            # condition as kube_node_status_condition{condition, status}.
+            'max by (node) (kube_node_status_condition{condition="AcceleratedHardwareReady",status="false"}) == 1',
+            "2m",
+            "critical",
+            "gpu-repair",
+            "The cloud's node agent reports a GPU node's accelerators unhealthy",
+            "Node {{ $labels.node }} has AcceleratedHardwareReady=False (the EKS node monitoring agent found a GPU fault); node auto repair reboots or replaces it 10 minutes after detection. See `kubectl describe node {{ $labels.node }}` for the reason.",
+        ),
+    ]
     return [
         {"name": "ml-clusters.gpu-health", "rules": health},
         {"name": "ml-clusters.gpu-cost", "rules": cost},
+        {"name": "ml-clusters.gpu-repair", "rules": repair},
     ]
 
 

@@ -29,7 +29,9 @@ DOMAIN = "kubernetes"
 PLATFORM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease", "gpu-system", "monitoring", "velero",
                        # The workload layer's controllers (components/platform/workloads/); JupyterHub's
                        # chart renders the NetworkPolicies of its namespace itself.
-                       "kueue-system", "kubeflow-system", "cert-manager", "kserve", "jupyterhub"]
+                       "kueue-system", "kubeflow-system", "cert-manager", "kserve", "jupyterhub",
+                       # GPU repair (components/platform/health.py): kured alone.
+                       "gpu-health"]
 PLATFORM_NAMESPACES_CONFIG = {
     "platformNamespaces": {
         "type": "array",
@@ -46,6 +48,10 @@ PLATFORM_NAMESPACES_CONFIG = {
 # only on MIG nodes that no cloud partitions.
 PRIVILEGED_WORKLOADS = {
     "gpu-system/nvidia-mig-manager": "NVIDIA mig-manager partitions MIG GPUs through the driver: privileged, host PID/IPC, host / and /sys, on MIG nodes only",
+    # kured 1.23.0 runs its sentinel command and the reboot in the host's mount namespace
+    # through nsenter -m/proc/1/ns/mnt (pkg/checkers/checker.go, pkg/reboot/command.go), which
+    # needs the host PID namespace and a privileged container (chart kured-6.1.0 values.yaml).
+    "gpu-health/kured": "kured reads the node's kernel log for hardware XIDs and reboots the node through nsenter into the host: privileged, host PID, on GPU nodes only",
 }
 PRIVILEGED_CONFIG = {
     "allowedPrivilegedWorkloads": {

