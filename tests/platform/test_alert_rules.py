@@ -61,7 +61,9 @@ def test_rules_and_their_templates_are_valid(tmp_path):
     path.write_text(yaml.safe_dump({"groups": rule_groups(with_annotations=True)}, sort_keys=False))
     done = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS: 8 rules found" in done.stdout
+    count = sum(len(g["rules"]) for g in rule_groups(with_annotations=True))
+    assert count >= 11  # 6 health, 2 cost, 3 repair
+    assert f"SUCCESS: {count} rules found" in done.stdout
 
 
 def test_hardware_xid_pages_from_the_counter_not_the_latching_gauge(tmp_path):
@@ -199,3 +201,50 @@ def test_critical_alerts_never_page_from_a_single_sample():
         for rule in group["rules"]:
             if rule["labels"]["severity"] == "critical":
                 assert seconds(rule.get("for", "0s")) >= 2 * scrape, rule["alert"]
+
+
+# --- GPU repair (components/platform/health.py) ---------------------------------------------
+# kured 1.23.0 (cmd/kured/main.go) exports kured_reboot_required{node} = 1 while its sentinel
+# command finds a fault, refreshed every minute; the scrape keeps the gauge's `node` label
+# (honorLabels, as chart kured-6.1.0's ServiceMonitor sets it).
+
+
+def test_repairing_says_when_the_agent_acts_and_stalled_when_it_does_not_finish(tmp_path):
+    node = {"node": "gpu-node-1"}
+    scraped = {**node, "instance": "10.0.0.7:8080", "job": "gpu-health/kured"}
+    stalled_after = seconds(alerts.REPAIR_STALLED_AFTER) // 60
+    run_promtool(tmp_path, [
+        # A hardware XID found: the agent cordons and drains; a warning after 2 minutes.
+        case([series("kured_reboot_required", scraped, "0 1x20")], "GpuNodeRepairing", "5m", [node]),
+        # ... not from one sample.
+        case([series("kured_reboot_required", scraped, "0 1 0x20")], "GpuNodeRepairing", "2m", []),
+        # A healthy node (0) never says so.
+        case([series("kured_reboot_required", scraped, "0x30")], "GpuNodeRepairing", "20m", []),
+        # After the reboot the sentinel reads the new boot's kernel log: back to 0, resolved.
+        case([series("kured_reboot_required", scraped, "1x10 0x20")], "GpuNodeRepairing", "25m", []),
+        # Still at 1 past REPAIR_STALLED_AFTER: the drain is blocked or the fault came back.
+        case([series("kured_reboot_required", scraped, f"1x{stalled_after + 10}")], "GpuNodeRepairStalled",
+             f"{stalled_after + 5}m", [node]),
+        # A repair that finished in 20 minutes never pages.
+        case([series("kured_reboot_required", scraped, f"1x20 0x{stalled_after}")], "GpuNodeRepairStalled",
+             f"{stalled_after + 5}m", []),
+        # ... nor one still within its time.
+        case([series("kured_reboot_required", scraped, f"1x{stalled_after}")], "GpuNodeRepairStalled",
+             f"{stalled_after - 5}m", []),
+    ])
+
+
+def test_hardware_not_ready_reads_the_node_monitoring_agents_condition(tmp_path):
+    # kube-state-metrics: one series per condition status, 1 for the current one.
+    def condition(status: str, value: str, name: str = "AcceleratedHardwareReady") -> dict[str, str]:
+        return series("kube_node_status_condition", {"node": "gpu-node-1", "condition": name, "status": status}, value)
+
+    node = {"node": "gpu-node-1"}
+    run_promtool(tmp_path, [
+        case([condition("false", "0 1x10"), condition("true", "1 0x10")], "GpuNodeHardwareNotReady", "5m", [node]),
+        case([condition("false", "0x10"), condition("true", "1x10")], "GpuNodeHardwareNotReady", "5m", []),
+        # Unknown (the agent stopped reporting) is not a hardware fault.
+        case([condition("unknown", "1x10"), condition("false", "0x10")], "GpuNodeHardwareNotReady", "5m", []),
+        # Another condition false is none of its business.
+        case([condition("false", "1x10", "KernelReady")], "GpuNodeHardwareNotReady", "5m", []),
+    ])

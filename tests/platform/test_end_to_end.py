@@ -28,7 +28,8 @@ def test_platform_is_a_child_of_the_cluster(plan):
     (cluster,) = plan.by_type("mlclusters:index:MlCluster")
     assert platform.parent == cluster.urn
     children = {r.type for r in plan.resources if r.parent == platform.urn}
-    assert children == {"mlclusters:platform:Storage", "mlclusters:platform:Gpu", "mlclusters:platform:Monitoring", "mlclusters:platform:Serving"}
+    assert children == {"mlclusters:platform:Storage", "mlclusters:platform:Gpu", "mlclusters:platform:Monitoring", "mlclusters:platform:Serving",
+                        "mlclusters:platform:Health"}
 
 
 def test_every_kubernetes_object_uses_the_clusters_provider(plan):
@@ -95,7 +96,7 @@ def test_device_plugin_installed_means_no_plugin(tmp_path):
     raw["existing"]["devicePluginInstalled"] = True
     result = plan_for(raw)
     daemonsets = {o["metadata"]["name"] for o in objects(result, "DaemonSet")}
-    assert daemonsets == {"dcgm-exporter"}
+    assert daemonsets == {"dcgm-exporter", "kured"}  # kured: GPU repair (health.py), not a GPU agent
 
 
 def test_local_stack_previews_the_platform():

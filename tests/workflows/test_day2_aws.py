@@ -44,6 +44,7 @@ FACTS = [
     Fact(NG, "subnetIds", "replace", TF_NG + " subnet_ids ForceNew"),
     Fact(NG, "launchTemplate.id", "replace", TF_NG + " launch_template.id ForceNew"),
     Fact(NG, "labels", "update", TF_NG + " UpdateNodegroupConfig"),
+    Fact(NG, "nodeRepairConfig", "update", TF_NG + " UpdateNodegroupConfig (resourceNodeGroupUpdate: node_repair_config)"),
     Fact(NG, "taints", "update", TF_NG + " UpdateNodegroupConfig"),
     Fact(NG, "scalingConfig", "update", TF_NG + " UpdateNodegroupConfig"),
     Fact(NG, "version", "update", TF_NG + " UpdateNodegroupVersion (rolling)"),

@@ -392,9 +392,11 @@ def test_a_version_bump_upgrades_control_plane_node_groups_addons_and_autoscaler
     version) and Cluster Autoscaler (chart and image per minor) change; plus the Pod Security
     version labels of the platform's namespaces. Nothing is replaced or renamed."""
     changed = _changed(dev_134, dev)
-    addons = {f"ml-dev-aws-{a}" for a in catalog.EKS_ADDONS}
+    # Add-ons the catalog pins (the node monitoring agent) keep their version.
+    addons = {f"ml-dev-aws-{a}" for a, pin in catalog.EKS_ADDONS.items() if pin is None}
     groups = {"ml-dev-aws-system", "ml-dev-aws-l4", "ml-dev-aws-cpu"}
-    namespaces = {"ml-dev-aws-gpu-namespace", "ml-dev-aws-monitoring-namespace", "ml-dev-aws-serving-research-namespace"}
+    namespaces = {"ml-dev-aws-gpu-namespace", "ml-dev-aws-monitoring-namespace", "ml-dev-aws-serving-research-namespace",
+                  "ml-dev-aws-health-namespace"}
     assert set(changed) == {"ml-dev-aws-eks", *groups, *addons, "ml-dev-aws-cluster-autoscaler", *namespaces}
     assert changed["ml-dev-aws-eks"] == {"version"}
     for group in groups:
@@ -424,7 +426,10 @@ def test_addon_versions_are_resolved_for_the_cluster_version(dev_134, dev):
     # names the Kubernetes version it was resolved for.
     for plan, version in ((dev_134, "1.34"), (dev, "1.35")):
         for addon in plan.by_type("aws:eks/addon:Addon"):
-            assert inputs(addon)["addonVersion"] == f"v0.0.0-mock.k{version}-eksbuild.1", addon.name
+            name = inputs(addon)["addonName"]
+            # The catalog pins the node monitoring agent (aws/eks-node-monitoring-agent v1.7.0).
+            expected = catalog.EKS_ADDONS[name] or f"v0.0.0-mock.k{version}-eksbuild.1"
+            assert inputs(addon)["addonVersion"] == expected, addon.name
 
 
 def test_pinned_addon_versions_survive_a_version_bump():
