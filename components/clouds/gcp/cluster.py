@@ -17,6 +17,7 @@ from ...catalog import versions
 from ...config import CpuPool, GpuPool, StackConfig
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
+from . import coldstart
 from .admission import CLUSTER_EVALUATION_MODE
 
 # Everything a node does with Google APIs is governed by IAM; the scope only opens the door.
@@ -437,6 +438,8 @@ class GkeCluster(pulumi.ComponentResource):
         if accelerator is not None:
             node_config["guest_accelerators"] = [accelerator]
             node_config["gvnic"] = {"enabled": True}
+            # Image streaming from the stack's Artifact Registry (coldstart.py).
+            node_config["gcfs_config"] = coldstart.IMAGE_STREAMING
         depends: list[pulumi.Resource] = [*self.node_roles, self.nat]
         if self.disks_key is not None:
             depends.append(self.key_grants["disks"])
