@@ -33,12 +33,40 @@ class Serialization:
     saves_seconds: int  # how much sooner the stack is ready without them
 
 
+@dataclass(frozen=True)
+class ColdStart:
+    """A GPU pool's cold start (scale from zero to a running pod), part by part, with the lazy
+    image pull the pool has turned on (`after`) and without it (`before`)."""
+
+    pool: str
+    cloud: str
+    streaming: bool  # the pool streams images (timings.IMAGE_STREAMING_INPUTS)
+    parts: tuple[tuple[str, int, str], ...]  # (part, seconds, source), as the pool is
+    before: tuple[tuple[str, int, str], ...]  # the same pool without lazy pulls
+
+    @property
+    def seconds(self) -> int:
+        return sum(p[1] for p in self.parts)
+
+    @property
+    def before_seconds(self) -> int:
+        return sum(p[1] for p in self.before)
+
+    def to_json(self) -> dict:
+        return {
+            "pool": self.pool, "cloud": self.cloud, "imageStreaming": self.streaming,
+            "seconds": self.seconds, "secondsWithoutStreaming": self.before_seconds,
+            "parts": [{"part": n, "seconds": s, "source": src} for n, s, src in self.parts],
+        }
+
+
 @dataclass
 class TimeToReady:
     seconds: int
     path: list[Step]
     untimed_types: list[str] = field(default_factory=list)  # types the catalog does not list
     serializations: list[Serialization] = field(default_factory=list)
+    cold_starts: list[ColdStart] = field(default_factory=list)  # per GPU pool
 
     def to_json(self) -> dict:
         return {
@@ -46,7 +74,31 @@ class TimeToReady:
             "criticalPath": [{"urn": s.urn, "type": s.type, "start": s.start, "seconds": s.seconds} for s in self.path],
             "untimedTypes": self.untimed_types,
             "serializations": [{"what": s.what, "savesSeconds": s.saves_seconds} for s in self.serializations],
+            "coldStart": [c.to_json() for c in self.cold_starts],
         }
+
+
+def _input(inputs: dict, path: str):
+    for key in path.split("."):
+        inputs = inputs.get(key) if isinstance(inputs, dict) else None
+    return inputs
+
+
+def cold_starts(resources: Iterable[PlannedResource], gpu_pool_names: Iterable[str]) -> list[ColdStart]:
+    """Each GPU pool's cold start, from its node pool resource in the plan: the cloud by the
+    resource type, lazy pulls by the pool's own input (so the estimate is what the stack builds)."""
+    names = list(gpu_pool_names)
+    out = []
+    for r in resources:
+        cloud = timings.NODE_POOL_CLOUDS.get(r.type)
+        pool = next((n for n in names if r.name.endswith(f"-{n}")), None)
+        if cloud is None or pool is None:
+            continue
+        path = timings.IMAGE_STREAMING_INPUTS.get(r.type)
+        streaming = bool(path and _input(r.inputs, path) is True)
+        out.append(ColdStart(pool, cloud, streaming, tuple(timings.pool_cold_start_parts(cloud, streaming)),
+                             tuple(timings.pool_cold_start_parts(cloud, False))))
+    return sorted(out, key=lambda c: names.index(c.pool))
 
 
 def _edges(resources: Iterable[PlannedResource]) -> dict[str, set[str]]:
@@ -86,6 +138,7 @@ def _longest(resources: list[PlannedResource], edges: dict[str, set[str]]) -> tu
 
 
 def estimate(plan: Plan, gpu_pool_names: Iterable[str] = ()) -> TimeToReady:
+    gpu_pool_names = list(gpu_pool_names)
     resources = plan.resources
     by_urn = {r.urn: r for r in resources}
     edges = _edges(resources)
@@ -100,6 +153,7 @@ def estimate(plan: Plan, gpu_pool_names: Iterable[str] = ()) -> TimeToReady:
     path.reverse()
     untimed = sorted({r.type for r in resources if r.custom and not timings.creation_seconds(r.type)[1]})
     result = TimeToReady(total, [s for s in path if s.seconds > 0], untimed)
+    result.cold_starts = cold_starts(resources, gpu_pool_names)
 
     # Waits nothing requires: Kubernetes objects (the platform) waiting for GPU pools.
     gpu_suffixes = tuple(f"-{name}" for name in gpu_pool_names)

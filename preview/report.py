@@ -18,6 +18,7 @@ from rich.tree import Tree
 
 from components.config import StackConfig
 
+from components.catalog import timings
 from components.catalog.prices import HOURS_PER_MONTH
 
 from .cost import PoolCost, StackCost, pool_costs, stack_cost
@@ -158,6 +159,20 @@ def print_time_to_ready(con: Console, ttr: TimeToReady) -> None:
                    hang=TTR_TYPE_COLUMN)
     for s in ttr.serializations:
         print_line(con, f"  [yellow]serialized[/]: {escape(s.what)}; ready {minutes(s.saves_seconds)} sooner without")
+    print_cold_starts(con, ttr.cold_starts)
+
+
+def print_cold_starts(con: Console, starts: list) -> None:
+    """Per GPU pool: scale from zero to a running pod, part by part (components/catalog/timings.py)."""
+    if not starts:
+        return
+    parts = [name for name, _, _ in starts[0].parts]
+    columns = [Col("pool"), *(Col(p, justify="right") for p in parts), Col("total", justify="right"),
+               Col("without streaming", justify="right"), Col("image streaming")]
+    rows = [[escape(c.pool), *(minutes(s) for _, s, _ in c.parts), minutes(c.seconds), minutes(c.before_seconds),
+             "on" if c.streaming else "off"] for c in starts]
+    print_table(con, f"GPU cold start from zero nodes (min:s): a vLLM pod, {timings.REFERENCE_MODEL}",
+                columns, rows, title_justify="left")
 
 
 def _display(value: Any) -> str:

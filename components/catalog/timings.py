@@ -103,6 +103,8 @@ GPU_DRIVER_READY: dict[str, Timing] = {
 IMAGE_SIZE_GB: dict[str, Timing] = {
     "notebook-gpu": Timing(6, ESTIMATE),
     "notebook-cpu": Timing(2, ESTIMATE),
+    # KServe's vLLM runtime (vllm-openai, CUDA build): the largest GPU image the platform runs.
+    "kserve-vllm": Timing(10, ESTIMATE),
 }
 PULL_MB_PER_SECOND = Timing(40, ESTIMATE)
 # A timeout is this many times the estimate, rounded up to whole minutes: the estimate is
@@ -112,11 +114,63 @@ TIMEOUT_MARGIN = 1.5
 
 def cold_start_seconds(cloud: str, image: str) -> int:
     """Typical seconds from a GPU pod's creation on a pool at zero nodes to its container starting."""
-    pull = IMAGE_SIZE_GB[image].seconds * 1000 // PULL_MB_PER_SECOND.seconds
-    return GPU_NODE_BOOT[cloud].seconds + GPU_DRIVER_READY[cloud].seconds + pull
+    return GPU_NODE_BOOT[cloud].seconds + GPU_DRIVER_READY[cloud].seconds + pull_seconds(image)
 
 
 def start_timeout_seconds(cloud: str, image: str) -> int:
     """The spawn timeout for a GPU pod: the cold start with a margin, in whole minutes."""
     seconds = int(cold_start_seconds(cloud, image) * TIMEOUT_MARGIN)
     return -(-seconds // 60) * 60
+
+
+# --- Cold start of a GPU pool, per pool, in the preview (preview/ready.py cold_starts) ---
+# What a user waits for when a pool at zero nodes gets a GPU pod: the node boots, its GPU driver
+# and device plugin report the GPUs, the image is pulled, the model is loaded. The reference
+# workload is a model served by KServe's vLLM runtime: COLD_START_IMAGE, and weights of
+# REFERENCE_MODEL_GB read from the model store at MODEL_LOAD_MB_PER_SECOND.
+COLD_START_IMAGE = "kserve-vllm"
+REFERENCE_MODEL = "8B model in bf16"
+REFERENCE_MODEL_GB = Timing(16, "8 billion parameters x 2 bytes (bf16)")
+MODEL_LOAD_MB_PER_SECOND = Timing(250, ESTIMATE)  # object store -> storage initializer -> vLLM, one stream
+# Lazy image pulls: a node pool input that turns one on (its value true), and the pull time it
+# leaves. The container starts once the image is mounted; the files it reads stream as it runs.
+STREAMED_PULL_SECONDS = Timing(
+    5, "Google Cloud blog 2021-11-03, 'Introducing GKE image streaming': ImagePulling to Running in a "
+       "couple of seconds regardless of image size (images in Artifact Registry)",
+)
+IMAGE_STREAMING_INPUTS: dict[str, str] = {
+    # pulumi-gcp 10.2.0 container.NodePool node_config.gcfs_config (components/clouds/gcp/coldstart.py)
+    "gcp:container/nodePool:NodePool": "nodeConfig.gcfsConfig.enabled",
+}
+NODE_POOL_CLOUDS: dict[str, str] = {
+    "aws:eks/nodeGroup:NodeGroup": "aws",
+    "gcp:container/nodePool:NodePool": "gcp",
+    "azure-native:containerservice:AgentPool": "azure",
+}
+
+
+def pull_seconds(image: str) -> int:
+    """A whole pull of `image` at PULL_MB_PER_SECOND."""
+    return IMAGE_SIZE_GB[image].seconds * 1000 // PULL_MB_PER_SECOND.seconds
+
+
+def model_load_seconds() -> int:
+    return REFERENCE_MODEL_GB.seconds * 1000 // MODEL_LOAD_MB_PER_SECOND.seconds
+
+
+def pool_cold_start_parts(cloud: str, streaming: bool) -> list[tuple[str, int, str]]:
+    """(part, seconds, source) of a GPU pool's cold start: node boot, driver ready, image pull
+    (whole, or streamed), model load."""
+    pull = (STREAMED_PULL_SECONDS.seconds, STREAMED_PULL_SECONDS.source) if streaming else (
+        pull_seconds(COLD_START_IMAGE),
+        f"{IMAGE_SIZE_GB[COLD_START_IMAGE].seconds} GB ({IMAGE_SIZE_GB[COLD_START_IMAGE].source}) "
+        f"at {PULL_MB_PER_SECOND.seconds} MB/s ({PULL_MB_PER_SECOND.source})",
+    )
+    return [
+        ("node boot", GPU_NODE_BOOT[cloud].seconds, GPU_NODE_BOOT[cloud].source),
+        ("driver ready", GPU_DRIVER_READY[cloud].seconds, GPU_DRIVER_READY[cloud].source),
+        ("image pull", *pull),
+        ("model load", model_load_seconds(),
+         f"{REFERENCE_MODEL_GB.seconds} GB ({REFERENCE_MODEL_GB.source}) at {MODEL_LOAD_MB_PER_SECOND.seconds} MB/s "
+         f"({MODEL_LOAD_MB_PER_SECOND.source})"),
+    ]
