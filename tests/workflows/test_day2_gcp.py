@@ -34,6 +34,7 @@ FACTS = [
     Fact(POOL, "nodeConfig.machineType", "update", TF_NC + " machine_type (UpdateNodePool)"),
     Fact(POOL, "nodeConfig.diskSizeGb", "update", TF_NC + " disk_size_gb (UpdateNodePool)"),
     Fact(POOL, "nodeConfig.labels", "update", TF_NC + " labels (UpdateNodePool)"),
+    Fact(POOL, "nodeConfig.gcfsConfig", "update", "terraform-google-conversion v7 node_config.go schemaGcfsConfig (no ForceNew; UpdateNodePool)"),
     Fact(POOL, "autoscaling", "update", TF_NP + " autoscaling (SetNodePoolAutoscaling)"),
     Fact(POOL, "nodeLocations", "update", TF_NP + " node_locations (UpdateNodePool)"),
     Fact(GKE, "minMasterVersion", "update", TF_GKE + " min_master_version (UpdateMaster)"),
