@@ -31,7 +31,7 @@ from components.platform import alerts, health
 from policies import offline
 from policies.rules.kubernetes import PRIVILEGED_WORKLOADS
 from preview import engine
-from tests.conftest import inputs, plan_for_stack
+from tests.conftest import config_errors, inputs, plan_for_stack
 from tests.platform import harness
 
 KURED_DS = "kubernetes:apps/v1:DaemonSet"
@@ -198,3 +198,18 @@ def test_on_by_default_with_gpu_pools_off_without_and_off_when_asked():
     # ... and the reference stacks, which have GPU pools and leave it unset, run it.
     for stack in STACKS:
         assert kured(plan_for_stack(stack))
+
+
+# --- bad input: one clear line, nothing created ----------------------------------------------
+
+BASE = {"cloud": "aws", "region": "us-east-1", "network": {"privateApi": True},
+        "gpuPools": [{"name": "l4", "instanceType": "g6.xlarge"}]}
+
+
+@pytest.mark.parametrize(("health", "line"), [
+    ({"enabled": "sometimes"}, "platform.gpuHealth.enabled: 'sometimes' is not valid; input should be a valid boolean"),
+    ({"period": "5m"}, "platform.gpuHealth.period: unknown key; allowed keys: enabled"),
+])
+def test_bad_gpu_health_input_is_one_line_naming_the_key(health, line):
+    (problem,) = config_errors({**BASE, "platform": {"gpuHealth": health}})
+    assert problem.startswith(line), problem

@@ -124,7 +124,7 @@ def test_preview_prints_and_writes_the_cold_start(tmp_path, capsys):
     assert "GPU cold start" in text and timings.REFERENCE_MODEL in text
     doc = json.loads(out.read_text())["timeToReady"]["coldStart"]
     assert [d["pool"] for d in doc] == list(STACKS["prod-gcp"])
-    for d, c in zip(doc, starts("prod-gcp")):
+    for d, c in zip(doc, starts("prod-gcp"), strict=True):
         assert d["seconds"] == c.seconds and d["secondsWithoutStreaming"] == c.before_seconds and d["imageStreaming"] is True
         assert [p["part"] for p in d["parts"]] == ["node boot", "driver ready", "image pull", "model load"]
         assert all(p["source"] for p in d["parts"])
