@@ -19,9 +19,12 @@ bridges), read at main as stored:
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.conftest import config_errors, plan_for
+from preview import engine
+from tests.conftest import config_errors, plan_for, plan_for_stack
 from tests.workflows.day2 import (
     Fact, assert_replace_is_clash_free, classify, plan_stack_changed, preview_change,
 )
@@ -178,3 +181,16 @@ def test_dr_off_on_prod_deletes_only_protected_replicas_which_the_engine_refuses
 def test_impossible_pool_edit_is_refused_at_config_time_with_one_line():
     problems = config_errors(stack(gpuPools=[{**L4, "minNodes": 5, "maxNodes": 2}, A100]))
     assert len(problems) == 1 and problems[0].startswith("gpuPools[0]")
+
+
+def test_turning_gpu_repair_off_deletes_only_its_own_objects():
+    """platform.gpuHealth.enabled false on prod-aws (kured on by default with GPU pools,
+    components/platform/health.py): kured's namespace, RBAC, DaemonSet and PodMonitor go, and
+    nothing else changes, cloud or Kubernetes."""
+    before = plan_for_stack("prod-aws")
+    platform = json.loads(engine.read_stack_config("prod-aws")[0].get("ml-clusters:platform", "{}"))
+    after = plan_stack_changed("prod-aws", {"platform": {**platform, "gpuHealth": {"enabled": False}}})
+    outcomes = classify(before, after, FACTS)
+    changed = {o.name: o.action for o in outcomes.values()}
+    assert changed and set(changed.values()) == {"delete"}, changed
+    assert all("-health-" in name for name in changed), changed
