@@ -191,12 +191,17 @@ def gpu_rule_groups(gpu_node_selector: Mapping[str, str]) -> list[dict[str, Any]
             # (aws/eks-node-monitoring-agent v1.7.0 docs/node-health-issues.adoc); node auto
             # repair acts on it after 10 minutes. kube-state-metrics exports every node
             # condition as kube_node_status_condition{condition, status}.
-            'max by (node) (kube_node_status_condition{condition="AcceleratedHardwareReady",status="false"}) == 1',
+            # GKE's GPU device plugin sets XidCriticalError=True on a critical XID (48, 63, 64,
+            # 79, 119, 120, 123, 140), for monitoring only: it triggers no auto-repair
+            # (GoogleCloudPlatform/container-engine-accelerators pkg/gpu/nvidia/health_check/
+            # health_checker.go, 2026-06).
+            'max by (node) (kube_node_status_condition{condition="AcceleratedHardwareReady",status="false"}) == 1'
+            ' or max by (node) (kube_node_status_condition{condition="XidCriticalError",status="true"}) == 1',
             "2m",
             "critical",
             "gpu-repair",
             "The cloud's node agent reports a GPU node's accelerators unhealthy",
-            "Node {{ $labels.node }} has AcceleratedHardwareReady=False (the EKS node monitoring agent found a GPU fault); node auto repair reboots or replaces it 10 minutes after detection. See `kubectl describe node {{ $labels.node }}` for the reason.",
+            "Node {{ $labels.node }} has AcceleratedHardwareReady=False (EKS node monitoring agent: node auto repair reboots or replaces it 10 minutes after detection) or XidCriticalError=True (GKE's GPU device plugin: monitoring only, the platform's kured reboots the node). See `kubectl describe node {{ $labels.node }}` for the reason.",
         ),
     ]
     return [

@@ -234,7 +234,9 @@ def test_repairing_says_when_the_agent_acts_and_stalled_when_it_does_not_finish(
     ])
 
 
-def test_hardware_not_ready_reads_the_node_monitoring_agents_condition(tmp_path):
+def test_hardware_not_ready_reads_the_cloud_agents_conditions(tmp_path):
+    # EKS node monitoring agent: AcceleratedHardwareReady (False is the fault); GKE device
+    # plugin: XidCriticalError (True is the fault, container-engine-accelerators health_checker.go).
     # kube-state-metrics: one series per condition status, 1 for the current one.
     def condition(status: str, value: str, name: str = "AcceleratedHardwareReady") -> dict[str, str]:
         return series("kube_node_status_condition", {"node": "gpu-node-1", "condition": name, "status": status}, value)
@@ -247,4 +249,9 @@ def test_hardware_not_ready_reads_the_node_monitoring_agents_condition(tmp_path)
         case([condition("unknown", "1x10"), condition("false", "0x10")], "GpuNodeHardwareNotReady", "5m", []),
         # Another condition false is none of its business.
         case([condition("false", "1x10", "KernelReady")], "GpuNodeHardwareNotReady", "5m", []),
+        # GKE's device plugin: XidCriticalError is a problem condition, so True is the fault.
+        case([condition("true", "0 1x10", "XidCriticalError"), condition("false", "1 0x10", "XidCriticalError")],
+             "GpuNodeHardwareNotReady", "5m", [node]),
+        case([condition("false", "1x10", "XidCriticalError"), condition("true", "0x10", "XidCriticalError")],
+             "GpuNodeHardwareNotReady", "5m", []),
     ])
