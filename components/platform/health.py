@@ -107,9 +107,10 @@ def cluster_role_rules() -> list[dict[str, Any]]:
 
 
 def lock_role_rules() -> list[dict[str, Any]]:
-    """The lock: kured writes its annotation on its own DaemonSet and nothing else (the
-    chart's Role, less `extensions`)."""
-    return [{"apiGroups": ["apps"], "resources": ["daemonsets"], "resourceNames": [KURED], "verbs": ["patch", "update"]}]
+    """The lock: kured writes its annotation on its own DaemonSet and nothing else. The chart's
+    Role grants update and patch (and the `extensions` group); pkg/daemonsetlock/daemonsetlock.go
+    @ 1.23.0 only ever calls Update, so update alone."""
+    return [{"apiGroups": ["apps"], "resources": ["daemonsets"], "resourceNames": [KURED], "verbs": ["update"]}]
 
 
 KURED_SKIPS = checkov_skips({

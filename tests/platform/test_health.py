@@ -6,7 +6,8 @@ Upstream facts each test relies on:
   role.yaml, values.yaml: the DaemonSet runs /usr/bin/kured with `--ds-name`/`--ds-namespace`,
   hostPID, a privileged read-only-root container, KURED_NODE_ID from spec.nodeName, probes
   on /metrics at the metrics port; the ClusterRole (nodes get/patch, pods list/get/delete,
-  daemonsets get, pods/eviction create) and the Role (update/patch on its own DaemonSet only).
+  daemonsets get, pods/eviction create) and the Role (update/patch on its own DaemonSet only;
+  pkg/daemonsetlock/daemonsetlock.go at 1.23.0 calls Update only).
 - kubereboot/kured 1.23.0 cmd/kured/main.go: `--drain-grace-period` "-1 ... the default value
   specified in the pod will be used"; drain() uses kubectl's drain helper (Eviction API,
   IgnoreAllDaemonSets); `--reboot-sentinel-command` exit 0 means repair;
@@ -119,7 +120,7 @@ def test_kured_honours_each_pods_grace_period_and_drains_one_node_at_a_time(plan
     assert not [a for a in args if a.startswith(("--drain-timeout", "--force-reboot", "--skip-wait-for-delete-timeout"))]
 
 
-def test_rbac_is_the_charts_less_pod_deletion(plan):
+def test_rbac_is_the_charts_less_pod_deletion_and_lock_patching(plan):
     (cluster_role,) = [inputs(r) for r in plan.by_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
                        if r.inputs["metadata"]["name"] == "ml-clusters-gpu-health"]
     rules = {(g, res): set(rule["verbs"]) for rule in cluster_role["rules"] for g in rule["apiGroups"] for res in rule["resources"]}
@@ -128,7 +129,7 @@ def test_rbac_is_the_charts_less_pod_deletion(plan):
     (role,) = [inputs(r) for r in plan.by_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
                if r.inputs["metadata"].get("namespace") == health.HEALTH_NAMESPACE]
     assert role["rules"] == [{"apiGroups": ["apps"], "resources": ["daemonsets"], "resourceNames": [health.KURED],
-                              "verbs": ["patch", "update"]}]
+                              "verbs": ["update"]}]  # daemonsetlock.go calls Update only
     account = {"kind": "ServiceAccount", "name": health.KURED, "namespace": health.HEALTH_NAMESPACE}
     for kind in ("ClusterRoleBinding", "RoleBinding"):
         (binding,) = [inputs(r) for r in plan.by_type(f"kubernetes:rbac.authorization.k8s.io/v1:{kind}")
