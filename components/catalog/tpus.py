@@ -89,6 +89,15 @@ def tpu_slice(generation: str, topology: str) -> TpuSlice:
     return TpuSlice(gen, topology, gen.multi_host_machine_type, per_vm, chips(topology) // per_vm)
 
 
+def node_range(generation: str, topology: str, min_slices: int, max_slices: int) -> tuple[int, int]:
+    """(min, max) nodes of a TPU pool: slices for single-host topologies; for a multi-host
+    slice 0 or all of its nodes, and all (GKE scales a multi-host slice as one unit)."""
+    tslice = tpu_slice(generation, topology)
+    if tslice.multi_host:
+        return (tslice.nodes if min_slices else 0), tslice.nodes
+    return min_slices, max_slices
+
+
 TPU_GENERATIONS: dict[str, TpuGeneration] = {
     g.key: g
     for g in (

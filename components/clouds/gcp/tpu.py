@@ -41,14 +41,6 @@ def tpu_zone(pool: TpuPool, region: str) -> str:
     return tpus.TPU_GENERATIONS[pool.generation].zones[region][0]
 
 
-def node_range(pool: TpuPool) -> tuple[int, int]:
-    """(min, max) nodes: slices for single-host pools; 0 or all of the slice's nodes, and all, for multi-host."""
-    tslice = tpus.tpu_slice(pool.generation, pool.topology)
-    if tslice.multi_host:
-        return (tslice.nodes if pool.min_slices else 0), tslice.nodes
-    return pool.min_slices, pool.max_slices
-
-
 def gke_node_labels(pool: TpuPool) -> dict[str, str]:
     """The labels GKE itself puts on the pool's nodes, which workloads select a slice by."""
     gen = tpus.TPU_GENERATIONS[pool.generation]
@@ -57,7 +49,7 @@ def gke_node_labels(pool: TpuPool) -> dict[str, str]:
 
 def tpu_node_pool(cluster: "GkeCluster", pool: TpuPool) -> gcp.container.NodePool:
     tslice = tpus.tpu_slice(pool.generation, pool.topology)
-    min_nodes, max_nodes = node_range(pool)
+    min_nodes, max_nodes = tpus.node_range(pool.generation, pool.topology, pool.min_slices, pool.max_slices)
     taint = conventions.TPU_TAINT
     node_config = {
         **cluster._node_basics(tslice.machine_type, pool.disk_gb),
