@@ -120,7 +120,7 @@ TPU_GENERATIONS: dict[str, TpuGeneration] = {
             source="cloud.google.com/tpu/docs/v5p; cluster-toolkit modules/internal/tpu-definition/main.tf",
         ),
         TpuGeneration(
-            "v6e", "TPU v6e (Trillium)", "tpu-v6e-slice", 32,
+            "v6e", "TPU v6e Trillium", "tpu-v6e-slice", 32,
             single_host={"1x1": "ct6e-standard-1t", "2x2": "ct6e-standard-4t", "2x4": "ct6e-standard-8t"},
             multi_host_machine_type="ct6e-standard-4t", multi_host_chips_per_vm=4,
             multi_host=("4x4", "4x8", "8x8", "8x16", "16x16"),
