@@ -112,3 +112,10 @@ def test_the_pods_meet_restricted_pod_security_and_kueue_makes_them_tolerate_the
     (taint,) = flavor["spec"]["nodeTaints"]
     assert tolerated(taint, flavor["spec"]["tolerations"])
     assert not tolerated(taint, [])
+
+
+def test_the_pack_would_flag_the_jobset_without_its_queue_label():
+    job = load(EXAMPLE)
+    del job["metadata"]["labels"][queueing.QUEUE_LABEL]
+    violations = offline.evaluate([*_team_namespaces(), _resource(job, 0)], "prod")
+    assert [(v.policy, v.level) for v in violations if "example-0" in v.urn] == [("workloads-gpu-jobs-queued", "advisory")]
