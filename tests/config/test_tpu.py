@@ -115,9 +115,15 @@ def test_pool_names_are_unique_across_gpu_cpu_and_tpu_pools():
     assert line == "tpuPools[0].name: 'system' is reserved; allowed: any other name"
 
 
-def test_an_unknown_generation_names_the_allowed_ones():
+def test_an_unknown_generation_names_the_allowed_ones_and_hides_nothing_else():
     (line,) = problems({**BASE, "tpuPools": [{**V5E, "generation": "v4"}]})
     assert line.startswith("tpuPools[0].generation: 'v4'") and all(g in line for g in tpus.TPU_GENERATIONS)
+    # The namespaces' chips are not then reported as chips without a pool; their other
+    # problems still are.
+    ns = {"name": "Bad", "team": "r", "group": "g", "tpus": 16}
+    lines = problems({**BASE, "tpuPools": [{**V5E, "generation": "v4"}], "namespaces": [ns]})
+    assert lines[0].startswith("tpuPools[0].generation") and not any("no tpuPools" in x for x in lines)
+    assert any(x.startswith("namespaces[0].name: 'Bad'") for x in lines), lines
 
 
 # --- TPU chips of namespaces and queues ----------------------------------------------------------

@@ -20,7 +20,7 @@ from .existing import existing_problems, kubeconfig_problems
 from .namespaces import namespace_problems
 from .network import cidr_problems
 from .pools import cpu_pools_problems, gpu_pools_problems, system_pool_problems
-from .tpu import tpu_pools_problems, tpu_quota_problems
+from .tpu import tpu_pools_problems, tpu_quota_problems, without_tpu_chips
 from .workloads import workloads_problems
 
 
@@ -74,6 +74,8 @@ def partial_semantic_problems(raw: dict[str, Any], err: ValidationError) -> list
     does not hide the catalog and range problems of everything else."""
     rejected = {e["loc"][0] for e in err.errors() if e["loc"]}
     trimmed = {k: v for k, v in raw.items() if k not in rejected and k != "gpuPools"}
+    if "tpuPools" in rejected:
+        trimmed = without_tpu_chips(trimmed)
     out: list[str] = []
     cloud = raw.get("cloud") if "cloud" not in rejected else None
     region = raw.get("region") if "region" not in rejected else None

@@ -3,7 +3,7 @@ slice rules GKE sets for multi-host node pools; and the TPU chips of namespaces 
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from ...catalog import tpus
 from ..model import POOL_NAME_RE, POOL_NAME_RULE, RESERVED_POOL_NAMES, StackConfig, TpuPool
@@ -57,6 +57,23 @@ def _pool_problems(pool: TpuPool, where: str, region: Optional[str]) -> list[str
     if pool.spot and pool.reservation is not None:
         out.append(f"{where}.reservation: {pool.reservation!r} together with spot: true; a specific reservation holds on-demand capacity; "
                    "allowed: spot false with a reservation, or no reservation")
+    return out
+
+
+def without_tpu_chips(raw: dict[str, Any]) -> dict[str, Any]:
+    """`raw` with the TPU chips of namespaces and queues left out: what is checked when
+    pydantic rejected tpuPools, so the rejected pools do not read as missing ones."""
+    out = dict(raw)
+    if isinstance(out.get("namespaces"), list):
+        out["namespaces"] = [{k: v for k, v in ns.items() if k != "tpus"} if isinstance(ns, dict) else ns for ns in out["namespaces"]]
+    try:
+        queues = out["platform"]["workloads"]["queueing"]["queues"]
+    except (KeyError, TypeError):
+        return out
+    if isinstance(queues, list):
+        queueing = {**out["platform"]["workloads"]["queueing"],
+                    "queues": [{k: v for k, v in q.items() if k != "tpus"} if isinstance(q, dict) else q for q in queues]}
+        out["platform"] = {**out["platform"], "workloads": {**out["platform"]["workloads"], "queueing": queueing}}
     return out
 
 
