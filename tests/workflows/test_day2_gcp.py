@@ -152,3 +152,21 @@ def test_a_new_slice_topology_replaces_the_pool_under_a_new_name_and_a_new_minim
     pool = change(with_tpu, stack(tpuPools=[{**V5E, "minSlices": 1}]))["ml-test-v5e"]
     assert pool.action == "update" and set(pool.paths) == {"autoscaling.totalMinNodeCount", "initialNodeCount"}, pool
     assert "initialNodeCount" in with_tpu.one(POOL, "ml-test-v5e").ignore_changes
+
+
+def test_staging_gains_its_tpu_pool_and_team_chips_by_creates_and_in_place_updates_only():
+    """staging-gcp as it was before its TPU pool (no tpuPools, no TPU chips in namespaces and
+    queues) against the stack file: the pool and its flavor are created, the teams'
+    ClusterQueues and the namespaces' quotas change in place, nothing is replaced or deleted."""
+    from components.config import raw_from_pulumi
+    from components.config.checks.tpu import without_tpu_chips
+    from preview import engine
+
+    values, _ = engine.read_stack_config("staging-gcp")
+    raw, _ = raw_from_pulumi(values)
+    before_tpu = {k: v for k, v in without_tpu_chips(raw).items() if k != "tpuPools"}
+    outcomes = classify(plan_for(before_tpu, stack="staging-gcp"), plan_stack_changed("staging-gcp"), FACTS)
+    actions = {(o.type.rsplit(":", 1)[-1], o.name.removeprefix("ml-staging-gcp-"), o.action) for o in outcomes.values()}
+    assert {a for a in actions if a[2] == "create"} == {("NodePool", "v5e", "create"), ("ResourceFlavor", "workloads-flavor-tpu-v5e", "create")}
+    assert {a[0] for a in actions if a[2] == "update"} == {"ClusterQueue", "ResourceQuota"}
+    assert not [a for a in actions if a[2] in ("replace", "delete")]
