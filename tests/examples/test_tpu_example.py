@@ -91,6 +91,8 @@ def test_the_team_queue_can_admit_the_whole_slice(staging):
         quota = {f["name"]: f["resources"][0] for f in group["flavors"]}["tpu-v5e"]
         # Own chips or borrowed ones: either way the 16 chips fit the team's reach.
         assert int(quota["nominalQuota"]) + int(quota["borrowingLimit"]) >= chips, team
+    # The priority class it names is one the platform creates (queued batch work).
+    assert pod["priorityClassName"] in objects(staging, "PriorityClass")
     # ... and the namespace quota of the team running it lets the pods start.
     hard = objects(staging, "ResourceQuota")["experiments/compute"][1]["spec"]["hard"]
     assert int(hard[f"requests.{tpus.TPU_RESOURCE}"]) >= chips
