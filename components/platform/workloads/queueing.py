@@ -8,6 +8,10 @@
   servers and notebooks (`reservedGpus`), own pools first; it may borrow what other teams
   leave idle (up to `borrowingLimit`), which they reclaim by preemption for their own
   queued jobs;
+- with TPU slice pools (handle.tpu_pools): a ResourceFlavor per pool selecting its slice
+  (the pool label and the cloud's slice labels) with the TPU taint and toleration, and in
+  every ClusterQueue a group covering the chips (google.com/tpu): the team's own chips per
+  pool, the rest of the cohort's borrowable;
 - a LocalQueue named `default` in each team namespace: jobs carry the label
   `kueue.x-k8s.io/queue-name: default`, and Kueue sets it on a Job, JobSet or TrainJob
   created there without one (Kueue's default-LocalQueue name).
