@@ -11,7 +11,9 @@ Sources (read 2026-12):
   modules/internal/tpu-definition/main.tf lists them (tpu_chip_count_map, tpu_accelerator_map).
 - Zones: cloud.google.com/tpu/docs/regions-zones (the United States table; zones listed as
   single-tenant only are left out). Regions outside it are not listed until read.
-- Prices: cloud.google.com/tpu/pricing, on-demand per chip-hour in us-central1. Spot TPU
+- Prices: cloud.google.com/tpu/pricing, on-demand per chip-hour in us-central1 (the list
+  prices as published for v5e, v5p and v6e; the stored copy of the page this round was an old
+  one, so they were not re-read against it: confirm before relying on the figures). Spot TPU
   prices move like spot VM prices, so, as for GPU pools, on-demand is the ceiling a spot pool
   is estimated at (SPOT_PRICE_BASIS).
 """
