@@ -39,6 +39,7 @@ def accepted(raw: dict):
 @pytest.mark.parametrize("cloud, extra", [
     ("aws", {"region": "us-east-1"}),
     ("azure", {"region": "eastus"}),
+    ("existing", {"existing": {"kubeconfig": "stacks/kubeconfigs/local-kind.yaml", "context": "kind-ml-local"}}),
 ])
 def test_a_tpu_pool_on_another_cloud_is_one_line(cloud, extra):
     raw = {"cloud": cloud, **extra, "network": {"privateApi": True}, "tpuPools": [V5E]}
