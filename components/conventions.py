@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import catalog
-from .config import CpuPool, GpuPool
+from .config import CpuPool, GpuPool, TpuPool
 
 LABEL_PREFIX = "ml-clusters.io"
 POOL_LABEL = f"{LABEL_PREFIX}/pool"  # pool name, e.g. "h100"
@@ -13,6 +13,9 @@ GPU_MODEL_LABEL = f"{LABEL_PREFIX}/gpu-model"  # catalog GPU key, e.g. "h100", "
 GPU_COUNT_LABEL = f"{LABEL_PREFIX}/gpu-count"  # GPUs per node
 GPU_NODE_LABEL = f"{LABEL_PREFIX}/gpu"  # "true" on every GPU node; the platform selects on it
 SPOT_LABEL = f"{LABEL_PREFIX}/spot"  # "true" / "false"
+TPU_NODE_LABEL = f"{LABEL_PREFIX}/tpu"  # "true" on every TPU node
+TPU_GENERATION_LABEL = f"{LABEL_PREFIX}/tpu-generation"  # catalog TPU generation, e.g. "v5e"
+TPU_TOPOLOGY_LABEL = f"{LABEL_PREFIX}/tpu-topology"  # the slice's topology, e.g. "4x4"
 SYSTEM_POOL = "system"
 
 # Where NVIDIA's device plugin runs, a pool with sharing points its nodes at its own
@@ -53,6 +56,10 @@ class Taint:
 
 
 GPU_TAINT = Taint("nvidia.com/gpu", "present", "NoSchedule")
+# GKE taints TPU nodes google.com/tpu=present:NoSchedule itself; the pools declare the same
+# taint so that the plan shows it (GoogleCloudPlatform/cluster-toolkit
+# modules/internal/tpu-definition/main.tf adds it the same way).
+TPU_TAINT = Taint("google.com/tpu", "present", "NoSchedule")
 # The system pool runs the platform and the cloud's add-ons only. AKS's baseline taints its
 # system pool this way; EKS uses the same key (its add-ons tolerate it). GKE's add-ons do not
 # all tolerate it, so GKE leaves its system pool untainted.
@@ -96,6 +103,19 @@ def system_pool_labels() -> dict[str, str]:
 def cpu_pool_labels(pool: CpuPool) -> dict[str, str]:
     """Node labels for a CPU worker pool's nodes: the pool name, not a GPU node, spot or not."""
     return dict(sorted({POOL_LABEL: pool.name, GPU_NODE_LABEL: "false", SPOT_LABEL: "true" if pool.spot else "false"}.items()))
+
+
+def tpu_pool_labels(pool: TpuPool) -> dict[str, str]:
+    """Node labels for a TPU pool's nodes: the pool, a TPU (not a GPU) node, its generation
+    and topology, spot or not. GKE adds its own cloud.google.com/gke-tpu-* labels."""
+    return dict(sorted({
+        POOL_LABEL: pool.name,
+        GPU_NODE_LABEL: "false",
+        TPU_NODE_LABEL: "true",
+        TPU_GENERATION_LABEL: pool.generation,
+        TPU_TOPOLOGY_LABEL: pool.topology,
+        SPOT_LABEL: "true" if pool.spot else "false",
+    }.items()))
 
 
 def mig_devices_per_gpu(gpu_key: str, profile: str) -> int:

@@ -141,6 +141,8 @@ def parity(cfg: StackConfig) -> str:
         },
         "roles": dump(cfg.namespaces),
     }
+    if cfg.tpu_pools:
+        body["tpuPools"] = dump(cfg.tpu_pools)
     return json.dumps(body, sort_keys=True)
 
 
@@ -171,7 +173,9 @@ def effective_config(cfg: StackConfig, plan: Optional[DrPlan]) -> StackConfig:
     if plan is None or not plan.standby_idle:
         return cfg
     pools = [p.model_copy(update={"min_nodes": 0}) for p in cfg.gpu_pools]
-    return cfg.model_copy(update={"gpu_pools": pools})
+    # TPU slices likewise: none kept up on an idle standby.
+    tpu_pools = [p.model_copy(update={"min_slices": 0}) for p in cfg.tpu_pools]
+    return cfg.model_copy(update={"gpu_pools": pools, "tpu_pools": tpu_pools})
 
 
 def noncurrent_version_days(cfg: StackConfig) -> int:

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .config import GpuPool
-from .conventions import system_pool_labels
+from .conventions import Taint, system_pool_labels
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,28 @@ class GpuPoolFacts:
     gpu_model: str  # catalog key, e.g. "l4"
     gpus_per_node: int
     node_labels: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class TpuPoolFacts:
+    """A TPU slice pool as the platform sees it, on whatever cloud offers TPUs: the extended
+    resource its chips are requested as, the node labels that select its nodes (the
+    portable ones and the cloud's own slice labels), the taint its nodes carry, and its size."""
+
+    pool: str
+    generation: str  # catalog key, e.g. "v5e"
+    topology: str  # e.g. "4x4"
+    chips_per_node: int
+    nodes_per_slice: int
+    max_slices: int
+    resource: str  # e.g. google.com/tpu
+    node_labels: Mapping[str, str]  # labels a flavor selects the pool's nodes by
+    taint: Taint
+
+    @property
+    def chips(self) -> int:
+        """Chips the pool holds at its largest."""
+        return self.chips_per_node * self.nodes_per_slice * self.max_slices
 
 
 @dataclass(frozen=True)
@@ -165,6 +187,8 @@ class ClusterHandle:
     # Set by the cloud's stores (components/clouds/<cloud>/stores.py) after the cluster.
     model_store: Optional[ModelStore] = None
     backup: Optional[BackupTarget] = None
+    # TPU slice pools (GKE): what Kueue needs to make a flavor per pool and queue their chips.
+    tpu_pools: list[TpuPoolFacts] = field(default_factory=list)
     # Node labels that pin the platform's controllers to the system pool: the labels every
     # cloud backend puts on its system pool; empty where the nodes are not ours to label.
     system_node_selector: Mapping[str, str] = field(default_factory=system_pool_labels)

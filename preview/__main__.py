@@ -22,7 +22,7 @@ import yaml
 
 from components.config import ConfigError, load, raw_from_pulumi
 
-from . import choices, compare, engine, ready, report
+from . import choices, compare, engine, ready, report, tpu
 from . import dr as dr_report
 
 DEFAULT_STACK = "dev-aws"
@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     pools = report.pool_costs(built)
     cost = report.stack_cost(built, plan, pools)
     dr_info = dr_report.summary(cfg, stack)
-    ttr = ready.estimate(plan, [p.name for p in cfg.gpu_pools])
+    ttr = ready.estimate(plan, [p.name for p in cfg.gpu_pools] + [p.name for p in cfg.tpu_pools])
+    tpu_costs = tpu.tpu_pool_costs(built)
     elapsed = time.perf_counter() - started
 
     if not args.quiet:
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.full:
             report.print_tree(console, plan)
         report.print_pools(console, pools)
+        tpu.print_tpu_pools(console, tpu_costs)
         report.print_cost(console, cost)
         report.print_time_to_ready(console, ttr)
         dr_report.print_dr(console, dr_info)
@@ -115,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(report.plan_json(plan, pools, violations, cost, ttr, dr=dr_info, choices=choices.choices_json(cfg.choices)), encoding="utf-8")
+        args.json.write_text(report.plan_json(plan, pools, violations, cost, ttr, dr=dr_info, choices=choices.choices_json(cfg.choices),
+                                                tpu_pools=[c.to_json() for c in tpu_costs]), encoding="utf-8")
     if args.manifests:
         objects, values_files = report.write_manifests(plan, args.manifests)
         console.print(f"wrote {report.plural(objects, 'manifest')} and {report.plural(values_files, 'Helm values file')} "

@@ -23,7 +23,7 @@ from components import catalog
 from components.catalog import resolve
 from components.config import PROJECT, ConfigError, StackConfig, load, raw_from_pulumi
 
-from . import engine, ready, report
+from . import engine, ready, report, tpu
 from . import fold
 
 CLOUDS = ("aws", "gcp", "azure")
@@ -41,6 +41,7 @@ class PoolRow:
     gpus_per_node: int
     min_nodes: int
     max_nodes: int
+    tpu: str = ""  # a TPU pool: "4x4 v5e, 16 chips"; empty for CPU and GPU pools
 
 
 @dataclass
@@ -182,6 +183,7 @@ def values_for(values: dict[str, str], cloud: str) -> tuple[dict[str, str], list
             changed = True
         if changed:
             out[_key(name)] = engine.config_string(pools)
+    notes += _without_tpus(out, values, cloud)
     system = _structured(values, "systemPool")
     if isinstance(system, dict) and isinstance(system.get("instanceType"), str) and system["instanceType"] not in target.instance_types:
         itype = _source_type(source, system["instanceType"])
@@ -189,6 +191,27 @@ def values_for(values: dict[str, str], cloud: str) -> tuple[dict[str, str], list
             out[_key("systemPool")] = engine.config_string(_as_need(system, itype, gpu=False))
             notes.append(f"systemPool: {system['instanceType']} is not a type of {cloud}; compared {_need_text(system, itype, False)}")
     return out, notes
+
+
+def _without_tpus(out: dict[str, str], values: dict[str, str], cloud: str) -> list[str]:
+    """TPU pools exist on GKE only: elsewhere the stack is compared without them, and without
+    the TPU chips its namespaces and queues ask for."""
+    pools = _structured(values, "tpuPools")
+    if cloud == "gcp" or not isinstance(pools, list) or not pools:
+        return []
+    out.pop(_key("tpuPools"), None)
+    notes = [f"tpuPools: no TPU on {cloud}; compared without its {len(pools)} TPU pool(s)"]
+    namespaces = _structured(values, "namespaces")
+    if isinstance(namespaces, list) and any(isinstance(ns, dict) and ns.get("tpus") for ns in namespaces):
+        out[_key("namespaces")] = engine.config_string([{k: v for k, v in ns.items() if k != "tpus"} if isinstance(ns, dict) else ns for ns in namespaces])
+        notes.append("namespaces[].tpus: left out (no TPU pool to hold them)")
+    platform = _structured(values, "platform")
+    queues = (((platform or {}).get("workloads") or {}).get("queueing") or {}).get("queues") if isinstance(platform, dict) else None
+    if isinstance(queues, list) and any(isinstance(q, dict) and "tpus" in q for q in queues):
+        queueing = {**platform["workloads"]["queueing"], "queues": [{k: v for k, v in q.items() if k != "tpus"} if isinstance(q, dict) else q for q in queues]}
+        out[_key("platform")] = engine.config_string({**platform, "workloads": {**platform["workloads"], "queueing": queueing}})
+        notes.append("platform.workloads.queueing.queues[].tpus: left out")
+    return notes
 
 
 # --- evaluating and summing up ----------------------------------------------------------------
@@ -206,6 +229,11 @@ def _pool_rows(cfg: StackConfig) -> list[PoolRow]:
         rows.append(PoolRow(
             f"gpuPools[{i}]", gpu.name, gpu.instance_type, (itype.gpu or "") if itype else "", itype.gpus if itype else 0,
             gpu.min_nodes, gpu.max_nodes,
+        ))
+    for i, cost in enumerate(tpu.tpu_pool_costs(cfg)):
+        rows.append(PoolRow(
+            f"tpuPools[{i}]", cost.name, cost.machine_type, "", 0, cost.min_nodes, cost.max_nodes,
+            tpu=f"{cost.topology} {cost.generation}, {cost.chips_max} chips",
         ))
     return rows
 
@@ -231,7 +259,7 @@ def evaluate_on(stack: str, values: dict[str, str], secret_keys: list[str], clou
     full = report.stack_cost(cfg, plan, costs)
     result.usd_per_hour_min, result.usd_per_hour_max = full.hourly_min, full.hourly_max
     result.not_priced = list(full.not_priced)
-    result.time_to_ready_seconds = ready.estimate(plan, [p.name for p in cfg.gpu_pools]).seconds
+    result.time_to_ready_seconds = ready.estimate(plan, [p.name for p in [*cfg.gpu_pools, *cfg.tpu_pools]]).seconds
     if policies:
         violations = report.evaluate_policies(plan, cfg.environment)
         result.mandatory_policy_findings = sum(1 for v in violations if v.level == "mandatory")
@@ -269,7 +297,9 @@ def print_table(con: Console, stack: str, results: list[CloudResult]) -> None:
         for r in results:
             pool = next((p for p in r.pools if p.key == key), None)
             if pool is None:
-                cells.append("-")
+                cells.append("no TPU" if key.startswith("tpuPools") and r.available else "-")
+            elif pool.tpu:
+                cells.append(f"{pool.instance_type} ({pool.tpu}) {pool.min_nodes}-{pool.max_nodes}")
             elif pool.gpu_model:
                 cells.append(f"{pool.instance_type} ({pool.gpus_per_node} x {pool.gpu_model}) {pool.min_nodes}-{pool.max_nodes}")
             else:

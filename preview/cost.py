@@ -173,6 +173,10 @@ def stack_cost(cfg: StackConfig, plan: Plan, pools: Optional[list[PoolCost]] = N
                                       round(_disk_hourly(cloud, pool.disk_gb) * pool.min_nodes, 4),
                                       round(_disk_hourly(cloud, pool.disk_gb) * pool.max_nodes, 4), disk_source))
 
+    if cfg.tpu_pools:
+        from .tpu import tpu_cost_lines, tpu_pool_costs  # preview/tpu.py builds on this module
+
+        out.lines += tpu_cost_lines(cfg, tpu_pool_costs(cfg))
     _control_plane(out, cloud, plan, table)
     _network(out, cfg, plan, table)
     if cfg.platform.monitoring.enabled:

@@ -204,7 +204,7 @@ def print_policy(con: Console, violations: list) -> None:
 
 def plan_json(
     plan: Plan, costs: list[PoolCost], violations: Iterable, cost: StackCost | None = None, ttr: TimeToReady | None = None,
-    dr: dict[str, Any] | None = None, choices: Iterable[dict] = (),
+    dr: dict[str, Any] | None = None, choices: Iterable[dict] = (), tpu_pools: Iterable[dict] = (),
 ) -> str:
     urns = {r.urn for r in plan.resources}
     doc = {
@@ -227,6 +227,8 @@ def plan_json(
         ],
         "outputs": redact(plan.outputs),
         "gpu_pools": [c.to_json() for c in costs],
+        # TPU slice pools (preview/tpu.py), empty where the stack has none.
+        "tpu_pools": list(tpu_pools),
         "policy": {"violations": [v.to_json() for v in violations]},
         # The disaster-recovery posture (preview/dr.py); null without `dr`.
         "dr": dr,

@@ -35,7 +35,7 @@ BAD_CONFIGS = [
     ("unknown-top-key", {**BASE, "gpuPool": []},
      "gpuPool: unknown key (did you mean gpuPools?); allowed keys: alertPagerdutyRoutingKey, alertSlackWebhookUrl, alertWebhookUrl, "
      "aws, azure, cloud, clusterName, cpuPools, dr, environment, existing, gcp, "
-     "gpuPools, kubernetesVersion, namespaces, network, platform, region, systemPool, tags, veleroRepositoryPassword"),
+     "gpuPools, kubernetesVersion, namespaces, network, platform, region, systemPool, tags, tpuPools, veleroRepositoryPassword"),
     ("unknown-pool-key", with_pool(minNode=1),
      "gpuPools[0].minNode: unknown key (did you mean minNodes?); allowed keys: arch, diskGb, gpu, gpusPerNode, instanceType, maxNodes, minGpuMemoryGb, minMemoryGb, minNodes, minVcpus, name, sharing, spot"),
     ("wrong-type", with_pool(maxNodes="four"),

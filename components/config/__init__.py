@@ -51,6 +51,7 @@ from .model import (
     SystemPool,
     TeamQueue,
     TimeSlicing,
+    TpuPool,
     Training,
     Workloads,
     default_cluster_name,
@@ -65,7 +66,7 @@ __all__ = [
     "RESERVED_POOL_NAMES", "Alerts", "AwsIdentityProvider", "AwsSettings", "AzureSettings", "BackupStore", "ConfigError",
     "CpuPool", "DisasterRecovery", "ExistingSettings", "GcpSettings", "GpuPool", "Mig", "ModelServing", "Monitoring",
     "Network", "NotebookProfile", "NotebookSignIn", "Notebooks", "Platform", "Queueing", "ServingNamespace", "Sharing", "StackConfig",
-    "SystemPool", "TeamQueue", "TimeSlicing", "Training", "Workloads", "azure_tenant_problems", "config_warnings",
+    "SystemPool", "TeamQueue", "TimeSlicing", "TpuPool", "Training", "Workloads", "azure_tenant_problems", "config_warnings",
     "default_cluster_name", "duration_hours", "kubeconfig_path", "load", "load_from_pulumi", "pulumi_config_values",
     "raw_from_pulumi", "read_kubeconfig", "resolve_config", "semantic_problems", "to_snake",
 ]

@@ -121,6 +121,30 @@ class GpuPool(_Model):
     """GPU sharing for the pool's nodes: `timeSlicing` or `mig`."""
 
 
+class TpuPool(_Model):
+    """A Cloud TPU slice pool on GKE: one node pool per pool. A single-host slice is one VM
+    (the pool holds up to `maxSlices` of them); a multi-host slice is several VMs joined by
+    the chips' interconnect, placed COMPACT with its topology, and GKE creates, repairs and
+    scales them together (0 or all)."""
+
+    name: str
+    """Pool name: 1-12 lowercase letters or digits, starting with a letter, unique among all pools; becomes the `ml-clusters.io/pool` label."""
+    generation: Literal["v5e", "v5p", "v6e"]
+    """TPU generation from the catalog: `v5e` (tpu-v5-lite-podslice), `v5p` (tpu-v5p-slice), `v6e` (tpu-v6e-slice, Trillium)."""
+    topology: str = Field(pattern=r"^[0-9]+x[0-9]+(x[0-9]+)?$")
+    """Chips of one slice and their arrangement, e.g. `2x4` (v5e/v6e, 2D) or `2x2x2` (v5p, 3D); the allowed topologies per generation are in the catalog (docs/gcp.md). It decides the machine type and, for a multi-host slice, its nodes (chips / 4)."""
+    max_slices: int = Field(default=1, ge=1, le=64)
+    """Single-host topologies: most slices (nodes) the autoscaler may start. Multi-host: 1 (one GKE node pool is one slice; add a pool per slice)."""
+    min_slices: int = Field(default=0, ge=0, le=64)
+    """Slices kept up when idle; 0 scales the pool to zero. Multi-host: 0 or 1 (GKE scales a slice's nodes together)."""
+    spot: bool = False
+    """Run on Spot VMs (cheaper, can be reclaimed; GKE reclaims a multi-host slice as a whole)."""
+    reservation: Optional[str] = Field(default=None, pattern=r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+    """Name of a specific Compute Engine reservation in the cluster's project and the pool's zone that the nodes must consume (`SPECIFIC_RESERVATION`); unset: no reservation affinity. Not with `spot`."""
+    disk_gb: int = Field(default=100, ge=50, le=16384)
+    """Node boot disk in GB."""
+
+
 class CpuPool(_Model):
     """A CPU worker pool for CPU-only serving, jobs and the ingress controller (not the platform)."""
 
@@ -315,6 +339,8 @@ class TeamQueue(_Model):
     """The team (namespaces[].team) whose ClusterQueue this configures."""
     gpus: dict[str, int] = Field(default_factory=dict)
     """The team's guaranteed GPUs per GPU pool, e.g. `{h100: 24, l4: 8}`; they must add up to the GPUs of the team's namespaces. Unset: spread evenly over every GPU pool."""
+    tpus: dict[str, int] = Field(default_factory=dict)
+    """The team's guaranteed TPU chips per TPU pool, e.g. `{v5e16: 16}`; they must add up to the TPU chips of the team's namespaces. Unset: spread evenly over every TPU pool. Borrowing across the cohort works as for GPUs, so a team can run a whole slice on chips other teams leave idle."""
     reserved_gpus: dict[str, int] = Field(default_factory=dict)
     """GPUs per pool the team holds outside Kueue, for model servers and notebooks (pods of priority class `ml-serving-high` or `ml-notebook`), e.g. `{l4: 4}`; Kueue does not hand them out. With `gpus` they add up to the team's namespace GPUs; a team with reserved GPUs has one namespace."""
     borrowing_limit: Optional[int] = Field(default=None, ge=0)
@@ -454,6 +480,8 @@ class ServingNamespace(_Model):
     """Identity-provider group bound to the namespace's team role (`ml-team`: edit workloads, TrainJobs and InferenceServices included, not the quota, limits or network policies), as your cluster's authentication reports it (name, email or object id)."""
     gpus: int = Field(default=0, ge=0, le=4096)
     """Quota of GPUs (`requests.nvidia.com/gpu`; a time-slice replica or MIG slice counts as one)."""
+    tpus: int = Field(default=0, ge=0, le=65536)
+    """Quota of TPU chips (`requests.google.com/tpu`), set only on a stack with tpuPools."""
     cpu: str = "16"
     """Quota of CPU requests, a Kubernetes quantity."""
     memory: str = "64Gi"
@@ -530,6 +558,8 @@ class StackConfig(_Model):
     """GPU node pools, tainted `nvidia.com/gpu=present:NoSchedule` and labelled portably."""
     cpu_pools: list[CpuPool] = Field(default_factory=list)
     """CPU worker pools (untainted, labelled portably) for CPU-only workloads; the system pool runs only the platform."""
+    tpu_pools: list[TpuPool] = Field(default_factory=list)
+    """Cloud TPU slice pools (GKE only; a one-line error on other clouds), tainted `google.com/tpu=present:NoSchedule` and labelled portably."""
     network: Network = Field(default_factory=Network)
     """Address ranges and API access."""
     tags: dict[str, str] = Field(default_factory=dict)

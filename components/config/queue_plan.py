@@ -4,7 +4,7 @@ the queueing settings (guaranteed GPUs per pool, borrowing within the cohort, we
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .model import QUANTITY_RE, Queueing, ServingNamespace
@@ -62,6 +62,15 @@ class TeamQueuePlan:
     memory: str
     reserved_cpu: str = "0"  # the rest of the namespace quota, for pods outside Kueue
     reserved_memory: str = "0"
+    # TPU chips (google.com/tpu) per TPU pool: guaranteed, and what the team may borrow there
+    # (everything the rest of the cohort holds in the pool: no separate limit).
+    tpus_per_pool: dict[str, int] = field(default_factory=dict)
+    tpu_borrowing_per_pool: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def tpu_borrowing_limit(self) -> int:
+        """TPU chips the team may borrow across the cohort: all the others hold."""
+        return sum(self.tpu_borrowing_per_pool.values())
 
 
 def _even_split(total: int, pools: list[str]) -> dict[str, int]:
@@ -71,10 +80,11 @@ def _even_split(total: int, pools: list[str]) -> dict[str, int]:
     return {p: base + (1 if i < extra else 0) for i, p in enumerate(pools)}
 
 
-def queue_plans(namespaces: Sequence[ServingNamespace], pools: list[str], queueing: Queueing) -> list[TeamQueuePlan]:
+def queue_plans(namespaces: Sequence[ServingNamespace], pools: list[str], queueing: Queueing,
+                tpu_pools: Sequence[str] = ()) -> list[TeamQueuePlan]:
     """A ClusterQueue per team (teams in the order their first namespace appears) over the
-    GPU pools named `pools`. Assumes the config passed
-    its checks (components/config/checks/workloads.py)."""
+    GPU pools named `pools` and the TPU pools named `tpu_pools`. Assumes the config passed
+    its checks (components/config/checks/workloads.py, checks/tpu.py)."""
     overrides = {q.team: q for q in queueing.queues}
     teams: dict[str, list[ServingNamespace]] = {}
     for ns in namespaces:
@@ -89,6 +99,14 @@ def queue_plans(namespaces: Sequence[ServingNamespace], pools: list[str], queuei
             nominal[team] = _even_split(total, pools)
     cohort_per_pool = {p: sum(n[p] for n in nominal.values()) for p in pools}
     cohort_total = sum(cohort_per_pool.values())
+    tpu_nominal: dict[str, dict[str, int]] = {}
+    for team, spaces in teams.items():
+        override = overrides.get(team)
+        if override is not None and override.tpus:
+            tpu_nominal[team] = {p: override.tpus.get(p, 0) for p in tpu_pools}
+        else:
+            tpu_nominal[team] = _even_split(sum(ns.tpus for ns in spaces), list(tpu_pools))
+    tpu_cohort = {p: sum(n[p] for n in tpu_nominal.values()) for p in tpu_pools}
     plans = []
     for team, spaces in teams.items():
         mine = nominal[team]
@@ -105,6 +123,8 @@ def queue_plans(namespaces: Sequence[ServingNamespace], pools: list[str], queuei
             borrowing_per_pool={p: min(limit, cohort_per_pool[p] - mine[p]) for p in pools},
             reserved_per_pool={p: override.reserved_gpus.get(p, 0) for p in pools} if override else {p: 0 for p in pools},
             weight=override.weight if override else 1,
+            tpus_per_pool=tpu_nominal[team],
+            tpu_borrowing_per_pool={p: tpu_cohort[p] - tpu_nominal[team][p] for p in tpu_pools},
             **_compute_split(spaces, sum(mine.values()), override.reserved_gpus if override else {}),
         ))
     return plans

@@ -98,7 +98,8 @@ class Platform(pulumi.ComponentResource):
         # what Kueue may admit for its team plus the team's share outside Kueue, and a second
         # quota holds the serving and notebook pods to that share.
         workload_settings = settings.workloads
-        plans = queue_plans(tuple(args.namespaces), [f.pool.name for f in handle.gpu_pools], workload_settings.queueing)
+        plans = queue_plans(tuple(args.namespaces), [f.pool.name for f in handle.gpu_pools], workload_settings.queueing,
+                            [f.pool for f in handle.tpu_pools])
         namespaces = tuple(args.namespaces)
         outside = None
         if workload_settings.queueing.enabled:

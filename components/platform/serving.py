@@ -113,9 +113,11 @@ class OutsideQueueShare:
     memory: Optional[str] = None
 
 
-def outside_queue_quota(share: OutsideQueueShare, gpu_resources: Sequence[str]) -> dict[str, Any]:
-    """The ResourceQuota spec holding pods of the serving and notebook classes to the share."""
+def outside_queue_quota(share: OutsideQueueShare, gpu_resources: Sequence[str], tpu_resources: Sequence[str] = ()) -> dict[str, Any]:
+    """The ResourceQuota spec holding pods of the serving and notebook classes to the share
+    (no TPU chips: TPU slices are queued through Kueue only)."""
     hard = {f"requests.{r}": str(share.gpus) for r in gpu_resources}
+    hard.update({f"requests.{r}": "0" for r in tpu_resources})
     if share.cpu is not None and share.memory is not None:
         hard.update({"requests.cpu": share.cpu, "requests.memory": share.memory})
     return {
@@ -138,7 +140,7 @@ def gpu_quota_resources(handle: ClusterHandle) -> list[str]:
     return sorted(names)
 
 
-def quota_hard(ns: ServingNamespace, gpu_resources: Sequence[str]) -> dict[str, str]:
+def quota_hard(ns: ServingNamespace, gpu_resources: Sequence[str], tpu_resources: Sequence[str] = ()) -> dict[str, str]:
     hard = {
         "requests.cpu": ns.cpu,
         "requests.memory": ns.memory,
@@ -146,6 +148,8 @@ def quota_hard(ns: ServingNamespace, gpu_resources: Sequence[str]) -> dict[str, 
     # Quota on extended resources exists only for requests (Kubernetes sets limit = request).
     for resource in gpu_resources:
         hard[f"requests.{resource}"] = str(ns.gpus)
+    for resource in tpu_resources:
+        hard[f"requests.{resource}"] = str(ns.tpus)
     return sorted_dict(hard)
 
 
@@ -271,7 +275,7 @@ class Serving(pulumi.ComponentResource):
         k8s.core.v1.ResourceQuota(
             f"{base}-quota",
             metadata=metadata("compute", ns.name, "serving", "quota", team),
-            spec={"hard": quota_hard(ns, gpu_resources)},
+            spec={"hard": quota_hard(ns, gpu_resources, sorted({f.resource for f in handle.tpu_pools}))},
             opts=scope.opts(namespace),
         )
         share = (args.outside_queue or {}).get(ns.name)
@@ -279,7 +283,7 @@ class Serving(pulumi.ComponentResource):
             k8s.core.v1.ResourceQuota(
                 f"{base}-outside-queue-quota",
                 metadata=metadata(OUTSIDE_QUEUE_QUOTA, ns.name, "serving", "quota", team),
-                spec=outside_queue_quota(share, gpu_resources),
+                spec=outside_queue_quota(share, gpu_resources, sorted({f.resource for f in handle.tpu_pools})),
                 opts=scope.opts(namespace),
             )
         k8s.core.v1.LimitRange(

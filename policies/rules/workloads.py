@@ -24,6 +24,8 @@ from .types import (
 
 DOMAIN = "workloads"
 GPU_RESOURCE = re.compile(r"^nvidia\.com/(gpu|mig-.+)$")
+# Cloud TPU chips as GKE's TPU device plugin advertises them; Kueue queues them like GPUs.
+TPU_RESOURCE = "google.com/tpu"
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 
 TRAIN_JOB = "kubernetes:trainer.kubeflow.org/v1alpha1:TrainJob"
@@ -73,6 +75,10 @@ def requests_gpus(obj: Any) -> bool:
     return any(isinstance(key, str) and GPU_RESOURCE.match(key) for _, key, _ in _walk(obj))
 
 
+def requests_tpus(obj: Any) -> bool:
+    return any(key == TPU_RESOURCE for _, key, _ in _walk(obj))
+
+
 def _team_namespaces(resources: Sequence[Resource]) -> set[str]:
     out = set()
     for r in resources:
@@ -93,7 +99,7 @@ def _team_namespaces(resources: Sequence[Resource]) -> set[str]:
     title="GPU jobs in team namespaces go through a queue",
     domain=DOMAIN,
     types=[K8S_NAMESPACE, *QUEUED_KINDS],
-    description=f"A Job, CronJob, Pod, JobSet or TrainJob that asks for GPUs in a team namespace (label {SERVING_LABEL}: \"true\") carries {QUEUE_LABEL}, so Kueue admits it within the team's quota.",
+    description=f"A Job, CronJob, Pod, JobSet or TrainJob that asks for GPUs or TPU chips ({TPU_RESOURCE}) in a team namespace (label {SERVING_LABEL}: \"true\") carries {QUEUE_LABEL}, so Kueue admits it within the team's quota.",
     severity="medium",
     level="advisory",
     fix=f"Add the label {QUEUE_LABEL}: default (the team namespace's LocalQueue) to the job's metadata.",
@@ -106,14 +112,16 @@ def workloads_gpu_jobs_queued(resources: Sequence[Resource], ctx: Context):
             continue
         try:
             namespace = get(r.props, "metadata.namespace")
-            if namespace not in teams or not requests_gpus(get(r.props, "spec")):
+            spec = get(r.props, "spec")
+            what = "GPUs" if requests_gpus(spec) else "TPU chips" if requests_tpus(spec) else None
+            if namespace not in teams or what is None:
                 continue
             labels = get(r.props, labels_path) or {}
             queue = get(labels, [QUEUE_LABEL])
         except UnknownValue:
             continue
         if not queue:
-            yield Finding(f"{r.type.rsplit(':', 1)[-1]} in team namespace {namespace} asks for GPUs without the {QUEUE_LABEL} label: it bypasses the team's queue.", resource=r)
+            yield Finding(f"{r.type.rsplit(':', 1)[-1]} in team namespace {namespace} asks for {what} without the {QUEUE_LABEL} label: it bypasses the team's queue.", resource=r)
 
 
 def _gpu_pod_specs(r: Resource) -> Iterator[tuple[str, dict[str, Any]]]:

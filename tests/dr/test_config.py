@@ -84,3 +84,12 @@ def test_idle_standby_builds_gpu_pools_at_zero_and_failover_restores_the_file_si
     assert [p.min_nodes for p in effective_config(standby, plan_for(standby, "s-dr")).gpu_pools] == [0]
     failed = load({**AWS, "region": "us-west-2", "dr": {"role": "standby", "failover": True}})
     assert [p.min_nodes for p in effective_config(failed, plan_for(failed, "s-dr")).gpu_pools] == [2]
+
+
+def test_idle_standby_keeps_no_tpu_slice_up_and_failover_restores_it():
+    gcp = {"cloud": "gcp", "region": "us-central1", "gcp": {"project": "ml-platform-dr"}, **PRIVATE,
+           "tpuPools": [{"name": "v5e", "generation": "v5e", "topology": "4x4", "minSlices": 1}]}
+    standby = load({**gcp, "dr": {"role": "standby", "primaryRegion": "us-east4"}})
+    assert [p.min_slices for p in effective_config(standby, plan_for(standby, "s-dr")).tpu_pools] == [0]
+    failed = load({**gcp, "dr": {"role": "standby", "primaryRegion": "us-east4", "failover": True}})
+    assert [p.min_slices for p in effective_config(failed, plan_for(failed, "s-dr")).tpu_pools] == [1]

@@ -956,6 +956,13 @@ TRAIN_JOB = {
     "metadata": {"name": "finetune", "namespace": "training", "labels": {"kueue.x-k8s.io/queue-name": "default"}},
     "spec": {"runtimeRef": {"name": "torch-distributed"}, "trainer": {"numNodes": 2, "resourcesPerNode": {"limits": {"nvidia.com/gpu": 1}}}},
 }
+TPU_JOB_SET = {
+    "metadata": {"name": "jax", "namespace": "training", "labels": {"kueue.x-k8s.io/queue-name": "default"}},
+    "spec": {"replicatedJobs": [{"name": "slice", "template": {"spec": {"parallelism": 4, "template": {"spec": {
+        "restartPolicy": "Never",
+        "containers": [{"name": "jax", "image": "python:3.12.12-slim", "resources": {"requests": {"google.com/tpu": 4}, "limits": {"google.com/tpu": 4}}}],
+    }}}}}]},
+}
 ISVC = {
     "metadata": {"name": "sentiment", "namespace": "inference"},
     "spec": {"predictor": {"model": {"modelFormat": {"name": "huggingface"}, "storageUri": "hf://org/model", "resources": GPU_RESOURCES}}},
@@ -979,16 +986,20 @@ CASES += [
         bad=[
             _ns_and(t.K8S_JOB, patch(QUEUED_JOB, {("metadata", "labels", "kueue.x-k8s.io/queue-name"): DELETE})),
             _ns_and(w.TRAIN_JOB, patch(TRAIN_JOB, {"metadata.labels": DELETE})),
+            # A TPU slice job (examples/tpu/jax-jobset.yaml's shape) without its queue label.
+            _ns_and(w.JOB_SET, patch(TPU_JOB_SET, {"metadata.labels": DELETE})),
         ],
         good=[
             _ns_and(t.K8S_JOB, QUEUED_JOB),
             _ns_and(w.TRAIN_JOB, TRAIN_JOB),
+            _ns_and(w.JOB_SET, TPU_JOB_SET),
             # Outside a team namespace the rule does not judge.
             _ns_and(t.K8S_JOB, patch(QUEUED_JOB, {"metadata.namespace": "batch", ("metadata", "labels", "kueue.x-k8s.io/queue-name"): DELETE})),
             # A CPU-only job needs no queue.
             _ns_and(t.K8S_JOB, patch(QUEUED_JOB, {"spec.template.spec.containers.0.resources": {"requests": {"cpu": "1"}}, "metadata.labels": DELETE})),
         ],
-        expect=["Job in team namespace training", "TrainJob in team namespace training"],
+        expect=["Job in team namespace training asks for GPUs", "TrainJob in team namespace training",
+                "JobSet in team namespace training asks for TPU chips"],
     ),
     Case(
         "workloads-gpu-pods-accounted",

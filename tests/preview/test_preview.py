@@ -32,7 +32,7 @@ def test_every_stack_previews_cleanly(stack, capsys, tmp_path):
     assert out.rstrip().endswith(f"stack {stack} is valid")
     plan = json.loads((tmp_path / "plan.json").read_text())
     assert plan["stack"] == stack and plan["project"] == "ml-clusters"
-    assert set(plan) == {"stack", "project", "resources", "outputs", "gpu_pools", "policy", "dr", "cost", "timeToReady", "choices"}
+    assert set(plan) == {"stack", "project", "resources", "outputs", "gpu_pools", "tpu_pools", "policy", "dr", "cost", "timeToReady", "choices"}
     assert not [v for v in plan["policy"]["violations"] if v["level"] == "mandatory"]
     assert "[secret]" in json.dumps(plan["outputs"]["kubeconfig"])
     urns = {r["urn"] for r in plan["resources"]}

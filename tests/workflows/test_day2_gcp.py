@@ -8,7 +8,8 @@ bridges), read at main as stored:
   taint update in place (GKE UpdateNodePool, a rolling node recreation by the pool's upgrade
   settings); spot is immutable (Config Connector ContainerNodePool spec.nodeConfig.spot
   "Immutable", generated from the same schema).
-- resource_container_node_pool.go: name_prefix ForceNew (a unique suffix per pool, so a
+- resource_container_node_pool.go: placement_policy ForceNew (a TPU slice's topology is fixed
+  with its node pool); name_prefix ForceNew (a unique suffix per pool, so a
   replacement comes up before the old pool goes); autoscaling and node_locations update in place.
 - resource_container_cluster.go: min_master_version, master_authorized_networks_config,
   release_channel update in place.
@@ -31,6 +32,7 @@ FACTS = [
     Fact(POOL, "nodeConfig.guestAccelerators", "replace", TF_NC + " guest_accelerator ForceNew"),
     Fact(POOL, "nodeConfig.spot", "replace", "Config Connector ContainerNodePool nodeConfig.spot Immutable"),
     Fact(POOL, "namePrefix", "replace", TF_NP + " name_prefix ForceNew"),
+    Fact(POOL, "placementPolicy", "replace", TF_NP + " placement_policy ForceNew"),
     Fact(POOL, "nodeConfig.machineType", "update", TF_NC + " machine_type (UpdateNodePool)"),
     Fact(POOL, "nodeConfig.diskSizeGb", "update", TF_NC + " disk_size_gb (UpdateNodePool)"),
     Fact(POOL, "nodeConfig.labels", "update", TF_NC + " labels (UpdateNodePool)"),
@@ -127,3 +129,45 @@ def test_a_gpu_type_the_region_lacks_is_refused_at_config_time_with_one_line():
 def test_release_channel_change_updates_the_cluster_in_place(before):
     cluster = change(before, stack(gcp={**BASE["gcp"], "releaseChannel": "RAPID"}))["ml-test-gke"]
     assert cluster.action == "update" and cluster.paths == ("releaseChannel.channel",)
+
+
+# --- TPU slice pools (components/clouds/gcp/tpu.py) ---------------------------------------------
+
+V5E = {"name": "v5e", "generation": "v5e", "topology": "4x4"}
+
+
+def test_adding_a_tpu_pool_only_creates_its_node_pool(before):
+    outcomes = change(before, stack(tpuPools=[V5E]))
+    assert {(name, o.action) for name, o in outcomes.items()} == {("ml-test-v5e", "create")}
+
+
+def test_a_new_slice_topology_replaces_the_pool_under_a_new_name_and_a_new_minimum_updates_it(before):
+    """GKE cannot grow or reshape a multi-host slice: the provider replaces the pool
+    (placement_policy ForceNew), under a new generated name so the old slice's pool goes after."""
+    with_tpu = plan_for(stack(tpuPools=[V5E]))
+    pool = change(with_tpu, stack(tpuPools=[{**V5E, "topology": "4x8"}]))["ml-test-v5e"]
+    assert "placementPolicy.tpuTopology" in pool.paths
+    assert_replace_is_clash_free(pool, GENERATED_NAMES)
+    # Keeping the slice up (minSlices 1) is an autoscaling change, in place; the new initial
+    # size (ForceNew in the provider) is ignored after creation (ignoreChanges), as on GPU pools.
+    pool = change(with_tpu, stack(tpuPools=[{**V5E, "minSlices": 1}]))["ml-test-v5e"]
+    assert pool.action == "update" and set(pool.paths) == {"autoscaling.totalMinNodeCount", "initialNodeCount"}, pool
+    assert "initialNodeCount" in with_tpu.one(POOL, "ml-test-v5e").ignore_changes
+
+
+def test_staging_gains_its_tpu_pool_and_team_chips_by_creates_and_in_place_updates_only():
+    """staging-gcp as it was before its TPU pool (no tpuPools, no TPU chips in namespaces and
+    queues) against the stack file: the pool and its flavor are created, the teams'
+    ClusterQueues and the namespaces' quotas change in place, nothing is replaced or deleted."""
+    from components.config import raw_from_pulumi
+    from components.config.checks.tpu import without_tpu_chips
+    from preview import engine
+
+    values, _ = engine.read_stack_config("staging-gcp")
+    raw, _ = raw_from_pulumi(values)
+    before_tpu = {k: v for k, v in without_tpu_chips(raw).items() if k != "tpuPools"}
+    outcomes = classify(plan_for(before_tpu, stack="staging-gcp"), plan_stack_changed("staging-gcp"), FACTS)
+    actions = {(o.type.rsplit(":", 1)[-1], o.name.removeprefix("ml-staging-gcp-"), o.action) for o in outcomes.values()}
+    assert {a for a in actions if a[2] == "create"} == {("NodePool", "v5e", "create"), ("ResourceFlavor", "workloads-flavor-tpu-v5e", "create")}
+    assert {a[0] for a in actions if a[2] == "update"} == {"ClusterQueue", "ResourceQuota"}
+    assert not [a for a in actions if a[2] in ("replace", "delete")]

@@ -17,7 +17,7 @@ from ...catalog import versions
 from ...config import CpuPool, GpuPool, StackConfig
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
-from . import coldstart
+from . import coldstart, tpu
 from .admission import CLUSTER_EVALUATION_MODE
 
 # Everything a node does with Google APIs is governed by IAM; the scope only opens the door.
@@ -158,6 +158,8 @@ class GkeCluster(pulumi.ComponentResource):
         )
         self.cpu_pools = {pool.name: self._cpu_pool(pool) for pool in config.cpu_pools}
         self.gpu_pools = {pool.name: self._gpu_pool(pool) for pool in config.gpu_pools}
+        # TPU slice pools (tpu.py), in parallel with the GPU pools.
+        self.tpu_pools = {pool.name: tpu.tpu_node_pool(self, pool) for pool in config.tpu_pools}
 
         kubeconfig = exec_kubeconfig(
             cluster_name=self.cluster.name,
@@ -571,6 +573,7 @@ class GkeCluster(pulumi.ComponentResource):
             cloud_manages_device_plugin=True,
             gpu_metrics=GKE_DCGM,
             gpu_pools=pools,
+            tpu_pools=tpu.tpu_pool_facts(self.config),
             gpu_node_selector={conventions.GPU_NODE_LABEL: "true"},
             system_tolerations=self._system_tolerations(),
             internal_lb_annotations={"networking.gke.io/load-balancer-type": "Internal"},

@@ -20,6 +20,7 @@ from .existing import existing_problems, kubeconfig_problems
 from .namespaces import namespace_problems
 from .network import cidr_problems
 from .pools import cpu_pools_problems, gpu_pools_problems, system_pool_problems
+from .tpu import tpu_pools_problems, tpu_quota_problems, without_tpu_chips
 from .workloads import workloads_problems
 
 
@@ -34,6 +35,7 @@ def semantic_problems(cfg: StackConfig) -> list[str]:
     out += system_pool_problems(cfg)
     out += cpu_pools_problems(cfg, region)
     out += gpu_pools_problems(cfg.gpu_pools, cfg.cloud, region)
+    out += tpu_pools_problems(cfg, region)
     out += cloud_settings_problems(cfg)
     out += kubeconfig_problems(cfg)
     out += alert_problems(cfg)
@@ -41,6 +43,7 @@ def semantic_problems(cfg: StackConfig) -> list[str]:
     out += existing_problems(cfg)
     out += dr_problems(cfg, region)
     out += workloads_problems(cfg)
+    out += tpu_quota_problems(cfg)
     out += tag_problems(cfg)
     return list(dict.fromkeys(out))
 
@@ -71,6 +74,8 @@ def partial_semantic_problems(raw: dict[str, Any], err: ValidationError) -> list
     does not hide the catalog and range problems of everything else."""
     rejected = {e["loc"][0] for e in err.errors() if e["loc"]}
     trimmed = {k: v for k, v in raw.items() if k not in rejected and k != "gpuPools"}
+    if "tpuPools" in rejected:
+        trimmed = without_tpu_chips(trimmed)
     out: list[str] = []
     cloud = raw.get("cloud") if "cloud" not in rejected else None
     region = raw.get("region") if "region" not in rejected else None

@@ -147,6 +147,9 @@ class Workloads(pulumi.ComponentResource):
             for facts in handle.gpu_pools:
                 flavor = queueing.resource_flavor(facts, handle)
                 k8s.apiextensions.CustomResource(f"{name}-flavor-{flavor['metadata']['name']}", **flavor, opts=scope.opts(kueue))
+            for tpu_facts in handle.tpu_pools:
+                flavor = queueing.tpu_resource_flavor(tpu_facts)
+                k8s.apiextensions.CustomResource(f"{name}-flavor-{flavor['metadata']['name']}", **flavor, opts=scope.opts(kueue))
             for plan in args.plans:
                 cq = k8s.apiextensions.CustomResource(
                     f"{name}-clusterqueue-{plan.team}", **queueing.cluster_queue(plan, settings.queueing.cohort, handle), opts=scope.opts(kueue)

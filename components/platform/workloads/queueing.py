@@ -8,6 +8,10 @@
   servers and notebooks (`reservedGpus`), own pools first; it may borrow what other teams
   leave idle (up to `borrowingLimit`), which they reclaim by preemption for their own
   queued jobs;
+- with TPU slice pools (handle.tpu_pools): a ResourceFlavor per pool selecting its slice
+  (the pool label and the cloud's slice labels) with the TPU taint and toleration, and in
+  every ClusterQueue a group covering the chips (google.com/tpu): the team's own chips per
+  pool, the rest of the cohort's borrowable;
 - a LocalQueue named `default` in each team namespace: jobs carry the label
   `kueue.x-k8s.io/queue-name: default`, and Kueue sets it on a Job, JobSet or TrainJob
   created there without one (Kueue's default-LocalQueue name).
@@ -21,7 +25,7 @@ import yaml
 
 from ...config import ServingNamespace
 from ...conventions import GPU_TAINT, POOL_LABEL, GPU_MODEL_LABEL
-from ...handle import ClusterHandle, GpuPoolFacts
+from ...handle import ClusterHandle, GpuPoolFacts, TpuPoolFacts
 from ..common import READ_VERBS, SERVING_LABEL, TEAM_LABEL, gpu_tolerations, sorted_dict
 from ..serving import OutsideQueueShare, gpu_quota_resources
 from ..common import system_placement
@@ -149,6 +153,44 @@ def resource_flavor(facts: GpuPoolFacts, handle: ClusterHandle) -> dict[str, Any
     }
 
 
+def tpu_flavor_name(pool: str) -> str:
+    return f"tpu-{pool}"
+
+
+def tpu_resource_flavor(facts: TpuPoolFacts) -> dict[str, Any]:
+    """The TPU pool's ResourceFlavor: its nodes' labels (the pool and the cloud's slice labels,
+    which Kueue adds to an admitted pod's nodeSelector), the TPU taint its nodes carry, and the
+    toleration Kueue adds to the pods it admits there."""
+    taint = facts.taint
+    return {
+        "api_version": API_VERSION,
+        "kind": "ResourceFlavor",
+        "metadata": {"name": tpu_flavor_name(facts.pool), "labels": {POOL_LABEL: facts.pool}},
+        "spec": {
+            "nodeLabels": sorted_dict(facts.node_labels),
+            "nodeTaints": [{"key": taint.key, "value": taint.value, "effect": taint.effect}],
+            "tolerations": [taint.toleration()],
+        },
+    }
+
+
+def tpu_resource_group(plan: TeamQueuePlan, pools: Sequence[TpuPoolFacts]) -> dict[str, Any]:
+    """The ClusterQueue's TPU group: chips per TPU pool (own pools first), borrowable up to what
+    the rest of the cohort holds there. A multi-host job asks for a whole slice, so a team
+    whose own share is smaller runs it on chips it borrows."""
+    resource = pools[0].resource
+    indexed = list(enumerate(pools))
+    ordered = [f for _, f in sorted(indexed, key=lambda item: (-plan.tpus_per_pool.get(item[1].pool, 0), item[0]))]
+    return {
+        "coveredResources": [resource],
+        "flavors": [{"name": tpu_flavor_name(f.pool), "resources": [{
+            "name": resource,
+            "nominalQuota": str(plan.tpus_per_pool.get(f.pool, 0)),
+            "borrowingLimit": str(plan.tpu_borrowing_per_pool.get(f.pool, 0)),
+        }]} for f in ordered],
+    }
+
+
 def cpu_flavor() -> dict[str, Any]:
     return {"api_version": API_VERSION, "kind": "ResourceFlavor", "metadata": {"name": CPU_FLAVOR}, "spec": {}}
 
@@ -179,6 +221,8 @@ def cluster_queue(plan: TeamQueuePlan, cohort: str, handle: ClusterHandle) -> di
                 resources.append({"name": resource, "nominalQuota": str(own), "borrowingLimit": str(borrow)})
             flavors.append({"name": flavor_name(pool), "resources": resources})
         groups.append({"coveredResources": list(gpu_resources), "flavors": flavors})
+    if handle.tpu_pools:
+        groups.append(tpu_resource_group(plan, handle.tpu_pools))
     return {
         "api_version": API_VERSION,
         "kind": "ClusterQueue",
@@ -241,7 +285,11 @@ def namespace_quotas(namespaces: Sequence[ServingNamespace], plans: Sequence[Tea
             continue
         cpu = sum_quantities([plan.cpu, plan.reserved_cpu]) if reserved_gpus(plan) else plan.cpu
         memory = sum_quantities([plan.memory, plan.reserved_memory]) if reserved_gpus(plan) else plan.memory
-        out.append(ns.model_copy(update={"gpus": ceilings[ns.name], "cpu": cpu, "memory": memory}))
+        update: dict = {"gpus": ceilings[ns.name], "cpu": cpu, "memory": memory}
+        if plan.tpus_per_pool:
+            # As for GPUs: all the team may be admitted (own and borrowed) can land in one namespace.
+            update["tpus"] = sum(plan.tpus_per_pool.values()) + plan.tpu_borrowing_limit
+        out.append(ns.model_copy(update=update))
     return tuple(out)
 
 

@@ -140,7 +140,8 @@ def test_nodes_run_as_a_dedicated_account_with_exactly_two_roles(staging):
     assert {b["project"] for b in bindings} == {"ml-platform-staging"}
     # Every node, including GKE's short-lived default pool, runs as that account.
     configs = [cluster(staging)["nodeConfig"]] + [inputs(p)["nodeConfig"] for p in staging.by_type(NODE_POOL)]
-    assert len(configs) == 4
+    # The default pool, system, l4, a100 and the v5e TPU slice pool.
+    assert len(configs) == 5
     for config in configs:
         assert config["serviceAccount"] == email
         assert config["oauthScopes"] == ["https://www.googleapis.com/auth/cloud-platform"]
@@ -247,7 +248,7 @@ def test_zonal_location_prefers_earliest_zone_on_a_tie():
 
 def test_every_pool_is_cos_shielded_on_the_metadata_server_and_auto_managed(staging, prod):
     pools = staging.by_type(NODE_POOL) + prod.by_type(NODE_POOL)
-    assert len(pools) == 7
+    assert len(pools) == 8  # staging: system, l4, a100 and the v5e TPU pool; prod: four
     for p in map(inputs, pools):
         node = p["nodeConfig"]
         assert node["imageType"] == "COS_CONTAINERD"
@@ -619,7 +620,7 @@ def test_staging_stack_previews_end_to_end(staging):
     assert {"mlclusters:clouds:GkeCluster", "pulumi:providers:gcp", "pulumi:providers:kubernetes"} <= {
         r.type for r in staging.resources
     }
-    assert sorted(r.name.rsplit("-", 1)[-1] for r in staging.by_type(NODE_POOL)) == ["a100", "l4", "system"]
+    assert sorted(r.name.rsplit("-", 1)[-1] for r in staging.by_type(NODE_POOL)) == ["a100", "l4", "system", "v5e"]
     assert staging.outputs["cloud"] == "gcp" and staging.outputs["region"] == "us-central1"
     assert staging.outputs["gpuPools"] == ["l4", "a100"]
     backend = staging.one("mlclusters:clouds:GkeCluster")

@@ -23,6 +23,9 @@ KUEUE = "kueue.x-k8s.io/v1beta2"
 # clustertrainingruntimes}.yaml @ v2.3.0; the runtime's template is a JobSet spec
 # (kubernetes-sigs/jobset api/jobset/v1alpha2/jobset_types.go @ v0.12.0).
 TRAINER = "trainer.kubeflow.org/v1alpha1"
+# kubernetes-sigs/jobset api/jobset/v1alpha2/jobset_types.go @ v0.12.0 (the JobSet the
+# trainer's chart installs; examples/tpu submits one directly).
+JOBSET = "jobset.x-k8s.io/v1alpha2"
 # kserve/kserve charts/kserve-crd/templates/serving.kserve.io_inferenceservices.yaml @ v0.20.0
 # (pkg/apis/serving/v1beta1/{inference_service,component,predictor}.go).
 KSERVE = "serving.kserve.io/v1beta1"
@@ -35,6 +38,7 @@ SERVED = {
     (TRAINER, "TrainJob"): (True, True),
     (TRAINER, "ClusterTrainingRuntime"): (True, True),
     (KSERVE, "InferenceService"): (True, True),
+    (JOBSET, "JobSet"): (True, True),
 }
 
 TOLERATION = {"effect", "key", "operator", "tolerationSeconds", "value"}
@@ -80,6 +84,13 @@ FIELDS: dict[tuple[str, str], dict[str, set[str]]] = {
         "spec.template.spec.replicatedJobs[].dependsOn[]": {"name", "status"},
         "spec.template.spec.successPolicy": {"operator", "targetReplicatedJobs"},
     },
+    (JOBSET, "JobSet"): {
+        "spec": {"coordinator", "failurePolicy", "managedBy", "network", "replicatedJobs", "startupPolicy",
+                 "successPolicy", "suspend", "ttlSecondsAfterFinished", "volumeClaimPolicies"},
+        "spec.failurePolicy": {"maxRestarts", "restartStrategy", "rules"},
+        "spec.network": {"enableDNSHostnames", "publishNotReadyAddresses", "subdomain"},
+        "spec.replicatedJobs[]": {"dependsOn", "groupName", "name", "replicas", "template"},
+    },
     (KSERVE, "InferenceService"): {
         "spec": {"canary", "explainer", "predictor", "transformer"},
         "spec.canary[]": {"predictor", "trafficPercent"},
@@ -92,6 +103,7 @@ FIELDS: dict[tuple[str, str], dict[str, set[str]]] = {
 REQUIRED: dict[tuple[str, str], dict[str, set[str]]] = {
     (TRAINER, "TrainJob"): {"spec": {"runtimeRef"}, "spec.runtimeRef": {"name"}},
     (KSERVE, "InferenceService"): {"spec": {"predictor"}, "spec.canary[]": {"predictor", "trafficPercent"}},
+    (JOBSET, "JobSet"): {"spec.replicatedJobs[]": {"name", "template"}},
 }
 
 # InferenceService predictor = a PodSpec + KServe's component extension + one predictor
@@ -145,6 +157,9 @@ def _embedded(key: tuple[str, str], obj: dict[str, Any]) -> list[str]:
     out: list[str] = []
     if key == (TRAINER, "ClusterTrainingRuntime"):
         for where, template in _at(obj, "spec.template.spec.replicatedJobs[].template"):
+            out += _kubernetes("Job", "batch/v1", {"spec": template.get("spec", {})}, where)
+    if key == (JOBSET, "JobSet"):
+        for where, template in _at(obj, "spec.replicatedJobs[].template"):
             out += _kubernetes("Job", "batch/v1", {"spec": template.get("spec", {})}, where)
     if key == (KSERVE, "InferenceService"):
         for path in ("spec.predictor", "spec.canary[].predictor"):
