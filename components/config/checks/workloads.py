@@ -76,6 +76,8 @@ def workloads_problems(cfg: "StackConfig") -> list[str]:
         out += capacity_problems(cfg)
     if wl.training.enabled and not q.enabled:
         out.append(f"{key}.training.enabled: true needs queueing (TrainJobs are admitted by Kueue); allowed: set {key}.queueing.enabled true")
+    if wl.tuning.enabled and not q.enabled:
+        out.append(f"{key}.tuning.enabled: true needs queueing (Katib's trial Jobs are admitted by Kueue); allowed: set {key}.queueing.enabled true")
     if wl.serving.enabled and wl.serving.cert_manager == "none":
         out.append(
             f"{key}.serving.certManager: 'none' leaves KServe's webhooks without certificates; allowed: install, or existing where cert-manager already runs"
