@@ -184,27 +184,28 @@ def release_values(handle: ClusterHandle, settings: PipelineSettings) -> dict[st
     }
 
 
-def artifact_repository(store: ModelStore, namespace: str) -> pulumi.Output[str]:
-    """The namespace's default artifact repository (the ConfigMap value, YAML): the model
-    store by its URL's protocol, with the SDK's credentials (the pod's workload identity),
-    under `pipelines/<namespace>/<workflow>/<pod>`."""
+def repository_body(url: str, region: str, namespace: str) -> dict[str, Any]:
+    """The namespace's default artifact repository: the model store by its URL's protocol
+    (s3://, gs://, https://<account>.blob.core.windows.net/<container>), with the SDK's
+    credentials (the pod's workload identity; docs/configure-artifact-repository.md at
+    v4.0.6: `useSDKCreds` for S3 and Azure, no `serviceAccountKeySecret` for GCS), under
+    `pipelines/<namespace>/<workflow>/<pod>`."""
     key_format = f"{ARTIFACT_PREFIX}/{namespace}/{{{{workflow.name}}}}/{{{{pod.name}}}}"
+    scheme, _, rest = url.partition("://")
+    host, _, path = rest.partition("/")
+    if scheme == "s3":
+        return {"s3": {"bucket": host, "endpoint": f"s3.{region}.amazonaws.com", "region": region,
+                       "useSDKCreds": True, "keyFormat": key_format}}
+    if scheme == "gs":
+        return {"gcs": {"bucket": host, "keyFormat": key_format}}
+    return {"azure": {"endpoint": f"{scheme}://{host}", "container": path, "useSDKCreds": True, "blobNameFormat": key_format}}
 
-    def render(url: str) -> str:
-        scheme, _, rest = url.partition("://")
-        host, _, path = rest.partition("/")
-        if scheme == "s3":
-            body = {"s3": {"bucket": host, "endpoint": f"s3.{store.region}.amazonaws.com", "region": store.region,
-                           "useSDKCreds": True, "keyFormat": key_format}}
-        elif scheme == "gs":
-            # No serviceAccountKeySecret: GKE Workload Identity (docs/configure-artifact-repository.md).
-            body = {"gcs": {"bucket": host, "keyFormat": key_format}}
-        else:
-            # https://<account>.blob.core.windows.net/<container>
-            body = {"azure": {"endpoint": f"{scheme}://{host}", "container": path, "useSDKCreds": True, "blobNameFormat": key_format}}
-        return yaml.safe_dump(body, sort_keys=True)
 
-    return pulumi.Output.from_input(store.write_url or store.url).apply(render)
+def artifact_repository(store: ModelStore, namespace: str) -> pulumi.Output[str]:
+    """The ConfigMap value (YAML) for the store, where readwrite namespaces write."""
+    return pulumi.Output.from_input(store.write_url or store.url).apply(
+        lambda url: yaml.safe_dump(repository_body(url, store.region, namespace), sort_keys=True)
+    )
 
 
 def artifact_config_map(store: ModelStore, ns: ServingNamespace, labels: Mapping[str, str]) -> dict[str, Any]:

@@ -85,6 +85,14 @@ def with_workloads(**parts):
         with_workloads(notebooks={"enabled": True, "signIn": {**SIGN_IN, "tokenUrl": "http://login.example.com/token"}}),
         "platform.workloads.notebooks.signIn.tokenUrl: 'http://login.example.com/token' is not an https URL; allowed: https://...",
     ),
+    (
+        with_workloads(queueing={"enabled": False}, training={"enabled": False}, tuning={"enabled": True}),
+        "platform.workloads.tuning.enabled: true needs queueing (Katib's trial Jobs are admitted by Kueue); allowed: set platform.workloads.queueing.enabled true",
+    ),
+    (
+        with_workloads(pipelines={"enabled": True, "archiveStorage": "lots"}),
+        "platform.workloads.pipelines.archiveStorage: 'lots' is not valid; it must match ^([0-9]+(\\.[0-9]+)?)(m|k|Ki|Mi|Gi|Ti|M|G|T)?$",
+    ),
 ])
 def test_bad_workload_input_is_one_clear_line(raw, line):
     assert config_errors(raw) == [line]
