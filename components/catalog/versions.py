@@ -49,9 +49,10 @@ IMAGES: dict[str, str] = {
     "notebook-gpu": "quay.io/jupyter/pytorch-notebook:cuda12-2026-08-24",
     "notebook-cpu": "quay.io/jupyter/scipy-notebook:2026-08-24",
     # The metadata databases of pipelines (Argo Workflows' archive) and tuning (Katib): the
-    # PostgreSQL major Argo Workflows v4.0.6 tests its archive against (test/e2e manifests
-    # use postgres 17) and that Katib's postgres backend (lib/pq) speaks. By tag, a controller.
-    "postgres": "postgres:17.6-alpine",
+    # PostgreSQL 16 image and digest Argo Workflows' own postgres component runs
+    # (argoproj/argo-workflows v4.0.6 manifests/components/postgres/postgres-deployment.yaml);
+    # the tag names its major. Katib's postgres backend (lib/pq) speaks to it as well.
+    "postgres": "quay.io/fedora/postgresql-16:16@sha256:06d566b4be3ba0542690382c2586c5e7e033005cc09a689a5c1f5c1fe7c6cc96",
     # Katib v0.19.0 (kubeflow/katib manifests/v1beta1/installs/katib-standalone-postgres,
     # kustomization.yaml images and katib-config.yaml): the controller and database manager
     # run on the system pool; the metrics collector, the median-stop service and the

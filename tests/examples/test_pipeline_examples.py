@@ -21,9 +21,21 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 WORKFLOWS = ("pipelines/train-evaluate-deploy.yaml", "tuning/tune-and-register.yaml")
 
 
+# A workflow parameter that Argo substitutes as YAML (not inside a string), and a value it
+# takes: the `model-store` ConfigMap's POD_LABELS is JSON, `{}` off AKS.
+SUBSTITUTED = {"{{workflow.parameters.pod-labels}}": '{"azure.workload.identity/use": "true"}'}
+
+
 def created(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """What each `resource` template creates, by template name (Argo's {{...}} left as text)."""
-    return {t["name"]: yaml.safe_load(t["resource"]["manifest"]) for t in workflow["spec"]["templates"] if "resource" in t}
+    """What each `resource` template creates, by template name (Argo's other {{...}} left as text)."""
+    out = {}
+    for t in workflow["spec"]["templates"]:
+        if "resource" in t:
+            manifest = t["resource"]["manifest"]
+            for token, value in SUBSTITUTED.items():
+                manifest = manifest.replace(token, value)
+            out[t["name"]] = yaml.safe_load(manifest)
+    return out
 
 
 def every_object() -> list[dict[str, Any]]:
@@ -60,10 +72,16 @@ def test_the_pipeline_prepares_trains_evaluates_registers_and_deploys():
     assert train["spec"]["runtimeRef"]["name"] == training.torch_runtime(True)["metadata"]["name"]
     assert deploy["kind"] == "InferenceService"
     assert deploy["spec"]["predictor"]["model"]["storageUri"] == "{{inputs.parameters.storage-uri}}"
+    # The model server reads the store as `workload`, with the identity's pod labels (the
+    # model-store ConfigMap's SERVICE_ACCOUNT and POD_LABELS, components/platform/modelstore.py).
+    assert deploy["spec"]["predictor"]["serviceAccountName"] == "workload"
+    assert deploy["spec"]["predictor"]["labels"] == {"azure.workload.identity/use": "true"}
+    params = {p["name"]: p for p in wf["spec"]["arguments"]["parameters"]}
+    assert params["pod-labels"]["valueFrom"]["configMapKeyRef"] == {"name": "model-store", "key": "POD_LABELS"}
     # The registered model is an output artifact (the model store) and its URL a parameter.
     register = next(t for t in wf["spec"]["templates"] if t["name"] == "register")
     assert register["outputs"]["artifacts"] == [{"name": "model", "path": "/tmp/model", "archive": {"none": {}}}]
-    store = wf["spec"]["arguments"]["parameters"][2]["valueFrom"]["configMapKeyRef"]
+    store = params["model-store"]["valueFrom"]["configMapKeyRef"]
     assert store == {"name": "model-store", "key": "MODEL_STORE_WRITE_URL"}
 
 

@@ -292,7 +292,8 @@ class Workloads(pulumi.ComponentResource):
 
         account = k8s.core.v1.ServiceAccount(f"{name}-katib-controller-sa", metadata=meta(tuning.CONTROLLER, "controller"), opts=scope.opts(ns))
         role = k8s.rbac.v1.ClusterRole(
-            f"{name}-katib-controller-role", metadata={"name": tuning.CONTROLLER, "labels": tuning.labels("controller")},
+            f"{name}-katib-controller-role",
+            metadata={"name": tuning.CONTROLLER, "labels": tuning.labels("controller"), "annotations": tuning.ROLE_SKIPS},
             rules=[dict(r) for r in tuning.CONTROLLER_RULES], opts=scope.opts(),
         )
         binding = k8s.rbac.v1.ClusterRoleBinding(
@@ -319,7 +320,7 @@ class Workloads(pulumi.ComponentResource):
         )
         manager = k8s.apps.v1.Deployment(
             f"{name}-katib-db-manager",
-            **tuning.db_manager_deployment(handle, meta(tuning.DB_MANAGER, "db-manager", tuning.CHECKOV_SKIPS), tuning.database(settings)),
+            **tuning.db_manager_deployment(handle, meta(tuning.DB_MANAGER, "db-manager", tuning.DB_MANAGER_SKIPS), tuning.database(settings)),
             opts=scope.opts(ns, *db.ready),
         )
         controller_svc = k8s.core.v1.Service(
@@ -327,7 +328,7 @@ class Workloads(pulumi.ComponentResource):
         )
         controller = k8s.apps.v1.Deployment(
             f"{name}-katib-controller",
-            **tuning.controller_deployment(handle, meta(tuning.CONTROLLER, "controller", tuning.CHECKOV_SKIPS)),
+            **tuning.controller_deployment(handle, meta(tuning.CONTROLLER, "controller", tuning.CONTROLLER_SKIPS)),
             opts=scope.opts(ns, *crds, binding, config, cert, controller_svc, manager, manager_svc),
         )
         self.katib_controller = controller

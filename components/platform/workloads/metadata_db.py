@@ -9,14 +9,17 @@ block class, backed up with the cluster.
   pre-backup hook on the pod writes a consistent `pg_dump` onto the same volume first, so
   the snapshot Velero moves holds a dump that restores without WAL replay.
 - Only the named client pods reach port 5432 (a NetworkPolicy on the database pods).
-- The pod meets Pod Security `restricted`: the image's `postgres` user (uid 70 in the
-  Alpine build), no privilege escalation, every capability dropped, a read-only root file
-  system with the socket directory and /tmp on memory.
+- The pod meets Pod Security `restricted`: the image's `postgres` user (uid 26), no
+  privilege escalation, every capability dropped.
 
-Upstream facts: the official image (docker-library/postgres 17 alpine) reads POSTGRES_USER,
-POSTGRES_PASSWORD, POSTGRES_DB and PGDATA, runs as uid 70 and trusts local socket
-connections; Velero v1.18 backup hooks (`pre.hook.backup.velero.io/container`, `/command`
-as a JSON array, `/on-error`, `/timeout` pod annotations, docs/main/backup-hooks.md).
+Upstream facts: the image is the one Argo Workflows' own postgres component pins
+(quay.io/fedora/postgresql-16, argoproj/argo-workflows v4.0.6 manifests/components/postgres);
+it is sclorg's PostgreSQL container: POSTGRESQL_USER, POSTGRESQL_PASSWORD and
+POSTGRESQL_DATABASE create the application role and database, data under /var/lib/pgsql/data,
+user `postgres` (uid 26), which reaches the server as its superuser over the local socket
+(Argo's readiness probe runs `psql -U postgres` so). Velero v1.18 backup hooks
+(`pre.hook.backup.velero.io/container`, `/command` as a JSON array, `/on-error`, `/timeout`
+pod annotations, docs/main/backup-hooks.md).
 """
 
 from __future__ import annotations
@@ -36,18 +39,17 @@ from .releases import image_parts
 PORT = 5432
 USER_KEY = "username"
 PASSWORD_KEY = "password"
-POSTGRES_UID = 70
-DATA_PATH = "/var/lib/postgresql/data"
-PGDATA = f"{DATA_PATH}/pgdata"
-# The dump the pre-backup hook writes, on the volume beside PGDATA.
+POSTGRES_UID = 26
+DATA_PATH = "/var/lib/pgsql/data"
+# The dump the pre-backup hook writes, on the volume beside the server's own data.
 DUMP_PATH = f"{DATA_PATH}/ml-clusters-dump.sql"
 REQUESTS = {"cpu": "100m", "memory": "256Mi"}
 LIMITS = {"memory": "1Gi"}
 HOOK_TIMEOUT = "10m"
 SKIPS = {
-    "CKV_K8S_43": "the official postgres image is pinned by tag (components/catalog/versions.py)",
-    "CKV_K8S_40": "the official image's postgres user is uid 70; its data directory is owned by it",
-    "CKV_K8S_35": "the official image reads POSTGRES_PASSWORD from the environment only",
+    "CKV_K8S_40": "the image's postgres user is uid 26, which owns its data directory and maps to the superuser over the socket",
+    "CKV_K8S_35": "the image creates its role from POSTGRESQL_PASSWORD in the environment only",
+    "CKV_K8S_22": "the image's start scripts write its generated configuration under /var/lib/pgsql and /opt",
 }
 
 
@@ -74,7 +76,7 @@ class Database:
 
 def backup_hook() -> dict[str, str]:
     """Velero pre-backup hook annotations: a dump of every database onto the volume."""
-    command = ["/bin/sh", "-c", f'pg_dumpall --username="$POSTGRES_USER" --clean --file={DUMP_PATH}']
+    command = ["/bin/sh", "-c", f"pg_dumpall --username=postgres --clean --file={DUMP_PATH}"]
     return {
         "pre.hook.backup.velero.io/container": "postgres",
         "pre.hook.backup.velero.io/command": json.dumps(command),
@@ -87,28 +89,24 @@ def statefulset(db: Database, handle) -> dict[str, Any]:
     """StatefulSet keyword arguments."""
     repository, tag = image_parts("postgres")
     secret_env = [
-        {"name": "POSTGRES_USER", "valueFrom": {"secretKeyRef": {"name": db.name, "key": USER_KEY}}},
-        {"name": "POSTGRES_PASSWORD", "valueFrom": {"secretKeyRef": {"name": db.name, "key": PASSWORD_KEY}}},
+        {"name": "POSTGRESQL_USER", "valueFrom": {"secretKeyRef": {"name": db.name, "key": USER_KEY}}},
+        {"name": "POSTGRESQL_PASSWORD", "valueFrom": {"secretKeyRef": {"name": db.name, "key": PASSWORD_KEY}}},
     ]
-    ready = ["/bin/sh", "-c", 'pg_isready --username="$POSTGRES_USER" --host=127.0.0.1']
+    ready = ["pg_isready", "--host=127.0.0.1", f"--port={PORT}"]
     container = {
         "name": "postgres",
         "image": f"{repository}:{tag}",
-        "imagePullPolicy": "Always",
-        "env": [*secret_env, {"name": "POSTGRES_DB", "value": db.database}, {"name": "PGDATA", "value": PGDATA}],
+        "imagePullPolicy": "IfNotPresent",
+        "env": [*secret_env, {"name": "POSTGRESQL_DATABASE", "value": db.database}],
         "ports": [{"name": "postgres", "containerPort": PORT, "protocol": "TCP"}],
         "readinessProbe": {"exec": {"command": ready}, "periodSeconds": 10},
         "livenessProbe": {"exec": {"command": ready}, "initialDelaySeconds": 30, "periodSeconds": 30},
         "resources": {"requests": dict(REQUESTS), "limits": {"cpu": "1", **LIMITS}},
         "securityContext": {
             "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "privileged": False,
-            "readOnlyRootFilesystem": True, "runAsNonRoot": True, "runAsUser": POSTGRES_UID, "runAsGroup": POSTGRES_UID,
+            "readOnlyRootFilesystem": False, "runAsNonRoot": True, "runAsUser": POSTGRES_UID,
         },
-        "volumeMounts": [
-            {"name": "data", "mountPath": DATA_PATH},
-            {"name": "run", "mountPath": "/var/run/postgresql"},
-            {"name": "tmp", "mountPath": "/tmp"},
-        ],
+        "volumeMounts": [{"name": "data", "mountPath": DATA_PATH}],
     }
     placement = system_placement(handle)
     return {
@@ -126,10 +124,6 @@ def statefulset(db: Database, handle) -> dict[str, Any]:
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
                     "containers": [container],
-                    "volumes": [
-                        {"name": "run", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},
-                        {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
-                    ],
                     **placement,
                 },
             },
