@@ -379,6 +379,9 @@ def test_a_team_runs_the_pipeline_and_a_tuning_experiment(name):
     assert all(pod["metadata"]["labels"].get(k) == v for k, v in pod_hook["objectSelector"]["matchLabels"].items())
     container = pod["spec"]["containers"][0]
     collector = {"name": "metrics-logger-and-collector", "securityContext": dict(container["securityContext"])}
+    # The Experiment's suggestion pod: Katib v0.19.0 adds the median-stop container with no
+    # securityContext (suggestion/composer/composer.go), which only `baseline` admits.
+    assert exp["spec"]["earlyStopping"] and ns.pod_security == "baseline"
     assert passes_restricted(pod["spec"], [container, collector])
     ledger = Ledger(plan, ns.name)
     for _ in range(exp["spec"]["parallelTrialCount"]):

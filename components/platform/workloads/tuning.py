@@ -105,6 +105,12 @@ CONTROLLER_RULES: list[dict[str, Any]] = [
 ]
 
 
+SUGGESTION_SECURITY = {
+    "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True, "runAsUser": 1000,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
 def database(settings: TuningSettings) -> Database:
     return Database(DATABASE.name, DATABASE.namespace, DATABASE.database, DATABASE.user, settings.database_storage, DATABASE.clients)
 
@@ -132,9 +138,13 @@ def katib_config() -> str:
                 {"kind": "StdOut", "image": _image("katib-metrics-collector")},
                 {"kind": "File", "image": _image("katib-metrics-collector")},
             ],
+            # The suggestion container is a Container in the config (SuggestionConfig inlines
+            # corev1.Container): what `restricted` asks, as the image names no user. The
+            # early-stopping container beside it takes only image, ports and resources
+            # (suggestion/composer/composer.go), hence `baseline` for early stopping.
             "suggestions": [
-                {"algorithmName": "random", "image": _image("katib-hyperopt")},
-                {"algorithmName": "tpe", "image": _image("katib-hyperopt")},
+                {"algorithmName": name, "image": _image("katib-hyperopt"), "securityContext": SUGGESTION_SECURITY}
+                for name in ("random", "tpe")
             ],
             "earlyStoppings": [{"algorithmName": "medianstop", "image": _image("katib-medianstop")}],
         },

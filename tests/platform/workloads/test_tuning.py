@@ -90,6 +90,10 @@ def test_the_configuration_queues_trials_as_jobs_and_keeps_collectors_restricted
     assert [e["algorithmName"] for e in config["runtime"]["earlyStoppings"]] == ["medianstop"]
     assert {s["algorithmName"] for s in config["runtime"]["suggestions"]} == {"random", "tpe"}
     assert config["runtime"]["earlyStoppings"][0]["image"] == catalog.IMAGES["katib-medianstop"]
+    # The suggestion container (a corev1.Container in SuggestionConfig) as `restricted` asks.
+    for suggestion in config["runtime"]["suggestions"]:
+        ctx = suggestion["securityContext"]
+        assert ctx["runAsNonRoot"] is True and ctx["allowPrivilegeEscalation"] is False and ctx["capabilities"] == {"drop": ["ALL"]}
 
 
 def test_the_pod_webhook_only_sees_labelled_trial_pods_in_team_namespaces():
