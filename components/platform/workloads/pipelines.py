@@ -117,10 +117,13 @@ def _restricted_container(user: Optional[int] = None) -> dict[str, Any]:
 
 def workflow_defaults(store: Optional[ModelStore]) -> dict[str, Any]:
     """What every workflow gets unless it says otherwise (controller workflowDefaults): the
-    `workload` account, the pod labels the cloud's workload identity needs, Pod Security
+    `workload` account with its token mounted, the pod labels the cloud's workload identity needs, Pod Security
     `restricted` at pod level, pods removed once they succeed, a day's TTL."""
     spec: dict[str, Any] = {
         "serviceAccountName": WORKFLOW_SERVICE_ACCOUNT,
+        # `workload` mounts no token by default (serving.py: pods opt in); the executor
+        # reports each step's results, and resource steps create objects, through the API.
+        "automountServiceAccountToken": True,
         "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
         "podGC": {"strategy": "OnPodSuccess"},
         "ttlStrategy": {"secondsAfterCompletion": 86400},

@@ -108,6 +108,10 @@ def test_workflows_run_as_workload_with_the_identity_label_and_restricted_contai
     vals = values(plan(), pipelines.RELEASE)
     spec = vals["controller"]["workflowDefaults"]["spec"]
     assert spec["serviceAccountName"] == "workload"
+    # The account mounts no token by default (serving.py); the executor needs one for
+    # workflowtaskresults (docs/workflow-rbac.md), so workflow pods opt in.
+    _, account = objects(plan(), "ServiceAccount")["training/workload"]
+    assert account["automountServiceAccountToken"] is False and spec["automountServiceAccountToken"] is True
     # AKS workload identity needs the pod label (the handle's workload_pod_labels).
     assert spec["podMetadata"]["labels"] == {"azure.workload.identity/use": "true"}
     for part in ("mainContainer", "executor"):
