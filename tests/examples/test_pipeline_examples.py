@@ -102,7 +102,13 @@ def test_tuning_trials_are_queued_jobs_with_early_stopping_and_the_collector_lab
     assert trial["metadata"]["labels"] == {queueing.QUEUE_LABEL: queueing.LOCAL_QUEUE}
     key, value = tuning.TRIAL_POD_LABEL
     assert trial["spec"]["template"]["metadata"]["labels"] == {key: value}
-    assert exp["spec"]["trialTemplate"]["primaryContainerName"] == trial["spec"]["template"]["spec"]["containers"][0]["name"]
+    primary = trial["spec"]["template"]["spec"]["containers"][0]
+    assert exp["spec"]["trialTemplate"]["primaryContainerName"] == primary["name"]
+    # Katib v0.19.0 (webhook/v1beta1/pod/utils.go wrapWorkerContainer) keeps a leading
+    # `sh -c` and joins the rest with its stdout redirection and early-stop check by spaces:
+    # the trial is one shell command line, its program in an env var.
+    assert primary["command"][:2] == ["sh", "-c"] and len(primary["command"]) == 3 and "\n" not in primary["command"][2]
+    assert "loss=" in next(e["value"] for e in primary["env"] if e["name"] == "TRIAL_PY")
 
 
 def test_the_tensorflow_job_builds_tf_config_from_the_runtime_env_on_two_nodes():
