@@ -52,11 +52,31 @@ IMAGES: dict[str, str] = {
     # GPU repair agent (components/platform/health.py). Tag only: neither repository's files
     # at those tags record the image's digest (the chart defaults the tag to appVersion).
     "kured": "ghcr.io/kubereboot/kured:1.23.0",
+    # The metadata databases of pipelines (Argo Workflows' archive) and tuning (Katib): the
+    # PostgreSQL 16 image and digest Argo Workflows' own postgres component runs
+    # (argoproj/argo-workflows v4.0.6 manifests/components/postgres/postgres-deployment.yaml);
+    # the tag names its major. Katib's postgres backend (lib/pq) speaks to it as well.
+    "postgres": "quay.io/fedora/postgresql-16:16@sha256:06d566b4be3ba0542690382c2586c5e7e033005cc09a689a5c1f5c1fe7c6cc96",
+    # Katib v0.19.0 (kubeflow/katib manifests/v1beta1/installs/katib-standalone-postgres,
+    # kustomization.yaml images and katib-config.yaml): the controller and database manager
+    # run on the system pool; the metrics collector, the median-stop service and the
+    # hyperopt suggestion service run in the team namespaces (runtime images, tag only).
+    "katib-controller": "ghcr.io/kubeflow/katib/katib-controller:v0.19.0",
+    "katib-db-manager": "ghcr.io/kubeflow/katib/katib-db-manager:v0.19.0",
+    "katib-metrics-collector": "ghcr.io/kubeflow/katib/file-metrics-collector:v0.19.0",
+    "katib-medianstop": "ghcr.io/kubeflow/katib/earlystopping-medianstop:v0.19.0",
+    "katib-hyperopt": "ghcr.io/kubeflow/katib/suggestion-hyperopt:v0.19.0",
+    # The tensorflow-distributed ClusterTrainingRuntime (ours: Trainer v2.3.0 ships no
+    # TensorFlow runtime). Tag only (TAG_ONLY_IMAGES).
+    "tensorflow-runtime": "tensorflow/tensorflow:2.20.0-gpu",
 }
 
 # The images team workloads run (training runtimes, the KServe vLLM runtime, notebook servers).
 # Each is pinned by digest, or listed in TAG_ONLY_IMAGES with why not (docs/workloads.md).
-RUNTIME_IMAGE_KEYS: tuple[str, ...] = ("torch-runtime", "mpi-runtime", "kserve-vllm", "notebook-gpu", "notebook-cpu")
+RUNTIME_IMAGE_KEYS: tuple[str, ...] = (
+    "torch-runtime", "mpi-runtime", "kserve-vllm", "notebook-gpu", "notebook-cpu", "tensorflow-runtime",
+    "katib-metrics-collector", "katib-medianstop", "katib-hyperopt",
+)
 TAG_ONLY_IMAGES: dict[str, str] = {
     "kserve-vllm": "neither vLLM nor KServe publishes a digest for vllm-openai:v0.24.0 in a file (KServe "
                    "v0.20.0 names `latest`); the only public record found was a single unaffiliated note, "
@@ -66,7 +86,14 @@ TAG_ONLY_IMAGES: dict[str, str] = {
     "notebook-gpu": "no public file records a digest for pytorch-notebook:cuda12-2026-08-24; "
                     "jupyter/docker-stacks publishes dated tags, not digests",
     "notebook-cpu": "no public file records a digest for scipy-notebook:2026-08-24; "
-                    "jupyter/docker-stacks publishes dated tags, not digests",
+                    "jupyter/docker-stacks publishes dated tags, not digests",    "tensorflow-runtime": "no public file records a digest for tensorflow/tensorflow:2.20.0-gpu; "
+                          "TensorFlow's install docs name the Docker Hub tags only",
+    "katib-metrics-collector": "no public file records a digest for file-metrics-collector:v0.19.0; "
+                               "kubeflow/katib's katib-config.yaml at v0.19.0 names it by tag",
+    "katib-medianstop": "no public file records a digest for earlystopping-medianstop:v0.19.0; "
+                        "kubeflow/katib's katib-config.yaml at v0.19.0 names it by tag",
+    "katib-hyperopt": "no public file records a digest for suggestion-hyperopt:v0.19.0; "
+                      "kubeflow/katib's katib-config.yaml at v0.19.0 names it by tag",
 }
 
 # Image repositories the pinned Helm charts run from their own defaults (this program's values
@@ -172,6 +199,16 @@ CHART_IMAGE_REPOSITORIES: dict[str, tuple[str, ...]] = {
     # ghcr.io/converged-computing/flux-view-ubuntu (pkg/constants/constants.go) only for a
     # runtime with a Flux policy; the platform's runtimes are PyTorch and MPI.
     "kubeflow-trainer": (),
+    # argoproj/argo-helm argo-workflows-1.0.18 charts/argo-workflows/values.yaml (app v4.0.6,
+    # images.tag defaults to the appVersion): the workflow controller, the server (argocli)
+    # and the executor the controller puts into every workflow pod (executor.image). Off with
+    # our values: the CRD install Job (registry.k8s.io/kubectl, crds.full false renders the
+    # chart's own CRD files instead).
+    "argo-workflows": (
+        "quay.io/argoproj/workflow-controller",
+        "quay.io/argoproj/argocli",
+        "quay.io/argoproj/argoexec",
+    ),
 }
 
 # Ports admission webhooks of the pinned charts listen on inside their pods (Kueue, KServe
@@ -231,6 +268,8 @@ CHARTS: dict[str, Chart] = {
     "kserve-resources": Chart("kserve-resources", "v0.20.0", "oci://ghcr.io/kserve/charts"),
     "kserve-runtime-configs": Chart("kserve-runtime-configs", "v0.20.0", "oci://ghcr.io/kserve/charts"),
     "jupyterhub": Chart("jupyterhub", "4.4.0", "https://hub.jupyter.org/helm-chart/"),
+    # Argo Workflows v4.0.6: the pipeline engine (argoproj/argo-helm tag argo-workflows-1.0.18).
+    "argo-workflows": Chart("argo-workflows", "1.0.18", "https://argoproj.github.io/argo-helm"),
 }
 
 # EKS managed add-ons. None means "resolved per cluster version at preview/up": the EKS

@@ -429,6 +429,26 @@ class Notebooks(_Model):
     """Size of each user's home volume."""
 
 
+class Pipelines(_Model):
+    """Argo Workflows: pipelines (prepare, train, evaluate, register, deploy) in the team namespaces, artifacts in the model store, a PostgreSQL workflow archive."""
+
+    enabled: bool = False
+    """Install Argo Workflows (controller and server on the system pool) and its archive database (off by default: it costs system-pool capacity)."""
+    archive_storage: str = Field(default="20Gi", pattern=QUANTITY_RE.pattern)
+    """Size of the workflow archive's PostgreSQL volume (on `ml-block-retain`, backed up with the cluster)."""
+    archive_ttl: str = Field(default="30d", pattern=r"^[0-9]+[dh]$")
+    """How long finished workflows stay in the archive, e.g. `30d`, `72h`."""
+
+
+class Tuning(_Model):
+    """Katib: hyperparameter tuning experiments whose trials Kueue admits, with early stopping."""
+
+    enabled: bool = False
+    """Install Katib (controller and database manager on the system pool) and its PostgreSQL database (off by default; needs queueing)."""
+    database_storage: str = Field(default="10Gi", pattern=QUANTITY_RE.pattern)
+    """Size of Katib's PostgreSQL volume (on `ml-block-retain`, backed up with the cluster)."""
+
+
 class Workloads(_Model):
     """The ML workload layer, each part toggled on its own."""
 
@@ -440,10 +460,14 @@ class Workloads(_Model):
     """KServe model serving (below)."""
     notebooks: Notebooks = Field(default_factory=Notebooks)
     """JupyterHub notebooks (below)."""
+    pipelines: Pipelines = Field(default_factory=Pipelines)
+    """Argo Workflows pipelines (below)."""
+    tuning: Tuning = Field(default_factory=Tuning)
+    """Katib hyperparameter tuning (below)."""
 
     @property
     def any_enabled(self) -> bool:
-        return any(part.enabled for part in (self.queueing, self.training, self.serving, self.notebooks))
+        return any(part.enabled for part in (self.queueing, self.training, self.serving, self.notebooks, self.pipelines, self.tuning))
 
 
 class GpuHealth(_Model):

@@ -124,6 +124,7 @@ class Platform(pulumi.ComponentResource):
                     shared_class=self.storage.shared_class,
                     shared_class_resource=self.storage.shared,
                     block_class_resource=self.storage.block,
+                    block_retain_class_resource=self.storage.block_retain,
                 ),
                 child,
             )

@@ -28,8 +28,9 @@ DOMAIN = "kubernetes"
 # not it carries our label. Other platform pieces add theirs to a stack's policy config.
 PLATFORM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease", "gpu-system", "monitoring", "velero",
                        # The workload layer's controllers (components/platform/workloads/); JupyterHub's
-                       # chart renders the NetworkPolicies of its namespace itself.
-                       "kueue-system", "kubeflow-system", "cert-manager", "kserve", "jupyterhub",
+                       # chart renders the NetworkPolicies of its namespace itself. Argo Workflows
+                       # and Katib keep only their controllers and metadata databases there.
+                       "kueue-system", "kubeflow-system", "cert-manager", "kserve", "jupyterhub", "argo", "katib",
                        # GPU repair (components/platform/health.py): kured alone.
                        "gpu-health"]
 PLATFORM_NAMESPACES_CONFIG = {

@@ -35,6 +35,14 @@ TRAINING_RUNTIME = "kubernetes:trainer.kubeflow.org/v1alpha1:TrainingRuntime"
 INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 SERVING_RUNTIME = "kubernetes:serving.kserve.io/v1alpha1:ServingRuntime"
 CLUSTER_SERVING_RUNTIME = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
+# Argo Workflows (argoproj.io/v1alpha1 at v4.0.6): the kinds whose templates make pods.
+WORKFLOW = "kubernetes:argoproj.io/v1alpha1:Workflow"
+WORKFLOW_TEMPLATE = "kubernetes:argoproj.io/v1alpha1:WorkflowTemplate"
+CRON_WORKFLOW = "kubernetes:argoproj.io/v1alpha1:CronWorkflow"
+# Where each keeps its workflow spec.
+WORKFLOW_SPECS: dict[str, tuple[str, ...]] = {
+    WORKFLOW: ("spec",), WORKFLOW_TEMPLATE: ("spec",), CRON_WORKFLOW: ("spec", "workflowSpec"),
+}
 
 # Batch kinds a team submits; where each keeps the labels Kueue reads.
 QUEUED_KINDS: dict[str, str] = {
@@ -55,7 +63,8 @@ UNQUEUED_POD_KINDS = (K8S_POD, K8S_DEPLOYMENT, K8S_STATEFUL_SET, K8S_REPLICA_SET
 # An InferenceService's pod-making components; canaries are `spec.canary[].predictor`.
 ISVC_COMPONENTS = ("predictor", "transformer", "explainer")
 # Charts of the workload layer whose values name images.
-WORKLOAD_CHARTS = ("kueue", "kubeflow-trainer", "cert-manager", "kserve-crd", "kserve-resources", "kserve-runtime-configs", "jupyterhub")
+WORKLOAD_CHARTS = ("kueue", "kubeflow-trainer", "cert-manager", "kserve-crd", "kserve-resources", "kserve-runtime-configs", "jupyterhub",
+                   "argo-workflows")
 
 
 def _walk(value: Any, path: str = "") -> Iterator[tuple[str, Any, Any]]:
@@ -183,6 +192,46 @@ def workloads_gpu_pods_accounted(resources: Sequence[Resource], ctx: Context):
                 "it takes GPUs Kueue counts as free.",
                 resource=r,
             )
+
+
+@stack_rule(
+    id="workloads-pipeline-gpu-steps-queued",
+    title="Pipeline steps get GPUs through a queued kind",
+    domain=DOMAIN,
+    types=[K8S_NAMESPACE, *WORKFLOW_SPECS],
+    description=(
+        f"An Argo Workflow, WorkflowTemplate or CronWorkflow in a team namespace (label {SERVING_LABEL}: \"true\") asks for "
+        "GPUs only inside the objects its `resource` templates create (a queued TrainJob, JobSet or Job), never in a "
+        "step's own pod (container, script, containerSet, sidecars): Kueue does not manage Workflows, and queues Argo's "
+        "pods only through its pod integration, which is off here."
+    ),
+    severity="medium",
+    level="advisory",
+    fix=f"Make the GPU step a resource template that creates a TrainJob or a Job labelled {QUEUE_LABEL}: default "
+        "(examples/pipelines/train-evaluate-deploy.yaml), and keep the step pods on CPU and memory.",
+)
+def workloads_pipeline_gpu_steps_queued(resources: Sequence[Resource], ctx: Context):
+    teams = _team_namespaces(resources)
+    for r in resources:
+        path = WORKFLOW_SPECS.get(r.type)
+        if path is None:
+            continue
+        try:
+            namespace = get(r.props, "metadata.namespace")
+            if namespace not in teams:
+                continue
+            templates = get(r.props, [*path, "templates"]) or []
+        except UnknownValue:
+            continue
+        kind = r.type.rsplit(":", 1)[-1]
+        for template in templates:
+            # A resource template's manifest is text: what it creates is judged as its own kind.
+            if isinstance(template, dict) and requests_gpus({k: v for k, v in template.items() if k != "resource"}):
+                yield Finding(
+                    f"{kind} in team namespace {namespace}: step template {template.get('name')!r} asks for GPUs in its own pod, "
+                    "which no queue admits; create a queued TrainJob or Job from a resource template instead.",
+                    resource=r,
+                )
 
 
 @resource_rule(

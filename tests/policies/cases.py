@@ -1032,6 +1032,26 @@ CASES += [
                 "Pod in team namespace training asks for GPUs at spec"],
     ),
     Case(
+        "workloads-pipeline-gpu-steps-queued",
+        bad=[
+            _ns_and(w.WORKFLOW, {"metadata": {"name": "p", "namespace": "training"}, "spec": {"entrypoint": "train", "templates": [
+                {"name": "train", "container": {"image": "pytorch/pytorch:2.13.0", "resources": GPU_RESOURCES}}]}}),
+            _ns_and(w.CRON_WORKFLOW, {"metadata": {"name": "c", "namespace": "training"}, "spec": {"schedule": "0 * * * *", "workflowSpec": {
+                "templates": [{"name": "nightly", "script": {"image": "pytorch/pytorch:2.13.0", "source": "x", "resources": GPU_RESOURCES}}]}}}),
+        ],
+        good=[
+            # The GPU step as a resource template creating a queued TrainJob; CPU steps.
+            _ns_and(w.WORKFLOW, {"metadata": {"name": "p", "namespace": "training"}, "spec": {"templates": [
+                {"name": "train", "resource": {"action": "create", "manifest": "kind: TrainJob\nspec: {trainer: {resourcesPerNode: {limits: {nvidia.com/gpu: 1}}}}"}},
+                {"name": "prep", "container": {"image": "python:3.12", "resources": {"requests": {"cpu": "1"}}}}]}}),
+            # Outside a team namespace the rule does not judge.
+            _ns_and(w.WORKFLOW, {"metadata": {"name": "p", "namespace": "batch"}, "spec": {"templates": [
+                {"name": "train", "container": {"image": "pytorch/pytorch:2.13.0", "resources": GPU_RESOURCES}}]}}),
+        ],
+        expect=["Workflow in team namespace training: step template 'train' asks for GPUs",
+                "CronWorkflow in team namespace training: step template 'nightly' asks for GPUs"],
+    ),
+    Case(
         "workloads-inferenceservice-gpu-limits",
         bad=[
             one(w.INFERENCE_SERVICE, patch(ISVC, {"spec.predictor.model.resources.limits": DELETE})),

@@ -197,3 +197,28 @@ def test_a_new_deployer_gets_a_new_grant_and_the_same_cluster(before, monkeypatc
     assert {"principalId", "principalType"} <= set(grant.paths) and not grant.delete_before_replace
     provider = next(o for o in outcomes.values() if o.type == "pulumi:providers:kubernetes")
     assert provider.paths == ("kubeconfig",)
+
+
+def test_turning_pipelines_and_tuning_on_only_adds_resources():
+    """prod-azure turns on pipelines and tuning; from the same stack without them, turning
+    them on creates Argo Workflows, Katib and their databases, the pipeline namespace's
+    runner Role, artifact repository and policies, and changes nothing that exists."""
+    import copy
+
+    from components import config as config_module
+    from preview import engine
+    from tests.conftest import plan_for_stack
+
+    values, _ = engine.read_stack_config("prod-azure")
+    raw, problems = config_module.raw_from_pulumi(values)
+    assert not problems
+    platform = copy.deepcopy(raw["platform"])
+    for part in ("pipelines", "tuning"):
+        platform["workloads"].pop(part)
+    outcomes = classify(plan_stack_changed("prod-azure", set_keys={"platform": platform}), plan_for_stack("prod-azure"), FACTS)
+    changed = sorted((o.name, o.action, o.paths) for o in outcomes.values() if o.action != "create")
+    # Only the DR parity record (components/platform/backup.py) updates: it fingerprints the
+    # primary's platform layers, which the standby must match (dr-standby-matches-primary).
+    assert changed == [("ml-prod-azure-backup-parity", "update", ("data.parity",))], changed
+    created = {o.type.rsplit(":", 1)[-1] for o in outcomes.values()}
+    assert {"Release", "StatefulSet", "CustomResourceDefinition", "MutatingWebhookConfiguration", "Role", "ConfigMap"} <= created

@@ -315,3 +315,74 @@ def test_a_team_serves_a_model_rolls_out_a_canary_rolls_back_and_opens_a_noteboo
     # It may take the pool's cold start to spawn (KubeSpawner start_timeout).
     assert override["start_timeout"] >= min(timings.start_timeout_seconds(cfg.cloud, "notebook-gpu"), notebooks.CHART_START_TIMEOUT)
     assert override["start_timeout"] >= timings.cold_start_seconds(cfg.cloud, "notebook-gpu")
+
+
+# --- Pipelines and tuning (docs/workloads.md, "Run a pipeline", "Tune hyperparameters") ---
+# On the stacks that turn them on (prod-azure). Argo Workflows v4.0.6 runs every step pod with
+# the workflow's serviceAccountName (workflowDefaults fill what the Workflow leaves out,
+# docs/default-workflow-specs.md) and gives each main container the controller's
+# mainContainer defaults (docs/workflow-controller-configmap.yaml); Katib v0.19.0 copies the
+# trial container's securityContext into its metrics collector (injectSecurityContext,
+# pkg/webhook/v1beta1/pod/inject_webhook.go).
+PIPELINE_STACKS = tuple(s for s in STACKS if s == "prod-azure")
+
+
+@pytest.mark.parametrize("name", PIPELINE_STACKS)
+def test_a_team_runs_the_pipeline_and_a_tuning_experiment(name):
+    from components.platform.workloads import pipelines, tuning
+    from tests.examples.test_pipeline_examples import created
+
+    cfg, plan = stack(name)
+    (ns,) = [n for n in cfg.namespaces if n.model_store == "readwrite"]
+    rules = team_rules(plan)
+    # RBAC: the team submits Workflows and Experiments through ml-team.
+    assert allowed(rules, "argoproj.io", "workflows", "create") and allowed(rules, "kubeflow.org", "experiments", "create")
+    # The steps run as `workload`: its Role lets resource steps create the TrainJob and the
+    # InferenceService and the executor report results; it carries the cloud identity.
+    wf = load("pipelines/train-evaluate-deploy.yaml")
+    defaults = values(plan, pipelines.RELEASE)["controller"]["workflowDefaults"]["spec"]
+    account = wf["spec"].get("serviceAccountName", defaults["serviceAccountName"])
+    _, binding = objects(plan, "RoleBinding")[f"{ns.name}/{pipelines.RUNNER_ROLE}"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account, "namespace": ns.name}]
+    _, role = objects(plan, "Role")[f"{ns.name}/{pipelines.RUNNER_ROLE}"]
+    for made in created(wf).values():
+        group = made["apiVersion"].split("/")[0]
+        plural = {"TrainJob": "trainjobs", "InferenceService": "inferenceservices"}[made["kind"]]
+        assert allowed(role["rules"], group, plural, "create"), made["kind"]
+    assert allowed(role["rules"], "argoproj.io", "workflowtaskresults", "patch")
+    _, sa = objects(plan, "ServiceAccount")[f"{ns.name}/{account}"]
+    assert sa["metadata"].get("annotations"), "the workload account carries the identity binding"
+    # Pod Security of the namespace: every step's main container with the controller's
+    # defaults, under the Workflow's pod securityContext.
+    main = values(plan, pipelines.RELEASE)["mainContainer"]["securityContext"]
+    steps = [{**t["script"], "securityContext": {**main, **t["script"].get("securityContext", {})}}
+             for t in wf["spec"]["templates"] if "script" in t]
+    assert steps and passes_restricted(wf["spec"], steps)
+    # Network: the executor reaches the API, and the store over HTTPS (the namespace's egress).
+    policies = {k.split("/")[1]: obj["spec"] for k, (_, obj) in objects(plan, "NetworkPolicy").items() if k.startswith(f"{ns.name}/")}
+    assert "allow-workflow-api" in policies and "allow-egress-cloud-apis" in policies
+    # Quota: the CPU steps and the queued TrainJob fit the namespace at once.
+    ledger = Ledger(plan, ns.name)
+    for step in steps:
+        ledger.admit(step["resources"]["requests"])
+    ledger.admit(created(wf)["train"]["spec"]["trainer"]["resourcesPerNode"]["requests"])
+    # Tuning: trials are queued Jobs whose pods Katib's webhook sees (namespace and pod
+    # labels), restricted with the collector, and `parallelTrialCount` of them fit the quota.
+    exp = created(load("tuning/tune-and-register.yaml"))["tune"]
+    trial = exp["spec"]["trialTemplate"]["trialSpec"]
+    assert f"{ns.name}/{trial['metadata']['labels'][queueing.QUEUE_LABEL]}" in objects(plan, "LocalQueue")
+    _, hooks = objects(plan, "MutatingWebhookConfiguration")[tuning.WEBHOOK_NAME]
+    pod_hook = next(h for h in hooks["webhooks"] if h["name"] == "mutator.pod.katib.kubeflow.org")
+    ns_labels = objects(plan, "Namespace")[ns.name][1]["metadata"]["labels"]
+    assert all(ns_labels.get(k) == v for k, v in pod_hook["namespaceSelector"]["matchLabels"].items())
+    pod = trial["spec"]["template"]
+    assert all(pod["metadata"]["labels"].get(k) == v for k, v in pod_hook["objectSelector"]["matchLabels"].items())
+    container = pod["spec"]["containers"][0]
+    collector = {"name": "metrics-logger-and-collector", "securityContext": dict(container["securityContext"])}
+    # The Experiment's suggestion pod: Katib v0.19.0 adds the median-stop container with no
+    # securityContext (suggestion/composer/composer.go), which only `baseline` admits.
+    assert exp["spec"]["earlyStopping"] and ns.pod_security == "baseline"
+    assert passes_restricted(pod["spec"], [container, collector])
+    ledger = Ledger(plan, ns.name)
+    for _ in range(exp["spec"]["parallelTrialCount"]):
+        ledger.admit(container["resources"]["requests"])

@@ -21,7 +21,7 @@ from .namespaces import namespace_problems
 from .network import cidr_problems
 from .pools import cpu_pools_problems, gpu_pools_problems, system_pool_problems
 from .tpu import tpu_pools_problems, tpu_quota_problems, without_tpu_chips
-from .workloads import workloads_problems
+from .workloads import workload_warnings, workloads_problems
 
 
 def semantic_problems(cfg: StackConfig) -> list[str]:
@@ -51,7 +51,7 @@ def semantic_problems(cfg: StackConfig) -> list[str]:
 def config_warnings(cfg: StackConfig) -> list[str]:
     """Settings that are valid but almost certainly not what the user meant; the program
     logs each with pulumi.log.warn, which the preview prints and `pulumi up` shows."""
-    return eks_group_warnings(cfg)
+    return eks_group_warnings(cfg) + workload_warnings(cfg)
 
 
 def _salvage(model: type[BaseModel], item: Any) -> Any:

@@ -76,6 +76,8 @@ def workloads_problems(cfg: "StackConfig") -> list[str]:
         out += capacity_problems(cfg)
     if wl.training.enabled and not q.enabled:
         out.append(f"{key}.training.enabled: true needs queueing (TrainJobs are admitted by Kueue); allowed: set {key}.queueing.enabled true")
+    if wl.tuning.enabled and not q.enabled:
+        out.append(f"{key}.tuning.enabled: true needs queueing (Katib's trial Jobs are admitted by Kueue); allowed: set {key}.queueing.enabled true")
     if wl.serving.enabled and wl.serving.cert_manager == "none":
         out.append(
             f"{key}.serving.certManager: 'none' leaves KServe's webhooks without certificates; allowed: install, or existing where cert-manager already runs"
@@ -162,4 +164,22 @@ def capacity_problems(cfg: "StackConfig") -> list[str]:
                 f"platform.workloads.queueing.queues: pool {pool.name!r} would hold {queued + reserved} GPUs of the teams ({by_team}), "
                 f"but has {capacity} at maxNodes {pool.max_nodes}; allowed: at most {capacity} (set queues[].gpus per pool, or raise maxNodes)"
             )
+    return out
+
+
+def workload_warnings(cfg: StackConfig) -> list[str]:
+    """Pipelines and tuning that are valid but have nowhere to run as the user likely meant."""
+    out = []
+    wl, key = cfg.platform.workloads, "platform.workloads"
+    if wl.pipelines.enabled and cfg.namespaces and not any(ns.model_store == "readwrite" for ns in cfg.namespaces):
+        out.append(
+            f"{key}.pipelines.enabled: no team namespace has modelStore 'readwrite', so workflows have no namespace to run in "
+            "(their artifacts go to the model store); allowed: set namespaces[].modelStore readwrite where pipelines run"
+        )
+    if wl.tuning.enabled and cfg.namespaces and all(ns.pod_security == "restricted" for ns in cfg.namespaces):
+        out.append(
+            f"{key}.tuning.enabled: every team namespace enforces Pod Security 'restricted', but Katib v0.19.0 adds its "
+            "early-stopping container to an Experiment's suggestion pod without a securityContext, so Experiments with "
+            "earlyStopping are refused there; allowed: set podSecurity baseline on the namespace that tunes"
+        )
     return out

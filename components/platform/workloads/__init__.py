@@ -4,7 +4,10 @@
 - training (Kubeflow Trainer v2 + JobSet): torch-distributed and mpi-distributed runtimes,
   a `checkpoints` claim per team namespace on the shared file system class;
 - serving (KServe, Standard mode, with cert-manager);
-- notebooks (JupyterHub) with GPU profiles from the GPU pools.
+- notebooks (JupyterHub) with GPU profiles from the GPU pools;
+- pipelines (Argo Workflows) with a PostgreSQL archive, in the team namespaces that write
+  the model store, artifacts there through workload identity;
+- tuning (Katib) with a PostgreSQL database, its trials batch Jobs that Kueue admits.
 
 Each enabled part also gives teams what they need on its APIs (`team_access`): a
 ClusterRole `ml-team-<part>` carrying the team aggregation label, so `ml-team`, bound in
@@ -30,7 +33,8 @@ from ...config import ServingNamespace
 from ...config import Workloads as WorkloadSettings
 from ...handle import ClusterHandle
 from ..common import Scope, metadata, team_rules_metadata
-from . import notebooks, queueing, serving, training
+from . import notebooks, pipelines, queueing, serving, training, tuning
+from .metadata_db import MetadataDatabase
 from ...config.queue_plan import TeamQueuePlan
 from .releases import controller_namespace, release
 
@@ -54,6 +58,8 @@ class WorkloadsArgs:
     shared_class: Optional[str] = None
     shared_class_resource: Optional[pulumi.Resource] = None
     block_class_resource: Optional[pulumi.Resource] = None
+    # The retained block class (`ml-block-retain`), where the metadata databases keep their data.
+    block_retain_class_resource: Optional[pulumi.Resource] = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,10 @@ def team_access(settings: WorkloadSettings) -> list[TeamAccess]:
         out.append(TeamAccess("training", training.TEAM_RULES, training.TEAM_CLUSTER_RULES))
     if settings.serving.enabled:
         out.append(TeamAccess("serving", serving.TEAM_RULES, serving.TEAM_CLUSTER_RULES))
+    if settings.pipelines.enabled:
+        out.append(TeamAccess("pipelines", pipelines.TEAM_RULES, pipelines.TEAM_CLUSTER_RULES))
+    if settings.tuning.enabled:
+        out.append(TeamAccess("tuning", tuning.TEAM_RULES))
     return out
 
 
@@ -104,6 +114,9 @@ def control_plane_ports(settings: WorkloadSettings) -> list[ControlPlanePort]:
         ports.append(ControlPlanePort("kserve", serving.WEBHOOK_PORT, "admission webhooks"))
         if settings.serving.cert_manager == "install":
             ports.append(ControlPlanePort("cert-manager", serving.CERT_MANAGER_WEBHOOK_PORT, "admission webhook"))
+    # Argo Workflows registers no webhook or aggregated API (chart 1.0.18 templates).
+    if settings.tuning.enabled:
+        ports.append(ControlPlanePort("katib", tuning.WEBHOOK_PORT, "admission webhooks"))
     return ports
 
 
@@ -126,7 +139,9 @@ class Workloads(pulumi.ComponentResource):
             checkpoints = args.shared_class is not None
             # /dev/shm sized for the largest GPU node the runtimes can land on.
             per_node = max((f.gpus_per_node for f in handle.gpu_pools), default=1)
-            for runtime in (training.torch_runtime(checkpoints, per_node), training.mpi_runtime(checkpoints, per_node)):
+            runtimes = (training.torch_runtime(checkpoints, per_node), training.mpi_runtime(checkpoints, per_node),
+                        training.tensorflow_runtime(checkpoints, per_node))
+            for runtime in runtimes:
                 k8s.apiextensions.CustomResource(f"{name}-runtime-{runtime['metadata']['name']}", **runtime, opts=scope.opts(trainer))
             if args.shared_class is not None:
                 for ns_cfg in args.namespaces:
@@ -196,6 +211,11 @@ class Workloads(pulumi.ComponentResource):
                     opts=scope.opts(team_ns),
                 )
 
+        if settings.pipelines.enabled:
+            self._pipelines(name, scope, args)
+        if settings.tuning.enabled:
+            self._tuning(name, scope, args)
+
         # Team access: only with team namespaces (no `ml-team` and no groups without them).
         groups = sorted({ns.group for ns in args.namespaces})
         for access in team_access(settings) if groups else ():
@@ -221,6 +241,123 @@ class Workloads(pulumi.ComponentResource):
                 )
 
         self.register_outputs({"controlPlanePorts": self.control_plane_ports, "releases": sorted(self.releases)})
+
+    def _pipelines(self, name: str, scope: Scope, args: WorkloadsArgs) -> None:
+        """Argo Workflows: its namespace, then the archive database, then the release (whose
+        controller connects to the database at start); per pipeline namespace the runner
+        Role on `workload`, the API egress and the artifact repository (the model store)."""
+        handle, settings = args.handle, args.settings.pipelines
+        ns = controller_namespace(pipelines.NAMESPACE, f"{name}-argo-namespace", scope)
+        db = MetadataDatabase(f"{name}-argo-db", pipelines.database(settings), scope, ns, args.block_retain_class_resource,
+                              pulumi.ResourceOptions(parent=self))
+        argo = release(f"{name}-argo-workflows", pipelines.RELEASE, pipelines.NAMESPACE, pipelines.release_values(handle, settings),
+                       scope, (ns, *db.ready))
+        self.releases[pipelines.RELEASE] = argo
+        self.pipeline_database = db
+        for ns_cfg in pipelines.pipeline_namespaces(args.namespaces):
+            team_ns = args.namespace_resources.get(ns_cfg.name)
+            labels = pipelines.team_labels(ns_cfg.team)
+            role = k8s.rbac.v1.Role(f"{name}-{ns_cfg.name}-pipeline-runner", **pipelines.runner_role(ns_cfg.name, labels), opts=scope.opts(team_ns))
+            k8s.rbac.v1.RoleBinding(
+                f"{name}-{ns_cfg.name}-pipeline-runner", **pipelines.runner_binding(ns_cfg.name, labels), opts=scope.opts(team_ns, role),
+            )
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{ns_cfg.name}-allow-workflow-api",
+                metadata={"name": "allow-workflow-api", "namespace": ns_cfg.name, "labels": labels},
+                spec=pipelines.api_server_policy(), opts=scope.opts(team_ns),
+            )
+            if handle.model_store is not None:
+                k8s.core.v1.ConfigMap(
+                    f"{name}-{ns_cfg.name}-artifact-repositories",
+                    **pipelines.artifact_config_map(handle.model_store, ns_cfg, labels), opts=scope.opts(team_ns, argo),
+                )
+
+    def _tuning(self, name: str, scope: Scope, args: WorkloadsArgs) -> None:
+        """Katib: namespace and CRDs first; the database before its manager; the controller
+        after the CRDs, its configuration, account and rights; the webhook configurations
+        after the controller (its certificate rotator fills in their CA as they appear)."""
+        handle, settings = args.handle, args.settings.tuning
+        ns_name = tuning.NAMESPACE
+        ns = controller_namespace(ns_name, f"{name}-katib-namespace", scope)
+        crds = [
+            k8s.apiextensions.v1.CustomResourceDefinition(f"{name}-katib-crd-{plural}", **tuning.crd(kind, plural), opts=scope.opts())
+            for kind, plural in tuning.CRD_KINDS
+        ]
+        db = MetadataDatabase(f"{name}-katib-db", tuning.database(settings), scope, ns, args.block_retain_class_resource,
+                              pulumi.ResourceOptions(parent=self))
+        self.tuning_database = db
+
+        def meta(obj: str, component: str, annotations: Optional[Mapping[str, str]] = None) -> dict:
+            out: dict = {"name": obj, "namespace": ns_name, "labels": tuning.labels(component)}
+            if annotations:
+                out["annotations"] = dict(annotations)
+            return out
+
+        account = k8s.core.v1.ServiceAccount(f"{name}-katib-controller-sa", metadata=meta(tuning.CONTROLLER, "controller"), opts=scope.opts(ns))
+        role = k8s.rbac.v1.ClusterRole(
+            f"{name}-katib-controller-role",
+            metadata={"name": tuning.CONTROLLER, "labels": tuning.labels("controller"), "annotations": tuning.ROLE_SKIPS},
+            rules=[dict(r) for r in tuning.CONTROLLER_RULES], opts=scope.opts(),
+        )
+        binding = k8s.rbac.v1.ClusterRoleBinding(
+            f"{name}-katib-controller-binding", metadata={"name": tuning.CONTROLLER, "labels": tuning.labels("controller")},
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": tuning.CONTROLLER},
+            subjects=[{"kind": "ServiceAccount", "name": tuning.CONTROLLER, "namespace": ns_name}],
+            opts=scope.opts(role, account),
+        )
+        config = k8s.core.v1.ConfigMap(
+            f"{name}-katib-config", metadata=meta(tuning.CONFIG_MAP, "controller"),
+            data={"katib-config.yaml": tuning.katib_config()}, opts=scope.opts(ns),
+        )
+        # Empty: the controller's certificate rotator writes the keys (upstream's secretGenerator).
+        cert = k8s.core.v1.Secret(
+            f"{name}-katib-webhook-cert", metadata=meta(tuning.WEBHOOK_SECRET, "controller"),
+            opts=pulumi.ResourceOptions.merge(scope.opts(ns), pulumi.ResourceOptions(ignore_changes=["data", "stringData"])),
+        )
+        manager_svc = k8s.core.v1.Service(
+            f"{name}-katib-db-manager-service", **tuning.db_manager_service(meta(tuning.DB_MANAGER, "db-manager")), opts=scope.opts(ns),
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-katib-db-manager-policy", metadata=meta("katib-db-manager-clients", "network"),
+            spec=tuning.db_manager_policy(), opts=scope.opts(ns),
+        )
+        manager = k8s.apps.v1.Deployment(
+            f"{name}-katib-db-manager",
+            **tuning.db_manager_deployment(handle, meta(tuning.DB_MANAGER, "db-manager", tuning.DB_MANAGER_SKIPS), tuning.database(settings)),
+            opts=scope.opts(ns, *db.ready),
+        )
+        controller_svc = k8s.core.v1.Service(
+            f"{name}-katib-controller-service", **tuning.controller_service(meta(tuning.CONTROLLER, "controller")), opts=scope.opts(ns),
+        )
+        controller = k8s.apps.v1.Deployment(
+            f"{name}-katib-controller",
+            **tuning.controller_deployment(handle, meta(tuning.CONTROLLER, "controller", tuning.CONTROLLER_SKIPS)),
+            opts=scope.opts(ns, *crds, binding, config, cert, controller_svc, manager, manager_svc),
+        )
+        self.katib_controller = controller
+        webhook_meta = {"name": tuning.WEBHOOK_NAME, "labels": tuning.labels("webhook")}
+        k8s.admissionregistration.v1.ValidatingWebhookConfiguration(
+            f"{name}-katib-validating-webhook", metadata=webhook_meta, webhooks=tuning.validating_webhooks(),
+            opts=pulumi.ResourceOptions.merge(scope.opts(controller), pulumi.ResourceOptions(ignore_changes=["webhooks[*].clientConfig.caBundle"])),
+        )
+        k8s.admissionregistration.v1.MutatingWebhookConfiguration(
+            f"{name}-katib-mutating-webhook", metadata=webhook_meta, webhooks=tuning.mutating_webhooks(),
+            opts=pulumi.ResourceOptions.merge(scope.opts(controller), pulumi.ResourceOptions(ignore_changes=["webhooks[*].clientConfig.caBundle"])),
+        )
+        # Per team namespace: Katib's controller reaches the Experiments' services, trial
+        # pods reach the database manager, suggestion pods reach the Kubernetes API.
+        for ns_cfg in args.namespaces:
+            team_ns = args.namespace_resources.get(ns_cfg.name)
+            labels = {**tuning.labels("network"), "ml-clusters.io/team": ns_cfg.team}
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{ns_cfg.name}-allow-katib", metadata={"name": "allow-katib", "namespace": ns_cfg.name, "labels": labels},
+                spec=tuning.team_namespace_policy(), opts=scope.opts(team_ns),
+            )
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{ns_cfg.name}-allow-katib-suggestion-api",
+                metadata={"name": "allow-katib-suggestion-api", "namespace": ns_cfg.name, "labels": labels},
+                spec=pipelines.api_server_policy(tuning.SUGGESTION_LABEL), opts=scope.opts(team_ns),
+            )
 
 
 __all__ = ["ControlPlanePort", "TeamAccess", "Workloads", "WorkloadsArgs", "control_plane_ports", "team_access"]

@@ -203,6 +203,50 @@ def mpi_runtime(checkpoints: bool, gpus_per_node: int = 8) -> dict[str, Any]:
     }
 
 
+# The TensorFlow runtime's worker port and the env it gives the trainer container: the
+# JobSet's name (label jobset.sigs.k8s.io/jobset-name, set on every pod by JobSet v0.12.0)
+# with which a worker names its peers `<jobset>-node-0-<i>.<jobset>` (JobSet's pod
+# hostnames under its headless Service); Kubernetes sets JOB_COMPLETION_INDEX itself in
+# every pod of an Indexed Job (JobSet's child Jobs are Indexed).
+TF_WORKER_PORT = 2222
+TF_ENV = (("TF_WORKER_PORT", str(TF_WORKER_PORT)),)
+JOBSET_NAME_LABEL = "jobset.sigs.k8s.io/jobset-name"
+
+
+def tensorflow_runtime(checkpoints: bool, gpus_per_node: int = 8) -> dict[str, Any]:
+    """ClusterTrainingRuntime `tensorflow-distributed` (ours; Trainer v2.3.0 ships none): a
+    plain-ML runtime (mlPolicy numNodes only: the PlainML plugin, pkg/runtime/framework/
+    plugins/plainml at v2.3.0, sets the node count from the TrainJob and adds its env) whose
+    workers build TF_CONFIG for MultiWorkerMirroredStrategy from JOBSET_NAME,
+    JOB_COMPLETION_INDEX and the TrainJob's numNodes (passed as NUM_WORKERS)."""
+    env = [{"name": "HOME", "value": "/tmp"}, *({"name": k, "value": v} for k, v in TF_ENV),
+           {"name": "JOBSET_NAME", "valueFrom": {"fieldRef": {"fieldPath": f"metadata.labels['{JOBSET_NAME_LABEL}']"}}}]
+    container = _container(_image("tensorflow-runtime"), {
+        "env": env,
+        "ports": [{"containerPort": TF_WORKER_PORT, "name": "tf-worker", "protocol": "TCP"}],
+    }, checkpoints=checkpoints)
+    return {
+        "api_version": API_VERSION,
+        "kind": "ClusterTrainingRuntime",
+        "metadata": {"name": "tensorflow-distributed", "labels": {"trainer.kubeflow.org/framework": "tensorflow"}},
+        "spec": {
+            "mlPolicy": {"numNodes": 1},
+            "template": {"spec": {
+                "failurePolicy": {"maxRestarts": MAX_RESTARTS},
+                # Workers find each other by DNS before all are ready (gRPC retries until then).
+                "network": {"publishNotReadyAddresses": True},
+                "replicatedJobs": [{
+                    "name": "node",
+                    "template": {
+                        "metadata": {"labels": {"trainer.kubeflow.org/trainjob-ancestor-step": "trainer"}},
+                        "spec": _job(_pod(container, checkpoints, gpus_per_node)),
+                    },
+                }],
+            }},
+        },
+    }
+
+
 def _image(key: str) -> str:
     repository, tag = image_parts(key)
     return f"{repository}:{tag}"

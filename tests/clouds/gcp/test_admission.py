@@ -20,7 +20,7 @@ from tests.platform import harness
 
 POLICY = "gcp:binaryauthorization/policy:Policy"
 CLUSTER = "gcp:container/cluster:Cluster"
-WORKLOADS = {"workloads": {part: {"enabled": True} for part in ("queueing", "training", "serving", "notebooks")}}
+WORKLOADS = {"workloads": {part: {"enabled": True} for part in ("queueing", "training", "serving", "notebooks", "pipelines", "tuning")}}
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +120,9 @@ def test_every_image_the_plans_render_is_admitted(prod, patterns):
 # cert-manager/cert-manager v1.17.4; kserve/kserve v0.20.0; jupyterhub/zero-to-jupyterhub-k8s
 # 4.4.0; kubernetes-sigs/kueue v0.19.2 charts/kueue; kubeflow/trainer v2.3.0
 # charts/kubeflow-trainer with kubernetes-sigs/jobset v0.12.0 charts/jobset as its sub-chart
-# (kubernetes-sigs/lws v0.8.0 charts/lws placed beside it, switched off). A chart bump fails the version check below: render it again and update both this
+# (kubernetes-sigs/lws v0.8.0 charts/lws placed beside it, switched off); argoproj/argo-helm
+# argo-workflows-1.0.18 charts/argo-workflows (the executor image is the controller's
+# --executor-image argument). A chart bump fails the version check below: render it again and update both this
 # record and the catalog's CHART_IMAGE_REPOSITORIES.
 RENDERED: dict[str, tuple[str, tuple[str, ...]]] = {
     "kube-prometheus-stack": ("88.5.3", (
@@ -165,6 +167,11 @@ RENDERED: dict[str, tuple[str, tuple[str, ...]]] = {
     "kubeflow-trainer": ("2.3.0", (
         "ghcr.io/kubeflow/trainer/trainer-controller-manager:v2.3.0",
         "registry.k8s.io/jobset/jobset:v0.12.0",
+    )),
+    "argo-workflows": ("1.0.18", (
+        "quay.io/argoproj/workflow-controller:v4.0.6",
+        "quay.io/argoproj/argocli:v4.0.6",
+        "quay.io/argoproj/argoexec:v4.0.6",
     )),
 }
 

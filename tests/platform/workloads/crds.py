@@ -30,6 +30,18 @@ JOBSET = "jobset.x-k8s.io/v1alpha2"
 # (pkg/apis/serving/v1beta1/{inference_service,component,predictor}.go).
 KSERVE = "serving.kserve.io/v1beta1"
 
+# argoproj/argo-workflows pkg/apis/workflow/v1alpha1/workflow_types.go @ v4.0.6 (WorkflowSpec,
+# Template, WorkflowStep, ResourceTemplate, Parameter, ValueFrom, Outputs, Artifact; a
+# script template is a Container plus `source`, checked as a Kubernetes Container).
+ARGO = "argoproj.io/v1alpha1"
+# kubeflow/katib pkg/apis/controller/experiments/v1beta1/experiment_types.go and
+# common/v1beta1/common_types.go @ v0.19.0; trialSpec is checked as the Kubernetes kind it names.
+KATIB = "kubeflow.org/v1beta1"
+_PARAMETER = {"default", "description", "enum", "globalName", "name", "value", "valueFrom"}
+_VALUE_FROM = {"configMapKeyRef", "default", "event", "expression", "jqFilter", "jsonPath", "parameter", "path", "supplied"}
+_ARTIFACT = {"archive", "artifactGC", "deleted", "from", "fromExpression", "globalName", "mode", "name", "optional", "path",
+             "recurseMode", "subPath", "s3", "gcs", "azure", "http", "git", "hdfs", "raw", "oss", "artifactory", "plugin"}
+
 # What the API serves at the pins: (group/version, kind) -> (served, storage).
 SERVED = {
     (KUEUE, "ResourceFlavor"): (True, True),
@@ -39,6 +51,8 @@ SERVED = {
     (TRAINER, "ClusterTrainingRuntime"): (True, True),
     (KSERVE, "InferenceService"): (True, True),
     (JOBSET, "JobSet"): (True, True),
+    (ARGO, "Workflow"): (True, True),
+    (KATIB, "Experiment"): (True, True),
 }
 
 TOLERATION = {"effect", "key", "operator", "tolerationSeconds", "value"}
@@ -97,6 +111,49 @@ FIELDS: dict[tuple[str, str], dict[str, set[str]]] = {
         "spec.predictor.model.modelFormat": {"name", "version"},
         "spec.canary[].predictor.model.modelFormat": {"name", "version"},
     },
+}
+
+FIELDS[(ARGO, "Workflow")] = {
+    "spec": {"activeDeadlineSeconds", "affinity", "archiveLogs", "arguments", "artifactGC", "artifactRepositoryRef",
+             "automountServiceAccountToken", "dnsConfig", "dnsPolicy", "entrypoint", "executor", "hooks", "hostAliases",
+             "hostNetwork", "imagePullSecrets", "metrics", "nodeSelector", "onExit", "parallelism", "podDisruptionBudget",
+             "podGC", "podMetadata", "podPriorityClassName", "podSpecPatch", "priority", "retryStrategy", "schedulerName",
+             "securityContext", "serviceAccountName", "shutdown", "suspend", "synchronization", "templateDefaults",
+             "templates", "tolerations", "ttlStrategy", "volumeClaimGC", "volumeClaimTemplates", "volumes",
+             "workflowMetadata", "workflowTemplateRef"},
+    "spec.arguments": {"artifacts", "parameters"},
+    "spec.arguments.parameters[]": _PARAMETER,
+    "spec.arguments.parameters[].valueFrom": _VALUE_FROM,
+    "spec.templates[]": {"activeDeadlineSeconds", "affinity", "annotations", "archiveLocation", "automountServiceAccountToken",
+                         "container", "containerSet", "daemon", "dag", "data", "executor", "failFast", "hostAliases", "http",
+                         "initContainers", "inputs", "memoize", "metadata", "metrics", "name", "nodeSelector", "outputs",
+                         "parallelism", "plugin", "podSpecPatch", "priorityClassName", "resource", "retryStrategy",
+                         "schedulerName", "script", "securityContext", "serviceAccountName", "sidecars", "steps", "suspend",
+                         "synchronization", "timeout", "tolerations", "volumes"},
+    "spec.templates[].steps[][]": {"arguments", "continueOn", "hooks", "inline", "name", "onExit", "template", "templateRef",
+                                   "when", "withItems", "withParam", "withSequence"},
+    "spec.templates[].resource": {"action", "failureCondition", "flags", "manifest", "manifestFrom", "mergeStrategy",
+                                  "setOwnerReference", "successCondition"},
+    "spec.templates[].inputs": {"artifacts", "parameters"},
+    "spec.templates[].inputs.parameters[]": _PARAMETER,
+    "spec.templates[].outputs": {"artifacts", "exitCode", "parameters", "result"},
+    "spec.templates[].outputs.parameters[]": _PARAMETER,
+    "spec.templates[].outputs.parameters[].valueFrom": _VALUE_FROM,
+    "spec.templates[].outputs.artifacts[]": _ARTIFACT,
+    "spec.templates[].outputs.artifacts[].archive": {"none", "tar", "zip"},
+}
+FIELDS[(KATIB, "Experiment")] = {
+    "spec": {"algorithm", "earlyStopping", "maxFailedTrialCount", "maxTrialCount", "metricsCollectorSpec", "nasConfig",
+             "objective", "parallelTrialCount", "parameters", "resumePolicy", "trialTemplate"},
+    "spec.objective": {"additionalMetricNames", "goal", "metricStrategies", "objectiveMetricName", "type"},
+    "spec.algorithm": {"algorithmName", "algorithmSettings"},
+    "spec.earlyStopping": {"algorithmName", "algorithmSettings"},
+    "spec.earlyStopping.algorithmSettings[]": {"name", "value"},
+    "spec.parameters[]": {"feasibleSpace", "name", "parameterType"},
+    "spec.parameters[].feasibleSpace": {"distribution", "list", "max", "min", "step"},
+    "spec.trialTemplate": {"configMap", "failureCondition", "primaryContainerName", "primaryPodLabels", "retain",
+                           "successCondition", "trialParameters", "trialSpec"},
+    "spec.trialTemplate.trialParameters[]": {"description", "name", "reference"},
 }
 
 # Required fields the platform must never leave out (the CRDs' `required` lists).
@@ -161,6 +218,13 @@ def _embedded(key: tuple[str, str], obj: dict[str, Any]) -> list[str]:
     if key == (JOBSET, "JobSet"):
         for where, template in _at(obj, "spec.replicatedJobs[].template"):
             out += _kubernetes("Job", "batch/v1", {"spec": template.get("spec", {})}, where)
+    if key == (ARGO, "Workflow"):
+        for where, script in _at(obj, "spec.templates[].script"):
+            container = {"name": "main", **{k: v for k, v in script.items() if k != "source"}}
+            out += _kubernetes("Pod", "v1", {"spec": {"containers": [container], "volumes": obj["spec"].get("volumes", [])}}, where)
+    if key == (KATIB, "Experiment"):
+        for where, trial in _at(obj, "spec.trialTemplate.trialSpec"):
+            out += _kubernetes(trial["kind"], trial["apiVersion"], {k: v for k, v in trial.items() if k not in ("apiVersion", "kind")}, where)
     if key == (KSERVE, "InferenceService"):
         for path in ("spec.predictor", "spec.canary[].predictor"):
             for where, predictor in _at(obj, path):

@@ -85,6 +85,14 @@ def with_workloads(**parts):
         with_workloads(notebooks={"enabled": True, "signIn": {**SIGN_IN, "tokenUrl": "http://login.example.com/token"}}),
         "platform.workloads.notebooks.signIn.tokenUrl: 'http://login.example.com/token' is not an https URL; allowed: https://...",
     ),
+    (
+        with_workloads(queueing={"enabled": False}, training={"enabled": False}, tuning={"enabled": True}),
+        "platform.workloads.tuning.enabled: true needs queueing (Katib's trial Jobs are admitted by Kueue); allowed: set platform.workloads.queueing.enabled true",
+    ),
+    (
+        with_workloads(pipelines={"enabled": True, "archiveStorage": "lots"}),
+        "platform.workloads.pipelines.archiveStorage: 'lots' is not valid; it must match ^([0-9]+(\\.[0-9]+)?)(m|k|Ki|Mi|Gi|Ti|M|G|T)?$",
+    ),
 ])
 def test_bad_workload_input_is_one_clear_line(raw, line):
     assert config_errors(raw) == [line]
@@ -122,3 +130,15 @@ def test_a_sign_in_without_an_issuer_is_refused_where_the_stack_names_none():
         "platform.workloads.notebooks.signIn.issuerUrl: unset, and no aws.identityProvider names the teams' issuer; "
         "allowed: the https issuer of your OIDC provider"
     ]
+
+
+def test_pipelines_and_tuning_warn_where_they_have_nowhere_to_run_as_meant():
+    from components import config as config_module
+
+    raw = with_workloads(pipelines={"enabled": True}, tuning={"enabled": True})
+    warnings = config_module.config_warnings(config_module.load(raw))
+    assert [w.split(":")[0] for w in warnings if "pipelines" in w or "tuning" in w] == [
+        "platform.workloads.pipelines.enabled", "platform.workloads.tuning.enabled"]
+    # A readwrite namespace at baseline gives both a place: no warning.
+    raw["namespaces"][0].update(modelStore="readwrite", podSecurity="baseline")
+    assert not [w for w in config_module.config_warnings(config_module.load(raw)) if "pipelines" in w or "tuning" in w]

@@ -35,7 +35,8 @@ def test_the_runtime_images_cover_what_team_pods_run():
     """Every image key the workload layer renders into a team's pods is a runtime image."""
     sources = "\n".join(p.read_text() for p in (ROOT / "components/platform/workloads").glob("*.py"))
     used = set(re.findall(r'(?:_image|image_parts)\("([a-z0-9-]+)"\)', sources))
-    controllers = {"kueue", "jobset", "trainer-controller-manager", "kserve-controller", "kube-rbac-proxy"}
+    controllers = {"kueue", "jobset", "trainer-controller-manager", "kserve-controller", "kube-rbac-proxy",
+                   "postgres", "katib-controller", "katib-db-manager"}
     assert used - controllers == set(versions.RUNTIME_IMAGE_KEYS)
 
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from components.config import Workloads
-from components.platform.workloads import control_plane_ports, notebooks, queueing, serving, training
+from components.platform.workloads import control_plane_ports, metadata_db, notebooks, pipelines, queueing, serving, training, tuning
 from tests.platform.workloads.helpers import quantity
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -35,14 +35,19 @@ def test_system_pool_requests_match_what_the_releases_ask_for():
         "training": total(training.REQUESTS, training.JOBSET_REQUESTS),
         "serving": total(*serving.REQUESTS.values(), *serving.CERT_MANAGER_REQUESTS.values()),
         "notebooks": total(*notebooks.REQUESTS.values()),
+        # Each with its PostgreSQL (metadata_db.REQUESTS).
+        "pipelines": total(*pipelines.REQUESTS.values(), metadata_db.REQUESTS),
+        "tuning": total(*tuning.REQUESTS.values(), metadata_db.REQUESTS),
     }
     everything = total(*[queueing.REQUESTS] * queueing.REPLICAS, training.REQUESTS, training.JOBSET_REQUESTS, *serving.REQUESTS.values(),
                        *serving.CERT_MANAGER_REQUESTS.values(), *notebooks.REQUESTS.values())
-    assert f"All four together: {everything[0]} CPU and {everything[1]} memory" in section()
+    assert f"The first four together: {everything[0]} CPU and {everything[1]} memory" in section()
+    extra = total(*pipelines.REQUESTS.values(), *tuning.REQUESTS.values(), metadata_db.REQUESTS, metadata_db.REQUESTS)
+    assert f"pipelines and tuning add {extra[0]} and {extra[1]}" in " ".join(section().split())
 
 
 def test_every_control_plane_port_is_documented():
-    settings = Workloads.model_validate({p: {"enabled": True} for p in ("queueing", "training", "serving", "notebooks")})
+    settings = Workloads.model_validate({p: {"enabled": True} for p in ("queueing", "training", "serving", "notebooks", "pipelines", "tuning")})
     text = section()
     for port in control_plane_ports(settings):
         assert str(port.port) in text, port
@@ -52,7 +57,7 @@ def test_walkthrough_names_existing_examples_and_how_to_turn_parts_off():
     text = section()
     for path in set(re.findall(r"examples/[\w/.-]+\.(?:yaml|py)", text)):
         assert (ROOT / path).is_file(), path
-    for part in ("queueing", "training", "serving", "notebooks"):
+    for part in ("queueing", "training", "serving", "notebooks", "pipelines", "tuning"):
         assert f"`{part}`" in text
     assert "enabled: false" in text
 

@@ -46,7 +46,7 @@ def test_torch_and_mpi_runtimes_follow_upstream_and_wait_for_the_release():
     plan = eks().plan
     trainer = releases(plan)["kubeflow-trainer"]
     runtimes = objects(plan, "ClusterTrainingRuntime")
-    assert sorted(runtimes) == ["mpi-distributed", "torch-distributed"]
+    assert sorted(runtimes) == ["mpi-distributed", "tensorflow-distributed", "torch-distributed"]
     for resource, _ in runtimes.values():
         assert depends(resource, trainer)
     _, torch = runtimes["torch-distributed"]
@@ -125,3 +125,23 @@ def test_multi_gpu_jobs_get_shared_memory_sized_for_the_largest_gpu_node():
             shm = {v["name"]: v for v in pod["volumes"]}[training.SHM_VOLUME]
             assert shm["emptyDir"] == {"medium": "Memory", "sizeLimit": f"{largest * training.SHM_PER_GPU_GI}Gi"}
             assert {"name": training.SHM_VOLUME, "mountPath": "/dev/shm"} in pod["containers"][0]["volumeMounts"]
+
+
+def test_the_tensorflow_runtime_is_plain_ml_with_what_workers_need_for_tf_config():
+    """Trainer v2.3.0 ships no TensorFlow runtime; a runtime without a framework policy is
+    run by the PlainML plugin (pkg/runtime/framework/plugins/plainml: numNodes from the
+    TrainJob, its env into the `node` container of the ancestor step `trainer`)."""
+    plan = eks().plan
+    resource, tf = objects(plan, "ClusterTrainingRuntime")["tensorflow-distributed"]
+    assert depends(resource, releases(plan)["kubeflow-trainer"])
+    assert tf["spec"]["mlPolicy"] == {"numNodes": 1}
+    node = tf["spec"]["template"]["spec"]["replicatedJobs"][0]
+    assert node["name"] == "node" and node["template"]["metadata"]["labels"] == {"trainer.kubeflow.org/trainjob-ancestor-step": "trainer"}
+    container = node["template"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["name"] == "node" and container["image"] == catalog.IMAGES["tensorflow-runtime"]
+    env = {e["name"]: e for e in container["env"]}
+    # JobSet v0.12.0 labels every pod with its JobSet's name; Kubernetes sets JOB_COMPLETION_INDEX.
+    assert env["JOBSET_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.labels['jobset.sigs.k8s.io/jobset-name']"}}
+    assert env["TF_WORKER_PORT"]["value"] == str(training.TF_WORKER_PORT)
+    assert container["ports"] == [{"containerPort": training.TF_WORKER_PORT, "name": "tf-worker", "protocol": "TCP"}]
+    assert tf["spec"]["template"]["spec"]["network"] == {"publishNotReadyAddresses": True}
