@@ -168,6 +168,14 @@ CHART_IMAGE_REPOSITORIES: dict[str, tuple[str, ...]] = {
     # ghcr.io/converged-computing/flux-view-ubuntu (pkg/constants/constants.go) only for a
     # runtime with a Flux policy; the platform's runtimes are PyTorch and MPI.
     "kubeflow-trainer": (),
+    # envoyproxy/gateway v1.9.0 charts/gateway-helm (values.tmpl.yaml global.images, templates/):
+    # the controller and its certgen Job run docker.io/envoyproxy/gateway; the Envoy proxies the
+    # controller starts for a Gateway run the envoy image built into it (api/v1alpha1
+    # DefaultEnvoyProxyImage, docker.io/envoyproxy/envoy). Off: the rate-limit service
+    # (docker.io/envoyproxy/ratelimit, no global rate limit configured).
+    "gateway-helm": ("docker.io/envoyproxy/gateway", "docker.io/envoyproxy/envoy"),
+    # envoyproxy/gateway v1.9.0 charts/gateway-crds-helm: CRDs only.
+    "gateway-crds-helm": (),
 }
 
 # Ports admission webhooks of the pinned charts listen on inside their pods (Kueue, KServe
@@ -227,7 +235,15 @@ CHARTS: dict[str, Chart] = {
     "kserve-resources": Chart("kserve-resources", "v0.20.0", "oci://ghcr.io/kserve/charts"),
     "kserve-runtime-configs": Chart("kserve-runtime-configs", "v0.20.0", "oci://ghcr.io/kserve/charts"),
     "jupyterhub": Chart("jupyterhub", "4.4.0", "https://hub.jupyter.org/helm-chart/"),
+    # The serving gateway: Envoy Gateway v1.9.0. Its CRD chart installs the Gateway API
+    # standard-channel CRDs (bundle v1.6.1, charts/gateway-crds-helm/templates/
+    # standard-gatewayapi-crds.yaml @ v1.9.0) and Envoy Gateway's own; the controller chart
+    # then runs with its CRD sub-chart off (charts/gateway-helm/Chart.yaml: condition crds.enabled).
+    "gateway-crds-helm": Chart("gateway-crds-helm", "v1.9.0", "oci://docker.io/envoyproxy"),
+    "gateway-helm": Chart("gateway-helm", "v1.9.0", "oci://docker.io/envoyproxy"),
 }
+# The Gateway API release whose standard CRDs gateway-crds-helm v1.9.0 installs.
+GATEWAY_API_BUNDLE_VERSION = "v1.6.1"
 
 # EKS managed add-ons. None means "resolved per cluster version at preview/up": the EKS
 # backend asks aws.eks.get_addon_version(kubernetes_version=..., most_recent=True), as

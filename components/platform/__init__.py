@@ -45,6 +45,8 @@ class PlatformArgs:
     # The kopia repository password Velero encrypts volume data with (the stack's secret
     # `veleroRepositoryPassword`, shared by a primary and its standby); required with `dr`.
     backup_repository_password: Optional[str] = None
+    # The token issuer the serving gateway accepts (components/config/checks/gateway.py).
+    gateway_issuer: Optional[str] = None
 
 
 class Platform(pulumi.ComponentResource):
@@ -98,6 +100,7 @@ class Platform(pulumi.ComponentResource):
         self.serving = Serving(
             f"{name}-serving",
             ServingArgs(handle, namespaces, ingress_namespace=settings.ingress_namespace,
+                        gateway=workload_settings.serving.enabled and workload_settings.serving.gateway.enabled,
                         workload_annotations=workload_annotations(handle), outside_queue=outside),
             child,
         )
@@ -114,6 +117,7 @@ class Platform(pulumi.ComponentResource):
                     shared_class=self.storage.shared_class,
                     shared_class_resource=self.storage.shared,
                     block_class_resource=self.storage.block,
+                    gateway_issuer=args.gateway_issuer,
                 ),
                 child,
             )

@@ -29,7 +29,9 @@ DOMAIN = "kubernetes"
 PLATFORM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease", "gpu-system", "monitoring", "velero",
                        # The workload layer's controllers (components/platform/workloads/); JupyterHub's
                        # chart renders the NetworkPolicies of its namespace itself.
-                       "kueue-system", "kubeflow-system", "cert-manager", "kserve", "jupyterhub"]
+                       "kueue-system", "kubeflow-system", "cert-manager", "kserve", "jupyterhub",
+                       # The serving gateway: Envoy Gateway, its proxies and the Gateway (platform/gateway.py).
+                       "envoy-gateway-system"]
 PLATFORM_NAMESPACES_CONFIG = {
     "platformNamespaces": {
         "type": "array",

@@ -8,9 +8,11 @@ kserve-runtime-configs (ClusterServingRuntimes, checked by the controller's webh
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
+from ...config import ServingGateway
 from ...handle import ClusterHandle
+from .. import gateway
 from ..common import READ_VERBS, WRITE_VERBS, system_placement
 from .releases import image_parts
 
@@ -54,7 +56,7 @@ TEAM_CLUSTER_RULES: list[dict[str, Any]] = [
 ]
 
 
-def cert_manager_values(handle: ClusterHandle) -> dict[str, Any]:
+def cert_manager_values(handle: ClusterHandle, gateway_api: bool = False) -> dict[str, Any]:
     placement = system_placement(handle)
     # The chart's default nodeSelector keeps pods on Linux nodes; ours adds the system pool.
     linux = {"nodeSelector": {"kubernetes.io/os": "linux", **placement["nodeSelector"]}, "tolerations": placement["tolerations"]}
@@ -62,7 +64,13 @@ def cert_manager_values(handle: ClusterHandle) -> dict[str, Any]:
     def part(name: str) -> dict[str, Any]:
         return {"resources": {"requests": dict(CERT_MANAGER_REQUESTS[name])}, **linux}
 
+    # With the serving gateway: HTTP-01 challenges answered through the Gateway API (the
+    # ControllerConfiguration's enableGatewayAPI, deploy/charts/cert-manager/values.yaml `config`
+    # @ v1.17.4; the ExperimentalGatewayAPISupport gate it needs is on by default since 1.15).
+    config = {"config": {"apiVersion": "controller.config.cert-manager.io/v1alpha1", "kind": "ControllerConfiguration",
+                         "enableGatewayAPI": True}} if gateway_api else {}
     return {
+        **config,
         # CRDs as part of the release (cert-manager >= 1.15), kept if the release is removed.
         "crds": {"enabled": True, "keep": True},
         **part("controller"),
@@ -72,7 +80,7 @@ def cert_manager_values(handle: ClusterHandle) -> dict[str, Any]:
     }
 
 
-def kserve_values(handle: ClusterHandle) -> dict[str, Any]:
+def kserve_values(handle: ClusterHandle, gateway_settings: Optional[ServingGateway] = None) -> dict[str, Any]:
     repository, tag = image_parts("kserve-controller")
     proxy_repository, proxy_tag = image_parts("kube-rbac-proxy")
     return {"kserve": {
@@ -85,9 +93,11 @@ def kserve_values(handle: ClusterHandle) -> dict[str, Any]:
             "rbacProxyImage": f"{proxy_repository}:{proxy_tag}",
             "resources": {"requests": dict(REQUESTS["manager"]), "limits": {"cpu": "100m", "memory": "300Mi"}},
             "rbacProxy": {"resources": {"requests": dict(REQUESTS["kube-rbac-proxy"]), "limits": {"cpu": "100m", "memory": "300Mi"}}},
-            # Models are reached through their Service inside the cluster; a team publishes
-            # one through the cluster's ingress controller when it needs to.
-            "gateway": {"disableIngressCreation": True},
+            # With the serving gateway: KServe makes an HTTPRoute per InferenceService on it
+            # and reports https URLs under the stack's domain. Without: models are reached
+            # through their Service inside the cluster.
+            "gateway": gateway.kserve_ingress(gateway_settings) if gateway_settings is not None and gateway_settings.enabled
+            else {"disableIngressCreation": True},
             **system_placement(handle),
         },
     }}
