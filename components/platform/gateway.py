@@ -79,7 +79,8 @@ PROXY_REQUESTS = {"cpu": "200m", "memory": "256Mi"}
 PROXY_LIMITS = {"memory": "1Gi"}
 CONTROLLER_REQUESTS = {"cpu": "100m", "memory": "256Mi"}
 # The controller's topology-injector webhook (charts/gateway-helm/templates/
-# envoy-proxy-topology-injector-webhook.yaml @ v1.9.0: service port 9443).
+# envoy-proxy-topology-injector-webhook.yaml @ v1.9.0: service port 9443, targetPort 9443 in
+# templates/envoy-gateway-service.yaml).
 WEBHOOK_PORT = 9443
 
 

@@ -178,8 +178,10 @@ class Workloads(pulumi.ComponentResource):
             cert_manager = None
             if settings.serving.cert_manager == "install":
                 cm_ns = controller_namespace(serving.CERT_MANAGER_NAMESPACE, f"{name}-cert-manager-namespace", scope)
+                # ACME HTTP-01 through the Gateway needs cert-manager's Gateway API support.
+                acme = gw_settings.enabled and gw_settings.tls.mode == "acme"
                 cert_manager = release(f"{name}-cert-manager", "cert-manager", serving.CERT_MANAGER_NAMESPACE,
-                                       serving.cert_manager_values(handle, gateway_api=gw_settings.enabled), scope, (cm_ns, gw_crds))
+                                       serving.cert_manager_values(handle, gateway_api=acme), scope, (cm_ns, gw_crds if acme else None))
                 self.releases["cert-manager"] = cert_manager
             ks_ns = controller_namespace(serving.NAMESPACE, f"{name}-kserve-namespace", scope)
             crds = release(f"{name}-kserve-crd", "kserve-crd", serving.NAMESPACE, {}, scope, (ks_ns,))
