@@ -44,6 +44,11 @@ IMAGES: dict[str, str] = {
     # `vllm/vllm-openai:latest`; pinned to the vLLM that KServe v0.20.0 is built against
     # (python/kserve/pyproject.toml: vllm==0.24.0). Tag only (TAG_ONLY_IMAGES).
     "kserve-vllm": "vllm/vllm-openai:v0.24.0",
+    # KServe's MLServer ClusterServingRuntime (Seldon's Apache-2.0 inference server): the chart's
+    # values.yaml @ v0.20.0 names tag 1.5.0, KServe's own runtime manifests at the same tag
+    # (hack/setup/quick-install/*-with-manifests.sh, built from config/runtimes) name 1.7.1;
+    # pinned to the latter. Tag only (TAG_ONLY_IMAGES).
+    "kserve-mlserver": "docker.io/seldonio/mlserver:1.7.1",
     # docker-stacks' CUDA build of pytorch-notebook, dated tag (jupyter/docker-stacks wiki 2026-08).
     # Tag only (TAG_ONLY_IMAGES).
     "notebook-gpu": "quay.io/jupyter/pytorch-notebook:cuda12-2026-08-24",
@@ -52,11 +57,13 @@ IMAGES: dict[str, str] = {
 
 # The images team workloads run (training runtimes, the KServe vLLM runtime, notebook servers).
 # Each is pinned by digest, or listed in TAG_ONLY_IMAGES with why not (docs/workloads.md).
-RUNTIME_IMAGE_KEYS: tuple[str, ...] = ("torch-runtime", "mpi-runtime", "kserve-vllm", "notebook-gpu", "notebook-cpu")
+RUNTIME_IMAGE_KEYS: tuple[str, ...] = ("torch-runtime", "mpi-runtime", "kserve-vllm", "kserve-mlserver", "notebook-gpu", "notebook-cpu")
 TAG_ONLY_IMAGES: dict[str, str] = {
     "kserve-vllm": "neither vLLM nor KServe publishes a digest for vllm-openai:v0.24.0 in a file (KServe "
                    "v0.20.0 names `latest`); the only public record found was a single unaffiliated note, "
                    "too weak a source to pin a production serving image to",
+    "kserve-mlserver": "neither Seldon nor KServe records a digest for mlserver:1.7.1 in a file; KServe "
+                       "v0.20.0's runtime manifests name it by tag",
     "mpi-runtime": "no public file records a digest for deepspeed-runtime:v2.3.0; kubeflow/trainer's "
                    "manifests at v2.3.0 name it by tag",
     "notebook-gpu": "no public file records a digest for pytorch-notebook:cuda12-2026-08-24; "
@@ -127,7 +134,7 @@ CHART_IMAGE_REPOSITORIES: dict[str, tuple[str, ...]] = {
     ),
     # kserve/kserve v0.20.0 charts/kserve-runtime-configs/values.yaml and
     # files/runtimes/resources.yaml: the ClusterServingRuntimes (servingruntime.enabled, ours);
-    # vLLM's image is ours (IMAGES). llmisvcConfigs is off.
+    # vLLM's and MLServer's images are ours (IMAGES). llmisvcConfigs is off.
     "kserve-runtime-configs": (
         "docker.io/kserve/autogluonserver",
         "docker.io/kserve/huggingfaceserver",
@@ -137,7 +144,6 @@ CHART_IMAGE_REPOSITORIES: dict[str, tuple[str, ...]] = {
         "docker.io/kserve/predictiveserver",
         "docker.io/kserve/sklearnserver",
         "docker.io/kserve/xgbserver",
-        "docker.io/seldonio/mlserver",
         "docker.io/tensorflow/serving",
         "docker.io/pytorch/torchserve-kfs",
         "nvcr.io/nvidia/tritonserver",

@@ -29,7 +29,26 @@ def gateway_issuer(cfg: "StackConfig") -> Optional[str]:
     return notebooks.issuer_url if notebooks is not None else None
 
 
+def model_cache_problems(cfg: "StackConfig") -> list[str]:
+    """The model cache lives on the shared file system class: refuse it where there is none."""
+    serving = cfg.platform.workloads.serving
+    if serving.model_cache is None:
+        return []
+    key = "platform.workloads.serving.modelCache"
+    if not serving.enabled:
+        return [f"{key}: {serving.model_cache!r} is set, but KServe is off; allowed: set platform.workloads.serving.enabled true, or no modelCache"]
+    if not cfg.platform.shared_file_system:
+        return [f"{key}: {serving.model_cache!r} needs the shared file system class `ml-shared`; allowed: platform.sharedFileSystem true, or no modelCache"]
+    if cfg.existing is not None and not cfg.existing.file_storage_provisioner:
+        return [f"{key}: {serving.model_cache!r} needs a ReadWriteMany class, and existing.fileStorageProvisioner is unset; allowed: your NFS or CephFS provisioner there, or no modelCache"]
+    return []
+
+
 def gateway_problems(cfg: "StackConfig") -> list[str]:
+    return model_cache_problems(cfg) + _gateway_problems(cfg)
+
+
+def _gateway_problems(cfg: "StackConfig") -> list[str]:
     serving = cfg.platform.workloads.serving
     gw = serving.gateway
     if not gw.enabled:

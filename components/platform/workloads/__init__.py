@@ -189,6 +189,13 @@ class Workloads(pulumi.ComponentResource):
                                  scope, (ks_ns, crds, cert_manager, gw_crds))
             runtimes = release(f"{name}-kserve-runtimes", "kserve-runtime-configs", serving.NAMESPACE, serving.runtime_values(), scope, (controller,))
             self.releases.update({"kserve-crd": crds, "kserve-resources": controller, "kserve-runtime-configs": runtimes})
+            if args.shared_class is not None and settings.serving.model_cache is not None:
+                for ns_cfg in args.namespaces:
+                    claim = serving.model_cache_claim(ns_cfg.name, ns_cfg.team, settings.serving.model_cache, args.shared_class)
+                    k8s.core.v1.PersistentVolumeClaim(
+                        f"{name}-{ns_cfg.name}-model-cache", **claim,
+                        opts=scope.opts(args.namespace_resources.get(ns_cfg.name), args.shared_class_resource),
+                    )
             if gw_crds is not None and gw_ns is not None:
                 self.gateway = gateway.install_gateway(
                     name, scope, gw_settings, args.gateway_issuer or "", gw_crds, gw_ns, cert_manager, args.namespace_resources,

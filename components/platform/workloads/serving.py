@@ -14,9 +14,15 @@ from ...config import ServingGateway
 from ...handle import ClusterHandle
 from .. import gateway
 from ..common import READ_VERBS, WRITE_VERBS, system_placement
-from .releases import image_parts
+from .releases import image_parts, shared_claim
 
 NAMESPACE = "kserve"
+# Each team namespace's cache of model weights (ReadWriteMany on the shared class): filled once
+# from the model store, mounted read-only by every replica through `storageUri: pvc://model-cache/...`
+# (KServe v0.20.0 pkg/webhook/admission/pod/storage_initializer_injector.go mounts PVC URIs
+# into the model container instead of downloading them; read-only unless the
+# storage.kserve.io/readonly annotation says "false").
+MODEL_CACHE_CLAIM = "model-cache"
 CERT_MANAGER_NAMESPACE = "cert-manager"
 API_VERSION = "serving.kserve.io/v1beta1"
 DEPLOYMENT_MODE = "Standard"
@@ -105,10 +111,24 @@ def kserve_values(handle: ClusterHandle, gateway_settings: Optional[ServingGatew
 
 def runtime_values() -> dict[str, Any]:
     """Install the ClusterServingRuntimes (off in the chart by default); no LLM configs. The
-    vLLM runtime off its floating tag (values.yaml servingruntime.vllmserver.tag: latest);
-    the others default to the chart's kserve.version (files/runtimes/clusterservingruntimes-patch.yaml)."""
+    vLLM runtime off its floating tag (values.yaml servingruntime.vllmserver.tag: latest) and
+    MLServer on the version KServe's manifests name; the others default to the chart's
+    kserve.version (files/runtimes/clusterservingruntimes-patch.yaml)."""
     vllm_image, vllm_tag = image_parts("kserve-vllm")
+    mlserver_image, mlserver_tag = image_parts("kserve-mlserver")
     return {"kserve": {
-        "servingruntime": {"enabled": True, "vllmserver": {"image": vllm_image, "tag": vllm_tag}},
+        "servingruntime": {
+            "enabled": True,
+            "vllmserver": {"image": vllm_image, "tag": vllm_tag},
+            # MLServer (files/runtimes/clusterservingruntimes-patch.yaml: image:tag from these
+            # values) for teams coming from Seldon Core: sklearn, xgboost, lightgbm, mlflow models
+            # over the V2 protocol.
+            "mlserver": {"image": mlserver_image, "tag": mlserver_tag},
+        },
         "llmisvcConfigs": {"enabled": False},
     }}
+
+
+def model_cache_claim(namespace: str, team: str, size: str, storage_class: str) -> dict[str, Any]:
+    """PersistentVolumeClaim keyword arguments: the namespace's model cache."""
+    return shared_claim(MODEL_CACHE_CLAIM, "model-cache", namespace, team, size, storage_class)
