@@ -103,6 +103,8 @@ GPU_DRIVER_READY: dict[str, Timing] = {
 IMAGE_SIZE_GB: dict[str, Timing] = {
     "notebook-gpu": Timing(6, ESTIMATE),
     "notebook-cpu": Timing(2, ESTIMATE),
+    # vllm/vllm-openai (CUDA, PyTorch and vLLM's kernels): the serving image a GPU model waits for.
+    "kserve-vllm": Timing(10, ESTIMATE),
 }
 PULL_MB_PER_SECOND = Timing(40, ESTIMATE)
 # A timeout is this many times the estimate, rounded up to whole minutes: the estimate is

@@ -245,8 +245,10 @@ def test_the_policy_pack_passes_the_prod_stacks_routes_and_fails_them_without_si
     assert found == []
     stripped = [r for r in plan.resources if not r.type.endswith(":SecurityPolicy")]
     failed = [v for v in offline.evaluate(stripped, "prod") if v.policy == "serving-route-authentication"]
-    # The model route's two rules (the redirect carries no request to a model).
-    assert len(failed) == 2 and all("model-sentiment" in v.message for v in failed)
+    # Each published model route's two rules (the redirect carries no request to a model).
+    models = stack_gateway("prod-aws")["models"]
+    assert len(failed) == 2 * len(models)
+    assert {v.message.split()[1] for v in failed} == {f"{m['namespace']}/model-{m['name']}" for m in models}
 
 
 def test_gateway_pods_reach_model_pods_and_nothing_else_comes_in():
@@ -391,3 +393,17 @@ def test_an_internal_acme_server_or_a_supplied_certificate_passes_with_an_intern
         cfg = StackConfig.model_validate({k: v for k, v in raw.items()})
         assert gateway_problems(cfg) == [], tls
     assert isinstance(ServingGateway(), ServingGateway)
+
+
+def test_the_issuer_defaults_to_the_provider_the_teams_sign_in_with():
+    from components.config import StackConfig
+    from components.config.checks.gateway import gateway_issuer
+    sign_in = {"jwksUri": "https://idp.corp.internal/keys", "audiences": ["models"]}
+    base = {"cloud": "aws", "region": "us-east-1",
+            "platform": {"workloads": {"serving": {"enabled": True, "gateway": {"enabled": True, "signIn": sign_in}}}}}
+    aws = {**base, "aws": {"identityProvider": {"issuerUrl": "https://eks-idp.corp.internal", "clientId": "eks"}}}
+    assert gateway_issuer(StackConfig.model_validate(aws)) == "https://eks-idp.corp.internal"
+    explicit = copy.deepcopy(aws)
+    explicit["platform"]["workloads"]["serving"]["gateway"]["signIn"]["issuerUrl"] = "https://models-idp.corp.internal"
+    assert gateway_issuer(StackConfig.model_validate(explicit)) == "https://models-idp.corp.internal"
+    assert gateway_issuer(StackConfig.model_validate(base)) is None
