@@ -359,8 +359,10 @@ class ServedModel(_Model):
     """The model's stable name: its hostname is `<name>-<namespace>.<domain>`, the same across versions."""
     namespace: str
     """The team namespace (namespaces[].name) its InferenceServices run in."""
-    versions: list[ServedModelVersion] = Field(default_factory=list)
-    """A traffic split between versions (a rollout); unset: the InferenceService named `name` serves every request."""
+    versions: list[ServedModelVersion] = Field(min_length=1)
+    """The InferenceServices behind the URL with their weights: one at 100 normally, two during a rollout (each version its own InferenceService, named apart from the model)."""
+    llm: bool = False
+    """An LLM (vLLM runtime): its alerts judge the time to first token, not whole-request latency, which grows with the answer."""
 
 
 class GatewayTls(_Model):

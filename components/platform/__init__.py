@@ -12,12 +12,16 @@ from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from ..config import Platform as PlatformSettings
 from ..config import ServingNamespace
 from ..dr import DrPlan
 from ..handle import ClusterHandle
+from . import serving_metrics
 from .backup import Backup, BackupArgs
+from .common import GRAFANA_DASHBOARD_LABEL, MONITORING_NAMESPACE, Scope, metadata
+from .gateway import route_name
 from .gpu import Gpu, GpuArgs
 from .modelstore import ModelStoreAccess, ModelStoreAccessArgs, workload_annotations
 from .monitoring import Monitoring, MonitoringArgs
@@ -120,6 +124,27 @@ class Platform(pulumi.ComponentResource):
                     gateway_issuer=args.gateway_issuer,
                 ),
                 child,
+            )
+        serving = workload_settings.serving
+        if self.monitoring is not None and serving.enabled:
+            # Serving metrics: objects of the chart's CRDs wait for the monitoring release.
+            metrics_scope = Scope(handle, self.monitoring, tuple(handle.ready))
+            release, ns = self.monitoring.release, self.monitoring.namespace
+            llm = [f"{m.namespace}/{route_name(m)}" for m in serving.gateway.models if m.llm] if serving.gateway.enabled else []
+            monitors = [serving_metrics.model_pod_monitor([n.name for n in namespaces])]
+            if serving.gateway.enabled:
+                monitors.append(serving_metrics.gateway_pod_monitor())
+            for obj in (*monitors, serving_metrics.prometheus_rule(llm)):
+                k8s.apiextensions.CustomResource(
+                    f"{name}-{obj['metadata']['name']}-{obj['kind'].lower()}", api_version=obj["apiVersion"], kind=obj["kind"],
+                    metadata=obj["metadata"], spec=obj["spec"], opts=metrics_scope.opts(release),
+                )
+            k8s.core.v1.ConfigMap(
+                f"{name}-serving-dashboard",
+                metadata=metadata("grafana-dashboard-serving", MONITORING_NAMESPACE, "grafana", "monitoring",
+                                  extra_labels=dict([GRAFANA_DASHBOARD_LABEL])),
+                data={"serving.json": serving_metrics.serving_dashboard_json()},
+                opts=metrics_scope.opts(ns),
             )
         if handle.model_store is not None:
             ModelStoreAccess(

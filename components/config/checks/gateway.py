@@ -98,7 +98,7 @@ def _gateway_problems(cfg: "StackConfig") -> list[str]:
         if key in seen:
             out.append(f"{where}.name: {model.name!r} in {model.namespace!r} is already published by models[{seen[key]}]; one entry per hostname")
         seen.setdefault(key, i)
-        if model.versions:
+        if model.versions:  # at least one (the model rejects an empty list)
             total = sum(v.weight for v in model.versions)
             if total != 100:
                 out.append(f"{where}.versions: the weights add up to {total}; allowed: weights that add up to 100 (percent of requests)")
