@@ -407,3 +407,11 @@ def test_the_issuer_defaults_to_the_provider_the_teams_sign_in_with():
     explicit["platform"]["workloads"]["serving"]["gateway"]["signIn"]["issuerUrl"] = "https://models-idp.corp.internal"
     assert gateway_issuer(StackConfig.model_validate(explicit)) == "https://models-idp.corp.internal"
     assert gateway_issuer(StackConfig.model_validate(base)) is None
+
+
+@pytest.mark.parametrize("doc, module", [("aws", aws_lb), ("gcp", gcp_lb), ("azure", azure_lb)])
+def test_each_clouds_docs_name_its_load_balancer_annotations(doc, module):
+    text = (ROOT / "docs" / f"{doc}.md").read_text()
+    for key, value in {**module.INTERNAL, **module.PUBLIC}.items():
+        short = key.split("/", 1)[-1]
+        assert short in text and value in text, (doc, key)
