@@ -182,6 +182,9 @@ CHART_IMAGE_REPOSITORIES: dict[str, tuple[str, ...]] = {
     "gateway-helm": ("docker.io/envoyproxy/gateway", "docker.io/envoyproxy/envoy"),
     # envoyproxy/gateway v1.9.0 charts/gateway-crds-helm: CRDs only.
     "gateway-crds-helm": (),
+    # kedacore/charts v2.20.2 keda/values.yaml (image.keda, image.metricsApiServer, image.webhooks):
+    # the operator, the external metrics API server and the admission webhooks.
+    "keda": ("ghcr.io/kedacore/keda", "ghcr.io/kedacore/keda-metrics-apiserver", "ghcr.io/kedacore/keda-admission-webhooks"),
 }
 
 # Ports admission webhooks of the pinned charts listen on inside their pods (Kueue, KServe
@@ -246,6 +249,9 @@ CHARTS: dict[str, Chart] = {
     # standard-gatewayapi-crds.yaml @ v1.9.0) and Envoy Gateway's own; the controller chart
     # then runs with its CRD sub-chart off (charts/gateway-helm/Chart.yaml: condition crds.enabled).
     "gateway-crds-helm": Chart("gateway-crds-helm", "v1.9.0", "oci://docker.io/envoyproxy"),
+    # KEDA 2.20.2 (kedacore/charts v2.20.2 keda/Chart.yaml): scales models on Prometheus queries
+    # (request rate, queue depth) and to zero, through KServe's autoscalerClass keda.
+    "keda": Chart("keda", "2.20.2", "https://kedacore.github.io/charts"),
     "gateway-helm": Chart("gateway-helm", "v1.9.0", "oci://docker.io/envoyproxy"),
 }
 # The Gateway API release whose standard CRDs gateway-crds-helm v1.9.0 installs.

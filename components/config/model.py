@@ -421,6 +421,8 @@ class ModelServing(_Model):
     """cert-manager, which KServe's webhook certificates need: `install` it here, use an `existing` one, or `none` (refused with serving on)."""
     gateway: ServingGateway = Field(default_factory=ServingGateway)
     """The gateway models are called through (below)."""
+    keda: bool = False
+    """Install KEDA, so an InferenceService with `serving.kserve.io/autoscalerClass: keda` scales on a Prometheus query (request rate at the gateway, vLLM's queue depth) and, with `minReplicas: 0`, to zero (needs monitoring)."""
     model_cache: Optional[str] = Field(default=None, pattern=QUANTITY_RE.pattern)
     """Size of a `model-cache` claim made in each team namespace on the shared file system class (none without one), e.g. `200Gi`: model weights copied there once from the model store are mounted read-only by every replica (`storageUri: pvc://model-cache/<path>`). Unset: no claim (each claim is its own Filestore instance on GKE, at least 1 TiB, and at least 100 GiB on Azure Files NFS)."""
 

@@ -31,7 +31,7 @@ PLATFORM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease
                        # chart renders the NetworkPolicies of its namespace itself.
                        "kueue-system", "kubeflow-system", "cert-manager", "kserve", "jupyterhub",
                        # The serving gateway: Envoy Gateway, its proxies and the Gateway (platform/gateway.py).
-                       "envoy-gateway-system"]
+                       "envoy-gateway-system", "keda"]
 PLATFORM_NAMESPACES_CONFIG = {
     "platformNamespaces": {
         "type": "array",

@@ -44,8 +44,21 @@ def model_cache_problems(cfg: "StackConfig") -> list[str]:
     return []
 
 
+def keda_problems(cfg: "StackConfig") -> list[str]:
+    """KEDA scales models on Prometheus queries: it needs KServe and the platform's Prometheus."""
+    serving = cfg.platform.workloads.serving
+    key = "platform.workloads.serving.keda"
+    if not serving.keda:
+        return []
+    if not serving.enabled:
+        return [f"{key}: true, but KServe is off; allowed: set platform.workloads.serving.enabled true, or keda false"]
+    if not cfg.platform.monitoring.enabled:
+        return [f"{key}: true scales models on Prometheus queries, but platform.monitoring.enabled is false; allowed: monitoring on, or keda false"]
+    return []
+
+
 def gateway_problems(cfg: "StackConfig") -> list[str]:
-    return model_cache_problems(cfg) + _gateway_problems(cfg)
+    return model_cache_problems(cfg) + keda_problems(cfg) + _gateway_problems(cfg)
 
 
 def _gateway_problems(cfg: "StackConfig") -> list[str]:

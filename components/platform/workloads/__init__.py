@@ -105,6 +105,11 @@ def control_plane_ports(settings: WorkloadSettings) -> list[ControlPlanePort]:
         ]
     if settings.serving.enabled:
         ports.append(ControlPlanePort("kserve", serving.WEBHOOK_PORT, "admission webhooks"))
+        if settings.serving.keda:
+            ports += [
+                ControlPlanePort("keda", serving.KEDA_METRICS_API_PORT, "external metrics API (aggregated APIService)"),
+                ControlPlanePort("keda", serving.KEDA_WEBHOOK_PORT, "admission webhooks"),
+            ]
         if settings.serving.gateway.enabled:
             # charts/gateway-helm/templates/envoy-proxy-topology-injector-webhook.yaml @ v1.9.0.
             ports.append(ControlPlanePort("envoy-gateway", gateway.WEBHOOK_PORT, "admission webhook (topology injector)"))
@@ -183,10 +188,17 @@ class Workloads(pulumi.ComponentResource):
                 cert_manager = release(f"{name}-cert-manager", "cert-manager", serving.CERT_MANAGER_NAMESPACE,
                                        serving.cert_manager_values(handle, gateway_api=acme), scope, (cm_ns, gw_crds if acme else None))
                 self.releases["cert-manager"] = cert_manager
+            keda = None
+            if settings.serving.keda:
+                # KServe watches ScaledObjects only if their CRD exists when it starts
+                # (kserve v0.20.0 controller.go SetupWithManager, IsCrdAvailable keda.sh): KEDA first.
+                keda_ns = controller_namespace(serving.KEDA_NAMESPACE, f"{name}-keda-namespace", scope)
+                keda = release(f"{name}-keda", "keda", serving.KEDA_NAMESPACE, serving.keda_values(handle), scope, (keda_ns,))
+                self.releases["keda"] = keda
             ks_ns = controller_namespace(serving.NAMESPACE, f"{name}-kserve-namespace", scope)
             crds = release(f"{name}-kserve-crd", "kserve-crd", serving.NAMESPACE, {}, scope, (ks_ns,))
             controller = release(f"{name}-kserve", "kserve-resources", serving.NAMESPACE, serving.kserve_values(handle, gw_settings),
-                                 scope, (ks_ns, crds, cert_manager, gw_crds))
+                                 scope, (ks_ns, crds, cert_manager, gw_crds, keda))
             runtimes = release(f"{name}-kserve-runtimes", "kserve-runtime-configs", serving.NAMESPACE, serving.runtime_values(), scope, (controller,))
             self.releases.update({"kserve-crd": crds, "kserve-resources": controller, "kserve-runtime-configs": runtimes})
             if args.shared_class is not None and settings.serving.model_cache is not None:

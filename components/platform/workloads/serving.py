@@ -24,6 +24,11 @@ NAMESPACE = "kserve"
 # storage.kserve.io/readonly annotation says "false").
 MODEL_CACHE_CLAIM = "model-cache"
 CERT_MANAGER_NAMESPACE = "cert-manager"
+KEDA_NAMESPACE = "keda"
+# KEDA's external metrics API server (an aggregated APIService; its Service's targetPort 6443)
+# and its admission webhooks (targetPort 9443): kedacore/charts v2.20.2 keda/templates, rendered.
+KEDA_METRICS_API_PORT = 6443
+KEDA_WEBHOOK_PORT = 9443
 API_VERSION = "serving.kserve.io/v1beta1"
 DEPLOYMENT_MODE = "Standard"
 # The annotation an InferenceService carries to be reconciled (and validated) in Standard
@@ -132,3 +137,10 @@ def runtime_values() -> dict[str, Any]:
 def model_cache_claim(namespace: str, team: str, size: str, storage_class: str) -> dict[str, Any]:
     """PersistentVolumeClaim keyword arguments: the namespace's model cache."""
     return shared_claim(MODEL_CACHE_CLAIM, "model-cache", namespace, team, size, storage_class)
+
+
+def keda_values(handle: ClusterHandle) -> dict[str, Any]:
+    """kedacore/charts v2.20.2 keda/values.yaml: the top-level nodeSelector and tolerations
+    apply to the operator, the metrics API server and the webhooks (the chart adds
+    kubernetes.io/os: linux itself); CRDs in the release."""
+    return {"crds": {"install": True}, **system_placement(handle)}

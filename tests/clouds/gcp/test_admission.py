@@ -121,7 +121,7 @@ def test_every_image_the_plans_render_is_admitted(prod, patterns):
 # 4.4.0; kubernetes-sigs/kueue v0.19.2 charts/kueue; kubeflow/trainer v2.3.0
 # charts/kubeflow-trainer with kubernetes-sigs/jobset v0.12.0 charts/jobset as its sub-chart
 # (kubernetes-sigs/lws v0.8.0 charts/lws placed beside it, switched off); envoyproxy/gateway
-# v1.9.0 charts/gateway-helm and charts/gateway-crds-helm. A chart bump fails the version check below: render it again and update both this
+# v1.9.0 charts/gateway-helm and charts/gateway-crds-helm; kedacore/charts v2.20.2 keda. A chart bump fails the version check below: render it again and update both this
 # record and the catalog's CHART_IMAGE_REPOSITORIES.
 RENDERED: dict[str, tuple[str, tuple[str, ...]]] = {
     "kube-prometheus-stack": ("88.5.3", (
@@ -170,6 +170,10 @@ RENDERED: dict[str, tuple[str, tuple[str, ...]]] = {
     # image in its config runs only with a global rate limit, which nothing configures.
     "gateway-helm": ("v1.9.0", ("docker.io/envoyproxy/gateway:v1.9.0", "docker.io/envoyproxy/envoy:distroless-v1.39.0")),
     "gateway-crds-helm": ("v1.9.0", ()),
+    # kedacore/charts v2.20.2 keda, rendered with the platform's values: the operator, the metrics
+    # API server and the admission webhooks (no other image in its templates).
+    "keda": ("2.20.2", ("ghcr.io/kedacore/keda:2.20.2", "ghcr.io/kedacore/keda-metrics-apiserver:2.20.2",
+                        "ghcr.io/kedacore/keda-admission-webhooks:2.20.2")),
     "kubeflow-trainer": ("2.3.0", (
         "ghcr.io/kubeflow/trainer/trainer-controller-manager:v2.3.0",
         "registry.k8s.io/jobset/jobset:v0.12.0",

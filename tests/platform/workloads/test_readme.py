@@ -73,7 +73,7 @@ def test_the_docs_name_the_urls_the_gateway_and_kserve_give_a_model():
     from tests.examples.test_examples import load
     isvc = load("serving/inferenceservice.yaml")
     name = isvc["metadata"]["name"]
-    model = ServedModel.model_validate({"name": name.rsplit("-", 1)[0], "namespace": "inference", "versions": []})
+    model = ServedModel.model_validate({"name": name.rsplit("-", 1)[0], "namespace": "inference", "versions": [{"inferenceService": name, "weight": 100}]})
     text = _prose()
     assert f"https://{gateway.hostname(model, '<domain>')}/" in text
     assert f"URL https://{gateway.version_hostname(name, 'inference', '<domain>')}" in text
