@@ -9,6 +9,7 @@ import pulumi
 
 from .clouds import backend_for, stores_for
 from .config import StackConfig
+from .config.checks.gateway import gateway_issuer
 from .dr import StoresArgs, effective_config, plan_for
 from .platform import Platform, PlatformArgs
 
@@ -43,7 +44,8 @@ class MlCluster(pulumi.ComponentResource):
             PlatformArgs(self.handle, config.platform, tuple(config.namespaces),
                          config.alert_receivers(), config.alert_routes(), dr=self.dr,
                          retain_shared_volumes=config.is_prod,
-                         backup_repository_password=config.velero_repository_password),
+                         backup_repository_password=config.velero_repository_password,
+                         gateway_issuer=gateway_issuer(config)),
             pulumi.ResourceOptions(parent=self, depends_on=list(self.handle.ready)),
         )
         self.grafana_admin_password = self.platform.grafana_admin_password

@@ -192,3 +192,6 @@ class ClusterHandle:
     # Node labels that pin the platform's controllers to the system pool: the labels every
     # cloud backend puts on its system pool; empty where the nodes are not ours to label.
     system_node_selector: Mapping[str, str] = field(default_factory=system_pool_labels)
+    # Service annotations for an internet-facing LoadBalancer on this cloud (the serving
+    # gateway's `loadBalancer: public`); {} where the cloud's default already is one.
+    public_lb_annotations: Mapping[str, str] = field(default_factory=dict)

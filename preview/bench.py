@@ -39,6 +39,9 @@ def large_stack(pools: int = 64, namespaces: int = 64) -> dict:
     workloads = doc["config"].get("ml-clusters:platform", {}).get("workloads", {})
     if "queueing" in workloads:
         workloads["queueing"]["queues"] = [{"team": f"team{i:02d}", "gpus": {f"gpu{i % pools:02d}": 2}} for i in range(namespaces)]
+    # prod-aws publishes its models from its own namespace: here from the first generated one.
+    for model in workloads.get("serving", {}).get("gateway", {}).get("models", []):
+        model["namespace"] = "team00"
     return doc
 
 

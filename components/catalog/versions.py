@@ -44,6 +44,11 @@ IMAGES: dict[str, str] = {
     # `vllm/vllm-openai:latest`; pinned to the vLLM that KServe v0.20.0 is built against
     # (python/kserve/pyproject.toml: vllm==0.24.0). Tag only (TAG_ONLY_IMAGES).
     "kserve-vllm": "vllm/vllm-openai:v0.24.0",
+    # KServe's MLServer ClusterServingRuntime (Seldon's Apache-2.0 inference server): the chart's
+    # values.yaml @ v0.20.0 names tag 1.5.0, KServe's own runtime manifests at the same tag
+    # (hack/setup/quick-install/*-with-manifests.sh, built from config/runtimes) name 1.7.1;
+    # pinned to the latter. Tag only (TAG_ONLY_IMAGES).
+    "kserve-mlserver": "docker.io/seldonio/mlserver:1.7.1",
     # docker-stacks' CUDA build of pytorch-notebook, dated tag (jupyter/docker-stacks wiki 2026-08).
     # Tag only (TAG_ONLY_IMAGES).
     "notebook-gpu": "quay.io/jupyter/pytorch-notebook:cuda12-2026-08-24",
@@ -74,13 +79,15 @@ IMAGES: dict[str, str] = {
 # The images team workloads run (training runtimes, the KServe vLLM runtime, notebook servers).
 # Each is pinned by digest, or listed in TAG_ONLY_IMAGES with why not (docs/workloads.md).
 RUNTIME_IMAGE_KEYS: tuple[str, ...] = (
-    "torch-runtime", "mpi-runtime", "kserve-vllm", "notebook-gpu", "notebook-cpu", "tensorflow-runtime",
+    "torch-runtime", "mpi-runtime", "kserve-vllm", "kserve-mlserver", "notebook-gpu", "notebook-cpu", "tensorflow-runtime",
     "katib-metrics-collector", "katib-medianstop", "katib-hyperopt",
 )
 TAG_ONLY_IMAGES: dict[str, str] = {
     "kserve-vllm": "neither vLLM nor KServe publishes a digest for vllm-openai:v0.24.0 in a file (KServe "
                    "v0.20.0 names `latest`); the only public record found was a single unaffiliated note, "
                    "too weak a source to pin a production serving image to",
+    "kserve-mlserver": "neither Seldon nor KServe records a digest for mlserver:1.7.1 in a file; KServe "
+                       "v0.20.0's runtime manifests name it by tag",
     "mpi-runtime": "no public file records a digest for deepspeed-runtime:v2.3.0; kubeflow/trainer's "
                    "manifests at v2.3.0 name it by tag",
     "notebook-gpu": "no public file records a digest for pytorch-notebook:cuda12-2026-08-24; "
@@ -158,7 +165,7 @@ CHART_IMAGE_REPOSITORIES: dict[str, tuple[str, ...]] = {
     ),
     # kserve/kserve v0.20.0 charts/kserve-runtime-configs/values.yaml and
     # files/runtimes/resources.yaml: the ClusterServingRuntimes (servingruntime.enabled, ours);
-    # vLLM's image is ours (IMAGES). llmisvcConfigs is off.
+    # vLLM's and MLServer's images are ours (IMAGES). llmisvcConfigs is off.
     "kserve-runtime-configs": (
         "docker.io/kserve/autogluonserver",
         "docker.io/kserve/huggingfaceserver",
@@ -168,7 +175,6 @@ CHART_IMAGE_REPOSITORIES: dict[str, tuple[str, ...]] = {
         "docker.io/kserve/predictiveserver",
         "docker.io/kserve/sklearnserver",
         "docker.io/kserve/xgbserver",
-        "docker.io/seldonio/mlserver",
         "docker.io/tensorflow/serving",
         "docker.io/pytorch/torchserve-kfs",
         "nvcr.io/nvidia/tritonserver",
@@ -209,6 +215,17 @@ CHART_IMAGE_REPOSITORIES: dict[str, tuple[str, ...]] = {
         "quay.io/argoproj/argocli",
         "quay.io/argoproj/argoexec",
     ),
+    # envoyproxy/gateway v1.9.0 charts/gateway-helm (values.tmpl.yaml global.images, templates/):
+    # the controller and its certgen Job run docker.io/envoyproxy/gateway; the Envoy proxies the
+    # controller starts for a Gateway run the envoy image built into it (api/v1alpha1
+    # DefaultEnvoyProxyImage, docker.io/envoyproxy/envoy). Off: the rate-limit service
+    # (docker.io/envoyproxy/ratelimit, no global rate limit configured).
+    "gateway-helm": ("docker.io/envoyproxy/gateway", "docker.io/envoyproxy/envoy"),
+    # envoyproxy/gateway v1.9.0 charts/gateway-crds-helm: CRDs only.
+    "gateway-crds-helm": (),
+    # kedacore/charts v2.20.2 keda/values.yaml (image.keda, image.metricsApiServer, image.webhooks):
+    # the operator, the external metrics API server and the admission webhooks.
+    "keda": ("ghcr.io/kedacore/keda", "ghcr.io/kedacore/keda-metrics-apiserver", "ghcr.io/kedacore/keda-admission-webhooks"),
 }
 
 # Ports admission webhooks of the pinned charts listen on inside their pods (Kueue, KServe
@@ -270,7 +287,18 @@ CHARTS: dict[str, Chart] = {
     "jupyterhub": Chart("jupyterhub", "4.4.0", "https://hub.jupyter.org/helm-chart/"),
     # Argo Workflows v4.0.6: the pipeline engine (argoproj/argo-helm tag argo-workflows-1.0.18).
     "argo-workflows": Chart("argo-workflows", "1.0.18", "https://argoproj.github.io/argo-helm"),
+    # The serving gateway: Envoy Gateway v1.9.0. Its CRD chart installs the Gateway API
+    # standard-channel CRDs (bundle v1.6.1, charts/gateway-crds-helm/templates/
+    # standard-gatewayapi-crds.yaml @ v1.9.0) and Envoy Gateway's own; the controller chart
+    # then runs with its CRD sub-chart off (charts/gateway-helm/Chart.yaml: condition crds.enabled).
+    "gateway-crds-helm": Chart("gateway-crds-helm", "v1.9.0", "oci://docker.io/envoyproxy"),
+    # KEDA 2.20.2 (kedacore/charts v2.20.2 keda/Chart.yaml): scales models on Prometheus queries
+    # (request rate, queue depth) and to zero, through KServe's autoscalerClass keda.
+    "keda": Chart("keda", "2.20.2", "https://kedacore.github.io/charts"),
+    "gateway-helm": Chart("gateway-helm", "v1.9.0", "oci://docker.io/envoyproxy"),
 }
+# The Gateway API release whose standard CRDs gateway-crds-helm v1.9.0 installs.
+GATEWAY_API_BUNDLE_VERSION = "v1.6.1"
 
 # EKS managed add-ons. None means "resolved per cluster version at preview/up": the EKS
 # backend asks aws.eks.get_addon_version(kubernetes_version=..., most_recent=True), as

@@ -369,6 +369,75 @@ class Training(_Model):
     """Size of the `checkpoints` claim made in each team namespace on the shared file system class (none without one)."""
 
 
+class ServedModelVersion(_Model):
+    """One version behind a model's stable hostname: an InferenceService and its share of requests."""
+
+    inference_service: str = Field(pattern=DNS_LABEL_RE.pattern)
+    """The InferenceService (in the model's namespace) serving this version, e.g. `sentiment-v2`."""
+    weight: int = Field(ge=0, le=100)
+    """Percent of the model's requests this version gets; the versions' weights add up to 100 (0 keeps a version deployed but idle)."""
+
+
+class ServedModel(_Model):
+    """A model published at the gateway: `https://<name>-<namespace>.<domain>`, the URL KServe reports for an InferenceService of that name."""
+
+    name: str = Field(pattern=DNS_LABEL_RE.pattern)
+    """The model's stable name: its hostname is `<name>-<namespace>.<domain>`, the same across versions."""
+    namespace: str
+    """The team namespace (namespaces[].name) its InferenceServices run in."""
+    versions: list[ServedModelVersion] = Field(min_length=1)
+    """The InferenceServices behind the URL with their weights: one at 100 normally, two during a rollout (each version its own InferenceService, named apart from the model)."""
+    llm: bool = False
+    """An LLM (vLLM runtime): its alerts judge the time to first token, not whole-request latency, which grows with the answer."""
+
+
+class GatewayTls(_Model):
+    """The gateway's certificate, from cert-manager: ACME (HTTP-01 answered through the gateway) or a certificate you supply."""
+
+    mode: Literal["acme", "secret"] = "acme"
+    """`acme`: cert-manager obtains a certificate for every model hostname from `acmeServer` (HTTP-01 through the gateway's port 80, which otherwise only redirects to HTTPS); `secret`: a kubernetes.io/tls Secret you create in the gateway namespace (`secretName`)."""
+    acme_server: str = Field(default="https://acme-v02.api.letsencrypt.org/directory", pattern=r"^https://\S+$")
+    """The ACME directory URL (Let's Encrypt production by default; your CA's, e.g. an internal step-ca, for internal load balancers)."""
+    email: Optional[str] = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    """Contact address registered with the ACME account; required with `acme`."""
+    secret_name: Optional[str] = Field(default=None, pattern=DNS_LABEL_RE.pattern)
+    """`secret` mode: the kubernetes.io/tls Secret in the gateway namespace covering every model hostname (a wildcard `*.<domain>` certificate does)."""
+
+
+class GatewaySignIn(_Model):
+    """Who may call a model: bearer tokens (JWT) from your identity provider, or an API key for service clients."""
+
+    issuer_url: Optional[str] = None
+    """The token issuer (https); unset: `aws.identityProvider.issuerUrl`, else `notebooks.signIn.issuerUrl` (the provider the teams already sign in with)."""
+    jwks_uri: str = Field(pattern=r"^https://\S+$")
+    """The issuer's signing keys (its discovery document's `jwks_uri`), which the gateway fetches."""
+    audiences: list[str] = Field(min_length=1)
+    """Token audiences the gateway accepts (the client ids your applications request tokens for)."""
+    api_keys: bool = True
+    """Also accept an `x-api-key` header checked against the Secret `serving-api-keys` in the model's namespace (one key per client id; the team manages it)."""
+
+
+class ServingGateway(_Model):
+    """The models' front door: the Kubernetes Gateway API implemented by Envoy Gateway, behind the cloud's load balancer, with TLS and sign-in."""
+
+    enabled: bool = False
+    """Install the Gateway API CRDs, Envoy Gateway and one Gateway for every model, and point KServe's URLs at it."""
+    domain: Optional[str] = Field(default=None, pattern=r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+    """The stack's serving domain, e.g. `models.example.com`; each model is `<name>-<namespace>.<domain>` (point a wildcard DNS record at the load balancer)."""
+    load_balancer: Literal["internal", "public"] = "internal"
+    """`internal`: the cloud's internal load balancer (reachable from your networks); `public`: an internet-facing one."""
+    service_annotations: dict[str, str] = Field(default_factory=dict)
+    """Extra annotations on the load balancer Service (added to the cloud's own); cloud existing with `internal` needs your load balancer's internal annotation here."""
+    replicas: int = Field(default=2, ge=1, le=20)
+    """Envoy proxy replicas (on the system or CPU pool)."""
+    tls: GatewayTls = Field(default_factory=GatewayTls)
+    """TLS (below): HTTPS only; port 80 answers ACME challenges and redirects."""
+    sign_in: Optional[GatewaySignIn] = None
+    """Sign-in (below); required: no model is served without it."""
+    models: list[ServedModel] = Field(default_factory=list)
+    """The models published at the gateway, each with its hostname and optional traffic split."""
+
+
 class ModelServing(_Model):
     """KServe in Standard mode (plain Deployments + HPA) with cert-manager for its webhooks."""
 
@@ -376,6 +445,12 @@ class ModelServing(_Model):
     """Install KServe (Standard deployment mode) and its serving runtimes."""
     cert_manager: Literal["install", "existing", "none"] = "install"
     """cert-manager, which KServe's webhook certificates need: `install` it here, use an `existing` one, or `none` (refused with serving on)."""
+    gateway: ServingGateway = Field(default_factory=ServingGateway)
+    """The gateway models are called through (below)."""
+    keda: bool = False
+    """Install KEDA, so an InferenceService with `serving.kserve.io/autoscalerClass: keda` scales on a Prometheus query (request rate at the gateway, vLLM's queue depth) and, with `minReplicas: 0`, to zero (needs monitoring)."""
+    model_cache: Optional[str] = Field(default=None, pattern=QUANTITY_RE.pattern)
+    """Size of a `model-cache` claim made in each team namespace on the shared file system class (none without one), e.g. `200Gi`: model weights copied there once from the model store are mounted read-only by every replica (`storageUri: pvc://model-cache/<path>`). Unset: no claim (each claim is its own Filestore instance on GKE, at least 1 TiB, and at least 100 GiB on Azure Files NFS)."""
 
 
 class NotebookProfile(_Model):

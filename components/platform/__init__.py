@@ -12,12 +12,16 @@ from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from ..config import Platform as PlatformSettings
 from ..config import ServingNamespace
 from ..dr import DrPlan
 from ..handle import ClusterHandle
+from . import serving_metrics
 from .backup import Backup, BackupArgs
+from .common import GRAFANA_DASHBOARD_LABEL, MONITORING_NAMESPACE, Scope, metadata
+from .gateway import route_name
 from .gpu import Gpu, GpuArgs
 from .health import Health, HealthArgs, runs_health
 from .modelstore import ModelStoreAccess, ModelStoreAccessArgs, workload_annotations
@@ -46,6 +50,8 @@ class PlatformArgs:
     # The kopia repository password Velero encrypts volume data with (the stack's secret
     # `veleroRepositoryPassword`, shared by a primary and its standby); required with `dr`.
     backup_repository_password: Optional[str] = None
+    # The token issuer the serving gateway accepts (components/config/checks/gateway.py).
+    gateway_issuer: Optional[str] = None
 
 
 class Platform(pulumi.ComponentResource):
@@ -108,6 +114,7 @@ class Platform(pulumi.ComponentResource):
         self.serving = Serving(
             f"{name}-serving",
             ServingArgs(handle, namespaces, ingress_namespace=settings.ingress_namespace,
+                        gateway=workload_settings.serving.enabled and workload_settings.serving.gateway.enabled,
                         workload_annotations=workload_annotations(handle), outside_queue=outside),
             child,
         )
@@ -125,8 +132,30 @@ class Platform(pulumi.ComponentResource):
                     shared_class_resource=self.storage.shared,
                     block_class_resource=self.storage.block,
                     block_retain_class_resource=self.storage.block_retain,
+                    gateway_issuer=args.gateway_issuer,
                 ),
                 child,
+            )
+        serving = workload_settings.serving
+        if self.monitoring is not None and serving.enabled:
+            # Serving metrics: objects of the chart's CRDs wait for the monitoring release.
+            metrics_scope = Scope(handle, self.monitoring, tuple(handle.ready))
+            release, ns = self.monitoring.release, self.monitoring.namespace
+            llm = [f"{m.namespace}/{route_name(m)}" for m in serving.gateway.models if m.llm] if serving.gateway.enabled else []
+            monitors = [serving_metrics.model_pod_monitor([n.name for n in namespaces])]
+            if serving.gateway.enabled:
+                monitors.append(serving_metrics.gateway_pod_monitor())
+            for obj in (*monitors, serving_metrics.prometheus_rule(llm)):
+                k8s.apiextensions.CustomResource(
+                    f"{name}-{obj['metadata']['name']}-{obj['kind'].lower()}", api_version=obj["apiVersion"], kind=obj["kind"],
+                    metadata=obj["metadata"], spec=obj["spec"], opts=metrics_scope.opts(release),
+                )
+            k8s.core.v1.ConfigMap(
+                f"{name}-serving-dashboard",
+                metadata=metadata("grafana-dashboard-serving", MONITORING_NAMESPACE, "grafana", "monitoring",
+                                  extra_labels=dict([GRAFANA_DASHBOARD_LABEL])),
+                data={"serving.json": serving_metrics.serving_dashboard_json()},
+                opts=metrics_scope.opts(ns),
             )
         if handle.model_store is not None:
             ModelStoreAccess(

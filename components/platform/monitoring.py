@@ -72,6 +72,11 @@ RECEIVER_KEYS = {"slack": "slack-webhook-url", "pagerduty": "pagerduty-routing-k
 NULL_RECEIVER = "null"
 
 
+# The release's object names (fullnameOverride): the Prometheus Service is `<fullname>-prometheus`
+# on port 9090 (kube-prometheus-stack templates/prometheus/service.yaml, prometheus.service.port).
+FULLNAME = "kps"
+PROMETHEUS_URL = f"http://{FULLNAME}-prometheus.{MONITORING_NAMESPACE}.svc:9090"
+
 def _receiver_config(kind: str, slack_channel: Optional[str]) -> tuple[str, dict[str, Any]]:
     """(Alertmanager receiver-config list name, one entry) reading the address from a file,
     so the Helm values never hold it (slack api_url_file, pagerduty routing_key_file,
@@ -136,7 +141,7 @@ def release_values(handle: ClusterHandle, settings: MonitoringSettings, block_cl
     # on it) and the portable pool and GPU-model labels (for grouping by pool).
     gpu_label_keys = ",".join(sorted({*handle.gpu_node_selector, POOL_LABEL, GPU_MODEL_LABEL}))
     return {
-        "fullnameOverride": "kps",
+        "fullnameOverride": FULLNAME,
         "crds": {"enabled": True},
         # Managed control planes (EKS, GKE, AKS) do not expose these to scraping, and
         # kubeadm binds them to localhost: scraping them only yields TargetDown alerts.

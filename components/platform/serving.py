@@ -31,6 +31,7 @@ import pulumi_kubernetes as k8s
 from ..config import ServingNamespace
 from ..conventions import GPU_RESOURCE
 from ..handle import ClusterHandle, EgressRule
+from .gateway import gateway_network_policy
 from .common import (
     MONITORING_NAMESPACE,
     NAMESPACE_NAME_LABEL,
@@ -104,6 +105,8 @@ class ServingArgs:
     # With queueing: per namespace, the share held outside Kueue (GPUs, and the CPU and
     # memory that go with them); None: no queueing, one quota for everything.
     outside_queue: Optional[Mapping[str, "OutsideQueueShare"]] = None
+    # The serving gateway is on: its proxies, not the ingress namespace, reach the model pods.
+    gateway: bool = False
 
 
 @dataclass(frozen=True)
@@ -176,8 +179,10 @@ def egress_policies(ns: ServingNamespace, handle: ClusterHandle) -> dict[str, di
 
 
 def network_policies(ns: ServingNamespace, ingress_namespace: str, monitoring_namespace: str,
-                     handle: Optional[ClusterHandle] = None) -> dict[str, dict[str, Any]]:
-    """NetworkPolicy specs by name."""
+                     handle: Optional[ClusterHandle] = None, gateway: bool = False) -> dict[str, dict[str, Any]]:
+    """NetworkPolicy specs by name. With the serving gateway, the gateway's proxies may reach
+    the model pods and the ingress namespace nothing (`allow-from-gateway` replaces
+    `allow-from-ingress`)."""
 
     def from_namespace(name: str) -> dict[str, Any]:
         return {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: name}}}
@@ -203,11 +208,11 @@ def network_policies(ns: ServingNamespace, ingress_namespace: str, monitoring_na
             "policyTypes": ["Ingress"],
             "ingress": [{"from": [from_namespace(monitoring_namespace)]}],
         },
-        "allow-from-ingress": {
+        **({"allow-from-gateway": gateway_network_policy()} if gateway else {"allow-from-ingress": {
             "podSelector": {},
             "policyTypes": ["Ingress"],
             "ingress": [{"from": [from_namespace(ingress_namespace)]}],
-        },
+        }}),
         **(egress_policies(ns, handle) if handle is not None else {}),
     }
 
@@ -292,7 +297,7 @@ class Serving(pulumi.ComponentResource):
             spec={"limits": [{"type": "Container", "defaultRequest": dict(DEFAULT_REQUESTS)}]},
             opts=scope.opts(namespace),
         )
-        for policy, spec in network_policies(ns, args.ingress_namespace, args.monitoring_namespace, handle).items():
+        for policy, spec in network_policies(ns, args.ingress_namespace, args.monitoring_namespace, handle, args.gateway).items():
             k8s.networking.v1.NetworkPolicy(
                 f"{base}-{policy}",
                 metadata=metadata(policy, ns.name, "serving", "network", team),

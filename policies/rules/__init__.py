@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import aws, azure, dr, gcp, gpu, kubernetes, protection, workloads
+from . import aws, azure, dr, gateway, gcp, gpu, kubernetes, protection, workloads
 from .base import ENVIRONMENTS, LEVELS, SEVERITIES, Rule
 
-DOMAIN_MODULES: tuple[ModuleType, ...] = (aws, gcp, azure, gpu, kubernetes, protection, dr, workloads)
+DOMAIN_MODULES: tuple[ModuleType, ...] = (aws, gcp, azure, gpu, kubernetes, gateway, protection, dr, workloads)
 DOMAIN_TITLES = {
     "eks": "AWS / EKS",
     "gke": "Google Cloud / GKE",

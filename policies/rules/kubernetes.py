@@ -31,6 +31,8 @@ PLATFORM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease
                        # chart renders the NetworkPolicies of its namespace itself. Argo Workflows
                        # and Katib keep only their controllers and metadata databases there.
                        "kueue-system", "kubeflow-system", "cert-manager", "kserve", "jupyterhub", "argo", "katib",
+                       # The serving gateway: Envoy Gateway, its proxies and the Gateway (platform/gateway.py).
+                       "envoy-gateway-system", "keda",
                        # GPU repair (components/platform/health.py): kured alone.
                        "gpu-health"]
 PLATFORM_NAMESPACES_CONFIG = {

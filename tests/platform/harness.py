@@ -17,6 +17,9 @@ import pulumi_random as random
 from components.config import GpuPool, Platform as PlatformSettings, ServingNamespace
 from components.conventions import GPU_NODE_LABEL, gpu_pool_labels
 from components import catalog
+from components.clouds.aws import load_balancer as aws_lb
+from components.clouds.azure import load_balancer as azure_lb
+from components.clouds.gcp import load_balancer as gcp_lb
 from components.handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from components.platform import Platform, PlatformArgs
 from preview import engine
@@ -87,6 +90,9 @@ class Shape:
     cloud_partitions_mig: bool = False
     cluster_dns: str = "coredns"
     identity_endpoint: Optional[str] = None
+    # The load balancer annotations the cloud's backend states (components/clouds/<cloud>/load_balancer.py).
+    internal_lb: dict[str, str] = field(default_factory=dict)
+    public_lb: dict[str, str] = field(default_factory=dict)
 
     def handle(self, ready: Sequence[pulumi.Resource] = ()) -> ClusterHandle:
         provider = k8s.Provider(f"{self.cloud}-k8s", kubeconfig=pulumi.Output.secret("apiVersion: v1\nkind: Config\n"))
@@ -107,7 +113,8 @@ class Shape:
             gpu_pools=_facts(self.cloud, self.pools, self.manages_plugin),
             gpu_node_selector={GPU_NODE_LABEL: "true"},
             system_tolerations=list(self.system_tolerations),
-            internal_lb_annotations={},
+            internal_lb_annotations=dict(self.internal_lb),
+            public_lb_annotations=dict(self.public_lb),
             ready=list(ready),
             cloud_partitions_mig=self.cloud_partitions_mig,
             cluster_dns=self.cluster_dns,
@@ -120,6 +127,8 @@ SYSTEM_TOLERATION = {"key": "CriticalAddonsOnly", "operator": "Exists", "effect"
 
 def eks_shape(pools: Sequence[GpuPool] = (), **kw: Any) -> Shape:
     return Shape(
+        internal_lb=dict(aws_lb.INTERNAL),
+        public_lb=dict(aws_lb.PUBLIC),
         cloud="aws",
         block=StorageClassSpec("ebs.csi.aws.com", {"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"}),
         files=StorageClassSpec(
@@ -149,6 +158,8 @@ GKE_DCGM = GpuMetricsSource(
 
 def gke_shape(pools: Sequence[GpuPool] = (), **kw: Any) -> Shape:
     return Shape(
+        internal_lb=dict(gcp_lb.INTERNAL),
+        public_lb=dict(gcp_lb.PUBLIC),
         cloud="gcp",
         block=StorageClassSpec("pd.csi.storage.gke.io", {"type": "pd-balanced", "csi.storage.k8s.io/fstype": "ext4"}),
         files=StorageClassSpec("filestore.csi.storage.gke.io", {"tier": "standard", "network": "ml-gcp"}, access_mode="ReadWriteMany"),
@@ -167,6 +178,8 @@ AKS_SYSTEM_TOLERATION = {"key": "CriticalAddonsOnly", "operator": "Exists", "eff
 
 def aks_shape(pools: Sequence[GpuPool] = (), **kw: Any) -> Shape:
     return Shape(
+        internal_lb=dict(azure_lb.INTERNAL),
+        public_lb=dict(azure_lb.PUBLIC),
         cloud="azure",
         block=StorageClassSpec("disk.csi.azure.com", {"skuName": "Premium_LRS"}),
         files=StorageClassSpec("file.csi.azure.com", {"skuName": "Premium_LRS", "protocol": "nfs"}, access_mode="ReadWriteMany"),
@@ -185,7 +198,7 @@ def namespaces(*items: dict[str, Any]) -> tuple[ServingNamespace, ...]:
 
 def run_platform(shape: Shape, settings: Optional[dict[str, Any]] = None, serving: Sequence[ServingNamespace] = (),
                  with_ready: bool = False, receivers: Optional[dict[str, str]] = None,
-                 routes: Optional[dict[str, list[str]]] = None) -> Result:
+                 routes: Optional[dict[str, list[str]]] = None, gateway_issuer: Optional[str] = None) -> Result:
     """Instantiate Platform on `shape`'s handle; with_ready adds a stand-in node pool to
     the handle's `ready` list (any custom resource will do; a component would be expanded
     into its children, and this one has none)."""
@@ -196,7 +209,8 @@ def run_platform(shape: Shape, settings: Optional[dict[str, Any]] = None, servin
         if with_ready:
             ready = [random.RandomId("gpu-pool", byte_length=4)]
         handle = shape.handle(ready)
-        Platform(handle.name, PlatformArgs(handle, platform_settings, tuple(serving), receivers or {}, routes or {}))
+        Platform(handle.name, PlatformArgs(handle, platform_settings, tuple(serving), receivers or {}, routes or {},
+                                           gateway_issuer=gateway_issuer))
 
     plan, deps = run(build, stack=f"test-{shape.cloud}")
     return Result(plan, deps, shape.kubernetes_version)

@@ -1082,3 +1082,96 @@ CASES += [
         expect=["has no tag", ":latest", "values.controllerManager.manager.image", "kserve/kserve-controller has no tag"],
     ),
 ]
+
+# --- The serving gateway (policies/rules/gateway.py), shaped as components/platform/gateway.py renders them.
+from components.platform import gateway as platform_gateway  # noqa: E402
+from components.config import ServingGateway  # noqa: E402
+from policies.rules import gateway as g  # noqa: E402
+
+_GW_SETTINGS = ServingGateway.model_validate({
+    "enabled": True, "domain": "models.example.com", "tls": {"email": "ops@example.com"},
+    "signIn": {"jwksUri": "https://login.example.com/keys", "audiences": ["models"]},
+    "models": [{"name": "sentiment", "namespace": "team-a", "versions": [{"inferenceService": "sentiment-v1", "weight": 100}]}],
+})
+GATEWAY_OBJ = platform_gateway.gateway(_GW_SETTINGS)
+MODEL_ROUTE = platform_gateway.model_route(_GW_SETTINGS.models[0], _GW_SETTINGS)
+REDIRECT_ROUTE = platform_gateway.https_redirect()
+GATEWAY_SIGN_IN = platform_gateway.gateway_sign_in(_GW_SETTINGS, "https://login.example.com")
+MODEL_POLICIES = platform_gateway.model_policies(_GW_SETTINGS.models[0], _GW_SETTINGS, "https://login.example.com")
+# What KServe makes for an InferenceService: no sectionName, no rule names
+# (reconcilers/ingress/httproute_reconciler.go @ v0.20.0 createRawTopLevelHTTPRoute).
+KSERVE_ROUTE = {
+    "metadata": {"name": "fraud", "namespace": "team-a"},
+    "spec": {"parentRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "models", "namespace": "envoy-gateway-system"}],
+             "hostnames": ["fraud-team-a.models.example.com"],
+             "rules": [{"backendRefs": [{"name": "fraud-predictor", "port": 80}]}]},
+}
+
+
+def _gw(*extra: list[FakeResource], gateway_obj: dict[str, Any] = GATEWAY_OBJ) -> list[FakeResource]:
+    out = [res(g.GATEWAY, gateway_obj, "gateway"), res(g.HTTP_ROUTE, REDIRECT_ROUTE, "redirect")]
+    for part in extra:
+        out += part
+    return out
+
+
+def _policies(*objs: dict[str, Any]) -> list[FakeResource]:
+    return [res(g.SECURITY_POLICY, o, f"policy-{i}") for i, o in enumerate(objs)]
+
+
+_ROUTE = [res(g.HTTP_ROUTE, MODEL_ROUTE, "route")]
+_ALL_POLICIES = _policies(GATEWAY_SIGN_IN, *MODEL_POLICIES)
+_PLAIN_LISTENER = patch(GATEWAY_OBJ, {"spec.listeners": [
+    {**{k: v for k, v in GATEWAY_OBJ["spec"]["listeners"][0].items() if k != "tls"}, "protocol": "HTTP", "port": 80},
+    GATEWAY_OBJ["spec"]["listeners"][1],
+]})
+_NO_CERT = patch(GATEWAY_OBJ, {"spec.listeners": [
+    {k: v for k, v in GATEWAY_OBJ["spec"]["listeners"][0].items() if k != "tls"},
+    GATEWAY_OBJ["spec"]["listeners"][1],
+]})
+
+CASES += [
+    Case(
+        "serving-route-tls",
+        bad=[
+            # The model route on the plain-HTTP listener.
+            _gw([res(g.HTTP_ROUTE, patch(MODEL_ROUTE, {"spec.parentRefs": [platform_gateway.parent_ref("http")]}), "route")]),
+            # A route naming no listener, on a Gateway whose first listener speaks HTTP.
+            _gw([res(g.HTTP_ROUTE, KSERVE_ROUTE, "kserve")], gateway_obj=_PLAIN_LISTENER),
+            # The HTTPS listener without a certificate.
+            _gw(_ROUTE, gateway_obj=_NO_CERT),
+            # A Gateway the stack does not define.
+            [res(g.HTTP_ROUTE, MODEL_ROUTE, "route")],
+        ],
+        good=[
+            _gw(_ROUTE, _ALL_POLICIES),
+            # KServe's routes name no listener: the rendered Gateway's listeners are HTTPS and
+            # the http one, which admits only its own namespace's routes, carries redirects.
+            _gw([res(g.HTTP_ROUTE, KSERVE_ROUTE, "kserve")]),
+        ],
+        expect=["listener 'http'", "listener 'https' of Gateway envoy-gateway-system/models (HTTP)", "HTTPS, no certificate",
+                "which this stack does not define"],
+    ),
+    Case(
+        "serving-route-authentication",
+        bad=[
+            _gw(_ROUTE),
+            # Only the API-key rule is covered: the sign-in rule is open.
+            _gw(_ROUTE, _policies(MODEL_POLICIES[1])),
+            # A policy that authenticates nothing (CORS only).
+            _gw(_ROUTE, _policies(patch(GATEWAY_SIGN_IN, {"spec.jwt": DELETE, "spec.cors": {"allowOrigins": ["*"]}}))),
+            # The gateway's policy on another listener than the route's.
+            _gw([res(g.HTTP_ROUTE, KSERVE_ROUTE, "kserve")], _policies(patch(GATEWAY_SIGN_IN, {"spec.targetRefs": [
+                {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "models", "sectionName": "http"}]}))),
+        ],
+        good=[
+            _gw(_ROUTE, _ALL_POLICIES),
+            # Rule-level policies alone cover the model route.
+            _gw(_ROUTE, _policies(*MODEL_POLICIES)),
+            # KServe's route is covered by the gateway's policy on its HTTPS listener.
+            _gw([res(g.HTTP_ROUTE, KSERVE_ROUTE, "kserve")], _policies(GATEWAY_SIGN_IN)),
+        ],
+        expect=["rule 'api-key' is reached without sign-in", "rule 'sign-in' is reached without sign-in",
+                "reached without sign-in", "HTTPRoute team-a/fraud rule 0"],
+    ),
+]

@@ -1,8 +1,8 @@
 """The team walkthrough (docs/workloads.md, "A team walkthrough") as a journey over the plan,
 on prod-aws, staging-gcp, prod-azure and local: a team signs in, its RBAC allows what it
 submits, Kueue admits its TrainJob, the pods fit the namespace's quotas, LimitRange, Pod
-Security level, NetworkPolicies and the pool's taints; a model is served, a canary rolled
-out and rolled back; a notebook starts. Each step checks the rendered objects with the
+Security level, NetworkPolicies and the pool's taints; a model is served, a new version
+rolled out by a traffic split at the gateway and rolled back; a notebook starts. Each step checks the rendered objects with the
 upstream behaviour it relies on, named where it is used.
 
 Stacks without notebooks get the same stack plus a sign-in (the only thing enabling
@@ -12,7 +12,6 @@ notebooks needs); the rest is the stack file as it is.
 from __future__ import annotations
 
 import copy
-import math
 from functools import cache
 from types import SimpleNamespace
 from typing import Any
@@ -247,7 +246,7 @@ def test_a_team_submits_a_trainjob_that_kueue_admits_and_whose_pods_start(name):
 
 
 @pytest.mark.parametrize("name", STACKS)
-def test_a_team_serves_a_model_rolls_out_a_canary_rolls_back_and_opens_a_notebook(name):
+def test_a_team_serves_a_model_rolls_out_a_version_rolls_back_and_opens_a_notebook(name):
     cfg, plan = stack(name)
     team, namespace, group, pool = reserving_team(cfg)
     ledger = Ledger(plan, namespace)
@@ -273,28 +272,36 @@ def test_a_team_serves_a_model_rolls_out_a_canary_rolls_back_and_opens_a_noteboo
     assert set(served) == set(requests) | set(STORAGE_INITIALIZER_REQUESTS)
     for _ in range(predictor["minReplicas"]):
         ledger.admit(served, predictor["priorityClassName"])
-    # The address: KServe v0.20.0 names a named predictor's Service
-    # <isvc>-<predictor name>-predictor (constants.PredictorServiceName) and status.address
-    # points at it; docs/workloads.md must say so.
-    service = f"{isvc['metadata']['name']}-{predictor['name']}-predictor"
+    # The address: KServe v0.20.0 names the predictor's Service <isvc>-predictor
+    # (constants.PredictorServiceName, no predictor name); docs/workloads.md must say so.
     from pathlib import Path
     docs = (Path(__file__).resolve().parents[2] / "docs" / "workloads.md").read_text()
-    assert service in docs and "status.address.url" in docs
-    # Canary (predictor.go @ v0.20.0): the stable minimum is reduced but kept at least 1,
-    # and the canary gets ceil(minReplicas x trafficPercent / 100) fixed replicas.
-    canary = load("serving/inferenceservice-canary.yaml")["spec"]["canary"][0]
-    stable_min = max(1, predictor["minReplicas"] - math.ceil(predictor["minReplicas"] * canary["trafficPercent"] / 100))
-    canary_replicas = math.ceil(predictor["minReplicas"] * canary["trafficPercent"] / 100)
-    extra = stable_min + canary_replicas - predictor["minReplicas"]
-    assert extra == 1  # with minReplicas 1 the canary adds a GPU; the docs say 2 GPUs in all
+    assert "name" not in predictor and "`<isvc>-predictor`" in docs
+    # Roll out: v2 is its own InferenceService with its own replicas on the same reserved GPUs
+    # (docs: 2 GPUs while both run).
+    v2_isvc = load("serving/inferenceservice-v2.yaml")
+    v2 = v2_isvc["spec"]["predictor"]
+    v2["nodeSelector"] = {"ml-clusters.io/pool": pool}
+    v2_requests = pod_requests([v2["model"]["resources"]["requests"]], [STORAGE_INITIALIZER_REQUESTS])
+    for _ in range(v2["minReplicas"]):
+        ledger.admit(v2_requests, v2["priorityClassName"])
     assert "2 GPUs" in docs
-    canary_requests = pod_requests([canary["predictor"]["model"]["resources"]["requests"]], [STORAGE_INITIALIZER_REQUESTS])
-    for _ in range(canary_replicas):
-        ledger.admit(canary_requests, predictor["priorityClassName"])
-    # Roll back: removing spec.canary deletes the canary's Deployment (predictor.go cleanup
-    # of names no longer expected).
-    for _ in range(canary_replicas):
-        ledger.release(canary_requests, predictor["priorityClassName"])
+    # The gateway splits the model's traffic between the versions' Services: the stack's
+    # HTTPRoute (published where the stack lists the model; `local` publishes none), attached to
+    # the Gateway's HTTPS listener, which admits routes from this namespace by its label.
+    route = objects(plan, "HTTPRoute").get(f"{namespace}/model-sentiment")
+    assert (route is not None) == (name != "local")
+    if route is not None:
+        services = {f"{i['metadata']['name']}-predictor" for i in (isvc, v2_isvc)}
+        for rule in route[1]["spec"]["rules"]:
+            assert {b["name"] for b in rule["backendRefs"]} <= services and sum(b["weight"] for b in rule["backendRefs"]) == 100
+        _, gw = objects(plan, "Gateway")["envoy-gateway-system/models"]
+        _, ns_obj = objects(plan, "Namespace")[namespace]
+        selector = gw["spec"]["listeners"][0]["allowedRoutes"]["namespaces"]["selector"]["matchLabels"]
+        assert selector.items() <= ns_obj["metadata"]["labels"].items()
+    # Roll back (weights 100/0), then delete v2: its pods leave the quota.
+    for _ in range(v2["minReplicas"]):
+        ledger.release(v2_requests, v2["priorityClassName"])
     # A notebook: the team's GPU profile on the reserved pool, in the team's namespace.
     profiles = [p for p in values(plan, "jupyterhub")["singleuser"]["profileList"]
                 if p[notebooks.GROUP_KEY] == group and "extra_resource_limits" in p["kubespawner_override"]]

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from . import load_balancer
 from ... import catalog, conventions
 from ...conventions import gpu_resources
 from ...config import CpuPool, GpuPool, StackConfig
@@ -762,10 +763,8 @@ class EksCluster(pulumi.ComponentResource):
             gpu_pools=pools,
             gpu_node_selector={conventions.GPU_NODE_LABEL: "true"},
             system_tolerations=[dict(conventions.SYSTEM_TOLERATION)],
-            internal_lb_annotations={
-                "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
-                "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
-            },
+            internal_lb_annotations=dict(load_balancer.INTERNAL),
+            public_lb_annotations=dict(load_balancer.PUBLIC),
             identity_endpoint="169.254.170.23:80",  # the EKS Pod Identity agent on every node
             workload_identity_annotation=None,  # EKS binds identities with Pod Identity associations
             ready=list(self.ready),

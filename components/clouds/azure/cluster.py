@@ -25,6 +25,7 @@ from pulumi_azure_native import (
     resources,
 )
 
+from . import load_balancer
 from ... import catalog, conventions
 from ...conventions import gpu_resources
 from ...config import CpuPool, GpuPool, StackConfig
@@ -52,7 +53,7 @@ NETWORK_CONTRIBUTOR_ROLE = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 AKS_RBAC_CLUSTER_ADMIN_ROLE = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 
 SYSTEM_POOL_TAINT = conventions.Taint("CriticalAddonsOnly", "true", "NoSchedule")
-INTERNAL_LB_ANNOTATION = "service.beta.kubernetes.io/azure-load-balancer-internal"
+INTERNAL_LB_ANNOTATION = load_balancer.INTERNAL_LB_ANNOTATION
 WORKLOAD_IDENTITY_ANNOTATION = "azure.workload.identity/client-id"
 
 # AKS's planned-maintenance configurations read by its two auto-upgraders (the names are
@@ -708,7 +709,8 @@ class AksCluster(pulumi.ComponentResource):
             gpu_node_selector={conventions.GPU_NODE_LABEL: "true"},
             # The system pool carries CriticalAddonsOnly; the platform's own pods must tolerate it.
             system_tolerations=[{"key": SYSTEM_POOL_TAINT.key, "operator": "Exists", "effect": SYSTEM_POOL_TAINT.effect}],
-            internal_lb_annotations={INTERNAL_LB_ANNOTATION: "true"},
+            internal_lb_annotations=dict(load_balancer.INTERNAL),
+            public_lb_annotations=dict(load_balancer.PUBLIC),
             # No identity endpoint for team pods: AKS workload identity trades the pod's projected
             # token with Microsoft Entra ID over HTTPS (azure-identity WorkloadIdentityCredential,
             # POST {authority}/{tenant}/oauth2/v2.0/token), which the public-HTTPS rule allows.

@@ -11,6 +11,7 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from . import load_balancer
 from ... import catalog
 from ...config import ConfigError, GpuPool, StackConfig, read_kubeconfig
 from ...conventions import gpu_pool_labels
@@ -78,7 +79,8 @@ class ExistingCluster(pulumi.ComponentResource):
             gpu_pools=[_pool_facts(p, external_plugin) for p in config.gpu_pools],
             gpu_node_selector={label_key: label_value},
             system_tolerations=[],
-            internal_lb_annotations={},
+            internal_lb_annotations=dict(load_balancer.INTERNAL),
+            public_lb_annotations=dict(load_balancer.PUBLIC),
             workload_identity_annotation=None,
             ready=[],
             # The nodes are the user's: nothing labels a system pool here.

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
+from . import load_balancer
 from ... import catalog, conventions
 from ...catalog import gcp as gcp_catalog
 from ...catalog import versions
@@ -576,7 +577,8 @@ class GkeCluster(pulumi.ComponentResource):
             tpu_pools=tpu.tpu_pool_facts(self.config),
             gpu_node_selector={conventions.GPU_NODE_LABEL: "true"},
             system_tolerations=self._system_tolerations(),
-            internal_lb_annotations={"networking.gke.io/load-balancer-type": "Internal"},
+            internal_lb_annotations=dict(load_balancer.INTERNAL),
+            public_lb_annotations=dict(load_balancer.PUBLIC),
             cluster_dns="kube-dns", identity_endpoint="169.254.169.254:80", cloud_partitions_mig=True,  # GKE Standard: kube-dns; metadata server; gpu_partition_size
             workload_identity_annotation="iam.gke.io/gcp-service-account",
             ready=list(self.platform_ready),

@@ -33,6 +33,7 @@ from ...config import ServingNamespace
 from ...config import Workloads as WorkloadSettings
 from ...handle import ClusterHandle
 from ..common import Scope, metadata, team_rules_metadata
+from .. import gateway
 from . import notebooks, pipelines, queueing, serving, training, tuning
 from .metadata_db import MetadataDatabase
 from ...config.queue_plan import TeamQueuePlan
@@ -60,6 +61,8 @@ class WorkloadsArgs:
     block_class_resource: Optional[pulumi.Resource] = None
     # The retained block class (`ml-block-retain`), where the metadata databases keep their data.
     block_retain_class_resource: Optional[pulumi.Resource] = None
+    # The token issuer the serving gateway accepts (config checks resolve it).
+    gateway_issuer: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,14 @@ def control_plane_ports(settings: WorkloadSettings) -> list[ControlPlanePort]:
         ]
     if settings.serving.enabled:
         ports.append(ControlPlanePort("kserve", serving.WEBHOOK_PORT, "admission webhooks"))
+        if settings.serving.keda:
+            ports += [
+                ControlPlanePort("keda", serving.KEDA_METRICS_API_PORT, "external metrics API (aggregated APIService)"),
+                ControlPlanePort("keda", serving.KEDA_WEBHOOK_PORT, "admission webhooks"),
+            ]
+        if settings.serving.gateway.enabled:
+            # charts/gateway-helm/templates/envoy-proxy-topology-injector-webhook.yaml @ v1.9.0.
+            ports.append(ControlPlanePort("envoy-gateway", gateway.WEBHOOK_PORT, "admission webhook (topology injector)"))
         if settings.serving.cert_manager == "install":
             ports.append(ControlPlanePort("cert-manager", serving.CERT_MANAGER_WEBHOOK_PORT, "admission webhook"))
     # Argo Workflows registers no webhook or aggregated API (chart 1.0.18 templates).
@@ -175,17 +186,52 @@ class Workloads(pulumi.ComponentResource):
                         opts=scope.opts(kueue, cq, args.namespace_resources.get(ns_name)),
                     )
 
+        self.gateway: Optional[gateway.GatewayResources] = None
         if settings.serving.enabled:
+            gw_settings = settings.serving.gateway
+            gw_crds = gw_ns = None
+            if gw_settings.enabled:
+                # The Gateway API CRDs first: KServe with enableGatewayApi refuses to start
+                # without the HTTPRoute CRD (kserve v0.20.0 pkg/controller/v1beta1/
+                # inferenceservice/controller.go SetupWithManager), and cert-manager with
+                # enableGatewayAPI starts Gateway API informers (cmd/controller/app/controller.go @ v1.17.4).
+                gw_ns = controller_namespace(gateway.NAMESPACE, f"{name}-gateway-namespace", scope)
+                gw_crds = gateway.install_crds(name, scope, gw_ns)
+                self.releases["gateway-crds-helm"] = gw_crds
             cert_manager = None
             if settings.serving.cert_manager == "install":
                 cm_ns = controller_namespace(serving.CERT_MANAGER_NAMESPACE, f"{name}-cert-manager-namespace", scope)
-                cert_manager = release(f"{name}-cert-manager", "cert-manager", serving.CERT_MANAGER_NAMESPACE, serving.cert_manager_values(handle), scope, (cm_ns,))
+                # ACME HTTP-01 through the Gateway needs cert-manager's Gateway API support.
+                acme = gw_settings.enabled and gw_settings.tls.mode == "acme"
+                cert_manager = release(f"{name}-cert-manager", "cert-manager", serving.CERT_MANAGER_NAMESPACE,
+                                       serving.cert_manager_values(handle, gateway_api=acme), scope, (cm_ns, gw_crds if acme else None))
                 self.releases["cert-manager"] = cert_manager
+            keda = None
+            if settings.serving.keda:
+                # KServe watches ScaledObjects only if their CRD exists when it starts
+                # (kserve v0.20.0 controller.go SetupWithManager, IsCrdAvailable keda.sh): KEDA first.
+                keda_ns = controller_namespace(serving.KEDA_NAMESPACE, f"{name}-keda-namespace", scope)
+                keda = release(f"{name}-keda", "keda", serving.KEDA_NAMESPACE, serving.keda_values(handle), scope, (keda_ns,))
+                self.releases["keda"] = keda
             ks_ns = controller_namespace(serving.NAMESPACE, f"{name}-kserve-namespace", scope)
             crds = release(f"{name}-kserve-crd", "kserve-crd", serving.NAMESPACE, {}, scope, (ks_ns,))
-            controller = release(f"{name}-kserve", "kserve-resources", serving.NAMESPACE, serving.kserve_values(handle), scope, (ks_ns, crds, cert_manager))
+            controller = release(f"{name}-kserve", "kserve-resources", serving.NAMESPACE, serving.kserve_values(handle, gw_settings),
+                                 scope, (ks_ns, crds, cert_manager, gw_crds, keda))
             runtimes = release(f"{name}-kserve-runtimes", "kserve-runtime-configs", serving.NAMESPACE, serving.runtime_values(), scope, (controller,))
             self.releases.update({"kserve-crd": crds, "kserve-resources": controller, "kserve-runtime-configs": runtimes})
+            if args.shared_class is not None and settings.serving.model_cache is not None:
+                for ns_cfg in args.namespaces:
+                    claim = serving.model_cache_claim(ns_cfg.name, ns_cfg.team, settings.serving.model_cache, args.shared_class)
+                    k8s.core.v1.PersistentVolumeClaim(
+                        f"{name}-{ns_cfg.name}-model-cache", **claim,
+                        opts=scope.opts(args.namespace_resources.get(ns_cfg.name), args.shared_class_resource),
+                    )
+            if gw_crds is not None and gw_ns is not None:
+                self.gateway = gateway.install_gateway(
+                    name, scope, gw_settings, args.gateway_issuer or "", gw_crds, gw_ns, cert_manager, args.namespace_resources,
+                )
+                if self.gateway.controller is not None:
+                    self.releases["gateway-helm"] = self.gateway.controller
 
         if settings.notebooks.enabled:
             # The hub's namespace holds only the hub and proxy (user servers run in the team

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ... import catalog
-from ..common import Scope, namespace_labels
+from ..common import TEAM_LABEL, Scope, namespace_labels, sorted_dict
 
 
 def image_parts(key: str) -> tuple[str, str]:
@@ -51,3 +51,18 @@ def release(resource_name: str, key: str, namespace: str, values: Mapping[str, A
         **chart_source(key),
         opts=scope.opts(*depends_on),
     )
+
+
+def shared_claim(name: str, app: str, namespace: str, team: str, size: str, storage_class: str) -> dict[str, Any]:
+    """PersistentVolumeClaim keyword arguments: a team namespace's ReadWriteMany volume on the
+    shared file system class."""
+    return {
+        "metadata": {"name": name, "namespace": namespace, "labels": sorted_dict({
+            "app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "ml-clusters",
+            "app.kubernetes.io/managed-by": "pulumi", TEAM_LABEL: team})},
+        "spec": {
+            "accessModes": ["ReadWriteMany"],
+            "storageClassName": storage_class,
+            "resources": {"requests": {"storage": size}},
+        },
+    }

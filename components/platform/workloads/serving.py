@@ -8,14 +8,27 @@ kserve-runtime-configs (ClusterServingRuntimes, checked by the controller's webh
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
+from ...config import ServingGateway
 from ...handle import ClusterHandle
+from .. import gateway
 from ..common import READ_VERBS, WRITE_VERBS, system_placement
-from .releases import image_parts
+from .releases import image_parts, shared_claim
 
 NAMESPACE = "kserve"
+# Each team namespace's cache of model weights (ReadWriteMany on the shared class): filled once
+# from the model store, mounted read-only by every replica through `storageUri: pvc://model-cache/...`
+# (KServe v0.20.0 pkg/webhook/admission/pod/storage_initializer_injector.go mounts PVC URIs
+# into the model container instead of downloading them; read-only unless the
+# storage.kserve.io/readonly annotation says "false").
+MODEL_CACHE_CLAIM = "model-cache"
 CERT_MANAGER_NAMESPACE = "cert-manager"
+KEDA_NAMESPACE = "keda"
+# KEDA's external metrics API server (an aggregated APIService; its Service's targetPort 6443)
+# and its admission webhooks (targetPort 9443): kedacore/charts v2.20.2 keda/templates, rendered.
+KEDA_METRICS_API_PORT = 6443
+KEDA_WEBHOOK_PORT = 9443
 API_VERSION = "serving.kserve.io/v1beta1"
 DEPLOYMENT_MODE = "Standard"
 # The annotation an InferenceService carries to be reconciled (and validated) in Standard
@@ -54,7 +67,7 @@ TEAM_CLUSTER_RULES: list[dict[str, Any]] = [
 ]
 
 
-def cert_manager_values(handle: ClusterHandle) -> dict[str, Any]:
+def cert_manager_values(handle: ClusterHandle, gateway_api: bool = False) -> dict[str, Any]:
     placement = system_placement(handle)
     # The chart's default nodeSelector keeps pods on Linux nodes; ours adds the system pool.
     linux = {"nodeSelector": {"kubernetes.io/os": "linux", **placement["nodeSelector"]}, "tolerations": placement["tolerations"]}
@@ -62,7 +75,13 @@ def cert_manager_values(handle: ClusterHandle) -> dict[str, Any]:
     def part(name: str) -> dict[str, Any]:
         return {"resources": {"requests": dict(CERT_MANAGER_REQUESTS[name])}, **linux}
 
+    # With the serving gateway: HTTP-01 challenges answered through the Gateway API (the
+    # ControllerConfiguration's enableGatewayAPI, deploy/charts/cert-manager/values.yaml `config`
+    # @ v1.17.4; the ExperimentalGatewayAPISupport gate it needs is on by default since 1.15).
+    config = {"config": {"apiVersion": "controller.config.cert-manager.io/v1alpha1", "kind": "ControllerConfiguration",
+                         "enableGatewayAPI": True}} if gateway_api else {}
     return {
+        **config,
         # CRDs as part of the release (cert-manager >= 1.15), kept if the release is removed.
         "crds": {"enabled": True, "keep": True},
         **part("controller"),
@@ -72,7 +91,7 @@ def cert_manager_values(handle: ClusterHandle) -> dict[str, Any]:
     }
 
 
-def kserve_values(handle: ClusterHandle) -> dict[str, Any]:
+def kserve_values(handle: ClusterHandle, gateway_settings: Optional[ServingGateway] = None) -> dict[str, Any]:
     repository, tag = image_parts("kserve-controller")
     proxy_repository, proxy_tag = image_parts("kube-rbac-proxy")
     return {"kserve": {
@@ -85,9 +104,11 @@ def kserve_values(handle: ClusterHandle) -> dict[str, Any]:
             "rbacProxyImage": f"{proxy_repository}:{proxy_tag}",
             "resources": {"requests": dict(REQUESTS["manager"]), "limits": {"cpu": "100m", "memory": "300Mi"}},
             "rbacProxy": {"resources": {"requests": dict(REQUESTS["kube-rbac-proxy"]), "limits": {"cpu": "100m", "memory": "300Mi"}}},
-            # Models are reached through their Service inside the cluster; a team publishes
-            # one through the cluster's ingress controller when it needs to.
-            "gateway": {"disableIngressCreation": True},
+            # With the serving gateway: KServe makes an HTTPRoute per InferenceService on it
+            # and reports https URLs under the stack's domain. Without: models are reached
+            # through their Service inside the cluster.
+            "gateway": gateway.kserve_ingress(gateway_settings) if gateway_settings is not None and gateway_settings.enabled
+            else {"disableIngressCreation": True},
             **system_placement(handle),
         },
     }}
@@ -95,10 +116,31 @@ def kserve_values(handle: ClusterHandle) -> dict[str, Any]:
 
 def runtime_values() -> dict[str, Any]:
     """Install the ClusterServingRuntimes (off in the chart by default); no LLM configs. The
-    vLLM runtime off its floating tag (values.yaml servingruntime.vllmserver.tag: latest);
-    the others default to the chart's kserve.version (files/runtimes/clusterservingruntimes-patch.yaml)."""
+    vLLM runtime off its floating tag (values.yaml servingruntime.vllmserver.tag: latest) and
+    MLServer on the version KServe's manifests name; the others default to the chart's
+    kserve.version (files/runtimes/clusterservingruntimes-patch.yaml)."""
     vllm_image, vllm_tag = image_parts("kserve-vllm")
+    mlserver_image, mlserver_tag = image_parts("kserve-mlserver")
     return {"kserve": {
-        "servingruntime": {"enabled": True, "vllmserver": {"image": vllm_image, "tag": vllm_tag}},
+        "servingruntime": {
+            "enabled": True,
+            "vllmserver": {"image": vllm_image, "tag": vllm_tag},
+            # MLServer (files/runtimes/clusterservingruntimes-patch.yaml: image:tag from these
+            # values) for teams coming from Seldon Core: sklearn, xgboost, lightgbm, mlflow models
+            # over the V2 protocol.
+            "mlserver": {"image": mlserver_image, "tag": mlserver_tag},
+        },
         "llmisvcConfigs": {"enabled": False},
     }}
+
+
+def model_cache_claim(namespace: str, team: str, size: str, storage_class: str) -> dict[str, Any]:
+    """PersistentVolumeClaim keyword arguments: the namespace's model cache."""
+    return shared_claim(MODEL_CACHE_CLAIM, "model-cache", namespace, team, size, storage_class)
+
+
+def keda_values(handle: ClusterHandle) -> dict[str, Any]:
+    """kedacore/charts v2.20.2 keda/values.yaml: the top-level nodeSelector and tolerations
+    apply to the operator, the metrics API server and the webhooks (the chart adds
+    kubernetes.io/os: linux itself); CRDs in the release."""
+    return {"crds": {"install": True}, **system_placement(handle)}

@@ -24,9 +24,9 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ...handle import ClusterHandle
-from ..common import READ_VERBS, TEAM_LABEL, WRITE_VERBS, sorted_dict
+from ..common import READ_VERBS, WRITE_VERBS, sorted_dict
 from ..common import system_placement
-from .releases import image_parts
+from .releases import image_parts, shared_claim
 
 NAMESPACE = "kubeflow-system"
 API_VERSION = "trainer.kubeflow.org/v1alpha1"
@@ -254,13 +254,4 @@ def _image(key: str) -> str:
 
 def checkpoint_claim(namespace: str, team: str, size: str, storage_class: str) -> dict[str, Any]:
     """PersistentVolumeClaim keyword arguments: the namespace's shared checkpoint volume."""
-    return {
-        "metadata": {"name": CHECKPOINT_CLAIM, "namespace": namespace, "labels": sorted_dict({
-            "app.kubernetes.io/name": "checkpoints", "app.kubernetes.io/part-of": "ml-clusters",
-            "app.kubernetes.io/managed-by": "pulumi", TEAM_LABEL: team})},
-        "spec": {
-            "accessModes": ["ReadWriteMany"],
-            "storageClassName": storage_class,
-            "resources": {"requests": {"storage": size}},
-        },
-    }
+    return shared_claim(CHECKPOINT_CLAIM, "checkpoints", namespace, team, size, storage_class)

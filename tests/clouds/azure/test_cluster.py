@@ -411,6 +411,7 @@ def test_handle_describes_what_the_platform_must_install(handles):
     assert handle.gpu_node_selector == {conventions.GPU_NODE_LABEL: "true"}
     assert handle.system_tolerations == [{"key": "CriticalAddonsOnly", "operator": "Exists", "effect": "NoSchedule"}]
     assert handle.internal_lb_annotations == {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}
+    assert handle.public_lb_annotations == {}  # a public IP on the cluster's load balancer by default
     assert handle.workload_identity_annotation == "azure.workload.identity/client-id"
     # Team pods get no IMDS rule: workload identity needs only HTTPS to Entra ID.
     assert handle.identity_endpoint is None

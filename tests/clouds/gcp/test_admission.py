@@ -122,7 +122,8 @@ def test_every_image_the_plans_render_is_admitted(prod, patterns):
 # charts/kubeflow-trainer with kubernetes-sigs/jobset v0.12.0 charts/jobset as its sub-chart
 # (kubernetes-sigs/lws v0.8.0 charts/lws placed beside it, switched off); argoproj/argo-helm
 # argo-workflows-1.0.18 charts/argo-workflows (the executor image is the controller's
-# --executor-image argument). A chart bump fails the version check below: render it again and update both this
+# --executor-image argument); envoyproxy/gateway v1.9.0 charts/gateway-helm and
+# charts/gateway-crds-helm; kedacore/charts v2.20.2 keda. A chart bump fails the version check below: render it again and update both this
 # record and the catalog's CHART_IMAGE_REPOSITORIES.
 RENDERED: dict[str, tuple[str, tuple[str, ...]]] = {
     "kube-prometheus-stack": ("88.5.3", (
@@ -152,7 +153,7 @@ RENDERED: dict[str, tuple[str, tuple[str, ...]]] = {
         *(f"kserve/{server}:v0.20.0" for server in ("autogluonserver", "huggingfaceserver", "lgbserver", "paddleserver",
                                                    "pmmlserver", "predictiveserver", "sklearnserver", "xgbserver")),
         "kserve/huggingfaceserver:v0.20.0-gpu",
-        "docker.io/seldonio/mlserver:1.5.0",
+        "docker.io/seldonio/mlserver:1.7.1",
         "tensorflow/serving:2.6.2",
         "pytorch/torchserve-kfs:0.9.0",
         "nvcr.io/nvidia/tritonserver:23.05-py3",
@@ -164,6 +165,17 @@ RENDERED: dict[str, tuple[str, tuple[str, ...]]] = {
         "quay.io/jupyter/scipy-notebook:2026-08-24",
     )),
     "kueue": ("0.19.2", ("registry.k8s.io/kueue/kueue:v0.19.2",)),
+    # envoyproxy/gateway v1.9.0 charts/gateway-helm (values.yaml made from values.tmpl.yaml as
+    # tools/make/helm.mk does, GatewayImage docker.io/envoyproxy/gateway:v1.9.0): the controller,
+    # its certgen Job and the proxies' shutdown manager; the proxies' Envoy is the controller's
+    # built-in default (api/v1alpha1/shared_types.go DefaultEnvoyProxyImage). The rate-limit
+    # image in its config runs only with a global rate limit, which nothing configures.
+    "gateway-helm": ("v1.9.0", ("docker.io/envoyproxy/gateway:v1.9.0", "docker.io/envoyproxy/envoy:distroless-v1.39.0")),
+    "gateway-crds-helm": ("v1.9.0", ()),
+    # kedacore/charts v2.20.2 keda, rendered with the platform's values: the operator, the metrics
+    # API server and the admission webhooks (no other image in its templates).
+    "keda": ("2.20.2", ("ghcr.io/kedacore/keda:2.20.2", "ghcr.io/kedacore/keda-metrics-apiserver:2.20.2",
+                        "ghcr.io/kedacore/keda-admission-webhooks:2.20.2")),
     "kubeflow-trainer": ("2.3.0", (
         "ghcr.io/kubeflow/trainer/trainer-controller-manager:v2.3.0",
         "registry.k8s.io/jobset/jobset:v0.12.0",

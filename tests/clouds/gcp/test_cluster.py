@@ -480,6 +480,8 @@ def test_handle_tells_the_platform_what_gke_provides(monkeypatch):
         port="metrics",
     )
     assert handle.internal_lb_annotations == {"networking.gke.io/load-balancer-type": "Internal"}
+    # A LoadBalancer Service is an external passthrough NLB by default: nothing to add.
+    assert handle.public_lb_annotations == {}
     assert handle.workload_identity_annotation == "iam.gke.io/gcp-service-account"
     assert handle.system_tolerations == []
     assert handle.gpu_node_selector == {conventions.GPU_NODE_LABEL: "true"}

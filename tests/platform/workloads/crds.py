@@ -14,6 +14,8 @@ from typing import Any, Iterator
 
 import kubernetes_validate
 
+from tests.platform import gateway_crds
+
 KUBERNETES_VERSION = "1.35"
 
 # kubernetes-sigs/kueue config/components/crd/bases/kueue.x-k8s.io_{resourceflavors,
@@ -177,6 +179,12 @@ PREDICTOR_OMITS = {"ephemeralContainers", "workloadRef"}
 MODEL_EXTENSION = {"confidential", "modelFormat", "protocolVersion", "runtime", "runtimeVersion", "storage", "storageUri"}
 
 
+# The serving gateway's kinds (Gateway API, Envoy Gateway, cert-manager): their own record.
+FIELDS.update(gateway_crds.FIELDS)
+REQUIRED.update(gateway_crds.REQUIRED)
+ENUMS = gateway_crds.ENUMS
+
+
 def known(api_version: str, kind: str) -> bool:
     """Whether this is a workload-layer custom resource the tables describe."""
     return (api_version, kind) in FIELDS
@@ -253,4 +261,8 @@ def errors(obj: dict[str, Any]) -> list[str]:
     for path, required in REQUIRED.get(key, {}).items():
         for where, value in _at(obj, path):
             found += [f"{where}: required field {name!r} is missing" for name in sorted(required - set(value))]
+    for path, allowed_values in ENUMS.get(key, {}).items():
+        for where, value in _at(obj, path):
+            if value not in allowed_values:
+                found.append(f"{where}: {value!r} is not one of {sorted(map(str, allowed_values))}")
     return sorted(found + _embedded(key, obj))

@@ -111,7 +111,8 @@ def test_stacks_enable_the_layer(stack, enabled):
 def test_controller_namespaces_are_platform_namespaces_for_the_policy_pack():
     from components.platform.workloads import notebooks, queueing, serving, training
     from policies.rules.kubernetes import PLATFORM_NAMESPACES
-    ours = {queueing.NAMESPACE, training.NAMESPACE, serving.NAMESPACE, serving.CERT_MANAGER_NAMESPACE, notebooks.NAMESPACE}
+    from components.platform import gateway
+    ours = {queueing.NAMESPACE, training.NAMESPACE, serving.NAMESPACE, serving.CERT_MANAGER_NAMESPACE, notebooks.NAMESPACE, gateway.NAMESPACE}
     assert ours <= set(PLATFORM_NAMESPACES)
     plan = plan_for_stack("local")
     assert ours <= set(objects(plan, "Namespace"))
