@@ -50,10 +50,24 @@ IMAGES: dict[str, str] = {
     "notebook-cpu": "quay.io/jupyter/scipy-notebook:2026-08-24",
 }
 
+# nccl-tests images per fabric kind, for the NCCL acceptance job (each carries NCCL with the
+# fabric's net plugin, OpenMPI and sshd). EFA: AWS's public ECR gallery image hpc-cloud/nccl-tests,
+# whose tag names its parts (CUDA 13.0.2, EFA installer 1.48.0, aws-ofi-nccl 1.19.0, NCCL 2.30.4,
+# nccl-tests 2.18.3). Tag only (TAG_ONLY_IMAGES).
+NCCL_TESTS_IMAGES: dict[str, str] = {
+    "efa": "public.ecr.aws/hpc-cloud/nccl-tests:cuda13.0.2-efa1.48.0-ofiv1.19.0-ncclv2.30.4-1-testsv2.18.3",
+}
+IMAGES.update({f"nccl-tests-{kind}": image for kind, image in NCCL_TESTS_IMAGES.items()})
+# The fabric images pods run (the NCCL acceptance job; cloud backends add their fabric's
+# sidecars and installers): held to the same rule as the runtime images below.
+FABRIC_IMAGE_KEYS: tuple[str, ...] = tuple(f"nccl-tests-{kind}" for kind in NCCL_TESTS_IMAGES)
+
 # The images team workloads run (training runtimes, the KServe vLLM runtime, notebook servers).
 # Each is pinned by digest, or listed in TAG_ONLY_IMAGES with why not (docs/workloads.md).
 RUNTIME_IMAGE_KEYS: tuple[str, ...] = ("torch-runtime", "mpi-runtime", "kserve-vllm", "notebook-gpu", "notebook-cpu")
 TAG_ONLY_IMAGES: dict[str, str] = {
+    "nccl-tests-efa": "AWS publishes hpc-cloud/nccl-tests on the ECR public gallery by version-naming tag; "
+                      "no public file records a digest for this tag",
     "kserve-vllm": "neither vLLM nor KServe publishes a digest for vllm-openai:v0.24.0 in a file (KServe "
                    "v0.20.0 names `latest`); the only public record found was a single unaffiliated note, "
                    "too weak a source to pin a production serving image to",

@@ -19,6 +19,7 @@ from ...conventions import gpu_resources
 from ...config import CpuPool, GpuPool, StackConfig
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
+from . import fabric as efa
 from .kms import account_root, key_policy
 
 MANAGED_POLICY = "arn:aws:iam::aws:policy/"
@@ -727,9 +728,11 @@ class EksCluster(pulumi.ComponentResource):
         pools = []
         for pool in self.config.gpu_pools:
             itype = cat.instance_types[pool.instance_type]
+            fabric = pool.fabric("aws")
             pools.append(GpuPoolFacts(
                 pool=pool, gpu_model=itype.gpu or "", gpus_per_node=itype.gpus,
                 node_labels=conventions.gpu_pool_labels(pool, "aws", cloud_manages_device_plugin=False),
+                fabric=efa.pool_fabric(fabric) if fabric is not None else None,
             ))
         file_storage = None
         if self.file_system is not None:

@@ -17,6 +17,7 @@ from .alerts import alert_problems
 from .cloud import cloud_problems, cloud_settings_problems, region_problems, tag_problems
 from .dr import dr_problems
 from .existing import existing_problems, kubeconfig_problems
+from .fabric import fabric_problems
 from .namespaces import namespace_problems
 from .network import cidr_problems
 from .pools import cpu_pools_problems, gpu_pools_problems, system_pool_problems
@@ -34,6 +35,7 @@ def semantic_problems(cfg: StackConfig) -> list[str]:
     out += system_pool_problems(cfg)
     out += cpu_pools_problems(cfg, region)
     out += gpu_pools_problems(cfg.gpu_pools, cfg.cloud, region)
+    out += fabric_problems(cfg)
     out += cloud_settings_problems(cfg)
     out += kubeconfig_problems(cfg)
     out += alert_problems(cfg)
