@@ -103,6 +103,7 @@ def catalog_rows() -> list[str]:
                 f"| {cloud} | `{name}` | {gpu.name} | {t.gpus} | {gpu.memory_gb} GB | {t.vcpus} | {t.memory_gb:g} | {t.arch} "
                 f"| {t.usd_per_hour:g} | {cat.price_region}, {cat.price_date} | {regions} |"
             )
+    lines += fabric_rows()
     lines += ["", "System pool types (`systemPool.instanceType`): " + "; ".join(
         f"{cloud}: " + ", ".join(f"`{n}`" for n, t in sorted(cat.instance_types.items()) if t.gpu is None)
         for cloud, cat in sorted(catalog.CLOUDS.items())
@@ -112,6 +113,28 @@ def catalog_rows() -> list[str]:
         f"{place}: " + ", ".join(f"{cloud} {region}" for cloud, region in sorted(by_cloud.items()))
         for place, by_cloud in catalog.PLACES.items()
     ) + ".", "", f"Kubernetes versions: {', '.join(catalog.KUBERNETES_VERSIONS)}."]
+    return lines
+
+
+def fabric_rows() -> list[str]:
+    """The catalog's GPU fabrics (`gpuPools[].interconnect: auto` gives a pool its type's)."""
+    from . import catalog
+
+    lines = [
+        "",
+        "GPU fabrics in the catalog (`gpuPools[].interconnect`; every GPU type not listed has none). "
+        "Expected bus bandwidth: nccl-tests all_reduce_perf over 2 nodes, large messages; the NCCL "
+        "acceptance job passes at 80% of it:",
+        "",
+        "| cloud | type | fabric | kind | NICs per node | line rate Gbit/s | expected busbw GB/s | source | bus bandwidth source |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for cloud, cat in sorted(catalog.CLOUDS.items()):
+        for name, f in sorted(cat.fabrics.items()):
+            lines.append(
+                f"| {cloud} | `{name}` | {f.name} | `{f.kind}` | {f.nics} | {f.line_rate_gbps:,} | {f.expected_busbw_gbs:g} "
+                f"| {f.source} | {f.busbw_source} |"
+            )
     return lines
 
 

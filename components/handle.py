@@ -58,11 +58,54 @@ PUBLIC_HTTPS = EgressRule("0.0.0.0/0", 443, except_cidrs=PRIVATE_RANGES)
 
 
 @dataclass(frozen=True)
+class PoolFabric:
+    """A GPU pool's multi-node fabric as pods use it, in the same shape on every cloud: the
+    cloud backend fills it (components/clouds/<cloud>/fabric.py), the platform (training
+    runtimes, Kueue quotas, the NCCL acceptance job) reads it and never asks which cloud."""
+
+    kind: str  # catalog.FABRIC_KINDS: efa, tcpx, tcpxo, rdma, infiniband
+    name: str  # e.g. "EFA v2"
+    nics: int  # fabric NICs per node
+    line_rate_gbps: int  # the node's aggregate fabric line rate
+    expected_busbw_gbs: float  # catalog: 2-node all_reduce_perf bus bandwidth, GB/s
+    # Extended resources a pod that uses the whole node's fabric requests, e.g.
+    # {"vpc.amazonaws.com/efa": 32}; empty where pods reach the NICs another way (GKE
+    # TCPX/TCPXO and RDMA: multi-network annotations; the RxDM sidecar).
+    resources: Mapping[str, int] = field(default_factory=dict)
+    # NCCL / libfabric environment every rank needs on this fabric.
+    env: Mapping[str, str] = field(default_factory=dict)
+    # Pod annotations (GKE multi-networking: networking.gke.io/interfaces ...).
+    pod_annotations: Mapping[str, str] = field(default_factory=dict)
+    # Registering memory with the NIC pins pages: whether team pods must add IPC_LOCK for
+    # it (False where the node's memlock limit already allows it; a non-root process never
+    # has an added capability in effect, and Pod Security baseline/restricted refuse it).
+    # NCCL's intra-node buffers live in /dev/shm: a memory-backed volume larger than the
+    # runtime's 64 MiB default.
+    ipc_lock: bool = True
+    shm_size: str = "64Gi"
+    # Host paths a rank mounts (GKE gIB / TCPXO libraries), mount path -> host path.
+    host_paths: Mapping[str, str] = field(default_factory=dict)
+    # Sidecar containers every rank's pod runs beside the workload (GKE TCPX/TCPXO RxDM), as
+    # Kubernetes container dicts (native sidecars: initContainers with restartPolicy Always).
+    sidecars: tuple[Mapping[str, Any], ...] = ()
+    # The nccl-tests image built for this fabric (NCCL with the fabric's net plugin, OpenMPI
+    # and sshd), pinned in catalog/versions.py; the NCCL acceptance job runs it.
+    nccl_tests_image: str = ""
+    # nccl-tests' all_reduce_perf in that image (a path, or a name on its PATH).
+    all_reduce_perf: str = "all_reduce_perf"
+    # What must exist before pods can use the fabric (the device plugin, installers):
+    # workloads that request it wait for these.
+    ready: tuple[pulumi.Resource, ...] = ()
+
+
+@dataclass(frozen=True)
 class GpuPoolFacts:
     pool: GpuPool
     gpu_model: str  # catalog key, e.g. "l4"
     gpus_per_node: int
     node_labels: Mapping[str, str]
+    # The pool's fabric as the backend wired it; None: plain TCP (no fabric, or interconnect none).
+    fabric: Optional[PoolFabric] = None
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from components import catalog
 from components.catalog import resolve
 from components.config import PROJECT, ConfigError, StackConfig, load, raw_from_pulumi
 
-from . import engine, ready, report, tpu
+from . import cost, engine, ready, report, tpu
 from . import fold
 
 CLOUDS = ("aws", "gcp", "azure")
@@ -42,6 +42,7 @@ class PoolRow:
     min_nodes: int
     max_nodes: int
     tpu: str = ""  # a TPU pool: "4x4 v5e, 16 chips"; empty for CPU and GPU pools
+    fabric: str = ""  # the GPU pool's fabric as the preview table shows it (cost.fabric_text); "" CPU pools
 
 
 @dataclass
@@ -226,14 +227,17 @@ def _pool_rows(cfg: StackConfig) -> list[PoolRow]:
         rows.append(PoolRow(f"cpuPools[{i}]", cpu.name, cpu.instance_type, "", 0, cpu.min_nodes, cpu.max_nodes))
     for i, gpu in enumerate(cfg.gpu_pools):
         itype = cat.instance_types.get(gpu.instance_type or "") if cat else None
+        fields = cost.fabric_fields(gpu, cfg.cloud) if itype else {}
         rows.append(PoolRow(
             f"gpuPools[{i}]", gpu.name, gpu.instance_type, (itype.gpu or "") if itype else "", itype.gpus if itype else 0,
             gpu.min_nodes, gpu.max_nodes,
+            fabric=cost.fabric_text(fields.get("fabric", ""), fields.get("fabric_nics", 0), fields.get("line_rate_gbps", 0),
+                                    fields.get("expected_busbw_gbs")),
         ))
-    for i, cost in enumerate(tpu.tpu_pool_costs(cfg)):
+    for i, tpu_cost in enumerate(tpu.tpu_pool_costs(cfg)):
         rows.append(PoolRow(
-            f"tpuPools[{i}]", cost.name, cost.machine_type, "", 0, cost.min_nodes, cost.max_nodes,
-            tpu=f"{cost.topology} {cost.generation}, {cost.chips_max} chips",
+            f"tpuPools[{i}]", tpu_cost.name, tpu_cost.machine_type, "", 0, tpu_cost.min_nodes, tpu_cost.max_nodes,
+            tpu=f"{tpu_cost.topology} {tpu_cost.generation}, {tpu_cost.chips_max} chips",
         ))
     return rows
 
@@ -305,6 +309,10 @@ def print_table(con: Console, stack: str, results: list[CloudResult]) -> None:
             else:
                 cells.append(f"{pool.instance_type} {pool.min_nodes}-{pool.max_nodes}")
         row(f"{key} {name}", cells)
+        if key.startswith("gpuPools"):
+            # Its fabric on each cloud: NICs, line rate, the 2-node NCCL bus bandwidth expected.
+            pools = [next((p for p in r.pools if p.key == key), None) for r in results]
+            row("  fabric", [p.fabric if p is not None else "-" for p in pools])
     row("GPUs at min-max", [f"{r.gpus_min}-{r.gpus_max}" if r.available else "-" for r in results])
     row("USD/h at min", [_usd(r.usd_per_hour_min) for r in results])
     row("USD/h at max", [_usd(r.usd_per_hour_max) for r in results])

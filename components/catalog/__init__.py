@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from . import aws, azure, gcp
 from .gpus import GPU_MODELS
-from .model import CloudCatalog, GpuModel, InstanceType, Region
+from .model import FABRIC_KINDS, CloudCatalog, Fabric, GpuModel, InstanceType, Region
 from .places import PLACES
 from .versions import (
     CHARTS,
@@ -49,6 +49,8 @@ __all__ = [
     "CloudCatalog",
     "DEFAULT_KUBERNETES_VERSION",
     "EKS_ADDONS",
+    "FABRIC_KINDS",
+    "Fabric",
     "GPU_MODELS",
     "GpuModel",
     "IMAGES",

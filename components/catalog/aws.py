@@ -1,6 +1,6 @@
 """AWS: EC2 GPU and system instance types and regions. Prices: on-demand Linux, us-east-1."""
 
-from .model import CloudCatalog, InstanceType, Region
+from .model import LINE_RATE_BUSBW, CloudCatalog, Fabric, InstanceType, Region, line_rate_busbw
 
 # Regions per family, among the catalog's regions, as EC2's offerings list them (checked
 # against the instances.vantage.sh snapshot in github.com/tsaol/aws-gpu data/all_gpu_instances.js,
@@ -46,6 +46,37 @@ _TYPES = (
     InstanceType("p6-b200.48xlarge", 192, 2048, 113.9328, gpu="b200", gpus=8, regions=("us-east-1", "us-east-2", "us-west-2")),
 )
 
+# The GPU types with an EFA fabric for multi-node training (the P family). EFA interfaces = the
+# network cards the EFA layout uses (one EFA per card: EC2 User Guide efa-acc-inst-types.md,
+# "EFA configuration for P5 and P5e instances": 32 EFA devices and one ENA on p5). Every other
+# GPU type here gets no fabric (interconnect auto = none): the g4dn/g5/g6/g6e sizes are
+# inference types; some larger ones support an EFA (aws/eks-charts v0.5.30
+# aws-efa-k8s-device-plugin values.yaml lists g4dn.12xlarge, g5.12xlarge, g6.12xlarge,
+# g6.48xlarge, g6e.12xlarge, g6e.48xlarge), which this version does not wire.
+_EFA_SOURCE = "AWS EC2 User Guide: efa.html (supported instance types), efa-acc-inst-types.md; EC2 accelerated computing network specifications"
+FABRICS: dict[str, Fabric] = {
+    "p4d.24xlarge": Fabric(
+        "efa", "EFA v1", nics=4, line_rate_gbps=400, expected_busbw_gbs=line_rate_busbw(400), generation=1,
+        source=f"{_EFA_SOURCE}: p4d.24xlarge 4 x 100 Gbit/s EFA (aws-samples/aws-hpc-tutorials content/04-Verify-Cluster/_index.md)",
+        busbw_source=LINE_RATE_BUSBW,
+    ),
+    "p5.48xlarge": Fabric(
+        "efa", "EFA v2", nics=32, line_rate_gbps=3200, expected_busbw_gbs=line_rate_busbw(3200), generation=2,
+        source=f"{_EFA_SOURCE}: p5.48xlarge 32 network cards, 3,200 Gbit/s EFAv2 (aws-samples/aws-hpc-tutorials content/04-Verify-Cluster/_index.md)",
+        busbw_source=LINE_RATE_BUSBW,
+    ),
+    "p5en.48xlarge": Fabric(
+        "efa", "EFA v3", nics=16, line_rate_gbps=3200, expected_busbw_gbs=line_rate_busbw(3200), generation=3,
+        source=f"{_EFA_SOURCE}: p5en.48xlarge 3,200 Gbit/s EFAv3 over 16 EFA devices (meta-pytorch/torchx PR #995 named_resources_aws.py: devices EFA 16)",
+        busbw_source=LINE_RATE_BUSBW,
+    ),
+    "p6-b200.48xlarge": Fabric(
+        "efa", "EFA v4", nics=8, line_rate_gbps=3200, expected_busbw_gbs=line_rate_busbw(3200), generation=4,
+        source=f"{_EFA_SOURCE}: p6-b200.48xlarge 8 network cards x 400 Gbit/s EFAv4 (EKS user guide node-efa; ai-on-eks gpu-p.yaml)",
+        busbw_source=LINE_RATE_BUSBW,
+    ),
+}
+
 CATALOG = CloudCatalog(
     cloud="aws",
     price_region="us-east-1",
@@ -64,4 +95,5 @@ CATALOG = CloudCatalog(
     },
     instance_types={t.name: t for t in _TYPES},
     default_system_instance_type="m7i.xlarge",
+    fabrics=FABRICS,
 )

@@ -7,7 +7,7 @@ articles/virtual-machines/sizes/gpu-accelerated/<series>-series.md, "Temp Disk S
 NCasT4_v3 176/352/352/2816, NC_A100_v4 64/128/256, NDm_A100_v4 6400, NCads_H100_v5 3576,
 ND_H100_v5 1024."""
 
-from .model import CloudCatalog, InstanceType, Region
+from .model import LINE_RATE_BUSBW, CloudCatalog, Fabric, InstanceType, Region, line_rate_busbw
 
 _A100_REGIONS = ("eastus", "eastus2", "southcentralus", "westus3", "westeurope", "swedencentral")
 _H100_REGIONS = ("eastus", "eastus2", "southcentralus", "westus3", "swedencentral", "uksouth")
@@ -31,6 +31,23 @@ _TYPES = (
     InstanceType("Standard_NC40ads_H100_v5", 40, 320, 6.98, gpu="h100-nvl", gpus=1, regions=_H100_REGIONS, ephemeral_os_disk_gb=3576, encryption_at_host=True),
     InstanceType("Standard_ND96isr_H100_v5", 96, 1900, 98.32, gpu="h100", gpus=8, regions=_H100_REGIONS, ephemeral_os_disk_gb=1024, encryption_at_host=True),
 )
+
+# The ND sizes' InfiniBand: one HCA per GPU, GPUDirect RDMA. NC sizes have none (TCP over
+# accelerated networking).
+FABRICS: dict[str, Fabric] = {
+    "Standard_ND96amsr_A100_v4": Fabric(
+        "infiniband", "InfiniBand HDR", nics=8, line_rate_gbps=1600, expected_busbw_gbs=line_rate_busbw(1600),
+        source="MicrosoftDocs/azure-docs articles/virtual-machines/sizes/gpu-accelerated ndma100v4-series "
+               "(8 x 200 Gb/s HDR InfiniBand per VM, one per GPU)",
+        busbw_source=LINE_RATE_BUSBW,
+    ),
+    "Standard_ND96isr_H100_v5": Fabric(
+        "infiniband", "InfiniBand NDR", nics=8, line_rate_gbps=3200, expected_busbw_gbs=line_rate_busbw(3200),
+        source="MicrosoftDocs/azure-docs articles/virtual-machines/sizes/gpu-accelerated/includes/"
+               "nd-h100-v5-series-summary.md (400 Gb/s Quantum-2 CX7 InfiniBand per GPU, 3.2 Tb/s per VM)",
+        busbw_source=LINE_RATE_BUSBW,
+    ),
+}
 
 CATALOG = CloudCatalog(
     cloud="azure",
@@ -56,6 +73,7 @@ CATALOG = CloudCatalog(
     },
     instance_types={t.name: t for t in _TYPES},
     default_system_instance_type="Standard_D4ds_v5",
+    fabrics=FABRICS,
     # AKS rejects spot priority on system-mode pools.
     system_pool_spot_allowed=False,
 )

@@ -1,7 +1,7 @@
 """Google Cloud: GKE machine types with their attached accelerators, regions, and the
 zones where each accelerator is offered. Prices: on-demand, us-central1."""
 
-from .model import CloudCatalog, InstanceType, Region
+from .model import LINE_RATE_BUSBW, CloudCatalog, Fabric, InstanceType, Region, line_rate_busbw
 
 _TYPES = (
     # System (CPU) pools.
@@ -27,6 +27,24 @@ _TYPES = (
     InstanceType("a3-ultragpu-8g", 224, 2952, 84.806, gpu="h200", gpus=8, accelerator="nvidia-h200-141gb"),
 )
 
+# The GPU types with a GPU fabric: extra NICs, one VPC each, beside the primary gVNIC. A2 and
+# G2 types have none (NCCL over the primary gVNIC's TCP). A3 Mega (a3-megagpu-8g, TCPXO, 8 x
+# 200 Gbit/s) and A4 (a4-highgpu-8g, RDMA, 8 x 400 Gbit/s) take a row here with their types.
+FABRICS: dict[str, Fabric] = {
+    "a3-highgpu-8g": Fabric(
+        "tcpx", "GPUDirect-TCPX", nics=4, line_rate_gbps=800, expected_busbw_gbs=line_rate_busbw(800),
+        source="GKE docs, Maximize GPU network bandwidth with GPUDirect-TCPX (A3 High: 4 GPU NICs, 200 Gbit/s each); "
+               "cluster-toolkit v1.95.0 examples (A3 High: 4 extra VPCs)",
+        busbw_source=LINE_RATE_BUSBW + "; TCP-based, no published 2-node figure found",
+    ),
+    "a3-ultragpu-8g": Fabric(
+        "rdma", "GPUDirect-RDMA (RoCE)", nics=8, line_rate_gbps=3200, expected_busbw_gbs=line_rate_busbw(3200),
+        source="Compute Engine docs, A3 Ultra: 8 x 400 Gbit/s ConnectX-7 RoCE; cluster-toolkit v1.95.0 "
+               "modules/network/gpu-rdma-vpc (RoCE network profile, 8 subnets)",
+        busbw_source=LINE_RATE_BUSBW,
+    ),
+}
+
 CATALOG = CloudCatalog(
     cloud="gcp",
     price_region="us-central1",
@@ -46,6 +64,7 @@ CATALOG = CloudCatalog(
     },
     instance_types={t.name: t for t in _TYPES},
     default_system_instance_type="e2-standard-4",
+    fabrics=FABRICS,
     # G2/A2/A3 zones as Compute Engine lists the machine types (checked against
     # github.com/skypilot-org/skypilot-catalog catalogs/v8/gcp/vms.csv: g2-standard-*, a2-highgpu-*,
     # a2-ultragpu-*, a3-highgpu-8g, a3-ultragpu-8g rows per zone).

@@ -76,6 +76,18 @@ IMAGES: dict[str, str] = {
     "tensorflow-runtime": "tensorflow/tensorflow:2.20.0-gpu",
 }
 
+# nccl-tests images per fabric kind, for the NCCL acceptance job (each carries NCCL with the
+# fabric's net plugin, OpenMPI and sshd). EFA: AWS's public ECR gallery image hpc-cloud/nccl-tests,
+# whose tag names its parts (CUDA 13.0.2, EFA installer 1.48.0, aws-ofi-nccl 1.19.0, NCCL 2.30.4,
+# nccl-tests 2.18.3). Tag only (TAG_ONLY_IMAGES).
+NCCL_TESTS_IMAGES: dict[str, str] = {
+    "efa": "public.ecr.aws/hpc-cloud/nccl-tests:cuda13.0.2-efa1.48.0-ofiv1.19.0-ncclv2.30.4-1-testsv2.18.3",
+}
+IMAGES.update({f"nccl-tests-{kind}": image for kind, image in NCCL_TESTS_IMAGES.items()})
+# The fabric images pods run (the NCCL acceptance job; cloud backends add their fabric's
+# sidecars and installers): held to the same rule as the runtime images below.
+FABRIC_IMAGE_KEYS: tuple[str, ...] = tuple(f"nccl-tests-{kind}" for kind in NCCL_TESTS_IMAGES)
+
 # The images team workloads run (training runtimes, the KServe vLLM runtime, notebook servers).
 # Each is pinned by digest, or listed in TAG_ONLY_IMAGES with why not (docs/workloads.md).
 RUNTIME_IMAGE_KEYS: tuple[str, ...] = (
@@ -83,6 +95,8 @@ RUNTIME_IMAGE_KEYS: tuple[str, ...] = (
     "katib-metrics-collector", "katib-medianstop", "katib-hyperopt",
 )
 TAG_ONLY_IMAGES: dict[str, str] = {
+    "nccl-tests-efa": "AWS publishes hpc-cloud/nccl-tests on the ECR public gallery by version-naming tag; "
+                      "no public file records a digest for this tag",
     "kserve-vllm": "neither vLLM nor KServe publishes a digest for vllm-openai:v0.24.0 in a file (KServe "
                    "v0.20.0 names `latest`); the only public record found was a single unaffiliated note, "
                    "too weak a source to pin a production serving image to",
@@ -296,6 +310,10 @@ CHARTS: dict[str, Chart] = {
     # (request rate, queue depth) and to zero, through KServe's autoscalerClass keda.
     "keda": Chart("keda", "2.20.2", "https://kedacore.github.io/charts"),
     "gateway-helm": Chart("gateway-helm", "v1.9.0", "oci://docker.io/envoyproxy"),
+    # --- Fabric. The EFA device plugin (EKS): aws/eks-charts stable/aws-efa-k8s-device-plugin,
+    # chart v0.5.30 (image v0.5.20, 2026-07-21; ≥0.5.6 knows p6-b200). Its chart spells the
+    # version with the v.
+    "aws-efa-k8s-device-plugin": Chart("aws-efa-k8s-device-plugin", "v0.5.30", "https://aws.github.io/eks-charts"),
 }
 # The Gateway API release whose standard CRDs gateway-crds-helm v1.9.0 installs.
 GATEWAY_API_BUNDLE_VERSION = "v1.6.1"

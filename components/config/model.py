@@ -90,6 +90,8 @@ class Sharing(_Model):
 
 
 Arch = Literal["x86_64", "arm64"]
+# `auto` or `none`, or one of the catalog's fabric kinds (catalog.model.FABRIC_KINDS).
+Interconnect = Literal["auto", "none", "efa", "tcpx", "tcpxo", "rdma", "infiniband"]
 
 
 class GpuPool(_Model):
@@ -119,6 +121,19 @@ class GpuPool(_Model):
     """Node OS disk in GB; ML images are large. On Azure at most the VM's ephemeral disk."""
     sharing: Optional[Sharing] = None
     """GPU sharing for the pool's nodes: `timeSlicing` or `mig`."""
+    interconnect: Interconnect = "auto"
+    """The multi-node GPU fabric: `auto` the one the type has (EFA on p4d/p5/p5en/p6-b200, GPUDirect-TCPX or RDMA on A3, InfiniBand on ND; none on other types), `none` plain TCP; naming the kind (`efa`, `tcpx`, `tcpxo`, `rdma`, `infiniband`) asks for exactly that one and is an error on a type without it."""
+    interconnect_waiver: Optional[str] = Field(default=None, min_length=1)
+    """prod: why this pool runs without the fabric its type has (`interconnect: none`); the policy pack refuses that in prod without a reason."""
+    interconnect_spot_reason: Optional[str] = Field(default=None, min_length=1)
+    """Why this fabric pool runs on spot capacity: one reclaim stops every rank of a multi-node job, so the policy pack refuses a spot fabric pool without a reason."""
+
+    def fabric(self, cloud: str) -> Optional[catalog.Fabric]:
+        """The fabric the pool's nodes get: its type's unless `interconnect: none` (a name
+        that does not match the type is a config error); none on cloud existing."""
+        if self.interconnect == "none" or cloud == "existing" or self.instance_type is None:
+            return None
+        return catalog.cloud(cloud).fabric(self.instance_type)
 
 
 class TpuPool(_Model):

@@ -34,7 +34,10 @@ PLATFORM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease
                        # The serving gateway: Envoy Gateway, its proxies and the Gateway (platform/gateway.py).
                        "envoy-gateway-system", "keda",
                        # GPU repair (components/platform/health.py): kured alone.
-                       "gpu-health"]
+                       "gpu-health",
+                       # The NCCL acceptance test of the fabric pools (workloads/nccl.py): root,
+                       # sshd and IPC_LOCK for mpirun; its own ClusterQueue holds its GPUs.
+                       "fabric-acceptance"]
 PLATFORM_NAMESPACES_CONFIG = {
     "platformNamespaces": {
         "type": "array",

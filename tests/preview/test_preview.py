@@ -66,6 +66,8 @@ def test_dev_pool_is_spot_with_on_demand_ceiling(capsys, tmp_path):
             "name": "l4", "cloud": "aws", "instanceType": "g6.xlarge", "gpuModel": "NVIDIA L4", "gpusPerNode": 1,
             "minNodes": 0, "maxNodes": 2, "spot": True, "usdPerHourMin": 0.0, "usdPerHourMax": 1.6096,
             "priceBasis": "spot, on-demand ceiling", "priceRegion": "us-east-1", "priceDate": "2026-10-01", "sharing": "",
+            # g6.xlarge has no fabric (catalog).
+            "fabric": "", "fabricNics": 0, "lineRateGbps": 0, "expectedBusbwGbs": None,
         }
     ]
 
@@ -117,7 +119,7 @@ def test_bad_stack_file_gives_one_line_per_problem_and_exit_1(capsys, tmp_path):
     code, out = run(capsys, str(bad), "--json", str(tmp_path / "p.json"))
     assert code == 1
     assert out.splitlines() == [
-        "gpuPools[0].spto: unknown key (did you mean spot?); allowed keys: arch, diskGb, gpu, gpusPerNode, instanceType, maxNodes, minGpuMemoryGb, minMemoryGb, minNodes, minVcpus, name, sharing, spot",
+        "gpuPools[0].spto: unknown key (did you mean spot?); allowed keys: arch, diskGb, gpu, gpusPerNode, instanceType, interconnect, interconnectSpotReason, interconnectWaiver, maxNodes, minGpuMemoryGb, minMemoryGb, minNodes, minVcpus, name, sharing, spot",
         "gpuPools[0].maxNodes: 1 is less than minNodes 3",
         "preview failed: 2 problems in Pulumi.broken.yaml; nothing was created",
     ]

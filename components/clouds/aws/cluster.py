@@ -21,6 +21,7 @@ from ...config import CpuPool, GpuPool, StackConfig
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
 from . import health
+from . import fabric as efa
 from .kms import account_root, key_policy
 
 MANAGED_POLICY = "arn:aws:iam::aws:policy/"
@@ -135,6 +136,7 @@ class EksCluster(pulumi.ComponentResource):
             taints=[conventions.SYSTEM_TAINT],
         )
         self.cpu_groups = {pool.name: self._cpu_pool(pool) for pool in config.cpu_pools}
+        self.efa_pools: dict[str, efa.EfaFabric] = {}
         self.gpu_groups = {pool.name: self._gpu_pool(pool) for pool in config.gpu_pools}
         self._storage_addons()
         self.file_system = self._shared_file_system() if config.platform.shared_file_system else None
@@ -155,6 +157,10 @@ class EksCluster(pulumi.ComponentResource):
             f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self, depends_on=self.ready)
         )
         self.autoscaler = self._cluster_autoscaler()
+        # The EFA device plugin, where a pool has EFA; workloads that request EFA wait for it.
+        self.efa_device_plugin = efa.device_plugin(
+            name, self.k8s_provider, self, self.ready, [conventions.GPU_TAINT.toleration()],
+        ) if self.efa_pools else None
         self.handle = self._handle()
         self.register_outputs(
             {
@@ -489,7 +495,7 @@ class EksCluster(pulumi.ComponentResource):
 
     # --- node groups --------------------------------------------------------------------
 
-    def _launch_template(self, pool: str, disk_gb: int) -> aws.ec2.LaunchTemplate:
+    def _launch_template(self, pool: str, disk_gb: int, **extra) -> aws.ec2.LaunchTemplate:
         name = f"{self.cluster_name}-{pool}"
         return aws.ec2.LaunchTemplate(
             name,
@@ -517,14 +523,16 @@ class EksCluster(pulumi.ComponentResource):
                 {"resource_type": "volume", "tags": {**self.tags, "Name": name}},
             ],
             opts=self._opts,
+            **extra,  # an EFA pool's interfaces and placement group (fabric.py)
         )
 
 
     def _node_group(self, pool: str, *, instance_type: str, min_size: int, max_size: int, disk_gb: int, spot: bool,
                     labels: dict[str, str], taints: list[conventions.Taint], gpu: bool = False,
-                    name_prefix: Optional[str] = None) -> aws.eks.NodeGroup:
+                    name_prefix: Optional[str] = None, fabric: Optional[efa.EfaFabric] = None,
+                    tags: Optional[dict[str, str]] = None) -> aws.eks.NodeGroup:
         itype = catalog.cloud("aws").instance_types[instance_type]
-        template = self._launch_template(pool, disk_gb)
+        template = self._launch_template(pool, disk_gb, **(fabric.launch_template_args() if fabric else {}))
         ami_type = _ami_type(itype.arch, gpu)
         # The newest AMI release for this minor, read on every up: nodes roll onto patched
         # kernels, containerd and NVIDIA drivers within a minor (EKS otherwise keeps a group on
@@ -536,6 +544,8 @@ class EksCluster(pulumi.ComponentResource):
         # Nodes join only with networking and pod identity in place, and the node role keeps
         # its policies until the group is gone (a teardown otherwise strands ENIs).
         depends = [self.vpc_cni, self.pod_identity_agent, self.kube_proxy, *self.role_grants[f"{self.cluster_name}-node"]]
+        if fabric is not None:
+            depends += fabric.node_group_depends_on()
         return aws.eks.NodeGroup(
             f"{self.cluster_name}-{pool}",
             cluster_name=self.cluster.name,
@@ -545,7 +555,8 @@ class EksCluster(pulumi.ComponentResource):
             version=self.cluster.version,
             node_group_name_prefix=name_prefix or f"{pool}-",
             node_role_arn=self.node_role.arn,
-            subnet_ids=[s.id for s in self.private_subnets],
+            # An EFA pool lives in one subnet, so in one zone (EFA does not cross zones).
+            subnet_ids=[s.id for s in (self.private_subnets[:1] if fabric else self.private_subnets)],
             instance_types=[instance_type],
             ami_type=ami_type,
             release_version=release,
@@ -556,6 +567,7 @@ class EksCluster(pulumi.ComponentResource):
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             labels=labels,
             taints=[{"key": t.key, "value": t.value, "effect": t.api_effect()} for t in taints],
+            tags=tags or None,  # the stack's fabric reasons, for the policy pack
             opts=self._after(
                 *depends,
                 # The autoscaler owns the desired size once the group exists. Raising minNodes
@@ -591,13 +603,29 @@ class EksCluster(pulumi.ComponentResource):
         # creating them at desiredSize = minNodes. Later runs keep the name: no replacement.
         dr = self.config.dr
         failed_over = dr is not None and dr.role == "standby" and dr.failover
+        fabric, resources = self._efa(pool), gpu_resources(pool, itype)
+        if fabric is not None:
+            labels = dict(sorted({**labels, conventions.FABRIC_LABEL: "efa"}.items()))
+            resources = {**resources, efa.EFA_RESOURCE: str(fabric.nics)}
         group = self._node_group(
             pool.name, instance_type=pool.instance_type, min_size=pool.min_nodes, max_size=pool.max_nodes,
             disk_gb=pool.disk_gb, spot=pool.spot, labels=labels, taints=[conventions.GPU_TAINT], gpu=True,
-            name_prefix=f"{pool.name}-failover-" if failed_over else None,
+            name_prefix=f"{pool.name}-failover-" if failed_over else None, fabric=fabric,
+            tags=conventions.fabric_reason_tags(pool, "aws"),
         )
-        self._autoscaler_node_template_tags(pool.name, group, node_template(labels, [conventions.GPU_TAINT], gpu_resources(pool, itype)))
+        self._autoscaler_node_template_tags(pool.name, group, node_template(labels, [conventions.GPU_TAINT], resources))
         return group
+
+    def _efa(self, pool: GpuPool) -> Optional[efa.EfaFabric]:
+        """The pool's EFA security group and placement group (components/clouds/aws/fabric.py)."""
+        fabric = pool.fabric("aws")
+        if fabric is None:
+            return None
+        self.efa_pools[pool.name] = efa.EfaFabric(
+            self.cluster_name, pool.name, self.vpc.id, self.cluster.vpc_config.cluster_security_group_id,
+            self._opts, nics=fabric.nics,
+        )
+        return self.efa_pools[pool.name]
 
     def _autoscaler_node_template_tags(self, pool: str, group: aws.eks.NodeGroup, tags: dict[str, str]) -> None:
         """EKS does not copy node group labels and taints to the Auto Scaling group. Cluster
@@ -735,9 +763,11 @@ class EksCluster(pulumi.ComponentResource):
         pools = []
         for pool in self.config.gpu_pools:
             itype = cat.instance_types[pool.instance_type]
+            fabric = pool.fabric("aws")
             pools.append(GpuPoolFacts(
                 pool=pool, gpu_model=itype.gpu or "", gpus_per_node=itype.gpus,
                 node_labels=conventions.gpu_pool_labels(pool, "aws", cloud_manages_device_plugin=False),
+                fabric=efa.pool_fabric(fabric, [self.efa_device_plugin]) if fabric is not None and self.efa_device_plugin else None,
             ))
         file_storage = None
         if self.file_system is not None:

@@ -18,6 +18,7 @@ from .cloud import cloud_problems, cloud_settings_problems, region_problems, tag
 from .dr import dr_problems
 from .existing import existing_problems, kubeconfig_problems
 from .gateway import gateway_problems
+from .fabric import fabric_problems
 from .namespaces import namespace_problems
 from .network import cidr_problems
 from .pools import cpu_pools_problems, gpu_pools_problems, system_pool_problems
@@ -37,6 +38,7 @@ def semantic_problems(cfg: StackConfig) -> list[str]:
     out += cpu_pools_problems(cfg, region)
     out += gpu_pools_problems(cfg.gpu_pools, cfg.cloud, region)
     out += tpu_pools_problems(cfg, region)
+    out += fabric_problems(cfg)
     out += cloud_settings_problems(cfg)
     out += kubeconfig_problems(cfg)
     out += alert_problems(cfg)
