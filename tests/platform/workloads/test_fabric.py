@@ -37,7 +37,11 @@ def runtimes():
 
 
 def test_a_variant_of_each_runtime_for_the_fabric_pool_only():
-    assert sorted(runtimes()) == ["mpi-distributed", "mpi-distributed-h100", "torch-distributed", "torch-distributed-h100"]
+    names = set(runtimes())
+    bases = {n for n in names if conventions.POOL_LABEL not in runtimes()[n][1]["metadata"].get("labels", {})}
+    assert {"torch-distributed", "mpi-distributed", "tensorflow-distributed"} <= bases
+    # One variant per base runtime for the fabric pool h100; none for the L4 pool.
+    assert names - bases == {training.fabric_runtime_name(b, "h100") for b in bases}
 
 
 def test_the_fabric_variant_takes_the_whole_node_and_every_efa_interface():
