@@ -46,7 +46,7 @@ PROVISIONERS: dict[tuple[str, str], Provisioner] = {
         # by default, charts/karpenter/values.yaml settings.featureGates.reservedCapacity) with
         # EC2NodeClass capacityReservationSelectorTerms, which select ODCRs and Capacity Blocks
         # (pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml).
-        Provisioner("karpenter", "aws", reserved=True, fallback=True, capacity_block=True, available=False,
+        Provisioner("karpenter", "aws", reserved=True, fallback=True, capacity_block=True,
                     summary="one Karpenter NodePool and EC2NodeClass per pool"),
         Provisioner("cluster-autoscaler", "gcp", reserved=False, fallback=False,
                     summary="one GKE node pool per pool, scaled by GKE's cluster autoscaler"),
