@@ -314,6 +314,14 @@ CHARTS: dict[str, Chart] = {
     # chart v0.5.30 (image v0.5.20, 2026-07-21; ≥0.5.6 knows p6-b200). Its chart spells the
     # version with the v.
     "aws-efa-k8s-device-plugin": Chart("aws-efa-k8s-device-plugin", "v0.5.30", "https://aws.github.io/eks-charts"),
+    # --- EKS capacity (components/clouds/aws/capacity.py). Karpenter 1.14.1: its CRDs from their
+    # own chart (Helm installs a chart's crds/ once and never upgrades them), then the controller,
+    # image public.ecr.aws/karpenter/controller:1.14.1 by the digest the chart pins
+    # (aws/karpenter-provider-aws charts/karpenter/values.yaml at the v1.14.1 release commit
+    # 1d927085). Kubernetes 1.34 needs Karpenter >= 1.6, 1.35 >= 1.9
+    # (website/content/en/v1.14/upgrading/compatibility.md).
+    "karpenter-crd": Chart("karpenter-crd", "1.14.1", "oci://public.ecr.aws/karpenter"),
+    "karpenter": Chart("karpenter", "1.14.1", "oci://public.ecr.aws/karpenter"),
 }
 # The Gateway API release whose standard CRDs gateway-crds-helm v1.9.0 installs.
 GATEWAY_API_BUNDLE_VERSION = "v1.6.1"

@@ -30,7 +30,7 @@ SPOT_REASON_TAG = "ml-clusters/interconnect-spot-reason"
 SG_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 SG_EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 EFA_INTERFACE_TYPES = ("efa", "efa-only")
-_LABELS = {"aws": "labels", "gcp": "nodeConfig.labels", "azure": "nodeLabels"}
+_LABELS = {"aws": "labels", "gcp": "nodeConfig.labels", "azure": "nodeLabels", "karpenter": "spec.template.metadata.labels"}
 
 
 def fabric_kind(pool: GpuPool) -> Optional[str]:

@@ -32,6 +32,8 @@ ACCOUNT = "holds an AWS account id from AWS's documentation"
     ("arn:aws:iam::123456789012:role/platform-admins", ACCOUNT), ("arn:aws:iam::210987654321:role/x", ""),
     ("111122223333", ACCOUNT), ("210987654321", ""),
     ("00000000-0000-0000-0000-000000000000", "is the all-zero UUID"), ("6c3e1b2a-0000-4000-8000-000000000001", ""),
+    # The all-zero EC2 capacity reservation id a stack marks an unbought reservation with.
+    ("cr-00000000000000000", "is the all-zero capacity reservation id"), ("cr-00000000000000001", ""),
 ])
 def test_what_counts_as_a_placeholder(value, why):
     found = why_placeholder(value)
@@ -89,6 +91,7 @@ def test_the_preview_of_the_reference_prod_stack_names_every_placeholder(capsys)
     assert main(["prod-aws", "--quiet"]) == 0
     warned = [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning: ")]
     keys = sorted(line.split()[1].rstrip(":") for line in warned if line.endswith("a real deployment of this prod stack refuses it"))
-    assert keys == ["aws.adminPrincipalArns[0]", "aws.identityProvider.issuerUrl", "network.apiAllowedCidrs[0]", "network.apiAllowedCidrs[1]",
+    assert keys == ["aws.adminPrincipalArns[0]", "aws.identityProvider.issuerUrl", "gpuPools[0].capacity[0].reserved.id",
+                    "network.apiAllowedCidrs[0]", "network.apiAllowedCidrs[1]",
                     "platform.workloads.serving.gateway.domain", "platform.workloads.serving.gateway.signIn.issuerUrl",
                     "platform.workloads.serving.gateway.signIn.jwksUri"]

@@ -46,6 +46,52 @@ EKS_GPU_NODE_GROUP = {
     # p5 has EFA; this base goes without it and says why (fabric-prod-pool-uses-its-fabric).
     "tags": {"ml-clusters/interconnect-waiver": "single-node jobs only"},
 }
+# A Karpenter GPU NodePool as components/clouds/aws/capacity.py writes it (karpenter.sh/v1).
+KARPENTER_GPU_NODE_POOL = {
+    "apiVersion": "karpenter.sh/v1",
+    "kind": "NodePool",
+    "metadata": {"name": "h100"},
+    "spec": {
+        "template": {
+            "metadata": {"labels": {"ml-clusters.io/gpu": "true", "ml-clusters.io/pool": "h100"}},
+            "spec": {
+                "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "h100"},
+                "requirements": [
+                    {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": ["p5.48xlarge"]},
+                    {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["reserved", "on-demand"]},
+                ],
+                "taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}],
+                "expireAfter": "Never",
+            },
+        },
+        "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "10m", "budgets": [{"nodes": "1"}]},
+        "limits": {"nodes": "4", "nvidia.com/gpu": "32"},
+    },
+}
+# Its EC2NodeClass's node settings (karpenter.k8s.aws/v1), as capacity.py writes them.
+KARPENTER_NODE_CLASS = {
+    "apiVersion": "karpenter.k8s.aws/v1",
+    "kind": "EC2NodeClass",
+    "metadata": {"name": "h100"},
+    "spec": {
+        "role": "ml-prod-karpenter-node",
+        "amiSelectorTerms": [{"alias": "al2023@v20260827"}],
+        "subnetSelectorTerms": [{"id": "subnet-1"}],
+        "securityGroupSelectorTerms": [{"id": "sg-1"}],
+        "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1},
+        "blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"volumeSize": "500Gi", "volumeType": "gp3", "encrypted": True}}],
+    },
+}
+# A CPU NodePool: no GPU label, taint or GPU type, so no GPU rule applies to it.
+KARPENTER_CPU_NODE_POOL = {
+    "apiVersion": "karpenter.sh/v1",
+    "kind": "NodePool",
+    "metadata": {"name": "cpu"},
+    "spec": {"template": {"spec": {
+        "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "cpu"},
+        "requirements": [{"key": "node.kubernetes.io/instance-type", "operator": "In", "values": ["m7i.xlarge"]}],
+    }}},
+}
 EKS_SYSTEM_NODE_GROUP = {
     "clusterName": "ml-prod",
     "amiType": "AL2023_x86_64_STANDARD",
@@ -355,18 +401,23 @@ CASES: list[Case] = [
             one(t.LAUNCH_TEMPLATE, patch(LAUNCH_TEMPLATE, {"metadataOptions.httpTokens": "optional"})),
             one(t.LAUNCH_TEMPLATE, patch(LAUNCH_TEMPLATE, {"metadataOptions.httpPutResponseHopLimit": 2})),
             one(t.LAUNCH_TEMPLATE, patch(LAUNCH_TEMPLATE, {"metadataOptions": DELETE})),
+            one(t.KARPENTER_NODE_CLASS, patch(KARPENTER_NODE_CLASS, {"spec.metadataOptions.httpPutResponseHopLimit": 2})),
+            one(t.KARPENTER_NODE_CLASS, patch(KARPENTER_NODE_CLASS, {"spec.metadataOptions": DELETE})),
         ],
-        good=[one(t.LAUNCH_TEMPLATE, LAUNCH_TEMPLATE)],
-        expect=['"optional"', "is 2", "httpTokens is unset"],
+        good=[one(t.LAUNCH_TEMPLATE, LAUNCH_TEMPLATE), one(t.KARPENTER_NODE_CLASS, KARPENTER_NODE_CLASS)],
+        expect=['"optional"', "is 2", "httpTokens is unset", "is 2", "httpTokens is unset"],
     ),
     Case(
         "eks-encrypted-volumes",
         bad=[
             one(t.LAUNCH_TEMPLATE, patch(LAUNCH_TEMPLATE, {"blockDeviceMappings.0.ebs.encrypted": "false"})),
             one(t.LAUNCH_TEMPLATE, patch(LAUNCH_TEMPLATE, {"blockDeviceMappings": DELETE})),
+            one(t.KARPENTER_NODE_CLASS, patch(KARPENTER_NODE_CLASS, {"spec.blockDeviceMappings.0.ebs.encrypted": False})),
+            one(t.KARPENTER_NODE_CLASS, patch(KARPENTER_NODE_CLASS, {"spec.blockDeviceMappings": DELETE})),
         ],
-        good=[one(t.LAUNCH_TEMPLATE, LAUNCH_TEMPLATE), one(t.LAUNCH_TEMPLATE, patch(LAUNCH_TEMPLATE, {"blockDeviceMappings.0.ebs.encrypted": True}))],
-        expect=["/dev/xvda", "declares no EBS volume"],
+        good=[one(t.LAUNCH_TEMPLATE, LAUNCH_TEMPLATE), one(t.LAUNCH_TEMPLATE, patch(LAUNCH_TEMPLATE, {"blockDeviceMappings.0.ebs.encrypted": True})),
+              one(t.KARPENTER_NODE_CLASS, KARPENTER_NODE_CLASS)],
+        expect=["/dev/xvda", "declares no EBS volume", "/dev/xvda", "declares no EBS volume"],
     ),
     Case(
         "aws-kms-key-rotation",
@@ -613,14 +664,18 @@ CASES: list[Case] = [
             one(t.AKS_AGENT_POOL, patch(AKS_GPU_POOL, {"nodeTaints": ["nvidia.com/gpu=true:NoSchedule"]})),
             one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"nodeConfig.taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "PREFER_NO_SCHEDULE"}]})),
             one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"agentPoolProfiles": [AKS_SYSTEM_PROFILE, patch(AKS_GPU_POOL, {"name": "l4", "nodeTaints": DELETE})]})),
+            one(t.KARPENTER_NODE_POOL, patch(KARPENTER_GPU_NODE_POOL, {"spec.template.spec.taints": []})),
         ],
         good=[
             one(t.EKS_NODE_GROUP, EKS_GPU_NODE_GROUP),
             one(t.AKS_AGENT_POOL, AKS_GPU_POOL),
             one(t.GKE_NODE_POOL, GKE_GPU_POOL),  # GKE adds the taint itself
             one(t.EKS_NODE_GROUP, EKS_SYSTEM_NODE_GROUP),  # not a GPU pool
+            one(t.KARPENTER_NODE_POOL, KARPENTER_GPU_NODE_POOL),
+            one(t.KARPENTER_NODE_POOL, KARPENTER_CPU_NODE_POOL),  # not a GPU pool
         ],
-        expect=["no nvidia.com/gpu=present:NoSchedule", "nvidia.com/gpu=true:NoSchedule", "PreferNoSchedule", "agentPoolProfiles[1] (l4)"],
+        expect=["no nvidia.com/gpu=present:NoSchedule", "nvidia.com/gpu=true:NoSchedule", "PreferNoSchedule", "agentPoolProfiles[1] (l4)",
+                "NodePool h100"],
     ),
     Case(
         "gpu-pool-scale-to-zero",
@@ -640,9 +695,11 @@ CASES: list[Case] = [
             one(t.EKS_NODE_GROUP, patch(EKS_GPU_NODE_GROUP, {"capacityType": "SPOT"})),
             one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"nodeConfig.spot": True})),
             one(t.AKS_AGENT_POOL, patch(AKS_GPU_POOL, {"scaleSetPriority": "Spot", "spotMaxPrice": -1})),
+            one(t.KARPENTER_NODE_POOL, patch(KARPENTER_GPU_NODE_POOL, {"spec.template.spec.requirements.1.values": ["reserved", "spot", "on-demand"]})),
         ],
-        good=[one(t.EKS_NODE_GROUP, EKS_GPU_NODE_GROUP), one(t.EKS_NODE_GROUP, patch(EKS_SYSTEM_NODE_GROUP, {"capacityType": "SPOT"}))],
-        expect=["prod does not allow"] * 3,
+        good=[one(t.EKS_NODE_GROUP, EKS_GPU_NODE_GROUP), one(t.EKS_NODE_GROUP, patch(EKS_SYSTEM_NODE_GROUP, {"capacityType": "SPOT"})),
+              one(t.KARPENTER_NODE_POOL, KARPENTER_GPU_NODE_POOL)],
+        expect=["prod does not allow"] * 4,
     ),
     Case(
         "gpu-instance-type-allowlist",
@@ -657,10 +714,28 @@ CASES: list[Case] = [
         "gpu-max-gpus-per-stack",
         bad=[
             [res(t.EKS_NODE_GROUP, patch(EKS_GPU_NODE_GROUP, {"scalingConfig.maxSize": 31}), "h100"), res(t.AKS_AGENT_POOL, AKS_GPU_POOL, "nd")],
+            # A Karpenter pool counts limits.nodes x the type's GPUs: 33 x 8 = 264.
+            one(t.KARPENTER_NODE_POOL, patch(KARPENTER_GPU_NODE_POOL, {"spec.limits.nodes": "33"})),
             one(t.EKS_NODE_GROUP, patch(EKS_GPU_NODE_GROUP, {"instanceTypes": ["g7.48xlarge"]})),
         ],
-        good=[[res(t.EKS_NODE_GROUP, EKS_GPU_NODE_GROUP, "h100"), res(t.GKE_NODE_POOL, GKE_GPU_POOL, "l4"), res(t.AKS_AGENT_POOL, AKS_GPU_POOL, "nd")]],
-        expect=["can scale to 264 GPUs, over this environment's budget of 256 (node group h100: 31 x 8, agent pool h100: 2 x 8)", "cannot count the GPUs of instance type g7.48xlarge"],
+        good=[[res(t.EKS_NODE_GROUP, EKS_GPU_NODE_GROUP, "h100"), res(t.GKE_NODE_POOL, GKE_GPU_POOL, "l4"), res(t.AKS_AGENT_POOL, AKS_GPU_POOL, "nd"),
+               res(t.KARPENTER_NODE_POOL, KARPENTER_GPU_NODE_POOL, "h100k")]],
+        expect=["can scale to 264 GPUs, over this environment's budget of 256 (node group h100: 31 x 8, agent pool h100: 2 x 8)",
+                "can scale to 264 GPUs, over this environment's budget of 256 (NodePool h100: 33 x 8)",
+                "cannot count the GPUs of instance type g7.48xlarge"],
+    ),
+    Case(
+        "gpu-nodepool-keeps-running-jobs",
+        bad=[
+            one(t.KARPENTER_NODE_POOL, patch(KARPENTER_GPU_NODE_POOL, {"spec.disruption.consolidationPolicy": "WhenEmptyOrUnderutilized"})),
+            one(t.KARPENTER_NODE_POOL, patch(KARPENTER_GPU_NODE_POOL, {"spec.template.spec.expireAfter": "720h"})),
+            one(t.KARPENTER_NODE_POOL, patch(KARPENTER_GPU_NODE_POOL, {"spec.template.spec.expireAfter": DELETE})),
+            one(t.KARPENTER_NODE_POOL, patch(KARPENTER_GPU_NODE_POOL, {"spec.disruption.budgets": DELETE})),
+            one(t.KARPENTER_NODE_POOL, patch(KARPENTER_GPU_NODE_POOL, {"spec.disruption": DELETE})),
+        ],
+        good=[one(t.KARPENTER_NODE_POOL, KARPENTER_GPU_NODE_POOL), one(t.KARPENTER_NODE_POOL, KARPENTER_CPU_NODE_POOL)],
+        expect=["consolidationPolicy is WhenEmptyOrUnderutilized", "expireAfter is 720h", "expireAfter is unset (720h)",
+                "no disruption budget", "consolidationPolicy is unset (WhenEmptyOrUnderutilized)"],
     ),
     # Kubernetes
     Case(

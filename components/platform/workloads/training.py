@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Optional
 
-from ...conventions import FABRIC_LABEL, GPU_RESOURCE, POOL_LABEL
+from ...conventions import DO_NOT_DISRUPT_ANNOTATION, FABRIC_LABEL, GPU_RESOURCE, POOL_LABEL
 from ...handle import ClusterHandle, GpuPoolFacts
 from ..common import READ_VERBS, WRITE_VERBS, sorted_dict
 from ..common import system_placement
@@ -137,7 +137,8 @@ def _pod(container: dict[str, Any], checkpoints: bool, gpus_per_node: int = 8) -
 
 
 def _job(pod: dict[str, Any]) -> dict[str, Any]:
-    return {**CHILD_JOB_FAILURE, "template": {"spec": pod}}
+    # Training pods are never disrupted voluntarily by a node provisioner (conventions.py).
+    return {**CHILD_JOB_FAILURE, "template": {"metadata": {"annotations": {DO_NOT_DISRUPT_ANNOTATION: "true"}}, "spec": pod}}
 
 
 def torch_runtime(checkpoints: bool, gpus_per_node: int = 8) -> dict[str, Any]:
