@@ -84,6 +84,14 @@ def _input(inputs: dict, path: str):
     return inputs
 
 
+def pool_of(r: PlannedResource, names: list[str]) -> Optional[str]:
+    """The GPU pool a node pool resource builds: by its name's end, a NodePool by metadata.name."""
+    own = _input(r.inputs, "metadata.name")
+    if isinstance(own, str) and own in names:
+        return own
+    return next((n for n in names if r.name.endswith(f"-{n}")), None)
+
+
 def cold_starts(resources: Iterable[PlannedResource], gpu_pool_names: Iterable[str]) -> list[ColdStart]:
     """Each GPU pool's cold start, from its node pool resource in the plan: the cloud by the
     resource type, lazy pulls by the pool's own input (so the estimate is what the stack builds)."""
@@ -91,7 +99,7 @@ def cold_starts(resources: Iterable[PlannedResource], gpu_pool_names: Iterable[s
     out = []
     for r in resources:
         cloud = timings.NODE_POOL_CLOUDS.get(r.type)
-        pool = next((n for n in names if r.name.endswith(f"-{n}")), None)
+        pool = pool_of(r, names)
         if cloud is None or pool is None:
             continue
         path = timings.IMAGE_STREAMING_INPUTS.get(r.type)

@@ -142,8 +142,12 @@ IMAGE_STREAMING_INPUTS: dict[str, str] = {
     # pulumi-gcp 10.2.0 container.NodePool node_config.gcfs_config (components/clouds/gcp/coldstart.py)
     "gcp:container/nodePool:NodePool": "nodeConfig.gcfsConfig.enabled",
 }
+# Node pool resource type -> cloud. The pool is the one whose name ends the resource's name, or
+# for a Karpenter NodePool (named `<cluster>-<pool>-nodepool`) its metadata.name.
 NODE_POOL_CLOUDS: dict[str, str] = {
     "aws:eks/nodeGroup:NodeGroup": "aws",
+    # A GPU pool on Karpenter (components/clouds/aws/capacity.py): the same EKS AMI boots.
+    "kubernetes:karpenter.sh/v1:NodePool": "aws",
     "gcp:container/nodePool:NodePool": "gcp",
     "azure-native:containerservice:AgentPool": "azure",
 }

@@ -36,13 +36,14 @@ Facts, each from aws/karpenter-provider-aws at v1.14.1 (chart files at the relea
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from ... import catalog, conventions
+from . import health
 from ...config import CapacityTier, GpuPool
 
 if TYPE_CHECKING:
@@ -89,6 +90,9 @@ def node_labels(pool: GpuPool) -> dict[str, str]:
     group; a Karpenter pool that mixes spot with other tiers decides per node, so there the
     label is left out and `karpenter.sh/capacity-type` (set by Karpenter) says which it is."""
     labels = conventions.gpu_pool_labels(pool, "aws", cloud_manages_device_plugin=False)
+    if pool.fabric("aws") is not None:
+        # The EFA device plugin runs on these nodes only (fabric.py device_plugin nodeSelector).
+        labels[conventions.FABRIC_LABEL] = "efa"
     kinds = {t.kind for t in pool.capacity_chain()}
     if kinds == {"spot"}:
         labels[conventions.SPOT_LABEL] = "true"
@@ -133,7 +137,9 @@ def ami_alias(release_version: str) -> str:
 
 
 def node_class_spec(pool: GpuPool, role: str, subnet_ids: list[str], security_group: str, release: str,
-                    tags: dict[str, str]) -> dict[str, Any]:
+                    tags: dict[str, str], efa: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """`efa`: an EFA pool's fields (fabric.py EfaFabric.node_class_args), which replace the
+    subnet and security group terms."""
     spec: dict[str, Any] = {
         "role": role,
         "amiSelectorTerms": [{"alias": ami_alias(release)}],
@@ -146,6 +152,7 @@ def node_class_spec(pool: GpuPool, role: str, subnet_ids: list[str], security_gr
             "ebs": {"volumeSize": f"{pool.disk_gb}Gi", "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True},
         }],
         "tags": tags,
+        **(efa or {}),
     }
     terms = reservation_terms(pool.capacity_chain())
     if terms:
@@ -316,7 +323,10 @@ class Karpenter:
                     "clusterName": eks.cluster.name,
                     "clusterEndpoint": eks.cluster.endpoint,
                     "interruptionQueue": self.queue.name,
-                    "featureGates": {"reservedCapacity": True},
+                    # nodeRepair (alpha, off by default in the chart): Karpenter replaces a node
+                    # whose condition stays bad, among them the node monitoring agent's
+                    # AcceleratedHardwareReady=False after 10 minutes (health.py).
+                    "featureGates": {"reservedCapacity": True, "nodeRepair": health.KARPENTER_NODE_REPAIR},
                 },
             },
             # IAM and the queue first: the controller reads the queue and launches with the
@@ -333,18 +343,27 @@ class Karpenter:
             name=self.release_parameters[pool.name],
             opts=pulumi.InvokeOutputOptions(parent=eks, provider=eks.provider),
         ).insecure_value
+        # An EFA pool (fabric.py): one subnet, its EFA security group, interfaces and placement
+        # group; the node class waits for the group's rules and the placement group.
+        fabric = eks.efa_pools.get(pool.name)
+        extra = fabric.node_class_inputs() if fabric is not None else []
         spec = pulumi.Output.all(
             self.node_role.name, [s.id for s in eks.private_subnets], eks.cluster.vpc_config.cluster_security_group_id,
-            release_version,
-        ).apply(lambda a: node_class_spec(pool, a[0], a[1], a[2], a[3], {**eks.tags, "Name": f"{name}-{pool.name}"}))
+            release_version, *extra,
+        ).apply(lambda a: node_class_spec(
+            pool, a[0], a[1], a[2], a[3], {**eks.tags, "Name": f"{name}-{pool.name}"},
+            fabric.node_class_args(a[2], a[1][0], a[4], a[5]) if fabric is not None else None))
         node_class = k8s.apiextensions.CustomResource(
             f"{name}-{pool.name}-nodeclass", api_version=NODECLASS_API, kind="EC2NodeClass",
             metadata={"name": pool.name}, spec=spec,
-            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[self.release, self.node_access, *eks.ready])),
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[
+                self.release, self.node_access, *eks.ready, *(fabric.node_group_depends_on() if fabric is not None else [])])),
         )
+        # The stack's fabric reasons ride on the NodePool as annotations, for the policy pack.
+        reasons = conventions.fabric_reason_tags(pool, "aws")
         node_pool = k8s.apiextensions.CustomResource(
             f"{name}-{pool.name}-nodepool", api_version=NODEPOOL_API, kind="NodePool",
-            metadata={"name": pool.name}, spec=node_pool_spec(pool, pool.name),
+            metadata={"name": pool.name, **({"annotations": reasons} if reasons else {})}, spec=node_pool_spec(pool, pool.name),
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[self.release, node_class, *eks.ready])),
         )
         self.node_classes[pool.name] = node_class

@@ -143,6 +143,9 @@ class EksCluster(pulumi.ComponentResource):
         # A pool Karpenter provisions has no node group (capacity.py builds its NodePool).
         self.karpenter_pools = [p for p in config.gpu_pools if pool_provisioner(config, p) == "karpenter"]
         self.gpu_groups = {pool.name: self._gpu_pool(pool) for pool in config.gpu_pools if pool not in self.karpenter_pools}
+        # A Karpenter pool's EFA resources too: its EC2NodeClass takes them (capacity.py).
+        for pool in self.karpenter_pools:
+            self._efa(pool)
         self._storage_addons()
         self.file_system = self._shared_file_system() if config.platform.shared_file_system else None
         self._identity_provider()
@@ -632,7 +635,7 @@ class EksCluster(pulumi.ComponentResource):
             return None
         self.efa_pools[pool.name] = efa.EfaFabric(
             self.cluster_name, pool.name, self.vpc.id, self.cluster.vpc_config.cluster_security_group_id,
-            self._opts, nics=fabric.nics,
+            self._opts, nics=fabric.nics, placement_group=efa.placement_group_allowed(pool),
         )
         return self.efa_pools[pool.name]
 

@@ -13,6 +13,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from ... import catalog, conventions
+from ...config import GpuPool
 from ...handle import PoolFabric
 
 # The extended resource the EFA device plugin advertises, one per EFA interface
@@ -77,6 +78,28 @@ def efa_network_interfaces(nics: int, security_groups: list[pulumi.Input[str]]) 
     return out
 
 
+def karpenter_network_interfaces(nics: int) -> list[dict]:
+    """The EC2NodeClass `networkInterfaces` for a type with `nics` EFA network cards. Karpenter
+    v1.14.1 admits only `interface` and `efa-only` there and requires card 0 device 0 to be an
+    `interface` (pkg/apis/v1/ec2nodeclass.go NetworkInterface and its CEL rules), so the
+    layout differs from the node groups': card 0 carries the node's ENA at device 0 and an
+    EFA-only interface at device 1, cards 1..n-1 an EFA-only interface at device 0. Same
+    number of EFA devices (`nics`), one IP address per node. Every interface gets all the
+    node class's security groups (pkg/providers/launchtemplate/launchtemplate.go
+    generateNetworkInterfaces)."""
+    layout = [{"networkCardIndex": 0, "deviceIndex": 0, "interfaceType": "interface"}]
+    for card in range(nics):
+        layout.append({"networkCardIndex": card, "deviceIndex": 1 if card == 0 else 0, "interfaceType": "efa-only"})
+    return layout
+
+
+def placement_group_allowed(pool: GpuPool) -> bool:
+    """No cluster placement group for a pool whose chain holds a Capacity Block: EC2 already
+    places a block's instances together in an EC2 UltraCluster (issue 21: "not with Capacity
+    Blocks")."""
+    return not any(t.reserved is not None and t.reserved.capacity_block for t in pool.capacity_chain())
+
+
 class EfaFabric:
     """A pool's EFA resources in the EKS backend: the security group that lets the pool's
     EFA interfaces talk to each other (all traffic from and to itself), the cluster placement
@@ -119,9 +142,28 @@ class EfaFabric:
             args["placement"] = {"group_name": self.placement_group.name}
         return args
 
+    def node_class_inputs(self) -> list[pulumi.Output]:
+        """What `node_class_args` needs resolved: the EFA group's id, the placement group's name."""
+        return [self.security_group.id, self.placement_group.name if self.placement_group is not None else pulumi.Output.from_input("")]
+
+    def node_class_args(self, cluster_security_group: str, subnet_id: str, efa_security_group: str,
+                        placement_group: str) -> dict:
+        """A Karpenter pool's EC2NodeClass fields (karpenter.k8s.aws/v1 at v1.14.1): the one
+        subnet by id, the cluster's and the EFA security group by id, the EFA interface layout,
+        and the placement group by name (spec.placementGroupSelector, name or id)."""
+        args: dict = {
+            "subnetSelectorTerms": [{"id": subnet_id}],
+            "securityGroupSelectorTerms": [{"id": cluster_security_group}, {"id": efa_security_group}],
+            "networkInterfaces": karpenter_network_interfaces(self.nics),
+        }
+        if placement_group:
+            args["placementGroupSelector"] = {"name": placement_group}
+        return args
+
     def node_group_depends_on(self) -> list[pulumi.Resource]:
         """The rules are separate resources the launch template does not reference: the node
-        group waits for them, or nodes boot with a group that still drops EFA traffic."""
+        group (or Karpenter's EC2NodeClass) waits for them, or nodes boot with a group that
+        still drops EFA traffic."""
         deps: list[pulumi.Resource] = [self.security_group, self.ingress, self.egress]
         return deps + ([self.placement_group] if self.placement_group is not None else [])
 

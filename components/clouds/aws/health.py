@@ -28,6 +28,14 @@ NODE_MONITORING_AGENT = "eks-node-monitoring-agent"
 # at once and when to stop (an unhealthy share above which it waits for a person) hold.
 NODE_REPAIR_CONFIG: dict[str, Any] = {"enabled": True}
 
+# Karpenter's pools repair through Karpenter, not EKS: its NodeRepair feature gate (alpha since
+# v1.1.0, `settings.featureGates.nodeRepair: false` in the chart at v1.14.1) replaces a node
+# whose Ready stays False/Unknown for 30 minutes or whose AcceleratedHardwareReady (the node
+# monitoring agent's) stays False for 10, and repairs nothing while more than 20% of a
+# NodePool's nodes are unhealthy (aws/karpenter-provider-aws website/content/en/v1.14/concepts/
+# disruption.md "Node Auto Repair", charts/karpenter/values.yaml at the v1.14.1 release commit).
+KARPENTER_NODE_REPAIR = True
+
 
 def node_monitoring_agent_configuration() -> dict[str, Any]:
     """The add-on's configuration values: its DCGM host engine tolerates the GPU taint."""
