@@ -3,11 +3,20 @@ security group on EKS, no spot without a stated reason, and no prod pool that go
 the fabric its type has unless the stack says why.
 
 A fabric pool is a GPU pool whose nodes carry the label ml-clusters.io/fabric (the program's
-convention, components/conventions.py FABRIC_LABEL). The stack's reasons travel on the pool
-resource: EKS node group and AKS agent pool tags `ml-clusters/interconnect-waiver` and
-`ml-clusters/interconnect-spot-reason`, GKE node pool resource labels with `-` for `/`
-(components/conventions.py fabric_reason_tags). Which types have a fabric comes from
-`catalog_data.FABRIC_TYPES`, generated from components/catalog.
+convention, components/conventions.py FABRIC_LABEL; a Karpenter NodePool under
+spec.template.metadata.labels). The stack's reasons travel on the pool resource: EKS node
+group and AKS agent pool tags `ml-clusters/interconnect-waiver` and
+`ml-clusters/interconnect-spot-reason`, Karpenter NodePool annotations of the same keys, GKE
+node pool resource labels with `-` for `/` (components/conventions.py fabric_reason_tags).
+Which types have a fabric comes from `catalog_data.FABRIC_TYPES`, generated from
+components/catalog (a Karpenter pool's types are EC2's).
+
+A Karpenter pool's zones and security groups are its EC2NodeClass's (the NodePool's
+spec.template.spec.nodeClassRef, found in the stack by name): subnetSelectorTerms and
+securityGroupSelectorTerms by id (terms by tags or name cannot be judged offline), and a
+NodePool requirement on topology.kubernetes.io/zone with one value pins one zone as well.
+Karpenter v1.14.1 puts every selected security group on every interface it configures
+(pkg/providers/launchtemplate/launchtemplate.go generateNetworkInterfaces).
 
 Facts: EFA does not cross Availability Zones and needs a security group that allows all
 traffic from and to itself (EC2 User Guide efa-start, "Prepare an EFA-enabled security group");
@@ -16,12 +25,12 @@ GPUDirect-TCPX/TCPXO/RDMA and InfiniBand pools are compact (one zone) on GKE and
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from .base import Context, Finding, Resource, get, items, resource_rule, stack_rule
 from .catalog_data import FABRIC_TYPES
 from .gpu import POOL_TYPES, GpuPool, gpu_pools
-from .types import EKS_NODE_GROUP, LAUNCH_TEMPLATE
+from .types import EKS_NODE_GROUP, KARPENTER_NODE_CLASS, KARPENTER_NODE_POOL, LAUNCH_TEMPLATE
 
 DOMAIN = "fabric"
 FABRIC_LABEL = "ml-clusters.io/fabric"
@@ -31,6 +40,9 @@ SG_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 SG_EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 EFA_INTERFACE_TYPES = ("efa", "efa-only")
 _LABELS = {"aws": "labels", "gcp": "nodeConfig.labels", "azure": "nodeLabels", "karpenter": "spec.template.metadata.labels"}
+ZONE_LABEL = "topology.kubernetes.io/zone"
+# The catalog cloud whose types a pool runs (FABRIC_TYPES is keyed by cloud).
+_CATALOG_CLOUD = {"karpenter": "aws"}
 
 
 def fabric_kind(pool: GpuPool) -> Optional[str]:
@@ -42,46 +54,83 @@ def reason(pool: GpuPool, tag: str) -> Optional[str]:
     """The stack's stated reason carried on the pool (tags, or GKE resource labels)."""
     if pool.cloud == "gcp":
         value = get(pool.props, ["nodeConfig", "resourceLabels", tag.replace("/", "-")])
+    elif pool.cloud == "karpenter":
+        value = get(pool.props, ["metadata", "annotations", tag])
     else:
         value = get(pool.props, ["tags", tag])
     return str(value) if value else None
 
 
 def type_fabric(pool: GpuPool) -> Optional[str]:
-    kinds = {FABRIC_TYPES.get(pool.cloud, {}).get(t) for t in pool.instance_types()}
+    kinds = {FABRIC_TYPES.get(_CATALOG_CLOUD.get(pool.cloud, pool.cloud), {}).get(t) for t in pool.instance_types()}
     kinds.discard(None)
     return sorted(kinds)[0] if kinds else None
 
 
-def zones(pool: GpuPool) -> Optional[int]:
-    """Zones the pool can place nodes in (None: not stated on the pool)."""
+def node_classes(resources: Sequence[Resource]) -> dict[str, Resource]:
+    """The stack's EC2NodeClasses by metadata.name (what a NodePool's nodeClassRef names)."""
+    return {str(get(r.props, "metadata.name", r.name)): r for r in resources if r.type == KARPENTER_NODE_CLASS}
+
+
+def node_class_of(pool: GpuPool, classes: Mapping[str, Resource]) -> tuple[str, Optional[Resource]]:
+    name = str(get(pool.props, "spec.template.spec.nodeClassRef.name", ""))
+    return name, classes.get(name)
+
+
+def _ids(node_class: Resource, terms: str) -> Optional[list[str]]:
+    """The ids a selector names; None when a term selects by tags or name (any number)."""
+    found = items(node_class.props, f"spec.{terms}")
+    if not all(get(term, "id") for term in found):
+        return None
+    return [str(get(term, "id")) for term in found]
+
+
+def zones(pool: GpuPool, classes: Mapping[str, Resource]) -> tuple[Optional[int], str]:
+    """Zones the pool can place nodes in (None: not pinned) and, when not pinned, why."""
     if pool.cloud == "aws":
-        return len(items(pool.props, "subnetIds"))  # a subnet lives in one zone
+        return len(items(pool.props, "subnetIds")), ""  # a subnet lives in one zone
     if pool.cloud == "gcp":
         locations = items(pool.props, "nodeLocations")
-        return len(locations) if locations else None  # unset: the cluster's zones
-    return max(1, len(items(pool.props, "availabilityZones")))
+        return (len(locations), "") if locations else (None, "every zone of the cluster")  # unset: the cluster's zones
+    if pool.cloud == "karpenter":
+        counts = []
+        pinned = pool._requirement(ZONE_LABEL)
+        if pinned is not None:
+            counts.append(len(pinned))
+        name, node_class = node_class_of(pool, classes)
+        subnets = _ids(node_class, "subnetSelectorTerms") if node_class is not None else None
+        if subnets is not None:
+            counts.append(len(subnets))
+        if counts:
+            return min(counts), ""
+        if node_class is None:
+            return None, f"whatever zones its EC2NodeClass {name} (not in the stack) selects"
+        return None, f"every zone its EC2NodeClass {name} selects subnets in by tags or name"
+    return max(1, len(items(pool.props, "availabilityZones"))), ""
 
 
-@resource_rule(
+@stack_rule(
     id="fabric-pool-one-zone",
     title="A fabric pool spans one zone",
     domain=DOMAIN,
-    types=POOL_TYPES,
-    description=f"A GPU pool with a fabric (node label {FABRIC_LABEL}) places its nodes in one zone: EKS one subnet, GKE one node location, AKS at most one availability zone. EFA, GPUDirect and InfiniBand traffic does not cross zones.",
+    types=[*POOL_TYPES, KARPENTER_NODE_CLASS],
+    description=f"A GPU pool with a fabric (node label {FABRIC_LABEL}) places its nodes in one zone: EKS one subnet (a Karpenter pool: its EC2NodeClass's subnetSelectorTerms by id, or a NodePool requirement on {ZONE_LABEL} with one zone), GKE one node location, AKS at most one availability zone. EFA, GPUDirect and InfiniBand traffic does not cross zones.",
     severity="high",
     level="mandatory",
-    fix="Put the pool in one subnet / node location / availability zone (the program does so for every pool whose gpuPools[].interconnect resolves to a fabric).",
+    fix="Put the pool in one subnet / node location / availability zone (the program does so for every pool whose gpuPools[].interconnect resolves to a fabric; on Karpenter it selects the one subnet by id).",
 )
-def fabric_pool_one_zone(r: Resource, ctx: Context):
-    for pool in gpu_pools(r):
-        kind = fabric_kind(pool)
-        if kind is None:
-            continue
-        count = zones(pool)
-        if count is None or count > 1:
-            shown = "every zone of the cluster" if count is None else f"{count} zones"
-            yield Finding(f"{pool.where}: the {kind} fabric pool spans {shown}; its nodes must share one zone to reach each other over the fabric.")
+def fabric_pool_one_zone(resources: Sequence[Resource], ctx: Context):
+    classes = node_classes(resources)
+    for r in resources:
+        for pool in gpu_pools(r):
+            kind = fabric_kind(pool)
+            if kind is None:
+                continue
+            count, why = zones(pool, classes)
+            if count is None or count > 1:
+                shown = why if count is None else f"{count} zones"
+                yield Finding(f"{pool.where}: the {kind} fabric pool spans {shown}; its nodes must share one zone to reach each other over the fabric.",
+                              resource=r)
 
 
 def _self_referencing_groups(resources: Sequence[Resource]) -> set[str]:
@@ -104,11 +153,11 @@ def _efa_interfaces(template: Resource) -> list[Any]:
     id="fabric-eks-efa-security-group",
     title="EFA interfaces carry a self-referencing security group",
     domain=DOMAIN,
-    types=[EKS_NODE_GROUP, LAUNCH_TEMPLATE, SG_INGRESS_RULE, SG_EGRESS_RULE],
-    description=f"An EKS node group with EFA (node label {FABRIC_LABEL}: efa) launches from a template with EFA interfaces, and every EFA interface carries a security group with all-traffic ingress from and egress to itself; without it EFA traffic fails silently.",
+    types=[EKS_NODE_GROUP, LAUNCH_TEMPLATE, KARPENTER_NODE_POOL, KARPENTER_NODE_CLASS, SG_INGRESS_RULE, SG_EGRESS_RULE],
+    description=f"An EKS node group with EFA (node label {FABRIC_LABEL}: efa) launches from a template with EFA interfaces, and every EFA interface carries a security group with all-traffic ingress from and egress to itself; a Karpenter NodePool with EFA uses an EC2NodeClass in the stack that selects such a group by id (Karpenter puts every selected group on every interface) and, if it lays out networkInterfaces, has efa-only ones. Without the group EFA traffic fails silently.",
     severity="high",
     level="mandatory",
-    fix="Add a security group with an all-protocol ingress rule from itself and an egress rule to itself (aws.vpc.SecurityGroupIngressRule/EgressRule with referencedSecurityGroupId = the group) to every EFA interface of the launch template.",
+    fix="Add a security group with an all-protocol ingress rule from itself and an egress rule to itself (aws.vpc.SecurityGroupIngressRule/EgressRule with referencedSecurityGroupId = the group) to every EFA interface of the launch template, or by id to the Karpenter pool's EC2NodeClass securityGroupSelectorTerms.",
 )
 def fabric_eks_efa_security_group(resources: Sequence[Resource], ctx: Context):
     groups = _self_referencing_groups(resources)
@@ -133,6 +182,34 @@ def fabric_eks_efa_security_group(resources: Sequence[Resource], ctx: Context):
                     "that allows all traffic from and to itself; EFA traffic between the nodes would be dropped.",
                     resource=template,
                 )
+    yield from _karpenter_efa(resources, groups)
+
+
+def _karpenter_efa(resources: Sequence[Resource], groups: set[str]):
+    classes = node_classes(resources)
+    for r in resources:
+        if r.type != KARPENTER_NODE_POOL:
+            continue
+        for pool in gpu_pools(r):
+            if fabric_kind(pool) != "efa":
+                continue
+            name, node_class = node_class_of(pool, classes)
+            if node_class is None:
+                yield Finding(f"{pool.where}: an EFA pool whose EC2NodeClass {name} is not in the stack; its security groups cannot be checked.", resource=r)
+                continue
+            selected = _ids(node_class, "securityGroupSelectorTerms")
+            if selected is None:
+                yield Finding(
+                    f"EC2NodeClass {name} ({pool.where}): selects its security groups by tags or name, so none is known to allow "
+                    "all traffic from and to itself; select the EFA group by id.", resource=node_class)
+            elif not set(selected) & groups:
+                yield Finding(
+                    f"EC2NodeClass {name} ({pool.where}): selects no security group that allows all traffic from and to itself; "
+                    "EFA traffic between the nodes would be dropped.", resource=node_class)
+            layout = items(node_class.props, "spec.networkInterfaces")
+            if layout and not any(get(i, "interfaceType") == "efa-only" for i in layout):
+                yield Finding(f"EC2NodeClass {name} ({pool.where}): networkInterfaces has no efa-only interface; the EFA pool's nodes get no fabric.",
+                              resource=node_class)
 
 
 @resource_rule(

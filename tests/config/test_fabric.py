@@ -117,6 +117,13 @@ def test_waiver_only_where_a_fabric_is_turned_off():
 
 def test_spot_reason_only_on_a_spot_fabric_pool():
     assert load(stack(instanceType="p5.48xlarge", spot=True, interconnectSpotReason="checkpoints every 10 min")).gpu_pools[0].spot
+    # A spot tier in the capacity chain is spot too (the policy pack asks a reason for it).
+    chained = load(stack(instanceType="p5.48xlarge", capacity=["spot", "onDemand"], interconnectSpotReason="checkpoints every 10 min"))
+    assert chained.gpu_pools[0].interconnect_spot_reason == "checkpoints every 10 min"
+    assert problems(stack(instanceType="p5.48xlarge", capacity=[{"reserved": {"id": "cr-0123456789abcdef0"}}, "onDemand"],
+                          interconnectSpotReason="x")) == [
+        "gpuPools[0].interconnectSpotReason: set, but the pool is not on spot; allowed: leave it out (it explains a spot pool with a fabric)"
+    ]
     assert problems(stack(instanceType="p5.48xlarge", interconnectSpotReason="x")) == [
         "gpuPools[0].interconnectSpotReason: set, but the pool is not on spot; allowed: leave it out (it explains a spot pool with a fabric)"
     ]
@@ -167,5 +174,10 @@ def test_reasons_travel_on_the_pool_resource_for_the_policy_pack():
     assert gke["nodeConfig"]["resourceLabels"]["ml-clusters-interconnect-waiver"].startswith("gpudirect-tcpx_is_not_wired")
     aks = inputs(plan_for_stack("prod-azure").one("azure-native:containerservice:AgentPool", "ml-prod-azure-h100"))
     assert aks["tags"]["ml-clusters/interconnect-waiver"].startswith("InfiniBand is not wired")
-    eks = inputs(plan_for_stack("prod-aws").one("aws:eks/nodeGroup:NodeGroup", "ml-prod-aws-h100"))
-    assert "tags" not in eks  # uses its fabric: nothing to explain
+    # prod-aws's h100 is on Karpenter: the reasons would be its NodePool's annotations
+    # (tests/clouds/aws/test_fabric.py covers a stated one); it uses its fabric, nothing to explain.
+    eks = inputs(plan_for_stack("prod-aws").one("kubernetes:karpenter.sh/v1:NodePool", "ml-prod-aws-h100-nodepool"))
+    assert "annotations" not in eks["metadata"]
+    assert eks["spec"]["template"]["metadata"]["labels"][conventions.FABRIC_LABEL] == "efa"
+    # prod-aws-dr keeps h100 on a node group, which uses its fabric too: no tags to explain.
+    assert "tags" not in inputs(plan_for_stack("prod-aws-dr").one("aws:eks/nodeGroup:NodeGroup", "ml-prod-aws-dr-h100"))

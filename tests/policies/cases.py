@@ -50,7 +50,8 @@ EKS_GPU_NODE_GROUP = {
 KARPENTER_GPU_NODE_POOL = {
     "apiVersion": "karpenter.sh/v1",
     "kind": "NodePool",
-    "metadata": {"name": "h100"},
+    # p5 has EFA; like the node group base, this one goes without it and says why (annotation).
+    "metadata": {"name": "h100", "annotations": {"ml-clusters/interconnect-waiver": "single-node jobs only"}},
     "spec": {
         "template": {
             "metadata": {"labels": {"ml-clusters.io/gpu": "true", "ml-clusters.io/pool": "h100"}},
@@ -1273,6 +1274,30 @@ GKE_FABRIC_POOL = patch(GKE_GPU_POOL, {"nodeConfig.machineType": "a3-highgpu-8g"
 AKS_FABRIC_POOL = patch(AKS_GPU_POOL, {"nodeLabels": {FABRIC: "infiniband"}, "availabilityZones": ["1"], "tags": DELETE})
 
 
+# A Karpenter EFA pool as capacity.py writes it: the fabric label on the NodePool's nodes, the
+# EC2NodeClass in one subnet with the EFA group by id and the efa-only interface layout
+# (Karpenter v1.14.1 pkg/apis/v1/ec2nodeclass.go: networkInterfaces types interface/efa-only).
+KARPENTER_EFA_POOL = patch(KARPENTER_GPU_NODE_POOL, {("spec", "template", "metadata", "labels", FABRIC): "efa", "metadata.annotations": DELETE})
+KARPENTER_EFA_CLASS = patch(KARPENTER_NODE_CLASS, {
+    "spec.securityGroupSelectorTerms": [{"id": "sg-cluster"}, {"id": "sg-efa"}],
+    "spec.networkInterfaces": [{"networkCardIndex": 0, "deviceIndex": 0, "interfaceType": "interface"}]
+    + [{"networkCardIndex": c, "deviceIndex": 1 if c == 0 else 0, "interfaceType": "efa-only"} for c in range(4)],
+    "spec.placementGroupSelector": {"name": "ml-prod-h100-efa"},
+})
+
+
+def _karpenter_stack(pool: dict[str, Any] = KARPENTER_EFA_POOL, node_class: Any = KARPENTER_EFA_CLASS,
+                     rules: tuple[Any, Any] = (SELF_IN, SELF_OUT)) -> list[FakeResource]:
+    out = [res(t.KARPENTER_NODE_POOL, pool, "ml-prod-h100-nodepool")]
+    if node_class is not None:
+        out.append(res(t.KARPENTER_NODE_CLASS, node_class, "ml-prod-h100-nodeclass"))
+    if rules[0] is not None:
+        out.append(res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", rules[0], "ml-prod-h100-efa-self-in"))
+    if rules[1] is not None:
+        out.append(res("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", rules[1], "ml-prod-h100-efa-self-out"))
+    return out
+
+
 def _efa_stack(group: dict[str, Any] = EFA_GROUP, template: dict[str, Any] = EFA_TEMPLATE,
                rules: tuple[Any, Any] = (SELF_IN, SELF_OUT)) -> list[FakeResource]:
     out = [res(t.EKS_NODE_GROUP, group, "ml-prod-h100"), res(t.LAUNCH_TEMPLATE, template, "ml-prod-h100")]
@@ -1291,6 +1316,10 @@ CASES += [
             one(t.GKE_NODE_POOL, patch(GKE_FABRIC_POOL, {"nodeLocations": ["us-central1-a", "us-central1-b"]})),
             one(t.GKE_NODE_POOL, patch(GKE_FABRIC_POOL, {"nodeLocations": DELETE})),
             one(t.AKS_AGENT_POOL, patch(AKS_FABRIC_POOL, {"availabilityZones": ["1", "2"]})),
+            # Karpenter: the EC2NodeClass's subnets by id, by tags, or no EC2NodeClass to read.
+            _karpenter_stack(node_class=patch(KARPENTER_EFA_CLASS, {"spec.subnetSelectorTerms": [{"id": "subnet-1"}, {"id": "subnet-2"}]})),
+            _karpenter_stack(node_class=patch(KARPENTER_EFA_CLASS, {"spec.subnetSelectorTerms": [{"tags": {"karpenter.sh/discovery": "ml-prod"}}]})),
+            _karpenter_stack(node_class=None),
         ],
         good=[
             one(t.EKS_NODE_GROUP, EFA_GROUP),
@@ -1298,8 +1327,21 @@ CASES += [
             one(t.AKS_AGENT_POOL, AKS_FABRIC_POOL),
             # A pool without a fabric may span zones.
             one(t.EKS_NODE_GROUP, patch(EKS_GPU_NODE_GROUP, {"subnetIds": ["subnet-a", "subnet-b"]})),
+            _karpenter_stack(),
+            # Subnets by tags, but a NodePool requirement pins one zone.
+            _karpenter_stack(
+                pool=patch(KARPENTER_EFA_POOL, {"spec.template.spec.requirements": [
+                    *KARPENTER_EFA_POOL["spec"]["template"]["spec"]["requirements"],
+                    {"key": "topology.kubernetes.io/zone", "operator": "In", "values": ["us-east-1a"]}]}),
+                node_class=patch(KARPENTER_EFA_CLASS, {"spec.subnetSelectorTerms": [{"tags": {"karpenter.sh/discovery": "ml-prod"}}]})),
+            # A Karpenter pool without a fabric may span zones.
+            [res(t.KARPENTER_NODE_POOL, KARPENTER_GPU_NODE_POOL, "ml-prod-h100-nodepool"),
+             res(t.KARPENTER_NODE_CLASS, patch(KARPENTER_NODE_CLASS, {"spec.subnetSelectorTerms": [{"id": "subnet-1"}, {"id": "subnet-2"}]}),
+                 "ml-prod-h100-nodeclass")],
         ],
-        expect=["efa fabric pool spans 2 zones", "tcpx fabric pool spans 2 zones", "spans every zone of the cluster", "infiniband fabric pool spans 2 zones"],
+        expect=["efa fabric pool spans 2 zones", "tcpx fabric pool spans 2 zones", "spans every zone of the cluster", "infiniband fabric pool spans 2 zones",
+                "NodePool h100: the efa fabric pool spans 2 zones", "every zone its EC2NodeClass h100 selects subnets in by tags",
+                "EC2NodeClass h100 (not in the stack)"],
     ),
     Case(
         "fabric-eks-efa-security-group",
@@ -1308,14 +1350,31 @@ CASES += [
             _efa_stack(rules=(patch(SELF_IN, {"ipProtocol": "tcp"}), SELF_OUT)),  # not every protocol
             _efa_stack(template=patch(EFA_TEMPLATE, {"networkInterfaces.2.securityGroups": ["sg-cluster"]})),
             _efa_stack(template=LAUNCH_TEMPLATE),  # labelled EFA, no EFA interfaces
+            # Karpenter: the EFA group's egress rule missing; the group selected by name; only the
+            # cluster group; no EC2NodeClass to read; an interface layout without efa-only.
+            _karpenter_stack(rules=(SELF_IN, None)),
+            _karpenter_stack(node_class=patch(KARPENTER_EFA_CLASS, {"spec.securityGroupSelectorTerms": [{"id": "sg-cluster"}, {"name": "efa"}]})),
+            _karpenter_stack(node_class=patch(KARPENTER_EFA_CLASS, {"spec.securityGroupSelectorTerms": [{"id": "sg-cluster"}]})),
+            _karpenter_stack(node_class=None),
+            _karpenter_stack(node_class=patch(KARPENTER_EFA_CLASS, {"spec.networkInterfaces": [
+                {"networkCardIndex": 0, "deviceIndex": 0, "interfaceType": "interface"}]})),
         ],
         good=[
             _efa_stack(),
             # A node group without EFA needs none.
             [res(t.EKS_NODE_GROUP, EKS_GPU_NODE_GROUP, "ml-prod-l4"), res(t.LAUNCH_TEMPLATE, LAUNCH_TEMPLATE, "ml-prod-l4")],
+            _karpenter_stack(),
+            # Without networkInterfaces Karpenter adds EFA interfaces for pods that request them.
+            _karpenter_stack(node_class=patch(KARPENTER_EFA_CLASS, {"spec.networkInterfaces": DELETE})),
+            # A Karpenter pool without EFA needs none.
+            [res(t.KARPENTER_NODE_POOL, KARPENTER_GPU_NODE_POOL, "ml-prod-h100-nodepool"),
+             res(t.KARPENTER_NODE_CLASS, KARPENTER_NODE_CLASS, "ml-prod-h100-nodeclass")],
         ],
         expect=["EFA interface 0 (card 0) carries no security group", "EFA interface 0 (card 0)", "EFA interface 2 (card 2)",
-                "launch template has no EFA interfaces"],
+                "launch template has no EFA interfaces",
+                "EC2NodeClass h100 (NodePool h100): selects no security group that allows all traffic",
+                "selects its security groups by tags or name", "EC2NodeClass h100 (NodePool h100): selects no security group",
+                "EC2NodeClass h100 is not in the stack", "networkInterfaces has no efa-only interface"],
     ),
     Case(
         "fabric-spot-acknowledged",
@@ -1324,6 +1383,8 @@ CASES += [
             one(t.EKS_NODE_GROUP, patch(EFA_GROUP, {"capacityType": "SPOT"})),
             one(t.GKE_NODE_POOL, patch(GKE_FABRIC_POOL, {"nodeConfig.spot": True})),
             one(t.AKS_AGENT_POOL, patch(AKS_FABRIC_POOL, {"scaleSetPriority": "Spot"})),
+            # Karpenter: spot among the capacity types, no annotation saying why.
+            one(t.KARPENTER_NODE_POOL, patch(KARPENTER_EFA_POOL, {"spec.template.spec.requirements.1.values": ["spot", "on-demand"]})),
         ],
         good=[
             one(t.EKS_NODE_GROUP, patch(EFA_GROUP, {"capacityType": "SPOT", ("tags", "ml-clusters/interconnect-spot-reason"): "checkpoints every 10 min"})),
@@ -1331,8 +1392,12 @@ CASES += [
             one(t.EKS_NODE_GROUP, EFA_GROUP),
             # Spot without a fabric is gpu-spot-allowed's business.
             one(t.EKS_NODE_GROUP, patch(EKS_GPU_NODE_GROUP, {"capacityType": "SPOT"})),
+            one(t.KARPENTER_NODE_POOL, patch(KARPENTER_EFA_POOL, {"spec.template.spec.requirements.1.values": ["spot", "on-demand"],
+                                                                 ("metadata", "annotations", "ml-clusters/interconnect-spot-reason"): "checkpoints"})),
+            one(t.KARPENTER_NODE_POOL, KARPENTER_EFA_POOL),  # reserved then on-demand
         ],
-        expect=["efa fabric pool runs on spot", "tcpx fabric pool runs on spot", "infiniband fabric pool runs on spot"],
+        expect=["efa fabric pool runs on spot", "tcpx fabric pool runs on spot", "infiniband fabric pool runs on spot",
+                "NodePool h100: the efa fabric pool runs on spot"],
     ),
     Case(
         "fabric-prod-pool-uses-its-fabric",
@@ -1340,6 +1405,7 @@ CASES += [
             one(t.EKS_NODE_GROUP, patch(EKS_GPU_NODE_GROUP, {"tags": DELETE})),  # p5 without EFA and no reason
             one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"nodeConfig.machineType": "a3-highgpu-8g"})),
             one(t.AKS_AGENT_POOL, patch(AKS_GPU_POOL, {"tags": DELETE})),  # ND96isr_H100_v5 without InfiniBand
+            one(t.KARPENTER_NODE_POOL, patch(KARPENTER_GPU_NODE_POOL, {"metadata.annotations": DELETE})),  # p5 on Karpenter, no EFA, no reason
         ],
         good=[
             one(t.EKS_NODE_GROUP, EFA_GROUP),
@@ -1348,7 +1414,10 @@ CASES += [
                                                       ("nodeConfig", "resourceLabels", "ml-clusters-interconnect-waiver"): "single_node"})),
             one(t.AKS_AGENT_POOL, AKS_FABRIC_POOL),
             one(t.GKE_NODE_POOL, GKE_GPU_POOL),  # g2: no fabric to use
+            one(t.KARPENTER_NODE_POOL, KARPENTER_EFA_POOL),
+            one(t.KARPENTER_NODE_POOL, KARPENTER_GPU_NODE_POOL),  # no EFA, with the stack's reason (annotation)
         ],
-        expect=["p5.48xlarge has a fabric (efa)", "a3-highgpu-8g has a fabric (tcpx)", "Standard_ND96isr_H100_v5 has a fabric (infiniband)"],
+        expect=["p5.48xlarge has a fabric (efa)", "a3-highgpu-8g has a fabric (tcpx)", "Standard_ND96isr_H100_v5 has a fabric (infiniband)",
+                "NodePool h100: p5.48xlarge has a fabric (efa)"],
     ),
 ]

@@ -58,7 +58,7 @@ def test_each_gpu_pool_has_its_parts_from_the_catalog(stack):
 def test_streaming_is_read_from_the_pools_input_in_the_plan(stack):
     plan = plan_for_stack(stack)
     for c in starts(stack):
-        (pool,) = [r for r in plan.resources if r.type in timings.NODE_POOL_CLOUDS and r.name.endswith(f"-{c.pool}")]
+        (pool,) = [r for r in plan.resources if r.type in timings.NODE_POOL_CLOUDS and ready.pool_of(r, [c.pool]) == c.pool]
         path = timings.IMAGE_STREAMING_INPUTS.get(pool.type)
         value = inputs(pool)
         for key in (path or "-").split("."):
@@ -66,6 +66,18 @@ def test_streaming_is_read_from_the_pools_input_in_the_plan(stack):
         assert c.streaming == (value is True), c.pool
         # GKE GPU pools stream images; no other cloud's pool has a lazy pull this round.
         assert c.streaming == (c.cloud == "gcp"), c.pool
+
+
+def test_a_karpenter_pool_is_estimated_from_its_nodepool():
+    """prod-aws's h100 is on Karpenter (no node group): its NodePool (named `<cluster>-h100-nodepool`,
+    metadata.name h100) is the pool's resource; the same EKS AMI boots, so the AWS figures hold."""
+    plan = plan_for_stack("prod-aws")
+    (nodepool,) = [r for r in plan.resources if r.type == "kubernetes:karpenter.sh/v1:NodePool" and inputs(r)["metadata"]["name"] == "h100"]
+    assert timings.NODE_POOL_CLOUDS[nodepool.type] == "aws"
+    assert not [r for r in plan.resources if r.type == "aws:eks/nodeGroup:NodeGroup" and r.name.endswith("-h100")]
+    (h100,) = [c for c in starts("prod-aws") if c.pool == "h100"]
+    assert (h100.cloud, h100.streaming) == ("aws", False)
+    assert ready.pool_of(nodepool, ["h100", "l4infer"]) == "h100"
 
 
 def test_streaming_saves_the_whole_pull_less_the_streamed_start():

@@ -43,8 +43,11 @@ def fabric_problems(cfg: StackConfig) -> list[str]:
         if pool.interconnect_waiver is not None and (fabric is None or uses):
             why = "its type has no fabric to go without" if fabric is None else f"the pool uses its fabric (interconnect: {pool.interconnect})"
             out.append(f"{where}.interconnectWaiver: set, but {why}; allowed: leave it out, or set interconnect: none on a type with a fabric")
-        if pool.interconnect_spot_reason is not None and not (uses and pool.spot):
-            why = "the pool is not on spot" if not pool.spot else "the pool has no fabric"
+        # On spot: `spot: true`, or a spot tier anywhere in the capacity chain (Karpenter may
+        # start any of the pool's nodes on spot then).
+        on_spot = any(t.kind == "spot" for t in pool.capacity_chain())
+        if pool.interconnect_spot_reason is not None and not (uses and on_spot):
+            why = "the pool is not on spot" if not on_spot else "the pool has no fabric"
             out.append(f"{where}.interconnectSpotReason: set, but {why}; allowed: leave it out (it explains a spot pool with a fabric)")
     return out + _vpc_cni_problems(cfg)
 

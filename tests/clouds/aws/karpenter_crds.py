@@ -41,6 +41,8 @@ FIELDS: dict[tuple[str, str], dict[str, set[str]]] = {
                                            "volumeInitializationRate", "volumeSize", "volumeType"},
         "spec.capacityReservationSelectorTerms[]": {"id", "instanceMatchCriteria", "ownerID", "tags"},
         "spec.metadataOptions": {"httpEndpoint", "httpProtocolIPv6", "httpPutResponseHopLimit", "httpTokens"},
+        "spec.networkInterfaces[]": {"deviceIndex", "interfaceType", "networkCardIndex"},
+        "spec.placementGroupSelector": {"id", "name"},
         "spec.securityGroupSelectorTerms[]": {"id", "name", "tags"},
         "spec.subnetSelectorTerms[]": {"id", "tags"},
     },
@@ -51,8 +53,11 @@ REQUIRED: dict[tuple[str, str], dict[str, set[str]]] = {
                "spec.template.spec.nodeClassRef": {"group", "kind", "name"}, "spec.template.spec.requirements[]": {"key", "operator"},
                "spec.template.spec.taints[]": {"effect", "key"}, "spec.disruption": {"consolidateAfter"},
                "spec.disruption.budgets[]": {"nodes"}},
-    NODECLASS: {"spec": {"amiSelectorTerms", "securityGroupSelectorTerms", "subnetSelectorTerms"}},
+    NODECLASS: {"spec": {"amiSelectorTerms", "securityGroupSelectorTerms", "subnetSelectorTerms"},
+                "spec.networkInterfaces[]": {"deviceIndex", "interfaceType", "networkCardIndex"}},
 }
+# spec.networkInterfaces[].interfaceType's enum.
+INTERFACE_TYPES = {"interface", "efa-only"}
 
 
 def errors(obj: dict[str, Any]) -> list[str]:
@@ -69,7 +74,26 @@ def errors(obj: dict[str, Any]) -> list[str]:
     # EC2NodeClass: exactly one of role / instanceProfile (the CRD's CEL rule).
     if key == NODECLASS and ("role" in obj.get("spec", {})) == ("instanceProfile" in obj.get("spec", {})):
         found.append("spec: must specify exactly one of ['role', 'instanceProfile']")
+    if key == NODECLASS:
+        found += _network_interface_errors(obj.get("spec", {}).get("networkInterfaces") or [])
+        selector = obj.get("spec", {}).get("placementGroupSelector")
+        if selector is not None and len({"id", "name"} & set(selector)) != 1:
+            found.append("spec.placementGroupSelector: exactly one of ['name', 'id']")
     return sorted(found)
+
+
+def _network_interface_errors(layout: list[dict[str, Any]]) -> list[str]:
+    """The CRD's enum and CEL rules on spec.networkInterfaces: a primary `interface` at card 0
+    device 0, no card/device pair twice, at most one efa-only interface per card."""
+    found = [f"spec.networkInterfaces[{i}].interfaceType: {n.get('interfaceType')!r} is not one of {sorted(INTERFACE_TYPES)}"
+             for i, n in enumerate(layout) if n.get("interfaceType") not in INTERFACE_TYPES]
+    if layout and not any((n.get("networkCardIndex"), n.get("deviceIndex"), n.get("interfaceType")) == (0, 0, "interface") for n in layout):
+        found.append("spec.networkInterfaces: must include a primary interface with interfaceType='interface'")
+    pairs = [(n.get("networkCardIndex"), n.get("deviceIndex")) for n in layout]
+    efa_cards = [n.get("networkCardIndex") for n in layout if n.get("interfaceType") == "efa-only"]
+    if len(set(pairs)) != len(pairs) or len(set(efa_cards)) != len(efa_cards):
+        found.append("spec.networkInterfaces: duplicate networkCardIndex and deviceIndex pairs, or two efa devices on a card")
+    return found
 
 
 def known(api_version: str, kind: str) -> bool:

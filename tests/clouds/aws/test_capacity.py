@@ -75,7 +75,8 @@ def test_the_controller_runs_on_the_system_pool_with_the_queue_and_reserved_capa
     assert settings["clusterName"] == prod.outputs["clusterName"]
     queue = inputs(one(prod, "aws:sqs/queue:Queue", "karpenter"))
     assert settings["interruptionQueue"] == queue["name"] == f"{prod.outputs['clusterName']}-karpenter"
-    assert settings["featureGates"] == {"reservedCapacity": True}
+    # reservedCapacity set explicitly; nodeRepair on (tests/clouds/aws/test_health.py).
+    assert settings["featureGates"] == {"reservedCapacity": True, "nodeRepair": True}
 
 
 def test_pod_identity_binds_the_controller_role_to_its_service_account(prod):
@@ -178,7 +179,10 @@ def test_the_nodepool_follows_the_chain_with_our_taint_labels_and_limits(prod):
     itype = catalog.cloud("aws").instance_types["p5.48xlarge"]
     template = spec["template"]
     assert template["spec"]["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
-    assert template["metadata"]["labels"] == conventions.gpu_pool_labels(pool, "aws", cloud_manages_device_plugin=False)
+    # p5.48xlarge has EFA (catalog): its nodes carry the fabric label the EFA device plugin selects.
+    assert catalog.cloud("aws").fabric("p5.48xlarge") is not None
+    assert template["metadata"]["labels"] == {**conventions.gpu_pool_labels(pool, "aws", cloud_manages_device_plugin=False),
+                                              conventions.FABRIC_LABEL: "efa"}
     assert template["metadata"]["labels"][conventions.SPOT_LABEL] == "false"
     assert template["spec"]["requirements"] == [
         {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": ["p5.48xlarge"]},
@@ -202,7 +206,11 @@ def test_the_nodeclass_selects_the_reservation_subnets_and_ami_release(prod):
     assert spec["capacityReservationSelectorTerms"] == [{"id": PROD_RESERVATION}]
     assert spec["role"] == inputs(one(prod, "aws:iam/role:Role", "karpenter-node")).get("name", spec["role"])
     private = [r.urn for r in prod.by_type("aws:ec2/subnet:Subnet") if "-private-" in r.name]
-    assert len(spec["subnetSelectorTerms"]) == len(private) == 3 and set(private) <= set(node_class.dependencies)
+    assert len(private) == 3 and set(private) <= set(node_class.dependencies)
+    # An EFA pool: one of the private subnets, by id (tests/clouds/aws/test_fabric.py); a pool
+    # without a fabric selects all of them (test_a_pool_without_fabric_selects_every_private_subnet).
+    l4 = inputs(prod.one("aws:eks/nodeGroup:NodeGroup", f"{prod.outputs['clusterName']}-l4infer"))
+    assert [t["id"] for t in spec["subnetSelectorTerms"]] == l4["subnetIds"][:1]
     assert spec["amiSelectorTerms"] == [{"alias": spec["amiSelectorTerms"][0]["alias"]}]
     assert spec["amiSelectorTerms"][0]["alias"].startswith("al2023@v")
     assert spec["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1}
@@ -237,6 +245,16 @@ def test_a_reservation_by_name_selects_its_name_tag_and_by_id_its_id():
     assert "capacityReservationSelectorTerms" not in spec
 
 
+def test_a_pool_without_fabric_selects_every_private_subnet_and_the_cluster_group():
+    plain = GpuPool.model_validate({"name": "l4", "instanceType": "g6.2xlarge", "maxNodes": 2, "capacity": ["spot", "onDemand"]})
+    assert plain.fabric("aws") is None
+    spec = capacity.node_class_spec(plain, "role", ["subnet-1", "subnet-2", "subnet-3"], "sg-1", "1.35.3-20260827", {})
+    assert spec["subnetSelectorTerms"] == [{"id": "subnet-1"}, {"id": "subnet-2"}, {"id": "subnet-3"}]
+    assert spec["securityGroupSelectorTerms"] == [{"id": "sg-1"}]
+    assert "networkInterfaces" not in spec and "placementGroupSelector" not in spec
+    assert conventions.FABRIC_LABEL not in capacity.node_labels(plain)
+
+
 @pytest.mark.parametrize("kind", [NODEPOOL, NODECLASS])
 def test_the_custom_resources_declare_only_fields_of_the_pinned_crds(prod, kind):
     for resource in prod.by_type(kind):
@@ -252,6 +270,18 @@ def test_the_crd_table_catches_a_field_the_crd_does_not_declare():
     assert karpenter_crds.errors(missing) == [
         "spec: required field 'amiSelectorTerms' is missing", "spec: required field 'securityGroupSelectorTerms' is missing",
         "spec: required field 'subnetSelectorTerms' is missing"]
+    # The CRD's rules on networkInterfaces: the primary is an `interface`, no `efa` type, one
+    # efa-only per card; placementGroupSelector names one of name / id.
+    layout = {**missing, "spec": {"role": "r", "amiSelectorTerms": [{"alias": "al2023@latest"}], "securityGroupSelectorTerms": [{"id": "sg-1"}],
+                                  "subnetSelectorTerms": [{"id": "subnet-1"}], "placementGroupSelector": {"name": "pg", "id": "pg-1"},
+                                  "networkInterfaces": [{"networkCardIndex": 0, "deviceIndex": 0, "interfaceType": "efa"},
+                                                        {"networkCardIndex": 1, "deviceIndex": 0, "interfaceType": "efa-only"},
+                                                        {"networkCardIndex": 1, "deviceIndex": 1, "interfaceType": "efa-only"}]}}
+    assert karpenter_crds.errors(layout) == [
+        "spec.networkInterfaces: duplicate networkCardIndex and deviceIndex pairs, or two efa devices on a card",
+        "spec.networkInterfaces: must include a primary interface with interfaceType='interface'",
+        "spec.networkInterfaces[0].interfaceType: 'efa' is not one of ['efa-only', 'interface']",
+        "spec.placementGroupSelector: exactly one of ['name', 'id']"]
 
 
 def test_training_pods_carry_do_not_disrupt(prod):

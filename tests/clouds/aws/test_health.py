@@ -33,9 +33,27 @@ def agent(plan):
 def test_every_node_group_repairs_its_nodes():
     plan = plan_for_stack("prod-aws")
     groups = plan.by_type(NG)
-    assert {g.name.rsplit("-", 1)[-1] for g in groups} >= {"system", "h100", "l4infer"}
+    # h100 is on Karpenter (capacity chain), so it has no node group here.
+    assert {g.name.rsplit("-", 1)[-1] for g in groups} >= {"system", "cpu", "l4infer"}
     for group in groups:
         assert inputs(group)["nodeRepairConfig"] == {"enabled": True}, group.name
+    # A GPU pool on a node group repairs too: prod-aws-dr keeps h100 on one.
+    dr = [g for g in plan_for_stack("prod-aws-dr").by_type(NG) if g.name.endswith("-h100")]
+    assert len(dr) == 1 and inputs(dr[0])["nodeRepairConfig"] == {"enabled": True}
+
+
+def test_karpenter_pools_repair_through_karpenters_node_repair_gate():
+    """Karpenter's nodes are no node group's: Karpenter replaces them itself once its NodeRepair
+    gate is on (aws/karpenter-provider-aws v1.14.1: charts/karpenter/values.yaml
+    settings.featureGates.nodeRepair, alpha, false by default; website/content/en/v1.14/concepts/
+    disruption.md "Node Auto Repair": AcceleratedHardwareReady=False for 10 minutes, Ready
+    False/Unknown for 30), reading the conditions the node monitoring agent sets."""
+    plan = plan_for_stack("prod-aws")
+    assert plan.by_type("kubernetes:karpenter.sh/v1:NodePool")
+    (release,) = [r for r in plan.by_type("kubernetes:helm.sh/v3:Release") if inputs(r)["name"] == "karpenter"]
+    assert inputs(release)["values"]["settings"]["featureGates"]["nodeRepair"] is health.KARPENTER_NODE_REPAIR is True
+    # The conditions it acts on come from the agent, which runs on every node, Karpenter's too.
+    assert agent(plan)
 
 
 def test_node_monitoring_agent_is_pinned_tolerates_gpu_nodes_and_waits_for_the_system_pool():
