@@ -181,7 +181,7 @@ class GpuPool(_Model):
     interconnect_waiver: Optional[str] = Field(default=None, min_length=1)
     """prod: why this pool runs without the fabric its type has (`interconnect: none`); the policy pack refuses that in prod without a reason."""
     interconnect_spot_reason: Optional[str] = Field(default=None, min_length=1)
-    """Why this fabric pool runs on spot capacity: one reclaim stops every rank of a multi-node job, so the policy pack refuses a spot fabric pool without a reason."""
+    """Why this fabric pool runs on spot capacity (`spot: true`, or a `spot` tier in `capacity`): one reclaim stops every rank of a multi-node job, so the policy pack refuses a spot fabric pool without a reason."""
 
     def fabric(self, cloud: str) -> Optional[catalog.Fabric]:
         """The fabric the pool's nodes get: its type's unless `interconnect: none` (a name

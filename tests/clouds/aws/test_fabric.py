@@ -207,9 +207,12 @@ def test_karpenter_nodes_carry_the_fabric_label_the_device_plugin_selects(kprod)
     release = inputs(kprod.one("kubernetes:helm.sh/v3:Release", f"{KARPENTER}-efa-device-plugin"))
     assert release["values"]["nodeSelector"] == {conventions.FABRIC_LABEL: labels[conventions.FABRIC_LABEL]} == {conventions.FABRIC_LABEL: "efa"}
     assert conventions.GPU_TAINT.toleration() in release["values"]["tolerations"]
-    # The NodePool's limits let it start the pool's nodes, the GPUs on them counted.
+    # The NodePool lets Karpenter start EFA nodes: its type has EFA, and its limits count nodes
+    # and GPUs only (no vpc.amazonaws.com/efa limit to run into).
     spec = inputs(kprod.one(NODEPOOL, f"{KARPENTER}-h100-nodepool"))["spec"]
-    assert spec["limits"]["nodes"] == "4"
+    (types,) = [r["values"] for r in spec["template"]["spec"]["requirements"] if r["key"] == "node.kubernetes.io/instance-type"]
+    assert types and all(catalog.cloud("aws").fabric(t) is not None for t in types)
+    assert set(spec["limits"]) == {"nodes", conventions.GPU_RESOURCE}
     # l4infer (g6, no fabric) stays a plain node group.
     assert conventions.FABRIC_LABEL not in inputs(kprod.one("aws:eks/nodeGroup:NodeGroup", f"{KARPENTER}-l4infer"))["labels"]
 
