@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ... import catalog
-from ..model import DNS_LABEL_RE, QUANTITY_RE, StackConfig
+from ..model import DNS_LABEL_RE, QUANTITY_RE, ServingNamespace, StackConfig
 
 
 def namespace_problems(cfg: StackConfig) -> list[str]:
@@ -40,4 +40,25 @@ def namespace_problems(cfg: StackConfig) -> list[str]:
             value = getattr(ns, key)
             if not QUANTITY_RE.match(value):
                 out.append(f"{where}.{key}: {value!r} is not a Kubernetes quantity, e.g. 16, 500m, 64Gi")
+        out += payload_logging_problems(cfg, ns, where)
     return out
+
+
+def payload_logging_problems(cfg: StackConfig, ns: ServingNamespace, where: str) -> list[str]:
+    """A namespace asking for payload logging must be able to write it where KServe's logger
+    can sign in with the namespace's identity (components/platform/modelstore.py)."""
+    if not ns.payload_logging:
+        return []
+    key = f"{where}.payloadLogging"
+    if not cfg.platform.workloads.serving.enabled:
+        return [f"{key}: true, but model serving is off; allowed: false, or set platform.workloads.serving.enabled true"]
+    if ns.model_store != "readwrite":
+        return [f"{key}: true needs write access to the model store, but modelStore is {ns.model_store!r}; "
+                "allowed: set modelStore readwrite on this namespace, or payloadLogging false"]
+    if cfg.cloud != "aws":
+        # kserve/kserve v0.20.0 pkg/agent/storage/utils.go GetProvider: GCS without
+        # GOOGLE_APPLICATION_CREDENTIALS is unauthenticated, Azure needs AZURE_STORAGE_ACCESS_KEY
+        # or AZURE_ACCESS_TOKEN; S3 uses the AWS SDK's default chain (Pod Identity included).
+        return [f"{key}: true is supported on cloud aws only (KServe v0.20.0's logger writes to GCS and Azure Blob "
+                f"with keys, not workload identity), not {cfg.cloud!r}; allowed: false"]
+    return []

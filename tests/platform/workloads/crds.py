@@ -112,6 +112,11 @@ FIELDS: dict[tuple[str, str], dict[str, set[str]]] = {
         "spec.canary[]": {"predictor", "trafficPercent"},
         "spec.predictor.model.modelFormat": {"name", "version"},
         "spec.canary[].predictor.model.modelFormat": {"name", "version"},
+        # LoggerSpec and LoggerStorageSpec (inference_service.go @ v0.20.0); storage.parameters
+        # is a free string map.
+        "spec.predictor.logger": {"batchInterval", "batchSize", "marshallerUrl", "metadataAnnotations", "metadataHeaders",
+                                  "mode", "storage", "url"},
+        "spec.predictor.logger.storage": {"key", "parameters", "path", "serviceAccountName"},
     },
 }
 
@@ -182,7 +187,7 @@ MODEL_EXTENSION = {"confidential", "modelFormat", "protocolVersion", "runtime", 
 # The serving gateway's kinds (Gateway API, Envoy Gateway, cert-manager): their own record.
 FIELDS.update(gateway_crds.FIELDS)
 REQUIRED.update(gateway_crds.REQUIRED)
-ENUMS = gateway_crds.ENUMS
+ENUMS = {**gateway_crds.ENUMS, (KSERVE, "InferenceService"): {"spec.predictor.logger.mode": {"all", "request", "response"}}}
 
 
 def known(api_version: str, kind: str) -> bool:
