@@ -668,7 +668,7 @@ class ServingNamespace(_Model):
     model_store: Literal["read", "readwrite", "none"] = "read"
     """Access of the namespace's `workload` ServiceAccount to the model store, through workload identity: `read` (serving), `readwrite` (training), `none`."""
     payload_logging: bool = False
-    """Let the namespace's InferenceServices log their requests and responses to the model store, under `payloads/` (KServe's logger writing straight to the store as the `workload` ServiceAccount; the namespace's ConfigMap `model-store` gets the URL as `PAYLOAD_LOG_URL`; docs/platform.md#served-models). Needs `modelStore: readwrite` and an S3 model store (cloud aws): KServe v0.20.0's logger signs in to GCS and Azure Blob with keys only."""
+    """Let the namespace's InferenceServices log their requests and responses to the model store, under `payloads/` (KServe's logger writing straight to the store as the `workload` ServiceAccount; the namespace's ConfigMap `model-store` gets the URL as `PAYLOAD_LOG_URL`; docs/platform.md#monitoring). Needs `modelStore: readwrite`, egress other than `none` and an S3 model store (cloud aws): KServe v0.20.0's logger signs in to GCS and Azure Blob with keys only."""
 
 
 # --- Disaster recovery -------------------------------------------------------------------

@@ -55,6 +55,9 @@ def payload_logging_problems(cfg: StackConfig, ns: ServingNamespace, where: str)
     if ns.model_store != "readwrite":
         return [f"{key}: true needs write access to the model store, but modelStore is {ns.model_store!r}; "
                 "allowed: set modelStore readwrite on this namespace, or payloadLogging false"]
+    if ns.egress == "none":
+        return [f"{key}: true, but egress is 'none', so the logger cannot reach the model store; "
+                "allowed: egress cloud-apis or internet, or payloadLogging false"]
     if cfg.cloud != "aws":
         # kserve/kserve v0.20.0 pkg/agent/storage/utils.go GetProvider: GCS without
         # GOOGLE_APPLICATION_CREDENTIALS is unauthenticated, Azure needs AZURE_STORAGE_ACCESS_KEY

@@ -107,6 +107,20 @@ def test_the_namespace_identity_may_write_under_the_payload_prefix(plan):
     assert any("s3:PutObject" in s["Action"] and s["Resource"] == f"arn:aws:s3:::{bucket}/*" for s in statements)
 
 
+def test_the_agent_can_reach_the_store_and_the_gateway_can_reach_the_agent(plan):
+    """With a logger, KServe v0.20.0 points the predictor Service at the agent's port 9081
+    (reconcilers/service/service_reconciler.go, constants.go InferenceServiceDefaultAgentPort):
+    the gateway's policy must not pin the model's port. The agent needs the Pod Identity
+    agent and S3 (the namespace's cloud-apis egress)."""
+    policies = {inputs(p)["metadata"]["name"]: inputs(p)["spec"] for p in plan.by_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                if inputs(p)["metadata"]["namespace"] == "training"}
+    assert all("ports" not in rule for rule in policies["allow-from-gateway"]["ingress"])
+    (ns,) = [n for n in stack_namespaces("prod-aws") if n["name"] == "training"]
+    assert ns.get("egress", "cloud-apis") == "cloud-apis"
+    peers = [peer["ipBlock"]["cidr"] for rule in policies["allow-egress-cloud-apis"]["egress"] for peer in rule["to"]]
+    assert "169.254.170.23/32" in peers  # the EKS Pod Identity agent (components/clouds/aws/cluster.py)
+
+
 def test_the_example_logs_everything_to_the_namespace_prefix_as_its_workload_identity(plan):
     data = inputs(store_maps(plan)["training"])["data"]
     isvc = patched(data["PAYLOAD_LOG_URL"])
@@ -162,3 +176,12 @@ def test_a_store_the_logger_cannot_sign_in_to_is_refused(cloud):
     line = (f"namespaces[1].payloadLogging: true is supported on cloud aws only (KServe v0.20.0's logger writes to GCS "
             f"and Azure Blob with keys, not workload identity), not {cloud!r}; allowed: false")
     assert line in config_errors(payload_config("readwrite", cloud))
+
+
+def test_logging_without_egress_is_refused():
+    raw = payload_config("readwrite")
+    raw["namespaces"][1]["egress"] = "none"
+    assert config_errors(raw) == [
+        "namespaces[1].payloadLogging: true, but egress is 'none', so the logger cannot reach the model store; "
+        "allowed: egress cloud-apis or internet, or payloadLogging false"
+    ]
