@@ -44,6 +44,13 @@ def namespace_problems(cfg: StackConfig) -> list[str]:
     return out
 
 
+# Where KServe v0.20.0's logger can write to the model store with workload identity
+# (pkg/agent/storage/utils.go GetProvider: S3 through the AWS SDK's default credential chain;
+# GCS unauthenticated without GOOGLE_APPLICATION_CREDENTIALS; Azure only with
+# AZURE_STORAGE_ACCESS_KEY or AZURE_ACCESS_TOKEN).
+PAYLOAD_LOGGING_CLOUDS = ("aws",)
+
+
 def payload_logging_problems(cfg: StackConfig, ns: ServingNamespace, where: str) -> list[str]:
     """A namespace asking for payload logging must be able to write it where KServe's logger
     can sign in with the namespace's identity (components/platform/modelstore.py)."""
@@ -58,10 +65,7 @@ def payload_logging_problems(cfg: StackConfig, ns: ServingNamespace, where: str)
     if ns.egress == "none":
         return [f"{key}: true, but egress is 'none', so the logger cannot reach the model store; "
                 "allowed: egress cloud-apis or internet, or payloadLogging false"]
-    if cfg.cloud != "aws":
-        # kserve/kserve v0.20.0 pkg/agent/storage/utils.go GetProvider: GCS without
-        # GOOGLE_APPLICATION_CREDENTIALS is unauthenticated, Azure needs AZURE_STORAGE_ACCESS_KEY
-        # or AZURE_ACCESS_TOKEN; S3 uses the AWS SDK's default chain (Pod Identity included).
+    if cfg.cloud not in PAYLOAD_LOGGING_CLOUDS:
         return [f"{key}: true is supported on cloud aws only (KServe v0.20.0's logger writes to GCS and Azure Blob "
                 f"with keys, not workload identity), not {cfg.cloud!r}; allowed: false"]
     return []

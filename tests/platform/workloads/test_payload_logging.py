@@ -141,6 +141,13 @@ def test_the_example_logs_everything_to_the_namespace_prefix_as_its_workload_ide
     assert {k: v for k, v in predictor.items() if k not in ("logger", "serviceAccountName")} == base["spec"]["predictor"]
 
 
+def test_the_patched_model_passes_the_policy_pack_in_a_team_namespace():
+    from policies import offline
+    from tests.examples.test_examples import _resource, _team_namespaces
+    violations = offline.evaluate([*_team_namespaces(), _resource(patched("s3://bucket/payloads"), 0)], "prod")
+    assert [v for v in violations if "example-0" in v.urn] == []
+
+
 def test_the_validator_catches_a_bad_logger():
     isvc = patched("s3://bucket/payloads")
     isvc["spec"]["predictor"]["logger"]["mode"] = "everything"
