@@ -56,16 +56,54 @@ IMAGES: dict[str, str] = {
 # nccl-tests 2.18.3). Tag only (TAG_ONLY_IMAGES).
 NCCL_TESTS_IMAGES: dict[str, str] = {
     "efa": "public.ecr.aws/hpc-cloud/nccl-tests:cuda13.0.2-efa1.48.0-ofiv1.19.0-ncclv2.30.4-1-testsv2.18.3",
+    # GKE: the plugin images carry NCCL, the plugin and nccl-tests (/third_party/...), as the
+    # upstream NCCL tests run them (GoogleCloudPlatform/container-engine-accelerators @ 992db812
+    # gpudirect-tcpx/nccl-test-latest.yaml, gpudirect-tcpxo/nccl-test-latest.yaml,
+    # gpudirect-rdma/nccl-test.yaml: the gIB diagnostic image). Tag only (TAG_ONLY_IMAGES).
+    "tcpx": "us-docker.pkg.dev/gce-ai-infra/gpudirect-tcpx/nccl-plugin-gpudirecttcpx-dev:v3.1.9",
+    "tcpxo": "us-docker.pkg.dev/gce-ai-infra/gpudirect-tcpxo/nccl-plugin-gpudirecttcpx-dev:v1.0.15",
+    "rdma": "us-docker.pkg.dev/gce-ai-infra/gpudirect-gib/nccl-plugin-gib-diagnostic:v1.1.1",
+    # AKS InfiniBand: NCCL's own IB transport. NVIDIA's NGC PyTorch image ships HPC-X OpenMPI,
+    # NCCL with IB verbs and nccl-tests as /usr/local/bin/all_reduce_perf_mpi (as
+    # chloecrozier/runai_tutorials nccl/distributed_within_rack.sh runs it). Tag only.
+    "infiniband": "nvcr.io/nvidia/pytorch:25.08-py3",
 }
 IMAGES.update({f"nccl-tests-{kind}": image for kind, image in NCCL_TESTS_IMAGES.items()})
 # The fabric images pods run (the NCCL acceptance job; cloud backends add their fabric's
 # sidecars and installers): held to the same rule as the runtime images below.
 FABRIC_IMAGE_KEYS: tuple[str, ...] = tuple(f"nccl-tests-{kind}" for kind in NCCL_TESTS_IMAGES)
+# GKE's fabric agents and the RxDM sidecar (components/clouds/gcp/fabric.py), read off
+# GoogleCloudPlatform/container-engine-accelerators @ 992db812 (2026-06-11):
+# nri_device_injector/nri-device-injector.yaml (digest), gpudirect-*/nccl-*-installer.yaml
+# (the pause container by digest, the installers by tag), gpudirect-tcpx/nccl-test-latest.yaml
+# and gpudirect-tcpxo/README.md "Jan 9, 2026" (RxDM v2.0.12 with TCPX v3.1.9, v1.0.21 with
+# TCPXO v1.0.15). AKS's nvidia-peermem loader (components/clouds/azure/fabric.py):
+# Azure/aks-rdma-infiniband @ 700dabb configs/nvidia-peermem-reloader/ds.yaml.
+GKE_FABRIC_IMAGES: dict[str, str] = {
+    "gke-nri-device-injector": "gcr.io/gke-release/nri-device-injector@sha256:6e79483d52abdc28454bf186320b10a56b0f117a10e8d65d5c74dbb821a76970",
+    "gke-pause": "gke.gcr.io/pause:3.8@sha256:880e63f94b145e46f1b1082bb71b85e21f16b99b180b9996407d61240ceb9830",
+    "gke-nccl-tcpx-installer": NCCL_TESTS_IMAGES["tcpx"],
+    "gke-nccl-tcpxo-installer": NCCL_TESTS_IMAGES["tcpxo"],
+    "gke-nccl-gib-installer": "us-docker.pkg.dev/gce-ai-infra/gpudirect-gib/nccl-plugin-gib:v1.1.1",
+    "gke-tcpx-rxdm": "us-docker.pkg.dev/gce-ai-infra/gpudirect-tcpx/tcpgpudmarxd-dev:v2.0.12",
+    "gke-tcpxo-rxdm": "us-docker.pkg.dev/gce-ai-infra/gpudirect-tcpxo/tcpgpudmarxd-dev:v1.0.21",
+    "aks-peermem-loader": "mcr.microsoft.com/mirror/docker/library/ubuntu:24.04",
+}
+IMAGES.update(GKE_FABRIC_IMAGES)
+FABRIC_IMAGE_KEYS += tuple(GKE_FABRIC_IMAGES)
 
 # The images team workloads run (training runtimes, the KServe vLLM runtime, notebook servers).
 # Each is pinned by digest, or listed in TAG_ONLY_IMAGES with why not (docs/workloads.md).
 RUNTIME_IMAGE_KEYS: tuple[str, ...] = ("torch-runtime", "mpi-runtime", "kserve-vllm", "notebook-gpu", "notebook-cpu")
+_GOOGLE_TAG_ONLY = ("Google publishes the GPUDirect images on us-docker.pkg.dev/gce-ai-infra by version tag; "
+                    "its manifests (container-engine-accelerators) and cluster-toolkit name them by tag, no file records a digest")
 TAG_ONLY_IMAGES: dict[str, str] = {
+    **{f"nccl-tests-{k}": _GOOGLE_TAG_ONLY for k in ("tcpx", "tcpxo", "rdma")},
+    **{k: _GOOGLE_TAG_ONLY for k in ("gke-nccl-tcpx-installer", "gke-nccl-tcpxo-installer", "gke-nccl-gib-installer",
+                                     "gke-tcpx-rxdm", "gke-tcpxo-rxdm")},
+    "nccl-tests-infiniband": "NVIDIA publishes NGC's PyTorch image by monthly tag; no public file records its digest",
+    "aks-peermem-loader": "Microsoft's mirror of Ubuntu 24.04 as Azure/aks-rdma-infiniband names it, by tag; "
+                          "no file records a digest",
     "nccl-tests-efa": "AWS publishes hpc-cloud/nccl-tests on the ECR public gallery by version-naming tag; "
                       "no public file records a digest for this tag",
     "kserve-vllm": "neither vLLM nor KServe publishes a digest for vllm-openai:v0.24.0 in a file (KServe "
