@@ -46,6 +46,16 @@ PLATFORM_NAMESPACES_CONFIG = {
 # only on MIG nodes that no cloud partitions.
 PRIVILEGED_WORKLOADS = {
     "gpu-system/nvidia-mig-manager": "NVIDIA mig-manager partitions MIG GPUs through the driver: privileged, host PID/IPC, host / and /sys, on MIG nodes only",
+    # GKE GPU fabric agents (components/clouds/gcp/fabric.py), as Google's manifests run them
+    # (GoogleCloudPlatform/container-engine-accelerators @ 992db812): privileged, host PID and
+    # network, node directories; on the fabric pools' nodes only.
+    "kube-system/device-injector": "GKE's NRI device injector hands GPU device nodes to the RxDM sidecar through the node's NRI socket and /dev, on GPUDirect-TCPX/TCPXO nodes only",
+    "kube-system/nccl-tcpx-installer": "installs the GPUDirect-TCPX NCCL plugin into the node's /home/kubernetes/bin, on A3 High fabric nodes only",
+    "kube-system/nccl-tcpxo-installer": "installs the GPUDirect-TCPXO NCCL plugin and exposes the NICs' aperture devices on the node, on A3 Mega fabric nodes only",
+    "kube-system/nccl-rdma-installer": "installs the gIB NCCL plugin into the node's /home/kubernetes/bin, on A3 Ultra / A4 fabric nodes only",
+    # AKS InfiniBand (components/clouds/azure/fabric.py; Azure/aks-rdma-infiniband @ 700dabb
+    # configs/nvidia-peermem-reloader/ds.yaml).
+    "network-operator/nvidia-peermem-loader": "loads the nvidia-peermem kernel module GPUDirect RDMA needs with the AKS-managed driver, on InfiniBand nodes only",
 }
 PRIVILEGED_CONFIG = {
     "allowedPrivilegedWorkloads": {
