@@ -90,7 +90,9 @@ GKE_FABRIC_IMAGES: dict[str, str] = {
     "aks-peermem-loader": "mcr.microsoft.com/mirror/docker/library/ubuntu:24.04",
 }
 IMAGES.update(GKE_FABRIC_IMAGES)
-FABRIC_IMAGE_KEYS += tuple(GKE_FABRIC_IMAGES)
+# Held to the tag@digest-or-TAG_ONLY rule; the NRI injector is pinned by digest alone (its
+# manifest names no tag), which pins it as firmly.
+FABRIC_IMAGE_KEYS += tuple(k for k in GKE_FABRIC_IMAGES if k != "gke-nri-device-injector")
 
 # The images team workloads run (training runtimes, the KServe vLLM runtime, notebook servers).
 # Each is pinned by digest, or listed in TAG_ONLY_IMAGES with why not (docs/workloads.md).

@@ -444,6 +444,11 @@ def _labels(name: str) -> dict[str, str]:
             "app.kubernetes.io/managed-by": "ml-clusters"}
 
 
+def pull_policy(image: str) -> str:
+    """A digest never changes under a tag: IfNotPresent; a tag-only image is pulled Always."""
+    return "IfNotPresent" if "@sha256:" in image else "Always"
+
+
 def _pool_affinity(pools: list[str]) -> dict:
     """Only the fabric pools' nodes (our pool label), not every node with the accelerator."""
     return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
@@ -476,8 +481,7 @@ CHECKOV_SKIPS = {
         ("CKV_K8S_39", "privileged: SYS_ADMIN comes with privileged"),
         ("CKV_K8S_8", "installs once and sleeps (pause); nothing to probe"),
         ("CKV_K8S_9", "installs once and sleeps (pause); nothing to probe"),
-        ("CKV_K8S_14", "Google publishes the plugin images by tag only (versions.TAG_ONLY_IMAGES)"),
-        ("CKV_K8S_43", "Google publishes the plugin images by tag only (versions.TAG_ONLY_IMAGES)"),
+        ("CKV_K8S_43", "Google publishes the plugin images by tag only (versions.TAG_ONLY_IMAGES); pulled Always"),
         ("CKV_K8S_21", "kube-system, where GKE's own node agents run"),
     ], start=1)
 }
@@ -566,12 +570,12 @@ def installer_spec(kind: str, pools: list[str]) -> dict:
             init.append({
                 # Upstream runs this step from plain `ubuntu`; the installer image (Debian-family,
                 # util-linux's nsenter) serves as well and admits no extra registry path.
-                "name": "host-setup", "image": image, "imagePullPolicy": "IfNotPresent",
+                "name": "host-setup", "image": image, "imagePullPolicy": pull_policy(image),
                 "resources": _RESOURCES, "securityContext": {"privileged": True},
                 "command": ["nsenter", "-at", "1", "--", "bash", "-c", TCPXO_HOST_SETUP],
             })
     init.append({
-        "name": spec.installer, "image": image, "imagePullPolicy": "IfNotPresent", "resources": _RESOURCES,
+        "name": spec.installer, "image": image, "imagePullPolicy": pull_policy(image), "resources": _RESOURCES,
         "securityContext": {"privileged": True}, "volumeMounts": mounts,
         "command": ["/bin/sh", "-c"], "args": [script + 'echo "installation finishes"\n'],
     })
@@ -600,7 +604,7 @@ def rxdm_container(kind: str) -> dict:
     return {
         "name": spec.rxdm,
         "image": versions.IMAGES[spec.rxdm_image],
-        "imagePullPolicy": "IfNotPresent",
+        "imagePullPolicy": pull_policy(versions.IMAGES[spec.rxdm_image]),
         "command": command,
         "env": [{"name": "LD_LIBRARY_PATH", "value": POD_NVIDIA_LIB}],
         "securityContext": {"capabilities": {"add": caps}},
