@@ -283,6 +283,11 @@ CHARTS: dict[str, Chart] = {
     "jupyterhub": Chart("jupyterhub", "4.4.0", "https://hub.jupyter.org/helm-chart/"),
 }
 
+# NVIDIA Network Operator for AKS InfiniBand pools (components/clouds/azure/fabric.py): the
+# version Azure/aks-rdma-infiniband @ 700dabb tests/setup-infra/deploy-aks.sh installs, NGC's
+# Helm repository (Mellanox/network-operator v26.4.0 deployment/network-operator/Chart.yaml).
+CHARTS["network-operator"] = Chart("network-operator", "26.4.0", "https://helm.ngc.nvidia.com/nvidia")
+
 # EKS managed add-ons. None means "resolved per cluster version at preview/up": the EKS
 # backend asks aws.eks.get_addon_version(kubernetes_version=..., most_recent=True), as
 # terraform-aws-modules/eks does, so a Kubernetes upgrade moves every add-on with it. EKS

@@ -30,6 +30,8 @@ PLATFORM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease
                        # The workload layer's controllers (components/platform/workloads/); JupyterHub's
                        # chart renders the NetworkPolicies of its namespace itself.
                        "kueue-system", "kubeflow-system", "cert-manager", "kserve", "jupyterhub"]
+# AKS InfiniBand: NVIDIA's Network Operator and its node agents (components/clouds/azure/fabric.py).
+PLATFORM_NAMESPACES += ["network-operator"]
 PLATFORM_NAMESPACES_CONFIG = {
     "platformNamespaces": {
         "type": "array",

@@ -120,8 +120,10 @@ def test_every_skip_carries_a_reason(scan):
 def test_only_the_gpu_agents_skip_checks(scan):
     owners = {c["resource"].rsplit(".", 1)[-1] for c in scan["skipped"]}
     gpu_agents = {"nvidia-device-plugin", "gpu-feature-discovery", "dcgm-exporter", "nvidia-mig-manager"}
-    # GKE's GPU fabric agents change the node as Google's manifests do (components/clouds/gcp/fabric.py).
-    fabric_agents = {"device-injector", "nccl-tcpx-installer", "nccl-tcpxo-installer", "nccl-rdma-installer"}
+    # GKE's GPU fabric agents and AKS's peermem loader change the node as their upstream
+    # manifests do (components/clouds/{gcp,azure}/fabric.py).
+    fabric_agents = {"device-injector", "nccl-tcpx-installer", "nccl-tcpxo-installer", "nccl-rdma-installer",
+                     "nvidia-peermem-loader"}
     assert owners <= gpu_agents | fabric_agents, owners
     # Every GPU agent's image is pinned by digest, so none skips the digest check (CKV_K8S_43)
     # or the pull-policy check (CKV_K8S_15, which IfNotPresent passes only with a digest).

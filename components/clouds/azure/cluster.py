@@ -30,6 +30,7 @@ from ...conventions import gpu_resources
 from ...config import CpuPool, GpuPool, StackConfig
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
+from .fabric import AksFabric
 
 # The Entra ID application AKS clusters accept tokens for (the same in every tenant).
 AKS_ENTRA_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
@@ -234,6 +235,9 @@ class AksCluster(pulumi.ComponentResource):
             lambda p: p["kubeletidentity"].object_id if p and "kubeletidentity" in p else None
         )
         self.oidc_issuer = self.cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else None)
+        # InfiniBand pools: the Network Operator, its NicClusterPolicy and the peermem loader.
+        self.fabric = AksFabric(self)
+        self.fabric.kubernetes(self.k8s_provider)
         self.handle = self._handle()
         self.register_outputs(
             {
@@ -681,6 +685,7 @@ class AksCluster(pulumi.ComponentResource):
             pools.append(GpuPoolFacts(
                 pool=pool, gpu_model=itype.gpu or "", gpus_per_node=itype.gpus,
                 node_labels=conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False, cloud_partitions_mig=True),
+                fabric=self.fabric.pool_fabric(pool),
             ))
         file_storage = None
         if self.config.platform.shared_file_system:
