@@ -13,6 +13,9 @@ GPU_MODEL_LABEL = f"{LABEL_PREFIX}/gpu-model"  # catalog GPU key, e.g. "h100", "
 GPU_COUNT_LABEL = f"{LABEL_PREFIX}/gpu-count"  # GPUs per node
 GPU_NODE_LABEL = f"{LABEL_PREFIX}/gpu"  # "true" on every GPU node; the platform selects on it
 SPOT_LABEL = f"{LABEL_PREFIX}/spot"  # "true" / "false"
+# On the nodes of a pool with a fabric: its kind (catalog.FABRIC_KINDS), e.g. "efa". Fabric
+# node agents (the EFA device plugin, installers) select on it.
+FABRIC_LABEL = f"{LABEL_PREFIX}/fabric"
 SYSTEM_POOL = "system"
 
 # Where NVIDIA's device plugin runs, a pool with sharing points its nodes at its own

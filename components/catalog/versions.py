@@ -281,6 +281,10 @@ CHARTS: dict[str, Chart] = {
     "kserve-resources": Chart("kserve-resources", "v0.20.0", "oci://ghcr.io/kserve/charts"),
     "kserve-runtime-configs": Chart("kserve-runtime-configs", "v0.20.0", "oci://ghcr.io/kserve/charts"),
     "jupyterhub": Chart("jupyterhub", "4.4.0", "https://hub.jupyter.org/helm-chart/"),
+    # --- Fabric. The EFA device plugin (EKS): aws/eks-charts stable/aws-efa-k8s-device-plugin,
+    # chart v0.5.30 (image v0.5.20, 2026-07-21; ≥0.5.6 knows p6-b200). Its chart spells the
+    # version with the v.
+    "aws-efa-k8s-device-plugin": Chart("aws-efa-k8s-device-plugin", "v0.5.30", "https://aws.github.io/eks-charts"),
 }
 
 # NVIDIA Network Operator for AKS InfiniBand pools (components/clouds/azure/fabric.py): the

@@ -134,6 +134,7 @@ class EksCluster(pulumi.ComponentResource):
             taints=[conventions.SYSTEM_TAINT],
         )
         self.cpu_groups = {pool.name: self._cpu_pool(pool) for pool in config.cpu_pools}
+        self.efa_pools: dict[str, efa.EfaFabric] = {}
         self.gpu_groups = {pool.name: self._gpu_pool(pool) for pool in config.gpu_pools}
         self._storage_addons()
         self.file_system = self._shared_file_system() if config.platform.shared_file_system else None
@@ -154,6 +155,10 @@ class EksCluster(pulumi.ComponentResource):
             f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self, depends_on=self.ready)
         )
         self.autoscaler = self._cluster_autoscaler()
+        # The EFA device plugin, where a pool has EFA; workloads that request EFA wait for it.
+        self.efa_device_plugin = efa.device_plugin(
+            name, self.k8s_provider, self, self.ready, [conventions.GPU_TAINT.toleration()],
+        ) if self.efa_pools else None
         self.handle = self._handle()
         self.register_outputs(
             {
@@ -488,7 +493,7 @@ class EksCluster(pulumi.ComponentResource):
 
     # --- node groups --------------------------------------------------------------------
 
-    def _launch_template(self, pool: str, disk_gb: int) -> aws.ec2.LaunchTemplate:
+    def _launch_template(self, pool: str, disk_gb: int, **extra) -> aws.ec2.LaunchTemplate:
         name = f"{self.cluster_name}-{pool}"
         return aws.ec2.LaunchTemplate(
             name,
@@ -516,14 +521,15 @@ class EksCluster(pulumi.ComponentResource):
                 {"resource_type": "volume", "tags": {**self.tags, "Name": name}},
             ],
             opts=self._opts,
+            **extra,  # an EFA pool's interfaces and placement group (fabric.py)
         )
 
 
     def _node_group(self, pool: str, *, instance_type: str, min_size: int, max_size: int, disk_gb: int, spot: bool,
                     labels: dict[str, str], taints: list[conventions.Taint], gpu: bool = False,
-                    name_prefix: Optional[str] = None) -> aws.eks.NodeGroup:
+                    name_prefix: Optional[str] = None, fabric: Optional[efa.EfaFabric] = None) -> aws.eks.NodeGroup:
         itype = catalog.cloud("aws").instance_types[instance_type]
-        template = self._launch_template(pool, disk_gb)
+        template = self._launch_template(pool, disk_gb, **(fabric.launch_template_args() if fabric else {}))
         ami_type = _ami_type(itype.arch, gpu)
         # The newest AMI release for this minor, read on every up: nodes roll onto patched
         # kernels, containerd and NVIDIA drivers within a minor (EKS otherwise keeps a group on
@@ -535,6 +541,8 @@ class EksCluster(pulumi.ComponentResource):
         # Nodes join only with networking and pod identity in place, and the node role keeps
         # its policies until the group is gone (a teardown otherwise strands ENIs).
         depends = [self.vpc_cni, self.pod_identity_agent, self.kube_proxy, *self.role_grants[f"{self.cluster_name}-node"]]
+        if fabric is not None:
+            depends += fabric.node_group_depends_on()
         return aws.eks.NodeGroup(
             f"{self.cluster_name}-{pool}",
             cluster_name=self.cluster.name,
@@ -544,7 +552,8 @@ class EksCluster(pulumi.ComponentResource):
             version=self.cluster.version,
             node_group_name_prefix=name_prefix or f"{pool}-",
             node_role_arn=self.node_role.arn,
-            subnet_ids=[s.id for s in self.private_subnets],
+            # An EFA pool lives in one subnet, so in one zone (EFA does not cross zones).
+            subnet_ids=[s.id for s in (self.private_subnets[:1] if fabric else self.private_subnets)],
             instance_types=[instance_type],
             ami_type=ami_type,
             release_version=release,
@@ -589,13 +598,28 @@ class EksCluster(pulumi.ComponentResource):
         # creating them at desiredSize = minNodes. Later runs keep the name: no replacement.
         dr = self.config.dr
         failed_over = dr is not None and dr.role == "standby" and dr.failover
+        fabric, resources = self._efa(pool), gpu_resources(pool, itype)
+        if fabric is not None:
+            labels = dict(sorted({**labels, conventions.FABRIC_LABEL: "efa"}.items()))
+            resources = {**resources, efa.EFA_RESOURCE: str(fabric.nics)}
         group = self._node_group(
             pool.name, instance_type=pool.instance_type, min_size=pool.min_nodes, max_size=pool.max_nodes,
             disk_gb=pool.disk_gb, spot=pool.spot, labels=labels, taints=[conventions.GPU_TAINT], gpu=True,
-            name_prefix=f"{pool.name}-failover-" if failed_over else None,
+            name_prefix=f"{pool.name}-failover-" if failed_over else None, fabric=fabric,
         )
-        self._autoscaler_node_template_tags(pool.name, group, node_template(labels, [conventions.GPU_TAINT], gpu_resources(pool, itype)))
+        self._autoscaler_node_template_tags(pool.name, group, node_template(labels, [conventions.GPU_TAINT], resources))
         return group
+
+    def _efa(self, pool: GpuPool) -> Optional[efa.EfaFabric]:
+        """The pool's EFA security group and placement group (components/clouds/aws/fabric.py)."""
+        fabric = pool.fabric("aws")
+        if fabric is None:
+            return None
+        self.efa_pools[pool.name] = efa.EfaFabric(
+            self.cluster_name, pool.name, self.vpc.id, self.cluster.vpc_config.cluster_security_group_id,
+            self._opts, nics=fabric.nics,
+        )
+        return self.efa_pools[pool.name]
 
     def _autoscaler_node_template_tags(self, pool: str, group: aws.eks.NodeGroup, tags: dict[str, str]) -> None:
         """EKS does not copy node group labels and taints to the Auto Scaling group. Cluster
@@ -732,7 +756,7 @@ class EksCluster(pulumi.ComponentResource):
             pools.append(GpuPoolFacts(
                 pool=pool, gpu_model=itype.gpu or "", gpus_per_node=itype.gpus,
                 node_labels=conventions.gpu_pool_labels(pool, "aws", cloud_manages_device_plugin=False),
-                fabric=efa.pool_fabric(fabric) if fabric is not None else None,
+                fabric=efa.pool_fabric(fabric, [self.efa_device_plugin]) if fabric is not None and self.efa_device_plugin else None,
             ))
         file_storage = None
         if self.file_system is not None:

@@ -590,7 +590,8 @@ def test_mig_pools_advertise_their_mig_devices(strategy, profile, resource, coun
     # NVIDIA MIG user guide, H100 profiles: 1g.10gb x7, 1g.20gb x4, 2g.20gb x3, 3g.40gb x2,
     # 4g.40gb and 7g.80gb x1. k8s-device-plugin: `single` shows slices as nvidia.com/gpu,
     # `mixed` as nvidia.com/mig-<profile>.
-    plan = plan_for({**MINIMAL, "gpuPools": [{"name": "h100", "instanceType": "p5.48xlarge",
+    # interconnect none: the GPU resources alone (an EFA pool adds vpc.amazonaws.com/efa, tests/clouds/aws/test_fabric.py).
+    plan = plan_for({**MINIMAL, "gpuPools": [{"name": "h100", "instanceType": "p5.48xlarge", "interconnect": "none",
                                               "sharing": {"mig": {"strategy": strategy, "profile": profile}}}]})
     tags = tags_of(plan, "h100")
     resources = {k: v for k, v in tags.items() if k.startswith("resources/")}
