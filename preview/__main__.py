@@ -22,7 +22,7 @@ import yaml
 
 from components.config import ConfigError, load, raw_from_pulumi
 
-from . import choices, compare, engine, ready, report
+from . import choices, compare, engine, prerequisites, ready, report
 from . import dr as dr_report
 
 DEFAULT_STACK = "dev-aws"
@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.full:
             report.print_tree(console, plan)
         report.print_pools(console, pools)
+        prerequisites.print_prerequisites(console, cfg)
         report.print_cost(console, cost)
         report.print_time_to_ready(console, ttr)
         dr_report.print_dr(console, dr_info)
