@@ -186,7 +186,8 @@ class AksFabric:
             f"{name}-infiniband-nodes",
             api_version="nfd.k8s-sigs.io/v1alpha1",
             kind="NodeFeatureRule",
-            metadata={"name": "ml-infiniband-nics", "namespace": NAMESPACE, "labels": _labels("infiniband-nics")},
+            # Cluster-scoped (NFD's CRD, scope Cluster).
+            metadata={"name": "ml-infiniband-nics", "labels": _labels("infiniband-nics")},
             spec={"rules": [{
                 "name": "InfiniBand VFs",
                 "labels": {MLNX_NIC_LABEL: "true"},
