@@ -76,8 +76,11 @@ class PoolFabric:
     env: Mapping[str, str] = field(default_factory=dict)
     # Pod annotations (GKE multi-networking: networking.gke.io/interfaces ...).
     pod_annotations: Mapping[str, str] = field(default_factory=dict)
-    # Registering GPU memory with the NIC pins pages: IPC_LOCK. NCCL's intra-node buffers
-    # live in /dev/shm: a memory-backed volume larger than the runtime's 64 MiB default.
+    # Registering memory with the NIC pins pages: whether team pods must add IPC_LOCK for
+    # it (False where the node's memlock limit already allows it; a non-root process never
+    # has an added capability in effect, and Pod Security baseline/restricted refuse it).
+    # NCCL's intra-node buffers live in /dev/shm: a memory-backed volume larger than the
+    # runtime's 64 MiB default.
     ipc_lock: bool = True
     shm_size: str = "64Gi"
     # Host paths a rank mounts (GKE gIB / TCPXO libraries), mount path -> host path.
@@ -90,6 +93,8 @@ class PoolFabric:
     # The nccl-tests image built for this fabric (NCCL with the fabric's net plugin, OpenMPI
     # and sshd), pinned in catalog/versions.py; the NCCL acceptance job runs it.
     nccl_tests_image: str = ""
+    # nccl-tests' all_reduce_perf in that image (a path, or a name on its PATH).
+    all_reduce_perf: str = "all_reduce_perf"
     # What must exist before pods can use the fabric (the device plugin, installers):
     # workloads that request it wait for these.
     ready: tuple[pulumi.Resource, ...] = ()

@@ -15,6 +15,9 @@ GPU_NAMESPACE = "gpu-system"
 MONITORING_NAMESPACE = "monitoring"
 
 SERVING_LABEL = f"{LABEL_PREFIX}/serving"
+# Namespaces whose Jobs, JobSets and TrainJobs Kueue manages (its managedJobsNamespaceSelector):
+# the team namespaces and the platform's NCCL acceptance namespace.
+QUEUED_NAMESPACE_LABEL = f"{LABEL_PREFIX}/queued"
 TEAM_LABEL = f"{LABEL_PREFIX}/team"
 ENCRYPTED_ANNOTATION = f"{LABEL_PREFIX}/encrypted"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by Kubernetes on every namespace

@@ -35,6 +35,7 @@ from .common import (
     MONITORING_NAMESPACE,
     NAMESPACE_NAME_LABEL,
     READ_VERBS,
+    QUEUED_NAMESPACE_LABEL,
     SERVING_LABEL,
     TEAM_AGGREGATE_LABEL,
     TEAM_LABEL,
@@ -265,7 +266,7 @@ class Serving(pulumi.ComponentResource):
         team = {TEAM_LABEL: ns.team}
         namespace = k8s.core.v1.Namespace(
             f"{base}-namespace",
-            metadata={"name": ns.name, "labels": namespace_labels(ns.pod_security, handle.kubernetes_version, {SERVING_LABEL: "true", **team})},
+            metadata={"name": ns.name, "labels": namespace_labels(ns.pod_security, handle.kubernetes_version, {SERVING_LABEL: "true", QUEUED_NAMESPACE_LABEL: "true", **team})},
             opts=scope.opts(),
         )
         k8s.core.v1.ResourceQuota(

@@ -29,7 +29,10 @@ DOMAIN = "kubernetes"
 PLATFORM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease", "gpu-system", "monitoring", "velero",
                        # The workload layer's controllers (components/platform/workloads/); JupyterHub's
                        # chart renders the NetworkPolicies of its namespace itself.
-                       "kueue-system", "kubeflow-system", "cert-manager", "kserve", "jupyterhub"]
+                       "kueue-system", "kubeflow-system", "cert-manager", "kserve", "jupyterhub",
+                       # The NCCL acceptance test of the fabric pools (workloads/nccl.py): root,
+                       # sshd and IPC_LOCK for mpirun; its own ClusterQueue holds its GPUs.
+                       "fabric-acceptance"]
 # AKS InfiniBand: NVIDIA's Network Operator and its node agents (components/clouds/azure/fabric.py).
 PLATFORM_NAMESPACES += ["network-operator"]
 PLATFORM_NAMESPACES_CONFIG = {

@@ -38,7 +38,15 @@ def pool_fabric(fabric: catalog.Fabric, ready: Sequence[pulumi.Resource] = ()) -
         expected_busbw_gbs=fabric.expected_busbw_gbs,
         resources={EFA_RESOURCE: fabric.nics},
         env=dict(EFA_ENV),
+        # libfabric pins the buffers it registers with the EFA device: that needs the memlock
+        # limit, which the EKS AMIs raise for containers (awslabs/amazon-eks-ami PR #595,
+        # "Updating limits for memlock ulimit"), not CAP_IPC_LOCK, which a non-root process
+        # never has in effect (and Pod Security restricted/baseline refuse to add).
+        ipc_lock=False,
         nccl_tests_image=catalog.versions.NCCL_TESTS_IMAGES["efa"],
+        # The image builds nccl-tests in /opt/nccl-tests (aws-samples/awsome-distributed-training
+        # micro-benchmarks/nccl-tests/nccl-tests.Dockerfile, which AWS's image is built from).
+        all_reduce_perf="/opt/nccl-tests/build/all_reduce_perf",
         ready=tuple(ready),
     )
 

@@ -25,12 +25,13 @@ from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from ...config import ServingNamespace
 from ...config import Workloads as WorkloadSettings
 from ...handle import ClusterHandle
-from ..common import Scope, metadata, team_rules_metadata
-from . import notebooks, queueing, serving, training
+from ..common import Scope, metadata, namespace_labels, team_rules_metadata
+from . import nccl, notebooks, queueing, serving, training
 from ...config.queue_plan import TeamQueuePlan
 from .releases import controller_namespace, release
 
@@ -128,6 +129,13 @@ class Workloads(pulumi.ComponentResource):
             per_node = max((f.gpus_per_node for f in handle.gpu_pools), default=1)
             for runtime in (training.torch_runtime(checkpoints, per_node), training.mpi_runtime(checkpoints, per_node)):
                 k8s.apiextensions.CustomResource(f"{name}-runtime-{runtime['metadata']['name']}", **runtime, opts=scope.opts(trainer))
+                # A variant per fabric pool (`<runtime>-<pool>`), after what the fabric needs
+                # on the nodes (device plugin, installers): choosing it chooses the pool.
+                for facts in (f for f in handle.gpu_pools if f.fabric is not None):
+                    variant = training.fabric_runtime(runtime, facts)
+                    k8s.apiextensions.CustomResource(
+                        f"{name}-runtime-{variant['metadata']['name']}", **variant, opts=scope.opts(trainer, *facts.fabric.ready),
+                    )
             if args.shared_class is not None:
                 for ns_cfg in args.namespaces:
                     claim = training.checkpoint_claim(ns_cfg.name, ns_cfg.team, settings.training.checkpoint_storage, args.shared_class)
@@ -144,9 +152,13 @@ class Workloads(pulumi.ComponentResource):
             kueue = release(f"{name}-kueue", "kueue", queueing.NAMESPACE, queueing.release_values(handle), scope, (ns, trainer))
             self.releases["kueue"] = kueue
             k8s.apiextensions.CustomResource(f"{name}-flavor-{queueing.CPU_FLAVOR}", **queueing.cpu_flavor(), opts=scope.opts(kueue))
+            flavors = {}
             for facts in handle.gpu_pools:
                 flavor = queueing.resource_flavor(facts, handle)
-                k8s.apiextensions.CustomResource(f"{name}-flavor-{flavor['metadata']['name']}", **flavor, opts=scope.opts(kueue))
+                flavors[facts.pool.name] = k8s.apiextensions.CustomResource(
+                    f"{name}-flavor-{flavor['metadata']['name']}", **flavor, opts=scope.opts(kueue))
+            if any(f.fabric is not None for f in handle.gpu_pools):
+                self._fabric_acceptance(name, scope, settings, kueue, flavors)
             for plan in args.plans:
                 cq = k8s.apiextensions.CustomResource(
                     f"{name}-clusterqueue-{plan.team}", **queueing.cluster_queue(plan, settings.queueing.cohort, handle), opts=scope.opts(kueue)
@@ -218,6 +230,36 @@ class Workloads(pulumi.ComponentResource):
                 )
 
         self.register_outputs({"controlPlanePorts": self.control_plane_ports, "releases": sorted(self.releases)})
+
+    def _fabric_acceptance(self, name: str, scope: Scope, settings: WorkloadSettings, kueue: pulumi.Resource,
+                           flavors: Mapping[str, pulumi.Resource]) -> None:
+        """The on-demand NCCL acceptance test of every fabric pool (nccl.py), in its own
+        namespace and queue; each CronJob waits for what its fabric needs on the nodes."""
+        handle = scope.handle
+        ns = k8s.core.v1.Namespace(
+            f"{name}-nccl-namespace",
+            metadata={"name": nccl.NAMESPACE, "labels": namespace_labels("privileged", handle.kubernetes_version, nccl.namespace_labels_extra())},
+            opts=scope.opts(),
+        )
+        cq = k8s.apiextensions.CustomResource(
+            f"{name}-clusterqueue-{nccl.QUEUE}", **nccl.cluster_queue(handle.gpu_pools, settings.queueing.cohort),
+            opts=scope.opts(kueue, *flavors.values()),
+        )
+        lq = k8s.apiextensions.CustomResource(f"{name}-nccl-localqueue", **nccl.local_queue(), opts=scope.opts(kueue, cq, ns))
+        password = random.RandomPassword(f"{name}-nccl-ssh", length=32, special=False, opts=pulumi.ResourceOptions(parent=self))
+        secret = k8s.core.v1.Secret(
+            f"{name}-nccl-ssh",
+            metadata={"name": nccl.SECRET, "namespace": nccl.NAMESPACE},
+            string_data={"password": password.result},
+            opts=scope.opts(ns),
+        )
+        k8s.networking.v1.NetworkPolicy(f"{name}-nccl-network-policy", **nccl.network_policy(), opts=scope.opts(ns))
+        for facts in (f for f in handle.gpu_pools if f.fabric is not None):
+            svc = k8s.core.v1.Service(f"{name}-nccl-{facts.pool.name}-service", **nccl.service(facts), opts=scope.opts(ns))
+            k8s.batch.v1.CronJob(
+                f"{name}-nccl-{facts.pool.name}", **nccl.cron_job(facts),
+                opts=scope.opts(ns, lq, secret, svc, flavors.get(facts.pool.name), *facts.fabric.ready),
+            )
 
 
 __all__ = ["ControlPlanePort", "TeamAccess", "Workloads", "WorkloadsArgs", "control_plane_ports", "team_access"]

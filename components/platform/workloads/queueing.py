@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import yaml
@@ -22,7 +23,7 @@ import yaml
 from ...config import ServingNamespace
 from ...conventions import GPU_TAINT, POOL_LABEL, GPU_MODEL_LABEL
 from ...handle import ClusterHandle, GpuPoolFacts
-from ..common import READ_VERBS, SERVING_LABEL, TEAM_LABEL, gpu_tolerations, sorted_dict
+from ..common import QUEUED_NAMESPACE_LABEL, READ_VERBS, TEAM_LABEL, gpu_tolerations, sorted_dict
 from ..serving import OutsideQueueShare, gpu_quota_resources
 from ..common import system_placement
 from ...config.queue_plan import TeamQueuePlan, reserved_gpus, sum_quantities
@@ -45,10 +46,11 @@ FRAMEWORKS = ("batch/job", "jobset.x-k8s.io/jobset", "trainer.kubeflow.org/train
 # Resources Kueue lets through without a quota check. At v0.19.2 Kueue checks every
 # resource a workload requests against the ClusterQueue (resources.quotaCheckStrategy
 # defaults to BlockUndeclared, apis/config/v1beta2/configuration_types.go) and leaves a job
-# that asks for an uncovered one pending for ever. Node-local disk, hugepages and the
-# GPU-fabric devices (EFA on EKS, RDMA devices elsewhere) are bounded by the node and, for
-# disk, the LimitRange; they are not a shared budget worth queueing on.
-EXCLUDED_RESOURCE_PREFIXES = ("ephemeral-storage", "hugepages-", "vpc.amazonaws.com/efa", "rdma/")
+# that asks for an uncovered one pending for ever. Node-local disk and hugepages are bounded
+# by the node and, for disk, the LimitRange; they are not a shared budget worth queueing on.
+# The GPU-fabric devices are covered instead (fabric_resources): a job that asks for them
+# fits only the flavors of the pools that have them, so Kueue places it on a fabric pool.
+EXCLUDED_RESOURCE_PREFIXES = ("ephemeral-storage", "hugepages-")
 # Two controller replicas (leader election picks the active one) behind a disruption budget:
 # Kueue's Job, JobSet and TrainJob webhooks fail closed in team namespaces (chart
 # webhook/manifests.yaml failurePolicy: Fail), so with one replica a node drain stops every
@@ -82,6 +84,18 @@ def pool_resource(facts: GpuPoolFacts, handle: ClusterHandle) -> str:
     return "nvidia.com/gpu"
 
 
+def fabric_resources(pools: Sequence[GpuPoolFacts]) -> list[str]:
+    """The fabric devices pods request on any pool (e.g. vpc.amazonaws.com/efa), sorted."""
+    return sorted({r for f in pools if f.fabric is not None for r in f.fabric.resources})
+
+
+def fabric_quota(facts: GpuPoolFacts, resource: str, gpus: int) -> int:
+    """The fabric devices that go with `gpus` of the pool's GPUs: a node's devices per node's
+    GPUs, rounded up (p4d has 4 EFA interfaces for 8 GPUs), so the GPU quota binds first."""
+    per_node = facts.fabric.resources.get(resource, 0) if facts.fabric is not None else 0
+    return math.ceil(gpus * per_node / max(1, facts.gpus_per_node))
+
+
 def manager_config() -> str:
     """The controller's Configuration (config.kueue.x-k8s.io/v1beta2): the chart's defaults
     for probes, metrics, webhook and leader election, plus fair sharing and our frameworks."""
@@ -95,10 +109,12 @@ def manager_config() -> str:
         "clientConnection": {"qps": 300, "burst": 500},
         "integrations": {"frameworks": list(FRAMEWORKS)},
         "resources": {"excludeResourcePrefixes": list(EXCLUDED_RESOURCE_PREFIXES)},
-        # Kueue acts in team namespaces only. There, its webhook gives a Job, JobSet or
-        # TrainJob created without a queue label the namespace's LocalQueue `default`
-        # (pkg/controller/jobframework/defaults.go), so no GPU job skips the queue.
-        "managedJobsNamespaceSelector": {"matchLabels": {SERVING_LABEL: "true"}},
+        # Kueue acts in team namespaces (and the NCCL acceptance namespace) only: at v0.19.2
+        # its job reconciler skips every job elsewhere (pkg/controller/jobframework/reconciler.go).
+        # There, its webhook gives a Job, JobSet or TrainJob created without a queue label
+        # the namespace's LocalQueue `default` (pkg/controller/jobframework/defaults.go), so
+        # no GPU job in a team namespace skips the queue.
+        "managedJobsNamespaceSelector": {"matchLabels": {QUEUED_NAMESPACE_LABEL: "true"}},
         # v1beta2 turns fair sharing on by the block's presence (cmd/kueue/main.go).
         "fairSharing": {"preemptionStrategies": ["LessThanOrEqualToFinalShare", "LessThanInitialShare"]},
         # A job whose pods are not all ready within the timeout (a gang that cannot start)
@@ -164,6 +180,7 @@ def cluster_queue(plan: TeamQueuePlan, cohort: str, handle: ClusterHandle) -> di
         ]}],
     }]
     gpu_resources = gpu_quota_resources(handle)
+    fabric = fabric_resources(handle.gpu_pools)
     if handle.gpu_pools:
         flavors = []
         # The team's own pools first (most guaranteed GPUs first), then the ones it may only
@@ -177,8 +194,13 @@ def cluster_queue(plan: TeamQueuePlan, cohort: str, handle: ClusterHandle) -> di
                 own = plan.gpus_per_pool.get(pool, 0) if resource == provides else 0
                 borrow = plan.borrowing_per_pool.get(pool, 0) if resource == provides else 0
                 resources.append({"name": resource, "nominalQuota": str(own), "borrowingLimit": str(borrow)})
+            # The pool's fabric devices in step with its GPUs; 0 where the pool has none.
+            own, borrow = plan.gpus_per_pool.get(pool, 0), plan.borrowing_per_pool.get(pool, 0)
+            for resource in fabric:
+                resources.append({"name": resource, "nominalQuota": str(fabric_quota(facts, resource, own)),
+                                  "borrowingLimit": str(fabric_quota(facts, resource, borrow))})
             flavors.append({"name": flavor_name(pool), "resources": resources})
-        groups.append({"coveredResources": list(gpu_resources), "flavors": flavors})
+        groups.append({"coveredResources": [*gpu_resources, *fabric], "flavors": flavors})
     return {
         "api_version": API_VERSION,
         "kind": "ClusterQueue",

@@ -21,9 +21,11 @@ costing no restart.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Optional
 
-from ...handle import ClusterHandle
+from ...conventions import FABRIC_LABEL, GPU_RESOURCE, POOL_LABEL
+from ...handle import ClusterHandle, GpuPoolFacts
 from ..common import READ_VERBS, TEAM_LABEL, WRITE_VERBS, sorted_dict
 from ..common import system_placement
 from .releases import image_parts
@@ -220,3 +222,44 @@ def checkpoint_claim(namespace: str, team: str, size: str, storage_class: str) -
             "resources": {"requests": {"storage": size}},
         },
     }
+
+
+def fabric_runtime_name(base: str, pool: str) -> str:
+    return f"{base}-{pool}"
+
+
+def fabric_runtime(runtime: dict[str, Any], facts: GpuPoolFacts) -> dict[str, Any]:
+    """`runtime` made for a fabric pool (`<runtime>-<pool>`): every node pod lands on the pool
+    and takes the whole node, its GPUs and every fabric device (e.g. 32 vpc.amazonaws.com/efa
+    on p5), with the fabric's NCCL / libfabric environment, pod annotations, host paths and
+    sidecars from the handle. A TrainJob's `resourcesPerNode` is merged onto these requests
+    (kubeflow/trainer v2.3.0 pkg/runtime/core/trainingruntime.go MergeResourceRequirements),
+    so a job that sets only nvidia.com/gpu keeps the fabric devices. IPC_LOCK only where the
+    fabric says pods need it (PoolFabric.ipc_lock): the runtimes run as a non-root user, for
+    whom an added capability is never effective; what EFA needs is the node's memlock limit."""
+    fabric = facts.fabric
+    assert fabric is not None, facts.pool.name
+    out = copy.deepcopy(runtime)
+    out["metadata"]["name"] = fabric_runtime_name(runtime["metadata"]["name"], facts.pool.name)
+    out["metadata"]["labels"] = sorted_dict({**out["metadata"].get("labels", {}), POOL_LABEL: facts.pool.name,
+                                             FABRIC_LABEL: fabric.kind})
+    for job in out["spec"]["template"]["spec"]["replicatedJobs"]:
+        template = job["template"]["spec"]["template"]
+        pod = template["spec"]
+        pod["nodeSelector"] = {POOL_LABEL: facts.pool.name}
+        if fabric.pod_annotations:
+            template.setdefault("metadata", {})["annotations"] = sorted_dict(dict(fabric.pod_annotations))
+        for mount, host in sorted(fabric.host_paths.items()):
+            volume = f"fabric-{len(pod['volumes'])}"
+            pod["volumes"].append({"name": volume, "hostPath": {"path": host, "type": "Directory"}})
+            pod["containers"][0]["volumeMounts"].append({"name": volume, "mountPath": mount, "readOnly": True})
+        if fabric.sidecars:
+            pod["initContainers"] = [dict(c) for c in fabric.sidecars]
+        container = pod["containers"][0]
+        limits = {GPU_RESOURCE: str(facts.gpus_per_node), **{k: str(v) for k, v in sorted(fabric.resources.items())}}
+        container["resources"] = {"limits": limits}
+        container["env"] = [*container["env"], *({"name": k, "value": v} for k, v in sorted(fabric.env.items()))]
+        if fabric.ipc_lock:
+            container["securityContext"] = {**container["securityContext"], "capabilities": {"drop": ["ALL"], "add": ["IPC_LOCK"]}}
+        pod["containers"][0] = sorted_dict(container)
+    return out

@@ -11,7 +11,7 @@ import yaml
 
 from components import catalog
 from components.conventions import GPU_MODEL_LABEL, POOL_LABEL, system_pool_labels
-from components.platform.workloads import queueing
+from components.platform.workloads import nccl, queueing
 from examples.sweep.make_sweep import sweep
 from tests.conftest import plan_for_stack
 from tests.platform import harness
@@ -69,7 +69,8 @@ def test_flavors_tolerate_the_extra_taints_the_cloud_puts_on_gpu_nodes():
 
 def test_a_cluster_queue_per_team_whose_gpu_quota_is_the_namespace_quota():
     cqs = objects(prod_aws(), "ClusterQueue")
-    assert sorted(cqs) == ["research", "serving"]
+    # The teams' queues, and the NCCL acceptance test's (tests/platform/workloads/test_nccl.py).
+    assert sorted(cqs) == ["fabric-acceptance", "research", "serving"]
     _, research = cqs["research"]
     spec = research["spec"]
     assert spec["cohortName"] == "ml-teams" and objects(prod_aws(), "ClusterQueue")["serving"][1]["spec"]["cohortName"] == "ml-teams"
@@ -82,11 +83,15 @@ def test_a_cluster_queue_per_team_whose_gpu_quota_is_the_namespace_quota():
         {"name": "memory", "nominalQuota": "4Ti", "borrowingLimit": "0"},
     ]
     gpus = {f["name"]: f["resources"] for f in gpu_group["flavors"]}
+    # The h100 pool's EFA interfaces go with its GPUs (tests/platform/workloads/test_fabric.py).
+    efa = catalog.cloud("aws").fabric("p5.48xlarge").nics * 32 // 8
     assert gpus == {
-        "gpu-h100": [{"name": "nvidia.com/gpu", "nominalQuota": "32", "borrowingLimit": "0"}],
+        "gpu-h100": [{"name": "nvidia.com/gpu", "nominalQuota": "32", "borrowingLimit": "0"},
+                     {"name": "vpc.amazonaws.com/efa", "nominalQuota": str(efa), "borrowingLimit": "0"}],
         # research may borrow every l4infer GPU the serving team queues (queues[serving].gpus
         # 2); the 4 it holds outside Kueue (reservedGpus) are in no ClusterQueue.
-        "gpu-l4infer": [{"name": "nvidia.com/gpu", "nominalQuota": "0", "borrowingLimit": "2"}],
+        "gpu-l4infer": [{"name": "nvidia.com/gpu", "nominalQuota": "0", "borrowingLimit": "2"},
+                        {"name": "vpc.amazonaws.com/efa", "nominalQuota": "0", "borrowingLimit": "0"}],
     }
     total = sum(int(r[0]["nominalQuota"]) for r in gpus.values())
     assert total == 32  # == namespaces[training].gpus
@@ -132,7 +137,7 @@ def test_mixed_mig_pools_are_quota_d_as_their_slices():
 def test_a_local_queue_in_each_team_namespace():
     plan = prod_aws()
     lqs = objects(plan, "LocalQueue")
-    assert sorted(lqs) == ["inference/default", "training/default"]
+    assert sorted(lqs) == ["fabric-acceptance/fabric-acceptance", "inference/default", "training/default"]
     cqs = objects(plan, "ClusterQueue")
     namespaces = objects(plan, "Namespace")
     for key, team in (("inference/default", "serving"), ("training/default", "research")):
@@ -166,8 +171,9 @@ def test_a_50_trial_sweep_fits_and_borrows_idle_gpus():
     assert all(t["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"] == request for t in trials)
     cpu_group, gpu_group = cq["spec"]["resourceGroups"]
     cpu = {r["name"]: quantity(r["nominalQuota"]) + quantity(r["borrowingLimit"]) for r in cpu_group["flavors"][0]["resources"]}
-    gpus_reachable = sum(quantity(r["nominalQuota"]) + quantity(r["borrowingLimit"]) for f in gpu_group["flavors"] for r in f["resources"])
-    gpus_own = sum(quantity(r["nominalQuota"]) for f in gpu_group["flavors"] for r in f["resources"])
+    gpus_reachable = sum(quantity(r["nominalQuota"]) + quantity(r["borrowingLimit"]) for f in gpu_group["flavors"] for r in f["resources"]
+                         if r["name"] == "nvidia.com/gpu")
+    gpus_own = sum(quantity(r["nominalQuota"]) for f in gpu_group["flavors"] for r in f["resources"] if r["name"] == "nvidia.com/gpu")
     at_once = min(
         gpus_reachable // quantity(request["nvidia.com/gpu"]),
         cpu["cpu"] // quantity(request["cpu"]),
@@ -202,7 +208,7 @@ def test_kueue_release_pins_the_chart_and_image_and_runs_on_the_system_pool():
     # Kueue labels unlabelled jobs with the LocalQueue named "default" (pkg/controller/
     # constants DefaultLocalQueueName) in namespaces the selector matches: the team ones.
     assert queueing.LOCAL_QUEUE == "default"
-    assert config["managedJobsNamespaceSelector"] == {"matchLabels": {"ml-clusters.io/serving": "true"}}
+    assert config["managedJobsNamespaceSelector"] == {"matchLabels": {"ml-clusters.io/queued": "true"}}
 
 
 @pytest.mark.parametrize("kind", ["ResourceFlavor", "ClusterQueue", "LocalQueue"])
@@ -276,6 +282,8 @@ def first_fitting_flavor(cq: dict, gpus: int, resource: str = "nvidia.com/gpu") 
 def test_a_teams_jobs_use_its_own_pool_before_borrowing_another():
     for stack in ("prod-aws", "prod-azure", "staging-gcp"):
         for team, (_, cq) in objects(plan_for_stack(stack), "ClusterQueue").items():
+            if team == nccl.QUEUE:
+                continue  # the acceptance test's queue has no GPUs of its own to prefer
             flavors = cq["spec"]["resourceGroups"][1]["flavors"]
             own = [f["name"] for f in flavors if any(int(r["nominalQuota"]) for r in f["resources"])]
             assert [f["name"] for f in flavors][:len(own)] == own, (stack, team)
@@ -310,7 +318,7 @@ def test_kueue_does_not_hand_out_the_gpus_held_outside_it_and_the_pool_holds_bot
             capacity = pool.max_nodes * itype.gpus * replicas
             queued = sum(int(r["nominalQuota"]) for _, cq in objects(plan, "ClusterQueue").values()
                          for f in cq["spec"]["resourceGroups"][1]["flavors"] if f["name"] == queueing.flavor_name(pool.name)
-                         for r in f["resources"])
+                         for r in f["resources"] if r["name"] == "nvidia.com/gpu")
             held = sum(r.get(pool.name, 0) for r in reserved.values())
             assert queued + held <= capacity, (stack, pool.name)
 
@@ -352,11 +360,12 @@ def test_resources_the_queues_do_not_cover_are_let_through_explicitly():
     # an undeclared resource not excluded leaves the job pending for ever.
     assert "quotaCheckStrategy" not in config.get("resources", {})
     excluded = config["resources"]["excludeResourcePrefixes"]
-    covered = {"cpu", "memory", "nvidia.com/gpu"}
-    # What the examples request, plus node-local disk and the GPU-fabric devices a
-    # multi-node job on p5 (EFA) or InfiniBand nodes (RDMA) asks for.
+    # The GPU-fabric devices (EFA, RDMA) are covered by the queues of clusters whose pools
+    # have them (queueing.fabric_resources; tests/platform/workloads/test_fabric.py).
+    covered = {"cpu", "memory", "nvidia.com/gpu", "vpc.amazonaws.com/efa"}
+    # What the examples request, plus node-local disk.
     from tests.examples.test_examples import submitted
-    asked = {"vpc.amazonaws.com/efa", "rdma/ib", "ephemeral-storage", "hugepages-2Mi"}
+    asked = {"ephemeral-storage", "hugepages-2Mi"}
     for obj in submitted():
         text = yaml.safe_dump(obj)
         for block in ("requests", "limits"):
