@@ -63,11 +63,11 @@ NCCL_TESTS_IMAGES: dict[str, str] = {
     "tcpx": "us-docker.pkg.dev/gce-ai-infra/gpudirect-tcpx/nccl-plugin-gpudirecttcpx-dev:v3.1.9",
     "tcpxo": "us-docker.pkg.dev/gce-ai-infra/gpudirect-tcpxo/nccl-plugin-gpudirecttcpx-dev:v1.0.15",
     "rdma": "us-docker.pkg.dev/gce-ai-infra/gpudirect-gib/nccl-plugin-gib-diagnostic:v1.1.1",
-    # AKS InfiniBand: NCCL's own IB transport. NVIDIA's NGC PyTorch image ships HPC-X OpenMPI,
-    # NCCL with IB verbs and nccl-tests as /usr/local/bin/all_reduce_perf_mpi (as
-    # chloecrozier/runai_tutorials nccl/distributed_within_rack.sh runs it). Tag only.
-    "infiniband": "nvcr.io/nvidia/pytorch:25.08-py3",
 }
+# AKS InfiniBand: NCCL's own IB transport (NCCL_NET=IB), from the same nccl-tests build: the EFA
+# installer in it lays down its bundled rdma-core, ibverbs providers included, besides
+# OpenMPI and sshd (awslabs/awsome-distributed-ai PR #1153, micro-benchmarks/nccl-tests).
+NCCL_TESTS_IMAGES["infiniband"] = NCCL_TESTS_IMAGES["efa"]
 IMAGES.update({f"nccl-tests-{kind}": image for kind, image in NCCL_TESTS_IMAGES.items()})
 # The fabric images pods run (the NCCL acceptance job; cloud backends add their fabric's
 # sidecars and installers): held to the same rule as the runtime images below.
@@ -103,7 +103,7 @@ TAG_ONLY_IMAGES: dict[str, str] = {
     **{f"nccl-tests-{k}": _GOOGLE_TAG_ONLY for k in ("tcpx", "tcpxo", "rdma")},
     **{k: _GOOGLE_TAG_ONLY for k in ("gke-nccl-tcpx-installer", "gke-nccl-tcpxo-installer", "gke-nccl-gib-installer",
                                      "gke-tcpx-rxdm", "gke-tcpxo-rxdm")},
-    "nccl-tests-infiniband": "NVIDIA publishes NGC's PyTorch image by monthly tag; no public file records its digest",
+    "nccl-tests-infiniband": "the EFA nccl-tests image (nccl-tests-efa), by its version-naming tag",
     "aks-peermem-loader": "Microsoft's mirror of Ubuntu 24.04 as Azure/aks-rdma-infiniband names it, by tag; "
                           "no file records a digest",
     "nccl-tests-efa": "AWS publishes hpc-cloud/nccl-tests on the ECR public gallery by version-naming tag; "

@@ -72,6 +72,17 @@ PRIVILEGED_CONFIG = {
 }
 
 
+# GKE GPU fabric nodes (components/clouds/gcp/fabric.py): where GKE's driver installer and the
+# NCCL plugin installers put libraries, the TCPX RxDM socket directory and the TCPXO aperture
+# devices, which every rank mounts (GoogleCloudPlatform/container-engine-accelerators @ 992db812
+# gpudirect-tcpx/nccl-test-latest.yaml, gpudirect-tcpxo/nccl-test-latest.yaml,
+# gpudirect-rdma/nccl-test.yaml). Only nodes of fabric pools hold them.
+GKE_FABRIC_HOST_PATHS = ["/home/kubernetes/bin/nvidia", "/home/kubernetes/bin/gib", "/run/tcpx", "/dev/aperture_devices"]
+# The RxDM sidecar reads the node's /sys and /proc/sys (the same manifests); allowed only under
+# the volume names the GKE backend gives them, not as a general hostPath.
+RXDM_VOLUMES = {"fabric-sys": "/sys", "fabric-proc-sys": "/proc/sys"}
+
+
 def _allowed_privileged(r: Resource, ctx: Context) -> bool:
     try:
         key = f"{get(r.props, 'metadata.namespace', 'default')}/{get(r.props, 'metadata.name')}"
@@ -144,7 +155,7 @@ def _under(path: str, allowed: str) -> bool:
     title="hostPath volumes from the allow-list only",
     domain=DOMAIN,
     types=WORKLOAD_TYPES,
-    description="hostPath volumes mount only allow-listed node directories: the kubelet's device-plugin socket directory and the pod-resources API DCGM uses.",
+    description="hostPath volumes mount only allow-listed node directories: the kubelet's device-plugin socket directory, the pod-resources API DCGM uses, and on GKE fabric nodes the NCCL plugin libraries and sockets; the GPUDirect-TCPX/TCPXO RxDM sidecar's read of /sys and /proc/sys under its own volume names.",
     severity="high",
     level="mandatory",
     fix="Replace the hostPath volume with an emptyDir/PVC/ConfigMap, or add the directory to allowedHostPaths after a security review.",
@@ -152,8 +163,14 @@ def _under(path: str, allowed: str) -> bool:
         "allowedHostPaths": {
             "type": "array",
             "items": {"type": "string", "pattern": "^/"},
-            "default": ["/var/lib/kubelet/device-plugins", "/var/lib/kubelet/pod-resources"],
+            "default": ["/var/lib/kubelet/device-plugins", "/var/lib/kubelet/pod-resources", *GKE_FABRIC_HOST_PATHS],
             "description": "Node directories (and their subdirectories) hostPath volumes may mount.",
+        },
+        "allowedFabricVolumes": {
+            "type": "object",
+            "additionalProperties": {"type": "string", "pattern": "^/"},
+            "default": RXDM_VOLUMES,
+            "description": "Volume name -> the one node directory a volume of that name may mount (the RxDM sidecar's).",
         },
         **PRIVILEGED_CONFIG,
     },
@@ -163,9 +180,12 @@ def k8s_host_path_allowlist(r: Resource, ctx: Context):
         return
     path, spec = pod_spec(r)
     allowed = list(ctx.config["allowedHostPaths"])
+    fabric_volumes = dict(ctx.config.get("allowedFabricVolumes") or {})
     for i, volume in enumerate(items(spec, "volumes")):
         host = get(volume, "hostPath.path")
         if host is None:
+            continue
+        if fabric_volumes.get(str(get(volume, "name", ""))) == str(host):
             continue
         if not any(_under(str(host), a) for a in allowed):
             yield f"{path}.volumes[{i}] ({get(volume, 'name', '?')}) mounts hostPath {host}, which is not on the allow-list ({', '.join(allowed)})."

@@ -70,6 +70,9 @@ MELLANOX_REPOSITORY = "nvcr.io/nvidia/mellanox"
 # templates/mpi-job.yaml: NCCL over the HCAs with GPUDirect RDMA at any PCI distance (the VM
 # hides the real topology), and its bootstrap over the pod's eth0.
 INFINIBAND_ENV = {
+    # NCCL's own InfiniBand transport, whatever net plugin an image carries (the nccl-tests
+    # image also holds aws-ofi-nccl).
+    "NCCL_NET": "IB",
     "NCCL_IB_DISABLE": "0",
     "NCCL_NET_GDR_LEVEL": "SYS",
     "NCCL_SOCKET_IFNAME": "eth0",
@@ -227,6 +230,7 @@ class AksFabric:
             resources={RDMA_RESOURCE: 1},
             env=dict(INFINIBAND_ENV),
             nccl_tests_image=versions.NCCL_TESTS_IMAGES["infiniband"],
+            all_reduce_perf="/opt/nccl-tests/build/all_reduce_perf",
             ready=tuple(self.objects),
         )
 

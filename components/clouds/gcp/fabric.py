@@ -87,6 +87,8 @@ class GkeFabricKind:
     rxdm_image: Optional[str] = None
     needs_nri_injector: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
+    # nccl-tests' all_reduce_perf in the kind's nccl-tests image.
+    all_reduce_perf: str = "all_reduce_perf"
 
 
 # NCCL settings of the TCPX plugin v3.1.9 (container-engine-accelerators @ 992db812
@@ -154,14 +156,22 @@ KINDS: dict[str, GkeFabricKind] = {
     "tcpx": GkeFabricKind(
         "tcpx", installer="nccl-tcpx-installer", installer_image="gke-nccl-tcpx-installer", compact_placement=True,
         rxdm="tcpx-daemon", rxdm_image="gke-tcpx-rxdm", needs_nri_injector=True, env=TCPX_ENV,
+        # gpudirect-tcpx/nccl-config.yaml run-nccl.sh.
+        all_reduce_perf="/third_party/nccl-tests-mpi/build/all_reduce_perf",
     ),
     "tcpxo": GkeFabricKind(
         "tcpxo", installer="nccl-tcpxo-installer", installer_image="gke-nccl-tcpxo-installer", compact_placement=True,
         rxdm="tcpxo-daemon", rxdm_image="gke-tcpxo-rxdm", needs_nri_injector=True, env=TCPXO_ENV,
+        # The same plugin image family as TCPX's; upstream runs it through its demo script,
+        # which does not name the path.
+        all_reduce_perf="/third_party/nccl-tests-mpi/build/all_reduce_perf",
     ),
     "rdma": GkeFabricKind(
         "rdma", installer="nccl-rdma-installer", installer_image="gke-nccl-gib-installer", compact_placement=False,
         env=RDMA_ENV,
+        # The gIB diagnostic image (cluster-toolkit examples/gke-a4/nccl-jobset-example.yaml,
+        # container-engine-accelerators gpudirect-rdma/nccl-test-a4x-max-jobset.yaml).
+        all_reduce_perf="/third_party/nccl-tests/build/all_reduce_perf",
     ),
 }
 NRI_INJECTOR = "device-injector"
@@ -434,7 +444,7 @@ class GkeFabric:
             kind=fabric.kind, name=fabric.name, nics=fabric.nics, line_rate_gbps=fabric.line_rate_gbps,
             expected_busbw_gbs=fabric.expected_busbw_gbs,
             env=dict(spec.env), pod_annotations=annotations, host_paths=host_paths, sidecars=sidecars, volumes=volumes,
-            nccl_tests_image=versions.NCCL_TESTS_IMAGES[kind],
+            nccl_tests_image=versions.NCCL_TESTS_IMAGES[kind], all_reduce_perf=spec.all_reduce_perf,
             ready=tuple(ready),
         )
 
@@ -607,7 +617,10 @@ def rxdm_container(kind: str) -> dict:
         "imagePullPolicy": pull_policy(versions.IMAGES[spec.rxdm_image]),
         "command": command,
         "env": [{"name": "LD_LIBRARY_PATH", "value": POD_NVIDIA_LIB}],
-        "securityContext": {"capabilities": {"add": caps}},
+        # Upstream sets no resources; these are ours: room for the receive path, limits high
+        # enough never to throttle it.
+        "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "8", "memory": "8Gi"}},
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"add": caps, "drop": ["NET_RAW"]}},
         "volumeMounts": mounts,
         # A native sidecar: it starts before the rank and stops after it.
         "restartPolicy": "Always",

@@ -159,7 +159,7 @@ def test_a_rank_requests_the_shared_rdma_resource_with_nccl_on_infiniband():
     fab = catalog.cloud("azure").fabric("Standard_ND96isr_H100_v5")
     assert (pf.kind, pf.nics, pf.line_rate_gbps, pf.expected_busbw_gbs) == (fab.kind, fab.nics, fab.line_rate_gbps, fab.expected_busbw_gbs)
     assert pf.resources == {"rdma/shared_ib": 1} and pf.ipc_lock
-    assert pf.env == {"NCCL_IB_DISABLE": "0", "NCCL_NET_GDR_LEVEL": "SYS", "NCCL_SOCKET_IFNAME": "eth0"}
+    assert pf.env == {"NCCL_NET": "IB", "NCCL_IB_DISABLE": "0", "NCCL_NET_GDR_LEVEL": "SYS", "NCCL_SOCKET_IFNAME": "eth0"}
     assert pf.nccl_tests_image == versions.NCCL_TESTS_IMAGES["infiniband"]
     # Workloads on the pool wait for the operator and its policy.
     assert pf.ready == tuple(aks.objects)

@@ -256,7 +256,7 @@ def test_a_tcpx_rank_gets_the_rxdm_sidecar_annotations_and_nccl_settings(prod_co
     (sidecar,) = pf.sidecars
     assert sidecar["name"] == "tcpx-daemon" and sidecar["image"] == versions.IMAGES["gke-tcpx-rxdm"]
     assert sidecar["image"].endswith(":v2.0.12") and sidecar["restartPolicy"] == "Always"
-    assert sidecar["securityContext"] == {"capabilities": {"add": ["NET_ADMIN"]}}
+    assert sidecar["securityContext"]["capabilities"]["add"] == ["NET_ADMIN"]
     assert sidecar["command"][:3] == ["/tcpgpudmarxd/build/app/tcpgpudmarxd", "--gpu_nic_preset", "a3vm"]
     # Every volume the sidecar mounts is one the pod gets.
     assert {m["name"] for m in sidecar["volumeMounts"]} <= {v["name"] for v in pf.volumes}
