@@ -192,3 +192,20 @@ def test_every_object_of_the_infiniband_stack_validates(prod):
     from tests.platform.test_schema import check_plan
 
     assert check_plan(prod, "1.35") > 20
+
+
+def test_the_nccl_acceptance_test_renders_for_the_infiniband_pool(prod):
+    # The core's on-demand test (components/platform/workloads/nccl.py) over InfiniBand.
+    resource = next(r for r in prod.by_type("kubernetes:batch/v1:CronJob") if inputs(r)["metadata"]["name"] == "nccl-h100")
+    cron = inputs(resource)
+    spec = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (nccl,) = spec["containers"]
+    assert nccl["resources"]["limits"]["rdma/shared_ib"] == "1" and nccl["resources"]["limits"]["nvidia.com/gpu"] == "8"
+    assert nccl["image"] == versions.NCCL_TESTS_IMAGES["infiniband"]
+    env = {e["name"]: e.get("value") for e in nccl["env"]}
+    assert env["NCCL_NET"] == "IB" and env["NCCL_IB_DISABLE"] == "0"
+    assert "IPC_LOCK" in nccl["securityContext"]["capabilities"]["add"]
+    kubernetes_validate.validate({"apiVersion": "batch/v1", "kind": "CronJob", **cron}, "1.35", strict=True)
+    # It waits for the operator and its policy (PoolFabric.ready).
+    assert {prod.one(NICCP, f"{CLUSTER}-nic-cluster-policy").urn, prod.one(RELEASE, f"{CLUSTER}-network-operator").urn} <= set(resource.dependencies)
+    assert not [r for r in prod.by_type("kubernetes:batch/v1:CronJob") if inputs(r)["metadata"]["name"] == "nccl-t4infer"]

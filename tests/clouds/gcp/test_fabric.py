@@ -312,3 +312,35 @@ def test_every_object_of_the_fabric_stack_validates(prod):
     from tests.platform.test_schema import check_plan
 
     assert check_plan(prod, "1.35") > 20
+
+
+def _cron(plan, pool: str):
+    return next(r for r in plan.by_type("kubernetes:batch/v1:CronJob") if inputs(r)["metadata"]["name"] == f"nccl-{pool}")
+
+
+@pytest.mark.parametrize("pool, kind", [("h100", "tcpx"), ("h200", "rdma")])
+def test_the_nccl_acceptance_test_renders_for_each_gke_fabric_pool(prod, pool, kind):
+    # The core's on-demand test (components/platform/workloads/nccl.py) over this pool's fabric.
+    resource = _cron(prod, pool)
+    cron = inputs(resource)
+    template = cron["spec"]["jobTemplate"]["spec"]["template"]
+    spec = template["spec"]
+    (nccl,) = spec["containers"]
+    assert nccl["image"] == versions.NCCL_TESTS_IMAGES[kind]
+    assert fabric.KINDS[kind].all_reduce_perf in nccl["command"][-1]
+    env = {e["name"]: e.get("value") for e in nccl["env"]}
+    assert {k: env[k] for k in fabric.KINDS[kind].env} == dict(fabric.KINDS[kind].env)
+    annotations = template["metadata"]["annotations"]
+    assert json.loads(annotations["networking.gke.io/interfaces"])[0] == {"interfaceName": "eth0", "network": "default"}
+    # Every volume a container mounts is in the pod (the RxDM sidecar's included).
+    volumes = {v["name"] for v in spec["volumes"]}
+    for c in [*spec.get("initContainers", []), *spec["containers"]]:
+        assert {m["name"] for m in c.get("volumeMounts", [])} <= volumes, c["name"]
+    if kind == "tcpx":
+        assert [c["name"] for c in spec["initContainers"]] == ["tcpx-daemon"]
+        assert "devices.gke.io/container.tcpx-daemon" in annotations
+    kubernetes_validate.validate({"apiVersion": "batch/v1", "kind": "CronJob", **cron}, "1.35", strict=True)
+    # The test waits for the kind's installer and the networks (PoolFabric.ready).
+    installer = prod.one(DAEMONSET, f"{CLUSTER}-{fabric.KINDS[kind].installer}").urn
+    network = prod.one(K8S_NETWORK, f"{CLUSTER}-network-{'vpc1' if kind == 'tcpx' else 'rdma-0'}").urn
+    assert {installer, network} <= set(resource.dependencies)
