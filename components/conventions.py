@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from . import catalog
@@ -127,3 +128,26 @@ def gpu_resources(pool: GpuPool, itype: catalog.InstanceType) -> dict[str, str]:
             return {f"nvidia.com/mig-{sharing.mig.profile}": count}
         return {GPU_RESOURCE: count}
     return {GPU_RESOURCE: str(gpus)}
+
+
+# The stack's reasons for a pool's fabric choices, carried on the pool's cloud resource for the
+# policy pack (policies/rules/fabric.py): EKS node group and AKS agent pool tags, GKE node pool
+# resource labels (keys and values in GCP's label alphabet).
+INTERCONNECT_WAIVER_TAG = "ml-clusters/interconnect-waiver"
+INTERCONNECT_SPOT_REASON_TAG = "ml-clusters/interconnect-spot-reason"
+_TAG_VALUE_BAD = re.compile(r"[^\w .:/=+\-@]")  # AWS tag values: letters, digits, spaces, _.:/=+-@
+_GCP_LABEL_BAD = re.compile(r"[^a-z0-9_-]")
+
+
+def fabric_reason_tags(pool: GpuPool, cloud: str) -> dict[str, str]:
+    """The pool's interconnectWaiver / interconnectSpotReason as tags (resource labels on
+    GCP), sanitized to the cloud's alphabet; {} when the stack states neither."""
+    out = {}
+    for key, text in ((INTERCONNECT_WAIVER_TAG, pool.interconnect_waiver), (INTERCONNECT_SPOT_REASON_TAG, pool.interconnect_spot_reason)):
+        if not text:
+            continue
+        if cloud == "gcp":
+            out[key.replace("/", "-")] = _GCP_LABEL_BAD.sub("_", text.lower())[:63] or "stated"
+        else:
+            out[key] = _TAG_VALUE_BAD.sub(" ", text)[:256].strip() or "stated"
+    return out

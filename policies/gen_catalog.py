@@ -43,6 +43,15 @@ def render() -> str:
         lines.append("    },")
     lines.append("}")
     lines.append("")
+    lines.append("# Instance type -> the kind of GPU fabric it has (catalog FABRICS); absent: none.")
+    lines.append("FABRIC_TYPES: dict[str, dict[str, str]] = {")
+    for cloud_name in sorted(catalog.CLOUDS):
+        lines.append(f'    "{cloud_name}": {{')
+        for name, fabric in sorted(catalog.CLOUDS[cloud_name].fabrics.items()):
+            lines.append(f'        "{name}": "{fabric.kind}",')
+        lines.append("    },")
+    lines.append("}")
+    lines.append("")
     versions = ", ".join(f'"{v}"' for v in catalog.KUBERNETES_VERSIONS)
     trailing = "," if len(catalog.KUBERNETES_VERSIONS) == 1 else ""
     lines.append(f"KUBERNETES_VERSIONS: tuple[str, ...] = ({versions}{trailing})")

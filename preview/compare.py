@@ -23,7 +23,7 @@ from components import catalog
 from components.catalog import resolve
 from components.config import PROJECT, ConfigError, StackConfig, load, raw_from_pulumi
 
-from . import engine, ready, report
+from . import cost, engine, ready, report
 from . import fold
 
 CLOUDS = ("aws", "gcp", "azure")
@@ -41,6 +41,7 @@ class PoolRow:
     gpus_per_node: int
     min_nodes: int
     max_nodes: int
+    fabric: str = ""  # the GPU pool's fabric as the preview table shows it (cost.fabric_text); "" CPU pools
 
 
 @dataclass
@@ -203,9 +204,12 @@ def _pool_rows(cfg: StackConfig) -> list[PoolRow]:
         rows.append(PoolRow(f"cpuPools[{i}]", cpu.name, cpu.instance_type, "", 0, cpu.min_nodes, cpu.max_nodes))
     for i, gpu in enumerate(cfg.gpu_pools):
         itype = cat.instance_types.get(gpu.instance_type or "") if cat else None
+        fields = cost.fabric_fields(gpu, cfg.cloud) if itype else {}
         rows.append(PoolRow(
             f"gpuPools[{i}]", gpu.name, gpu.instance_type, (itype.gpu or "") if itype else "", itype.gpus if itype else 0,
             gpu.min_nodes, gpu.max_nodes,
+            fabric=cost.fabric_text(fields.get("fabric", ""), fields.get("fabric_nics", 0), fields.get("line_rate_gbps", 0),
+                                    fields.get("expected_busbw_gbs")),
         ))
     return rows
 
@@ -275,6 +279,10 @@ def print_table(con: Console, stack: str, results: list[CloudResult]) -> None:
             else:
                 cells.append(f"{pool.instance_type} {pool.min_nodes}-{pool.max_nodes}")
         row(f"{key} {name}", cells)
+        if key.startswith("gpuPools"):
+            # Its fabric on each cloud: NICs, line rate, the 2-node NCCL bus bandwidth expected.
+            pools = [next((p for p in r.pools if p.key == key), None) for r in results]
+            row("  fabric", [p.fabric if p is not None else "-" for p in pools])
     row("GPUs at min-max", [f"{r.gpus_min}-{r.gpus_max}" if r.available else "-" for r in results])
     row("USD/h at min", [_usd(r.usd_per_hour_min) for r in results])
     row("USD/h at max", [_usd(r.usd_per_hour_max) for r in results])

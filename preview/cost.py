@@ -9,7 +9,7 @@ from typing import Optional
 from components import catalog
 from components.catalog import prices
 from components.catalog.prices import HOURS_PER_MONTH
-from components.config import StackConfig
+from components.config import GpuPool, StackConfig
 
 from .engine import Plan
 
@@ -30,6 +30,11 @@ class PoolCost:
     price_region: Optional[str]
     price_date: Optional[str]
     sharing: str = ""  # "time-slicing x4", "MIG 1g.10gb x7 (single)"; empty: whole GPUs
+    # The pool's fabric (gpuPools[].interconnect resolved against the catalog); "" none.
+    fabric: str = ""  # e.g. "EFA v2"
+    fabric_nics: int = 0
+    line_rate_gbps: int = 0
+    expected_busbw_gbs: Optional[float] = None  # 2-node all_reduce_perf bus bandwidth, GB/s
 
     def to_json(self) -> dict:
         raw = asdict(self)
@@ -90,6 +95,21 @@ def sharing_text(pool) -> str:
     return f"MIG {mig.profile} x{prices.mig_instances(mig.profile)} ({mig.strategy})"
 
 
+def fabric_fields(pool: GpuPool, cloud: str) -> dict:
+    fabric = pool.fabric(cloud)
+    if fabric is None:
+        return {}
+    return {"fabric": fabric.name, "fabric_nics": fabric.nics, "line_rate_gbps": fabric.line_rate_gbps,
+            "expected_busbw_gbs": fabric.expected_busbw_gbs}
+
+
+def fabric_text(name: str, nics: int, line_rate_gbps: int, busbw: Optional[float]) -> str:
+    """`EFA v2, 32 NICs, 3,200 Gbit/s, 400 GB/s bus` or `no fabric`."""
+    if not name:
+        return "no fabric"
+    return f"{name}, {nics} NICs, {line_rate_gbps:,} Gbit/s, {busbw:g} GB/s bus"
+
+
 def pool_costs(cfg: StackConfig) -> list[PoolCost]:
     out = []
     for pool in cfg.gpu_pools:
@@ -120,6 +140,7 @@ def pool_costs(cfg: StackConfig) -> list[PoolCost]:
                 price_region=region,
                 price_date=date,
                 sharing=sharing_text(pool),
+                **fabric_fields(pool, cfg.cloud),
             )
         )
     return out

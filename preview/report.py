@@ -113,17 +113,21 @@ def print_pools(con: Console, costs: list[PoolCost]) -> None:
         return
     existing = all(c.cloud == "existing" for c in costs)
     headers = ["pool", "instance type", "GPU", "GPUs", "sharing"]
-    headers += [] if existing else ["nodes", "spot", "USD/h min", "USD/h max"]
+    # The fabric each pool gets (gpuPools[].interconnect), its NICs, line rate and the 2-node
+    # NCCL all-reduce bus bandwidth the catalog expects (the acceptance test passes at 80%).
+    fabric_headers = ["fabric", "NICs", "Gbit/s", "busbw GB/s"]
+    headers += [] if existing else ["nodes", "spot", *fabric_headers, "USD/h min", "USD/h max"]
     rows = []
     for c in costs:
         row = [c.name, c.instance_type, c.gpu_model, str(c.gpus_per_node), c.sharing or "-"]
         if not existing:
-            row += [f"{c.min_nodes}-{c.max_nodes}", "yes" if c.spot else "no", _usd(c.usd_per_hour_min), _usd(c.usd_per_hour_max)]
+            fabric = [c.fabric, str(c.fabric_nics), f"{c.line_rate_gbps:,}", f"{c.expected_busbw_gbs:g}"] if c.fabric else ["-"] * 4
+            row += [f"{c.min_nodes}-{c.max_nodes}", "yes" if c.spot else "no", *fabric, _usd(c.usd_per_hour_min), _usd(c.usd_per_hour_max)]
         rows.append([escape(cell) for cell in row])
     if not existing:
-        rows.append(["total", "", "", f"{sum(c.gpus_per_node * c.max_nodes for c in costs)} max", "", "", "",
+        rows.append(["total", "", "", f"{sum(c.gpus_per_node * c.max_nodes for c in costs)} max", "", "", "", "", "", "", "",
                      _usd(sum(c.usd_per_hour_min or 0 for c in costs)), _usd(sum(c.usd_per_hour_max or 0 for c in costs))])
-    columns = [Col(h, justify="right" if h.startswith(("GPUs", "USD")) else "left") for h in headers]
+    columns = [Col(h, justify="right" if h.startswith(("GPUs", "USD", "NICs", "Gbit", "busbw")) else "left") for h in headers]
     print_table(con, "GPU pools", columns, rows, title_justify="left")
     if existing:
         print_line(con, "  node counts and prices: the existing cluster's own (nothing here scales or bills them)")

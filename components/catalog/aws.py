@@ -46,11 +46,13 @@ _TYPES = (
     InstanceType("p6-b200.48xlarge", 192, 2048, 113.9328, gpu="b200", gpus=8, regions=("us-east-1", "us-east-2", "us-west-2")),
 )
 
-# The GPU types with an EFA fabric and GPUDirect RDMA over it. EFA interfaces = the network
-# cards the EFA layout uses (one EFA per card: EC2 User Guide efa-acc-inst-types.md, "EFA
-# configuration for P5 and P5e instances": 32 EFA devices and one ENA on p5). Every other GPU
-# type here has no fabric the program wires: g4dn, g5, g6 and g6e sizes carry at most one
-# EFA without GPUDirect RDMA (or none at these sizes), so NCCL runs over TCP there.
+# The GPU types with an EFA fabric for multi-node training (the P family). EFA interfaces = the
+# network cards the EFA layout uses (one EFA per card: EC2 User Guide efa-acc-inst-types.md,
+# "EFA configuration for P5 and P5e instances": 32 EFA devices and one ENA on p5). Every other
+# GPU type here gets no fabric (interconnect auto = none): the g4dn/g5/g6/g6e sizes are
+# inference types; some larger ones support an EFA (aws/eks-charts v0.5.30
+# aws-efa-k8s-device-plugin values.yaml lists g4dn.12xlarge, g5.12xlarge, g6.12xlarge,
+# g6.48xlarge, g6e.12xlarge, g6e.48xlarge), which this version does not wire.
 _EFA_SOURCE = "AWS EC2 User Guide: efa.html (supported instance types), efa-acc-inst-types.md; EC2 accelerated computing network specifications"
 FABRICS: dict[str, Fabric] = {
     "p4d.24xlarge": Fabric(

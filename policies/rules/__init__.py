@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import aws, azure, dr, gcp, gpu, kubernetes, protection, workloads
+from . import aws, azure, dr, fabric, gcp, gpu, kubernetes, protection, workloads
 from .base import ENVIRONMENTS, LEVELS, SEVERITIES, Rule
 
-DOMAIN_MODULES: tuple[ModuleType, ...] = (aws, gcp, azure, gpu, kubernetes, protection, dr, workloads)
+DOMAIN_MODULES: tuple[ModuleType, ...] = (aws, gcp, azure, gpu, fabric, kubernetes, protection, dr, workloads)
 DOMAIN_TITLES = {
     "eks": "AWS / EKS",
     "gke": "Google Cloud / GKE",
     "aks": "Azure / AKS",
     "gpu": "GPU pools (any cloud)",
+    "fabric": "GPU fabric (multi-node networking, any cloud)",
     "kubernetes": "Kubernetes objects",
     "protection": "Production protection",
     "dr": "Disaster recovery",

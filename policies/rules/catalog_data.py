@@ -53,4 +53,22 @@ GPU_INSTANCE_TYPES: dict[str, dict[str, tuple[int, str]]] = {
     },
 }
 
+# Instance type -> the kind of GPU fabric it has (catalog FABRICS); absent: none.
+FABRIC_TYPES: dict[str, dict[str, str]] = {
+    "aws": {
+        "p4d.24xlarge": "efa",
+        "p5.48xlarge": "efa",
+        "p5en.48xlarge": "efa",
+        "p6-b200.48xlarge": "efa",
+    },
+    "azure": {
+        "Standard_ND96amsr_A100_v4": "infiniband",
+        "Standard_ND96isr_H100_v5": "infiniband",
+    },
+    "gcp": {
+        "a3-highgpu-8g": "tcpx",
+        "a3-ultragpu-8g": "rdma",
+    },
+}
+
 KUBERNETES_VERSIONS: tuple[str, ...] = ("1.34", "1.35")

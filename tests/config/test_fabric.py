@@ -145,3 +145,27 @@ def test_a_pinned_vpc_cni_must_support_efa_only_interfaces():
     assert load(_pinned("v1.18.5-eksbuild.1")).aws.addon_versions["vpc-cni"] == "v1.18.5-eksbuild.1"
     # Without an EFA pool an old pin is nobody's business here.
     assert load({**stack(instanceType="g6.xlarge"), "aws": {"addonVersions": {"vpc-cni": "v1.16.0-eksbuild.1"}}})
+
+
+def test_reasons_travel_on_the_pool_resource_for_the_policy_pack():
+    """interconnectWaiver / interconnectSpotReason become tags (GKE resource labels), which
+    policies/rules/fabric.py reads; prod-gcp and prod-azure waive their fabric until it is wired."""
+    from components import conventions
+    from components.config import GpuPool
+    from tests.conftest import inputs, plan_for_stack
+
+    pool = GpuPool.model_validate({"name": "h100", "instanceType": "p5.48xlarge", "interconnect": "none",
+                                   "interconnectWaiver": "Single-node jobs; <none> cross nodes!", "spot": True,
+                                   "interconnectSpotReason": "checkpoints every 10 min"})
+    assert conventions.fabric_reason_tags(pool, "aws") == {
+        "ml-clusters/interconnect-waiver": "Single-node jobs   none  cross nodes",
+        "ml-clusters/interconnect-spot-reason": "checkpoints every 10 min",
+    }
+    assert conventions.fabric_reason_tags(pool, "gcp")["ml-clusters-interconnect-waiver"] == "single-node_jobs__<none>_cross_nodes!".replace("<", "_").replace(">", "_").replace("!", "_")
+    assert conventions.fabric_reason_tags(GpuPool.model_validate({"name": "a", "instanceType": "p5.48xlarge"}), "aws") == {}
+    gke = inputs(plan_for_stack("prod-gcp").one("gcp:container/nodePool:NodePool", "ml-prod-gcp-h100"))
+    assert gke["nodeConfig"]["resourceLabels"]["ml-clusters-interconnect-waiver"].startswith("gpudirect-tcpx_is_not_wired")
+    aks = inputs(plan_for_stack("prod-azure").one("azure-native:containerservice:AgentPool", "ml-prod-azure-h100"))
+    assert aks["tags"]["ml-clusters/interconnect-waiver"].startswith("InfiniBand is not wired")
+    eks = inputs(plan_for_stack("prod-aws").one("aws:eks/nodeGroup:NodeGroup", "ml-prod-aws-h100"))
+    assert "tags" not in eks  # uses its fabric: nothing to explain

@@ -43,6 +43,8 @@ EKS_GPU_NODE_GROUP = {
     "taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}],
     "labels": {"ml-clusters.io/gpu": "true", "ml-clusters.io/pool": "h100"},
     "launchTemplate": {"id": "lt-0123456789", "version": "1"},
+    # p5 has EFA; this base goes without it and says why (fabric-prod-pool-uses-its-fabric).
+    "tags": {"ml-clusters/interconnect-waiver": "single-node jobs only"},
 }
 EKS_SYSTEM_NODE_GROUP = {
     "clusterName": "ml-prod",
@@ -135,6 +137,8 @@ AKS_GPU_POOL = {
     "osDiskType": "Ephemeral",
     "scaleSetPriority": "Regular",
     "enableNodePublicIP": False,
+    # ND H100 v5 has InfiniBand; this base goes without it and says why.
+    "tags": {"ml-clusters/interconnect-waiver": "single-node jobs only"},
 }
 KEY_VAULT = {"properties": {"enablePurgeProtection": True, "enableSoftDelete": True}}
 
@@ -1055,5 +1059,102 @@ CASES += [
             one(t.HELM_RELEASE, {"chart": "kube-prometheus-stack", "values": {"grafana": {"image": {"repository": "grafana/grafana", "tag": ""}}}}),
         ],
         expect=["has no tag", ":latest", "values.controllerManager.manager.image", "kserve/kserve-controller has no tag"],
+    ),
+]
+
+# --- GPU fabric (policies/rules/fabric.py) ---------------------------------------------------
+# Facts: EFA stays inside one Availability Zone and needs a security group allowing all traffic
+# from and to itself (EC2 User Guide efa-start); the program marks fabric pools with the node
+# label ml-clusters.io/fabric and carries the stack's reasons as tags / GKE resource labels.
+
+FABRIC = "ml-clusters.io/fabric"
+EFA_GROUP = patch(EKS_GPU_NODE_GROUP, {("labels", FABRIC): "efa", "subnetIds": ["subnet-a"], "tags": DELETE})
+EFA_TEMPLATE = {**LAUNCH_TEMPLATE, "networkInterfaces": [
+    {"networkCardIndex": c, "deviceIndex": 0, "interfaceType": "efa" if c == 0 else "efa-only", "securityGroups": ["sg-cluster", "sg-efa"]}
+    for c in range(4)
+]}
+SELF_IN = {"securityGroupId": "sg-efa", "referencedSecurityGroupId": "sg-efa", "ipProtocol": "-1"}
+SELF_OUT = dict(SELF_IN)
+GKE_FABRIC_POOL = patch(GKE_GPU_POOL, {"nodeConfig.machineType": "a3-highgpu-8g", ("nodeConfig", "labels"): {FABRIC: "tcpx"}})
+AKS_FABRIC_POOL = patch(AKS_GPU_POOL, {"nodeLabels": {FABRIC: "infiniband"}, "availabilityZones": ["1"], "tags": DELETE})
+
+
+def _efa_stack(group: dict[str, Any] = EFA_GROUP, template: dict[str, Any] = EFA_TEMPLATE,
+               rules: tuple[Any, Any] = (SELF_IN, SELF_OUT)) -> list[FakeResource]:
+    out = [res(t.EKS_NODE_GROUP, group, "ml-prod-h100"), res(t.LAUNCH_TEMPLATE, template, "ml-prod-h100")]
+    if rules[0] is not None:
+        out.append(res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", rules[0], "ml-prod-h100-efa-self-in"))
+    if rules[1] is not None:
+        out.append(res("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", rules[1], "ml-prod-h100-efa-self-out"))
+    return out
+
+
+CASES += [
+    Case(
+        "fabric-pool-one-zone",
+        bad=[
+            one(t.EKS_NODE_GROUP, patch(EFA_GROUP, {"subnetIds": ["subnet-a", "subnet-b"]})),
+            one(t.GKE_NODE_POOL, patch(GKE_FABRIC_POOL, {"nodeLocations": ["us-central1-a", "us-central1-b"]})),
+            one(t.GKE_NODE_POOL, patch(GKE_FABRIC_POOL, {"nodeLocations": DELETE})),
+            one(t.AKS_AGENT_POOL, patch(AKS_FABRIC_POOL, {"availabilityZones": ["1", "2"]})),
+        ],
+        good=[
+            one(t.EKS_NODE_GROUP, EFA_GROUP),
+            one(t.GKE_NODE_POOL, GKE_FABRIC_POOL),
+            one(t.AKS_AGENT_POOL, AKS_FABRIC_POOL),
+            # A pool without a fabric may span zones.
+            one(t.EKS_NODE_GROUP, patch(EKS_GPU_NODE_GROUP, {"subnetIds": ["subnet-a", "subnet-b"]})),
+        ],
+        expect=["efa fabric pool spans 2 zones", "tcpx fabric pool spans 2 zones", "spans every zone of the cluster", "infiniband fabric pool spans 2 zones"],
+    ),
+    Case(
+        "fabric-eks-efa-security-group",
+        bad=[
+            _efa_stack(rules=(SELF_IN, None)),  # no egress to itself
+            _efa_stack(rules=(patch(SELF_IN, {"ipProtocol": "tcp"}), SELF_OUT)),  # not every protocol
+            _efa_stack(template=patch(EFA_TEMPLATE, {"networkInterfaces.2.securityGroups": ["sg-cluster"]})),
+            _efa_stack(template=LAUNCH_TEMPLATE),  # labelled EFA, no EFA interfaces
+        ],
+        good=[
+            _efa_stack(),
+            # A node group without EFA needs none.
+            [res(t.EKS_NODE_GROUP, EKS_GPU_NODE_GROUP, "ml-prod-l4"), res(t.LAUNCH_TEMPLATE, LAUNCH_TEMPLATE, "ml-prod-l4")],
+        ],
+        expect=["EFA interface 0 (card 0) carries no security group", "EFA interface 0 (card 0)", "EFA interface 2 (card 2)",
+                "launch template has no EFA interfaces"],
+    ),
+    Case(
+        "fabric-spot-acknowledged",
+        env="dev",
+        bad=[
+            one(t.EKS_NODE_GROUP, patch(EFA_GROUP, {"capacityType": "SPOT"})),
+            one(t.GKE_NODE_POOL, patch(GKE_FABRIC_POOL, {"nodeConfig.spot": True})),
+            one(t.AKS_AGENT_POOL, patch(AKS_FABRIC_POOL, {"scaleSetPriority": "Spot"})),
+        ],
+        good=[
+            one(t.EKS_NODE_GROUP, patch(EFA_GROUP, {"capacityType": "SPOT", ("tags", "ml-clusters/interconnect-spot-reason"): "checkpoints every 10 min"})),
+            one(t.GKE_NODE_POOL, patch(GKE_FABRIC_POOL, {"nodeConfig.spot": True, ("nodeConfig", "resourceLabels", "ml-clusters-interconnect-spot-reason"): "checkpoints"})),
+            one(t.EKS_NODE_GROUP, EFA_GROUP),
+            # Spot without a fabric is gpu-spot-allowed's business.
+            one(t.EKS_NODE_GROUP, patch(EKS_GPU_NODE_GROUP, {"capacityType": "SPOT"})),
+        ],
+        expect=["efa fabric pool runs on spot", "tcpx fabric pool runs on spot", "infiniband fabric pool runs on spot"],
+    ),
+    Case(
+        "fabric-prod-pool-uses-its-fabric",
+        bad=[
+            one(t.EKS_NODE_GROUP, patch(EKS_GPU_NODE_GROUP, {"tags": DELETE})),  # p5 without EFA and no reason
+            one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"nodeConfig.machineType": "a3-highgpu-8g"})),
+            one(t.AKS_AGENT_POOL, patch(AKS_GPU_POOL, {"tags": DELETE})),  # ND96isr_H100_v5 without InfiniBand
+        ],
+        good=[
+            one(t.EKS_NODE_GROUP, EFA_GROUP),
+            one(t.EKS_NODE_GROUP, EKS_GPU_NODE_GROUP),  # no EFA, with the stack's reason
+            one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"nodeConfig.machineType": "a3-highgpu-8g",
+                                                      ("nodeConfig", "resourceLabels", "ml-clusters-interconnect-waiver"): "single_node"})),
+            one(t.AKS_AGENT_POOL, AKS_FABRIC_POOL),
+            one(t.GKE_NODE_POOL, GKE_GPU_POOL),  # g2: no fabric to use
+        ],
+        expect=["p5.48xlarge has a fabric (efa)", "a3-highgpu-8g has a fabric (tcpx)", "Standard_ND96isr_H100_v5 has a fabric (infiniband)"],
     ),
 ]

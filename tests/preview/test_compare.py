@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from components import catalog
-from preview import compare, engine
+from preview import compare, cost, engine
 from preview.__main__ import main
 
 PORTABLE = engine.stack_file("portable")
@@ -96,6 +96,15 @@ def test_compare_prints_types_gpus_and_cost_per_cloud_and_writes_the_same_as_jso
             ("infer", infer, 1, 0, 4), ("train", train, 8, 0, 2),
         ]
         assert (result["gpusMin"], result["gpusMax"]) == (0, 4 * 1 + 2 * 8)
+        # Each GPU pool's fabric on that cloud, from the catalog, as the plain preview reports it.
+        fabric = catalog.cloud(cloud).fabric(train)
+        shown = cost.fabric_text(fabric.name, fabric.nics, fabric.line_rate_gbps, fabric.expected_busbw_gbs)
+        assert [p["fabric"] for p in gpu_rows] == ["no fabric", shown]
+        assert shown.split(",")[0] in out
+        plain = {p["name"]: p for p in previews[cloud]["gpu_pools"]}
+        assert (plain["train"]["fabric"], plain["train"]["fabricNics"], plain["train"]["lineRateGbps"], plain["train"]["expectedBusbwGbs"]) == (
+            fabric.name, fabric.nics, fabric.line_rate_gbps, fabric.expected_busbw_gbs)
+        assert plain["infer"]["fabric"] == "" and plain["infer"]["expectedBusbwGbs"] is None
         # The cost and time to ready are the preview's own for that cloud.
         total = previews[cloud]["cost"]["total"]
         assert (result["usdPerHourMin"], result["usdPerHourMax"]) == (total["usdPerHourMin"], total["usdPerHourMax"])

@@ -250,3 +250,29 @@ def test_policies_offline_takes_the_environment_from_the_plan(capsys, tmp_path):
     assert offline.plan_environment(tmp_path / "p.json") == "dev"
     assert offline.main([str(tmp_path / "p.json"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["environment"] == "dev"
+
+
+def test_gpu_pool_table_shows_each_pools_fabric_from_the_catalog():
+    """The fabric columns: kind, NICs per node, line rate, the expected 2-node bus bandwidth
+    (components/catalog FABRICS); `-` for a pool without one, and none when interconnect is none."""
+    import io
+
+    from rich.console import Console
+
+    from components import catalog
+    from preview import cost, report
+
+    cfg = load({"cloud": "aws", "region": "us-east-1", "network": {"privateApi": True}, "gpuPools": [
+        {"name": "h100", "instanceType": "p5.48xlarge"}, {"name": "tcp", "instanceType": "p5.48xlarge", "interconnect": "none"},
+        {"name": "l4", "instanceType": "g6.xlarge"}]})
+    costs = cost.pool_costs(cfg)
+    out = io.StringIO()
+    report.print_pools(Console(file=out, width=250), costs)
+    text = out.getvalue().splitlines()
+    lines = {line.split("│")[0].strip(): [c.strip() for c in line.split("│")] for line in text if "│" in line}
+    header = [c.strip() for c in next(line for line in text if "┃" in line).split("┃")]
+    at = {name: header.index(name) for name in ("fabric", "NICs", "Gbit/s", "busbw GB/s")}
+    p5 = catalog.cloud("aws").fabric("p5.48xlarge")
+    assert [lines["h100"][at[k]] for k in at] == [p5.name, str(p5.nics), f"{p5.line_rate_gbps:,}", f"{p5.expected_busbw_gbs:g}"]
+    assert [lines["tcp"][at[k]] for k in at] == ["-"] * 4
+    assert [lines["l4"][at[k]] for k in at] == ["-"] * 4

@@ -177,3 +177,20 @@ def test_dr_off_on_prod_deletes_only_protected_replicas_which_the_engine_refuses
 def test_impossible_pool_edit_is_refused_at_config_time_with_one_line():
     problems = config_errors(stack(gpuPools=[{**L4, "minNodes": 5, "maxNodes": 2}, A100]))
     assert len(problems) == 1 and problems[0].startswith("gpuPools[0]")
+
+
+def test_turning_a_pools_fabric_off_replaces_only_its_group_and_drops_its_efa_resources(before):
+    """p4d.24xlarge has EFA (catalog), so the `a100` pool of the base stack has it by default
+    (one subnet, the EFA security group and placement group). `interconnect: none` moves the
+    group to every subnet: subnet_ids is ForceNew (TF_NG), so the group is replaced, clash-free
+    under a new generated name; its launch template writes a new version without the EFA
+    interfaces (TF_LT: every change is a new version); the group's EFA resources go."""
+    outcomes = change(before, stack(gpuPools=[L4, {**A100, "interconnect": "none"}]))
+    group = outcomes["ml-test-a100"]
+    assert group.action == "replace" and "subnetIds" in group.paths
+    assert_replace_is_clash_free(group, GENERATED_NAMES)
+    assert [o.name for o in outcomes.values() if o.action == "replace"] == ["ml-test-a100"]
+    deleted = {o.name for o in outcomes.values() if o.action == "delete"}
+    assert {"ml-test-a100-efa", "ml-test-a100-efa-self-in", "ml-test-a100-efa-self-out", "ml-test-efa-device-plugin"} <= deleted
+    # Nothing of the L4 pool changes.
+    assert not [o for o in outcomes.values() if o.name.startswith("ml-test-l4") and o.action != "same"]

@@ -527,7 +527,8 @@ class EksCluster(pulumi.ComponentResource):
 
     def _node_group(self, pool: str, *, instance_type: str, min_size: int, max_size: int, disk_gb: int, spot: bool,
                     labels: dict[str, str], taints: list[conventions.Taint], gpu: bool = False,
-                    name_prefix: Optional[str] = None, fabric: Optional[efa.EfaFabric] = None) -> aws.eks.NodeGroup:
+                    name_prefix: Optional[str] = None, fabric: Optional[efa.EfaFabric] = None,
+                    tags: Optional[dict[str, str]] = None) -> aws.eks.NodeGroup:
         itype = catalog.cloud("aws").instance_types[instance_type]
         template = self._launch_template(pool, disk_gb, **(fabric.launch_template_args() if fabric else {}))
         ami_type = _ami_type(itype.arch, gpu)
@@ -563,6 +564,7 @@ class EksCluster(pulumi.ComponentResource):
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             labels=labels,
             taints=[{"key": t.key, "value": t.value, "effect": t.api_effect()} for t in taints],
+            tags=tags or None,  # the stack's fabric reasons, for the policy pack
             opts=self._after(
                 *depends,
                 # The autoscaler owns the desired size once the group exists. Raising minNodes
@@ -606,6 +608,7 @@ class EksCluster(pulumi.ComponentResource):
             pool.name, instance_type=pool.instance_type, min_size=pool.min_nodes, max_size=pool.max_nodes,
             disk_gb=pool.disk_gb, spot=pool.spot, labels=labels, taints=[conventions.GPU_TAINT], gpu=True,
             name_prefix=f"{pool.name}-failover-" if failed_over else None, fabric=fabric,
+            tags=conventions.fabric_reason_tags(pool, "aws"),
         )
         self._autoscaler_node_template_tags(pool.name, group, node_template(labels, [conventions.GPU_TAINT], resources))
         return group

@@ -648,7 +648,8 @@ class AksCluster(pulumi.ComponentResource):
             labels=conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False, cloud_partitions_mig=True),
             taints=[conventions.GPU_TAINT.as_string(), *([SPOT_TAINT] if pool.spot else [])], after=after,
             opts=self._user_pool_opts(),
-            tags={**self.tags, **autoscaler_resource_tags(pool, self.cat.instance_types[pool.instance_type])},
+            tags={**self.tags, **autoscaler_resource_tags(pool, self.cat.instance_types[pool.instance_type]),
+                  **conventions.fabric_reason_tags(pool, "azure")},
             # AKS installs the NVIDIA driver; the platform layer installs the device plugin.
             gpu_profile={"driver": "Install"},
             **extra,

@@ -435,13 +435,16 @@ class GkeCluster(pulumi.ComponentResource):
 
     def _node_pool(self, pool: str, *, machine_type: str, min_nodes: int, max_nodes: int, disk_gb: int, spot: bool,
                    labels: Mapping[str, str], zones: list[str], taints: tuple[conventions.Taint, ...] = (),
-                   accelerator: Optional[dict] = None, **fabric: Any) -> gcp.container.NodePool:
+                   accelerator: Optional[dict] = None, resource_labels: Optional[Mapping[str, str]] = None,
+                   **fabric: Any) -> gcp.container.NodePool:
         node_config = {
             **self._node_basics(machine_type, disk_gb),
             "spot": spot,
             "labels": dict(labels),
             "taints": [{"key": t.key, "value": t.value, "effect": t.api_effect()} for t in taints],
         }
+        if resource_labels:  # the stack's fabric reasons, for the policy pack
+            node_config["resource_labels"] = {**node_config.get("resource_labels", {}), **resource_labels}
         if accelerator is not None:
             node_config["guest_accelerators"] = [accelerator]
             node_config["gvnic"] = {"enabled": True}
@@ -529,6 +532,7 @@ class GkeCluster(pulumi.ComponentResource):
             zones=zones,
             taints=(conventions.GPU_TAINT,),
             accelerator=accelerator,
+            resource_labels=conventions.fabric_reason_tags(pool, "gcp"),
             **fabric,
         )
 
