@@ -83,12 +83,31 @@ def infiniband_pools(pools: list[GpuPool]) -> list[str]:
     return [p.name for p in pools if (f := p.fabric("azure")) is not None and f.kind == "infiniband"]
 
 
+# Pods that share one node's HCAs through the shared device plugin (rdmaHcaMax): the node's
+# capacity of rdma/shared_ib.
+RDMA_HCA_MAX = 63
+
+
+def fabric_node_labels(pool: GpuPool) -> dict[str, str]:
+    """The fabric label (conventions.FABRIC_LABEL) on an InfiniBand pool's nodes."""
+    return {conventions.FABRIC_LABEL: "infiniband"} if pool.name in infiniband_pools([pool]) else {}
+
+
+def fabric_autoscaler_tags(pool: GpuPool, prefix: str) -> dict[str, str]:
+    """Scale-from-zero: an empty InfiniBand pool's node template offers rdma/shared_ib, so the
+    autoscaler starts a node for a pod that asks for it (the `_` for `/` rule of
+    autoscaler_resource_tags in cluster.py)."""
+    if pool.name not in infiniband_pools([pool]):
+        return {}
+    return {prefix + RDMA_RESOURCE.replace("/", "_"): str(RDMA_HCA_MAX)}
+
+
 def rdma_plugin_config() -> str:
     """The RDMA shared device plugin's config: one shared resource for the InfiniBand HCAs."""
     return json.dumps({"configList": [{
         "resourceName": RDMA_RESOURCE_NAME,
         # Pods that share the node's HCAs (each rank requests one).
-        "rdmaHcaMax": 63,
+        "rdmaHcaMax": RDMA_HCA_MAX,
         "selectors": {"vendors": [MELLANOX_VENDOR], "linkTypes": ["infiniband"]},
     }]}, indent=2)
 

@@ -337,6 +337,11 @@ class GkeFabric:
             return self.rdma_networks[self.zone(pool)]
         return []
 
+    def node_labels(self, pool: GpuPool) -> dict[str, str]:
+        """The fabric label (conventions.FABRIC_LABEL: the kind) on a fabric pool's nodes."""
+        kind = self.pools.get(pool.name)
+        return {conventions.FABRIC_LABEL: kind} if kind else {}
+
     def node_pool_args(self, pool: GpuPool) -> dict[str, Any]:
         """A fabric pool's node pool: one zone, the additional node networks in NIC order,
         compact placement where the GPU supports it, and the VPCs' firewall rules first."""

@@ -209,3 +209,15 @@ def test_the_nccl_acceptance_test_renders_for_the_infiniband_pool(prod):
     # It waits for the operator and its policy (PoolFabric.ready).
     assert {prod.one(NICCP, f"{CLUSTER}-nic-cluster-policy").urn, prod.one(RELEASE, f"{CLUSTER}-network-operator").urn} <= set(resource.dependencies)
     assert not [r for r in prod.by_type("kubernetes:batch/v1:CronJob") if inputs(r)["metadata"]["name"] == "nccl-t4infer"]
+
+
+def test_the_infiniband_pool_is_labelled_and_scales_from_zero_for_rdma(prod):
+    # The fabric label the policy pack reads (conventions.FABRIC_LABEL), and Cluster Autoscaler's
+    # node-template resource tag (kubernetes/autoscaler cluster-autoscaler-1.35.2 cloudprovider/
+    # azure azure_template.go: `_` for `/`) so an empty pool scales up for rdma/shared_ib.
+    pool = inputs(prod.one("azure-native:containerservice:AgentPool", f"{CLUSTER}-h100"))
+    assert pool["nodeLabels"][conventions.FABRIC_LABEL] == "infiniband"
+    assert pool["tags"]["k8s.io_cluster-autoscaler_node-template_resources_rdma_shared_ib"] == str(fabric.RDMA_HCA_MAX)
+    t4 = inputs(prod.one("azure-native:containerservice:AgentPool", f"{CLUSTER}-t4infer"))
+    assert conventions.FABRIC_LABEL not in t4["nodeLabels"]
+    assert not [k for k in t4["tags"] if k.endswith("rdma_shared_ib")]

@@ -142,6 +142,9 @@ def test_tcpx_node_pool_one_zone_four_nics_in_order_compact(prod):
     # Compact placement: H100 is among the GPUs GKE allows it for.
     assert pool["placementPolicy"] == {"type": "COMPACT"}
     assert pool["nodeConfig"]["gvnic"] == {"enabled": True}
+    # The fabric label the policy pack reads (conventions.FABRIC_LABEL).
+    assert pool["nodeConfig"]["labels"][conventions.FABRIC_LABEL] == "tcpx"
+    assert inputs(prod.one(NODE_POOL, f"{CLUSTER}-h200"))["nodeConfig"]["labels"][conventions.FABRIC_LABEL] == "rdma"
 
 
 def test_rdma_node_pool_gvnic_then_eight_rdma_nics_not_compact(prod):
