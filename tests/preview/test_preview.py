@@ -66,6 +66,8 @@ def test_dev_pool_is_spot_with_on_demand_ceiling(capsys, tmp_path):
             "name": "l4", "cloud": "aws", "instanceType": "g6.xlarge", "gpuModel": "NVIDIA L4", "gpusPerNode": 1,
             "minNodes": 0, "maxNodes": 2, "spot": True, "usdPerHourMin": 0.0, "usdPerHourMax": 1.6096,
             "priceBasis": "spot, on-demand ceiling", "priceRegion": "us-east-1", "priceDate": "2026-10-01", "sharing": "",
+            # g6.xlarge has no fabric (catalog).
+            "fabric": "", "fabricNics": 0, "lineRateGbps": 0, "expectedBusbwGbs": None,
         }
     ]
 
