@@ -46,6 +46,7 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from ... import catalog, conventions
+from ...catalog import gcp as gcp_catalog
 from ...catalog import versions
 from ...config import GpuPool
 from ...handle import PoolFabric
@@ -57,7 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
 # VPC, pod and service ranges (config checks keep them out of it). GPU NIC VPC i gets the
 # i-th /20 of the first half; the RDMA types' gVNIC VPC the third quarter; the RoCE VPC's
 # eight subnets the last quarter, a /21 each.
-FABRIC_RANGE = "192.168.0.0/16"
+FABRIC_RANGE = gcp_catalog.FABRIC_ADDRESS_RANGE
 TCP_MTU = 8244
 RDMA_MTU = 8896
 GKE_ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"

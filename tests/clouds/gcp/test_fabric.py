@@ -347,3 +347,16 @@ def test_the_nccl_acceptance_test_renders_for_each_gke_fabric_pool(prod, pool, k
     installer = prod.one(DAEMONSET, f"{CLUSTER}-{fabric.KINDS[kind].installer}").urn
     network = prod.one(K8S_NETWORK, f"{CLUSTER}-network-{'vpc1' if kind == 'tcpx' else 'rdma-0'}").urn
     assert {installer, network} <= set(resource.dependencies)
+
+
+def test_a_stack_range_inside_the_fabric_block_is_one_config_line():
+    from tests.conftest import config_errors
+
+    raw = {"cloud": "gcp", "region": "us-central1", "gcp": {"project": "ml-platform-test"}, "network": {"privateApi": True, "vpcCidr": "192.168.0.0/20"},
+           "gpuPools": [{"name": "h100", "instanceType": "a3-highgpu-8g"}]}
+    assert config_errors(raw) == [
+        f"network.vpcCidr: '192.168.0.0/20' overlaps {fabric.FABRIC_RANGE}, which the GKE GPU fabric's VPCs use; "
+        f"allowed: a range outside {fabric.FABRIC_RANGE}, or interconnect: none on the fabric pools"]
+    # Both sides: without a fabric pool the range is the stack's to use.
+    raw["gpuPools"][0]["interconnect"] = "none"
+    assert load(raw).network.vpc_cidr == "192.168.0.0/20"  # loads: no problem
