@@ -88,6 +88,8 @@ class PoolFabric:
     # Sidecar containers every rank's pod runs beside the workload (GKE TCPX/TCPXO RxDM), as
     # Kubernetes container dicts (native sidecars: initContainers with restartPolicy Always).
     sidecars: tuple[Mapping[str, Any], ...] = ()
+    # Pod volumes the sidecars mount (Kubernetes volume dicts), beside host_paths' volumes.
+    volumes: tuple[Mapping[str, Any], ...] = ()
     # The nccl-tests image built for this fabric (NCCL with the fabric's net plugin, OpenMPI
     # and sshd), pinned in catalog/versions.py; the NCCL acceptance job runs it.
     nccl_tests_image: str = ""

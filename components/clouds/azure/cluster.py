@@ -31,6 +31,7 @@ from ...conventions import gpu_resources
 from ...config import CpuPool, GpuPool, StackConfig
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
+from .fabric import AksFabric, fabric_autoscaler_tags, fabric_node_labels
 
 # The Entra ID application AKS clusters accept tokens for (the same in every tenant).
 AKS_ENTRA_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
@@ -235,6 +236,9 @@ class AksCluster(pulumi.ComponentResource):
             lambda p: p["kubeletidentity"].object_id if p and "kubeletidentity" in p else None
         )
         self.oidc_issuer = self.cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else None)
+        # InfiniBand pools: the Network Operator, its NicClusterPolicy and the peermem loader.
+        self.fabric = AksFabric(self)
+        self.fabric.kubernetes(self.k8s_provider)
         self.handle = self._handle()
         self.register_outputs(
             {
@@ -642,11 +646,12 @@ class AksCluster(pulumi.ComponentResource):
             # Ubuntu: the OS NVIDIA and Azure document for ND/NC GPU nodes (drivers, InfiniBand).
             os_sku="Ubuntu",
             min_nodes=pool.min_nodes, max_nodes=pool.max_nodes, disk_gb=pool.disk_gb,
-            labels=conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False, cloud_partitions_mig=True),
+            labels={**conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False, cloud_partitions_mig=True),
+                    **fabric_node_labels(pool)},
             taints=[conventions.GPU_TAINT.as_string(), *([SPOT_TAINT] if pool.spot else [])], after=after,
             opts=self._user_pool_opts(),
             tags={**self.tags, **autoscaler_resource_tags(pool, self.cat.instance_types[pool.instance_type]),
-                  **conventions.fabric_reason_tags(pool, "azure")},
+                  **conventions.fabric_reason_tags(pool, "azure"), **fabric_autoscaler_tags(pool, CA_RESOURCES_TAG)},
             # AKS installs the NVIDIA driver; the platform layer installs the device plugin.
             gpu_profile={"driver": "Install"},
             **extra,
@@ -683,6 +688,7 @@ class AksCluster(pulumi.ComponentResource):
             pools.append(GpuPoolFacts(
                 pool=pool, gpu_model=itype.gpu or "", gpus_per_node=itype.gpus,
                 node_labels=conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False, cloud_partitions_mig=True),
+                fabric=self.fabric.pool_fabric(pool),
             ))
         file_storage = None
         if self.config.platform.shared_file_system:

@@ -5,7 +5,7 @@ a system node pool, CPU worker pools and one node pool per GPU pool. Returns a C
 from __future__ import annotations
 
 import re
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
 import pulumi
 import pulumi_gcp as gcp
@@ -20,6 +20,7 @@ from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClas
 from ..kubeconfig import exec_kubeconfig
 from . import coldstart, tpu
 from .admission import CLUSTER_EVALUATION_MODE
+from .fabric import GkeFabric
 
 # Everything a node does with Google APIs is governed by IAM; the scope only opens the door.
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -142,6 +143,9 @@ class GkeCluster(pulumi.ComponentResource):
         self._prod_protect = pulumi.ResourceOptions(protect=config.is_prod)
 
         self._network()
+        # GPU fabric VPCs (GPUDirect-TCPX/TCPXO/RDMA pools), before the cluster and its pools.
+        self.fabric = GkeFabric(self)
+        self.fabric.networks()
         self._node_identity()
         self.secrets_key, self.disks_key = self._encryption() if config.is_prod else (None, None)
         self._cluster()
@@ -180,6 +184,8 @@ class GkeCluster(pulumi.ComponentResource):
             kubeconfig=self.kubeconfig,
             opts=pulumi.ResourceOptions(parent=self, depends_on=self.platform_ready),
         )
+        # The fabric's networks, device injector and NCCL plugin installers in the cluster.
+        self.fabric.kubernetes(self.k8s_provider)
         self.handle = self._handle()
         self.register_outputs(
             {
@@ -392,6 +398,8 @@ class GkeCluster(pulumi.ComponentResource):
             # policy admits (admission.py); elsewhere the field stays unset.
             binary_authorization={"evaluation_mode": CLUSTER_EVALUATION_MODE} if cfg.is_prod else None,
             resource_labels=self.labels,
+            # Fabric pools' extra NICs: multi-networking (on the Dataplane V2 set above).
+            **self.fabric.cluster_args(),
             # The provider defaults to True; dev and staging must stay disposable.
             deletion_protection=cfg.is_prod,
             opts=pulumi.ResourceOptions.merge(
@@ -431,7 +439,8 @@ class GkeCluster(pulumi.ComponentResource):
 
     def _node_pool(self, pool: str, *, machine_type: str, min_nodes: int, max_nodes: int, disk_gb: int, spot: bool,
                    labels: Mapping[str, str], zones: list[str], taints: tuple[conventions.Taint, ...] = (),
-                   accelerator: Optional[dict] = None, resource_labels: Optional[Mapping[str, str]] = None) -> gcp.container.NodePool:
+                   accelerator: Optional[dict] = None, resource_labels: Optional[Mapping[str, str]] = None,
+                   **fabric: Any) -> gcp.container.NodePool:
         node_config = {
             **self._node_basics(machine_type, disk_gb),
             "spot": spot,
@@ -445,7 +454,7 @@ class GkeCluster(pulumi.ComponentResource):
             node_config["gvnic"] = {"enabled": True}
             # Image streaming from the stack's Artifact Registry (coldstart.py).
             node_config["gcfs_config"] = coldstart.IMAGE_STREAMING
-        depends: list[pulumi.Resource] = [*self.node_roles, self.nat]
+        depends: list[pulumi.Resource] = [*self.node_roles, self.nat, *fabric.pop("depends_on", [])]
         if self.disks_key is not None:
             depends.append(self.key_grants["disks"])
         return gcp.container.NodePool(
@@ -471,6 +480,8 @@ class GkeCluster(pulumi.ComponentResource):
                 else {"strategy": "SURGE", "max_surge": 1, "max_unavailable": 0}
             ),
             node_config=node_config,
+            # Fabric pools: the additional node networks and compact placement (fabric.py).
+            **fabric,
             opts=pulumi.ResourceOptions.merge(
                 self._opts,
                 pulumi.ResourceOptions(
@@ -513,6 +524,9 @@ class GkeCluster(pulumi.ComponentResource):
             }
         if sharing is not None and sharing.mig is not None:
             accelerator["gpu_partition_size"] = sharing.mig.profile
+        # A fabric pool sits in one zone with its extra NICs (fabric.py); others span the zones.
+        fabric = self.fabric.node_pool_args(pool)
+        zones = fabric.pop("zones", None) or list(cat.zones_offering(pool.instance_type, self.region))
         return self._node_pool(
             pool.name,
             machine_type=pool.instance_type,
@@ -520,11 +534,13 @@ class GkeCluster(pulumi.ComponentResource):
             max_nodes=pool.max_nodes,
             disk_gb=pool.disk_gb,
             spot=pool.spot,
-            labels=conventions.gpu_pool_labels(pool, "gcp", cloud_manages_device_plugin=True),
-            zones=list(cat.zones_offering(pool.instance_type, self.region)),
+            labels={**conventions.gpu_pool_labels(pool, "gcp", cloud_manages_device_plugin=True),
+                    **self.fabric.node_labels(pool)},
+            zones=zones,
             taints=(conventions.GPU_TAINT,),
             accelerator=accelerator,
             resource_labels=conventions.fabric_reason_tags(pool, "gcp"),
+            **fabric,
         )
 
     # --- handle ----------------------------------------------------------------------------
@@ -545,6 +561,7 @@ class GkeCluster(pulumi.ComponentResource):
             pools.append(GpuPoolFacts(
                 pool=pool, gpu_model=itype.gpu or "", gpus_per_node=itype.gpus,
                 node_labels=conventions.gpu_pool_labels(pool, "gcp", cloud_manages_device_plugin=True),
+                fabric=self.fabric.pool_fabric(pool),
             ))
         # Persistent disks are encrypted at rest by Google; prod uses our own key on top.
         block_params: dict[str, pulumi.Input[str]] = {"type": "pd-balanced", "csi.storage.k8s.io/fstype": "ext4"}

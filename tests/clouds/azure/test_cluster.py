@@ -312,6 +312,8 @@ def test_h100_pool_from_the_stack(prod):
         conventions.GPU_MODEL_LABEL: "h100",
         conventions.POOL_LABEL: "h100",
         conventions.SPOT_LABEL: "false",
+        # ND H100 v5's InfiniBand (tests/clouds/azure/test_fabric.py).
+        conventions.FABRIC_LABEL: "infiniband",
     }
 
 
@@ -742,7 +744,8 @@ def test_gpu_pools_tell_the_autoscaler_their_shared_capacity_for_scale_from_zero
     azure_template.go). A T4 time-sliced x4 advertises 4; one A100 cut into 3g.40gb, 2 slices."""
     prefix = "k8s.io_cluster-autoscaler_node-template_resources_"
     assert autoscaler_tags(prod, "t4infer") == {prefix + "nvidia.com_gpu": "4"}
-    assert autoscaler_tags(prod, "h100") == {prefix + "nvidia.com_gpu": "8"}
+    # The InfiniBand pool also offers the RDMA shared device plugin's rdma/shared_ib (fabric.py).
+    assert autoscaler_tags(prod, "h100") == {prefix + "nvidia.com_gpu": "8", prefix + "rdma_shared_ib": "63"}
     assert autoscaler_tags(dev, "a100") == {prefix + "nvidia.com_gpu": "2"}
     assert autoscaler_tags(dev, "t4spot") == {prefix + "nvidia.com_gpu": "1"}
     assert autoscaler_tags(prod, "cpu") == {}

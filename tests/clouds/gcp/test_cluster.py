@@ -321,10 +321,13 @@ def test_gpu_pools_upgrade_without_a_surge_node(staging):
     [
         ("staging", "l4", ["us-central1-a", "us-central1-b", "us-central1-c"]),
         ("staging", "a100", ["us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"]),
-        ("prod", "h100", ["us-central1-a", "us-central1-b", "us-central1-c"]),
+        # Fabric pools (GPUDirect-TCPX on a3-highgpu-8g, RDMA on a3-ultragpu-8g) sit in one
+        # zone: the first the catalog lists (tests/clouds/gcp/test_fabric.py).
+        ("prod", "h100", ["us-central1-a"]),
         ("prod", "h200", ["us-central1-b"]),
         ("prod", "a100", ["us-central1-a", "us-central1-c"]),
-        ("zonal", "h100", ["us-east4-a", "us-east4-b", "us-east4-c"]),
+        # ... and a zonal cluster's fabric pool in the cluster's own zone.
+        ("zonal", "h100", ["us-east4-c"]),
         ("zonal", "a100", ["us-east4-c"]),
     ],
 )
@@ -334,7 +337,11 @@ def test_gpu_pool_node_locations_are_the_catalog_zones_of_its_accelerator(reques
     assert p["nodeLocations"] == expected
     itype = catalog.cloud("gcp").instance_types[p["nodeConfig"]["machineType"]]
     region = plan.outputs["region"]
-    assert list(catalog.cloud("gcp").accelerator_zones[itype.accelerator][region]) == expected
+    offered = list(catalog.cloud("gcp").accelerator_zones[itype.accelerator][region])
+    if catalog.cloud("gcp").fabric(itype.name) is not None:
+        assert set(expected) <= set(offered) and len(expected) == 1
+    else:
+        assert offered == expected
 
 
 def test_mig_pool_is_partitioned_by_gke(prod):
@@ -650,7 +657,7 @@ def with_cpu():
 
 def test_platform_waits_for_the_system_pool_and_grants_not_worker_pools(with_cpu):
     system = with_cpu.one(NODE_POOL, "ml-prod-gcp-system")
-    firewall = with_cpu.one("gcp:compute/firewall:Firewall")
+    firewall = with_cpu.one("gcp:compute/firewall:Firewall", "ml-prod-gcp-webhooks")
     workers = {with_cpu.one(NODE_POOL, f"ml-prod-gcp-{p}").urn for p in ("h100", "h200", "a100", "web", "batch")}
     k8s = [r for r in with_cpu.resources if r.type.startswith("kubernetes:") or r.type == "pulumi:providers:kubernetes"]
     assert {"pulumi:providers:kubernetes", "kubernetes:storage.k8s.io/v1:StorageClass", "kubernetes:helm.sh/v3:Release"} <= {r.type for r in k8s}
@@ -667,7 +674,7 @@ def test_control_plane_reaches_admission_webhooks_on_8443_and_9443(with_cpu):
     # GKE private clusters: the generated firewall admits control-plane-to-node traffic on
     # 443 and 10250 only; webhooks on other ports need a rule (GKE docs, "Add firewall rules
     # for specific use cases"). The workload layer serves webhooks on 8443 and 9443.
-    rule = inputs(with_cpu.one("gcp:compute/firewall:Firewall"))
+    rule = inputs(with_cpu.one("gcp:compute/firewall:Firewall", "ml-prod-gcp-webhooks"))
     assert rule["direction"] == "INGRESS" and rule["network"].endswith("/global/networks/ml-prod-gcp-vpc")
     assert rule["allows"] == [{"protocol": "tcp", "ports": ["8443", "9443"]}]
     assert rule["targetServiceAccounts"] == ["ml-prod-gcp-nodes@ml-platform-prod.iam.gserviceaccount.com"]
@@ -680,7 +687,7 @@ def test_webhook_rule_follows_the_ports_the_catalog_lists(monkeypatch):
 
     monkeypatch.setattr(versions, "ADMISSION_WEBHOOK_PORTS", (9443, 8443, 15017))
     plan = plan_for(PROD, stack="prod-gcp")
-    assert inputs(plan.one("gcp:compute/firewall:Firewall"))["allows"] == [{"protocol": "tcp", "ports": ["8443", "9443", "15017"]}]
+    assert inputs(plan.one("gcp:compute/firewall:Firewall", "ml-prod-gcp-webhooks"))["allows"] == [{"protocol": "tcp", "ports": ["8443", "9443", "15017"]}]
 
 
 def test_webhook_rule_opens_what_the_workload_controllers_serve_the_api_server_on():
@@ -697,7 +704,8 @@ def test_webhook_rule_opens_what_the_workload_controllers_serve_the_api_server_o
     wanted = {p.port for p in control_plane_ports(cfg.platform.workloads)}
     assert 8082 in wanted
     plan = plan_for_stack("staging-gcp")
-    ports = inputs(plan.one("gcp:compute/firewall:Firewall"))["allows"][0]["ports"]
+    rule = next(r for r in plan.by_type("gcp:compute/firewall:Firewall") if r.name.endswith("-webhooks"))
+    ports = inputs(rule)["allows"][0]["ports"]
     assert ports == sorted(ports, key=int) and {"8082", "8443", "9443"} <= set(ports)
     assert {int(p) for p in ports} == wanted | {8443, 9443}
 
