@@ -63,6 +63,14 @@ class GpuPoolFacts:
     gpu_model: str  # catalog key, e.g. "l4"
     gpus_per_node: int
     node_labels: Mapping[str, str]
+    # Node labels a pod must also select to get this pool's capacity, beyond the portable
+    # ones (GKE ComputeClasses: `cloud.google.com/compute-class`, which is what lets GKE's
+    # autoscaler fall back along the class's priorities); Kueue's flavor carries them.
+    placement_labels: Mapping[str, str] = field(default_factory=dict)
+    # The ProvisioningRequest class through which this pool's nodes are obtained (GKE DWS
+    # flex-start with queued provisioning: `queued-provisioning.gke.io`); Kueue then admits a
+    # job on this pool only once the cloud has provisioned all of its nodes. None: no check.
+    provisioning_class: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from ...catalog import versions
 from ...config import CpuPool, GpuPool, StackConfig
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
+from . import capacity
 from .admission import CLUSTER_EVALUATION_MODE
 
 # Everything a node does with Google APIs is governed by IAM; the scope only opens the door.
@@ -176,6 +177,7 @@ class GkeCluster(pulumi.ComponentResource):
             kubeconfig=self.kubeconfig,
             opts=pulumi.ResourceOptions(parent=self, depends_on=self.platform_ready),
         )
+        self.compute_classes = self._compute_classes()
         self.handle = self._handle()
         self.register_outputs(
             {
@@ -427,16 +429,24 @@ class GkeCluster(pulumi.ComponentResource):
 
     def _node_pool(self, pool: str, *, machine_type: str, min_nodes: int, max_nodes: int, disk_gb: int, spot: bool,
                    labels: Mapping[str, str], zones: list[str], taints: tuple[conventions.Taint, ...] = (),
-                   accelerator: Optional[dict] = None) -> gcp.container.NodePool:
+                   accelerator: Optional[dict] = None,
+                   obtain: Optional[capacity.NodePoolCapacity] = None) -> gcp.container.NodePool:
+        # How a GPU pool's nodes are obtained (capacity.py); CPU and system pools: as set.
+        obtain = obtain or capacity.NodePoolCapacity(spot=spot, location_policy="ANY" if spot else "BALANCED")
         node_config = {
             **self._node_basics(machine_type, disk_gb),
-            "spot": spot,
-            "labels": dict(labels),
-            "taints": [{"key": t.key, "value": t.value, "effect": t.api_effect()} for t in taints],
+            "spot": obtain.spot,
+            "labels": {**labels, **obtain.labels},
+            "taints": [{"key": t.key, "value": t.value, "effect": t.api_effect()} for t in (*taints, *obtain.taints)],
         }
         if accelerator is not None:
             node_config["guest_accelerators"] = [accelerator]
             node_config["gvnic"] = {"enabled": True}
+        if obtain.reservation_affinity is not None:
+            node_config["reservation_affinity"] = obtain.reservation_affinity
+        if obtain.flex_start:
+            node_config["flex_start"] = True
+        extra: dict = {"queued_provisioning": {"enabled": True}} if obtain.queued_provisioning else {}
         depends: list[pulumi.Resource] = [*self.node_roles, self.nat]
         if self.disks_key is not None:
             depends.append(self.key_grants["disks"])
@@ -453,9 +463,9 @@ class GkeCluster(pulumi.ComponentResource):
                 "total_min_node_count": min_nodes,
                 "total_max_node_count": max_nodes,
                 # ANY takes capacity wherever it is free: what spot needs to get nodes at all.
-                "location_policy": "ANY" if spot else "BALANCED",
+                "location_policy": obtain.location_policy,
             },
-            management={"auto_repair": True, "auto_upgrade": True},
+            management={"auto_repair": obtain.auto_repair, "auto_upgrade": obtain.auto_upgrade},
             # GPU capacity is scarce: upgrade GPU pools in place rather than asking for a surge node.
             upgrade_settings=(
                 {"strategy": "SURGE", "max_surge": 0, "max_unavailable": 1}
@@ -463,6 +473,7 @@ class GkeCluster(pulumi.ComponentResource):
                 else {"strategy": "SURGE", "max_surge": 1, "max_unavailable": 0}
             ),
             node_config=node_config,
+            **extra,
             opts=pulumi.ResourceOptions.merge(
                 self._opts,
                 pulumi.ResourceOptions(
@@ -516,7 +527,38 @@ class GkeCluster(pulumi.ComponentResource):
             zones=list(cat.zones_offering(pool.instance_type, self.region)),
             taints=(conventions.GPU_TAINT,),
             accelerator=accelerator,
+            obtain=capacity.node_pool_capacity(self.config, pool, self.project),
         )
+
+    def _compute_classes(self) -> dict[str, pulumi.Resource]:
+        """A ComputeClass per GPU pool on `compute-classes` whose priorities follow its chain
+        (capacity.py); each waits for its node pool, whose name its first priority holds."""
+        cat = catalog.cloud("gcp")
+        out: dict[str, pulumi.Resource] = {}
+        for pool in self.config.gpu_pools:
+            if not capacity.uses_compute_class(self.config, pool):
+                continue
+            itype = cat.instance_types[pool.instance_type]
+            assert itype.accelerator is not None
+            labels = conventions.gpu_pool_labels(pool, "gcp", cloud_manages_device_plugin=True)
+            nodes = capacity.ClassNodes(
+                itype=itype, accelerator=itype.accelerator,
+                driver_version=capacity.DRIVER_VERSIONS[self.settings.gpu_driver_version],
+                disk_gb=pool.disk_gb,
+                disk_type=gcp_catalog.BOOT_DISK_TYPES.get(pool.instance_type, gcp_catalog.DEFAULT_BOOT_DISK_TYPE),
+                zones=list(cat.zones_offering(pool.instance_type, self.region)),
+                # The spot label is per node pool; GKE labels its own spot nodes.
+                node_labels={k: v for k, v in labels.items() if k != conventions.SPOT_LABEL},
+                service_account=self.node_account.email,
+                boot_disk_kms_key=self.disks_key.id if self.disks_key is not None else None,
+            )
+            node_pool = self.gpu_pools[pool.name]
+            out[pool.name] = k8s.apiextensions.CustomResource(
+                f"{self.cluster_name}-{capacity.compute_class_name(pool.name)}",
+                **capacity.compute_class(pool, node_pool.name, nodes, self.project),
+                opts=pulumi.ResourceOptions(parent=self, provider=self.k8s_provider, depends_on=[node_pool]),
+            )
+        return out
 
     # --- handle ----------------------------------------------------------------------------
 
@@ -536,7 +578,19 @@ class GkeCluster(pulumi.ComponentResource):
             pools.append(GpuPoolFacts(
                 pool=pool, gpu_model=itype.gpu or "", gpus_per_node=itype.gpus,
                 node_labels=conventions.gpu_pool_labels(pool, "gcp", cloud_manages_device_plugin=True),
+                placement_labels=(
+                    {capacity.COMPUTE_CLASS_LABEL: capacity.compute_class_name(pool.name)}
+                    if capacity.uses_compute_class(self.config, pool) else {}
+                ),
+                provisioning_class=capacity.QUEUED_PROVISIONING_CLASS if capacity.is_flex_start(self.config, pool) else None,
             ))
+        # Taints GKE or a ComputeClass put on GPU nodes, which GPU workloads and node agents
+        # tolerate beside the GPU taint (capacity.py).
+        gpu_node_tolerations = []
+        if self.compute_classes:
+            gpu_node_tolerations.append(capacity.compute_class_toleration())
+        if any(capacity.is_flex_start(self.config, p) for p in self.config.gpu_pools):
+            gpu_node_tolerations.append(capacity.queued_toleration())
         # Persistent disks are encrypted at rest by Google; prod uses our own key on top.
         block_params: dict[str, pulumi.Input[str]] = {"type": "pd-balanced", "csi.storage.k8s.io/fstype": "ext4"}
         if self.disks_key is not None:
@@ -575,4 +629,5 @@ class GkeCluster(pulumi.ComponentResource):
             workload_identity_annotation="iam.gke.io/gcp-service-account",
             ready=list(self.platform_ready),
             extra_block_storage=extra_block,
+            gpu_node_tolerations=gpu_node_tolerations,
         )

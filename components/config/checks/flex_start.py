@@ -1,0 +1,46 @@
+"""gcp.flexStartPools (DWS flex-start with queued provisioning) and what a ComputeClass can
+reproduce of a GPU pool on GKE.
+
+GKE and cluster-toolkit (modules/compute/gke-node-pool/main.tf) require of a queued-provisioning,
+flex-start node pool: no reservation, no spot, a total minimum of 0 nodes (the pool starts
+nodes only for a ProvisioningRequest); Kueue creates those requests, so queueing must be on.
+A ComputeClass's auto-created fallback nodes take the machine type and GPUs of a priority
+(reference/crds/computeclass priorities[].gpu: type, count, driverVersion), with no GPU
+time-sharing or MIG partition: a pool with `sharing` keeps one tier there.
+"""
+
+from __future__ import annotations
+
+from ..model import StackConfig
+
+COMPUTE_CLASSES = "compute-classes"
+
+
+def flex_start_problems(cfg: StackConfig) -> list[str]:
+    if cfg.cloud != "gcp" or cfg.gcp is None:
+        return []
+    out: list[str] = []
+    names = [p.name for p in cfg.gpu_pools]
+    seen: set[str] = set()
+    for i, name in enumerate(cfg.gcp.flex_start_pools):
+        key = f"gcp.flexStartPools[{i}]"
+        if name not in names:
+            out.append(f"{key}: {name!r} is not a GPU pool of this stack; allowed: {', '.join(names) or 'none (no gpuPools)'}")
+        elif name in seen:
+            out.append(f"{key}: {name!r} is listed twice; allowed: each pool once")
+        seen.add(name)
+    if cfg.gcp.flex_start_pools and not cfg.platform.workloads.queueing.enabled:
+        out.append("gcp.flexStartPools: needs platform.workloads.queueing.enabled: true (Kueue asks GKE for a job's "
+                   "flex-start nodes through a ProvisioningRequest); allowed: enable queueing, or no flex-start pools")
+    for i, pool in enumerate(cfg.gpu_pools):
+        key = f"gpuPools[{i}]"
+        if pool.name in seen:
+            if pool.min_nodes != 0:
+                out.append(f"{key}.minNodes: {pool.min_nodes} on flex-start pool {pool.name!r}: queued provisioning "
+                           "starts nodes only for a job's request; allowed: 0")
+            if pool.spot:
+                out.append(f"{key}.spot: true on flex-start pool {pool.name!r}: flex-start VMs are not spot VMs; allowed: false")
+            if pool.capacity is not None:
+                out.append(f"{key}.capacity: set on flex-start pool {pool.name!r}: its nodes come from DWS flex-start "
+                           "only (no reservation, spot or on-demand tier); allowed: unset")
+    return out
