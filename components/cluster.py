@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import pulumi
 
 from .clouds import backend_for, stores_for
-from .config import StackConfig
+from .config import StackConfig, pool_provisioners
 from .dr import StoresArgs, effective_config, plan_for
 from .platform import Platform, PlatformArgs
 
@@ -28,6 +28,9 @@ class MlCluster(pulumi.ComponentResource):
         backend_cls = backend_for(config.cloud)
         self.backend = backend_cls(name, config, args.stack, pulumi.ResourceOptions(parent=self))
         self.handle = self.backend.handle
+        # Each GPU pool's provisioner, resolved from the config the same way on every cloud.
+        provisioners = pool_provisioners(config)
+        self.handle.gpu_pools = [replace(f, provisioner=provisioners[f.pool.name]) for f in self.handle.gpu_pools]
         # The model store, registry and backup bucket (replicated with DR), after the cluster
         # whose identities they bind.
         self.stores = stores_for(config.cloud)(

@@ -10,7 +10,7 @@ from typing import Any, Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .config import GpuPool
+from .config import CapacityTier, GpuPool
 from .conventions import system_pool_labels
 
 
@@ -71,6 +71,15 @@ class GpuPoolFacts:
     # flex-start with queued provisioning: `queued-provisioning.gke.io`); Kueue then admits a
     # job on this pool only once the cloud has provisioned all of its nodes. None: no check.
     provisioning_class: Optional[str] = None
+    # What starts the pool's nodes (components/config/capacity.py pool_provisioner):
+    # cluster-autoscaler, karpenter, compute-classes, node-auto-provisioning, or none (cloud
+    # existing). MlCluster sets it from the config for every backend.
+    provisioner: str = "cluster-autoscaler"
+
+    @property
+    def capacity(self) -> tuple[CapacityTier, ...]:
+        """The pool's capacity chain, in the order it is tried (reserved, spot, on-demand)."""
+        return self.pool.capacity_chain()
 
 
 @dataclass(frozen=True)

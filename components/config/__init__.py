@@ -31,6 +31,7 @@ from .model import (
     AwsSettings,
     AzureSettings,
     BackupStore,
+    CapacityTier,
     CpuPool,
     DisasterRecovery,
     ExistingSettings,
@@ -45,6 +46,7 @@ from .model import (
     Notebooks,
     Platform,
     Queueing,
+    Reservation,
     ServingNamespace,
     Sharing,
     StackConfig,
@@ -57,15 +59,16 @@ from .model import (
     duration_hours,
     to_snake,
 )
+from .capacity import chain_text, pool_provisioner, pool_provisioners
 from .read import load, load_from_pulumi, pulumi_config_values, raw_from_pulumi
 from .resolve import resolve_config
 
 __all__ = [
     "ALERT_RECEIVER_SECRETS", "DNS_LABEL_RE", "POOL_NAME_RE", "POOL_NAME_RULE", "PROJECT", "PROJECT_ROOT", "QUANTITY_RE",
-    "RESERVED_POOL_NAMES", "Alerts", "AwsIdentityProvider", "AwsSettings", "AzureSettings", "BackupStore", "ConfigError",
+    "RESERVED_POOL_NAMES", "Alerts", "AwsIdentityProvider", "AwsSettings", "AzureSettings", "BackupStore", "CapacityTier", "ConfigError",
     "CpuPool", "DisasterRecovery", "ExistingSettings", "GcpSettings", "GpuPool", "Mig", "ModelServing", "Monitoring",
-    "Network", "NotebookProfile", "NotebookSignIn", "Notebooks", "Platform", "Queueing", "ServingNamespace", "Sharing", "StackConfig",
-    "SystemPool", "TeamQueue", "TimeSlicing", "Training", "Workloads", "azure_tenant_problems", "config_warnings",
-    "default_cluster_name", "duration_hours", "kubeconfig_path", "load", "load_from_pulumi", "pulumi_config_values",
+    "Network", "NotebookProfile", "NotebookSignIn", "Notebooks", "Platform", "Queueing", "Reservation", "ServingNamespace", "Sharing", "StackConfig",
+    "SystemPool", "TeamQueue", "TimeSlicing", "Training", "Workloads", "azure_tenant_problems", "chain_text", "config_warnings",
+    "default_cluster_name", "duration_hours", "kubeconfig_path", "load", "load_from_pulumi", "pool_provisioner", "pool_provisioners", "pulumi_config_values",
     "raw_from_pulumi", "read_kubeconfig", "resolve_config", "semantic_problems", "to_snake",
 ]

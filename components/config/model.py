@@ -11,7 +11,8 @@ import ipaddress
 import re
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic.alias_generators import to_camel
 
 from .. import catalog
@@ -92,6 +93,56 @@ class Sharing(_Model):
 Arch = Literal["x86_64", "arm64"]
 
 
+class Reservation(_Model):
+    """Reserved capacity a pool consumes, by `id` or by `name` (one of them; docs/config.md#capacity lists each cloud's forms)."""
+
+    id: Optional[str] = None
+    """aws: a capacity reservation id (`cr-` and 17 hex digits; ODCRs and Capacity Blocks alike). azure: a capacity reservation group's resource id. Not on gcp."""
+    name: Optional[str] = None
+    """aws: the value of the reservations' `Name` tag. gcp: the reservation's name, or `projects/<project>/reservations/<name>` for a shared one. Not on azure."""
+    capacity_block: bool = False
+    """aws only: the reservation is an EC2 Capacity Block for ML (a fixed window; its nodes end with it). Not in a chain with `spot`."""
+
+
+class CapacityTier(_Model):
+    """One tier of a GPU pool's capacity chain. In the stack file: `spot`, `onDemand`, or `{reserved: {id: ...}}` / `{reserved: {name: ...}}`."""
+
+    reserved: Optional[Reservation] = None
+    """Reserved capacity (below): ODCRs and Capacity Blocks on aws, reservations on gcp, capacity reservation groups on azure."""
+    spot: bool = False
+    """The tier `spot`: spot / preemptible capacity (cheaper, can be reclaimed)."""
+    on_demand: bool = False
+    """The tier `onDemand`: on-demand capacity."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_word(cls, value: Any) -> Any:
+        if value in ("spot", "onDemand"):
+            return {value: True}
+        if not isinstance(value, dict):
+            raise PydanticCustomError("capacity_tier", "allowed: spot, onDemand, or {reserved: {id: ...}} / {reserved: {name: ...}}")
+        return value
+
+    @property
+    def kind(self) -> str:
+        """`reserved`, `spot` or `onDemand`; '' when the item names none or several (a config error)."""
+        kinds = [k for k, on in (("reserved", self.reserved is not None), ("spot", self.spot), ("onDemand", self.on_demand)) if on]
+        return kinds[0] if len(kinds) == 1 else ""
+
+    def spelled(self) -> str:
+        """The tier as a stack file spells it: `reserved cr-0a1b...`, `spot`, `onDemand` (for errors)."""
+        if self.reserved is not None:
+            return f"reserved {self.reserved.id or self.reserved.name or '?'}"
+        return "spot" if self.spot else "onDemand"
+
+    def label(self) -> str:
+        """How the preview and errors name the tier: `reserved cr-0a1b... (Capacity Block)`, `spot`, `on-demand`."""
+        if self.reserved is not None:
+            what = self.reserved.id or self.reserved.name or "?"
+            return f"reserved {what}" + (" (Capacity Block)" if self.reserved.capacity_block else "")
+        return "spot" if self.spot else "on-demand"
+
+
 class GpuPool(_Model):
     name: str
     """Pool name: 1-12 lowercase letters or digits, starting with a letter; becomes the `ml-clusters.io/pool` label."""
@@ -114,11 +165,21 @@ class GpuPool(_Model):
     max_nodes: int = Field(default=2, ge=0, le=1000)
     """Most nodes the autoscaler may start."""
     spot: bool = False
-    """Run on spot / preemptible capacity (cheaper, can be reclaimed)."""
+    """Run on spot / preemptible capacity (cheaper, can be reclaimed). Short for `capacity: [spot]`; not together with `capacity`."""
+    capacity: Optional[list[CapacityTier]] = None
+    """Where the pool's nodes come from, tried in order: reserved tiers first, then `spot`, then `onDemand`, e.g. `[{reserved: {id: cr-0123456789abcdef0}}, spot, onDemand]`. Unset: `[spot]` with `spot: true`, else `[onDemand]`. A reservation or more than one tier needs the cloud's node-provisioning autoscaler (`provisioner`; docs/config.md#capacity)."""
+    provisioner: Optional[Literal["auto", "cluster-autoscaler", "karpenter", "compute-classes", "node-auto-provisioning"]] = None
+    """This pool's provisioner, when it differs from the stack's `provisioner` (e.g. a `cluster-autoscaler` pool that keeps `minNodes` warm beside Karpenter pools)."""
     disk_gb: int = Field(default=200, ge=50, le=16384)
     """Node OS disk in GB; ML images are large. On Azure at most the VM's ephemeral disk."""
     sharing: Optional[Sharing] = None
     """GPU sharing for the pool's nodes: `timeSlicing` or `mig`."""
+
+    def capacity_chain(self) -> tuple[CapacityTier, ...]:
+        """The pool's capacity chain: `capacity`, or the one `spot` stands for."""
+        if self.capacity is not None:
+            return tuple(self.capacity)
+        return (CapacityTier.model_validate("spot" if self.spot else "onDemand"),)
 
 
 class CpuPool(_Model):
@@ -516,6 +577,8 @@ class StackConfig(_Model):
     """Kubernetes minor version, quoted in YAML."""
     system_pool: SystemPool = Field(default_factory=SystemPool)
     """The CPU pool for the platform's own workloads."""
+    provisioner: Literal["auto", "cluster-autoscaler", "karpenter", "compute-classes", "node-auto-provisioning"] = "auto"
+    """What starts the GPU pools' nodes: `cluster-autoscaler` (a node group per pool, every cloud), `karpenter` (aws), `compute-classes` (gcp), `node-auto-provisioning` (azure). `auto`: per pool, the cloud's node-provisioning autoscaler when its `capacity` names a reservation or more than one tier, else `cluster-autoscaler` (docs/config.md#capacity says why). A pool may override it (`gpuPools[].provisioner`); CPU and system pools stay node groups."""
     gpu_pools: list[GpuPool] = Field(default_factory=list)
     """GPU node pools, tainted `nvidia.com/gpu=present:NoSchedule` and labelled portably."""
     cpu_pools: list[CpuPool] = Field(default_factory=list)

@@ -32,6 +32,8 @@ ACCOUNT = "holds an AWS account id from AWS's documentation"
     ("arn:aws:iam::123456789012:role/platform-admins", ACCOUNT), ("arn:aws:iam::210987654321:role/x", ""),
     ("111122223333", ACCOUNT), ("210987654321", ""),
     ("00000000-0000-0000-0000-000000000000", "is the all-zero UUID"), ("6c3e1b2a-0000-4000-8000-000000000001", ""),
+    # The all-zero EC2 capacity reservation id a stack marks an unbought reservation with.
+    ("cr-00000000000000000", "is the all-zero capacity reservation id"), ("cr-00000000000000001", ""),
 ])
 def test_what_counts_as_a_placeholder(value, why):
     found = why_placeholder(value)

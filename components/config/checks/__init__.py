@@ -14,6 +14,7 @@ from ..model import GpuPool, StackConfig
 from ..resolve import resolve_config, resolved_region
 from .access import eks_group_warnings
 from .alerts import alert_problems
+from .capacity import capacity_problems
 from .cloud import cloud_problems, cloud_settings_problems, region_problems, tag_problems
 from .dr import dr_problems
 from .existing import existing_problems, kubeconfig_problems
@@ -35,6 +36,7 @@ def semantic_problems(cfg: StackConfig) -> list[str]:
     out += system_pool_problems(cfg)
     out += cpu_pools_problems(cfg, region)
     out += gpu_pools_problems(cfg.gpu_pools, cfg.cloud, region)
+    out += capacity_problems(cfg)
     out += cloud_settings_problems(cfg)
     out += kubeconfig_problems(cfg)
     out += alert_problems(cfg)

@@ -11,7 +11,9 @@ string in the stack is checked for the values the standards and the clouds' docs
   .example, .test, .invalid), in a URL, an e-mail address or a host name;
 - the AWS account ids AWS's own documentation uses (123456789012, 111122223333,
   444455556666, 777788889999) in an ARN or alone;
-- the all-zero UUID, where an Azure tenant, subscription or group id belongs.
+- the all-zero UUID, where an Azure tenant, subscription or group id belongs;
+- the all-zero EC2 capacity reservation id (`cr-00000000000000000`), where a pool's reserved
+  tier names an ODCR or Capacity Block the team has not bought yet.
 
 Outside prod each is a warning naming the key. In prod it is a config error, except in the
 offline preview, which shows the reference stacks (they carry such values on purpose) and says
@@ -31,6 +33,7 @@ RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
 RESERVED_TLDS = ("example", "test", "invalid")
 AWS_DOCUMENTATION_ACCOUNTS = ("123456789012", "111122223333", "444455556666", "777788889999")
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
+ZERO_CAPACITY_RESERVATION = "cr-" + "0" * 17
 
 _HOST_RE = re.compile(r"(?:://|@)([A-Za-z0-9.-]+)")
 _ACCOUNT_RE = re.compile(r"(?:^|:)([0-9]{12})(?::|$)")
@@ -71,6 +74,8 @@ def why_placeholder(value: str) -> str:
         return "holds an AWS account id from AWS's documentation, not one of yours"
     if value.lower() == ZERO_UUID:
         return "is the all-zero UUID, not a real tenant, subscription or object id"
+    if value == ZERO_CAPACITY_RESERVATION:
+        return "is the all-zero capacity reservation id, not a reservation of yours"
     return ""
 
 
@@ -91,6 +96,7 @@ def placeholder_lines(raw: dict[str, Any], secret_keys: set[str]) -> list[str]:
 # What to put instead, where the key says more than "a value of your own".
 ALLOWED_INSTEAD = {
     "network.apiAllowedCidrs": "your office, VPN or CI egress range, or nobody reaches the API",
+    "gpuPools.capacity.reserved.id": "the id of an ODCR or Capacity Block you hold (cr- and 17 hex digits), or drop the reserved tier",
 }
 
 
