@@ -26,7 +26,7 @@ name or projects/<p>/reservations/<n>; NodePoolQueuedProvisioningArgs: "nodes ob
 through the ProvisioningRequest API exclusively"; NodePoolNodeConfigArgs.flex_start);
 GKE docs reference/crds/computeclass (priorities: nodepools, machineType, gpu {type, count,
 driverVersion}, spot, reservations {affinity Specific, specific [{name, project}]}, storage
-{bootDiskKMSKey, bootDiskSize, bootDiskType}, location {zones}; nodePoolAutoCreation.enabled;
+{bootDiskKMSKey, bootDiskSize, bootDiskType}; priorityDefaults.location.zones; nodePoolAutoCreation.enabled;
 nodePoolConfig {serviceAccount, nodeLabels}; whenUnsatisfiable; activeMigration
 {optimizeRulePriority}); GoogleCloudPlatform/cluster-toolkit modules/compute/gke-node-pool/
 main.tf (queued provisioning: NO_RESERVATION, total min 0, no COMPACT placement; flex-start:
@@ -133,12 +133,14 @@ def node_pool_capacity(config: StackConfig, pool: GpuPool, project: str) -> Node
     # ANY takes capacity wherever it is free: what spot needs to get nodes at all, and the
     # zone a specific (zonal) reservation lives in.
     policy = "ANY" if first.spot or affinity is not None else "BALANCED"
+    # The node pool's spot label follows its own tier (the chain may start with spot without
+    # `spot: true`).
+    labels = {conventions.SPOT_LABEL: "true" if first.spot else "false"}
     if not uses_compute_class(config, pool):
-        return NodePoolCapacity(spot=first.spot, location_policy=policy, reservation_affinity=affinity)
-    name = compute_class_name(pool.name)
+        return NodePoolCapacity(spot=first.spot, location_policy=policy, reservation_affinity=affinity, labels=labels)
     return NodePoolCapacity(
         spot=first.spot, location_policy=policy, reservation_affinity=affinity,
-        labels={COMPUTE_CLASS_LABEL: name}, taints=(compute_class_taint(pool.name),),
+        labels={**labels, COMPUTE_CLASS_LABEL: compute_class_name(pool.name)}, taints=(compute_class_taint(pool.name),),
     )
 
 
@@ -161,7 +163,6 @@ def _tier_priority(tier: Any, nodes: ClassNodes, project: str) -> dict[str, Any]
     priority: dict[str, Any] = {
         "machineType": nodes.itype.name,
         "gpu": {"type": nodes.accelerator, "count": nodes.itype.gpus, "driverVersion": nodes.driver_version},
-        "location": {"zones": list(nodes.zones)},
         "storage": {"bootDiskSize": nodes.disk_gb, "bootDiskType": nodes.disk_type},
     }
     if nodes.boot_disk_kms_key is not None:
@@ -193,6 +194,8 @@ def compute_class(pool: GpuPool, node_pool_name: pulumi.Input[str], nodes: Class
         # Auto-created nodes: our node identity and the pool's portable labels, so the
         # pool's selectors, Kueue flavor and alerts find them as they find the pool's own.
         spec["nodePoolConfig"] = {"serviceAccount": nodes.service_account, "nodeLabels": dict(sorted(nodes.node_labels.items()))}
+        # The zones that offer the pool's accelerator, as for its own node pool.
+        spec["priorityDefaults"] = {"location": {"zones": list(nodes.zones)}}
     return {
         "api_version": COMPUTE_CLASS_API,
         "kind": "ComputeClass",

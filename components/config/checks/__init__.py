@@ -18,7 +18,7 @@ from .capacity import capacity_problems
 from .cloud import cloud_problems, cloud_settings_problems, region_problems, tag_problems
 from .dr import dr_problems
 from .existing import existing_problems, kubeconfig_problems
-from .flex_start import flex_start_problems
+from .gke_capacity import gke_capacity_problems
 from .namespaces import namespace_problems
 from .network import cidr_problems
 from .pools import cpu_pools_problems, gpu_pools_problems, system_pool_problems
@@ -44,7 +44,7 @@ def semantic_problems(cfg: StackConfig) -> list[str]:
     out += existing_problems(cfg)
     out += dr_problems(cfg, region)
     out += workloads_problems(cfg)
-    out += flex_start_problems(cfg)
+    out += gke_capacity_problems(cfg)
     out += tag_problems(cfg)
     return list(dict.fromkeys(out))
 

@@ -14,6 +14,8 @@ from typing import Any, Iterator
 
 import kubernetes_validate
 
+from tests.platform.workloads import capacity_crds
+
 KUBERNETES_VERSION = "1.35"
 
 # kubernetes-sigs/kueue config/components/crd/bases/kueue.x-k8s.io_{resourceflavors,
@@ -106,6 +108,14 @@ PREDICTOR_EXTENSION = {
 # PodSpec fields the predictor does not take.
 PREDICTOR_OMITS = {"ephemeralContainers", "workloadRef"}
 MODEL_EXTENSION = {"confidential", "modelFormat", "protocolVersion", "runtime", "runtimeVersion", "storage", "storageUri"}
+
+
+# The custom resources that obtain GPU capacity (GKE ComputeClass, Kueue's provisioning
+# admission check): their tables live in capacity_crds.py.
+SERVED.update(capacity_crds.SERVED)
+FIELDS.update(capacity_crds.FIELDS)
+FIELDS[(KUEUE, "ClusterQueue")].update(capacity_crds.CLUSTER_QUEUE_FIELDS)
+REQUIRED.update(capacity_crds.REQUIRED)
 
 
 def known(api_version: str, kind: str) -> bool:

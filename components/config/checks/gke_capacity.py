@@ -11,15 +11,23 @@ time-sharing or MIG partition: a pool with `sharing` keeps one tier there.
 
 from __future__ import annotations
 
+from ..capacity import pool_provisioner
 from ..model import StackConfig
 
 COMPUTE_CLASSES = "compute-classes"
 
 
-def flex_start_problems(cfg: StackConfig) -> list[str]:
+def gke_capacity_problems(cfg: StackConfig) -> list[str]:
     if cfg.cloud != "gcp" or cfg.gcp is None:
         return []
     out: list[str] = []
+    for i, pool in enumerate(cfg.gpu_pools):
+        chain = pool.capacity_chain()
+        if pool.sharing is not None and len(chain) > 1 and pool.name not in cfg.gcp.flex_start_pools \
+                and pool_provisioner(cfg, pool) == COMPUTE_CLASSES:
+            listed = ", ".join(t.spelled() for t in chain)
+            out.append(f"gpuPools[{i}].capacity: [{listed}] with sharing on compute-classes: the nodes GKE creates for "
+                       "the later tiers have no GPU time-sharing or MIG partition; allowed: one tier for a pool with sharing")
     names = [p.name for p in cfg.gpu_pools]
     seen: set[str] = set()
     for i, name in enumerate(cfg.gcp.flex_start_pools):
