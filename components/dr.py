@@ -127,12 +127,14 @@ def parity(cfg: StackConfig) -> str:
     """The parts of a stack a standby must carry as its primary declares them: GPU pools (as
     declared; the standby builds them at 0 nodes until failover), CPU pools, the platform
     layers and the team namespaces with their roles."""
-    def dump(models) -> list:
-        return sorted((m.model_dump(mode="json", by_alias=True, exclude_none=True) for m in models), key=lambda d: d["name"])
+    def dump(models, exclude: Optional[set[str]] = None) -> list:
+        return sorted((m.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=exclude) for m in models), key=lambda d: d["name"])
 
     platform = cfg.platform
     body = {
-        "gpuPools": dump(cfg.gpu_pools),
+        # Not where the nodes come from: a reservation (GCE reservation, capacity reservation
+        # group, ODCR) belongs to one region, so the standby names its own or none.
+        "gpuPools": dump(cfg.gpu_pools, exclude={"capacity", "provisioner"}),
         "cpuPools": dump(cfg.cpu_pools),
         "layers": {
             "sharedFileSystem": platform.shared_file_system,

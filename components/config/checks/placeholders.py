@@ -112,7 +112,9 @@ def placeholder_lines(raw: dict[str, Any], secret_keys: set[str]) -> list[str]:
 # What to put instead, where the key says more than "a value of your own".
 ALLOWED_INSTEAD = {
     "network.apiAllowedCidrs": "your office, VPN or CI egress range, or nobody reaches the API",
-    "gpuPools.capacity.reserved.id": "the id of an ODCR or Capacity Block you hold (cr- and 17 hex digits), or drop the reserved tier",
+    "gpuPools.capacity.reserved.id": ("the id of a reservation you hold (aws: an ODCR or Capacity Block, cr- and 17 hex digits; "
+                                      "azure: a capacity reservation group's resource id), or drop the reserved tier"),
+    "gpuPools.capacity.reserved.name": "the name of a GCE reservation you hold (or projects/<project>/reservations/<name>), or drop the reserved tier",
 }
 
 

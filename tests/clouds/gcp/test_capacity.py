@@ -260,3 +260,25 @@ def test_sharing_is_refused_only_where_fallback_nodes_would_lack_it():
     assert pool_provisioner(cfg, cfg.gpu_pools[0]) == "compute-classes"
     cfg = load({**base, "gpuPools": [{**shared, "sharing": None, "capacity": ["spot", "onDemand"]}]})
     assert pool_provisioner(cfg, cfg.gpu_pools[0]) == "compute-classes"
+
+
+def test_a_standby_need_not_copy_the_primarys_reservation():
+    # components/dr.py parity: a reservation belongs to one region, so the DR standby's pools
+    # must match the primary's in everything but where their nodes come from.
+    from components.dr import parity
+    base = {"cloud": "gcp", "region": "us-central1", "gcp": {"project": "ml-platform-dev"}, "network": {"privateApi": True}}
+    pool = {"name": "h100", "instanceType": "a3-highgpu-8g", "maxNodes": 2}
+    plain = load({**base, "gpuPools": [pool]})
+    reserved = load({**base, "gpuPools": [{**pool, "capacity": [{"reserved": {"name": "h100-res"}}, "onDemand"]}]})
+    bigger = load({**base, "gpuPools": [{**pool, "maxNodes": 4}]})
+    assert parity(plain) == parity(reserved)
+    assert parity(plain) != parity(bigger)
+
+
+def test_a_reservation_named_placeholder_is_a_placeholder_only_there():
+    # checks/placeholders.py: the program's marker for a GKE reservation not bought yet.
+    from components.config.checks.placeholders import placeholder_lines
+    lines = placeholder_lines({"gpuPools": [{"capacity": [{"reserved": {"name": "h100-placeholder"}}]}]}, set())
+    assert len(lines) == 1 and lines[0].startswith("gpuPools[0].capacity[0].reserved.name: 'h100-placeholder' marks a reservation nobody has bought yet")
+    assert placeholder_lines({"gpuPools": [{"capacity": [{"reserved": {"name": "h100-res"}}]}]}, set()) == []
+    assert placeholder_lines({"namespaces": [{"name": "team-placeholder"}]}, set()) == []
