@@ -133,14 +133,11 @@ def node_pool_capacity(config: StackConfig, pool: GpuPool, project: str) -> Node
     # ANY takes capacity wherever it is free: what spot needs to get nodes at all, and the
     # zone a specific (zonal) reservation lives in.
     policy = "ANY" if first.spot or affinity is not None else "BALANCED"
-    # The node pool's spot label follows its own tier (the chain may start with spot without
-    # `spot: true`).
-    labels = {conventions.SPOT_LABEL: "true" if first.spot else "false"}
     if not uses_compute_class(config, pool):
-        return NodePoolCapacity(spot=first.spot, location_policy=policy, reservation_affinity=affinity, labels=labels)
+        return NodePoolCapacity(spot=first.spot, location_policy=policy, reservation_affinity=affinity)
     return NodePoolCapacity(
         spot=first.spot, location_policy=policy, reservation_affinity=affinity,
-        labels={**labels, COMPUTE_CLASS_LABEL: compute_class_name(pool.name)}, taints=(compute_class_taint(pool.name),),
+        labels={COMPUTE_CLASS_LABEL: compute_class_name(pool.name)}, taints=(compute_class_taint(pool.name),),
     )
 
 
