@@ -248,7 +248,7 @@ def test_zonal_location_prefers_earliest_zone_on_a_tie():
 def test_every_pool_is_cos_shielded_on_the_metadata_server_and_auto_managed(staging, prod):
     pools = staging.by_type(NODE_POOL) + prod.by_type(NODE_POOL)
     assert len(pools) == 8
-    for r, p in zip(pools, map(inputs, pools)):
+    for r, p in ((r, inputs(r)) for r in pools):
         node = p["nodeConfig"]
         assert node["imageType"] == "COS_CONTAINERD"
         assert node["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
