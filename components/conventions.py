@@ -15,6 +15,13 @@ GPU_NODE_LABEL = f"{LABEL_PREFIX}/gpu"  # "true" on every GPU node; the platform
 SPOT_LABEL = f"{LABEL_PREFIX}/spot"  # "true" / "false"
 SYSTEM_POOL = "system"
 
+# Pods carrying this annotation ("true") keep their node out of a node-provisioning
+# autoscaler's voluntary disruption: consolidation and drift (Karpenter, aws/karpenter-provider-aws
+# v1.14.1 website/content/en/v1.14/concepts/disruption.md "Pod-Level Controls"; AKS node
+# auto-provisioning runs Karpenter too). The training runtimes put it on every training pod, so
+# an admitted job is never moved for cost or an AMI update. It is inert where nothing reads it.
+DO_NOT_DISRUPT_ANNOTATION = "karpenter.sh/do-not-disrupt"
+
 # Where NVIDIA's device plugin runs, a pool with sharing points its nodes at its own
 # plugin config with this label (the plugin reads it per node).
 DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"

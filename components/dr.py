@@ -125,16 +125,17 @@ def plan_for(cfg: StackConfig, stack: str) -> Optional[DrPlan]:
 
 def parity(cfg: StackConfig) -> str:
     """The parts of a stack a standby must carry as its primary declares them: GPU pools (as
-    declared; the standby builds them at 0 nodes until failover), CPU pools, the platform
-    layers and the team namespaces with their roles."""
+    declared but for where their capacity comes from; the standby builds them at 0 nodes until
+    failover), CPU pools, the platform layers and the team namespaces with their roles."""
     def dump(models, exclude: Optional[set[str]] = None) -> list:
-        return sorted((m.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=exclude) for m in models), key=lambda d: d["name"])
+        return sorted((m.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=exclude) for m in models),
+                      key=lambda d: d["name"])
 
     platform = cfg.platform
     body = {
-        # Not where the nodes come from: a reservation (GCE reservation, capacity reservation
-        # group, ODCR) belongs to one region, so the standby names its own or none.
-        "gpuPools": dump(cfg.gpu_pools, exclude={"capacity", "provisioner"}),
+        # Where a pool's nodes come from is the region's own: a reservation holds capacity in
+        # one region, so the standby states its own chain and provisioner.
+        "gpuPools": dump(cfg.gpu_pools, exclude={"capacity", "provisioner", "spot"}),
         "cpuPools": dump(cfg.cpu_pools),
         "layers": {
             "sharedFileSystem": platform.shared_file_system,

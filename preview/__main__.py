@@ -22,7 +22,7 @@ import yaml
 
 from components.config import ConfigError, load, raw_from_pulumi
 
-from . import choices, compare, engine, ready, report
+from . import capacity, choices, compare, engine, ready, report
 from . import dr as dr_report
 
 DEFAULT_STACK = "dev-aws"
@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.full:
             report.print_tree(console, plan)
         report.print_pools(console, pools)
+        capacity.print_capacity(console, capacity.capacity_rows(built))
+        capacity.print_quotas(console, capacity.quota_rows(built))
         report.print_cost(console, cost)
         report.print_time_to_ready(console, ttr)
         dr_report.print_dr(console, dr_info)
@@ -115,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(report.plan_json(plan, pools, violations, cost, ttr, dr=dr_info, choices=choices.choices_json(cfg.choices)), encoding="utf-8")
+        args.json.write_text(report.plan_json(plan, pools, violations, cost, ttr, dr=dr_info, choices=choices.choices_json(cfg.choices),
+                                              capacity=capacity.capacity_json(built)), encoding="utf-8")
     if args.manifests:
         objects, values_files = report.write_manifests(plan, args.manifests)
         console.print(f"wrote {report.plural(objects, 'manifest')} and {report.plural(values_files, 'Helm values file')} "

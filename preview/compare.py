@@ -23,7 +23,7 @@ from components import catalog
 from components.catalog import resolve
 from components.config import PROJECT, ConfigError, StackConfig, load, raw_from_pulumi
 
-from . import engine, ready, report
+from . import capacity, engine, ready, report
 from . import fold
 
 CLOUDS = ("aws", "gcp", "azure")
@@ -59,6 +59,10 @@ class CloudResult:
     not_priced: list[str] = field(default_factory=list)
     mandatory_policy_findings: int = 0
     time_to_ready_seconds: Optional[int] = None  # the preview's estimate (ready.estimate)
+    # GPU pool key -> its provisioner and capacity chain with prices per node-hour (preview/capacity.py).
+    capacity: dict[str, str] = field(default_factory=dict)
+    # Quotas a new account must raise first: "name (code) in region: N unit".
+    quota_increases: list[str] = field(default_factory=list)
 
     @property
     def usd_per_month_min(self) -> Optional[float]:
@@ -172,6 +176,8 @@ def values_for(values: dict[str, str], cloud: str) -> tuple[dict[str, str], list
             continue
         changed = False
         for i, pool in enumerate(pools):
+            if gpu and isinstance(pool, dict) and _drop_reservations(pool, cloud, i, notes):
+                changed = True
             if not isinstance(pool, dict) or not isinstance(pool.get("instanceType"), str) or pool["instanceType"] in target.instance_types:
                 continue
             itype = _source_type(source, pool["instanceType"])
@@ -189,6 +195,20 @@ def values_for(values: dict[str, str], cloud: str) -> tuple[dict[str, str], list
             out[_key("systemPool")] = engine.config_string(_as_need(system, itype, gpu=False))
             notes.append(f"systemPool: {system['instanceType']} is not a type of {cloud}; compared {_need_text(system, itype, False)}")
     return out, notes
+
+
+def _drop_reservations(pool: dict[str, Any], cloud: str, i: int, notes: list[str]) -> bool:
+    """A reservation belongs to one cloud: on another, the pool's chain is compared without
+    it (on-demand when nothing else is left), and the note says so."""
+    chain = pool.get("capacity")
+    if not isinstance(chain, list):
+        return False
+    kept = [t for t in chain if not (isinstance(t, dict) and "reserved" in t)]
+    if len(kept) == len(chain):
+        return False
+    pool["capacity"] = kept or ["onDemand"]
+    notes.append(f"gpuPools[{i}].capacity: a reservation is one cloud's; on {cloud} compared without it ({', '.join(map(str, pool['capacity']))})")
+    return True
 
 
 # --- evaluating and summing up ----------------------------------------------------------------
@@ -232,6 +252,13 @@ def evaluate_on(stack: str, values: dict[str, str], secret_keys: list[str], clou
     result.usd_per_hour_min, result.usd_per_hour_max = full.hourly_min, full.hourly_max
     result.not_priced = list(full.not_priced)
     result.time_to_ready_seconds = ready.estimate(plan, [p.name for p in cfg.gpu_pools]).seconds
+    tiers = capacity.capacity_rows(cfg)
+    for i, pool in enumerate(cfg.gpu_pools):
+        own = [t for t in tiers if t.pool == pool.name]
+        chain = " -> ".join(f"{t.tier} {t.price_text()}" for t in own)
+        result.capacity[f"gpuPools[{i}]"] = f"{own[0].provisioner}: {chain}" if own else "-"
+    result.quota_increases = [f"{q.quota} ({q.code}) {q.region or 'all regions'}: {q.needed} {q.unit}"
+                              for q in capacity.quota_rows(cfg) if q.increase]
     if policies:
         violations = report.evaluate_policies(plan, cfg.environment)
         result.mandatory_policy_findings = sum(1 for v in violations if v.level == "mandatory")
@@ -275,6 +302,10 @@ def print_table(con: Console, stack: str, results: list[CloudResult]) -> None:
             else:
                 cells.append(f"{pool.instance_type} {pool.min_nodes}-{pool.max_nodes}")
         row(f"{key} {name}", cells)
+    for key, name in keys:
+        if key.startswith("gpuPools"):
+            row(f"{key} {name} capacity (USD/h per node)", [r.capacity.get(key, "-") for r in results])
+    row("quota increases before up", ["; ".join(r.quota_increases) or "none" if r.available else "-" for r in results])
     row("GPUs at min-max", [f"{r.gpus_min}-{r.gpus_max}" if r.available else "-" for r in results])
     row("USD/h at min", [_usd(r.usd_per_hour_min) for r in results])
     row("USD/h at max", [_usd(r.usd_per_hour_max) for r in results])

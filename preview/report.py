@@ -189,7 +189,7 @@ def print_policy(con: Console, violations: list) -> None:
 
 def plan_json(
     plan: Plan, costs: list[PoolCost], violations: Iterable, cost: StackCost | None = None, ttr: TimeToReady | None = None,
-    dr: dict[str, Any] | None = None, choices: Iterable[dict] = (),
+    dr: dict[str, Any] | None = None, choices: Iterable[dict] = (), capacity: dict[str, Any] | None = None,
 ) -> str:
     urns = {r.urn for r in plan.resources}
     doc = {
@@ -218,6 +218,9 @@ def plan_json(
         # What the catalog chose while the stack loaded (a place's region, pools by need).
         "choices": list(choices),
     }
+    if capacity is not None:
+        # Each pool's capacity chain with prices, and the quotas it needs (preview/capacity.py).
+        doc["capacity"] = capacity
     if cost is not None:
         doc["cost"] = cost.to_json()
     if ttr is not None:

@@ -46,7 +46,7 @@ PROVISIONERS: dict[tuple[str, str], Provisioner] = {
         # by default, charts/karpenter/values.yaml settings.featureGates.reservedCapacity) with
         # EC2NodeClass capacityReservationSelectorTerms, which select ODCRs and Capacity Blocks
         # (pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml).
-        Provisioner("karpenter", "aws", reserved=True, fallback=True, capacity_block=True, available=False,
+        Provisioner("karpenter", "aws", reserved=True, fallback=True, capacity_block=True,
                     summary="one Karpenter NodePool and EC2NodeClass per pool"),
         # A GKE node pool consumes one specific reservation (node_config.reservation_affinity
         # SPECIFIC_RESERVATION, pulumi-gcp 10.2.0 NodePoolNodeConfigReservationAffinityArgs).

@@ -227,6 +227,14 @@ CHARTS: dict[str, Chart] = {
     "kserve-resources": Chart("kserve-resources", "v0.20.0", "oci://ghcr.io/kserve/charts"),
     "kserve-runtime-configs": Chart("kserve-runtime-configs", "v0.20.0", "oci://ghcr.io/kserve/charts"),
     "jupyterhub": Chart("jupyterhub", "4.4.0", "https://hub.jupyter.org/helm-chart/"),
+    # --- EKS capacity (components/clouds/aws/capacity.py). Karpenter 1.14.1: its CRDs from their
+    # own chart (Helm installs a chart's crds/ once and never upgrades them), then the controller,
+    # image public.ecr.aws/karpenter/controller:1.14.1 by the digest the chart pins
+    # (aws/karpenter-provider-aws charts/karpenter/values.yaml at the v1.14.1 release commit
+    # 1d927085). Kubernetes 1.34 needs Karpenter >= 1.6, 1.35 >= 1.9
+    # (website/content/en/v1.14/upgrading/compatibility.md).
+    "karpenter-crd": Chart("karpenter-crd", "1.14.1", "oci://public.ecr.aws/karpenter"),
+    "karpenter": Chart("karpenter", "1.14.1", "oci://public.ecr.aws/karpenter"),
 }
 
 # EKS managed add-ons. None means "resolved per cluster version at preview/up": the EKS

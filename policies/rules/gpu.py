@@ -1,7 +1,8 @@
 """GPU node pools on any cloud: taint, scale to zero, spot, allowed types, GPU budget.
 
 A GPU pool is recognised per cloud: an EKS node group with an NVIDIA/GPU AMI type, a GPU
-instance type or the project's `ml-clusters.io/gpu: "true"` label; a GKE node pool with
+instance type or the project's `ml-clusters.io/gpu: "true"` label; a Karpenter NodePool with
+that label, the GPU taint or GPU instance types in its requirements; a GKE node pool with
 guest accelerators or a GPU machine type; an AKS pool (standalone or inline) with a GPU
 VM size. Which types carry how many GPUs comes from `catalog_data`, the generated snapshot
 of components/catalog (the pack cannot import the catalog under the Pulumi CLI).
@@ -25,10 +26,13 @@ from .types import (
     GPU_TAINT_EFFECT,
     GPU_TAINT_KEY,
     GPU_TAINT_VALUE,
+    KARPENTER_NODE_POOL,
 )
 
 DOMAIN = "gpu"
-POOL_TYPES = (EKS_NODE_GROUP, GKE_NODE_POOL, AKS_AGENT_POOL, AKS_CLUSTER)
+POOL_TYPES = (EKS_NODE_GROUP, KARPENTER_NODE_POOL, GKE_NODE_POOL, AKS_AGENT_POOL, AKS_CLUSTER)
+INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
+CAPACITY_TYPE_LABEL = "karpenter.sh/capacity-type"
 AZURE_GPU_SIZE = re.compile(r"^Standard_N[CDGV]", re.IGNORECASE)
 _EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
 ALL_GPU_TYPES = sorted({name for types in GPU_INSTANCE_TYPES.values() for name in types})
@@ -37,16 +41,19 @@ _TAINT_FIX = {
     "aws": f'Add taints [{{key: "{GPU_TAINT_KEY}", value: "{GPU_TAINT_VALUE}", effect: "NO_SCHEDULE"}}] to the node group.',
     "gcp": f'Remove the conflicting {GPU_TAINT_KEY} taint from nodeConfig.taints (GKE adds {GPU_TAINT} to GPU pools itself).',
     "azure": f'Add "{GPU_TAINT}" to the pool\'s nodeTaints.',
+    "karpenter": f'Add {{key: "{GPU_TAINT_KEY}", value: "{GPU_TAINT_VALUE}", effect: "NoSchedule"}} to spec.template.spec.taints.',
 }
 _SCALE_FIX = {
     "aws": "Set scalingConfig.minSize 0 (stack key gpuPools[].minNodes); Cluster Autoscaler scales the group up on demand.",
     "gcp": "Set autoscaling.minNodeCount (or totalMinNodeCount) 0 (stack key gpuPools[].minNodes).",
     "azure": "Set enableAutoScaling true and minCount 0 on the user pool (stack key gpuPools[].minNodes).",
+    "karpenter": "Leave spec.replicas unset: Karpenter then starts nodes only for pending pods.",
 }
 _SPOT_FIX = {
     "aws": 'Set capacityType "ON_DEMAND" (stack key gpuPools[].spot: false).',
     "gcp": "Set nodeConfig.spot and nodeConfig.preemptible false (stack key gpuPools[].spot: false).",
     "azure": 'Set scaleSetPriority "Regular" (stack key gpuPools[].spot: false).',
+    "karpenter": "Drop spot from karpenter.sh/capacity-type (stack key gpuPools[].capacity: no spot tier).",
 }
 
 
@@ -65,7 +72,16 @@ class GpuPool:
     props: Mapping[str, Any]  # the pool's own inputs (an inline AKS profile or the resource's)
     where: str  # how messages name the pool
 
+    def _requirement(self, key: str) -> Optional[list[str]]:
+        """Karpenter: the values an `In` requirement on `key` allows (None: no such requirement)."""
+        for req in items(self.props, "spec.template.spec.requirements"):
+            if get(req, "key") == key and get(req, "operator") == "In":
+                return [str(v) for v in items(req, "values")]
+        return None
+
     def instance_types(self) -> list[str]:
+        if self.cloud == "karpenter":
+            return self._requirement(INSTANCE_TYPE_LABEL) or []
         if self.cloud == "aws":
             return [str(t) for t in items(self.props, "instanceTypes")]
         key = "nodeConfig.machineType" if self.cloud == "gcp" else "vmSize"
@@ -77,7 +93,8 @@ class GpuPool:
             accelerators = items(self.props, "nodeConfig.guestAccelerators")
             if accelerators:
                 return sum(_count(get(a, "count", 1)) or 0 for a in accelerators)
-        known = [extra.get(t) or GPU_INSTANCE_TYPES.get(self.cloud, {}).get(t, (None,))[0] for t in self.instance_types()]
+        catalog_cloud = "aws" if self.cloud == "karpenter" else self.cloud
+        known = [extra.get(t) or GPU_INSTANCE_TYPES.get(catalog_cloud, {}).get(t, (None,))[0] for t in self.instance_types()]
         counts = [k for k in known if k]
         # A node group listing several types can land on the largest one.
         return max(counts) if counts and len(counts) == len(known) else None
@@ -91,7 +108,7 @@ class GpuPool:
                 if match:
                     out.append((match.group(1), match.group(2), match.group(3)))
             return out
-        path = "taints" if self.cloud == "aws" else "nodeConfig.taints"
+        path = {"aws": "taints", "karpenter": "spec.template.spec.taints"}.get(self.cloud, "nodeConfig.taints")
         return [
             (str(get(t, "key")), get(t, "value"), _EFFECTS.get(str(get(t, "effect")), str(get(t, "effect"))))
             for t in items(self.props, path)
@@ -101,6 +118,9 @@ class GpuPool:
         return max(1, len(items(self.props, "nodeLocations")))
 
     def min_nodes(self) -> Optional[int]:
+        if self.cloud == "karpenter":
+            # Karpenter keeps no minimum; a static pool (spec.replicas) keeps that many.
+            return _count(get(self.props, "spec.replicas", 0))
         if self.cloud == "aws":
             return _count(get(self.props, "scalingConfig.minSize"))
         if self.cloud == "gcp":
@@ -116,6 +136,8 @@ class GpuPool:
         return _count(get(self.props, "count", 1))
 
     def max_nodes(self) -> Optional[int]:
+        if self.cloud == "karpenter":
+            return _count(get(self.props, "spec.limits.nodes"))
         if self.cloud == "aws":
             return _count(get(self.props, "scalingConfig.maxSize"))
         if self.cloud == "gcp":
@@ -135,6 +157,8 @@ class GpuPool:
         return None if per_zone is None else per_zone * self._zones()
 
     def autoscaled(self) -> bool:
+        if self.cloud == "karpenter":
+            return get(self.props, "spec.replicas") is None
         if self.cloud == "aws":
             return True  # the node group's min/max bound the Cluster Autoscaler
         if self.cloud == "gcp":
@@ -142,6 +166,8 @@ class GpuPool:
         return flag(get(self.props, "enableAutoScaling")) is True
 
     def spot(self) -> bool:
+        if self.cloud == "karpenter":
+            return "spot" in (self._requirement(CAPACITY_TYPE_LABEL) or [])
         if self.cloud == "aws":
             return get(self.props, "capacityType") == "SPOT"
         if self.cloud == "gcp":
@@ -168,6 +194,15 @@ def gpu_pools(r: Resource, extra: Optional[Mapping[str, int]] = None) -> list[Gp
     extra = extra or {}
     if r.type == EKS_NODE_GROUP:
         return [GpuPool(r, "aws", r.props, f"node group {r.name}")] if _is_gpu_eks(r.props, extra) else []
+    if r.type == KARPENTER_NODE_POOL:
+        template = get(r.props, "spec.template") or {}
+        gpu_types = GPU_INSTANCE_TYPES["aws"]
+        pool = GpuPool(r, "karpenter", r.props, f"NodePool {get(r.props, 'metadata.name', r.name)}")
+        if (get(template, ["metadata", "labels", GPU_NODE_LABEL]) == "true"
+                or any(key == GPU_TAINT_KEY for key, _, _ in pool.taints())
+                or any(t in gpu_types or t in extra for t in pool.instance_types())):
+            return [pool]
+        return []
     if r.type == GKE_NODE_POOL:
         accelerators = [a for a in items(r.props, "nodeConfig.guestAccelerators") if (_count(get(a, "count", 1)) or 0) > 0]
         machine = str(get(r.props, "nodeConfig.machineType", ""))
@@ -347,3 +382,31 @@ def gpu_max_gpus_per_stack(resources: Sequence[Resource], ctx: Context):
     if total > budget:
         biggest = ", ".join(text for _, text in sorted(parts, key=lambda p: (-p[0], p[1])))
         yield Finding(f"the GPU pools can scale to {total} GPUs, over this environment's budget of {budget} ({biggest}).")
+
+
+@resource_rule(
+    id="gpu-nodepool-keeps-running-jobs",
+    title="Karpenter GPU pools never move running jobs",
+    domain=DOMAIN,
+    types=(KARPENTER_NODE_POOL,),
+    description=(
+        "A Karpenter GPU NodePool consolidates only empty nodes (consolidationPolicy WhenEmpty), never expires its nodes "
+        "(expireAfter Never: expiration is forceful and ignores karpenter.sh/do-not-disrupt), and limits voluntary "
+        "disruption with a budget (Karpenter 1.14 concepts/disruption.md)."
+    ),
+    severity="high",
+    level="mandatory",
+    environments=("prod",),
+    fix="Set spec.disruption.consolidationPolicy WhenEmpty, spec.disruption.budgets (e.g. [{nodes: \"1\"}]) and "
+        "spec.template.spec.expireAfter Never (components/clouds/aws/capacity.py does).",
+)
+def gpu_nodepool_keeps_running_jobs(r: Resource, ctx: Context):
+    for pool in gpu_pools(r):
+        policy = get(pool.props, "spec.disruption.consolidationPolicy")
+        if policy != "WhenEmpty":
+            yield f"{pool.where}: consolidationPolicy is {policy or 'unset (WhenEmptyOrUnderutilized)'}, so Karpenter may evict a running training job to pack nodes."
+        expire = get(pool.props, "spec.template.spec.expireAfter")
+        if expire != "Never":
+            yield f"{pool.where}: expireAfter is {expire or 'unset (720h)'}; expiry drains the node even under a running job."
+        if not items(pool.props, "spec.disruption.budgets"):
+            yield f"{pool.where}: no disruption budget, so Karpenter's default (10% of nodes) may disrupt several GPU nodes at once."

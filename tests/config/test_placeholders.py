@@ -91,4 +91,5 @@ def test_the_preview_of_the_reference_prod_stack_names_every_placeholder(capsys)
     assert main(["prod-aws", "--quiet"]) == 0
     warned = [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning: ")]
     keys = sorted(line.split()[1].rstrip(":") for line in warned if line.endswith("a real deployment of this prod stack refuses it"))
-    assert keys == ["aws.adminPrincipalArns[0]", "aws.identityProvider.issuerUrl", "network.apiAllowedCidrs[0]", "network.apiAllowedCidrs[1]"]
+    assert keys == ["aws.adminPrincipalArns[0]", "aws.identityProvider.issuerUrl", "gpuPools[0].capacity[0].reserved.id",
+                    "network.apiAllowedCidrs[0]", "network.apiAllowedCidrs[1]"]

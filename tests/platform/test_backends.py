@@ -145,6 +145,9 @@ def test_gpu_pools_carry_the_portable_labels(stack):
         labels = i.get("labels") or i.get("nodeLabels") or i.get("nodeConfig", {}).get("labels") or {}
         if labels.get(conventions.GPU_NODE_LABEL) == "true":
             labelled.append(labels)
+    # A pool Karpenter provisions (EKS) carries them in its NodePool's node template.
+    for r in plan.by_type("kubernetes:karpenter.sh/v1:NodePool"):
+        labelled.append(inputs(r)["spec"]["template"]["metadata"]["labels"])
     # Every GPU pool of the stack file (staging-gcp has three, the others two).
     assert len(labelled) == len(stack_config_pools(CLOUD_STACKS[cloud]))
     for labels in labelled:

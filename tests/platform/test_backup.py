@@ -53,11 +53,14 @@ def velero(plan):
 
 
 def gpu_min_sizes(plan):
-    return {
+    sizes = {
         r.name.rsplit("-", 1)[-1]: inputs(r)["scalingConfig"]["minSize"]
         # GPU node groups only: EKS stacks also have CPU pools now (ml-clusters.io/gpu: "false").
         for r in plan.by_type("aws:eks/nodeGroup:NodeGroup") if inputs(r)["labels"].get("ml-clusters.io/gpu") == "true"
     }
+    # A Karpenter pool (prod-aws's h100) keeps no minimum: 0.
+    sizes.update({inputs(r)["metadata"]["name"]: 0 for r in plan.by_type("kubernetes:karpenter.sh/v1:NodePool")})
+    return sizes
 
 
 def test_idle_standby_keeps_gpu_pools_at_zero(idle, primary):

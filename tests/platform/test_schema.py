@@ -15,6 +15,7 @@ from preview.report import kubernetes_objects
 from tests.conftest import inputs, plan_for, plan_for_stack
 from tests.platform import harness
 from tests.platform.harness import KUBECONFIG, existing_config
+from tests.clouds.aws import karpenter_crds
 from tests.platform.workloads import crds
 
 # Kinds of CustomResourceDefinitions the platform uses, with the fields their spec must have.
@@ -43,6 +44,11 @@ def check(resource: engine.PlannedResource, version: str) -> None:
         assert set(obj) == {"apiVersion", "kind", "metadata", "spec"}, resource.name
         assert obj["metadata"]["name"] and obj["metadata"]["namespace"], resource.name
         assert CUSTOM_KINDS[key] <= set(obj["spec"]), resource.name
+        return
+    if karpenter_crds.known(*key):
+        # Karpenter's NodePool and EC2NodeClass (EKS): against the pinned CRDs' fields.
+        problems = karpenter_crds.errors(obj)
+        assert not problems, f"{obj['kind']} {obj['metadata'].get('name')}: {problems}"
         return
     if crds.known(*key):
         # The workload layer's kinds: strict against their CRD's schema at the pinned version.

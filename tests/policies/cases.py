@@ -44,6 +44,38 @@ EKS_GPU_NODE_GROUP = {
     "labels": {"ml-clusters.io/gpu": "true", "ml-clusters.io/pool": "h100"},
     "launchTemplate": {"id": "lt-0123456789", "version": "1"},
 }
+# A Karpenter GPU NodePool as components/clouds/aws/capacity.py writes it (karpenter.sh/v1).
+KARPENTER_GPU_NODE_POOL = {
+    "apiVersion": "karpenter.sh/v1",
+    "kind": "NodePool",
+    "metadata": {"name": "h100"},
+    "spec": {
+        "template": {
+            "metadata": {"labels": {"ml-clusters.io/gpu": "true", "ml-clusters.io/pool": "h100"}},
+            "spec": {
+                "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "h100"},
+                "requirements": [
+                    {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": ["p5.48xlarge"]},
+                    {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["reserved", "on-demand"]},
+                ],
+                "taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}],
+                "expireAfter": "Never",
+            },
+        },
+        "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "10m", "budgets": [{"nodes": "1"}]},
+        "limits": {"nodes": "4", "nvidia.com/gpu": "32"},
+    },
+}
+# A CPU NodePool: no GPU label, taint or GPU type, so no GPU rule applies to it.
+KARPENTER_CPU_NODE_POOL = {
+    "apiVersion": "karpenter.sh/v1",
+    "kind": "NodePool",
+    "metadata": {"name": "cpu"},
+    "spec": {"template": {"spec": {
+        "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "cpu"},
+        "requirements": [{"key": "node.kubernetes.io/instance-type", "operator": "In", "values": ["m7i.xlarge"]}],
+    }}},
+}
 EKS_SYSTEM_NODE_GROUP = {
     "clusterName": "ml-prod",
     "amiType": "AL2023_x86_64_STANDARD",
@@ -614,14 +646,18 @@ CASES: list[Case] = [
             one(t.AKS_AGENT_POOL, patch(AKS_GPU_POOL, {"nodeTaints": ["nvidia.com/gpu=true:NoSchedule"]})),
             one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"nodeConfig.taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "PREFER_NO_SCHEDULE"}]})),
             one(t.AKS_CLUSTER, patch(AKS_CLUSTER, {"agentPoolProfiles": [AKS_SYSTEM_PROFILE, patch(AKS_GPU_POOL, {"name": "l4", "nodeTaints": DELETE})]})),
+            one(t.KARPENTER_NODE_POOL, patch(KARPENTER_GPU_NODE_POOL, {"spec.template.spec.taints": []})),
         ],
         good=[
             one(t.EKS_NODE_GROUP, EKS_GPU_NODE_GROUP),
             one(t.AKS_AGENT_POOL, AKS_GPU_POOL),
             one(t.GKE_NODE_POOL, GKE_GPU_POOL),  # GKE adds the taint itself
             one(t.EKS_NODE_GROUP, EKS_SYSTEM_NODE_GROUP),  # not a GPU pool
+            one(t.KARPENTER_NODE_POOL, KARPENTER_GPU_NODE_POOL),
+            one(t.KARPENTER_NODE_POOL, KARPENTER_CPU_NODE_POOL),  # not a GPU pool
         ],
-        expect=["no nvidia.com/gpu=present:NoSchedule", "nvidia.com/gpu=true:NoSchedule", "PreferNoSchedule", "agentPoolProfiles[1] (l4)"],
+        expect=["no nvidia.com/gpu=present:NoSchedule", "nvidia.com/gpu=true:NoSchedule", "PreferNoSchedule", "agentPoolProfiles[1] (l4)",
+                "NodePool h100"],
     ),
     Case(
         "gpu-pool-scale-to-zero",
@@ -641,9 +677,11 @@ CASES: list[Case] = [
             one(t.EKS_NODE_GROUP, patch(EKS_GPU_NODE_GROUP, {"capacityType": "SPOT"})),
             one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"nodeConfig.spot": True})),
             one(t.AKS_AGENT_POOL, patch(AKS_GPU_POOL, {"scaleSetPriority": "Spot", "spotMaxPrice": -1})),
+            one(t.KARPENTER_NODE_POOL, patch(KARPENTER_GPU_NODE_POOL, {"spec.template.spec.requirements.1.values": ["reserved", "spot", "on-demand"]})),
         ],
-        good=[one(t.EKS_NODE_GROUP, EKS_GPU_NODE_GROUP), one(t.EKS_NODE_GROUP, patch(EKS_SYSTEM_NODE_GROUP, {"capacityType": "SPOT"}))],
-        expect=["prod does not allow"] * 3,
+        good=[one(t.EKS_NODE_GROUP, EKS_GPU_NODE_GROUP), one(t.EKS_NODE_GROUP, patch(EKS_SYSTEM_NODE_GROUP, {"capacityType": "SPOT"})),
+              one(t.KARPENTER_NODE_POOL, KARPENTER_GPU_NODE_POOL)],
+        expect=["prod does not allow"] * 4,
     ),
     Case(
         "gpu-instance-type-allowlist",
@@ -662,6 +700,19 @@ CASES: list[Case] = [
         ],
         good=[[res(t.EKS_NODE_GROUP, EKS_GPU_NODE_GROUP, "h100"), res(t.GKE_NODE_POOL, GKE_GPU_POOL, "l4"), res(t.AKS_AGENT_POOL, AKS_GPU_POOL, "nd")]],
         expect=["can scale to 264 GPUs, over this environment's budget of 256 (node group h100: 31 x 8, agent pool h100: 2 x 8)", "cannot count the GPUs of instance type g7.48xlarge"],
+    ),
+    Case(
+        "gpu-nodepool-keeps-running-jobs",
+        bad=[
+            one(t.KARPENTER_NODE_POOL, patch(KARPENTER_GPU_NODE_POOL, {"spec.disruption.consolidationPolicy": "WhenEmptyOrUnderutilized"})),
+            one(t.KARPENTER_NODE_POOL, patch(KARPENTER_GPU_NODE_POOL, {"spec.template.spec.expireAfter": "720h"})),
+            one(t.KARPENTER_NODE_POOL, patch(KARPENTER_GPU_NODE_POOL, {"spec.template.spec.expireAfter": DELETE})),
+            one(t.KARPENTER_NODE_POOL, patch(KARPENTER_GPU_NODE_POOL, {"spec.disruption.budgets": DELETE})),
+            one(t.KARPENTER_NODE_POOL, patch(KARPENTER_GPU_NODE_POOL, {"spec.disruption": DELETE})),
+        ],
+        good=[one(t.KARPENTER_NODE_POOL, KARPENTER_GPU_NODE_POOL), one(t.KARPENTER_NODE_POOL, KARPENTER_CPU_NODE_POOL)],
+        expect=["consolidationPolicy is WhenEmptyOrUnderutilized", "expireAfter is 720h", "expireAfter is unset (720h)",
+                "no disruption budget", "consolidationPolicy is unset (WhenEmptyOrUnderutilized)"],
     ),
     # Kubernetes
     Case(

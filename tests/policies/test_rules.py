@@ -76,6 +76,13 @@ def test_spot_gpu_pools_are_allowed_in_dev():
         assert not [v for v in offline.evaluate(scenario, "dev") if v.policy == "gpu-spot-allowed"]
 
 
+def test_karpenter_gpu_disruption_rule_applies_only_in_prod():
+    case = BY_RULE["gpu-nodepool-keeps-running-jobs"]
+    for env in ("dev", "staging"):
+        for scenario in case.bad:
+            assert not [v for v in offline.evaluate(scenario, env) if v.policy == case.rule]
+
+
 def test_gke_secrets_encryption_and_protection_apply_only_in_prod():
     for rule_id in ("gke-secrets-encryption", "prod-protect-stateful-resources", "prod-cloud-deletion-protection"):
         case = BY_RULE[rule_id]

@@ -120,6 +120,8 @@ def test_compare_says_what_is_not_available_where_and_what_it_substituted(capsys
         "aws: block left out",
         "gcp.project: none set, 'ml-compare-placeholder' used",
         "region: us-east-1 is not a region of gcp; compared at its place us-east",
+        # prod-aws's h100 pool takes an EC2 capacity reservation first; it exists only on aws.
+        "gpuPools[0].capacity: a reservation is one cloud's; on gcp compared without it (onDemand)",
         "gpuPools[0]: p5.48xlarge is not a type of gcp; compared as 8 x h100",
         "gpuPools[1]: g6.2xlarge is not a type of gcp; compared as 1 x l4",
         # prod-aws's CPU pool (cpuPools, built on EKS by the AWS backend).

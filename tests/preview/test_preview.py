@@ -32,7 +32,7 @@ def test_every_stack_previews_cleanly(stack, capsys, tmp_path):
     assert out.rstrip().endswith(f"stack {stack} is valid")
     plan = json.loads((tmp_path / "plan.json").read_text())
     assert plan["stack"] == stack and plan["project"] == "ml-clusters"
-    assert set(plan) == {"stack", "project", "resources", "outputs", "gpu_pools", "policy", "dr", "cost", "timeToReady", "choices"}
+    assert set(plan) == {"stack", "project", "resources", "outputs", "gpu_pools", "policy", "dr", "cost", "timeToReady", "choices", "capacity"}
     assert not [v for v in plan["policy"]["violations"] if v["level"] == "mandatory"]
     assert "[secret]" in json.dumps(plan["outputs"]["kubeconfig"])
     urns = {r["urn"] for r in plan["resources"]}
@@ -50,7 +50,8 @@ def test_aws_stacks_show_tree_pools_and_outputs(capsys):
     assert code == 0, out
     assert "mlclusters:index:MlCluster  ml-prod-aws" in out
     assert "mlclusters:clouds:EksCluster  ml-prod-aws" in out
-    assert "aws:eks/nodeGroup:NodeGroup  ml-prod-aws-h100" in out
+    assert "aws:eks/nodeGroup:NodeGroup  ml-prod-aws-l4infer" in out
+    assert "kubernetes:karpenter.sh/v1:NodePool  ml-prod-aws-h100-nodepool" in out  # h100 is Karpenter's
     # GPU pool table: on-demand H100 pool 0-4 at $55.04/h per node; L4 pool 1-6 at $0.9776/h.
     assert "p5.48xlarge" in out and "NVIDIA H100 80GB" in out and "0-4" in out and "$220.16" in out
     assert "g6.2xlarge" in out and "1-6" in out and "$0.98" in out and "$5.87" in out

@@ -1,5 +1,6 @@
 """EKS backend: VPC, identity, encryption, the cluster, a tainted system node group, one
-managed node group per CPU and GPU pool, with the add-ons the platform needs. Returns a
+managed node group per CPU and GPU pool (a GPU pool on Karpenter gets a NodePool instead,
+capacity.py), with the add-ons the platform needs. Returns a
 ClusterHandle whose `ready` list is what the platform waits for: the system pool, the
 add-ons it runs on and the access grants, never the GPU or CPU worker pools."""
 
@@ -16,9 +17,11 @@ import pulumi_kubernetes as k8s
 
 from ... import catalog, conventions
 from ...conventions import gpu_resources
-from ...config import CpuPool, GpuPool, StackConfig
+from ...config import CpuPool, GpuPool, StackConfig, pool_provisioner
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
+from .capacity import Karpenter
+from .capacity import node_labels as karpenter_node_labels
 from .kms import account_root, key_policy
 
 MANAGED_POLICY = "arn:aws:iam::aws:policy/"
@@ -133,7 +136,9 @@ class EksCluster(pulumi.ComponentResource):
             taints=[conventions.SYSTEM_TAINT],
         )
         self.cpu_groups = {pool.name: self._cpu_pool(pool) for pool in config.cpu_pools}
-        self.gpu_groups = {pool.name: self._gpu_pool(pool) for pool in config.gpu_pools}
+        # A pool Karpenter provisions has no node group (capacity.py builds its NodePool).
+        self.karpenter_pools = [p for p in config.gpu_pools if pool_provisioner(config, p) == "karpenter"]
+        self.gpu_groups = {pool.name: self._gpu_pool(pool) for pool in config.gpu_pools if pool not in self.karpenter_pools}
         self._storage_addons()
         self.file_system = self._shared_file_system() if config.platform.shared_file_system else None
         self._identity_provider()
@@ -153,6 +158,10 @@ class EksCluster(pulumi.ComponentResource):
             f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self, depends_on=self.ready)
         )
         self.autoscaler = self._cluster_autoscaler()
+        self.karpenter = Karpenter(self, self.karpenter_pools, POD_IDENTITY_TRUST, {
+            p.name: ami_release_parameter(config.kubernetes_version, _ami_type(catalog.cloud("aws").instance_types[p.instance_type].arch, True))
+            for p in self.karpenter_pools
+        }) if self.karpenter_pools else None
         self.handle = self._handle()
         self.register_outputs(
             {
@@ -727,9 +736,12 @@ class EksCluster(pulumi.ComponentResource):
         pools = []
         for pool in self.config.gpu_pools:
             itype = cat.instance_types[pool.instance_type]
+            on_karpenter = pool in self.karpenter_pools
             pools.append(GpuPoolFacts(
                 pool=pool, gpu_model=itype.gpu or "", gpus_per_node=itype.gpus,
-                node_labels=conventions.gpu_pool_labels(pool, "aws", cloud_manages_device_plugin=False),
+                node_labels=karpenter_node_labels(pool) if on_karpenter
+                else conventions.gpu_pool_labels(pool, "aws", cloud_manages_device_plugin=False),
+                provisioner="karpenter" if on_karpenter else "cluster-autoscaler",
             ))
         file_storage = None
         if self.file_system is not None:

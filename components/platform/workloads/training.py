@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from ...conventions import DO_NOT_DISRUPT_ANNOTATION
 from ...handle import ClusterHandle
 from ..common import READ_VERBS, TEAM_LABEL, WRITE_VERBS, sorted_dict
 from ..common import system_placement
@@ -135,7 +136,8 @@ def _pod(container: dict[str, Any], checkpoints: bool, gpus_per_node: int = 8) -
 
 
 def _job(pod: dict[str, Any]) -> dict[str, Any]:
-    return {**CHILD_JOB_FAILURE, "template": {"spec": pod}}
+    # Training pods are never disrupted voluntarily by a node provisioner (conventions.py).
+    return {**CHILD_JOB_FAILURE, "template": {"metadata": {"annotations": {DO_NOT_DISRUPT_ANNOTATION: "true"}}, "spec": pod}}
 
 
 def torch_runtime(checkpoints: bool, gpus_per_node: int = 8) -> dict[str, Any]:

@@ -26,6 +26,13 @@ def prod():
     return plan_for_stack("prod-aws")
 
 
+@pytest.fixture(scope="module")
+def standby():
+    """prod-aws-dr: its h100 pool is a managed node group (prod-aws's is on Karpenter:
+    tests/clouds/aws/test_capacity.py)."""
+    return plan_for_stack("prod-aws-dr")
+
+
 def node_group(plan, pool):
     return inputs(plan.one("aws:eks/nodeGroup:NodeGroup", f"{plan.outputs['clusterName']}-{pool}"))
 
@@ -104,7 +111,7 @@ def test_control_plane_log_group_has_retention_and_the_stack_key(dev):
 
 
 def test_admin_access_entries(prod):
-    entry = inputs(prod.one("aws:eks/accessEntry:AccessEntry"))
+    entry = inputs(prod.one("aws:eks/accessEntry:AccessEntry", "ml-prod-aws-admin-0"))
     assert entry["principalArn"] == "arn:aws:iam::123456789012:role/platform-admins"
     assoc = inputs(prod.one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation"))
     assert assoc["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -126,8 +133,8 @@ def test_gpu_pool_node_group(dev):
     assert "diskSize" not in ng  # the launch template sizes the disk
 
 
-def test_on_demand_and_time_slicing_pools(prod):
-    h100 = node_group(prod, "h100")
+def test_on_demand_and_time_slicing_pools(prod, standby):
+    h100 = node_group(standby, "h100")
     assert h100["capacityType"] == "ON_DEMAND" and h100["scalingConfig"]["maxSize"] == 4
     infer = node_group(prod, "l4infer")
     assert infer["labels"][conventions.DEVICE_PLUGIN_CONFIG_LABEL] == "pool-l4infer"
@@ -161,8 +168,8 @@ def test_launch_templates_require_imdsv2_and_encrypt_gp3(dev):
     assert ng["launchTemplate"]["id"].startswith("lt-") and ng["launchTemplate"]["version"] == "1"
 
 
-def test_autoscaler_node_template_tags_on_the_asg(prod):
-    tags = [inputs(t) for t in prod.by_type("aws:autoscaling/tag:Tag") if "-h100-" in t.name]
+def test_autoscaler_node_template_tags_on_the_asg(standby):
+    tags = [inputs(t) for t in standby.by_type("aws:autoscaling/tag:Tag") if "-h100-" in t.name]
     by_key = {t["tag"]["key"]: t for t in tags}
     prefix = "k8s.io/cluster-autoscaler/node-template"
     assert by_key[f"{prefix}/resources/nvidia.com/gpu"]["tag"]["value"] == "8"
@@ -170,7 +177,7 @@ def test_autoscaler_node_template_tags_on_the_asg(prod):
     assert by_key[f"{prefix}/label/{conventions.POOL_LABEL}"]["tag"]["value"] == "h100"
     assert by_key[f"{prefix}/label/{conventions.GPU_MODEL_LABEL}"]["tag"]["value"] == "h100"
     asg_names = {t["autoscalingGroupName"] for t in tags}
-    assert len(asg_names) == 1 and next(iter(asg_names)).startswith("eks-ml-prod-aws-h100-")
+    assert len(asg_names) == 1 and next(iter(asg_names)).startswith("eks-ml-prod-aws-dr-h100-")
     assert all(t["tag"]["propagateAtLaunch"] is False for t in tags)
 
 
@@ -312,7 +319,7 @@ def test_platform_waits_for_system_pool_addons_and_admin_grants_not_worker_pools
               for a in ("vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent", "aws-ebs-csi-driver", "aws-efs-csi-driver")}
     grants = {r.urn for r in prod.by_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")}
     workers = {r.urn for r in prod.by_type("aws:eks/nodeGroup:NodeGroup") if r.name != "ml-prod-aws-system"}
-    assert len(workers) == 3 and len(grants) == 1  # h100, l4infer, cpu; the platform admins
+    assert len(workers) == 2 and len(grants) == 1  # l4infer, cpu (h100 is Karpenter's); the platform admins
     needed = {system, *addons, *grants}
     provider = prod.one("pulumi:providers:kubernetes")
     assert needed <= deps(prod, provider) and not deps(prod, provider) & workers
@@ -355,7 +362,7 @@ def test_the_json_plan_records_the_same_order(prod):
     by_name = {r["name"]: r for r in doc["resources"]}
     system = by_name["ml-prod-aws-system"]["urn"]
     assert system in by_name["ml-prod-aws-k8s"]["dependsOn"]
-    assert by_name["ml-prod-aws-h100"]["urn"] not in by_name["ml-prod-aws-k8s"]["dependsOn"]
+    assert by_name["ml-prod-aws-l4infer"]["urn"] not in by_name["ml-prod-aws-k8s"]["dependsOn"]
 
 
 # --- day 2: a version bump, add-on versions, raising minNodes -------------------------------------
@@ -573,11 +580,11 @@ def test_platform_pods_tolerate_the_system_taint(dev):
     assert {"key": "CriticalAddonsOnly", "operator": "Exists", "effect": "NoSchedule"} in tolerations
 
 
-def test_time_sliced_pools_advertise_gpus_times_replicas(prod):
+def test_time_sliced_pools_advertise_gpus_times_replicas(prod, standby):
     # The tags overwrite the template node's capacity (REFERENCE.md); the device plugin
     # advertises each GPU `replicas` times under nvidia.com/gpu (renameByDefault false).
     assert tags_of(prod, "l4infer")["resources/nvidia.com/gpu"] == "4"  # g6.2xlarge: 1 L4 x 4 replicas
-    assert tags_of(prod, "h100")["resources/nvidia.com/gpu"] == "8"
+    assert tags_of(standby, "h100")["resources/nvidia.com/gpu"] == "8"
 
 
 @pytest.mark.parametrize("strategy, profile, resource, count", [

@@ -1,0 +1,154 @@
+"""The preview's capacity tables: each GPU pool's capacity chain with its provisioner and
+prices, and the quotas the stack's most GPUs need against a new account's defaults.
+
+Prices per node and hour come from the catalog (on-demand list prices in the cloud's price
+region). A reservation is billed at the on-demand rate for as long as it is held, used or not
+(EC2 On-Demand Capacity Reservations, GCP reservations, Azure capacity reservations); a
+Capacity Block's price is set when it is bought, so the catalog cannot know it. Spot prices
+move with the market; the catalog keeps none, and the on-demand price is their ceiling (EC2's
+default maximum spot price, Azure's default max price -1; GCP's Spot VMs list below it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+from rich.console import Console
+from rich.markup import escape
+
+from components import catalog
+from components.catalog import quotas
+from components.config import StackConfig, pool_provisioners
+
+from .fold import Col, print_line, print_table
+
+BILLED = {
+    "reserved": "while the reservation is held, used or not",
+    "capacityBlock": "paid up front for the block's window",
+    "spot": "per node running, at the market price (reclaimable)",
+    "onDemand": "per node running",
+}
+
+
+@dataclass(frozen=True)
+class TierRow:
+    pool: str
+    provisioner: str
+    order: int
+    tier: str  # as the preview names it: "reserved cr-... (Capacity Block)", "spot", "on-demand"
+    usd_per_node_hour: Optional[float]  # None: not known (a Capacity Block)
+    ceiling: bool  # the price is a ceiling (spot), not the rate
+    billed: str
+
+    def price_text(self) -> str:
+        if self.usd_per_node_hour is None:
+            return "set at purchase"
+        return f"{'<= ' if self.ceiling else ''}${self.usd_per_node_hour:,.2f}"
+
+    def to_json(self) -> dict:
+        doc = asdict(self)
+        return {"pool": doc["pool"], "provisioner": doc["provisioner"], "order": doc["order"], "tier": doc["tier"],
+                "usdPerNodeHour": doc["usd_per_node_hour"], "ceiling": doc["ceiling"], "billed": doc["billed"]}
+
+
+def capacity_rows(cfg: StackConfig) -> list[TierRow]:
+    """One row per tier of every GPU pool, in the order the pool's provisioner tries them."""
+    if cfg.cloud == "existing":
+        return []
+    cat = catalog.cloud(cfg.cloud)
+    provisioners = pool_provisioners(cfg)
+    rows = []
+    for pool in cfg.gpu_pools:
+        price = cat.instance_types[pool.instance_type].usd_per_hour
+        for i, tier in enumerate(pool.capacity_chain(), start=1):
+            block = tier.reserved is not None and tier.reserved.capacity_block
+            kind = "capacityBlock" if block else tier.kind
+            rows.append(TierRow(
+                pool=pool.name, provisioner=provisioners[pool.name], order=i, tier=tier.label(),
+                usd_per_node_hour=None if block else price, ceiling=tier.kind == "spot", billed=BILLED[kind],
+            ))
+    return rows
+
+
+@dataclass(frozen=True)
+class QuotaRow:
+    cloud: str
+    quota: str  # the console's name
+    code: str
+    region: str  # "" for a quota of the whole project
+    unit: str
+    needed: int
+    default: int
+    pools: tuple[str, ...]
+
+    @property
+    def increase(self) -> bool:
+        return self.needed > self.default
+
+    def to_json(self) -> dict:
+        return {"cloud": self.cloud, "quota": self.quota, "code": self.code, "region": self.region or None, "unit": self.unit,
+                "needed": self.needed, "newAccountDefault": self.default, "pools": list(self.pools), "requestIncrease": self.increase}
+
+
+def quota_rows(cfg: StackConfig) -> list[QuotaRow]:
+    """Per quota and region, the most the stack's GPU pools can draw at their maximum sizes:
+    every tier a pool may fall back to can take the whole pool, so each needs its maximum."""
+    if cfg.cloud == "existing" or cfg.region is None:
+        return []
+    cat = catalog.cloud(cfg.cloud)
+    needed: dict[quotas.Quota, int] = {}
+    pools: dict[quotas.Quota, list[str]] = {}
+
+    def add(quota: quotas.Quota, value: int, pool: str) -> None:
+        needed[quota] = needed.get(quota, 0) + value
+        pools.setdefault(quota, [])
+        if pool not in pools[quota]:
+            pools[quota].append(pool)
+
+    for pool in cfg.gpu_pools:
+        itype = cat.instance_types[pool.instance_type]
+        for tier in pool.capacity_chain():
+            quota = quotas.quota_for(cfg.cloud, itype, tier.kind)
+            if quota is not None:
+                add(quota, quotas.amount(quota, itype, pool.max_nodes), pool.name)
+        if cfg.cloud == "gcp" and any(t.kind != "reserved" for t in pool.capacity_chain()):
+            add(quotas.GCP_ALL_REGIONS, pool.max_nodes * itype.gpus, pool.name)
+    return [
+        QuotaRow(q.cloud, q.name, q.code, cfg.region if q.regional else "", q.unit, needed[q], q.default, tuple(pools[q]))
+        for q in needed
+    ]
+
+
+def print_capacity(con: Console, rows: list[TierRow]) -> None:
+    if not rows:
+        return
+    columns = [Col("pool"), Col("provisioner"), Col("#", justify="right"), Col("tier", wrap=True),
+               Col("USD/h per node", justify="right"), Col("billed", wrap=True)]
+    body, last = [], None
+    for r in rows:
+        first = r.pool != last
+        body.append([escape(r.pool) if first else "", escape(r.provisioner) if first else "", str(r.order), escape(r.tier),
+                     escape(r.price_text()), escape(r.billed)])
+        last = r.pool
+    print_table(con, "capacity (each pool's tiers, tried in order)", columns, body, title_justify="left")
+
+
+def print_quotas(con: Console, rows: list[QuotaRow]) -> None:
+    if not rows:
+        return
+    columns = [Col("quota", wrap=True), Col("region"), Col("needed", justify="right"), Col("new account", justify="right"),
+               Col("pools", wrap=True)]
+    body = [[escape(f"{r.quota} ({r.code})"), escape(r.region or "all regions"), f"{r.needed} {r.unit}", f"{r.default} {r.unit}",
+             escape(", ".join(r.pools))] for r in rows]
+    print_table(con, "quotas at the pools' maximum sizes", columns, body, title_justify="left")
+    for r in rows:
+        if r.increase:
+            where = f"in {r.region}" if r.region else "for the project"
+            print_line(con, f"  request before `pulumi up`: {r.quota} ({r.code}) {where} to at least {r.needed} {r.unit} "
+                            f"(a new account has {r.default})", markup=False)
+
+
+def capacity_json(cfg: StackConfig) -> dict:
+    """The `capacity` block of `--json`: the tiers and the quotas."""
+    return {"tiers": [r.to_json() for r in capacity_rows(cfg)], "quotas": [r.to_json() for r in quota_rows(cfg)]}
