@@ -28,7 +28,17 @@ BILLED = {
     "capacityBlock": "paid up front for the block's window",
     "spot": "per node running, at the market price (reclaimable)",
     "onDemand": "per node running",
+    "flexStart": "per node running, at the flex-start price (at most 7 days a node)",
 }
+# GKE DWS flex-start pools (gcp.flexStartPools, components/clouds/gcp/capacity.py): their one
+# tier is flex-start, priced below on-demand (the catalog keeps no flex-start price, so the
+# on-demand price is its ceiling), and drawn from the preemptible GPU quota, as spot is
+# (GCP Cluster Director docs, "Obtain capacity": flex-start needs preemptible quota).
+FLEX_START = "flex-start (DWS, queued)"
+
+
+def _flex_start(cfg: StackConfig, pool_name: str) -> bool:
+    return cfg.cloud == "gcp" and cfg.gcp is not None and pool_name in cfg.gcp.flex_start_pools
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,10 @@ def capacity_rows(cfg: StackConfig) -> list[TierRow]:
     rows = []
     for pool in cfg.gpu_pools:
         price = cat.instance_types[pool.instance_type].usd_per_hour
+        if _flex_start(cfg, pool.name):
+            rows.append(TierRow(pool=pool.name, provisioner=provisioners[pool.name], order=1, tier=FLEX_START,
+                                usd_per_node_hour=price, ceiling=True, billed=BILLED["flexStart"]))
+            continue
         for i, tier in enumerate(pool.capacity_chain(), start=1):
             block = tier.reserved is not None and tier.reserved.capacity_block
             kind = "capacityBlock" if block else tier.kind
@@ -109,7 +123,7 @@ def quota_rows(cfg: StackConfig) -> list[QuotaRow]:
     for pool in cfg.gpu_pools:
         itype = cat.instance_types[pool.instance_type]
         for tier in pool.capacity_chain():
-            quota = quotas.quota_for(cfg.cloud, itype, tier.kind)
+            quota = quotas.quota_for(cfg.cloud, itype, "spot" if _flex_start(cfg, pool.name) else tier.kind)
             if quota is not None:
                 add(quota, quotas.amount(quota, itype, pool.max_nodes), pool.name)
         if cfg.cloud == "gcp" and any(t.kind != "reserved" for t in pool.capacity_chain()):

@@ -282,3 +282,18 @@ def test_a_reservation_named_placeholder_is_a_placeholder_only_there():
     assert len(lines) == 1 and lines[0].startswith("gpuPools[0].capacity[0].reserved.name: 'h100-placeholder' marks a reservation nobody has bought yet")
     assert placeholder_lines({"gpuPools": [{"capacity": [{"reserved": {"name": "h100-res"}}]}]}, set()) == []
     assert placeholder_lines({"namespaces": [{"name": "team-placeholder"}]}, set()) == []
+
+
+def test_the_preview_shows_a_flex_start_pool_and_its_preemptible_quota():
+    # preview/capacity.py: one flex-start row at most the on-demand price, drawn from the
+    # preemptible GPU quota (GCP Cluster Director docs, "Obtain capacity").
+    from preview.capacity import FLEX_START, capacity_rows, quota_rows
+    cfg = load(STACK)
+    batch = [r for r in capacity_rows(cfg) if r.pool == "batch"]
+    price = catalog.cloud("gcp").instance_types["a2-highgpu-1g"].usd_per_hour
+    assert [(r.tier, r.usd_per_node_hour, r.ceiling) for r in batch] == [(FLEX_START, price, True)]
+    h100 = [r.tier for r in capacity_rows(cfg) if r.pool == "h100"]
+    assert h100 == ["reserved h100-res", "reserved projects/capacity-hub/reservations/h100-shared", "spot", "on-demand"]
+    preemptible = [q for q in quota_rows(cfg) if q.code == "PREEMPTIBLE_NVIDIA_A100_GPUS"]
+    assert len(preemptible) == 1 and "batch" in preemptible[0].pools
+    assert not [q for q in quota_rows(cfg) if q.code == "NVIDIA_A100_GPUS" and "batch" in q.pools]
