@@ -90,7 +90,10 @@ def test_a_changed_group_replaces_the_pool_without_a_name_clash(plan):
 
 
 def test_stacks_without_reservations_get_no_grant():
-    plan = plan_for({**BASE, "gpuPools": [STACK["gpuPools"][2]]})
+    # test_cluster.py's dev stack (the same config, so the cached plan): no reserved tier.
+    from tests.clouds.azure.test_cluster import BASE as DEV_BASE, POOLS
+    plan = plan_for({**DEV_BASE, "gpuPools": POOLS, "tags": {"team": "research"}})
+    assert all("capacityReservationGroupID" not in inputs(r) for r in plan.by_type(AGENT_POOL))
     assert not [r for r in plan.by_type(ROLE) if r.name.startswith("ml-test-capacity-reservations")]
     assert not plan.by_type(SLEEP) or all("capacity" not in r.name for r in plan.by_type(SLEEP))
 
