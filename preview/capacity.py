@@ -37,6 +37,16 @@ BILLED = {
 FLEX_START = "flex-start (DWS, queued)"
 
 
+def tier_text(tier) -> str:
+    """How the table names a tier: an Azure capacity reservation group by its name and resource
+    group (its full resource id does not fit a terminal), every other tier as the config does."""
+    res = tier.reserved
+    if res is not None and res.id and res.id.lower().startswith("/subscriptions/"):
+        parts = res.id.split("/")
+        return f"reserved group {parts[-1]} (resource group {parts[4]})"
+    return tier.label()
+
+
 def _flex_start(cfg: StackConfig, pool_name: str) -> bool:
     return cfg.cloud == "gcp" and cfg.gcp is not None and pool_name in cfg.gcp.flex_start_pools
 
@@ -79,7 +89,7 @@ def capacity_rows(cfg: StackConfig) -> list[TierRow]:
             block = tier.reserved is not None and tier.reserved.capacity_block
             kind = "capacityBlock" if block else tier.kind
             rows.append(TierRow(
-                pool=pool.name, provisioner=provisioners[pool.name], order=i, tier=tier.label(),
+                pool=pool.name, provisioner=provisioners[pool.name], order=i, tier=tier_text(tier),
                 usd_per_node_hour=None if block else price, ceiling=tier.kind == "spot", billed=BILLED[kind],
             ))
     return rows

@@ -125,3 +125,16 @@ def test_a_group_under_the_all_zero_subscription_is_a_placeholder():
                      "allowed: the id of a reservation you hold (aws: an ODCR or Capacity Block, cr- and 17 hex digits; azure: a "
                      "capacity reservation group's resource id), or drop the reserved tier"]
     assert placeholder_lines({"gpuPools": [{"capacity": [{"reserved": {"id": f"{GROUP}/nd-h100"}}]}]}, set()) == []
+
+
+def test_the_preview_names_a_group_by_name_and_resource_group():
+    # preview/capacity.py: the whole resource id does not fit a terminal's table.
+    from components.config import load
+    from preview.capacity import capacity_rows
+    rows = capacity_rows(load(STACK))
+    assert [(r.pool, r.tier) for r in rows] == [
+        ("h100", "reserved group nd-h100 (resource group gpu-capacity)"),
+        ("a100", "reserved group nc-a100 (resource group gpu-capacity)"),
+        ("t4", "on-demand"),
+    ]
+    assert rows[0].billed == "while the reservation is held, used or not"
