@@ -112,6 +112,10 @@ def resolve_config(cfg: StackConfig) -> StackConfig:
     gpu_pools, cpu_pools = [], []
     for i, pool in enumerate(cfg.gpu_pools):
         pool, choice, _ = resolve_gpu_pool(pool, f"gpuPools[{i}]", cfg.cloud, region)
+        if pool.capacity is not None and not pool.spot:
+            # `spot` says whether every node is spot: `capacity: [spot]` is `spot: true`, so the
+            # backends that read `spot` (node groups, labels, the cost) build the same pool.
+            pool = pool.model_copy(update={"spot": [t.kind for t in pool.capacity] == ["spot"]})
         gpu_pools.append(pool)
         choices += [choice] if choice else []
     for i, cpu_pool in enumerate(cfg.cpu_pools):

@@ -177,3 +177,26 @@ def test_dr_off_on_prod_deletes_only_protected_replicas_which_the_engine_refuses
 def test_impossible_pool_edit_is_refused_at_config_time_with_one_line():
     problems = config_errors(stack(gpuPools=[{**L4, "minNodes": 5, "maxNodes": 2}, A100]))
     assert len(problems) == 1 and problems[0].startswith("gpuPools[0]")
+
+
+def test_a_chain_moves_one_pool_to_karpenter_and_leaves_the_rest(before):
+    """gpuPools[].capacity with a fallback puts that pool on Karpenter (provisioner auto,
+    docs/config.md#capacity): its node group and scale-from-zero tags go, Karpenter and the
+    pool's NodePool come; no other resource is replaced or deleted, and the cluster is not
+    touched. (Karpenter v1.14.1 facts: tests/clouds/aws/test_capacity.py.)"""
+    outcomes = change(before, stack(gpuPools=[{**L4, "capacity": ["spot", "onDemand"]}, A100]))
+    gone = sorted(o.name for o in outcomes.values() if o.action == "delete")
+    assert "ml-test-l4" in gone and all(n == "ml-test-l4" or n.startswith("ml-test-l4-") for n in gone)
+    assert not [o for o in outcomes.values() if o.action == "replace"]
+    created = {(o.type, o.name) for o in outcomes.values() if o.action == "create"}
+    assert ("kubernetes:karpenter.sh/v1:NodePool", "ml-test-l4-nodepool") in created
+    assert ("kubernetes:helm.sh/v3:Release", "ml-test-karpenter") in created
+    assert not [o for o in outcomes.values() if o.type == EKS or o.name == "ml-test-a100"]
+
+
+def test_spot_true_and_capacity_spot_are_the_same_plan(before):
+    """`spot: true` is short for `capacity: [spot]`: either spelling gives the same node group."""
+    spelled = change(before, stack(gpuPools=[{**L4, "capacity": ["spot"]}, A100]))
+    short = change(before, stack(gpuPools=[{**L4, "spot": True}, A100]))
+    assert {n: (o.action, o.paths) for n, o in spelled.items()} == {n: (o.action, o.paths) for n, o in short.items()}
+    assert spelled["ml-test-l4"].action == "replace"  # ON_DEMAND -> SPOT, as the matrix above says

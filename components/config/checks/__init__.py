@@ -14,7 +14,7 @@ from ..model import GpuPool, StackConfig
 from ..resolve import resolve_config, resolved_region
 from .access import eks_group_warnings
 from .alerts import alert_problems
-from .capacity import capacity_problems
+from .capacity import capacity_problems, spot_conflicts
 from .cloud import cloud_problems, cloud_settings_problems, region_problems, tag_problems
 from .dr import dr_problems
 from .existing import existing_problems, kubeconfig_problems
@@ -29,6 +29,7 @@ def semantic_problems(cfg: StackConfig) -> list[str]:
     """Every check across keys and against the catalog, in the order a user reads them."""
     out: list[str] = []
     out += region_problems(cfg.cloud, cfg.region)
+    out += spot_conflicts(cfg)
     cfg = resolve_config(cfg)
     region = cfg.region if not out else None
     out += cloud_problems(cfg)

@@ -61,8 +61,6 @@ def _reservation_problems(pool: GpuPool, where: str, cloud: str) -> list[str]:
 def _chain_problems(pool: GpuPool, where: str, cloud: str) -> list[str]:
     if pool.capacity is None:
         return []
-    if pool.spot:
-        return [f"{where}.spot: true is set together with capacity; spot: true is short for capacity: [spot]; allowed: one of them (add spot to the chain)"]
     if not pool.capacity:
         return [f"{where}.capacity: [] names no tier; allowed: reserved tiers, spot, onDemand in that order (or leave capacity out)"]
     out = []
@@ -86,6 +84,14 @@ def _chain_problems(pool: GpuPool, where: str, cloud: str) -> list[str]:
     if "spot" in kinds and any(t.reserved is not None and t.reserved.capacity_block for t in pool.capacity):
         out.append(f"{where}.capacity: [{listed}] pairs a Capacity Block with spot: a job sized for the block's fixed window would spill onto reclaimable nodes; allowed: the block, then onDemand (or no spot)")
     return out + _reservation_problems(pool, where, cloud)
+
+
+def spot_conflicts(cfg: StackConfig) -> list[str]:
+    """`spot: true` beside `capacity`, on the stack as written (resolving sets `spot` from the chain)."""
+    return [
+        f"gpuPools[{i}].spot: true is set together with capacity; spot: true is short for capacity: [spot]; allowed: one of them (add spot to the chain)"
+        for i, pool in enumerate(cfg.gpu_pools) if pool.spot and pool.capacity is not None
+    ]
 
 
 def capacity_problems(cfg: StackConfig) -> list[str]:

@@ -261,3 +261,26 @@ def test_training_pods_carry_do_not_disrupt(prod):
         for job in runtime["spec"]["template"]["spec"]["replicatedJobs"]:
             annotations = job["template"]["spec"]["template"]["metadata"]["annotations"]
             assert annotations == {conventions.DO_NOT_DISRUPT_ANNOTATION: "true"}
+
+
+def test_the_handle_carries_each_pools_chain_and_provisioner():
+    """What the platform and the preview read (components/handle.py GpuPoolFacts): MlCluster
+    sets each pool's provisioner from the config on every cloud; the chain is the pool's."""
+    from components.cluster import MlCluster, MlClusterArgs
+    from components.config import load, raw_from_pulumi
+    from preview import engine
+    from tests.platform.harness import run
+
+    values, _ = engine.read_stack_config("prod-aws")
+    cfg = load(raw_from_pulumi(values)[0])
+    captured = {}
+
+    def build():
+        captured["handle"] = MlCluster("ml-prod-aws", MlClusterArgs(cfg, "prod-aws")).handle
+
+    run(build, stack="prod-aws")
+    facts = {f.pool.name: f for f in captured["handle"].gpu_pools}
+    assert {n: f.provisioner for n, f in facts.items()} == {"h100": "karpenter", "l4infer": "cluster-autoscaler"}
+    assert [t.label() for t in facts["h100"].capacity] == [f"reserved {PROD_RESERVATION}", "on-demand"]
+    assert [t.label() for t in facts["l4infer"].capacity] == ["on-demand"]
+    assert facts["h100"].node_labels == capacity.node_labels(facts["h100"].pool)

@@ -1,0 +1,139 @@
+"""The preview's capacity and quota tables (preview/capacity.py): each pool's chain with its
+provisioner and prices from the catalog, and the quota increases to request before `pulumi up`.
+Figures are derived from the catalog (components/catalog/{aws,gcp,azure,quotas}.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from components import catalog
+from components.catalog import quotas
+from components.config import load, raw_from_pulumi
+from preview import capacity, engine
+from preview.__main__ import main
+
+BASE = {"cloud": "aws", "region": "us-east-1", "network": {"privateApi": True}}
+
+
+def stack_config(name: str):
+    values, _ = engine.read_stack_config(name)
+    return load(raw_from_pulumi(values)[0])
+
+
+def cfg_with(*pools, cloud="aws", region="us-east-1", **extra):
+    raw = {**BASE, "cloud": cloud, "region": region, "gpuPools": list(pools), **extra}
+    if cloud == "gcp":
+        raw["gcp"] = {"project": "ml-platform-1"}
+    return load(raw)
+
+
+def test_prod_aws_shows_its_reserved_first_chain_with_catalog_prices():
+    rows = capacity.capacity_rows(stack_config("prod-aws"))
+    p5 = catalog.cloud("aws").instance_types["p5.48xlarge"].usd_per_hour
+    g6 = catalog.cloud("aws").instance_types["g6.2xlarge"].usd_per_hour
+    assert [(r.pool, r.provisioner, r.order, r.tier, r.usd_per_node_hour, r.billed) for r in rows] == [
+        ("h100", "karpenter", 1, "reserved cr-00000000000000000", p5, capacity.BILLED["reserved"]),
+        ("h100", "karpenter", 2, "on-demand", p5, capacity.BILLED["onDemand"]),
+        ("l4infer", "cluster-autoscaler", 1, "on-demand", g6, capacity.BILLED["onDemand"]),
+    ]
+
+
+def test_spot_is_a_ceiling_and_a_capacity_block_is_priced_at_purchase():
+    cfg = cfg_with({"name": "h100", "instanceType": "p5.48xlarge", "capacity": [
+        {"reserved": {"id": "cr-0123456789abcdef0", "capacityBlock": True}}, "onDemand"]},
+        {"name": "l4", "instanceType": "g6.xlarge", "capacity": ["spot", "onDemand"]})
+    rows = {(r.pool, r.order): r for r in capacity.capacity_rows(cfg)}
+    assert rows[("h100", 1)].price_text() == "set at purchase" and rows[("h100", 1)].tier.endswith("(Capacity Block)")
+    assert rows[("h100", 1)].billed == capacity.BILLED["capacityBlock"]
+    od = catalog.cloud("aws").instance_types["g6.xlarge"].usd_per_hour
+    assert rows[("l4", 1)].price_text() == f"<= ${od:,.2f}" and rows[("l4", 2)].price_text() == f"${od:,.2f}"
+
+
+def test_prod_aws_needs_p_and_g_quota_increases_named_as_the_console_names_them():
+    cfg = stack_config("prod-aws")
+    types = catalog.cloud("aws").instance_types
+    rows = {r.code: r for r in capacity.quota_rows(cfg)}
+    h100, l4 = (next(p for p in cfg.gpu_pools if p.name == n) for n in ("h100", "l4infer"))
+    # The reserved tier needs no quota; the on-demand tier after it needs the whole pool.
+    assert rows["L-417A185B"].quota == "Running On-Demand P instances"
+    assert rows["L-417A185B"].needed == h100.max_nodes * types["p5.48xlarge"].vcpus
+    assert rows["L-DB2E81BA"].quota == "Running On-Demand G and VT instances"
+    assert rows["L-DB2E81BA"].needed == l4.max_nodes * types["g6.2xlarge"].vcpus
+    assert set(rows) == {"L-417A185B", "L-DB2E81BA"}
+    assert all(r.region == "us-east-1" and r.unit == "vCPUs" and r.increase for r in rows.values())
+
+
+def test_the_preview_says_which_increase_to_request(capsys):
+    assert main(["prod-aws", "--quiet"]) == 0  # --quiet prints no tables
+    assert main(["prod-aws"]) == 0
+    out = capsys.readouterr().out
+    needed = 4 * catalog.cloud("aws").instance_types["p5.48xlarge"].vcpus
+    assert (f"request before `pulumi up`: Running On-Demand P instances (L-417A185B) in us-east-1 to at least {needed} vCPUs "
+            "(a new account has 0)") in " ".join(out.split())
+
+
+@pytest.mark.parametrize("default_offset, asks", [(0, False), (-1, True)])
+def test_an_increase_is_asked_only_above_the_new_account_value(monkeypatch, default_offset, asks):
+    cfg = cfg_with({"name": "l4", "instanceType": "g6.xlarge", "maxNodes": 3})
+    needed = 3 * catalog.cloud("aws").instance_types["g6.xlarge"].vcpus
+    family = dict(quotas.AWS_QUOTAS["g"])
+    family["onDemand"] = dataclasses.replace(family["onDemand"], default=needed + default_offset)
+    monkeypatch.setitem(quotas.AWS_QUOTAS, "g", family)
+    (row,) = capacity.quota_rows(cfg)
+    assert row.needed == needed and row.increase is asks
+
+
+def test_a_reservation_only_pool_needs_no_quota_and_spot_its_spot_quota():
+    reserved = cfg_with({"name": "h100", "instanceType": "p5.48xlarge", "capacity": [{"reserved": {"id": "cr-0123456789abcdef0"}}]})
+    assert capacity.quota_rows(reserved) == []
+    spot = cfg_with({"name": "h100", "instanceType": "p5.48xlarge", "maxNodes": 2, "capacity": ["spot", "onDemand"]})
+    assert {r.code: r.needed for r in capacity.quota_rows(spot)} == {"L-7212CCBC": 2 * 192, "L-417A185B": 2 * 192}
+
+
+def test_gcp_counts_gpus_per_model_and_across_regions():
+    cfg = cfg_with({"name": "h100", "instanceType": "a3-highgpu-8g", "maxNodes": 2, "spot": True},
+                   {"name": "l4", "instanceType": "g2-standard-8", "maxNodes": 3},
+                   cloud="gcp", region="us-central1")
+    rows = {r.code: r for r in capacity.quota_rows(cfg)}
+    assert rows["PREEMPTIBLE_NVIDIA_H100_GPUS"].quota == "Preemptible NVIDIA H100 GPUs" and rows["PREEMPTIBLE_NVIDIA_H100_GPUS"].needed == 16
+    assert rows["NVIDIA_L4_GPUS"].needed == 3 and rows["NVIDIA_L4_GPUS"].region == "us-central1"
+    assert rows["GPUS_ALL_REGIONS"].needed == 19 and rows["GPUS_ALL_REGIONS"].region == ""
+
+
+def test_azure_counts_family_vcpus_and_spot_against_low_priority():
+    cfg = cfg_with({"name": "h100", "instanceType": "Standard_ND96isr_H100_v5", "maxNodes": 2, "diskGb": 512},
+                   {"name": "t4", "instanceType": "Standard_NC4as_T4_v3", "maxNodes": 4, "spot": True, "diskGb": 128},
+                   cloud="azure", region="eastus")
+    rows = {r.quota: r.needed for r in capacity.quota_rows(cfg)}
+    assert rows == {"Standard NDSH100v5 Family vCPUs": 2 * 96, "Total Regional Low-priority vCPUs": 4 * 4}
+
+
+def test_every_catalog_gpu_type_draws_on_a_known_quota():
+    for cloud, cat in catalog.CLOUDS.items():
+        for itype in cat.instance_types.values():
+            if itype.gpu:
+                for tier in ("spot", "onDemand"):
+                    assert quotas.quota_for(cloud, itype, tier) is not None, (cloud, itype.name, tier)
+
+
+def test_json_carries_the_tiers_and_quotas():
+    doc = capacity.capacity_json(stack_config("prod-aws"))
+    assert [t["tier"] for t in doc["tiers"]] == ["reserved cr-00000000000000000", "on-demand", "on-demand"]
+    assert {q["code"] for q in doc["quotas"] if q["requestIncrease"]} == {"L-417A185B", "L-DB2E81BA"}
+    json.dumps(doc)  # plain JSON
+
+
+def test_compare_shows_each_clouds_chain_and_quota_increases(capsys, tmp_path):
+    assert main(["portable", "--compare", "--json", str(tmp_path / "c.json")]) == 0
+    clouds = {c["cloud"]: c for c in json.loads((tmp_path / "c.json").read_text())["clouds"]}
+    for cloud, result in clouds.items():
+        if not result["available"]:
+            continue
+        assert set(result["capacity"]) == {"gpuPools[0]", "gpuPools[1]"}
+        assert all(v.startswith("cluster-autoscaler: on-demand $") for v in result["capacity"].values())
+        assert result["quotaIncreases"], cloud
+    out = capsys.readouterr().out
+    assert "capacity (USD/h per" in out and "quota increases before up" in out
