@@ -152,6 +152,18 @@ def stack_cost(cfg: StackConfig, plan: Plan, pools: Optional[list[PoolCost]] = N
             out.lines.append(CostLine(f"GPU pool {pc.name}: node disks {pool.disk_gb} GB each",
                                       round(_disk_hourly(cloud, pool.disk_gb) * pool.min_nodes, 4),
                                       round(_disk_hourly(cloud, pool.disk_gb) * pool.max_nodes, 4), disk_source))
+        for tier in pool.capacity_chain():
+            res = tier.reserved
+            if res is None:
+                continue
+            # A reservation bills while it is held, used or not; its size is not in the stack.
+            what = res.id or res.name
+            if res.capacity_block:
+                out.not_priced.append(f"Capacity Block {what} (GPU pool {pc.name}): paid up front at its purchase price")
+            else:
+                each = cat.instance_types[pool.instance_type].usd_per_hour
+                out.not_priced.append(f"reservation {what} (GPU pool {pc.name}): billed while held, used or not, "
+                                      f"at ${each:,.2f}/h per reserved {pool.instance_type}")
     system = cfg.system_pool
     system_type = system.instance_type or cat.default_system_instance_type
     price = cat.instance_types[system_type].usd_per_hour

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from typing import Any, Sequence
 
 from .base import Context, Finding, Resource, flag, get, is_set, items, number, present, resource_rule, show, stack_rule
 from .catalog_data import KUBERNETES_VERSIONS
 from .types import (
-    EFS_FILE_SYSTEM, EKS_ADDON, EKS_CLUSTER, EKS_NODE_GROUP, KMS_KEY, LAUNCH_TEMPLATE, S3_BUCKET, S3_BUCKET_LOGGING,
+    EFS_FILE_SYSTEM, EKS_ADDON, EKS_CLUSTER, EKS_NODE_GROUP, KARPENTER_NODE_CLASS, KMS_KEY, LAUNCH_TEMPLATE, S3_BUCKET, S3_BUCKET_LOGGING,
     is_world_cidr,
 )
 
@@ -170,15 +170,20 @@ def eks_node_group_launch_template(r: Resource, ctx: Context):
         yield "the node group has no launchTemplate, so its nodes get EKS's default metadata options and root volume settings."
 
 
+def _node_template(r: Resource) -> Any:
+    """What starts a node: a launch template's inputs, or an EC2NodeClass's spec (same field names)."""
+    return get(r.props, "spec", {}) if r.type == KARPENTER_NODE_CLASS else r.props
+
+
 @resource_rule(
     id="eks-launch-template-imdsv2",
     title="IMDSv2 with hop limit 1",
     domain=DOMAIN,
-    types=[LAUNCH_TEMPLATE],
-    description="Node launch templates require IMDSv2 tokens and a response hop limit of 1, so pods cannot read the node's IAM credentials.",
+    types=[LAUNCH_TEMPLATE, KARPENTER_NODE_CLASS],
+    description="Node launch templates (and Karpenter's EC2NodeClasses) require IMDSv2 tokens and a response hop limit of 1, so pods cannot read the node's IAM credentials.",
     severity="high",
     level="mandatory",
-    fix='Set metadataOptions {httpTokens: "required", httpPutResponseHopLimit: 1} on the launch template.',
+    fix='Set metadataOptions {httpTokens: "required", httpPutResponseHopLimit: 1} on the launch template (an EC2NodeClass: spec.metadataOptions).',
     config={
         "maxHopLimit": {
             "type": "integer",
@@ -190,10 +195,11 @@ def eks_node_group_launch_template(r: Resource, ctx: Context):
     },
 )
 def eks_launch_template_imdsv2(r: Resource, ctx: Context):
-    tokens = get(r.props, "metadataOptions.httpTokens")
+    props = _node_template(r)
+    tokens = get(props, "metadataOptions.httpTokens")
     if tokens != "required":
         yield f"metadataOptions.httpTokens is {show(tokens)}; IMDSv1 lets any SSRF in a pod fetch the node role's credentials."
-    hops = number(get(r.props, "metadataOptions.httpPutResponseHopLimit"))
+    hops = number(get(props, "metadataOptions.httpPutResponseHopLimit"))
     limit = ctx.config["maxHopLimit"]
     if hops is None or hops > limit:
         shown = "unset" if hops is None else str(int(hops))
@@ -204,14 +210,14 @@ def eks_launch_template_imdsv2(r: Resource, ctx: Context):
     id="eks-encrypted-volumes",
     title="Encrypted node volumes",
     domain=DOMAIN,
-    types=[LAUNCH_TEMPLATE],
-    description="Node launch templates declare their EBS volumes and encrypt every one of them.",
+    types=[LAUNCH_TEMPLATE, KARPENTER_NODE_CLASS],
+    description="Node launch templates (and Karpenter's EC2NodeClasses) declare their EBS volumes and encrypt every one of them.",
     severity="high",
     level="mandatory",
     fix='Give the launch template a blockDeviceMappings entry for the root device with ebs {encrypted: "true", volumeType: "gp3"}.',
 )
 def eks_encrypted_volumes(r: Resource, ctx: Context):
-    mappings = [m for m in items(r.props, "blockDeviceMappings") if get(m, "ebs") is not None]
+    mappings = [m for m in items(_node_template(r), "blockDeviceMappings") if get(m, "ebs") is not None]
     if not mappings:
         yield "blockDeviceMappings declares no EBS volume, so the root volume's encryption depends on the AMI and the account default."
         return

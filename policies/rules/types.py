@@ -35,6 +35,8 @@ AZ_DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 # Kubernetes (pulumi-kubernetes 4.x)
 # Karpenter's NodePool (karpenter.sh/v1, Karpenter 1.14): a GPU pool when Karpenter provisions it.
 KARPENTER_NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+# Karpenter's EC2NodeClass (karpenter.k8s.aws/v1): what an EKS launch template is to a node group.
+KARPENTER_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 K8S_POD = "kubernetes:core/v1:Pod"
 K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 K8S_STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"

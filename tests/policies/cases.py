@@ -66,6 +66,20 @@ KARPENTER_GPU_NODE_POOL = {
         "limits": {"nodes": "4", "nvidia.com/gpu": "32"},
     },
 }
+# Its EC2NodeClass's node settings (karpenter.k8s.aws/v1), as capacity.py writes them.
+KARPENTER_NODE_CLASS = {
+    "apiVersion": "karpenter.k8s.aws/v1",
+    "kind": "EC2NodeClass",
+    "metadata": {"name": "h100"},
+    "spec": {
+        "role": "ml-prod-karpenter-node",
+        "amiSelectorTerms": [{"alias": "al2023@v20260827"}],
+        "subnetSelectorTerms": [{"id": "subnet-1"}],
+        "securityGroupSelectorTerms": [{"id": "sg-1"}],
+        "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1},
+        "blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"volumeSize": "500Gi", "volumeType": "gp3", "encrypted": True}}],
+    },
+}
 # A CPU NodePool: no GPU label, taint or GPU type, so no GPU rule applies to it.
 KARPENTER_CPU_NODE_POOL = {
     "apiVersion": "karpenter.sh/v1",
@@ -383,18 +397,23 @@ CASES: list[Case] = [
             one(t.LAUNCH_TEMPLATE, patch(LAUNCH_TEMPLATE, {"metadataOptions.httpTokens": "optional"})),
             one(t.LAUNCH_TEMPLATE, patch(LAUNCH_TEMPLATE, {"metadataOptions.httpPutResponseHopLimit": 2})),
             one(t.LAUNCH_TEMPLATE, patch(LAUNCH_TEMPLATE, {"metadataOptions": DELETE})),
+            one(t.KARPENTER_NODE_CLASS, patch(KARPENTER_NODE_CLASS, {"spec.metadataOptions.httpPutResponseHopLimit": 2})),
+            one(t.KARPENTER_NODE_CLASS, patch(KARPENTER_NODE_CLASS, {"spec.metadataOptions": DELETE})),
         ],
-        good=[one(t.LAUNCH_TEMPLATE, LAUNCH_TEMPLATE)],
-        expect=['"optional"', "is 2", "httpTokens is unset"],
+        good=[one(t.LAUNCH_TEMPLATE, LAUNCH_TEMPLATE), one(t.KARPENTER_NODE_CLASS, KARPENTER_NODE_CLASS)],
+        expect=['"optional"', "is 2", "httpTokens is unset", "is 2", "httpTokens is unset"],
     ),
     Case(
         "eks-encrypted-volumes",
         bad=[
             one(t.LAUNCH_TEMPLATE, patch(LAUNCH_TEMPLATE, {"blockDeviceMappings.0.ebs.encrypted": "false"})),
             one(t.LAUNCH_TEMPLATE, patch(LAUNCH_TEMPLATE, {"blockDeviceMappings": DELETE})),
+            one(t.KARPENTER_NODE_CLASS, patch(KARPENTER_NODE_CLASS, {"spec.blockDeviceMappings.0.ebs.encrypted": False})),
+            one(t.KARPENTER_NODE_CLASS, patch(KARPENTER_NODE_CLASS, {"spec.blockDeviceMappings": DELETE})),
         ],
-        good=[one(t.LAUNCH_TEMPLATE, LAUNCH_TEMPLATE), one(t.LAUNCH_TEMPLATE, patch(LAUNCH_TEMPLATE, {"blockDeviceMappings.0.ebs.encrypted": True}))],
-        expect=["/dev/xvda", "declares no EBS volume"],
+        good=[one(t.LAUNCH_TEMPLATE, LAUNCH_TEMPLATE), one(t.LAUNCH_TEMPLATE, patch(LAUNCH_TEMPLATE, {"blockDeviceMappings.0.ebs.encrypted": True})),
+              one(t.KARPENTER_NODE_CLASS, KARPENTER_NODE_CLASS)],
+        expect=["/dev/xvda", "declares no EBS volume", "/dev/xvda", "declares no EBS volume"],
     ),
     Case(
         "aws-kms-key-rotation",
@@ -696,10 +715,15 @@ CASES: list[Case] = [
         "gpu-max-gpus-per-stack",
         bad=[
             [res(t.EKS_NODE_GROUP, patch(EKS_GPU_NODE_GROUP, {"scalingConfig.maxSize": 31}), "h100"), res(t.AKS_AGENT_POOL, AKS_GPU_POOL, "nd")],
+            # A Karpenter pool counts limits.nodes x the type's GPUs: 33 x 8 = 264.
+            one(t.KARPENTER_NODE_POOL, patch(KARPENTER_GPU_NODE_POOL, {"spec.limits.nodes": "33"})),
             one(t.EKS_NODE_GROUP, patch(EKS_GPU_NODE_GROUP, {"instanceTypes": ["g7.48xlarge"]})),
         ],
-        good=[[res(t.EKS_NODE_GROUP, EKS_GPU_NODE_GROUP, "h100"), res(t.GKE_NODE_POOL, GKE_GPU_POOL, "l4"), res(t.AKS_AGENT_POOL, AKS_GPU_POOL, "nd")]],
-        expect=["can scale to 264 GPUs, over this environment's budget of 256 (node group h100: 31 x 8, agent pool h100: 2 x 8)", "cannot count the GPUs of instance type g7.48xlarge"],
+        good=[[res(t.EKS_NODE_GROUP, EKS_GPU_NODE_GROUP, "h100"), res(t.GKE_NODE_POOL, GKE_GPU_POOL, "l4"), res(t.AKS_AGENT_POOL, AKS_GPU_POOL, "nd"),
+               res(t.KARPENTER_NODE_POOL, KARPENTER_GPU_NODE_POOL, "h100k")]],
+        expect=["can scale to 264 GPUs, over this environment's budget of 256 (node group h100: 31 x 8, agent pool h100: 2 x 8)",
+                "can scale to 264 GPUs, over this environment's budget of 256 (NodePool h100: 33 x 8)",
+                "cannot count the GPUs of instance type g7.48xlarge"],
     ),
     Case(
         "gpu-nodepool-keeps-running-jobs",

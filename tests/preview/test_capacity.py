@@ -137,3 +137,22 @@ def test_compare_shows_each_clouds_chain_and_quota_increases(capsys, tmp_path):
         assert result["quotaIncreases"], cloud
     out = capsys.readouterr().out
     assert "capacity (USD/h per" in out and "quota increases before up" in out
+
+
+def test_the_cost_names_a_reservation_billed_while_held_and_a_block_paid_up_front():
+    from preview.report import stack_cost
+    from tests.conftest import plan_for_stack
+
+    cfg, plan = stack_config("prod-aws"), plan_for_stack("prod-aws")
+    p5 = catalog.cloud("aws").instance_types["p5.48xlarge"].usd_per_hour
+    held = [n for n in stack_cost(cfg, plan).not_priced if n.startswith("reservation ")]
+    assert held == [f"reservation cr-00000000000000000 (GPU pool h100): billed while held, used or not, at ${p5:,.2f}/h per reserved p5.48xlarge"]
+    h100 = cfg.gpu_pools[0]
+    block = h100.model_copy(update={"capacity": [h100.capacity[0].model_copy(update={
+        "reserved": h100.capacity[0].reserved.model_copy(update={"capacity_block": True})}), h100.capacity[1]]})
+    notes = stack_cost(cfg.model_copy(update={"gpu_pools": [block, cfg.gpu_pools[1]]}), plan).not_priced
+    assert "Capacity Block cr-00000000000000000 (GPU pool h100): paid up front at its purchase price" in notes
+    assert not [n for n in notes if n.startswith("reservation ")]
+    # A pool without a reserved tier adds no such line.
+    plain = cfg.model_copy(update={"gpu_pools": [cfg.gpu_pools[1]]})
+    assert not [n for n in stack_cost(plain, plan).not_priced if "reservation" in n or "Capacity Block" in n]
