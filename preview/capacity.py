@@ -37,13 +37,20 @@ BILLED = {
 FLEX_START = "flex-start (DWS, queued)"
 
 
+def reservation_text(res) -> str:
+    """How the preview names a reservation: an Azure capacity reservation group by its name and
+    resource group (its full resource id does not fit a terminal), any other by its id or name."""
+    if res.id and res.id.lower().startswith("/subscriptions/"):
+        parts = res.id.split("/")
+        return f"group {parts[-1]} (resource group {parts[4]})"
+    return res.id or res.name or "?"
+
+
 def tier_text(tier) -> str:
-    """How the table names a tier: an Azure capacity reservation group by its name and resource
-    group (its full resource id does not fit a terminal), every other tier as the config does."""
+    """How the capacity table names a tier (reservations as reservation_text says)."""
     res = tier.reserved
     if res is not None and res.id and res.id.lower().startswith("/subscriptions/"):
-        parts = res.id.split("/")
-        return f"reserved group {parts[-1]} (resource group {parts[4]})"
+        return f"reserved {reservation_text(res)}"
     return tier.label()
 
 
