@@ -189,3 +189,13 @@ def test_cloud_existing_takes_no_capacity_and_no_provisioner():
     found = problems(raw)
     assert "provisioner: 'karpenter' is set on cloud existing, whose nodes and autoscaler are the cluster's own; allowed: leave it out" in found
     assert "gpuPools[0].capacity: is set on cloud existing, whose nodes are managed outside this stack; allowed: leave capacity out" in found
+
+
+def test_dr_parity_leaves_out_where_a_pools_capacity_comes_from():
+    """A reservation holds capacity in one region: the standby states its own chain and
+    provisioner, and parity (components/dr.py) compares the rest of the pool."""
+    from components.dr import parity
+
+    primary = load(stack(capacity=[{"reserved": {"id": ODCR}}, "onDemand"]))
+    assert parity(load(stack())) == parity(primary) == parity(load(stack(spot=True, pool_provisioner="cluster-autoscaler")))
+    assert parity(load(stack(maxNodes=3))) != parity(primary)
