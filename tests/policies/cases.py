@@ -527,9 +527,14 @@ CASES: list[Case] = [
     ),
     Case(
         "gke-node-auto-repair-upgrade",
-        bad=[one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"management.autoUpgrade": False}))],
-        good=[one(t.GKE_NODE_POOL, GKE_GPU_POOL), one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"management": DELETE}))],
-        expect=["autoUpgrade"],
+        bad=[one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"management.autoUpgrade": False})),
+             # The exemption needs both DWS settings (cluster-toolkit gke-node-pool main.tf, README).
+             one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"management.autoRepair": False, "nodeConfig.flexStart": True})),
+             one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"management.autoUpgrade": False, "queuedProvisioning": {"enabled": True}}))],
+        good=[one(t.GKE_NODE_POOL, GKE_GPU_POOL), one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"management": DELETE})),
+              one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"management": {"autoRepair": False, "autoUpgrade": False},
+                                                       "nodeConfig.flexStart": True, "queuedProvisioning": {"enabled": True}}))],
+        expect=["autoUpgrade", "autoRepair", "autoUpgrade"],
     ),
     Case(
         "gke-dedicated-node-service-account",

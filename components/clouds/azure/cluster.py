@@ -31,6 +31,7 @@ from ...conventions import gpu_resources
 from ...config import CpuPool, GpuPool, StackConfig
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
+from . import capacity
 from .fabric import AksFabric, fabric_autoscaler_tags, fabric_node_labels
 
 # The Entra ID application AKS clusters accept tokens for (the same in every tenant).
@@ -102,6 +103,7 @@ MINOR_UPGRADE_CHANNELS = ("stable", "rapid")
 USER_POOL_REPLACE_ON_CHANGES = (
     "scaleSetPriority", "scaleSetEvictionPolicy", "spotMaxPrice", "osDiskSizeGB", "osDiskType",
     "availabilityZones", "enableEncryptionAtHost", "gpuProfile", "gpuInstanceProfile", "vmSize",
+    capacity.RESERVATION_PROPERTY,
 )
 
 
@@ -213,6 +215,11 @@ class AksCluster(pulumi.ComponentResource):
         self.cpu_agent_pools: dict[str, containerservice.AgentPool] = {}
         for cpu in config.cpu_pools:
             previous = self.cpu_agent_pools[cpu.name] = self._cpu_pool(cpu, after=previous)
+        # Capacity reservation groups GPU pools consume: the cluster identity's grant first.
+        self.reservation_access = capacity.reservation_access(
+            name, list(config.gpu_pools), self.control_plane_identity.principal_id, RBAC_PROPAGATION_WAIT,
+            self._opts(), self,
+        )
         self.gpu_agent_pools: dict[str, containerservice.AgentPool] = {}
         for gpu in config.gpu_pools:
             previous = self.gpu_agent_pools[gpu.name] = self._gpu_pool(gpu, after=previous)
@@ -640,6 +647,14 @@ class AksCluster(pulumi.ComponentResource):
         instance_profile = mig_instance_profile(pool)
         if instance_profile:
             extra["gpu_instance_profile"] = instance_profile
+        opts = self._user_pool_opts()
+        group = capacity.reservation_group(pool)
+        if group is not None:
+            # The pool's nodes take the group's reserved capacity first (capacity.py); AKS
+            # needs the identity's grant on the group's resource group to have propagated.
+            extra["capacity_reservation_group_id"] = group
+            access = self.reservation_access[capacity.resource_group_scope(group)]
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[access.ready]))
         return self._agent_pool(
             f"{self.cluster_name}-{pool.name}", pool.name,
             vm_size=pool.instance_type, mode="User",
@@ -649,7 +664,7 @@ class AksCluster(pulumi.ComponentResource):
             labels={**conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False, cloud_partitions_mig=True),
                     **fabric_node_labels(pool)},
             taints=[conventions.GPU_TAINT.as_string(), *([SPOT_TAINT] if pool.spot else [])], after=after,
-            opts=self._user_pool_opts(),
+            opts=opts,
             tags={**self.tags, **autoscaler_resource_tags(pool, self.cat.instance_types[pool.instance_type]),
                   **conventions.fabric_reason_tags(pool, "azure"), **fabric_autoscaler_tags(pool, CA_RESOURCES_TAG)},
             # AKS installs the NVIDIA driver; the platform layer installs the device plugin.
