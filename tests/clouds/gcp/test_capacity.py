@@ -49,7 +49,9 @@ STACK = {
     "network": {"privateApi": True},
     "gpuPools": [
         # Reserved first, a shared reservation next, then spot and on-demand: a ComputeClass.
-        {"name": "h100", "instanceType": "a3-highgpu-8g", "maxNodes": 4,
+        # Its fabric off: a fabric pool keeps one tier on compute-classes (checks/gke_capacity.py).
+        {"name": "h100", "instanceType": "a3-highgpu-8g", "maxNodes": 4, "interconnect": "none",
+         "interconnectWaiver": "chains of ComputeClass priorities under test",
          "capacity": [{"reserved": {"name": "h100-res"}}, {"reserved": {"name": "projects/capacity-hub/reservations/h100-shared"}},
                       "spot", "onDemand"]},
         # One reserved tier on node groups: the node pool alone consumes the reservation.
@@ -280,7 +282,7 @@ def test_a_standby_need_not_copy_the_primarys_reservation():
     # must match the primary's in everything but where their nodes come from.
     from components.dr import parity
     base = {"cloud": "gcp", "region": "us-central1", "gcp": {"project": "ml-platform-dev"}, "network": {"privateApi": True}}
-    pool = {"name": "h100", "instanceType": "a3-highgpu-8g", "maxNodes": 2}
+    pool = {"name": "h100", "instanceType": "a3-highgpu-8g", "maxNodes": 2, "interconnect": "none"}
     plain = load({**base, "gpuPools": [pool]})
     reserved = load({**base, "gpuPools": [{**pool, "capacity": [{"reserved": {"name": "h100-res"}}, "onDemand"]}]})
     bigger = load({**base, "gpuPools": [{**pool, "maxNodes": 4}]})
