@@ -317,6 +317,8 @@ class GcpSettings(_Model):
     """Which NVIDIA driver GKE installs on GPU nodes (GKE also runs its own device plugin there)."""
     maintenance_start: str = Field(default="03:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     """Start of the daily 4-hour maintenance window, HH:MM in UTC."""
+    flex_start_pools: list[str] = Field(default_factory=list)
+    """GPU pools whose nodes come only from DWS flex-start with queued provisioning, e.g. `[batch]`: Kueue asks GKE for all of a job's nodes at once (a ProvisioningRequest) and admits the job when they exist; nodes run for at most 7 days. Needs `platform.workloads.queueing.enabled`; such a pool has `minNodes: 0`, no `spot` and no `capacity` (docs/gcp.md#capacity)."""
 
 
 class AzureSettings(_Model):

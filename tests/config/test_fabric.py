@@ -149,7 +149,7 @@ def test_a_pinned_vpc_cni_must_support_efa_only_interfaces():
 
 def test_reasons_travel_on_the_pool_resource_for_the_policy_pack():
     """interconnectWaiver / interconnectSpotReason become tags (GKE resource labels), which
-    policies/rules/fabric.py reads; prod-gcp and prod-azure waive their fabric until it is wired."""
+    policies/rules/fabric.py reads."""
     from components import conventions
     from components.config import GpuPool
     from tests.conftest import inputs, plan_for_stack
@@ -163,9 +163,10 @@ def test_reasons_travel_on_the_pool_resource_for_the_policy_pack():
     }
     assert conventions.fabric_reason_tags(pool, "gcp")["ml-clusters-interconnect-waiver"] == "single-node_jobs__<none>_cross_nodes!".replace("<", "_").replace(">", "_").replace("!", "_")
     assert conventions.fabric_reason_tags(GpuPool.model_validate({"name": "a", "instanceType": "p5.48xlarge"}), "aws") == {}
+    # prod-gcp and prod-azure use their fabrics (GKE GPUDirect, AKS InfiniBand): nothing to explain.
     gke = inputs(plan_for_stack("prod-gcp").one("gcp:container/nodePool:NodePool", "ml-prod-gcp-h100"))
-    assert gke["nodeConfig"]["resourceLabels"]["ml-clusters-interconnect-waiver"].startswith("gpudirect-tcpx_is_not_wired")
+    assert "ml-clusters-interconnect-waiver" not in gke["nodeConfig"]["resourceLabels"]
     aks = inputs(plan_for_stack("prod-azure").one("azure-native:containerservice:AgentPool", "ml-prod-azure-h100"))
-    assert aks["tags"]["ml-clusters/interconnect-waiver"].startswith("InfiniBand is not wired")
+    assert "ml-clusters/interconnect-waiver" not in aks["tags"]
     eks = inputs(plan_for_stack("prod-aws").one("aws:eks/nodeGroup:NodeGroup", "ml-prod-aws-h100"))
     assert "tags" not in eks  # uses its fabric: nothing to explain
