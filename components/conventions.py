@@ -92,7 +92,8 @@ def gpu_pool_labels(pool: GpuPool, cloud: str, cloud_manages_device_plugin: bool
         GPU_MODEL_LABEL: itype.gpu or "",
         GPU_COUNT_LABEL: str(itype.gpus),
         GPU_NODE_LABEL: "true",
-        SPOT_LABEL: "true" if pool.spot else "false",
+        # The pool's own nodes take its chain's first tier (`spot: true` is `capacity: [spot]`).
+        SPOT_LABEL: "true" if pool.capacity_chain()[0].spot else "false",
     }
     if pool.sharing is not None and not cloud_manages_device_plugin:
         labels[DEVICE_PLUGIN_CONFIG_LABEL] = device_plugin_config_name(pool)

@@ -88,6 +88,8 @@ class PoolFabric:
     # Sidecar containers every rank's pod runs beside the workload (GKE TCPX/TCPXO RxDM), as
     # Kubernetes container dicts (native sidecars: initContainers with restartPolicy Always).
     sidecars: tuple[Mapping[str, Any], ...] = ()
+    # Pod volumes the sidecars mount (Kubernetes volume dicts), beside host_paths' volumes.
+    volumes: tuple[Mapping[str, Any], ...] = ()
     # The nccl-tests image built for this fabric (NCCL with the fabric's net plugin, OpenMPI
     # and sshd), pinned in catalog/versions.py; the NCCL acceptance job runs it.
     nccl_tests_image: str = ""
@@ -106,7 +108,14 @@ class GpuPoolFacts:
     node_labels: Mapping[str, str]
     # The pool's fabric as the backend wired it; None: plain TCP (no fabric, or interconnect none).
     fabric: Optional[PoolFabric] = None
-
+    # Node labels a pod must also select to get this pool's capacity, beyond the portable
+    # ones (GKE ComputeClasses: `cloud.google.com/compute-class`, which is what lets GKE's
+    # autoscaler fall back along the class's priorities); Kueue's flavor carries them.
+    placement_labels: Mapping[str, str] = field(default_factory=dict)
+    # The ProvisioningRequest class through which this pool's nodes are obtained (GKE DWS
+    # flex-start with queued provisioning: `queued-provisioning.gke.io`); Kueue then admits a
+    # job on this pool only once the cloud has provisioned all of its nodes. None: no check.
+    provisioning_class: Optional[str] = None
     # What starts the pool's nodes (components/config/capacity.py pool_provisioner):
     # cluster-autoscaler, karpenter, compute-classes, node-auto-provisioning, or none (cloud
     # existing). MlCluster sets it from the config for every backend.

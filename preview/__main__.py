@@ -22,7 +22,7 @@ import yaml
 
 from components.config import ConfigError, load, raw_from_pulumi
 
-from . import capacity, choices, compare, engine, ready, report, tpu
+from . import capacity, choices, compare, engine, prerequisites, ready, report, tpu
 from . import dr as dr_report
 
 DEFAULT_STACK = "dev-aws"
@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         tpu.print_tpu_pools(console, tpu_costs)
         capacity.print_capacity(console, capacity.capacity_rows(built))
         capacity.print_quotas(console, capacity.quota_rows(built))
+        prerequisites.print_prerequisites(console, cfg)
         report.print_cost(console, cost)
         report.print_time_to_ready(console, ttr)
         dr_report.print_dr(console, dr_info)

@@ -28,7 +28,34 @@ BILLED = {
     "capacityBlock": "paid up front for the block's window",
     "spot": "per node running, at the market price (reclaimable)",
     "onDemand": "per node running",
+    "flexStart": "per node running, at the flex-start price (at most 7 days a node)",
 }
+# GKE DWS flex-start pools (gcp.flexStartPools, components/clouds/gcp/capacity.py): their one
+# tier is flex-start, priced below on-demand (the catalog keeps no flex-start price, so the
+# on-demand price is its ceiling), and drawn from the preemptible GPU quota, as spot is
+# (GCP Cluster Director docs, "Obtain capacity": flex-start needs preemptible quota).
+FLEX_START = "flex-start (DWS, queued)"
+
+
+def reservation_text(res) -> str:
+    """How the preview names a reservation: an Azure capacity reservation group by its name and
+    resource group (its full resource id does not fit a terminal), any other by its id or name."""
+    if res.id and res.id.lower().startswith("/subscriptions/"):
+        parts = res.id.split("/")
+        return f"group {parts[-1]} (resource group {parts[4]})"
+    return res.id or res.name or "?"
+
+
+def tier_text(tier) -> str:
+    """How the capacity table names a tier (reservations as reservation_text says)."""
+    res = tier.reserved
+    if res is not None and res.id and res.id.lower().startswith("/subscriptions/"):
+        return f"reserved {reservation_text(res)}"
+    return tier.label()
+
+
+def _flex_start(cfg: StackConfig, pool_name: str) -> bool:
+    return cfg.cloud == "gcp" and cfg.gcp is not None and pool_name in cfg.gcp.flex_start_pools
 
 
 @dataclass(frozen=True)
@@ -61,11 +88,15 @@ def capacity_rows(cfg: StackConfig) -> list[TierRow]:
     rows = []
     for pool in cfg.gpu_pools:
         price = cat.instance_types[pool.instance_type].usd_per_hour
+        if _flex_start(cfg, pool.name):
+            rows.append(TierRow(pool=pool.name, provisioner=provisioners[pool.name], order=1, tier=FLEX_START,
+                                usd_per_node_hour=price, ceiling=True, billed=BILLED["flexStart"]))
+            continue
         for i, tier in enumerate(pool.capacity_chain(), start=1):
             block = tier.reserved is not None and tier.reserved.capacity_block
             kind = "capacityBlock" if block else tier.kind
             rows.append(TierRow(
-                pool=pool.name, provisioner=provisioners[pool.name], order=i, tier=tier.label(),
+                pool=pool.name, provisioner=provisioners[pool.name], order=i, tier=tier_text(tier),
                 usd_per_node_hour=None if block else price, ceiling=tier.kind == "spot", billed=BILLED[kind],
             ))
     return rows
@@ -109,7 +140,7 @@ def quota_rows(cfg: StackConfig) -> list[QuotaRow]:
     for pool in cfg.gpu_pools:
         itype = cat.instance_types[pool.instance_type]
         for tier in pool.capacity_chain():
-            quota = quotas.quota_for(cfg.cloud, itype, tier.kind)
+            quota = quotas.quota_for(cfg.cloud, itype, "spot" if _flex_start(cfg, pool.name) else tier.kind)
             if quota is not None:
                 add(quota, quotas.amount(quota, itype, pool.max_nodes), pool.name)
         if cfg.cloud == "gcp" and any(t.kind != "reserved" for t in pool.capacity_chain()):

@@ -22,6 +22,7 @@ from rich.markup import escape
 from components import catalog
 from components.catalog import resolve
 from components.config import PROJECT, ConfigError, StackConfig, load, raw_from_pulumi
+from components.config.checks.namespaces import PAYLOAD_LOGGING_CLOUDS
 
 from . import capacity, cost, engine, ready, report, tpu
 from . import fold
@@ -197,6 +198,7 @@ def values_for(values: dict[str, str], cloud: str) -> tuple[dict[str, str], list
         if itype is not None and not itype.gpu:
             out[_key("systemPool")] = engine.config_string(_as_need(system, itype, gpu=False))
             notes.append(f"systemPool: {system['instanceType']} is not a type of {cloud}; compared {_need_text(system, itype, False)}")
+    notes += _without_payload_logging(out, cloud)
     return out, notes
 
 
@@ -219,6 +221,21 @@ def _without_tpus(out: dict[str, str], values: dict[str, str], cloud: str) -> li
         out[_key("platform")] = engine.config_string({**platform, "workloads": {**platform["workloads"], "queueing": queueing}})
         notes.append("platform.workloads.queueing.queues[].tpus: left out")
     return notes
+
+
+def _without_payload_logging(out: dict[str, str], cloud: str) -> list[str]:
+    """Payload logging to the model store is an AWS capability (KServe's logger signs in to S3
+    only, components/config/checks/namespaces.py): elsewhere the namespaces go without it."""
+    namespaces = _structured(out, "namespaces")
+    if cloud in PAYLOAD_LOGGING_CLOUDS or not isinstance(namespaces, list):
+        return []
+    logging = [i for i, ns in enumerate(namespaces) if isinstance(ns, dict) and ns.get("payloadLogging")]
+    if not logging:
+        return []
+    out[_key("namespaces")] = engine.config_string(
+        [{k: v for k, v in ns.items() if k != "payloadLogging"} if i in logging else ns for i, ns in enumerate(namespaces)])
+    return [f"namespaces[{i}].payloadLogging: KServe's logger writes to the model store on aws only; on {cloud} compared without it"
+            for i in logging]
 
 
 def _drop_reservations(pool: dict[str, Any], cloud: str, i: int, notes: list[str]) -> bool:

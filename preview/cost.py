@@ -11,6 +11,7 @@ from components.catalog import prices
 from components.catalog.prices import HOURS_PER_MONTH
 from components.config import GpuPool, StackConfig
 
+from .capacity import reservation_text
 from .engine import Plan
 
 
@@ -178,7 +179,7 @@ def stack_cost(cfg: StackConfig, plan: Plan, pools: Optional[list[PoolCost]] = N
             if res is None:
                 continue
             # A reservation bills while it is held, used or not; its size is not in the stack.
-            what = res.id or res.name
+            what = reservation_text(res)
             if res.capacity_block:
                 out.not_priced.append(f"Capacity Block {what} (GPU pool {pc.name}): paid up front at its purchase price")
             else:

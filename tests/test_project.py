@@ -64,6 +64,8 @@ def test_catalog_rows_are_consistent():
 
 def test_images_are_pinned_to_a_version():
     for name, image in catalog.IMAGES.items():
+        if "@sha256:" in image and ":" not in image.split("@", 1)[0].rsplit("/", 1)[-1]:
+            continue  # pinned by digest alone, as its upstream manifest names it (GKE's NRI injector)
         repo, _, tag = image.split("@", 1)[0].rpartition(":")
         assert repo and tag and tag != "latest", name
 

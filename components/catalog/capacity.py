@@ -48,11 +48,16 @@ PROVISIONERS: dict[tuple[str, str], Provisioner] = {
         # (pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml).
         Provisioner("karpenter", "aws", reserved=True, fallback=True, capacity_block=True,
                     summary="one Karpenter NodePool and EC2NodeClass per pool"),
-        Provisioner("cluster-autoscaler", "gcp", reserved=False, fallback=False,
+        # A GKE node pool consumes one specific reservation (node_config.reservation_affinity
+        # SPECIFIC_RESERVATION, pulumi-gcp 10.2.0 NodePoolNodeConfigReservationAffinityArgs).
+        Provisioner("cluster-autoscaler", "gcp", reserved=True, fallback=False,
                     summary="one GKE node pool per pool, scaled by GKE's cluster autoscaler"),
-        Provisioner("compute-classes", "gcp", reserved=True, fallback=True, available=False,
+        # components/clouds/gcp/capacity.py: the pool's node pool first, then auto-created pools.
+        Provisioner("compute-classes", "gcp", reserved=True, fallback=True,
                     summary="a custom ComputeClass per pool whose priorities follow the chain"),
-        Provisioner("cluster-autoscaler", "azure", reserved=False, fallback=False,
+        # An AKS node pool consumes a capacity reservation group (AgentPool
+        # capacityReservationGroupID, pulumi-azure-native 3.29.0; components/clouds/azure/capacity.py).
+        Provisioner("cluster-autoscaler", "azure", reserved=True, fallback=False,
                     summary="one AKS node pool per pool, scaled by AKS's cluster autoscaler"),
         Provisioner("node-auto-provisioning", "azure", reserved=False, fallback=True, available=False,
                     summary="AKS node auto-provisioning (Karpenter) with a NodePool per pool"),

@@ -118,3 +118,8 @@ DEFAULT_BOOT_DISK_TYPE = "pd-balanced"
 BOOT_DISK_TYPES: dict[str, str] = {
     "a3-ultragpu-8g": "hyperdisk-balanced",
 }
+
+# The address block GKE's GPU fabric VPCs take their subnets from (components/clouds/gcp/
+# fabric.py): separate VPCs, but a node has an interface in each, so the stack's own ranges
+# must stay outside it (config check in components/config/checks/fabric.py).
+FABRIC_ADDRESS_RANGE = "192.168.0.0/16"

@@ -82,11 +82,43 @@ IMAGES: dict[str, str] = {
 # nccl-tests 2.18.3). Tag only (TAG_ONLY_IMAGES).
 NCCL_TESTS_IMAGES: dict[str, str] = {
     "efa": "public.ecr.aws/hpc-cloud/nccl-tests:cuda13.0.2-efa1.48.0-ofiv1.19.0-ncclv2.30.4-1-testsv2.18.3",
+    # GKE: the plugin images carry NCCL, the plugin and nccl-tests (/third_party/...), as the
+    # upstream NCCL tests run them (GoogleCloudPlatform/container-engine-accelerators @ 992db812
+    # gpudirect-tcpx/nccl-test-latest.yaml, gpudirect-tcpxo/nccl-test-latest.yaml,
+    # gpudirect-rdma/nccl-test.yaml: the gIB diagnostic image). Tag only (TAG_ONLY_IMAGES).
+    "tcpx": "us-docker.pkg.dev/gce-ai-infra/gpudirect-tcpx/nccl-plugin-gpudirecttcpx-dev:v3.1.9",
+    "tcpxo": "us-docker.pkg.dev/gce-ai-infra/gpudirect-tcpxo/nccl-plugin-gpudirecttcpx-dev:v1.0.15",
+    "rdma": "us-docker.pkg.dev/gce-ai-infra/gpudirect-gib/nccl-plugin-gib-diagnostic:v1.1.1",
 }
+# AKS InfiniBand: NCCL's own IB transport (NCCL_NET=IB), from the same nccl-tests build: the EFA
+# installer in it lays down its bundled rdma-core, ibverbs providers included, besides
+# OpenMPI and sshd (awslabs/awsome-distributed-ai PR #1153, micro-benchmarks/nccl-tests).
+NCCL_TESTS_IMAGES["infiniband"] = NCCL_TESTS_IMAGES["efa"]
 IMAGES.update({f"nccl-tests-{kind}": image for kind, image in NCCL_TESTS_IMAGES.items()})
 # The fabric images pods run (the NCCL acceptance job; cloud backends add their fabric's
 # sidecars and installers): held to the same rule as the runtime images below.
 FABRIC_IMAGE_KEYS: tuple[str, ...] = tuple(f"nccl-tests-{kind}" for kind in NCCL_TESTS_IMAGES)
+# GKE's fabric agents and the RxDM sidecar (components/clouds/gcp/fabric.py), read off
+# GoogleCloudPlatform/container-engine-accelerators @ 992db812 (2026-06-11):
+# nri_device_injector/nri-device-injector.yaml (digest), gpudirect-*/nccl-*-installer.yaml
+# (the pause container by digest, the installers by tag), gpudirect-tcpx/nccl-test-latest.yaml
+# and gpudirect-tcpxo/README.md "Jan 9, 2026" (RxDM v2.0.12 with TCPX v3.1.9, v1.0.21 with
+# TCPXO v1.0.15). AKS's nvidia-peermem loader (components/clouds/azure/fabric.py):
+# Azure/aks-rdma-infiniband @ 700dabb configs/nvidia-peermem-reloader/ds.yaml.
+GKE_FABRIC_IMAGES: dict[str, str] = {
+    "gke-nri-device-injector": "gcr.io/gke-release/nri-device-injector@sha256:6e79483d52abdc28454bf186320b10a56b0f117a10e8d65d5c74dbb821a76970",
+    "gke-pause": "gke.gcr.io/pause:3.8@sha256:880e63f94b145e46f1b1082bb71b85e21f16b99b180b9996407d61240ceb9830",
+    "gke-nccl-tcpx-installer": NCCL_TESTS_IMAGES["tcpx"],
+    "gke-nccl-tcpxo-installer": NCCL_TESTS_IMAGES["tcpxo"],
+    "gke-nccl-gib-installer": "us-docker.pkg.dev/gce-ai-infra/gpudirect-gib/nccl-plugin-gib:v1.1.1",
+    "gke-tcpx-rxdm": "us-docker.pkg.dev/gce-ai-infra/gpudirect-tcpx/tcpgpudmarxd-dev:v2.0.12",
+    "gke-tcpxo-rxdm": "us-docker.pkg.dev/gce-ai-infra/gpudirect-tcpxo/tcpgpudmarxd-dev:v1.0.21",
+    "aks-peermem-loader": "mcr.microsoft.com/mirror/docker/library/ubuntu:24.04",
+}
+IMAGES.update(GKE_FABRIC_IMAGES)
+# Held to the tag@digest-or-TAG_ONLY rule; the NRI injector is pinned by digest alone (its
+# manifest names no tag), which pins it as firmly.
+FABRIC_IMAGE_KEYS += tuple(k for k in GKE_FABRIC_IMAGES if k != "gke-nri-device-injector")
 
 # The images team workloads run (training runtimes, the KServe vLLM runtime, notebook servers).
 # Each is pinned by digest, or listed in TAG_ONLY_IMAGES with why not (docs/workloads.md).
@@ -94,7 +126,15 @@ RUNTIME_IMAGE_KEYS: tuple[str, ...] = (
     "torch-runtime", "mpi-runtime", "kserve-vllm", "kserve-mlserver", "notebook-gpu", "notebook-cpu", "tensorflow-runtime",
     "katib-metrics-collector", "katib-medianstop", "katib-hyperopt",
 )
+_GOOGLE_TAG_ONLY = ("Google publishes the GPUDirect images on us-docker.pkg.dev/gce-ai-infra by version tag; "
+                    "its manifests (container-engine-accelerators) and cluster-toolkit name them by tag, no file records a digest")
 TAG_ONLY_IMAGES: dict[str, str] = {
+    **{f"nccl-tests-{k}": _GOOGLE_TAG_ONLY for k in ("tcpx", "tcpxo", "rdma")},
+    **{k: _GOOGLE_TAG_ONLY for k in ("gke-nccl-tcpx-installer", "gke-nccl-tcpxo-installer", "gke-nccl-gib-installer",
+                                     "gke-tcpx-rxdm", "gke-tcpxo-rxdm")},
+    "nccl-tests-infiniband": "the EFA nccl-tests image (nccl-tests-efa), by its version-naming tag",
+    "aks-peermem-loader": "Microsoft's mirror of Ubuntu 24.04 as Azure/aks-rdma-infiniband names it, by tag; "
+                          "no file records a digest",
     "nccl-tests-efa": "AWS publishes hpc-cloud/nccl-tests on the ECR public gallery by version-naming tag; "
                       "no public file records a digest for this tag",
     "kserve-vllm": "neither vLLM nor KServe publishes a digest for vllm-openai:v0.24.0 in a file (KServe "
@@ -325,6 +365,11 @@ CHARTS: dict[str, Chart] = {
 }
 # The Gateway API release whose standard CRDs gateway-crds-helm v1.9.0 installs.
 GATEWAY_API_BUNDLE_VERSION = "v1.6.1"
+
+# NVIDIA Network Operator for AKS InfiniBand pools (components/clouds/azure/fabric.py): the
+# version Azure/aks-rdma-infiniband @ 700dabb tests/setup-infra/deploy-aks.sh installs, NGC's
+# Helm repository (Mellanox/network-operator v26.4.0 deployment/network-operator/Chart.yaml).
+CHARTS["network-operator"] = Chart("network-operator", "26.4.0", "https://helm.ngc.nvidia.com/nvidia")
 
 # EKS managed add-ons. None means "resolved per cluster version at preview/up": the EKS
 # backend asks aws.eks.get_addon_version(kubernetes_version=..., most_recent=True), as

@@ -317,6 +317,8 @@ class GcpSettings(_Model):
     """Which NVIDIA driver GKE installs on GPU nodes (GKE also runs its own device plugin there)."""
     maintenance_start: str = Field(default="03:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     """Start of the daily 4-hour maintenance window, HH:MM in UTC."""
+    flex_start_pools: list[str] = Field(default_factory=list)
+    """GPU pools whose nodes come only from DWS flex-start with queued provisioning, e.g. `[batch]`: Kueue asks GKE for all of a job's nodes at once (a ProvisioningRequest) and admits the job when they exist; nodes run for at most 7 days. Needs `platform.workloads.queueing.enabled`; such a pool has `minNodes: 0`, no `spot` and no `capacity` (docs/gcp.md#capacity)."""
 
 
 class AzureSettings(_Model):
@@ -667,6 +669,8 @@ class ServingNamespace(_Model):
     """Where pods may connect besides DNS and their own namespace: `cloud-apis` the cloud's workload-identity endpoint and HTTPS to object storage (public addresses on 443), `internet` anywhere, `none` nowhere else."""
     model_store: Literal["read", "readwrite", "none"] = "read"
     """Access of the namespace's `workload` ServiceAccount to the model store, through workload identity: `read` (serving), `readwrite` (training), `none`."""
+    payload_logging: bool = False
+    """Let the namespace's InferenceServices log their requests and responses to the model store, under `payloads/` (KServe's logger writing straight to the store as the `workload` ServiceAccount; the namespace's ConfigMap `model-store` gets the URL as `PAYLOAD_LOG_URL`; docs/platform.md#monitoring). Needs `modelStore: readwrite`, egress other than `none` and an S3 model store (cloud aws): KServe v0.20.0's logger signs in to GCS and Azure Blob with keys only."""
 
 
 # --- Disaster recovery -------------------------------------------------------------------

@@ -18,6 +18,17 @@ from ..handle import ClusterHandle, ModelStore
 from .common import TEAM_LABEL, Scope, metadata
 
 CONFIG_MAP = "model-store"
+# Where a namespace with payloadLogging has its InferenceServices' request/response events
+# written, under the store it writes to. KServe v0.20.0's agent picks its blob store from the
+# logger URL's scheme (pkg/logger/store.go GetStorageStrategy: s3, gs, abfs; http otherwise)
+# and writes each event to <url path>/<namespace>/<inferenceservice>/<component>/<storage.path>/
+# <event id>-<request|response>.json (store.go getObjectKey).
+PAYLOAD_PREFIX = "payloads"
+
+
+def payload_log_url(write_url: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The logger URL a namespace's InferenceServices name: the store's `payloads/` prefix."""
+    return pulumi.Output.concat(write_url, "/", PAYLOAD_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,8 @@ class ModelStoreAccess(pulumi.ComponentResource):
                     # Where a readwrite namespace writes: the store itself, except on a failed-over
                     # Azure standby, whose replicated containers refuse writes.
                     **({"MODEL_STORE_WRITE_URL": store.write_url or store.url} if ns.model_store == "readwrite" else {}),
+                    # payloadLogging (readwrite only, checked in config): the `logger.url` to name.
+                    **({"PAYLOAD_LOG_URL": payload_log_url(store.write_url or store.url)} if ns.payload_logging else {}),
                 },
                 opts=scope.opts(args.namespace_resources.get(ns.name)),
             )

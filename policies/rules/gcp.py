@@ -193,12 +193,18 @@ def gke_release_channel(r: Resource, ctx: Context):
     title="GKE node auto-repair and auto-upgrade",
     domain=DOMAIN,
     types=[GKE_NODE_POOL],
-    description="GKE node pools keep auto-repair and auto-upgrade on, so broken nodes are replaced and nodes follow the release channel.",
+    description=("GKE node pools keep auto-repair and auto-upgrade on, so broken nodes are replaced and nodes follow the release "
+                 "channel. Exempt: DWS flex-start pools with queued provisioning, which GKE requires to have both off; their "
+                 "nodes live for one job, at most 7 days."),
     severity="medium",
     level="mandatory",
     fix="Remove management.autoRepair/autoUpgrade false from the node pool (both default to true).",
 )
 def gke_node_auto_repair_upgrade(r: Resource, ctx: Context):
+    # cluster-toolkit modules/compute/gke-node-pool/main.tf: flex-start needs auto_repair
+    # false; its README: queued provisioning needs auto_upgrade false.
+    if flag(get(r.props, "queuedProvisioning.enabled")) is True and flag(get(r.props, "nodeConfig.flexStart")) is True:
+        return
     for key in ("autoRepair", "autoUpgrade"):
         if flag(get(r.props, f"management.{key}")) is False:
             yield f"management.{key} is false on this node pool."

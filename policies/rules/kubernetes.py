@@ -38,6 +38,8 @@ PLATFORM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease
                        # The NCCL acceptance test of the fabric pools (workloads/nccl.py): root,
                        # sshd and IPC_LOCK for mpirun; its own ClusterQueue holds its GPUs.
                        "fabric-acceptance"]
+# AKS InfiniBand: NVIDIA's Network Operator and its node agents (components/clouds/azure/fabric.py).
+PLATFORM_NAMESPACES += ["network-operator"]
 PLATFORM_NAMESPACES_CONFIG = {
     "platformNamespaces": {
         "type": "array",
@@ -58,6 +60,16 @@ PRIVILEGED_WORKLOADS = {
     # through nsenter -m/proc/1/ns/mnt (pkg/checkers/checker.go, pkg/reboot/command.go), which
     # needs the host PID namespace and a privileged container (chart kured-6.1.0 values.yaml).
     "gpu-health/kured": "kured reads the node's kernel log for hardware XIDs and reboots the node through nsenter into the host: privileged, host PID, on GPU nodes only",
+    # GKE GPU fabric agents (components/clouds/gcp/fabric.py), as Google's manifests run them
+    # (GoogleCloudPlatform/container-engine-accelerators @ 992db812): privileged, host PID and
+    # network, node directories; on the fabric pools' nodes only.
+    "kube-system/device-injector": "GKE's NRI device injector hands GPU device nodes to the RxDM sidecar through the node's NRI socket and /dev, on GPUDirect-TCPX/TCPXO nodes only",
+    "kube-system/nccl-tcpx-installer": "installs the GPUDirect-TCPX NCCL plugin into the node's /home/kubernetes/bin, on A3 High fabric nodes only",
+    "kube-system/nccl-tcpxo-installer": "installs the GPUDirect-TCPXO NCCL plugin and exposes the NICs' aperture devices on the node, on A3 Mega fabric nodes only",
+    "kube-system/nccl-rdma-installer": "installs the gIB NCCL plugin into the node's /home/kubernetes/bin, on A3 Ultra / A4 fabric nodes only",
+    # AKS InfiniBand (components/clouds/azure/fabric.py; Azure/aks-rdma-infiniband @ 700dabb
+    # configs/nvidia-peermem-reloader/ds.yaml).
+    "network-operator/nvidia-peermem-loader": "loads the nvidia-peermem kernel module GPUDirect RDMA needs with the AKS-managed driver, on InfiniBand nodes only",
 }
 PRIVILEGED_CONFIG = {
     "allowedPrivilegedWorkloads": {
@@ -67,6 +79,17 @@ PRIVILEGED_CONFIG = {
         "description": "namespace/name of workloads allowed this privilege -> the reason.",
     }
 }
+
+
+# GKE GPU fabric nodes (components/clouds/gcp/fabric.py): where GKE's driver installer and the
+# NCCL plugin installers put libraries, the TCPX RxDM socket directory and the TCPXO aperture
+# devices, which every rank mounts (GoogleCloudPlatform/container-engine-accelerators @ 992db812
+# gpudirect-tcpx/nccl-test-latest.yaml, gpudirect-tcpxo/nccl-test-latest.yaml,
+# gpudirect-rdma/nccl-test.yaml). Only nodes of fabric pools hold them.
+GKE_FABRIC_HOST_PATHS = ["/home/kubernetes/bin/nvidia", "/home/kubernetes/bin/gib", "/run/tcpx", "/dev/aperture_devices"]
+# The RxDM sidecar reads the node's /sys and /proc/sys (the same manifests); allowed only under
+# the volume names the GKE backend gives them, not as a general hostPath.
+RXDM_VOLUMES = {"fabric-sys": "/sys", "fabric-proc-sys": "/proc/sys"}
 
 
 def _allowed_privileged(r: Resource, ctx: Context) -> bool:
@@ -141,7 +164,7 @@ def _under(path: str, allowed: str) -> bool:
     title="hostPath volumes from the allow-list only",
     domain=DOMAIN,
     types=WORKLOAD_TYPES,
-    description="hostPath volumes mount only allow-listed node directories: the kubelet's device-plugin socket directory and the pod-resources API DCGM uses.",
+    description="hostPath volumes mount only allow-listed node directories: the kubelet's device-plugin socket directory, the pod-resources API DCGM uses, and on GKE fabric nodes the NCCL plugin libraries and sockets; the GPUDirect-TCPX/TCPXO RxDM sidecar's read of /sys and /proc/sys under its own volume names.",
     severity="high",
     level="mandatory",
     fix="Replace the hostPath volume with an emptyDir/PVC/ConfigMap, or add the directory to allowedHostPaths after a security review.",
@@ -149,8 +172,14 @@ def _under(path: str, allowed: str) -> bool:
         "allowedHostPaths": {
             "type": "array",
             "items": {"type": "string", "pattern": "^/"},
-            "default": ["/var/lib/kubelet/device-plugins", "/var/lib/kubelet/pod-resources"],
+            "default": ["/var/lib/kubelet/device-plugins", "/var/lib/kubelet/pod-resources", *GKE_FABRIC_HOST_PATHS],
             "description": "Node directories (and their subdirectories) hostPath volumes may mount.",
+        },
+        "allowedFabricVolumes": {
+            "type": "object",
+            "additionalProperties": {"type": "string", "pattern": "^/"},
+            "default": RXDM_VOLUMES,
+            "description": "Volume name -> the one node directory a volume of that name may mount (the RxDM sidecar's).",
         },
         **PRIVILEGED_CONFIG,
     },
@@ -160,9 +189,12 @@ def k8s_host_path_allowlist(r: Resource, ctx: Context):
         return
     path, spec = pod_spec(r)
     allowed = list(ctx.config["allowedHostPaths"])
+    fabric_volumes = dict(ctx.config.get("allowedFabricVolumes") or {})
     for i, volume in enumerate(items(spec, "volumes")):
         host = get(volume, "hostPath.path")
         if host is None:
+            continue
+        if fabric_volumes.get(str(get(volume, "name", ""))) == str(host):
             continue
         if not any(_under(str(host), a) for a in allowed):
             yield f"{path}.volumes[{i}] ({get(volume, 'name', '?')}) mounts hostPath {host}, which is not on the allow-list ({', '.join(allowed)})."

@@ -24,7 +24,10 @@ H100 = {"aws": "p5.48xlarge", "gcp": "a3-highgpu-8g", "azure": "Standard_ND96isr
 def stack(cloud: str = "aws", provisioner: str | None = None, pool_provisioner: str | None = None, **pool) -> dict:
     if pool_provisioner:
         pool["provisioner"] = pool_provisioner
-    raw = {**CLOUDS[cloud], "gpuPools": [{"name": "h100", "instanceType": H100[cloud], "maxNodes": 2, **pool}]}
+    # On gcp the H100 type has a fabric (GPUDirect-TCPX) whose pool keeps one tier on
+    # compute-classes (checks/gke_capacity.py): these chain tests run it without.
+    fabric_off = {"interconnect": "none"} if cloud == "gcp" else {}
+    raw = {**CLOUDS[cloud], "gpuPools": [{"name": "h100", "instanceType": H100[cloud], "maxNodes": 2, **fabric_off, **pool}]}
     return {**raw, "provisioner": provisioner} if provisioner else raw
 
 

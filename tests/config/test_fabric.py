@@ -156,7 +156,7 @@ def test_a_pinned_vpc_cni_must_support_efa_only_interfaces():
 
 def test_reasons_travel_on_the_pool_resource_for_the_policy_pack():
     """interconnectWaiver / interconnectSpotReason become tags (GKE resource labels), which
-    policies/rules/fabric.py reads; prod-gcp and prod-azure waive their fabric until it is wired."""
+    policies/rules/fabric.py reads."""
     from components import conventions
     from components.config import GpuPool
     from tests.conftest import inputs, plan_for_stack
@@ -170,10 +170,11 @@ def test_reasons_travel_on_the_pool_resource_for_the_policy_pack():
     }
     assert conventions.fabric_reason_tags(pool, "gcp")["ml-clusters-interconnect-waiver"] == "single-node_jobs__<none>_cross_nodes!".replace("<", "_").replace(">", "_").replace("!", "_")
     assert conventions.fabric_reason_tags(GpuPool.model_validate({"name": "a", "instanceType": "p5.48xlarge"}), "aws") == {}
+    # prod-gcp and prod-azure use their fabrics (GKE GPUDirect, AKS InfiniBand): nothing to explain.
     gke = inputs(plan_for_stack("prod-gcp").one("gcp:container/nodePool:NodePool", "ml-prod-gcp-h100"))
-    assert gke["nodeConfig"]["resourceLabels"]["ml-clusters-interconnect-waiver"].startswith("gpudirect-tcpx_is_not_wired")
+    assert "ml-clusters-interconnect-waiver" not in gke["nodeConfig"]["resourceLabels"]
     aks = inputs(plan_for_stack("prod-azure").one("azure-native:containerservice:AgentPool", "ml-prod-azure-h100"))
-    assert aks["tags"]["ml-clusters/interconnect-waiver"].startswith("InfiniBand is not wired")
+    assert "ml-clusters/interconnect-waiver" not in aks["tags"]
     # prod-aws's h100 is on Karpenter: the reasons would be its NodePool's annotations
     # (tests/clouds/aws/test_fabric.py covers a stated one); it uses its fabric, nothing to explain.
     eks = inputs(plan_for_stack("prod-aws").one("kubernetes:karpenter.sh/v1:NodePool", "ml-prod-aws-h100-nodepool"))

@@ -127,15 +127,20 @@ WORKLOAD_SKIPPERS = {"argo-postgres", "katib-postgres", "katib-controller", "kat
 
 def test_only_the_gpu_agents_and_the_named_workload_parts_skip_checks(scan):
     owners = {c["resource"].rsplit(".", 1)[-1] for c in scan["skipped"]}
+    # GKE's GPU fabric agents and AKS's peermem loader change the node as their upstream
+    # manifests do (components/clouds/{gcp,azure}/fabric.py).
+    fabric_agents = {"device-injector", "nccl-tcpx-installer", "nccl-tcpxo-installer", "nccl-rdma-installer",
+                     "nvidia-peermem-loader"}
     # And the NCCL acceptance test of each fabric pool (workloads/nccl.py: root sshd, IPC_LOCK, a tag-only image).
-    nccl = {o for o in owners if o.startswith("nccl-")}
-    assert owners - nccl <= GPU_AGENTS | WORKLOAD_SKIPPERS | {"kured"}, owners
+    nccl = {o for o in owners if o.startswith("nccl-")} - fabric_agents
+    assert owners - nccl <= GPU_AGENTS | WORKLOAD_SKIPPERS | fabric_agents | {"kured"}, owners
     # Every GPU agent's image is pinned by digest, so none skips the digest check (CKV_K8S_43)
     # or the pull-policy check (CKV_K8S_15, which IfNotPresent passes only with a digest); nor
-    # does the database, pinned by digest too. Katib's images, the GPU repair agent kured and the
-    # NCCL test image are pinned by tag only (no public file records their digests).
+    # does the database, pinned by digest too. Katib's images, the GPU repair agent kured, the
+    # NCCL test images and Google's fabric installers are pinned by tag only (no public file
+    # records their digests); the installers pull Always.
     def skippers(check_id: str) -> set[str]:
         return {c["resource"].rsplit(".", 1)[-1] for c in scan["skipped"] if c["check_id"] == check_id} - nccl
     assert skippers("CKV_K8S_15") <= {"kured"}
-    assert skippers("CKV_K8S_43") <= {"katib-controller", "katib-db-manager", "kured"}
+    assert skippers("CKV_K8S_43") <= {"katib-controller", "katib-db-manager", "kured"} | fabric_agents
     assert "@" not in catalog.IMAGES["kured"]

@@ -33,9 +33,35 @@ TOP_LEVEL_CUSTOM_KINDS = {
 }
 
 
+# Cluster-scoped CRD kinds of the GPU fabrics (components/clouds/{gcp,azure}/fabric.py): the
+# spec fields their CRD declares at the pin, and the ones the object must set.
+# GoogleCloudPlatform/gke-networking-api config/crds/networking.gke.io_{gkenetworkparamsets,networks}.yaml
+# (v1); Mellanox/network-operator v26.4.0 deployment/network-operator/crds/
+# mellanox.com_nicclusterpolicies.yaml; its node-feature-discovery sub-chart's CRDs (NodeFeatureRule).
+CLUSTER_CUSTOM_KINDS = {
+    ("networking.gke.io/v1", "GKENetworkParamSet"): (
+        {"deviceMode", "networkAttachment", "podIPv4Ranges", "vpc", "vpcSubnet"}, {"vpc", "vpcSubnet", "deviceMode"}),
+    ("networking.gke.io/v1", "Network"): (
+        {"type", "parametersRef", "provider", "routes", "l2NetworkConfig", "dnsConfig", "gateway4", "externalDHCP4"},
+        {"type", "parametersRef"}),
+    ("mellanox.com/v1alpha1", "NicClusterPolicy"): (
+        {"deploymentNodeAffinity", "deploymentTolerations", "docaTelemetryService", "global", "ibKubernetes",
+         "nicConfigurationOperator", "nicFeatureDiscovery", "nodeAffinity", "nvIpam", "ofedDriver",
+         "rdmaSharedDevicePlugin", "secondaryNetwork", "spectrumXOperator", "sriovDevicePlugin", "tolerations"},
+        set()),
+    ("nfd.k8s-sigs.io/v1alpha1", "NodeFeatureRule"): ({"rules"}, {"rules"}),
+}
+
+
 def check(resource: engine.PlannedResource, version: str) -> None:
     obj = inputs(resource)
     key = (obj.get("apiVersion"), obj.get("kind"))
+    if key in CLUSTER_CUSTOM_KINDS:
+        declared, required = CLUSTER_CUSTOM_KINDS[key]
+        assert set(obj) == {"apiVersion", "kind", "metadata", "spec"}, resource.name
+        assert obj["metadata"]["name"] and "namespace" not in obj["metadata"], resource.name
+        assert required <= set(obj["spec"]) <= declared, (resource.name, set(obj["spec"]) - declared)
+        return
     if key in TOP_LEVEL_CUSTOM_KINDS:
         assert set(obj) == {"apiVersion", "kind", "metadata"} | TOP_LEVEL_CUSTOM_KINDS[key], resource.name
         assert obj["deletionPolicy"] in ("Delete", "Retain") and "namespace" not in obj["metadata"], resource.name

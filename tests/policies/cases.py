@@ -528,9 +528,14 @@ CASES: list[Case] = [
     ),
     Case(
         "gke-node-auto-repair-upgrade",
-        bad=[one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"management.autoUpgrade": False}))],
-        good=[one(t.GKE_NODE_POOL, GKE_GPU_POOL), one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"management": DELETE}))],
-        expect=["autoUpgrade"],
+        bad=[one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"management.autoUpgrade": False})),
+             # The exemption needs both DWS settings (cluster-toolkit gke-node-pool main.tf, README).
+             one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"management.autoRepair": False, "nodeConfig.flexStart": True})),
+             one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"management.autoUpgrade": False, "queuedProvisioning": {"enabled": True}}))],
+        good=[one(t.GKE_NODE_POOL, GKE_GPU_POOL), one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"management": DELETE})),
+              one(t.GKE_NODE_POOL, patch(GKE_GPU_POOL, {"management": {"autoRepair": False, "autoUpgrade": False},
+                                                       "nodeConfig.flexStart": True, "queuedProvisioning": {"enabled": True}}))],
+        expect=["autoUpgrade", "autoRepair", "autoUpgrade"],
     ),
     Case(
         "gke-dedicated-node-service-account",
@@ -762,13 +767,19 @@ CASES: list[Case] = [
         bad=[
             one(t.K8S_DAEMON_SET, workload(t.K8S_DAEMON_SET, patch(DEVICE_PLUGIN_SPEC, {"volumes": [{"name": "root", "hostPath": {"path": "/"}}]}))),
             one(t.K8S_DAEMON_SET, workload(t.K8S_DAEMON_SET, patch(DEVICE_PLUGIN_SPEC, {"volumes.0.hostPath.path": "/var/lib/kubelet/device-plugins/../pods"}))),
+            # The RxDM volume names allow their own directory only.
+            one(t.K8S_DAEMON_SET, workload(t.K8S_DAEMON_SET, patch(DEVICE_PLUGIN_SPEC, {"volumes": [{"name": "fabric-sys", "hostPath": {"path": "/etc"}}]}))),
         ],
         good=[
             one(t.K8S_DAEMON_SET, workload(t.K8S_DAEMON_SET, DEVICE_PLUGIN_SPEC)),
             one(t.K8S_DAEMON_SET, workload(t.K8S_DAEMON_SET, patch(DEVICE_PLUGIN_SPEC, {"volumes.0.hostPath.path": "/var/lib/kubelet/pod-resources"}))),
             one(t.K8S_DAEMON_SET, MIG_MANAGER),
+            # GKE fabric: the NCCL plugin libraries, and the RxDM sidecar's /sys under its volume name.
+            one(t.K8S_DAEMON_SET, workload(t.K8S_DAEMON_SET, patch(DEVICE_PLUGIN_SPEC, {"volumes": [
+                {"name": "fabric-0", "hostPath": {"path": "/home/kubernetes/bin/nvidia/lib64"}},
+                {"name": "fabric-sys", "hostPath": {"path": "/sys"}}]}))),
         ],
-        expect=["mounts hostPath /,", "device-plugins/../pods"],
+        expect=["mounts hostPath /,", "device-plugins/../pods", "mounts hostPath /etc"],
     ),
     Case(
         "k8s-gpu-limits",

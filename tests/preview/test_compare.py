@@ -124,12 +124,9 @@ def test_compare_says_what_is_not_available_where_and_what_it_substituted(capsys
     assert by_cloud["azure"]["problems"] == [
         "gpuPools[1].gpu: no azure type has l4; azure GPU models: a100-80gb (80 GB), h100 (80 GB), h100-nvl (94 GB), t4 (16 GB)"
     ]
-    # On GKE the H100 pool is a3-highgpu-8g, whose GPUDirect-TCPX this version does not wire
-    # (the GKE part of issue 21 does): in prod the policy pack refuses a pool going without its
-    # type's fabric unless the stack says why (fabric-prod-pool-uses-its-fabric).
-    assert by_cloud["gcp"]["available"] is False and by_cloud["gcp"]["region"] == "us-east4"
-    (problem,) = by_cloud["gcp"]["problems"]
-    assert problem.startswith("policy: fabric-prod-pool-uses-its-fabric: node pool ml-prod-aws-h100: a3-highgpu-8g has a fabric (tcpx)")
+    # On GKE the H100 pool is a3-highgpu-8g, which gets its GPUDirect-TCPX (clouds/gcp/fabric.py).
+    assert by_cloud["gcp"]["available"] is True and by_cloud["gcp"]["region"] == "us-east4"
+    assert not by_cloud["gcp"]["problems"]
     assert by_cloud["gcp"]["substitutions"] == [
         "aws: block left out",
         "gcp.project: none set, 'ml-compare-placeholder' used",
@@ -141,10 +138,13 @@ def test_compare_says_what_is_not_available_where_and_what_it_substituted(capsys
         # prod-aws's CPU pool (cpuPools, built on EKS by the AWS backend).
         "cpuPools[0]: m7i.2xlarge is not a type of gcp; compared as >= 8 vCPUs, >= 32 GB (x86_64)",
         "systemPool: m7i.xlarge is not a type of gcp; compared as >= 4 vCPUs, >= 16 GB (x86_64)",
+        # prod-aws's training namespace logs payloads to S3, which KServe's logger reaches on aws only.
+        "namespaces[1].payloadLogging: KServe's logger writes to the model store on aws only; on gcp compared without it",
     ]
+    assert "payloadLogging" not in " ".join(by_cloud["aws"]["substitutions"])
     assert "gcp: gpuPools[1]: g6.2xlarge is not a type of gcp; compared as 1 x l4" in out
     assert f"azure: not available: {by_cloud['azure']['problems'][0]}" in out
-    assert "stack prod-aws runs on: aws" in out
+    assert "stack prod-aws runs on: aws, gcp" in out
 
 
 def test_compare_exits_1_when_no_cloud_can_run_the_stack(capsys, tmp_path):

@@ -40,6 +40,9 @@ FACTS = [
     Fact(POOL, "availabilityZones", "replace", AZURERM + " cycleNodePoolProperties"),
     Fact(POOL, "enableEncryptionAtHost", "replace", AZURERM + " cycleNodePoolProperties"),
     Fact(POOL, "agentPoolName", "replace", "ARM: the name is part of the resource id"),
+    Fact(POOL, "capacityReservationGroupID", "replace",
+         "learn.microsoft.com azure/virtual-machines/capacity-reservation-remove-virtual-machine-scale-set: "
+         "a regional scale set changes its capacity reservation group only while deallocated"),
     Fact(POOL, "minCount", "update", AKS_API),
     Fact(POOL, "maxCount", "update", AKS_API),
     Fact(POOL, "nodeLabels", "update", AKS_API),
@@ -95,6 +98,22 @@ def test_pool_changes_aks_refuses_in_place_replace_the_pool_delete_first(before,
     assert pool.delete_before_replace and "agentPoolName" not in pool.paths
     # The engine itself replaces: the field is in the pool's replaceOnChanges, not just a table row.
     assert any(r.startswith("replaceOnChanges") for r in pool.replaced_by)
+
+
+def test_a_pool_given_a_capacity_reservation_group_is_replaced_after_the_grant(before):
+    """A GPU pool moves onto a capacity reservation group: AKS takes the group at pool creation
+    (components/clouds/azure/capacity.py), so the pool is replaced, the old one first, and the
+    new one waits for the cluster identity's grant on the group's resource group."""
+    group = ("/subscriptions/5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f/resourceGroups/gpu-capacity"
+             "/providers/Microsoft.Compute/capacityReservationGroups/nc-t4")
+    outcomes = change(before, stack(gpuPools=[{**T4, "capacity": [{"reserved": {"id": group}}]}]))
+    pool = outcomes["ml-test-t4"]
+    assert pool.action == "replace" and "capacityReservationGroupID" in pool.paths and pool.delete_before_replace
+    assert any(r.startswith("replaceOnChanges") for r in pool.replaced_by)
+    assert outcomes["ml-test-capacity-reservations-0"].action == "create"
+    assert outcomes["ml-test-capacity-reservations-0-propagation"].action == "create"
+    # Nothing else about the cluster changes.
+    assert set(outcomes) == {"ml-test-t4", "ml-test-capacity-reservations-0", "ml-test-capacity-reservations-0-propagation"}
 
 
 @pytest.mark.parametrize("channel", ["stable", "rapid"])

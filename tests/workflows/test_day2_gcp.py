@@ -37,6 +37,9 @@ FACTS = [
     Fact(POOL, "nodeConfig.diskSizeGb", "update", TF_NC + " disk_size_gb (UpdateNodePool)"),
     Fact(POOL, "nodeConfig.labels", "update", TF_NC + " labels (UpdateNodePool)"),
     Fact(POOL, "nodeConfig.gcfsConfig", "update", "terraform-google-conversion v7 node_config.go schemaGcfsConfig (no ForceNew; UpdateNodePool)"),
+    Fact(POOL, "nodeConfig.taints", "update", TF_NC + " taint (UpdateNodePool)"),
+    Fact(POOL, "nodeConfig.reservationAffinity", "replace", TF_NC + " reservation_affinity ForceNew"),
+    Fact(POOL, "queuedProvisioning", "replace", TF_NP + " queued_provisioning ForceNew"),
     Fact(POOL, "autoscaling", "update", TF_NP + " autoscaling (SetNodePoolAutoscaling)"),
     Fact(POOL, "nodeLocations", "update", TF_NP + " node_locations (UpdateNodePool)"),
     Fact(GKE, "minMasterVersion", "update", TF_GKE + " min_master_version (UpdateMaster)"),
@@ -171,3 +174,25 @@ def test_staging_gains_its_tpu_pool_and_team_chips_by_creates_and_in_place_updat
     assert {a for a in actions if a[2] == "create"} == {("NodePool", "v5e", "create"), ("ResourceFlavor", "workloads-flavor-tpu-v5e", "create")}
     assert {a[0] for a in actions if a[2] == "update"} == {"ClusterQueue", "ResourceQuota"}
     assert not [a for a in actions if a[2] in ("replace", "delete")]
+
+
+def test_a_reservation_as_first_tier_replaces_the_pool_under_a_new_name(before):
+    """reservation_affinity is ForceNew: the pool comes up anew (name_prefix) before the old goes;
+    with a reservation `auto` moves the pool to compute-classes, so its ComputeClass is created."""
+    outcomes = change(before, stack(gpuPools=[{**L4, "capacity": [{"reserved": {"name": "l4-res"}}, "onDemand"]}, A100]))
+    pool = outcomes["ml-test-l4"]
+    assert pool.action == "replace" and any(p.startswith("nodeConfig.reservationAffinity") for p in pool.paths)
+    assert_replace_is_clash_free(pool, GENERATED_NAMES)
+    assert outcomes["ml-test-ml-gpu-l4"].action == "create"
+    assert "ml-test-a100" not in outcomes  # unchanged
+
+
+def test_joining_a_compute_class_updates_the_pool_in_place(before):
+    """A pool put on compute-classes with its one tier keeps its nodes' kind: only the class
+    label and taint change (UpdateNodePool), and the ComputeClass is created."""
+    outcomes = change(before, stack(gpuPools=[{**L4, "provisioner": "compute-classes"}, A100]))
+    pool = outcomes["ml-test-l4"]
+    assert pool.action == "update", pool
+    assert set(pool.paths) <= {"nodeConfig.labels.cloud.google.com/compute-class", "nodeConfig.taints"} | {
+        p for p in pool.paths if p.startswith("nodeConfig.taints")}
+    assert outcomes["ml-test-ml-gpu-l4"].action == "create"

@@ -31,6 +31,8 @@ from ...conventions import gpu_resources
 from ...config import CpuPool, GpuPool, StackConfig
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
+from . import capacity
+from .fabric import AksFabric, fabric_autoscaler_tags, fabric_node_labels
 
 # The Entra ID application AKS clusters accept tokens for (the same in every tenant).
 AKS_ENTRA_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
@@ -101,6 +103,7 @@ MINOR_UPGRADE_CHANNELS = ("stable", "rapid")
 USER_POOL_REPLACE_ON_CHANGES = (
     "scaleSetPriority", "scaleSetEvictionPolicy", "spotMaxPrice", "osDiskSizeGB", "osDiskType",
     "availabilityZones", "enableEncryptionAtHost", "gpuProfile", "gpuInstanceProfile", "vmSize",
+    capacity.RESERVATION_PROPERTY,
 )
 
 
@@ -212,6 +215,11 @@ class AksCluster(pulumi.ComponentResource):
         self.cpu_agent_pools: dict[str, containerservice.AgentPool] = {}
         for cpu in config.cpu_pools:
             previous = self.cpu_agent_pools[cpu.name] = self._cpu_pool(cpu, after=previous)
+        # Capacity reservation groups GPU pools consume: the cluster identity's grant first.
+        self.reservation_access = capacity.reservation_access(
+            name, list(config.gpu_pools), self.control_plane_identity.principal_id, RBAC_PROPAGATION_WAIT,
+            self._opts(), self,
+        )
         self.gpu_agent_pools: dict[str, containerservice.AgentPool] = {}
         for gpu in config.gpu_pools:
             previous = self.gpu_agent_pools[gpu.name] = self._gpu_pool(gpu, after=previous)
@@ -235,6 +243,9 @@ class AksCluster(pulumi.ComponentResource):
             lambda p: p["kubeletidentity"].object_id if p and "kubeletidentity" in p else None
         )
         self.oidc_issuer = self.cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else None)
+        # InfiniBand pools: the Network Operator, its NicClusterPolicy and the peermem loader.
+        self.fabric = AksFabric(self)
+        self.fabric.kubernetes(self.k8s_provider)
         self.handle = self._handle()
         self.register_outputs(
             {
@@ -636,17 +647,26 @@ class AksCluster(pulumi.ComponentResource):
         instance_profile = mig_instance_profile(pool)
         if instance_profile:
             extra["gpu_instance_profile"] = instance_profile
+        opts = self._user_pool_opts()
+        group = capacity.reservation_group(pool)
+        if group is not None:
+            # The pool's nodes take the group's reserved capacity first (capacity.py); AKS
+            # needs the identity's grant on the group's resource group to have propagated.
+            extra["capacity_reservation_group_id"] = group
+            access = self.reservation_access[capacity.resource_group_scope(group)]
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[access.ready]))
         return self._agent_pool(
             f"{self.cluster_name}-{pool.name}", pool.name,
             vm_size=pool.instance_type, mode="User",
             # Ubuntu: the OS NVIDIA and Azure document for ND/NC GPU nodes (drivers, InfiniBand).
             os_sku="Ubuntu",
             min_nodes=pool.min_nodes, max_nodes=pool.max_nodes, disk_gb=pool.disk_gb,
-            labels=conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False, cloud_partitions_mig=True),
+            labels={**conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False, cloud_partitions_mig=True),
+                    **fabric_node_labels(pool)},
             taints=[conventions.GPU_TAINT.as_string(), *([SPOT_TAINT] if pool.spot else [])], after=after,
-            opts=self._user_pool_opts(),
+            opts=opts,
             tags={**self.tags, **autoscaler_resource_tags(pool, self.cat.instance_types[pool.instance_type]),
-                  **conventions.fabric_reason_tags(pool, "azure")},
+                  **conventions.fabric_reason_tags(pool, "azure"), **fabric_autoscaler_tags(pool, CA_RESOURCES_TAG)},
             # AKS installs the NVIDIA driver; the platform layer installs the device plugin.
             gpu_profile={"driver": "Install"},
             **extra,
@@ -683,6 +703,7 @@ class AksCluster(pulumi.ComponentResource):
             pools.append(GpuPoolFacts(
                 pool=pool, gpu_model=itype.gpu or "", gpus_per_node=itype.gpus,
                 node_labels=conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False, cloud_partitions_mig=True),
+                fabric=self.fabric.pool_fabric(pool),
             ))
         file_storage = None
         if self.config.platform.shared_file_system:

@@ -5,7 +5,7 @@ a system node pool, CPU worker pools and one node pool per GPU pool. Returns a C
 from __future__ import annotations
 
 import re
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
 import pulumi
 import pulumi_gcp as gcp
@@ -18,8 +18,9 @@ from ...catalog import versions
 from ...config import CpuPool, GpuPool, StackConfig
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
-from . import coldstart, tpu
+from . import capacity, coldstart, tpu
 from .admission import CLUSTER_EVALUATION_MODE
+from .fabric import GkeFabric
 
 # Everything a node does with Google APIs is governed by IAM; the scope only opens the door.
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -142,6 +143,9 @@ class GkeCluster(pulumi.ComponentResource):
         self._prod_protect = pulumi.ResourceOptions(protect=config.is_prod)
 
         self._network()
+        # GPU fabric VPCs (GPUDirect-TCPX/TCPXO/RDMA pools), before the cluster and its pools.
+        self.fabric = GkeFabric(self)
+        self.fabric.networks()
         self._node_identity()
         self.secrets_key, self.disks_key = self._encryption() if config.is_prod else (None, None)
         self._cluster()
@@ -180,6 +184,9 @@ class GkeCluster(pulumi.ComponentResource):
             kubeconfig=self.kubeconfig,
             opts=pulumi.ResourceOptions(parent=self, depends_on=self.platform_ready),
         )
+        # The fabric's networks, device injector and NCCL plugin installers in the cluster.
+        self.fabric.kubernetes(self.k8s_provider)
+        self.compute_classes = self._compute_classes()
         self.handle = self._handle()
         self.register_outputs(
             {
@@ -392,6 +399,8 @@ class GkeCluster(pulumi.ComponentResource):
             # policy admits (admission.py); elsewhere the field stays unset.
             binary_authorization={"evaluation_mode": CLUSTER_EVALUATION_MODE} if cfg.is_prod else None,
             resource_labels=self.labels,
+            # Fabric pools' extra NICs: multi-networking (on the Dataplane V2 set above).
+            **self.fabric.cluster_args(),
             # The provider defaults to True; dev and staging must stay disposable.
             deletion_protection=cfg.is_prod,
             opts=pulumi.ResourceOptions.merge(
@@ -431,12 +440,15 @@ class GkeCluster(pulumi.ComponentResource):
 
     def _node_pool(self, pool: str, *, machine_type: str, min_nodes: int, max_nodes: int, disk_gb: int, spot: bool,
                    labels: Mapping[str, str], zones: list[str], taints: tuple[conventions.Taint, ...] = (),
-                   accelerator: Optional[dict] = None, resource_labels: Optional[Mapping[str, str]] = None) -> gcp.container.NodePool:
+                   accelerator: Optional[dict] = None, resource_labels: Optional[Mapping[str, str]] = None,
+                   obtain: Optional[capacity.NodePoolCapacity] = None, **fabric: Any) -> gcp.container.NodePool:
+        # How a GPU pool's nodes are obtained (capacity.py); CPU and system pools: as set.
+        obtain = obtain or capacity.NodePoolCapacity(spot=spot, location_policy="ANY" if spot else "BALANCED")
         node_config = {
             **self._node_basics(machine_type, disk_gb),
-            "spot": spot,
-            "labels": dict(labels),
-            "taints": [{"key": t.key, "value": t.value, "effect": t.api_effect()} for t in taints],
+            "spot": obtain.spot,
+            "labels": {**labels, **obtain.labels},
+            "taints": [{"key": t.key, "value": t.value, "effect": t.api_effect()} for t in (*taints, *obtain.taints)],
         }
         if resource_labels:  # the stack's fabric reasons, for the policy pack
             node_config["resource_labels"] = {**node_config.get("resource_labels", {}), **resource_labels}
@@ -445,7 +457,12 @@ class GkeCluster(pulumi.ComponentResource):
             node_config["gvnic"] = {"enabled": True}
             # Image streaming from the stack's Artifact Registry (coldstart.py).
             node_config["gcfs_config"] = coldstart.IMAGE_STREAMING
-        depends: list[pulumi.Resource] = [*self.node_roles, self.nat]
+        if obtain.reservation_affinity is not None:
+            node_config["reservation_affinity"] = obtain.reservation_affinity
+        if obtain.flex_start:
+            node_config["flex_start"] = True
+        extra: dict = {"queued_provisioning": {"enabled": True}} if obtain.queued_provisioning else {}
+        depends: list[pulumi.Resource] = [*self.node_roles, self.nat, *fabric.pop("depends_on", [])]
         if self.disks_key is not None:
             depends.append(self.key_grants["disks"])
         return gcp.container.NodePool(
@@ -461,9 +478,9 @@ class GkeCluster(pulumi.ComponentResource):
                 "total_min_node_count": min_nodes,
                 "total_max_node_count": max_nodes,
                 # ANY takes capacity wherever it is free: what spot needs to get nodes at all.
-                "location_policy": "ANY" if spot else "BALANCED",
+                "location_policy": obtain.location_policy,
             },
-            management={"auto_repair": True, "auto_upgrade": True},
+            management={"auto_repair": obtain.auto_repair, "auto_upgrade": obtain.auto_upgrade},
             # GPU capacity is scarce: upgrade GPU pools in place rather than asking for a surge node.
             upgrade_settings=(
                 {"strategy": "SURGE", "max_surge": 0, "max_unavailable": 1}
@@ -471,6 +488,9 @@ class GkeCluster(pulumi.ComponentResource):
                 else {"strategy": "SURGE", "max_surge": 1, "max_unavailable": 0}
             ),
             node_config=node_config,
+            # Fabric pools: the additional node networks and compact placement (fabric.py).
+            **fabric,
+            **extra,
             opts=pulumi.ResourceOptions.merge(
                 self._opts,
                 pulumi.ResourceOptions(
@@ -513,6 +533,9 @@ class GkeCluster(pulumi.ComponentResource):
             }
         if sharing is not None and sharing.mig is not None:
             accelerator["gpu_partition_size"] = sharing.mig.profile
+        # A fabric pool sits in one zone with its extra NICs (fabric.py); others span the zones.
+        fabric = self.fabric.node_pool_args(pool)
+        zones = fabric.pop("zones", None) or list(cat.zones_offering(pool.instance_type, self.region))
         return self._node_pool(
             pool.name,
             machine_type=pool.instance_type,
@@ -520,12 +543,45 @@ class GkeCluster(pulumi.ComponentResource):
             max_nodes=pool.max_nodes,
             disk_gb=pool.disk_gb,
             spot=pool.spot,
-            labels=conventions.gpu_pool_labels(pool, "gcp", cloud_manages_device_plugin=True),
-            zones=list(cat.zones_offering(pool.instance_type, self.region)),
+            labels={**conventions.gpu_pool_labels(pool, "gcp", cloud_manages_device_plugin=True),
+                    **self.fabric.node_labels(pool)},
+            zones=zones,
             taints=(conventions.GPU_TAINT,),
             accelerator=accelerator,
             resource_labels=conventions.fabric_reason_tags(pool, "gcp"),
+            **fabric,
+            obtain=capacity.node_pool_capacity(self.config, pool, self.project),
         )
+
+    def _compute_classes(self) -> dict[str, pulumi.Resource]:
+        """A ComputeClass per GPU pool on `compute-classes` whose priorities follow its chain
+        (capacity.py); each waits for its node pool, whose name its first priority holds."""
+        cat = catalog.cloud("gcp")
+        out: dict[str, pulumi.Resource] = {}
+        for pool in self.config.gpu_pools:
+            if not capacity.uses_compute_class(self.config, pool):
+                continue
+            itype = cat.instance_types[pool.instance_type]
+            assert itype.accelerator is not None
+            labels = conventions.gpu_pool_labels(pool, "gcp", cloud_manages_device_plugin=True)
+            nodes = capacity.ClassNodes(
+                itype=itype, accelerator=itype.accelerator,
+                driver_version=capacity.DRIVER_VERSIONS[self.settings.gpu_driver_version],
+                disk_gb=pool.disk_gb,
+                disk_type=gcp_catalog.BOOT_DISK_TYPES.get(pool.instance_type, gcp_catalog.DEFAULT_BOOT_DISK_TYPE),
+                zones=list(cat.zones_offering(pool.instance_type, self.region)),
+                # The spot label is per node pool; GKE labels its own spot nodes.
+                node_labels={k: v for k, v in labels.items() if k != conventions.SPOT_LABEL},
+                service_account=self.node_account.email,
+                boot_disk_kms_key=self.disks_key.id if self.disks_key is not None else None,
+            )
+            node_pool = self.gpu_pools[pool.name]
+            out[pool.name] = k8s.apiextensions.CustomResource(
+                f"{self.cluster_name}-{capacity.compute_class_name(pool.name)}",
+                **capacity.compute_class(pool, node_pool.name, nodes, self.project),
+                opts=pulumi.ResourceOptions(parent=self, provider=self.k8s_provider, depends_on=[node_pool]),
+            )
+        return out
 
     # --- handle ----------------------------------------------------------------------------
 
@@ -545,7 +601,20 @@ class GkeCluster(pulumi.ComponentResource):
             pools.append(GpuPoolFacts(
                 pool=pool, gpu_model=itype.gpu or "", gpus_per_node=itype.gpus,
                 node_labels=conventions.gpu_pool_labels(pool, "gcp", cloud_manages_device_plugin=True),
+                fabric=self.fabric.pool_fabric(pool),
+                placement_labels=(
+                    {capacity.COMPUTE_CLASS_LABEL: capacity.compute_class_name(pool.name)}
+                    if capacity.uses_compute_class(self.config, pool) else {}
+                ),
+                provisioning_class=capacity.QUEUED_PROVISIONING_CLASS if capacity.is_flex_start(self.config, pool) else None,
             ))
+        # Taints GKE or a ComputeClass put on GPU nodes, which GPU workloads and node agents
+        # tolerate beside the GPU taint (capacity.py).
+        gpu_node_tolerations = []
+        if self.compute_classes:
+            gpu_node_tolerations.append(capacity.compute_class_toleration())
+        if any(capacity.is_flex_start(self.config, p) for p in self.config.gpu_pools):
+            gpu_node_tolerations.append(capacity.queued_toleration())
         # Persistent disks are encrypted at rest by Google; prod uses our own key on top.
         block_params: dict[str, pulumi.Input[str]] = {"type": "pd-balanced", "csi.storage.k8s.io/fstype": "ext4"}
         if self.disks_key is not None:
@@ -586,4 +655,5 @@ class GkeCluster(pulumi.ComponentResource):
             workload_identity_annotation="iam.gke.io/gcp-service-account",
             ready=list(self.platform_ready),
             extra_block_storage=extra_block,
+            gpu_node_tolerations=gpu_node_tolerations,
         )

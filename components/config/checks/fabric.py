@@ -3,6 +3,7 @@ type has; EFA-only interfaces need a VPC CNI that knows them."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from ... import catalog
@@ -49,7 +50,27 @@ def fabric_problems(cfg: StackConfig) -> list[str]:
         if pool.interconnect_spot_reason is not None and not (uses and on_spot):
             why = "the pool is not on spot" if not on_spot else "the pool has no fabric"
             out.append(f"{where}.interconnectSpotReason: set, but {why}; allowed: leave it out (it explains a spot pool with a fabric)")
-    return out + _vpc_cni_problems(cfg)
+    return out + _vpc_cni_problems(cfg) + _gke_fabric_range_problems(cfg)
+
+
+def _gke_fabric_range_problems(cfg: StackConfig) -> list[str]:
+    """GKE fabric pools' nodes have an interface in each fabric VPC (catalog gcp
+    FABRIC_ADDRESS_RANGE): the stack's node, pod and service ranges must stay out of it."""
+    if cfg.cloud != "gcp" or not any(p.instance_type and p.fabric("gcp") is not None for p in cfg.gpu_pools):
+        return []
+    from ...catalog import gcp as gcp_catalog
+
+    fabric = ipaddress.ip_network(gcp_catalog.FABRIC_ADDRESS_RANGE)
+    out = []
+    for key, value in (("vpcCidr", cfg.network.vpc_cidr), ("podCidr", cfg.network.pod_cidr), ("serviceCidr", cfg.network.service_cidr)):
+        try:
+            overlaps = ipaddress.ip_network(value, strict=False).overlaps(fabric)
+        except ValueError:
+            continue  # a malformed CIDR: the network checks say so
+        if overlaps:
+            out.append(f"network.{key}: {value!r} overlaps {fabric}, which the GKE GPU fabric's VPCs use; "
+                       f"allowed: a range outside {fabric}, or interconnect: none on the fabric pools")
+    return out
 
 
 def _vpc_cni_problems(cfg: StackConfig) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ... import catalog
-from ..model import DNS_LABEL_RE, QUANTITY_RE, StackConfig
+from ..model import DNS_LABEL_RE, QUANTITY_RE, ServingNamespace, StackConfig
 
 
 def namespace_problems(cfg: StackConfig) -> list[str]:
@@ -40,4 +40,32 @@ def namespace_problems(cfg: StackConfig) -> list[str]:
             value = getattr(ns, key)
             if not QUANTITY_RE.match(value):
                 out.append(f"{where}.{key}: {value!r} is not a Kubernetes quantity, e.g. 16, 500m, 64Gi")
+        out += payload_logging_problems(cfg, ns, where)
     return out
+
+
+# Where KServe v0.20.0's logger can write to the model store with workload identity
+# (pkg/agent/storage/utils.go GetProvider: S3 through the AWS SDK's default credential chain;
+# GCS unauthenticated without GOOGLE_APPLICATION_CREDENTIALS; Azure only with
+# AZURE_STORAGE_ACCESS_KEY or AZURE_ACCESS_TOKEN).
+PAYLOAD_LOGGING_CLOUDS = ("aws",)
+
+
+def payload_logging_problems(cfg: StackConfig, ns: ServingNamespace, where: str) -> list[str]:
+    """A namespace asking for payload logging must be able to write it where KServe's logger
+    can sign in with the namespace's identity (components/platform/modelstore.py)."""
+    if not ns.payload_logging:
+        return []
+    key = f"{where}.payloadLogging"
+    if not cfg.platform.workloads.serving.enabled:
+        return [f"{key}: true, but model serving is off; allowed: false, or set platform.workloads.serving.enabled true"]
+    if ns.model_store != "readwrite":
+        return [f"{key}: true needs write access to the model store, but modelStore is {ns.model_store!r}; "
+                "allowed: set modelStore readwrite on this namespace, or payloadLogging false"]
+    if ns.egress == "none":
+        return [f"{key}: true, but egress is 'none', so the logger cannot reach the model store; "
+                "allowed: egress cloud-apis or internet, or payloadLogging false"]
+    if cfg.cloud not in PAYLOAD_LOGGING_CLOUDS:
+        return [f"{key}: true is supported on cloud aws only (KServe v0.20.0's logger writes to GCS and Azure Blob "
+                f"with keys, not workload identity), not {cfg.cloud!r}; allowed: false"]
+    return []

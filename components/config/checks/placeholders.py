@@ -13,7 +13,11 @@ string in the stack is checked for the values the standards and the clouds' docs
   444455556666, 777788889999) in an ARN or alone;
 - the all-zero UUID, where an Azure tenant, subscription or group id belongs;
 - the all-zero EC2 capacity reservation id (`cr-00000000000000000`), where a pool's reserved
-  tier names an ODCR or Capacity Block the team has not bought yet.
+  tier names an ODCR or Capacity Block the team has not bought yet;
+- an Azure resource id under the all-zero subscription (a capacity reservation group the team
+  has not bought yet);
+- a GKE reservation named `placeholder` or `<anything>-placeholder` in a pool's reserved tier
+  (GCP has no reserved example names; this is the program's own marker).
 
 Outside prod each is a warning naming the key. In prod it is a config error, except in the
 offline preview, which shows the reference stacks (they carry such values on purpose) and says
@@ -76,6 +80,18 @@ def why_placeholder(value: str) -> str:
         return "is the all-zero UUID, not a real tenant, subscription or object id"
     if value == ZERO_CAPACITY_RESERVATION:
         return "is the all-zero capacity reservation id, not a reservation of yours"
+    if value.lower().startswith(f"/subscriptions/{ZERO_UUID}/"):
+        return "is under the all-zero subscription id, not a resource of yours"
+    return ""
+
+
+_RESERVATION_NAME_PATH = re.compile(r"^gpuPools\[\d+\]\.capacity\[\d+\]\.reserved\.name$")
+
+
+def why_placeholder_at(path: str, value: str) -> str:
+    """Placeholders only a key's meaning reveals: a GKE reservation named `placeholder`."""
+    if _RESERVATION_NAME_PATH.match(path) and re.split(r"[-/]", value)[-1] == "placeholder":
+        return "marks a reservation nobody has bought yet (a name ending in placeholder)"
     return ""
 
 
@@ -83,7 +99,7 @@ def placeholder_lines(raw: dict[str, Any], secret_keys: set[str]) -> list[str]:
     """One line per placeholder in `raw` (the stack's keys as the stack file spells them)."""
     out = []
     for path, value in _leaves({key: raw[key] for key in sorted(raw)}, ""):
-        why = why_placeholder(value)
+        why = why_placeholder(value) or why_placeholder_at(path, value)
         if not why:
             continue
         top = re.split(r"[.\[]", path, maxsplit=1)[0]
@@ -96,7 +112,9 @@ def placeholder_lines(raw: dict[str, Any], secret_keys: set[str]) -> list[str]:
 # What to put instead, where the key says more than "a value of your own".
 ALLOWED_INSTEAD = {
     "network.apiAllowedCidrs": "your office, VPN or CI egress range, or nobody reaches the API",
-    "gpuPools.capacity.reserved.id": "the id of an ODCR or Capacity Block you hold (cr- and 17 hex digits), or drop the reserved tier",
+    "gpuPools.capacity.reserved.id": ("the id of a reservation you hold (aws: an ODCR or Capacity Block, cr- and 17 hex digits; "
+                                      "azure: a capacity reservation group's resource id), or drop the reserved tier"),
+    "gpuPools.capacity.reserved.name": "the name of a GCE reservation you hold (or projects/<project>/reservations/<name>), or drop the reserved tier",
 }
 
 

@@ -186,11 +186,25 @@ class Workloads(pulumi.ComponentResource):
             for tpu_facts in handle.tpu_pools:
                 flavor = queueing.tpu_resource_flavor(tpu_facts)
                 k8s.apiextensions.CustomResource(f"{name}-flavor-{flavor['metadata']['name']}", **flavor, opts=scope.opts(kueue))
+            # Pools obtained through ProvisioningRequests: their config, then the check naming
+            # it (Kueue keeps a check inactive while its parameters are missing), then the
+            # ClusterQueues that use it (a queue with an inactive check admits nothing).
+            checks = []
+            for facts in handle.gpu_pools:
+                if facts.provisioning_class is None:
+                    continue
+                prc = k8s.apiextensions.CustomResource(
+                    f"{name}-{queueing.admission_check_name(facts)}-config", **queueing.provisioning_request_config(facts), opts=scope.opts(kueue)
+                )
+                checks.append(k8s.apiextensions.CustomResource(
+                    f"{name}-{queueing.admission_check_name(facts)}", **queueing.admission_check(facts), opts=scope.opts(kueue, prc)
+                ))
             if any(f.fabric is not None for f in handle.gpu_pools):
                 self._fabric_acceptance(name, scope, settings, kueue, flavors)
             for plan in args.plans:
                 cq = k8s.apiextensions.CustomResource(
-                    f"{name}-clusterqueue-{plan.team}", **queueing.cluster_queue(plan, settings.queueing.cohort, handle), opts=scope.opts(kueue)
+                    f"{name}-clusterqueue-{plan.team}", **queueing.cluster_queue(plan, settings.queueing.cohort, handle),
+                    opts=scope.opts(kueue, *checks),
                 )
                 for ns_name in plan.namespaces:
                     k8s.apiextensions.CustomResource(

@@ -173,6 +173,7 @@ def pod_spec(facts: GpuPoolFacts) -> dict[str, Any]:
     }
     if fabric.sidecars:
         spec["initContainers"] = [dict(c) for c in fabric.sidecars]
+        spec["volumes"] += [dict(v) for v in fabric.volumes]  # what the sidecars mount
     for i, (mount, host) in enumerate(sorted(fabric.host_paths.items())):
         spec["volumes"].append({"name": f"fabric-{i}", "hostPath": {"path": host, "type": "Directory"}})
         container["volumeMounts"].append({"name": f"fabric-{i}", "mountPath": mount, "readOnly": True})

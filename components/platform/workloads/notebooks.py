@@ -137,7 +137,7 @@ def profiles(handle: ClusterHandle, settings: NotebookSettings, namespaces: Sequ
                 "kubespawner_override": {
                     "image": f"{gpu_image['name']}:{gpu_image['tag']}",
                     "extra_resource_limits": {resource: str(profile.gpus)},
-                    "node_selector": {POOL_LABEL: profile.pool},
+                    "node_selector": {POOL_LABEL: profile.pool, **pool.placement_labels},
                     "tolerations": [GPU_TAINT.toleration(), *gpu_tolerations(handle)[1:]],
                     "cpu_guarantee": 2,
                     "mem_guarantee": "8G",

@@ -155,8 +155,10 @@ def release_values(handle: ClusterHandle) -> dict[str, Any]:
 
 
 def resource_flavor(facts: GpuPoolFacts, handle: ClusterHandle) -> dict[str, Any]:
-    """CustomResource keyword arguments of the pool's ResourceFlavor."""
+    """CustomResource keyword arguments of the pool's ResourceFlavor. The labels the pool's
+    capacity needs selected (a GKE ComputeClass) join the portable ones."""
     labels = {k: v for k, v in facts.node_labels.items() if k in (POOL_LABEL, GPU_MODEL_LABEL)}
+    labels.update(facts.placement_labels)
     return {
         "api_version": API_VERSION,
         "kind": "ResourceFlavor",
@@ -186,6 +188,40 @@ def tpu_resource_flavor(facts: TpuPoolFacts) -> dict[str, Any]:
             "nodeLabels": sorted_dict(facts.node_labels),
             "nodeTaints": [{"key": taint.key, "value": taint.value, "effect": taint.effect}],
             "tolerations": [taint.toleration()],
+        },
+    }
+
+
+def admission_check_name(facts: GpuPoolFacts) -> str:
+    return f"{flavor_name(facts.pool.name)}-provisioning"
+
+
+def provisioning_request_config(facts: GpuPoolFacts) -> dict[str, Any]:
+    """The ProvisioningRequestConfig (kueue.x-k8s.io/v1beta2 @ v0.19.2,
+    apis/kueue/v1beta2/provisioningrequestconfig_types.go) of a pool whose nodes come through
+    the cloud's ProvisioningRequest class: Kueue asks for the GPU pod sets of an admitted-to-be
+    job (managedResources nvidia.com/gpu) and retries a failed request with its defaults
+    (3 times, 60 s doubling to 1800 s)."""
+    assert facts.provisioning_class is not None
+    return {
+        "api_version": API_VERSION,
+        "kind": "ProvisioningRequestConfig",
+        "metadata": {"name": admission_check_name(facts), "labels": {POOL_LABEL: facts.pool.name}},
+        "spec": {"provisioningClassName": facts.provisioning_class, "managedResources": ["nvidia.com/gpu"]},
+    }
+
+
+def admission_check(facts: GpuPoolFacts) -> dict[str, Any]:
+    """The pool's AdmissionCheck: Kueue's built-in provisioning controller
+    (ProvisioningRequestControllerName `kueue.x-k8s.io/provisioning-request`,
+    provisioningrequestconfig_types.go @ v0.19.2) with the pool's config as parameters."""
+    return {
+        "api_version": API_VERSION,
+        "kind": "AdmissionCheck",
+        "metadata": {"name": admission_check_name(facts), "labels": {POOL_LABEL: facts.pool.name}},
+        "spec": {
+            "controllerName": "kueue.x-k8s.io/provisioning-request",
+            "parameters": {"apiGroup": "kueue.x-k8s.io", "kind": "ProvisioningRequestConfig", "name": admission_check_name(facts)},
         },
     }
 
@@ -245,6 +281,13 @@ def cluster_queue(plan: TeamQueuePlan, cohort: str, handle: ClusterHandle) -> di
         groups.append({"coveredResources": [*gpu_resources, *fabric], "flavors": flavors})
     if handle.tpu_pools:
         groups.append(tpu_resource_group(plan, handle.tpu_pools))
+    spec_extra: dict[str, Any] = {}
+    # A pool whose nodes come through a ProvisioningRequest: its flavor admits a job only once
+    # the cloud provisioned all of its nodes (admissionChecksStrategy onFlavors, v1beta2).
+    checks = [{"name": admission_check_name(f), "onFlavors": [flavor_name(f.pool.name)]}
+              for f in handle.gpu_pools if f.provisioning_class is not None]
+    if checks:
+        spec_extra["admissionChecksStrategy"] = {"admissionChecks": checks}
     return {
         "api_version": API_VERSION,
         "kind": "ClusterQueue",
@@ -262,6 +305,7 @@ def cluster_queue(plan: TeamQueuePlan, cohort: str, handle: ClusterHandle) -> di
             # borrowWithinCohort stays unset: Kueue forbids it together with fair sharing.
             "preemption": {"reclaimWithinCohort": "Any", "withinClusterQueue": "LowerPriority"},
             "resourceGroups": groups,
+            **spec_extra,
         },
     }
 

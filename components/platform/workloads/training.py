@@ -291,6 +291,7 @@ def fabric_runtime(runtime: dict[str, Any], facts: GpuPoolFacts) -> dict[str, An
             pod["containers"][0]["volumeMounts"].append({"name": volume, "mountPath": mount, "readOnly": True})
         if fabric.sidecars:
             pod["initContainers"] = [dict(c) for c in fabric.sidecars]
+            pod["volumes"] += [dict(v) for v in fabric.volumes]  # what the sidecars mount
         container = pod["containers"][0]
         limits = {GPU_RESOURCE: str(facts.gpus_per_node), **{k: str(v) for k, v in sorted(fabric.resources.items())}}
         container["resources"] = {"limits": limits}

@@ -312,6 +312,8 @@ def test_h100_pool_from_the_stack(prod):
         conventions.GPU_MODEL_LABEL: "h100",
         conventions.POOL_LABEL: "h100",
         conventions.SPOT_LABEL: "false",
+        # ND H100 v5's InfiniBand (tests/clouds/azure/test_fabric.py).
+        conventions.FABRIC_LABEL: "infiniband",
     }
 
 
@@ -493,8 +495,11 @@ def test_mig_profile_aks_can_make_is_accepted():
 
 
 def test_prod_azure_stack_previews_end_to_end(prod):
-    # The example stack's API ranges are RFC 5737 placeholders; nothing else is warned about.
-    assert prod.warnings and all("documentation range (RFC 5737)" in w for w in prod.warnings)
+    # The example stack's API ranges are RFC 5737 placeholders and its capacity reservation
+    # group sits under the all-zero subscription; nothing else is warned about.
+    assert prod.warnings and all("documentation range (RFC 5737)" in w or w.startswith("gpuPools[0].capacity[0].reserved.id: ")
+                                 for w in prod.warnings)
+    assert sum("all-zero subscription" in w for w in prod.warnings) == 1
     assert prod.outputs["cloud"] == "azure" and prod.outputs["region"] == "eastus"
     assert prod.outputs["clusterName"] == "ml-prod-azure" and prod.outputs["gpuPools"] == ["h100", "t4infer"]
     types = {r.type for r in prod.resources}
@@ -742,7 +747,8 @@ def test_gpu_pools_tell_the_autoscaler_their_shared_capacity_for_scale_from_zero
     azure_template.go). A T4 time-sliced x4 advertises 4; one A100 cut into 3g.40gb, 2 slices."""
     prefix = "k8s.io_cluster-autoscaler_node-template_resources_"
     assert autoscaler_tags(prod, "t4infer") == {prefix + "nvidia.com_gpu": "4"}
-    assert autoscaler_tags(prod, "h100") == {prefix + "nvidia.com_gpu": "8"}
+    # The InfiniBand pool also offers the RDMA shared device plugin's rdma/shared_ib (fabric.py).
+    assert autoscaler_tags(prod, "h100") == {prefix + "nvidia.com_gpu": "8", prefix + "rdma_shared_ib": "63"}
     assert autoscaler_tags(dev, "a100") == {prefix + "nvidia.com_gpu": "2"}
     assert autoscaler_tags(dev, "t4spot") == {prefix + "nvidia.com_gpu": "1"}
     assert autoscaler_tags(prod, "cpu") == {}

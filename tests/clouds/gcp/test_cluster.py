@@ -140,8 +140,8 @@ def test_nodes_run_as_a_dedicated_account_with_exactly_two_roles(staging):
     assert {b["project"] for b in bindings} == {"ml-platform-staging"}
     # Every node, including GKE's short-lived default pool, runs as that account.
     configs = [cluster(staging)["nodeConfig"]] + [inputs(p)["nodeConfig"] for p in staging.by_type(NODE_POOL)]
-    # The default pool, system, l4, a100 and the v5e TPU slice pool.
-    assert len(configs) == 5
+    # The default pool, system, l4, a100, batch and the v5e TPU slice pool.
+    assert len(configs) == 6
     for config in configs:
         assert config["serviceAccount"] == email
         assert config["oauthScopes"] == ["https://www.googleapis.com/auth/cloud-platform"]
@@ -248,14 +248,16 @@ def test_zonal_location_prefers_earliest_zone_on_a_tie():
 
 def test_every_pool_is_cos_shielded_on_the_metadata_server_and_auto_managed(staging, prod):
     pools = staging.by_type(NODE_POOL) + prod.by_type(NODE_POOL)
-    assert len(pools) == 8  # staging: system, l4, a100 and the v5e TPU pool; prod: four
-    for p in map(inputs, pools):
+    assert len(pools) == 9  # staging: system, l4, a100, batch and the v5e TPU pool; prod: four
+    for r, p in ((r, inputs(r)) for r in pools):
         node = p["nodeConfig"]
         assert node["imageType"] == "COS_CONTAINERD"
         assert node["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
         assert node["shieldedInstanceConfig"] == {"enableSecureBoot": True, "enableIntegrityMonitoring": True}
         assert node["metadata"] == {"disable-legacy-endpoints": "true"}
-        assert p["management"] == {"autoRepair": True, "autoUpgrade": True}
+        # Except staging's DWS flex-start pool, which GKE requires without both (test_capacity.py).
+        flex = r.name == "ml-staging-gcp-batch"
+        assert p["management"] == {"autoRepair": not flex, "autoUpgrade": not flex}, r.name
         assert p["location"] == "us-central1"
 
 
@@ -299,11 +301,17 @@ def test_a100_spot_pool_scales_from_zero_with_location_policy_any(staging):
 def test_gpu_pools_carry_the_gpu_taint_and_the_portable_labels(staging):
     stack_file = yaml.safe_load((ROOT / "stacks" / "Pulumi.staging-gcp.yaml").read_text())["config"]
     cfg = load({key.split(":", 1)[1]: value for key, value in stack_file.items()})
-    assert [p.name for p in cfg.gpu_pools] == ["l4", "a100"]
+    assert [p.name for p in cfg.gpu_pools] == ["l4", "a100", "batch"]
+    gpu_taint = {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}
+    # a100's chain [spot, onDemand] puts it in a ComputeClass, whose label and taint its node
+    # pool also carries (test_capacity.py).
+    class_label = {"a100": {"cloud.google.com/compute-class": "ml-gpu-a100"}}
+    class_taint = {"a100": [{"key": "cloud.google.com/compute-class", "value": "ml-gpu-a100", "effect": "NO_SCHEDULE"}]}
     for gpu_pool in cfg.gpu_pools:
         node = pool(staging, gpu_pool.name)["nodeConfig"]
-        assert node["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
-        assert node["labels"] == conventions.gpu_pool_labels(gpu_pool, "gcp", cloud_manages_device_plugin=True)
+        assert node["taints"] == [gpu_taint, *class_taint.get(gpu_pool.name, [])]
+        assert node["labels"] == {**conventions.gpu_pool_labels(gpu_pool, "gcp", cloud_manages_device_plugin=True),
+                                  **class_label.get(gpu_pool.name, {})}
         assert node["labels"][conventions.GPU_NODE_LABEL] == "true"
         # GKE runs the device plugin: no NVIDIA plugin config label on GKE nodes.
         assert conventions.DEVICE_PLUGIN_CONFIG_LABEL not in node["labels"]
@@ -321,10 +329,13 @@ def test_gpu_pools_upgrade_without_a_surge_node(staging):
     [
         ("staging", "l4", ["us-central1-a", "us-central1-b", "us-central1-c"]),
         ("staging", "a100", ["us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"]),
-        ("prod", "h100", ["us-central1-a", "us-central1-b", "us-central1-c"]),
+        # Fabric pools (GPUDirect-TCPX on a3-highgpu-8g, RDMA on a3-ultragpu-8g) sit in one
+        # zone: the first the catalog lists (tests/clouds/gcp/test_fabric.py).
+        ("prod", "h100", ["us-central1-a"]),
         ("prod", "h200", ["us-central1-b"]),
         ("prod", "a100", ["us-central1-a", "us-central1-c"]),
-        ("zonal", "h100", ["us-east4-a", "us-east4-b", "us-east4-c"]),
+        # ... and a zonal cluster's fabric pool in the cluster's own zone.
+        ("zonal", "h100", ["us-east4-c"]),
         ("zonal", "a100", ["us-east4-c"]),
     ],
 )
@@ -334,7 +345,11 @@ def test_gpu_pool_node_locations_are_the_catalog_zones_of_its_accelerator(reques
     assert p["nodeLocations"] == expected
     itype = catalog.cloud("gcp").instance_types[p["nodeConfig"]["machineType"]]
     region = plan.outputs["region"]
-    assert list(catalog.cloud("gcp").accelerator_zones[itype.accelerator][region]) == expected
+    offered = list(catalog.cloud("gcp").accelerator_zones[itype.accelerator][region])
+    if catalog.cloud("gcp").fabric(itype.name) is not None:
+        assert set(expected) <= set(offered) and len(expected) == 1
+    else:
+        assert offered == expected
 
 
 def test_mig_pool_is_partitioned_by_gke(prod):
@@ -485,7 +500,7 @@ def test_handle_tells_the_platform_what_gke_provides(monkeypatch):
     assert handle.workload_identity_annotation == "iam.gke.io/gcp-service-account"
     assert handle.system_tolerations == []
     assert handle.gpu_node_selector == {conventions.GPU_NODE_LABEL: "true"}
-    assert [(p.pool.name, p.gpu_model, p.gpus_per_node) for p in handle.gpu_pools] == [("l4", "l4", 1), ("a100", "a100", 1)]
+    assert [(p.pool.name, p.gpu_model, p.gpus_per_node) for p in handle.gpu_pools] == [("l4", "l4", 1), ("a100", "a100", 1), ("batch", "a100", 1)]
     assert all(conventions.DEVICE_PLUGIN_CONFIG_LABEL not in p.node_labels for p in handle.gpu_pools)
     # The platform waits for the system pool and the webhook firewall rule, not the GPU pools.
     assert [r._name for r in handle.ready] == ["ml-staging-gcp-system", "ml-staging-gcp-webhooks"]
@@ -622,9 +637,9 @@ def test_staging_stack_previews_end_to_end(staging):
     assert {"mlclusters:clouds:GkeCluster", "pulumi:providers:gcp", "pulumi:providers:kubernetes"} <= {
         r.type for r in staging.resources
     }
-    assert sorted(r.name.rsplit("-", 1)[-1] for r in staging.by_type(NODE_POOL)) == ["a100", "l4", "system", "v5e"]
+    assert sorted(r.name.rsplit("-", 1)[-1] for r in staging.by_type(NODE_POOL)) == ["a100", "batch", "l4", "system", "v5e"]
     assert staging.outputs["cloud"] == "gcp" and staging.outputs["region"] == "us-central1"
-    assert staging.outputs["gpuPools"] == ["l4", "a100"]
+    assert staging.outputs["gpuPools"] == ["l4", "a100", "batch"]
     backend = staging.one("mlclusters:clouds:GkeCluster")
     for r in staging.resources:
         if r.type.startswith("gcp:") and "GcsStores" not in r.urn:
@@ -650,7 +665,7 @@ def with_cpu():
 
 def test_platform_waits_for_the_system_pool_and_grants_not_worker_pools(with_cpu):
     system = with_cpu.one(NODE_POOL, "ml-prod-gcp-system")
-    firewall = with_cpu.one("gcp:compute/firewall:Firewall")
+    firewall = with_cpu.one("gcp:compute/firewall:Firewall", "ml-prod-gcp-webhooks")
     workers = {with_cpu.one(NODE_POOL, f"ml-prod-gcp-{p}").urn for p in ("h100", "h200", "a100", "web", "batch")}
     k8s = [r for r in with_cpu.resources if r.type.startswith("kubernetes:") or r.type == "pulumi:providers:kubernetes"]
     assert {"pulumi:providers:kubernetes", "kubernetes:storage.k8s.io/v1:StorageClass", "kubernetes:helm.sh/v3:Release"} <= {r.type for r in k8s}
@@ -667,7 +682,7 @@ def test_control_plane_reaches_admission_webhooks_on_8443_and_9443(with_cpu):
     # GKE private clusters: the generated firewall admits control-plane-to-node traffic on
     # 443 and 10250 only; webhooks on other ports need a rule (GKE docs, "Add firewall rules
     # for specific use cases"). The workload layer serves webhooks on 8443 and 9443.
-    rule = inputs(with_cpu.one("gcp:compute/firewall:Firewall"))
+    rule = inputs(with_cpu.one("gcp:compute/firewall:Firewall", "ml-prod-gcp-webhooks"))
     assert rule["direction"] == "INGRESS" and rule["network"].endswith("/global/networks/ml-prod-gcp-vpc")
     assert rule["allows"] == [{"protocol": "tcp", "ports": ["8443", "9443"]}]
     assert rule["targetServiceAccounts"] == ["ml-prod-gcp-nodes@ml-platform-prod.iam.gserviceaccount.com"]
@@ -680,7 +695,7 @@ def test_webhook_rule_follows_the_ports_the_catalog_lists(monkeypatch):
 
     monkeypatch.setattr(versions, "ADMISSION_WEBHOOK_PORTS", (9443, 8443, 15017))
     plan = plan_for(PROD, stack="prod-gcp")
-    assert inputs(plan.one("gcp:compute/firewall:Firewall"))["allows"] == [{"protocol": "tcp", "ports": ["8443", "9443", "15017"]}]
+    assert inputs(plan.one("gcp:compute/firewall:Firewall", "ml-prod-gcp-webhooks"))["allows"] == [{"protocol": "tcp", "ports": ["8443", "9443", "15017"]}]
 
 
 def test_webhook_rule_opens_what_the_workload_controllers_serve_the_api_server_on():
@@ -697,7 +712,8 @@ def test_webhook_rule_opens_what_the_workload_controllers_serve_the_api_server_o
     wanted = {p.port for p in control_plane_ports(cfg.platform.workloads)}
     assert 8082 in wanted
     plan = plan_for_stack("staging-gcp")
-    ports = inputs(plan.one("gcp:compute/firewall:Firewall"))["allows"][0]["ports"]
+    rule = next(r for r in plan.by_type("gcp:compute/firewall:Firewall") if r.name.endswith("-webhooks"))
+    ports = inputs(rule)["allows"][0]["ports"]
     assert ports == sorted(ports, key=int) and {"8082", "8443", "9443"} <= set(ports)
     assert {int(p) for p in ports} == wanted | {8443, 9443}
 

@@ -9,8 +9,10 @@ pkg/services/container/node_config.go schemaGcfsConfig), so turning streaming on
 from __future__ import annotations
 
 import copy
+import json
 
 from components.clouds.gcp import coldstart
+from preview import engine
 from tests.conftest import inputs, plan_for_stack
 from tests.workflows.day2 import classify
 from tests.workflows.test_day2_gcp import FACTS
@@ -29,7 +31,10 @@ def is_gpu(pool) -> bool:
 
 def test_every_node_pool_auto_repairs():
     _, found = pools()
-    assert {p.name.rsplit("-", 1)[-1] for p in found} == {"system", "h100", "l4infer"}
+    config, _ = engine.read_stack_config("prod-gcp")
+    stack_pools = {p["name"] for key in ("ml-clusters:gpuPools", "ml-clusters:cpuPools") for p in json.loads(config.get(key, "[]"))}
+    # Every pool of the stack file, and the system pool.
+    assert {p.name.rsplit("-", 1)[-1] for p in found} == stack_pools | {"system"}
     for pool in found:
         assert inputs(pool)["management"]["autoRepair"] is True, pool.name
 

@@ -15,6 +15,7 @@ from typing import Any, Iterator
 import kubernetes_validate
 
 from tests.platform import gateway_crds
+from tests.platform.workloads import capacity_crds
 
 KUBERNETES_VERSION = "1.35"
 
@@ -112,6 +113,11 @@ FIELDS: dict[tuple[str, str], dict[str, set[str]]] = {
         "spec.canary[]": {"predictor", "trafficPercent"},
         "spec.predictor.model.modelFormat": {"name", "version"},
         "spec.canary[].predictor.model.modelFormat": {"name", "version"},
+        # LoggerSpec and LoggerStorageSpec (inference_service.go @ v0.20.0); storage.parameters
+        # is a free string map.
+        "spec.predictor.logger": {"batchInterval", "batchSize", "marshallerUrl", "metadataAnnotations", "metadataHeaders",
+                                  "mode", "storage", "url"},
+        "spec.predictor.logger.storage": {"key", "parameters", "path", "serviceAccountName"},
     },
 }
 
@@ -182,7 +188,13 @@ MODEL_EXTENSION = {"confidential", "modelFormat", "protocolVersion", "runtime", 
 # The serving gateway's kinds (Gateway API, Envoy Gateway, cert-manager): their own record.
 FIELDS.update(gateway_crds.FIELDS)
 REQUIRED.update(gateway_crds.REQUIRED)
-ENUMS = gateway_crds.ENUMS
+ENUMS = {**gateway_crds.ENUMS, (KSERVE, "InferenceService"): {"spec.predictor.logger.mode": {"all", "request", "response"}}}
+# The custom resources that obtain GPU capacity (GKE ComputeClass, Kueue's provisioning
+# admission check): their tables live in capacity_crds.py.
+SERVED.update(capacity_crds.SERVED)
+FIELDS.update(capacity_crds.FIELDS)
+FIELDS[(KUEUE, "ClusterQueue")].update(capacity_crds.CLUSTER_QUEUE_FIELDS)
+REQUIRED.update(capacity_crds.REQUIRED)
 
 
 def known(api_version: str, kind: str) -> bool:

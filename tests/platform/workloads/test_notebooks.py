@@ -179,3 +179,27 @@ def test_the_preview_says_how_the_hub_is_reached():
     # The proxy's Service (z2jh templates/proxy/service.yaml) stays ClusterIP; the note names it.
     assert f"{notebooks.NAMESPACE}/{notebooks.PROXY_SERVICE}:80" in note
     assert "notebooks" not in plan_for_stack("prod-aws").outputs
+
+
+def test_a_gpu_profile_selects_what_its_pools_capacity_needs():
+    """A pool's placement labels (GKE: the ComputeClass label, components/clouds/gcp/capacity.py)
+    join the pool label in the profile's node selector, and the class taint's toleration is
+    among the GPU tolerations, so a notebook pod makes GKE walk the class's priorities."""
+    from components.clouds.gcp.capacity import compute_class_toleration
+    from components.handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
+
+    pool = harness.pool("h100", "a3-highgpu-8g")
+    facts = GpuPoolFacts(pool=pool, gpu_model="h100", gpus_per_node=8, node_labels={POOL_LABEL: "h100"},
+                         placement_labels={"cloud.google.com/compute-class": "ml-gpu-h100"})
+    handle = ClusterHandle(
+        name="ml-gcp", cloud="gcp", kubernetes_version="1.35", kubeconfig=None, provider=None,  # type: ignore[arg-type]
+        block_storage=StorageClassSpec("pd.csi.storage.gke.io"), file_storage=None, cloud_manages_device_plugin=True,
+        gpu_metrics=GpuMetricsSource(managed_by_cloud=True), gpu_pools=[facts], gpu_node_selector={}, system_tolerations=[],
+        internal_lb_annotations={}, gpu_node_tolerations=[compute_class_toleration()],
+    )
+    settings = Notebooks.model_validate({"enabled": True, "signIn": SIGN_IN})
+    team = harness.namespaces({"name": "lab", "team": "lab", "group": "g", "gpus": 8})
+    (gpu,) = [p for p in notebooks.profiles(handle, settings, team) if p["slug"] == "lab-gpu-h100"]
+    override = gpu["kubespawner_override"]
+    assert override["node_selector"] == {POOL_LABEL: "h100", "cloud.google.com/compute-class": "ml-gpu-h100"}
+    assert compute_class_toleration() in override["tolerations"]
