@@ -25,7 +25,7 @@ from preview.__main__ import main
 from tests.conftest import inputs, plan_for_stack
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "preview.md"
-STACKS = {"prod-aws": ("h100", "l4infer"), "prod-gcp": ("h100", "l4infer"), "prod-azure": ("h100", "t4infer"),
+STACKS = {"prod-aws": ("h100", "l4infer"), "prod-gcp": ("h100", "h200", "l4infer"), "prod-azure": ("h100", "t4infer"),
           "staging-gcp": ("l4", "a100"), "dev-aws": ("l4",)}
 
 
