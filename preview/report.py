@@ -293,6 +293,15 @@ def _manifest(r: PlannedResource) -> dict[str, Any]:
     return walk(r.inputs)
 
 
+# libyaml's emitter when PyYAML was built with it (the pinned wheels are): the same YAML as the
+# pure-Python SafeDumper, several times faster on a stack's hundreds of objects.
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def _dump(data: Any) -> str:
+    return yaml.dump(data, Dumper=_DUMPER, sort_keys=True)
+
+
 def write_manifests(plan: Plan, directory: Path) -> tuple[int, int]:
     """One YAML file per Kubernetes object, and each Helm release's values in
     `helm-values/<release>.yaml`; files an earlier run left behind are removed."""
@@ -303,7 +312,7 @@ def write_manifests(plan: Plan, directory: Path) -> tuple[int, int]:
     for r in objects:
         obj = _manifest(r)
         path = directory / manifest_filename(obj)
-        path.write_text(yaml.safe_dump(obj, sort_keys=True), encoding="utf-8")
+        path.write_text(_dump(obj), encoding="utf-8")
         written.add(path)
     for r in plan.by_type("kubernetes:helm.sh/v3:Release"):
         inputs = _manifest(r)
@@ -311,7 +320,7 @@ def write_manifests(plan: Plan, directory: Path) -> tuple[int, int]:
         values_dir.mkdir(exist_ok=True)
         path = values_dir / f"{release}.yaml"
         header = f"# Helm release {release}: chart {inputs.get('chart')} {inputs.get('version', '')}, namespace {inputs.get('namespace')}\n"
-        path.write_text(header + yaml.safe_dump(inputs.get("values") or {}, sort_keys=True), encoding="utf-8")
+        path.write_text(header + _dump(inputs.get("values") or {}), encoding="utf-8")
         written.add(path)
     for stale in [*directory.glob("*.yaml"), *(values_dir.glob("*.yaml") if values_dir.exists() else [])]:
         if stale not in written:
