@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import difflib
+import functools
 import gc
 import json
 import logging
@@ -388,7 +389,14 @@ def available_stacks(root: Path = ROOT_DIR) -> list[str]:
 
 def project_defaults(root: Path = ROOT_DIR) -> dict[str, str]:
     """Defaults declared in Pulumi.yaml's typed `config:` block, as Pulumi would apply them."""
-    project = yaml.safe_load((root / "Pulumi.yaml").read_text(encoding="utf-8"))
+    return dict(_project_defaults((root / "Pulumi.yaml").read_text(encoding="utf-8")))
+
+
+@functools.lru_cache(maxsize=8)
+def _project_defaults(text: str) -> dict[str, str]:
+    # Parsed once per text (the preview, the tests and --compare read it for every stack);
+    # callers get their own copy.
+    project = yaml.safe_load(text)
     out: dict[str, str] = {}
     for key, spec in (project.get("config") or {}).items():
         if isinstance(spec, dict) and "default" in spec:
@@ -478,6 +486,22 @@ def read_stack_config(stack: str, root: Path = ROOT_DIR) -> tuple[dict[str, str]
     keys without a namespace or with an unknown one."""
     _, path = stack_name_and_file(stack, root)
     text = path.read_text(encoding="utf-8")
+    values, secret_keys = _parse_stack_file(text, project_defaults(root))
+    return dict(values), list(secret_keys)
+
+
+@functools.lru_cache(maxsize=64)
+def _stack_file_cached(text: str, defaults: tuple[tuple[str, str], ...]) -> tuple[dict[str, str], list[str]]:
+    return _parse_stack_text(text, dict(defaults))
+
+
+def _parse_stack_file(text: str, defaults: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """A stack file's text parsed once per text and project defaults (YAML parsing in pure
+    Python is slow, and the preview, --compare and the tests read the same files many times)."""
+    return _stack_file_cached(text, tuple(sorted(defaults.items())))
+
+
+def _parse_stack_text(text: str, values: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     document = yaml.compose(text)
     if document is None or not isinstance(document, yaml.MappingNode):
         raise StackFileError([":1: no top-level 'config:' mapping; a stack file holds its settings under config: as ml-clusters:<key>"])
@@ -486,7 +510,6 @@ def read_stack_config(stack: str, root: Path = ROOT_DIR) -> tuple[dict[str, str]
         raise StackFileError(problems)
     parsed = yaml.safe_load(text) or {}
     as_text = yaml.load(text, Loader=yaml.BaseLoader) or {}  # scalars exactly as written
-    values = project_defaults(root)
     secret_keys = []
     for key, value in (parsed.get("config") or {}).items():
         full = key
