@@ -47,8 +47,17 @@ def evaluate_each_config_once(monkeypatch):
     monkeypatch.setattr(engine, "run_program", cached)
 
 
-def render(capsys, monkeypatch, width: int, *argv: str) -> list[str]:
-    monkeypatch.setenv("COLUMNS", str(width))
+@pytest.fixture
+def terminal():
+    """Sets COLUMNS for one test. Not `monkeypatch` by name: tests/conftest.py evaluates the
+    program afresh for a test that takes monkeypatch (it may patch the program); these only
+    change the terminal's width, so the run's shared plans serve them."""
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def render(capsys, terminal, width: int, *argv: str) -> list[str]:
+    terminal.setenv("COLUMNS", str(width))
     code = main(list(argv))
     out = capsys.readouterr()
     assert code in (0, 1), out.out + out.err
@@ -97,8 +106,8 @@ def rows_of(lines: list[str], start: int, names: list[str]) -> dict[str, list[st
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_stack_reads_whole_in_a_narrow_terminal(stack, width, capsys, monkeypatch, tmp_path):
-    lines = render(capsys, monkeypatch, width, stack, "--json", str(tmp_path / "plan.json"))
+def test_every_stack_reads_whole_in_a_narrow_terminal(stack, width, capsys, terminal, tmp_path):
+    lines = render(capsys, terminal, width, stack, "--json", str(tmp_path / "plan.json"))
     plan = json.loads((tmp_path / "plan.json").read_text())
     assert_fits(lines, width)
 
@@ -132,8 +141,8 @@ def test_every_stack_reads_whole_in_a_narrow_terminal(stack, width, capsys, monk
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_stack_compares_whole_in_a_narrow_terminal(stack, width, capsys, monkeypatch, tmp_path):
-    lines = render(capsys, monkeypatch, width, stack, "--compare", "--json", str(tmp_path / "compare.json"))
+def test_every_stack_compares_whole_in_a_narrow_terminal(stack, width, capsys, terminal, tmp_path):
+    lines = render(capsys, terminal, width, stack, "--compare", "--json", str(tmp_path / "compare.json"))
     doc = json.loads((tmp_path / "compare.json").read_text())
     assert_fits(lines, width)
     for cloud in doc["clouds"]:
