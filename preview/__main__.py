@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     pools = report.pool_costs(built)
     cost = report.stack_cost(built, plan, pools)
     dr_info = dr_report.summary(cfg, stack)
-    ttr = ready.estimate(plan, [p.name for p in cfg.gpu_pools] + [p.name for p in cfg.tpu_pools])
+    ttr = ready.estimate(plan, [p.name for p in cfg.gpu_pools], [p.name for p in cfg.tpu_pools])
     tpu_costs = tpu.tpu_pool_costs(built)
     elapsed = time.perf_counter() - started
 

@@ -300,7 +300,7 @@ def evaluate_on(stack: str, values: dict[str, str], secret_keys: list[str], clou
     full = report.stack_cost(cfg, plan, costs)
     result.usd_per_hour_min, result.usd_per_hour_max = full.hourly_min, full.hourly_max
     result.not_priced = list(full.not_priced)
-    result.time_to_ready_seconds = ready.estimate(plan, [p.name for p in [*cfg.gpu_pools, *cfg.tpu_pools]]).seconds
+    result.time_to_ready_seconds = ready.estimate(plan, [p.name for p in cfg.gpu_pools], [p.name for p in cfg.tpu_pools]).seconds
     tiers = capacity.capacity_rows(cfg)
     for i, pool in enumerate(cfg.gpu_pools):
         own = [t for t in tiers if t.pool == pool.name]

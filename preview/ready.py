@@ -145,8 +145,12 @@ def _longest(resources: list[PlannedResource], edges: dict[str, set[str]]) -> tu
     return total, finish, via
 
 
-def estimate(plan: Plan, gpu_pool_names: Iterable[str] = ()) -> TimeToReady:
-    gpu_pool_names = list(gpu_pool_names)
+def estimate(plan: Plan, gpu_pool_names: Iterable[str] = (), other_pool_names: Iterable[str] = ()) -> TimeToReady:
+    """`gpu_pool_names`: the pools whose GPU cold start the preview estimates;
+    `other_pool_names`: accelerator pools (TPU slices) the platform must not wait for either,
+    whose cold start is not a GPU pod's."""
+    cold_start_pools = list(gpu_pool_names)
+    gpu_pool_names = [*cold_start_pools, *other_pool_names]
     resources = plan.resources
     by_urn = {r.urn: r for r in resources}
     edges = _edges(resources)
@@ -161,7 +165,7 @@ def estimate(plan: Plan, gpu_pool_names: Iterable[str] = ()) -> TimeToReady:
     path.reverse()
     untimed = sorted({r.type for r in resources if r.custom and not timings.creation_seconds(r.type)[1]})
     result = TimeToReady(total, [s for s in path if s.seconds > 0], untimed)
-    result.cold_starts = cold_starts(resources, gpu_pool_names)
+    result.cold_starts = cold_starts(resources, cold_start_pools)
 
     # Waits nothing requires: Kubernetes objects (the platform) waiting for GPU pools.
     gpu_suffixes = tuple(f"-{name}" for name in gpu_pool_names)

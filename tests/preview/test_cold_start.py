@@ -140,3 +140,18 @@ def test_preview_prints_and_writes_the_cold_start(tmp_path, capsys):
         assert d["seconds"] == c.seconds and d["secondsWithoutStreaming"] == c.before_seconds and d["imageStreaming"] is True
         assert [p["part"] for p in d["parts"]] == ["node boot", "driver ready", "image pull", "model load"]
         assert all(p["source"] for p in d["parts"])
+
+
+def test_a_tpu_pool_has_no_gpu_cold_start_and_still_gates_nothing():
+    """staging-gcp's v5e TPU slice: the preview passes it as a pool the platform must not wait
+    for, but its cold start is not a GPU pod's (vLLM on a GPU), so it gets no row."""
+    cfg = load(raw_from_pulumi(engine.read_stack_config("staging-gcp")[0])[0])
+    tpus = [p.name for p in cfg.tpu_pools]
+    assert tpus == ["v5e"]
+    ttr = ready.estimate(plan_for_stack("staging-gcp"), [p.name for p in cfg.gpu_pools], tpus)
+    assert [c.pool for c in ttr.cold_starts] == [p.name for p in cfg.gpu_pools]
+    # Still a pool nothing may wait for: the path and the waits are what they were when the
+    # TPU pool was passed among the GPU pools.
+    as_gpu = ready.estimate(plan_for_stack("staging-gcp"), [p.name for p in cfg.gpu_pools] + tpus)
+    assert ttr.seconds == as_gpu.seconds and ttr.serializations == as_gpu.serializations
+    assert "v5e" in [c.pool for c in as_gpu.cold_starts]  # what the preview printed before
