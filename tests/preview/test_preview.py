@@ -75,8 +75,10 @@ def test_dev_pool_is_spot_with_on_demand_ceiling(capsys, tmp_path):
 
 @pytest.mark.parametrize("stack", ["dev-aws", "prod-aws"])
 def test_same_stack_twice_gives_byte_identical_json(stack, capsys, tmp_path):
+    # The first run takes the run's shared plan (evaluated earlier, perhaps by the other test
+    # process), the second evaluates the program afresh.
+    assert main([stack, "--json", str(tmp_path / "a.json")]) == 0
     with fresh_plans():
-        assert main([stack, "--json", str(tmp_path / "a.json")]) == 0
         assert main([stack, "--json", str(tmp_path / "b.json")]) == 0
     capsys.readouterr()
     assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
