@@ -120,14 +120,21 @@ class QuotaRow:
     needed: int
     default: int
     pools: tuple[str, ...]
+    # What states `default` (components/catalog/quotas.py), or why it is an assumption.
+    default_source: str = ""
 
     @property
     def increase(self) -> bool:
         return self.needed > self.default
 
+    @property
+    def assumed(self) -> bool:
+        return self.default_source.startswith(quotas.UNSOURCED)
+
     def to_json(self) -> dict:
         return {"cloud": self.cloud, "quota": self.quota, "code": self.code, "region": self.region or None, "unit": self.unit,
-                "needed": self.needed, "newAccountDefault": self.default, "pools": list(self.pools), "requestIncrease": self.increase}
+                "needed": self.needed, "newAccountDefault": self.default, "newAccountDefaultSource": self.default_source,
+                "pools": list(self.pools), "requestIncrease": self.increase}
 
 
 def quota_rows(cfg: StackConfig) -> list[QuotaRow]:
@@ -154,7 +161,8 @@ def quota_rows(cfg: StackConfig) -> list[QuotaRow]:
         if cfg.cloud == "gcp" and any(t.kind != "reserved" for t in pool.capacity_chain()):
             add(quotas.GCP_ALL_REGIONS, pool.max_nodes * itype.gpus, pool.name)
     return [
-        QuotaRow(q.cloud, q.name, q.code, cfg.region if q.regional else "", q.unit, needed[q], q.default, tuple(pools[q]))
+        QuotaRow(q.cloud, q.name, q.code, cfg.region if q.regional else "", q.unit, needed[q], q.default, tuple(pools[q]),
+                 q.default_source)
         for q in needed
     ]
 
@@ -184,8 +192,9 @@ def print_quotas(con: Console, rows: list[QuotaRow]) -> None:
     for r in rows:
         if r.increase:
             where = f"in {r.region}" if r.region else "for the project"
+            has = f"a new account is assumed to have {r.default}" if r.assumed else f"a new account has {r.default}"
             print_line(con, f"  request before `pulumi up`: {r.quota} ({r.code}) {where} to at least {r.needed} {r.unit} "
-                            f"(a new account has {r.default})", markup=False)
+                            f"({has})", markup=False)
 
 
 def capacity_json(cfg: StackConfig) -> dict:

@@ -136,7 +136,38 @@ def test_the_preview_says_which_increase_to_request(capsys):
     out = capsys.readouterr().out
     needed = 4 * catalog.cloud("aws").instance_types["p5.48xlarge"].vcpus
     assert (f"request before `pulumi up`: Running On-Demand P instances (L-417A185B) in us-east-1 to at least {needed} vCPUs "
-            "(a new account has 0)") in " ".join(out.split())
+            "(a new account is assumed to have 0)") in " ".join(out.split())
+
+
+def all_quotas() -> list:
+    """Every quota row the catalog can hand the preview, on every cloud."""
+    rows = [q for family in quotas.AWS_QUOTAS.values() for q in family.values()]
+    rows += [q for family in quotas.GCP_QUOTAS.values() for q in family.values()] + [quotas.GCP_ALL_REGIONS, quotas.AZURE_SPOT]
+    rows += [quotas.quota_for("azure", itype, "onDemand") for itype in catalog.cloud("azure").instance_types.values() if itype.gpu]
+    return rows
+
+
+OFFICIAL = {"aws": "https://docs.aws.amazon.com/", "gcp": "https://cloud.google.com/", "azure": "https://learn.microsoft.com/"}
+
+
+def test_every_quota_names_an_official_page_and_its_default_is_sourced_or_plainly_unsourced():
+    rows = all_quotas()
+    assert {q.cloud for q in rows} == {"aws", "gcp", "azure"} and None not in rows
+    for q in rows:
+        assert q.source.startswith(OFFICIAL[q.cloud]) and "read 2026-" in q.source, q
+        official_default = any(page in q.default_source for page in OFFICIAL.values())
+        assert official_default or q.default_source.startswith("unsourced: "), q
+        assert q.default_sourced is official_default, q
+
+
+def test_an_assumed_default_says_so_in_the_json_and_the_request_line():
+    cfg = cfg_with({"name": "l4", "instanceType": "g6.xlarge", "maxNodes": 3})
+    (row,) = capacity.quota_rows(cfg)
+    assert row.assumed and row.to_json()["newAccountDefaultSource"] == quotas.quota_for(
+        "aws", catalog.cloud("aws").instance_types["g6.xlarge"], "onDemand").default_source
+    # A default an official page states is printed as a fact.
+    stated = dataclasses.replace(row, default_source="https://docs.aws.amazon.com/example")
+    assert not stated.assumed
 
 
 @pytest.mark.parametrize("default_offset, asks", [(0, False), (-1, True)])
