@@ -368,7 +368,7 @@ def print_table(con: Console, stack: str, results: list[CloudResult]) -> None:
     row(f"USD/month at max ({HOURS_PER_MONTH} h)", [_usd(r.usd_per_month_max) for r in results])
     row("time to ready", [ready.minutes(r.time_to_ready_seconds) if r.time_to_ready_seconds is not None else "-" for r in results])
     row("runs here", ["yes" if r.available else f"no: {len(r.problems)} problem{'s' if len(r.problems) != 1 else ''} below" for r in results])
-    title = f"stack {stack} on every cloud (cost as the preview prices it: on demand, what the catalog prices)"
+    title = f"stack {stack} on every cloud (cost as the preview prices it: on demand, or a spot-first pool at its spot reading; what the catalog prices)"
     fold.print_table(con, title, [fold.Col("", wrap=True), *(fold.Col(r.cloud, wrap=True) for r in results)], rows)
     # Whole lines, never wrapped, so each reads (and greps) as the config check wrote it.
     for r in results:

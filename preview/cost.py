@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 from components import catalog
-from components.catalog import prices
+from components.catalog import prices, spot
 from components.catalog.prices import HOURS_PER_MONTH
 from components.config import GpuPool, StackConfig
 
@@ -123,8 +123,14 @@ def pool_costs(cfg: StackConfig) -> list[PoolCost]:
             cat = catalog.cloud(cfg.cloud)
             itype = cat.instance_types[pool.instance_type]
             price, region, date = itype.usd_per_hour, cat.price_region, cat.price_date
-            # Spot prices move hourly; on-demand is the ceiling a spot pool can cost.
-            basis = "spot, on-demand ceiling" if pool.spot else "on-demand"
+            # A pool whose chain starts with spot is priced at the catalog's spot reading
+            # (components/catalog/spot.py, indicative: spot prices float); without one,
+            # on-demand is the ceiling a spot pool can cost.
+            reading = spot.spot_price(cfg.cloud, pool.instance_type) if pool.capacity_chain()[0].kind == "spot" else None
+            if reading is not None:
+                price, basis, date = reading.high, reading.basis, reading.read
+            else:
+                basis = "spot, on-demand ceiling" if pool.spot else "on-demand"
         out.append(
             PoolCost(
                 name=pool.name,
@@ -167,9 +173,11 @@ def stack_cost(cfg: StackConfig, plan: Plan, pools: Optional[list[PoolCost]] = N
     prefix = cfg.name_for(plan.stack)
 
     for pc, pool in zip(pools if pools is not None else pool_costs(cfg), cfg.gpu_pools, strict=True):
-        spot = " (spot: on-demand ceiling)" if pc.spot else ""
-        out.lines.append(CostLine(f"GPU pool {pc.name}: {pc.min_nodes}-{pc.max_nodes} x {pc.instance_type}{spot}",
-                                  pc.usd_per_hour_min or 0.0, pc.usd_per_hour_max or 0.0, vm_source))
+        spot_read = pc.price_basis.startswith("spot, indicative")
+        spot_note = " (spot, indicative)" if spot_read else " (spot: on-demand ceiling)" if pc.spot else ""
+        out.lines.append(CostLine(f"GPU pool {pc.name}: {pc.min_nodes}-{pc.max_nodes} x {pc.instance_type}{spot_note}",
+                                  pc.usd_per_hour_min or 0.0, pc.usd_per_hour_max or 0.0,
+                                  pc.price_basis if spot_read else vm_source))
         if not ephemeral:
             out.lines.append(CostLine(f"GPU pool {pc.name}: node disks {pool.disk_gb} GB each",
                                       round(_disk_hourly(cloud, pool.disk_gb) * pool.min_nodes, 4),
