@@ -183,6 +183,9 @@ def stack_cost(cfg: StackConfig, plan: Plan, pools: Optional[list[PoolCost]] = N
             # Kept up beside the pods the pool's minimum serves; at its maximum they are among maxNodes.
             out.lines.append(CostLine(warm[pc.name].item(), warm[pc.name].usd_per_hour, 0.0,
                                       f"{vm_source}, at the pool's first capacity tier"))
+            if not ephemeral:  # a reservation holds instances, not their volumes
+                out.lines.append(CostLine(f"GPU pool {pc.name}: warm node disks {pool.disk_gb} GB each",
+                                          round(_disk_hourly(cloud, pool.disk_gb) * pool.warm_nodes, 4), 0.0, disk_source))
         for tier in pool.capacity_chain():
             res = tier.reserved
             if res is None:

@@ -5,7 +5,8 @@ A warm node is a node of the pool kept up beside the pods it serves, so it is bi
 pool's first capacity tier, the one its provisioner tries first (preview/capacity.py prices
 it): on-demand, or spot at its ceiling. When that tier is a reservation (or a Capacity Block),
 the reservation is billed whether its nodes run or not, so a warm node inside it costs nothing
-more. The stack names a reservation but not its size, so the preview cannot tell whether the
+more (the node's disk is still billed: preview/cost.py adds it where nodes have one). The stack
+names a reservation but not its size, so the preview cannot tell whether the
 warm nodes fit beside the pods in it; it says so. At the pool's maximum the warm nodes are
 among its `maxNodes` (placeholders that find no room wait), so they add to the cost at the
 pools' minimum sizes only.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from components import catalog
+from components.catalog import prices
 from components.catalog.prices import HOURS_PER_MONTH
 from components.config import load
 from components.config.read import raw_from_pulumi
@@ -45,6 +46,14 @@ def test_reserved_first_pools_add_nothing_and_the_others_their_first_tiers_price
             assert line.usd_per_hour_max == 0.0
             assert w.usd_per_month == round(round(price * pool.warm_nodes, 4) * HOURS_PER_MONTH, 2)
             assert f"{pool.warm_nodes} warm node" in w.item() and pool.instance_type in w.item()
+        # The node's disk is billed beside it, inside a reservation too (it reserves instances,
+        # not volumes); AKS nodes here boot from ephemeral OS disks, which have no line.
+        disks = lines.get(f"GPU pool {pool.name}: warm node disks {pool.disk_gb} GB each")
+        if cfg.cloud == "azure":
+            assert disks is None
+        else:
+            per_gb = prices.SERVICE_PRICES[cfg.cloud]["block-storage"].usd
+            assert (disks.usd_per_hour_min, disks.usd_per_hour_max) == (round(per_gb * pool.disk_gb / HOURS_PER_MONTH * pool.warm_nodes, 4), 0.0)
     doc = full.to_json()
     assert [d["pool"] for d in doc["warmNodes"]] == [p.name for p in warm]
     assert any(line["item"] == full.warm[0].item() for line in doc["lines"])
