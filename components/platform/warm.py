@@ -11,9 +11,10 @@ The chain a user's pod goes through, each step with the upstream fact it relies 
    asks for every GPU the node advertises, so one eviction frees the whole node.
 2. The evicted placeholder is recreated by its Deployment and is Pending: no node of the pool
    has room. Its priority is not below Cluster Autoscaler's `--expendable-pods-priority-cutoff`
-   (default -10; kubernetes/autoscaler cluster-autoscaler-1.35.2 config/flags/flags.go; a pod
-   is expendable when its priority is strictly below the cutoff, core/utils/expendable.go
-   IsExpendablePod), so the autoscaler starts a node for it: a fresh warm node. GKE's and
+   (default -10, kubernetes/autoscaler cluster-autoscaler config/flags/flags.go; a pod is
+   expendable when its priority is strictly below the cutoff, core/utils/expendable.go
+   IsExpendablePod; both read in the public source, unchanged across recent releases, not
+   diffed against the pinned 1.34/1.35 tags), so the autoscaler starts a node for it: a fresh warm node. GKE's and
    AKS's managed autoscalers keep the same default; this program sets no other cutoff. The
    user's pod, which names the node it preempts on (nominatedNodeName), is not one the
    autoscaler scales up for (FilterOutExpendableAndSplit: "waiting for lower priority pods

@@ -2,8 +2,8 @@
 changed config (a MIG pool on EKS) for the shared-resource form.
 
 Upstream facts each test relies on:
-- kubernetes/autoscaler cluster-autoscaler-1.35.2: `--expendable-pods-priority-cutoff` defaults
-  to -10 (config/flags/flags.go); a pod is expendable, and never causes a scale-up, when its
+- kubernetes/autoscaler (cluster-autoscaler, read in the public source, not diffed against the
+  pinned 1.34/1.35 tags): `--expendable-pods-priority-cutoff` defaults to -10 (config/flags/flags.go); a pod is expendable, and never causes a scale-up, when its
   priority is strictly below it (core/utils/expendable.go IsExpendablePod; a pending pod that
   names a node it preempts on is left out of scale-up, FilterOutExpendableAndSplit).
 - kubernetes-sigs/karpenter pkg/utils/pod/scheduling.go IsProvisionable (the core under
