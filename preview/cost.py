@@ -12,6 +12,7 @@ from components.catalog.prices import HOURS_PER_MONTH
 from components.config import GpuPool, StackConfig
 
 from .capacity import reservation_text
+from .warm import WarmCost, warm_costs
 from .engine import Plan
 
 
@@ -61,6 +62,7 @@ class CostLine:
 class StackCost:
     lines: list[CostLine] = field(default_factory=list)
     not_priced: list[str] = field(default_factory=list)
+    warm: list[WarmCost] = field(default_factory=list)  # the pools' warm nodes (preview/warm.py)
 
     @property
     def hourly_min(self) -> float:
@@ -79,6 +81,7 @@ class StackCost:
                 "usdPerMonthMax": round(self.hourly_max * HOURS_PER_MONTH, 2),
             },
             "notPriced": self.not_priced,
+            "warmNodes": [w.to_json() for w in self.warm],
         }
 
 
@@ -171,6 +174,8 @@ def stack_cost(cfg: StackConfig, plan: Plan, pools: Optional[list[PoolCost]] = N
     ephemeral = cloud == "azure"  # AKS pools here boot from ephemeral OS disks: no disk line
     created = {r.name for r in plan.resources}
     prefix = cfg.name_for(plan.stack)
+    out.warm = warm_costs(cfg)
+    warm = {w.pool: w for w in out.warm}
 
     for pc, pool in zip(pools if pools is not None else pool_costs(cfg), cfg.gpu_pools, strict=True):
         spot_read = pc.price_basis.startswith("spot, indicative")
@@ -182,6 +187,13 @@ def stack_cost(cfg: StackConfig, plan: Plan, pools: Optional[list[PoolCost]] = N
             out.lines.append(CostLine(f"GPU pool {pc.name}: node disks {pool.disk_gb} GB each",
                                       round(_disk_hourly(cloud, pool.disk_gb) * pool.min_nodes, 4),
                                       round(_disk_hourly(cloud, pool.disk_gb) * pool.max_nodes, 4), disk_source))
+        if pc.name in warm:
+            # Kept up beside the pods the pool's minimum serves; at its maximum they are among maxNodes.
+            out.lines.append(CostLine(warm[pc.name].item(), warm[pc.name].usd_per_hour, 0.0,
+                                      f"{vm_source}, at the pool's first capacity tier"))
+            if not ephemeral:  # a reservation holds instances, not their volumes
+                out.lines.append(CostLine(f"GPU pool {pc.name}: warm node disks {pool.disk_gb} GB each",
+                                          round(_disk_hourly(cloud, pool.disk_gb) * pool.warm_nodes, 4), 0.0, disk_source))
         for tier in pool.capacity_chain():
             res = tier.reserved
             if res is None:

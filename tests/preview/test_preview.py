@@ -124,7 +124,7 @@ def test_bad_stack_file_gives_one_line_per_problem_and_exit_1(capsys, tmp_path):
     code, out = run(capsys, str(bad), "--json", str(tmp_path / "p.json"))
     assert code == 1
     assert out.splitlines() == [
-        "gpuPools[0].spto: unknown key (did you mean spot?); allowed keys: arch, capacity, diskGb, gpu, gpusPerNode, instanceType, interconnect, interconnectSpotReason, interconnectWaiver, maxNodes, minGpuMemoryGb, minMemoryGb, minNodes, minVcpus, name, provisioner, sharing, spot",
+        "gpuPools[0].spto: unknown key (did you mean spot?); allowed keys: arch, capacity, diskGb, gpu, gpusPerNode, instanceType, interconnect, interconnectSpotReason, interconnectWaiver, maxNodes, minGpuMemoryGb, minMemoryGb, minNodes, minVcpus, name, provisioner, sharing, spot, warmNodes",
         "gpuPools[0].maxNodes: 1 is less than minNodes 3",
         "preview failed: 2 problems in Pulumi.broken.yaml; nothing was created",
     ]

@@ -25,6 +25,7 @@ from .namespaces import namespace_problems
 from .network import cidr_problems
 from .pools import cpu_pools_problems, gpu_pools_problems, system_pool_problems
 from .tpu import tpu_pools_problems, tpu_quota_problems, without_tpu_chips
+from .warm import warm_problems
 from .workloads import workload_warnings, workloads_problems
 
 
@@ -53,6 +54,7 @@ def semantic_problems(cfg: StackConfig) -> list[str]:
     out += tpu_quota_problems(cfg)
     out += gateway_problems(cfg)
     out += gke_capacity_problems(cfg)
+    out += warm_problems(cfg)
     out += tag_problems(cfg)
     return list(dict.fromkeys(out))
 
