@@ -98,7 +98,7 @@ def cold_starts(resources: Iterable[PlannedResource], gpu_pool_names: Iterable[s
     names = list(gpu_pool_names)
     out = []
     for r in resources:
-        cloud = timings.NODE_POOL_CLOUDS.get(r.type)
+        cloud = timings.node_pool_cloud(r.type, r.inputs)
         pool = pool_of(r, names)
         if cloud is None or pool is None:
             continue

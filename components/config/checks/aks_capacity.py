@@ -38,7 +38,7 @@ def aks_capacity_problems(cfg: StackConfig) -> list[str]:
         return []
     out: list[str] = []
     nap = cfg.provisioner == NAP
-    keep = f"allowed: {{}}, or provisioner: cluster-autoscaler on the stack (agent pools)"
+    keep = "allowed: {}, or provisioner: cluster-autoscaler on the stack (agent pools)"
     for i, pool in enumerate(cfg.gpu_pools):
         key = f"gpuPools[{i}]"
         if not nap:
