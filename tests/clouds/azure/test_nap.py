@@ -206,9 +206,21 @@ def test_the_policy_pack_passes_and_counts_the_nap_gpu_pools(plan):
     assert gpu_rules.gpu_pools(offline._view(pools["web"])) == []
 
 
-def test_the_preview_takes_azure_boot_figures_and_the_nap_chain(plan):
+def test_the_preview_takes_azure_boot_figures_the_nap_chain_and_prices_every_pool(plan):
     from preview import capacity as preview_capacity
+    from preview import cost
     starts = {c.pool: c for c in ready.cold_starts(plan.resources, [p.name for p in CFG.gpu_pools])}
     assert set(starts) == {"infer", "train"} and {c.cloud for c in starts.values()} == {"azure"}
     rows = [(r.pool, r.provisioner, r.order, r.tier) for r in preview_capacity.capacity_rows(CFG)]
     assert rows == [("infer", capacity.NAP, 1, "spot"), ("train", capacity.NAP, 1, "spot"), ("train", capacity.NAP, 2, "on-demand")]
+    # Cost: the fixed system pool at its one size, and the CPU pool priced from its NodePool
+    # (Karpenter chooses an ephemeral OS disk where the size holds it, as the agent pools do:
+    # v1.14.2 pkg/providers/instance/aksmachineinstancehelpers.go, so no disk lines).
+    lines = {line.item: line for line in cost.stack_cost(CFG, plan).lines}
+    system_type = CFG.system_pool.instance_type or CAT.default_system_instance_type
+    n = CFG.system_pool.min_nodes
+    system = lines[f"system pool: {n}-{n} x {system_type}"]
+    assert system.usd_per_hour_min == system.usd_per_hour_max == round(CAT.instance_types[system_type].usd_per_hour * n, 4)
+    web = CFG.cpu_pools[0]
+    assert f"CPU pool web: 0-{web.max_nodes} x {web.instance_type}" in lines
+    assert not [x for x in cost.stack_cost(CFG, plan).not_priced if x.startswith("CPU pool")]
