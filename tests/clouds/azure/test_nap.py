@@ -166,9 +166,19 @@ def test_objects_come_after_the_cluster_through_the_clusters_kubernetes_provider
     assert system.urn in provider.dependencies
 
 
+# NodePool template labels the v1.14.2 CRD refuses (its x-kubernetes-validations on
+# spec.template.metadata.labels): these domains, and these single labels.
+RESTRICTED_DOMAINS = ("karpenter.sh", "karpenter.azure.com", "kubernetes.azure.com")
+RESTRICTED_LABELS = {"kubernetes.io/hostname", "agentpool", "storageprofile", "storagetier", "accelerator"}
+
+
 def test_the_crd_objects_fit_the_pinned_schemas(plan):
     for r in [*plan.by_type(NODEPOOL), *plan.by_type(NODECLASS)]:
         assert karpenter_crds.errors(inputs(r)) == [], r.name
+    for r in plan.by_type(NODEPOOL):
+        for label in inputs(r)["spec"]["template"]["metadata"]["labels"]:
+            domain = label.split("/", 1)[0] if "/" in label else ""
+            assert label not in RESTRICTED_LABELS and not domain.endswith(RESTRICTED_DOMAINS), (r.name, label)
     # The table can fail: a field AKSNodeClass lacks, a size out of range, an unknown family.
     bad = inputs(plan.by_type(NODECLASS)[0])
     bad["spec"] = {**bad["spec"], "capacityReservationGroupID": "x", "osDiskSizeGB": 4096, "imageFamily": "Windows"}
