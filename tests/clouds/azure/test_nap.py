@@ -31,6 +31,7 @@ import pytest
 
 from components import catalog, conventions
 from components.clouds.azure import capacity
+from components.clouds.azure import cluster as cluster_module
 from components.config import load, raw_from_pulumi
 from policies import offline
 from policies.rules import gpu as gpu_rules
@@ -115,6 +116,8 @@ def test_gpu_nodepools_take_the_size_the_chain_our_taint_and_portable_labels(pla
     assert [r["values"] for r in train["template"]["spec"]["requirements"] if r["key"] == "karpenter.sh/capacity-type"] == [["spot", "on-demand"]]
     gpu_taint = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
     spot_taint = {"key": "kubernetes.azure.com/scalesetpriority", "value": "spot", "effect": "NoSchedule"}
+    # The same taint the spot agent pools list (cluster.py), so the same pods land on both.
+    assert capacity.SPOT_TAINT.as_string() == cluster_module.SPOT_TAINT
     assert infer["template"]["spec"]["taints"] == [gpu_taint, spot_taint]
     assert train["template"]["spec"]["taints"] == [gpu_taint]
     assert infer["template"]["metadata"]["labels"][conventions.SPOT_LABEL] == "true"
