@@ -607,7 +607,7 @@ class AksCluster(pulumi.ComponentResource):
     def _system_pool(self) -> containerservice.AgentPool:
         """The pool the platform and AKS's add-ons run on: System mode, tainted
         CriticalAddonsOnly (AKS's add-ons tolerate it), autoscaled between minNodes and
-        maxNodes. Its name changes with what AKS cannot change in place (system_pool_name)."""
+        maxNodes (under NAP a fixed minNodes: AKS refuses autoscaling pools in that mode). Its name changes with what AKS cannot change in place (system_pool_name)."""
         sp = self.config.system_pool
         vm_size = self.config.system_instance_type()
         itype = self.cat.instance_types[vm_size]
