@@ -109,6 +109,22 @@ def pool_of(r: PlannedResource, names: list[str]) -> Optional[str]:
     return next((n for n in names if r.name.endswith(f"-{n}")), None)
 
 
+def node_class_streams(pool: PlannedResource, resources: Iterable[PlannedResource]) -> bool:
+    """Whether a Karpenter NodePool's node class (its nodeClassRef: group, kind and name) turns
+    lazy pulls on (timings.NODE_CLASS_STREAMING_INPUTS), read from that object in the plan."""
+    ref = _input(pool.inputs, "spec.template.spec.nodeClassRef")
+    if not isinstance(ref, dict):
+        return False
+    for r in resources:
+        path = timings.NODE_CLASS_STREAMING_INPUTS.get(r.type)
+        if path is None:
+            continue
+        _, api, kind = r.type.split(":")  # kubernetes:<group>/<version>:<kind>
+        if (api.split("/")[0], kind, _input(r.inputs, "metadata.name")) == (ref.get("group"), ref.get("kind"), ref.get("name")):
+            return _input(r.inputs, path) is True
+    return False
+
+
 def warm_nodes(resources: Iterable[PlannedResource]) -> dict[str, int]:
     """Pool -> warm nodes, from the placeholder Deployments in the plan (components/platform/warm.py):
     those in WARM_NAMESPACE, by their pool label and replicas."""
@@ -137,7 +153,7 @@ def cold_starts(resources: Iterable[PlannedResource], gpu_pool_names: Iterable[s
         if cloud is None or pool is None:
             continue
         path = timings.IMAGE_STREAMING_INPUTS.get(r.type)
-        streaming = bool(path and _input(r.inputs, path) is True)
+        streaming = bool(path and _input(r.inputs, path) is True) or node_class_streams(r, resources)
         out.append(ColdStart(pool, cloud, streaming, tuple(timings.pool_cold_start_parts(cloud, streaming)),
                              tuple(timings.pool_cold_start_parts(cloud, False))))
     out = [_warmed(c, warm.get(c.pool, 0)) for c in out]

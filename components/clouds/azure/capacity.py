@@ -27,8 +27,9 @@ control plane. After the cluster (and the system pool the Kubernetes provider wa
 per CPU and GPU pool an AKSNodeClass and a NodePool:
 - AKSNodeClass (karpenter.azure.com/v1beta1): the pool's image family (Ubuntu for GPU pools,
   Azure Linux for CPU pools, as their agent pools), OS disk size, our node subnet, encryption
-  at host where the size has it, our tags. GPU drivers: `gpu.mode` defaults to Driver, AKS
-  installs the NVIDIA driver on GPU sizes; the NVIDIA device plugin is the customer's
+  at host where the size has it, our tags, artifact streaming on for GPU pools and off for CPU
+  pools (coldstart.py: why, and what an image needs to stream). GPU drivers: `gpu.mode`
+  defaults to Driver, AKS installs the NVIDIA driver on GPU sizes; the NVIDIA device plugin is the customer's
   (designs/0002-gpu-selection-and-bootstrap.md "We will require the customer to install the
   nvidia device plugin"), and ours runs there: the platform selects GPU nodes by our
   portable labels and tolerates our GPU taint, both on the NodePool's nodes.
@@ -61,6 +62,7 @@ from pulumi_azure_native import authorization
 
 from ... import catalog, conventions
 from ...config import CapacityTier, CpuPool, GpuPool
+from .coldstart import artifact_streaming
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cluster import AksCluster
@@ -180,9 +182,12 @@ def nap_node_pool_spec(node_class: str, vm_size: str, chain: tuple[CapacityTier,
     return {"template": {"metadata": {"labels": labels}, "spec": template}, "disruption": disruption, "limits": limits}
 
 
-def nap_node_class_spec(kind: str, disk_gb: int, subnet_id: str, encryption_at_host: bool, tags: dict[str, str]) -> dict[str, Any]:
-    """An AKSNodeClass: `kind` gpu or cpu picks the image family its agent pool would run."""
-    spec: dict[str, Any] = {"imageFamily": IMAGE_FAMILY[kind], "osDiskSizeGB": disk_gb, "vnetSubnetID": subnet_id, "tags": tags}
+def nap_node_class_spec(kind: str, disk_gb: int, subnet_id: str, encryption_at_host: bool, tags: dict[str, str],
+                        arch: str) -> dict[str, Any]:
+    """An AKSNodeClass: `kind` gpu or cpu picks the image family its agent pool would run and,
+    with the size's `arch`, whether its nodes stream images (coldstart.artifact_streaming)."""
+    spec: dict[str, Any] = {"imageFamily": IMAGE_FAMILY[kind], "osDiskSizeGB": disk_gb, "vnetSubnetID": subnet_id, "tags": tags,
+                            "artifactStreaming": artifact_streaming(kind, arch)}
     if encryption_at_host:
         spec["security"] = {"encryptionAtHost": True}
     return spec
@@ -220,7 +225,7 @@ class NodeAutoProvisioning:
         node_class = k8s.apiextensions.CustomResource(
             f"{aks.cluster_name}-{name}-nodeclass", api_version=NODECLASS_API, kind=NODECLASS_KIND, metadata={"name": name},
             spec=aks.node_subnet.id.apply(lambda subnet: nap_node_class_spec(
-                kind, pool.disk_gb, subnet, itype.encryption_at_host, {**aks.tags, "ml-clusters-pool": name})),
+                kind, pool.disk_gb, subnet, itype.encryption_at_host, {**aks.tags, "ml-clusters-pool": name}, itype.arch)),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[aks.cluster, *aks.platform_ready])),
         )
         self.node_classes[name] = node_class

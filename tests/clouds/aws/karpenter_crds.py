@@ -7,9 +7,10 @@ CRD is stored in this repository.
 
 AKSNodeClass (karpenter.azure.com/v1beta1, served and storage) from Azure/karpenter-provider-azure
 v1.14.2 pkg/apis/crds/karpenter.azure.com_aksnodeclasses.yaml, with its enums and ranges at the
-fields components/clouds/azure/capacity.py writes; the NodePool table above holds for AKS node
-auto-provisioning too (that release's karpenter.sh_nodepools.yaml declares the same fields:
-it builds on Karpenter core v1.14.0)."""
+fields components/clouds/azure/capacity.py writes (spec.artifactStreaming.enabled: a boolean, in
+the CRD since v1.10.0); the NodePool table above holds for AKS node auto-provisioning too (that
+release's karpenter.sh_nodepools.yaml declares the same fields: it builds on Karpenter core
+v1.14.0)."""
 
 from __future__ import annotations
 
@@ -59,11 +60,13 @@ FIELDS: dict[tuple[str, str], dict[str, set[str]]] = {
                  "osDiskSizeGB", "security", "tags", "vnetSubnetID"},
         "spec.security": {"encryptionAtHost"},
         "spec.gpu": {"mode"},
+        "spec.artifactStreaming": {"enabled"},
     },
 }
 # AKSNodeClass enums and integer ranges (the CRD's enum / minimum / maximum).
 AKS_ENUMS = {"imageFamily": {"Ubuntu", "Ubuntu2204", "Ubuntu2404", "AzureLinux"}}
 AKS_RANGES = {"osDiskSizeGB": (30, 2048), "maxPods": (10, 250)}
+AKS_BOOLEANS = {"artifactStreaming": "enabled", "security": "encryptionAtHost"}  # object -> its boolean field
 # The CRDs' `required` lists at these levels.
 REQUIRED: dict[tuple[str, str], dict[str, set[str]]] = {
     NODEPOOL: {"spec": {"template"}, "spec.template": {"spec"}, "spec.template.spec": {"nodeClassRef", "requirements"},
@@ -98,6 +101,8 @@ def errors(obj: dict[str, Any]) -> list[str]:
         found += [f"spec.{k}: {spec[k]!r} is outside {lo}-{hi}" for k, (lo, hi) in AKS_RANGES.items()
                   if k in spec and not (isinstance(spec[k], int) and lo <= spec[k] <= hi)]
         found += [f"spec.tags: {t!r} is not a string" for t, v in (spec.get("tags") or {}).items() if not isinstance(v, str)]
+        found += [f"spec.{p}.{f}: {spec[p][f]!r} is not a boolean" for p, f in AKS_BOOLEANS.items()
+                  if f in (spec.get(p) or {}) and not isinstance(spec[p][f], bool)]
     if key == NODECLASS:
         found += _network_interface_errors(obj.get("spec", {}).get("networkInterfaces") or [])
         selector = obj.get("spec", {}).get("placementGroupSelector")

@@ -21,15 +21,24 @@ Upstream facts, each where a test relies on it:
   (concepts/disruption.md); limits.nodes caps the node count.
 - N5 learn.microsoft.com/azure/aks/node-auto-provisioning-networking: Azure CNI overlay with
   the Cilium dataplane is the recommended (and supported) network for NAP.
+- N6 Azure/karpenter-provider-azure v1.14.2 AKSNodeClass spec.artifactStreaming.enabled (a
+  boolean, in the CRD since v1.10.0; default off since v1.10.2): the node's
+  ArtifactStreamingProfile (pkg/providers/imagefamily/customscriptsbootstrap/
+  provisionclientbootstrap.go), never on arm64 (ArtifactStreaming.IsEnabled), and set to true
+  it leaves arm64 sizes out (pkg/providers/instancetype/instancetypes.go). The streamed pull's
+  figure: learn.microsoft.com/azure/aks/artifact-streaming, "can reduce time to pod readiness by
+  over 15%" (components/catalog/timings.py ARTIFACT_STREAMING_CUT_PERCENT).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import pytest
 
 from components import catalog, conventions
+from components.catalog import timings
 from components.clouds.azure import capacity
 from components.clouds.azure import cluster as cluster_module
 from components.config import load, raw_from_pulumi
@@ -37,7 +46,7 @@ from policies import offline
 from policies.rules import gpu as gpu_rules
 from preview import engine, ready
 from tests.clouds.aws import karpenter_crds
-from tests.conftest import inputs, plan_for
+from tests.conftest import inputs, plan_for, plan_for_stack
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 AGENT_POOL = "azure-native:containerservice:AgentPool"
@@ -155,6 +164,51 @@ def test_node_classes_boot_the_agent_pools_image_in_our_subnet(plan):
         assert "gpu" not in spec
 
 
+def test_gpu_node_classes_stream_images_and_cpu_classes_do_not(plan):
+    """N6: written out both ways, since AKS runs its own provider release and the default moved."""
+    classes = by_pool(plan, NODECLASS)
+    for pool in CFG.gpu_pools:
+        assert CAT.instance_types[pool.instance_type].arch != "arm64"  # else the provider would drop the size
+        assert inputs(classes[pool.name])["spec"]["artifactStreaming"] == {"enabled": True}, pool.name
+    for pool in CFG.cpu_pools:
+        assert inputs(classes[pool.name])["spec"]["artifactStreaming"] == {"enabled": False}, pool.name
+    # An arm64 size never streams: the provider would leave it out of a pool that asks to.
+    arm = next(t for t in CAT.instance_types.values() if t.arch == "arm64")
+    assert capacity.nap_node_class_spec("gpu", 128, "s", False, {}, arm.arch)["artifactStreaming"] == {"enabled": False}
+    assert capacity.nap_node_class_spec("gpu", 128, "s", False, {}, "x86_64")["artifactStreaming"] == {"enabled": True}
+
+
+def whole_pull() -> int:
+    return timings.IMAGE_SIZE_GB[timings.COLD_START_IMAGE].seconds * 1000 // timings.PULL_MB_PER_SECOND.seconds
+
+
+def test_the_preview_counts_artifact_streaming_on_nap_gpu_pools_from_their_node_class(plan):
+    """The pull of a NAP GPU pool is the whole pull less Microsoft's 15% (N6); an agent pool's
+    (prod-azure, no field in pulumi-azure-native 3.29.0) stays whole."""
+    whole = whole_pull()
+    streamed = whole * (100 - timings.ARTIFACT_STREAMING_CUT_PERCENT) // 100
+    names = [p.name for p in CFG.gpu_pools]
+    for c in ready.cold_starts(plan.resources, names):
+        assert c.streaming, c.pool
+        pull = {name: (s, src) for name, s, src in c.parts}["image pull"]
+        assert pull[0] == streamed and timings.ARTIFACT_STREAMING_SOURCE in pull[1], c.pool
+        assert {name: s for name, s, _ in c.before}["image pull"] == whole
+        assert c.before_seconds - c.seconds == whole - streamed
+    for c in ready.estimate(plan_for_stack("prod-azure"), ("h100", "t4infer")).cold_starts:
+        assert not c.streaming and {name: s for name, s, _ in c.parts}["image pull"] == whole, c.pool
+    # Read from the node class the NodePool names: off there, or a NodePool naming another
+    # class, and the pool pulls whole.
+    off = [dataclasses.replace(r, inputs={**r.inputs, "spec": {**r.inputs["spec"], "artifactStreaming": {"enabled": False}}})
+           if r.type == NODECLASS else r for r in plan.resources]
+    assert [c.streaming for c in ready.cold_starts(off, names)] == [False] * len(names)
+    pools = by_pool(plan, NODEPOOL)
+    infer = pools["infer"]
+    spec = copy.deepcopy(inputs(infer)["spec"])
+    spec["template"]["spec"]["nodeClassRef"]["name"] = "web"  # the CPU pool's class, which does not stream
+    assert not ready.node_class_streams(dataclasses.replace(infer, inputs={**infer.inputs, "spec": spec}), plan.resources)
+    assert ready.node_class_streams(infer, plan.resources)
+
+
 def test_objects_come_after_the_cluster_through_the_clusters_kubernetes_provider(plan):
     cluster, system = plan.one(CLUSTER), plan.one(AGENT_POOL)
     classes, pools = by_pool(plan, NODECLASS), by_pool(plan, NODEPOOL)
@@ -184,9 +238,12 @@ def test_the_crd_objects_fit_the_pinned_schemas(plan):
             assert label not in RESTRICTED_LABELS and not domain.endswith(RESTRICTED_DOMAINS), (r.name, label)
     # The table can fail: a field AKSNodeClass lacks, a size out of range, an unknown family.
     bad = inputs(plan.by_type(NODECLASS)[0])
-    bad["spec"] = {**bad["spec"], "capacityReservationGroupID": "x", "osDiskSizeGB": 4096, "imageFamily": "Windows"}
+    bad["spec"] = {**bad["spec"], "capacityReservationGroupID": "x", "osDiskSizeGB": 4096, "imageFamily": "Windows",
+                   "artifactStreaming": {"enabled": "true", "mode": "Enabled"}}
     assert karpenter_crds.errors(bad) == sorted([
         "spec: unknown field 'capacityReservationGroupID'",
+        "spec.artifactStreaming: unknown field 'mode'",
+        "spec.artifactStreaming.enabled: 'true' is not a boolean",
         "spec.imageFamily: 'Windows' is not one of ['AzureLinux', 'Ubuntu', 'Ubuntu2204', 'Ubuntu2404']",
         "spec.osDiskSizeGB: 4096 is outside 30-2048",
     ])
