@@ -17,7 +17,6 @@ import copy
 import json
 from functools import cache
 
-import kubernetes_validate
 import pytest
 
 from components import catalog
@@ -26,6 +25,7 @@ from components.config.read import raw_from_pulumi
 from components.platform.workloads import model_streaming
 from preview import engine
 from tests.conftest import config_errors, inputs, plan_for, plan_for_stack
+from tests.platform.workloads import crds
 from tests.platform.workloads.helpers import depends, objects, releases
 
 # Reference stacks with KServe on, one per cloud, and their model store's bucket (or account).
@@ -64,10 +64,8 @@ def test_the_streaming_runtime_is_the_pinned_vllm_reading_the_store_with_many_re
     assert container["envFrom"] == [{"configMapRef": {"name": "model-store"}}]
     # Picked by name only: `modelFormat: vLLM` keeps going to KServe's own runtime.
     assert runtime["spec"]["supportedModelFormats"] == [{"name": "vLLM", "version": "1", "autoSelect": False}]
-    # Its container and volumes are valid Kubernetes types (ServingRuntimePodSpec embeds them).
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"},
-           "spec": {"containers": runtime["spec"]["containers"], "volumes": runtime["spec"]["volumes"]}}
-    kubernetes_validate.validate(pod, "1.35", strict=True)
+    # Strict against the CRD's fields at v0.20.0, its container and volumes as Kubernetes types.
+    assert crds.errors(runtime) == []
     # Order: after the CRDs and the controller whose webhook checks serving runtimes.
     by_name = releases(plan)
     assert depends(resource, by_name["kserve-crd"]) and depends(resource, by_name["kserve-resources"])
