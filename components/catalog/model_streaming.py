@@ -55,8 +55,11 @@ class StoreScheme:
 
 
 SCHEMES: Mapping[str, StoreScheme] = {
+    # The bucket's region too: the S3 client is given none, and the AWS SDK for C++ takes it from
+    # AWS_DEFAULT_REGION, AWS_REGION, the profile, then the instance metadata, else us-east-1
+    # (aws/aws-sdk-cpp src/aws-cpp-sdk-core/source/client/ClientConfiguration.cpp).
     "aws": StoreScheme("s3", "AWS SDK for C++ default chain, container credentials (EKS Pod Identity); "
-                             "runai-model-streamer 0.15.7 cpp/s3/client/client.cc"),
+                             "runai-model-streamer 0.15.7 cpp/s3/client/client.cc", ("AWS_REGION",)),
     "gcp": StoreScheme("gs", "google-cloud-cpp default credentials, the GKE metadata server (Workload Identity); "
                              "runai-model-streamer 0.15.7 cpp/gcs/client_configuration/client_configuration.cc"),
     "azure": StoreScheme("az", "DefaultAzureCredential, its WorkloadIdentityCredential (AKS workload identity); "

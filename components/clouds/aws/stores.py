@@ -140,6 +140,7 @@ class S3Stores(pulumi.ComponentResource):
             replica_region=replica_region,
             # vLLM streams s3:// with the AWS SDK's default chain: Pod Identity's container credentials.
             stream_url=f"{STREAM_SCHEMES['aws'].scheme}://{models}",
+            stream_env={STREAM_SCHEMES["aws"].env[0]: store_region},  # the bucket's region, not the SDK's guess
         )
         config: dict[str, pulumi.Input[str]] = {"region": store_region}
         if uses_key and not standby:

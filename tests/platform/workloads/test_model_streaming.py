@@ -81,14 +81,18 @@ def test_each_namespace_names_the_store_in_the_streamers_scheme(stack):
         stream = data[facts.STREAM_URL_KEY]
         assert stream.startswith(f"{scheme.scheme}://"), namespace
         store = data["MODEL_STORE_URL"]
+        # Only this cloud's extra environment is there.
+        others = {name for c, s in facts.SCHEMES.items() if c != cloud for name in s.env}
+        assert set(scheme.env) <= set(data) and not others & set(data)
         if cloud == "azure":
             # az://<container>, the account beside it: the same container the store URL names.
             account = store.removeprefix("https://").split(".", 1)[0]
             assert data["AZURE_STORAGE_ACCOUNT_NAME"] == account and stream == "az://" + store.rsplit("/", 1)[1]
-            assert set(scheme.env) <= set(data)
         else:
             assert stream == store  # s3:// and gs:// are the store's own URLs
-            assert not set(facts.SCHEMES["azure"].env) & set(data)
+        if cloud == "aws":
+            # The bucket's region (the SDK would guess us-east-1 without it): the store's region.
+            assert data["AWS_REGION"] == data["MODEL_STORE_REGION"] and data["AWS_REGION"] in stream
 
 
 def test_the_namespace_identity_may_list_and_read_the_store_on_every_cloud():
