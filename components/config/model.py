@@ -174,6 +174,8 @@ class GpuPool(_Model):
     """This pool's provisioner, when it differs from the stack's `provisioner` (e.g. a `cluster-autoscaler` pool that keeps `minNodes` warm beside Karpenter pools)."""
     disk_gb: int = Field(default=200, ge=50, le=16384)
     """Node OS disk in GB; ML images are large. On Azure at most the VM's ephemeral disk."""
+    warm_nodes: int = Field(default=0, ge=0, le=1000)
+    """Nodes kept up with their GPUs free and the serving image pulled, so the first pods that preempt (serving, or no priority class) start without waiting for a node: placeholder pods at a negative priority hold them, and the autoscaler brings a fresh warm node for each one a pod takes (docs/platform.md#warm-gpu-nodes). At most `maxNodes`; not on flex-start pools or cloud existing. Costs these nodes at the chain's first tier, nothing more within a reservation."""
     sharing: Optional[Sharing] = None
     """GPU sharing for the pool's nodes: `timeSlicing` or `mig`."""
     interconnect: Interconnect = "auto"

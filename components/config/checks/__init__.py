@@ -26,6 +26,7 @@ from .model_streaming import model_streaming_problems
 from .network import cidr_problems
 from .pools import cpu_pools_problems, gpu_pools_problems, system_pool_problems
 from .tpu import tpu_pools_problems, tpu_quota_problems, without_tpu_chips
+from .warm import warm_problems
 from .workloads import workload_warnings, workloads_problems
 
 
@@ -55,6 +56,7 @@ def semantic_problems(cfg: StackConfig) -> list[str]:
     out += gateway_problems(cfg)
     out += model_streaming_problems(cfg)
     out += gke_capacity_problems(cfg)
+    out += warm_problems(cfg)
     out += tag_problems(cfg)
     return list(dict.fromkeys(out))
 
