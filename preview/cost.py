@@ -216,7 +216,8 @@ def stack_cost(cfg: StackConfig, plan: Plan, pools: Optional[list[PoolCost]] = N
                                   round(_disk_hourly(cloud, system.disk_gb) * system.min_nodes, 4),
                                   round(_disk_hourly(cloud, system.disk_gb) * system.max_nodes, 4), disk_source))
     for pool in cfg.cpu_pools:
-        if not any(name == f"{prefix}-{pool.name}" for name in created):
+        # A node group named for the pool, or (AKS node auto-provisioning) its NodePool.
+        if not any(name in (f"{prefix}-{pool.name}", f"{prefix}-{pool.name}-nodepool") for name in created):
             out.not_priced.append(f"CPU pool {pool.name}: this backend does not create CPU pools yet")
             continue
         price = cat.instance_types[pool.instance_type].usd_per_hour

@@ -134,7 +134,7 @@ def cold_starts(resources: Iterable[PlannedResource], gpu_pool_names: Iterable[s
     warm = warm_nodes(resources)
     out = []
     for r in resources:
-        cloud = timings.NODE_POOL_CLOUDS.get(r.type)
+        cloud = timings.node_pool_cloud(r.type, r.inputs)
         pool = pool_of(r, names)
         if cloud is None or pool is None:
             continue

@@ -170,6 +170,19 @@ NODE_POOL_CLOUDS: dict[str, str] = {
     "gcp:container/nodePool:NodePool": "gcp",
     "azure-native:containerservice:AgentPool": "azure",
 }
+# A Karpenter NodePool's cloud by its node class's group: EKS (EC2NodeClass), or AKS node
+# auto-provisioning (AKSNodeClass, components/clouds/azure/capacity.py), whose nodes boot the
+# AKS node image with the AKS-installed driver, as an agent pool's do.
+KARPENTER_NODE_CLASS_CLOUDS: dict[str, str] = {"karpenter.k8s.aws": "aws", "karpenter.azure.com": "azure"}
+
+
+def node_pool_cloud(resource_type: str, inputs: dict) -> str | None:
+    """The cloud whose boot and driver figures a node pool resource takes (None: not a pool)."""
+    cloud = NODE_POOL_CLOUDS.get(resource_type)
+    if resource_type == "kubernetes:karpenter.sh/v1:NodePool":
+        group = (((inputs.get("spec") or {}).get("template") or {}).get("spec") or {}).get("nodeClassRef", {}).get("group")
+        cloud = KARPENTER_NODE_CLASS_CLOUDS.get(group, cloud)
+    return cloud
 
 
 def pull_seconds(image: str) -> int:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from ..model import GpuPool, StackConfig
 from ..resolve import resolve_config, resolved_region
 from .access import eks_group_warnings
+from .aks_capacity import aks_capacity_problems
 from .alerts import alert_problems
 from .capacity import capacity_problems, spot_conflicts
 from .cloud import cloud_problems, cloud_settings_problems, region_problems, tag_problems
@@ -57,6 +58,7 @@ def semantic_problems(cfg: StackConfig) -> list[str]:
     out += model_streaming_problems(cfg)
     out += gke_capacity_problems(cfg)
     out += warm_problems(cfg)
+    out += aks_capacity_problems(cfg)
     out += tag_problems(cfg)
     return list(dict.fromkeys(out))
 
