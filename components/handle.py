@@ -182,6 +182,11 @@ class ModelStore:
     # Where readwrite namespaces write, when that is not `url`: a failed-over Azure standby
     # (an object-replication destination container refuses writes while the policy exists).
     write_url: Optional[pulumi.Input[str]] = None
+    # The store as vLLM's Run:ai Model Streamer reads it (s3://, gs://, az://<container>;
+    # catalog/model_streaming.py SCHEMES), and the environment it needs beside the identity
+    # (Azure: the account name). None: weights cannot be streamed from this store.
+    stream_url: Optional[pulumi.Input[str]] = None
+    stream_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from components.catalog import timings
 from components.conventions import POOL_LABEL
 from components.platform.warm import WARM_NAMESPACE
 
+from . import model_load
 from .engine import Plan, PlannedResource
 
 
@@ -145,6 +146,7 @@ def cold_starts(resources: Iterable[PlannedResource], gpu_pool_names: Iterable[s
     Deployment (so the estimate is what the stack builds)."""
     names = list(gpu_pool_names)
     resources = list(resources)
+    weights = model_load.weights_streamed(resources)  # the model-load choice the plan makes
     warm = warm_nodes(resources)
     out = []
     for r in resources:
@@ -154,7 +156,7 @@ def cold_starts(resources: Iterable[PlannedResource], gpu_pool_names: Iterable[s
             continue
         path = timings.IMAGE_STREAMING_INPUTS.get(r.type)
         streaming = bool(path and _input(r.inputs, path) is True) or node_class_streams(r, resources)
-        out.append(ColdStart(pool, cloud, streaming, tuple(timings.pool_cold_start_parts(cloud, streaming)),
+        out.append(ColdStart(pool, cloud, streaming, tuple(timings.pool_cold_start_parts(cloud, streaming, weights)),
                              tuple(timings.pool_cold_start_parts(cloud, False))))
     out = [_warmed(c, warm.get(c.pool, 0)) for c in out]
     return sorted(out, key=lambda c: names.index(c.pool))

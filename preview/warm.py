@@ -3,7 +3,7 @@ table and `--compare`.
 
 A warm node is a node of the pool kept up beside the pods it serves, so it is billed at the
 pool's first capacity tier, the one its provisioner tries first (preview/capacity.py prices
-it): on-demand, or spot at its ceiling. When that tier is a reservation (or a Capacity Block),
+it): on-demand, or spot at the catalog's reading where it has one (else at its ceiling). When that tier is a reservation (or a Capacity Block),
 the reservation is billed whether its nodes run or not, so a warm node inside it costs nothing
 more (the node's disk is still billed: preview/cost.py adds it where nodes have one). The stack
 names a reservation but not its size, so the preview cannot tell whether the
@@ -32,6 +32,7 @@ class WarmCost:
     usd_per_node_hour: Optional[float]  # the first tier's price; None: within a reservation (no added cost)
     ceiling: bool  # spot: the price is its ceiling
     reservation: str = ""  # the first tier's reservation, as the preview names it
+    estimate: bool = False  # spot at the catalog's reading (components/catalog/spot.py): indicative
 
     @property
     def usd_per_hour(self) -> float:
@@ -46,7 +47,7 @@ class WarmCost:
         nodes = f"{self.nodes} warm node{'s' if self.nodes != 1 else ''}"
         if self.reservation:
             return f"GPU pool {self.pool}: {nodes} in reservation {self.reservation}: no added cost within it (size not in the stack)"
-        return f"GPU pool {self.pool}: {nodes} x {self.instance_type}, {self.tier}{' ceiling' if self.ceiling else ''}"
+        return f"GPU pool {self.pool}: {nodes} x {self.instance_type}, {self.tier}{' ceiling' if self.ceiling else ' reading' if self.estimate else ''}"
 
     def text(self) -> str:
         """One cell of `--compare`."""
@@ -56,7 +57,7 @@ class WarmCost:
 
     def to_json(self) -> dict:
         return {"pool": self.pool, "nodes": self.nodes, "instanceType": self.instance_type, "tier": self.tier,
-                "usdPerNodeHour": self.usd_per_node_hour, "ceiling": self.ceiling, "reservation": self.reservation or None,
+                "usdPerNodeHour": self.usd_per_node_hour, "ceiling": self.ceiling, "estimate": self.estimate, "reservation": self.reservation or None,
                 "usdPerHour": self.usd_per_hour, "usdPerMonth": self.usd_per_month}
 
 
@@ -72,6 +73,6 @@ def warm_costs(cfg: StackConfig) -> list[WarmCost]:
         out.append(WarmCost(
             pool=pool.name, nodes=pool.warm_nodes, instance_type=pool.instance_type or "", tier=first.tier,
             usd_per_node_hour=None if reserved is not None else first.usd_per_node_hour, ceiling=first.ceiling,
-            reservation=reservation_text(reserved) if reserved is not None else "",
+            reservation=reservation_text(reserved) if reserved is not None else "", estimate=first.estimate,
         ))
     return out

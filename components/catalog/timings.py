@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import model_streaming
+
 
 @dataclass(frozen=True)
 class Timing:
@@ -132,6 +134,23 @@ COLD_START_IMAGE = "kserve-vllm"
 REFERENCE_MODEL = "8B model in bf16"
 REFERENCE_MODEL_GB = Timing(16, "8 billion parameters x 2 bytes (bf16)")
 MODEL_LOAD_MB_PER_SECOND = Timing(250, ESTIMATE)  # object store -> storage initializer -> vLLM, one stream
+# Weights streamed from the model store into the GPU by vLLM's Run:ai Model Streamer loader, 32
+# readers (catalog/model_streaming.py), per cloud. AWS: run-ai/runai-model-streamer
+# docs/src/benchmarks.md @ 0.15.7, Appendix C: Meta-Llama-3-8B (15 GB) from S3 in the instance's
+# region to the GPU in 4.88 s at concurrency 32, i.e. 3.07 GB/s, rounded down. GCS and Azure Blob:
+# no published figure for this streamer; the same rate is the estimate (the same loader and
+# readers against the cloud's object store in the cluster's region).
+_STREAMER_BENCHMARK = ("run-ai/runai-model-streamer docs/src/benchmarks.md @ 0.15.7: Meta-Llama-3-8B, 15 GB, "
+                       "from S3 to the GPU in 4.88 s at concurrency 32")
+STREAMED_MODEL_LOAD_MB_PER_SECOND: dict[str, Timing] = {
+    "aws": Timing(3000, _STREAMER_BENCHMARK),
+    "gcp": Timing(3000, f"{ESTIMATE}: no published GCS figure; the S3 rate ({_STREAMER_BENCHMARK})"),
+    "azure": Timing(3000, f"{ESTIMATE}: no published Azure Blob figure; the S3 rate ({_STREAMER_BENCHMARK})"),
+}
+# The plan streams weights when it holds this object (components/platform/workloads/
+# model_streaming.py): (resource type, metadata.name, an argument of its container).
+MODEL_STREAMING_RUNTIME = ("kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime", model_streaming.RUNTIME,
+                           model_streaming.LOAD_FORMAT_ARG)
 # Lazy image pulls: a node pool input that turns one on (its value true), and the pull time it
 # leaves. The container starts once the image is mounted; the files it reads stream as it runs.
 STREAMED_PULL_SECONDS = Timing(
@@ -182,8 +201,10 @@ def pull_seconds(image: str) -> int:
     return IMAGE_SIZE_GB[image].seconds * 1000 // PULL_MB_PER_SECOND.seconds
 
 
-def model_load_seconds() -> int:
-    return REFERENCE_MODEL_GB.seconds * 1000 // MODEL_LOAD_MB_PER_SECOND.seconds
+def model_load_seconds(cloud: str = "", streamed: bool = False) -> int:
+    """The reference model's load: through the storage initializer, or streamed on `cloud`."""
+    rate = STREAMED_MODEL_LOAD_MB_PER_SECOND[cloud] if streamed else MODEL_LOAD_MB_PER_SECOND
+    return REFERENCE_MODEL_GB.seconds * 1000 // rate.seconds
 
 
 def streamed_pull(cloud: str) -> tuple[int, str]:
@@ -197,9 +218,19 @@ def streamed_pull(cloud: str) -> tuple[int, str]:
     return STREAMED_PULL_SECONDS.seconds, STREAMED_PULL_SECONDS.source
 
 
-def pool_cold_start_parts(cloud: str, streaming: bool) -> list[tuple[str, int, str]]:
+def model_load_part(cloud: str, streamed: bool) -> tuple[str, int, str]:
+    """The cold start's model-load part, with its source (streamed where the stack builds it
+    and the cloud has a figure; an existing cluster has no model store to stream from)."""
+    streamed = streamed and cloud in STREAMED_MODEL_LOAD_MB_PER_SECOND
+    rate = STREAMED_MODEL_LOAD_MB_PER_SECOND[cloud] if streamed else MODEL_LOAD_MB_PER_SECOND
+    how = "streamed from the model store by vLLM's Run:ai Model Streamer" if streamed else "one stream"
+    return ("model load", model_load_seconds(cloud, streamed),
+            f"{REFERENCE_MODEL_GB.seconds} GB ({REFERENCE_MODEL_GB.source}) at {rate.seconds} MB/s, {how} ({rate.source})")
+
+
+def pool_cold_start_parts(cloud: str, streaming: bool, weights_streamed: bool = False) -> list[tuple[str, int, str]]:
     """(part, seconds, source) of a GPU pool's cold start: node boot, driver ready, image pull
-    (whole, or streamed), model load."""
+    (whole, or streamed), model load (one stream, or streamed by vLLM: `weights_streamed`)."""
     pull = streamed_pull(cloud) if streaming else (
         pull_seconds(COLD_START_IMAGE),
         f"{IMAGE_SIZE_GB[COLD_START_IMAGE].seconds} GB ({IMAGE_SIZE_GB[COLD_START_IMAGE].source}) "
@@ -209,9 +240,7 @@ def pool_cold_start_parts(cloud: str, streaming: bool) -> list[tuple[str, int, s
         ("node boot", GPU_NODE_BOOT[cloud].seconds, GPU_NODE_BOOT[cloud].source),
         ("driver ready", GPU_DRIVER_READY[cloud].seconds, GPU_DRIVER_READY[cloud].source),
         ("image pull", *pull),
-        ("model load", model_load_seconds(),
-         f"{REFERENCE_MODEL_GB.seconds} GB ({REFERENCE_MODEL_GB.source}) at {MODEL_LOAD_MB_PER_SECOND.seconds} MB/s "
-         f"({MODEL_LOAD_MB_PER_SECOND.source})"),
+        model_load_part(cloud, weights_streamed),
     ]
 
 

@@ -531,6 +531,8 @@ class ModelServing(_Model):
     """Install KEDA, so an InferenceService with `serving.kserve.io/autoscalerClass: keda` scales on a Prometheus query (request rate at the gateway, vLLM's queue depth) and, with `minReplicas: 0`, to zero (needs monitoring)."""
     model_cache: Optional[str] = Field(default=None, pattern=QUANTITY_RE.pattern)
     """Size of a `model-cache` claim made in each team namespace on the shared file system class (none without one), e.g. `200Gi`: model weights copied there once from the model store are mounted read-only by every replica (`storageUri: pvc://model-cache/<path>`). Unset: no claim (each claim is its own Filestore instance on GKE, at least 1 TiB, and at least 100 GiB on Azure Files NFS)."""
+    model_streaming: Optional[bool] = None
+    """The `kserve-vllm-streamer` ClusterServingRuntime: vLLM (Run:ai Model Streamer) streams a model's safetensors from the model store (s3://, gs://, az://) into the GPU with the namespace's workload identity, no storage initializer. Unset: on wherever the stack has a model store (aws, gcp, azure); `false`: off; `true` is refused where there is none (`existing`)."""
 
 
 class NotebookProfile(_Model):

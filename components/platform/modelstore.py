@@ -13,6 +13,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ..catalog.model_streaming import STREAM_URL_KEY
 from ..config import ServingNamespace
 from ..handle import ClusterHandle, ModelStore
 from .common import TEAM_LABEL, Scope, metadata
@@ -68,6 +69,9 @@ class ModelStoreAccess(pulumi.ComponentResource):
                     **({"MODEL_STORE_WRITE_URL": store.write_url or store.url} if ns.model_store == "readwrite" else {}),
                     # payloadLogging (readwrite only, checked in config): the `logger.url` to name.
                     **({"PAYLOAD_LOG_URL": payload_log_url(store.write_url or store.url)} if ns.payload_logging else {}),
+                    # The store as vLLM's model streamer reads it, and what it needs beside the
+                    # identity (the kserve-vllm-streamer runtime takes this ConfigMap as its env).
+                    **({STREAM_URL_KEY: store.stream_url, **store.stream_env} if store.stream_url is not None else {}),
                 },
                 opts=scope.opts(args.namespace_resources.get(ns.name)),
             )

@@ -14,6 +14,8 @@ import pytest
 import yaml
 
 from components import catalog
+from components.catalog import model_streaming as model_streaming_facts
+from components.catalog import timings
 from components import config as config_module
 from components.platform import serving as platform_serving
 from components.platform.workloads import queueing, serving, training
@@ -24,7 +26,7 @@ from policies.rules import workloads as workload_rules
 from preview import engine
 from tests.conftest import plan_for, plan_for_stack
 from tests.platform.workloads import crds
-from tests.platform.workloads.helpers import objects, values
+from tests.platform.workloads.helpers import objects, quantity, values
 from tests.policies.helpers import FakeResource
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -44,6 +46,7 @@ def submitted() -> list[dict[str, Any]]:
 EXAMPLE_FILES = (
     "training/trainjob-resume.yaml", "serving/inferenceservice.yaml", "serving/inferenceservice-v2.yaml",
     "serving/llm-cache.yaml", "serving/llm-inferenceservice.yaml", "serving/mlserver-sklearn.yaml",
+    "serving/llm-streamed.yaml",
 )
 
 
@@ -165,6 +168,43 @@ def test_the_llm_reads_the_model_cache_filled_once_from_the_model_store():
     runtimes = values(plan, "kserve-runtime-configs")["kserve"]["servingruntime"]
     assert f"{runtimes['vllmserver']['image']}:{runtimes['vllmserver']['tag']}" == catalog.IMAGES["kserve-vllm"]
     assert f"{runtimes['mlserver']['image']}:{runtimes['mlserver']['tag']}" == catalog.IMAGES["kserve-mlserver"]
+
+
+@pytest.mark.parametrize("stack", ["prod-aws", "staging-gcp", "prod-azure"])
+def test_the_streamed_llm_reads_the_store_through_the_streaming_runtime(stack):
+    """examples/serving/llm-streamed.yaml on each cloud: the runtime the platform adds
+    (components/platform/workloads/model_streaming.py) with the namespace's ConfigMap as its
+    environment, the model named in the scheme vLLM 0.24.0 streams (runai_utils.py
+    SUPPORTED_SCHEMES), read as the namespace's identity; KServe v0.20.0 appends these args to the
+    runtime's (inferenceservice/utils/utils.go MergeRuntimeContainers) and downloads nothing
+    without a storageUri."""
+    isvc = load("serving/llm-streamed.yaml")
+    predictor = isvc["spec"]["predictor"]
+    model = predictor["model"]
+    assert model["runtime"] == model_streaming_facts.RUNTIME and "storageUri" not in model
+    assert predictor["serviceAccountName"] == "workload"
+    assert isvc["metadata"]["labels"] == {"azure.workload.identity/use": "true"}  # AKS; harmless elsewhere
+    plan = plan_for_stack(stack)
+    _, runtime = objects(plan, "ClusterServingRuntime")[model_streaming_facts.RUNTIME]
+    (container,) = runtime["spec"]["containers"]
+    args = [*container["args"], *model["args"]]
+    (model_arg,) = [a for a in args if a.startswith("--model=")]
+    assert model_streaming_facts.LOAD_FORMAT_ARG in args
+    # Kubernetes expands $(VAR) from the container's environment, here the ConfigMap it takes whole.
+    (source,) = container["envFrom"]
+    namespace = "inference"
+    _, store = objects(plan, "ConfigMap")[f"{namespace}/{source['configMapRef']['name']}"]
+    uri = model_arg.removeprefix("--model=").replace(f"$({model_streaming_facts.STREAM_URL_KEY})",
+                                                     store["data"][model_streaming_facts.STREAM_URL_KEY])
+    cloud = {"prod-aws": "aws", "staging-gcp": "gcp", "prod-azure": "azure"}[stack]
+    assert uri.startswith(f"{model_streaming_facts.SCHEMES[cloud].scheme}://") and uri.endswith("/llm/llama-3.1-8b-instruct")
+    assert "$(" not in uri
+    # The streamer buffers in CPU memory: the limit holds the whole reference model.
+    limit = model["resources"]["limits"]["memory"]
+    assert quantity(limit) >= timings.REFERENCE_MODEL_GB.seconds * 10**9
+    if stack == "prod-aws":  # its pool is one of prod-aws's (elsewhere: name yours)
+        cfg = config_module.load(config_module.raw_from_pulumi(engine.read_stack_config(stack)[0])[0])
+        assert predictor["nodeSelector"]["ml-clusters.io/pool"] in {p.name for p in cfg.gpu_pools}
 
 
 def _resource(obj: dict[str, Any], index: int) -> FakeResource:

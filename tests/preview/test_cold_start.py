@@ -12,6 +12,8 @@ the AL2023 NVIDIA AMI whose nodeadm `FastImagePull` gate is experimental and not
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import pytest
 from components.catalog import timings
 from components.config import load
 from components.config.read import raw_from_pulumi
-from preview import engine, ready
+from preview import engine, model_load, ready
 from preview.__main__ import main
 from tests.conftest import inputs, plan_for_stack
 
@@ -33,23 +35,33 @@ def starts(stack: str) -> list[ready.ColdStart]:
     return ready.estimate(plan_for_stack(stack), STACKS[stack]).cold_starts
 
 
-def expected_parts(cloud: str, streaming: bool) -> dict[str, int]:
+def expected_parts(cloud: str, streaming: bool, weights_streamed: bool = False) -> dict[str, int]:
     image = timings.IMAGE_SIZE_GB[timings.COLD_START_IMAGE].seconds  # GB
     pull = timings.STREAMED_PULL_SECONDS.seconds if streaming else image * 1000 // timings.PULL_MB_PER_SECOND.seconds
+    rate = timings.STREAMED_MODEL_LOAD_MB_PER_SECOND[cloud] if weights_streamed else timings.MODEL_LOAD_MB_PER_SECOND
     return {
         "node boot": timings.GPU_NODE_BOOT[cloud].seconds,
         "driver ready": timings.GPU_DRIVER_READY[cloud].seconds,
         "image pull": pull,
-        "model load": timings.REFERENCE_MODEL_GB.seconds * 1000 // timings.MODEL_LOAD_MB_PER_SECOND.seconds,
+        "model load": timings.REFERENCE_MODEL_GB.seconds * 1000 // rate.seconds,
     }
+
+
+def has_streaming_runtime(plan: engine.Plan) -> bool:
+    """The plan holds the streamed-load runtime with vLLM's streamer argument (read here
+    independently of preview/model_load.py)."""
+    type_, name, argument = timings.MODEL_STREAMING_RUNTIME
+    return any(inputs(r)["metadata"]["name"] == name and argument in inputs(r)["spec"]["containers"][0]["args"]
+               for r in plan.by_type(type_))
 
 
 @pytest.mark.parametrize("stack", sorted(STACKS))
 def test_each_gpu_pool_has_its_parts_from_the_catalog(stack):
     found = starts(stack)
+    weights = has_streaming_runtime(plan_for_stack(stack))
     assert [c.pool for c in found] == list(STACKS[stack])
     for c in found:
-        assert {name: s for name, s, _ in c.parts} == expected_parts(c.cloud, c.streaming), c.pool
+        assert {name: s for name, s, _ in c.parts} == expected_parts(c.cloud, c.streaming, weights), c.pool
         assert {name: s for name, s, _ in c.before} == expected_parts(c.cloud, False), c.pool
         assert all(source for _, _, source in c.parts)  # every part names where its figure comes from
 
@@ -84,7 +96,49 @@ def test_streaming_saves_the_whole_pull_less_the_streamed_start():
     for stack in ("prod-gcp", "staging-gcp"):
         for c in starts(stack):
             whole = timings.IMAGE_SIZE_GB[timings.COLD_START_IMAGE].seconds * 1000 // timings.PULL_MB_PER_SECOND.seconds
-            assert c.before_seconds - c.seconds == whole - timings.STREAMED_PULL_SECONDS.seconds
+            load = dict((n, s) for n, s, _ in c.before)["model load"] - dict((n, s) for n, s, _ in c.parts)["model load"]
+            assert c.before_seconds - c.seconds == whole - timings.STREAMED_PULL_SECONDS.seconds + load
+
+
+@pytest.mark.parametrize("stack", sorted(STACKS))
+def test_the_streamed_model_load_is_read_from_the_plan_and_names_its_source(stack):
+    """The model load is streamed exactly where the stack builds the streaming runtime (KServe
+    on and a model store: prod-aws, prod-azure, staging-gcp; not dev-aws or prod-gcp, which run no
+    KServe), at the cloud's rate; the source names the streamer's benchmark, and says
+    "estimate" where no figure is published for that store (GCS, Azure Blob)."""
+    plan = plan_for_stack(stack)
+    cfg = load(raw_from_pulumi(engine.read_stack_config(stack)[0])[0])
+    weights = has_streaming_runtime(plan)
+    assert weights == model_load.weights_streamed(plan.resources)
+    assert weights == (cfg.platform.workloads.serving.enabled and cfg.cloud in timings.STREAMED_MODEL_LOAD_MB_PER_SECOND)
+    for c in starts(stack):
+        (_, seconds, source), (_, before, before_source) = c.parts[-1], c.before[-1]
+        assert before == timings.REFERENCE_MODEL_GB.seconds * 1000 // timings.MODEL_LOAD_MB_PER_SECOND.seconds
+        assert "one stream" in before_source and "Run:ai" not in before_source
+        if weights:
+            rate = timings.STREAMED_MODEL_LOAD_MB_PER_SECOND[c.cloud]
+            assert seconds == timings.REFERENCE_MODEL_GB.seconds * 1000 // rate.seconds < before
+            assert "Run:ai Model Streamer" in source and "benchmarks.md @ 0.15.7" in source
+            assert source.count(timings.ESTIMATE) == (c.cloud != "aws")
+        else:
+            assert (seconds, source) == (before, before_source)
+
+
+def test_a_runtime_without_the_streamer_argument_is_not_the_fast_path():
+    plan = plan_for_stack("prod-aws")
+    type_, _, argument = timings.MODEL_STREAMING_RUNTIME
+    (runtime,) = plan.by_type(type_)
+    assert model_load.weights_streamed([runtime])
+    body = copy.deepcopy(runtime.inputs)
+    body["spec"]["containers"][0]["args"].remove(argument)
+    assert not model_load.weights_streamed([dataclasses.replace(runtime, inputs=body)])
+    renamed = copy.deepcopy(runtime.inputs)
+    renamed["metadata"]["name"] = "kserve-vllmserver"
+    assert not model_load.weights_streamed([dataclasses.replace(runtime, inputs=renamed)])
+    # Without it, every pool's model load is the one-stream figure again.
+    others = [r for r in plan.resources if r.urn != runtime.urn]
+    for c in ready.cold_starts(others, STACKS["prod-aws"]):
+        assert c.parts == c.before
 
 
 def table_rows() -> list[tuple[list[str], list[str], str, str, str, str, str]]:
@@ -140,8 +194,9 @@ def test_a_warm_pools_first_pod_waits_only_for_the_model_load():
         warm = {p.name: p.warm_nodes for p in cfg.gpu_pools}
         found = ready.estimate(plan_for_stack(stack), list(warm)).cold_starts
         assert {c.pool: c.warm_nodes for c in found} == warm and any(warm.values())
+        weights = has_streaming_runtime(plan_for_stack(stack))  # a warm node's model load streams too
         for c in found:
-            zero = expected_parts(c.cloud, c.streaming)
+            zero = expected_parts(c.cloud, c.streaming, weights)
             first = {name: s for name, s, _ in c.first_parts}
             if c.warm_nodes:
                 assert first == {**zero, "node boot": 0, "driver ready": 0, "image pull": 0}, (stack, c.pool)

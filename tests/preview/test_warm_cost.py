@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from components import catalog
-from components.catalog import prices
+from components.catalog import prices, spot
 from components.catalog.prices import HOURS_PER_MONTH
 from components.config import load
 from components.config.read import raw_from_pulumi
@@ -59,13 +59,17 @@ def test_reserved_first_pools_add_nothing_and_the_others_their_first_tiers_price
     assert any(line["item"] == full.warm[0].item() for line in doc["lines"])
 
 
-def test_a_spot_first_pool_is_priced_at_its_ceiling_and_a_pool_without_warm_nodes_not_at_all():
-    cfg = load(SPOT)
+@pytest.mark.parametrize("instance_type", ["g6.xlarge", "g5.xlarge"])
+def test_a_spot_first_pool_is_priced_at_its_reading_or_ceiling_and_a_pool_without_warm_nodes_not_at_all(instance_type):
+    """A spot reading in the catalog prices the warm nodes at it (the dearest zone); without
+    one, spot is priced at its ceiling, the on-demand price."""
+    cfg = load({**SPOT, "gpuPools": [{**pool, "instanceType": instance_type} for pool in SPOT["gpuPools"]]})
     (w,) = warm_costs(cfg)
-    price = catalog.cloud("aws").instance_types["g6.xlarge"].usd_per_hour
-    assert (w.pool, w.nodes, w.ceiling, w.reservation) == ("l4", 2, True, "")
+    reading = spot.spot_price("aws", instance_type)
+    price = reading.high if reading else catalog.cloud("aws").instance_types[instance_type].usd_per_hour
+    assert (w.pool, w.nodes, w.ceiling, w.estimate, w.reservation) == ("l4", 2, reading is None, reading is not None, "")
     assert w.usd_per_hour == round(price * 2, 4)
-    assert w.item() == "GPU pool l4: 2 warm nodes x g6.xlarge, spot ceiling"
+    assert w.item() == f"GPU pool l4: 2 warm nodes x {instance_type}, spot {'reading' if reading else 'ceiling'}"
 
 
 def test_compare_shows_each_clouds_warm_cost_and_drops_the_reservation_elsewhere():

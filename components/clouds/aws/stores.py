@@ -20,6 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ... import catalog
+from ...catalog.model_streaming import SCHEMES as STREAM_SCHEMES
 from ...config import StackConfig
 from ...dr import StoresArgs, VELERO_RELEASE, bucket_name, noncurrent_version_days, store_owner
 from ...handle import BackupTarget, ModelStore, RecoveryLocation
@@ -137,6 +138,9 @@ class S3Stores(pulumi.ComponentResource):
             workload_annotations={},  # Pod Identity binds by namespace and ServiceAccount
             region=store_region,
             replica_region=replica_region,
+            # vLLM streams s3:// with the AWS SDK's default chain: Pod Identity's container credentials.
+            stream_url=f"{STREAM_SCHEMES['aws'].scheme}://{models}",
+            stream_env={STREAM_SCHEMES["aws"].env[0]: store_region},  # the bucket's region, not the SDK's guess
         )
         config: dict[str, pulumi.Input[str]] = {"region": store_region}
         if uses_key and not standby:

@@ -25,6 +25,7 @@ import pulumi
 from pulumi_azure_native import authorization, containerregistry, keyvault, managedidentity, monitor, resources, storage
 
 from ... import catalog
+from ...catalog.model_streaming import SCHEMES as STREAM_SCHEMES
 from ...dr import StoresArgs, VELERO_RELEASE, compact_name, noncurrent_version_days, store_owner
 from ...handle import BackupTarget, ModelStore, RecoveryLocation
 from .cluster import WORKLOAD_IDENTITY_ANNOTATION, AksCluster, role_definition_id
@@ -151,6 +152,10 @@ class BlobStores(pulumi.ComponentResource):
             region=plan.store_region if plan else region,
             replica_region=replica_region,
             write_url=f"{endpoint}/models{FAILOVER_SUFFIX}" if writable else None,
+            # vLLM streams az://<container>/<path> from the account it is told, with
+            # DefaultAzureCredential: the namespace's federated identity above.
+            stream_url=f"{STREAM_SCHEMES['azure'].scheme}://models",
+            stream_env={STREAM_SCHEMES["azure"].env[0]: store_account},
         )
         # The plugin still reads the subscription and group from a credentials file; it holds
         # no secret with workload identity.

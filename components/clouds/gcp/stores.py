@@ -20,6 +20,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from ... import catalog
+from ...catalog.model_streaming import SCHEMES as STREAM_SCHEMES
 from ...catalog import dr as dr_catalog
 from ...config import StackConfig
 from ...dr import StoresArgs, VELERO_RELEASE, noncurrent_version_days, short_hash, store_owner
@@ -112,6 +113,8 @@ class GcsStores(pulumi.ComponentResource):
             workload_annotations=annotations,
             region=self.location if plan else region,
             replica_region=None,  # one dual-region bucket: both regions hold the data
+            # vLLM streams gs:// with Google's default credentials: the Workload Identity binding above.
+            stream_url=f"{STREAM_SCHEMES['gcp'].scheme}://{models}",
         )
         self.backup = BackupTarget(
             provider="gcp",

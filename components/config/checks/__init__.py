@@ -23,6 +23,7 @@ from .gateway import gateway_problems
 from .fabric import fabric_problems
 from .gke_capacity import gke_capacity_problems
 from .namespaces import namespace_problems
+from .model_streaming import model_streaming_problems
 from .network import cidr_problems
 from .pools import cpu_pools_problems, gpu_pools_problems, system_pool_problems
 from .tpu import tpu_pools_problems, tpu_quota_problems, without_tpu_chips
@@ -54,6 +55,7 @@ def semantic_problems(cfg: StackConfig) -> list[str]:
     out += workloads_problems(cfg)
     out += tpu_quota_problems(cfg)
     out += gateway_problems(cfg)
+    out += model_streaming_problems(cfg)
     out += gke_capacity_problems(cfg)
     out += warm_problems(cfg)
     out += aks_capacity_problems(cfg)

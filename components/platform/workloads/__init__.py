@@ -35,7 +35,7 @@ from ...config import Workloads as WorkloadSettings
 from ...handle import ClusterHandle
 from ..common import Scope, metadata, namespace_labels, team_rules_metadata
 from .. import gateway
-from . import nccl, notebooks, pipelines, queueing, serving, training, tuning
+from . import model_streaming, nccl, notebooks, pipelines, queueing, serving, training, tuning
 from .metadata_db import MetadataDatabase
 from ...config.queue_plan import TeamQueuePlan
 from .releases import controller_namespace, release
@@ -245,6 +245,12 @@ class Workloads(pulumi.ComponentResource):
                                  scope, (ks_ns, crds, cert_manager, gw_crds, keda))
             runtimes = release(f"{name}-kserve-runtimes", "kserve-runtime-configs", serving.NAMESPACE, serving.runtime_values(), scope, (controller,))
             self.releases.update({"kserve-crd": crds, "kserve-resources": controller, "kserve-runtime-configs": runtimes})
+            # The streamed-load runtime, checked by the same webhook as the chart's runtimes.
+            self.streamer_runtime: Optional[k8s.apiextensions.CustomResource] = None
+            if model_streaming.enabled(handle, settings.serving.model_streaming):
+                self.streamer_runtime = k8s.apiextensions.CustomResource(
+                    f"{name}-{model_streaming.facts.RUNTIME}", **model_streaming.runtime(), opts=scope.opts(crds, controller),
+                )
             if args.shared_class is not None and settings.serving.model_cache is not None:
                 for ns_cfg in args.namespaces:
                     claim = serving.model_cache_claim(ns_cfg.name, ns_cfg.team, settings.serving.model_cache, args.shared_class)

@@ -33,6 +33,13 @@ JOBSET = "jobset.x-k8s.io/v1alpha2"
 # (pkg/apis/serving/v1beta1/{inference_service,component,predictor}.go).
 KSERVE = "serving.kserve.io/v1beta1"
 
+# kserve/kserve charts/kserve-crd/templates/serving.kserve.io_clusterservingruntimes.yaml @ v0.20.0
+# (v1alpha1, served and stored; pkg/apis/serving/v1alpha1/servingruntime_types.go): the spec is
+# ServingRuntimeSpec, its containers, volumes, tolerations and affinity Kubernetes types.
+KSERVE_RUNTIMES = "serving.kserve.io/v1alpha1"
+SERVING_RUNTIME_POD = {"affinity", "annotations", "containers", "hostIPC", "imagePullSecrets", "labels", "nodeSelector",
+                       "schedulerName", "tolerations", "volumes"}
+
 # argoproj/argo-workflows pkg/apis/workflow/v1alpha1/workflow_types.go @ v4.0.6 (WorkflowSpec,
 # Template, WorkflowStep, ResourceTemplate, Parameter, ValueFrom, Outputs, Artifact; a
 # script template is a Container plus `source`, checked as a Kubernetes Container).
@@ -53,6 +60,7 @@ SERVED = {
     (TRAINER, "TrainJob"): (True, True),
     (TRAINER, "ClusterTrainingRuntime"): (True, True),
     (KSERVE, "InferenceService"): (True, True),
+    (KSERVE_RUNTIMES, "ClusterServingRuntime"): (True, True),
     (JOBSET, "JobSet"): (True, True),
     (ARGO, "Workflow"): (True, True),
     (KATIB, "Experiment"): (True, True),
@@ -121,6 +129,12 @@ FIELDS: dict[tuple[str, str], dict[str, set[str]]] = {
     },
 }
 
+FIELDS[(KSERVE_RUNTIMES, "ClusterServingRuntime")] = {
+    "spec": SERVING_RUNTIME_POD | {"builtInAdapter", "disabled", "grpcDataEndpoint", "grpcEndpoint", "httpDataEndpoint",
+                                   "multiModel", "protocolVersions", "replicas", "storageHelper", "supportedModelFormats",
+                                   "workerSpec"},
+    "spec.supportedModelFormats[]": {"autoSelect", "name", "priority", "version"},
+}
 FIELDS[(ARGO, "Workflow")] = {
     "spec": {"activeDeadlineSeconds", "affinity", "archiveLogs", "arguments", "artifactGC", "artifactRepositoryRef",
              "automountServiceAccountToken", "dnsConfig", "dnsPolicy", "entrypoint", "executor", "hooks", "hostAliases",
@@ -169,6 +183,7 @@ REQUIRED: dict[tuple[str, str], dict[str, set[str]]] = {
     (TRAINER, "TrainJob"): {"spec": {"runtimeRef"}, "spec.runtimeRef": {"name"}},
     (KSERVE, "InferenceService"): {"spec": {"predictor"}, "spec.canary[]": {"predictor", "trafficPercent"}},
     (JOBSET, "JobSet"): {"spec.replicatedJobs[]": {"name", "template"}},
+    (KSERVE_RUNTIMES, "ClusterServingRuntime"): {"spec": {"containers"}, "spec.supportedModelFormats[]": {"name"}},
 }
 
 # InferenceService predictor = a PodSpec + KServe's component extension + one predictor
@@ -245,6 +260,10 @@ def _embedded(key: tuple[str, str], obj: dict[str, Any]) -> list[str]:
     if key == (KATIB, "Experiment"):
         for where, trial in _at(obj, "spec.trialTemplate.trialSpec"):
             out += _kubernetes(trial["kind"], trial["apiVersion"], {k: v for k, v in trial.items() if k not in ("apiVersion", "kind")}, where)
+    if key == (KSERVE_RUNTIMES, "ClusterServingRuntime"):
+        for where, spec in _at(obj, "spec"):
+            pod = {k: v for k, v in spec.items() if k in SERVING_RUNTIME_POD - {"annotations", "labels"}}
+            out += _kubernetes("Pod", "v1", {"spec": pod}, where)
     if key == (KSERVE, "InferenceService"):
         for path in ("spec.predictor", "spec.canary[].predictor"):
             for where, predictor in _at(obj, path):
