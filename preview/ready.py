@@ -15,6 +15,7 @@ from typing import Iterable, Optional
 
 from components.catalog import timings
 
+from . import image_pull
 from .engine import Plan, PlannedResource
 
 
@@ -96,6 +97,7 @@ def cold_starts(resources: Iterable[PlannedResource], gpu_pool_names: Iterable[s
     """Each GPU pool's cold start, from its node pool resource in the plan: the cloud by the
     resource type, lazy pulls by the pool's own input (so the estimate is what the stack builds)."""
     names = list(gpu_pool_names)
+    resources = list(resources)
     out = []
     for r in resources:
         cloud = timings.NODE_POOL_CLOUDS.get(r.type)
@@ -104,7 +106,8 @@ def cold_starts(resources: Iterable[PlannedResource], gpu_pool_names: Iterable[s
             continue
         path = timings.IMAGE_STREAMING_INPUTS.get(r.type)
         streaming = bool(path and _input(r.inputs, path) is True)
-        out.append(ColdStart(pool, cloud, streaming, tuple(timings.pool_cold_start_parts(cloud, streaming)),
+        parallel = image_pull.parallel_pull(r, resources)  # parallel image pull (preview/image_pull.py)
+        out.append(ColdStart(pool, cloud, streaming, tuple(timings.pool_cold_start_parts(cloud, streaming, parallel_pull=parallel)),
                              tuple(timings.pool_cold_start_parts(cloud, False))))
     return sorted(out, key=lambda c: names.index(c.pool))
 
