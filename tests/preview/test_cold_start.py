@@ -5,9 +5,9 @@ copied, and the lazy pull is read from the pool's own input in the plan.
 Upstream facts: pulumi-gcp 10.2.0 container.NodePool `node_config.gcfs_config.enabled` turns on
 image streaming (components/clouds/gcp/coldstart.py); the streamed pull time is the Google Cloud
 blog's (2021-11-03, "Introducing GKE image streaming"); pulumi-azure-native 3.29.0's AgentPool
-(containerservice API 2025-09-01) has no artifact-streaming field, and the EKS node groups run
-the AL2023 NVIDIA AMI whose nodeadm `FastImagePull` gate is experimental and not turned on
-(awslabs/amazon-eks-ami v20260724 nodeadm/doc/examples.md): neither has a lazy pull to count.
+(containerservice API 2025-09-01) has no artifact-streaming field, so no lazy pull to count. EKS
+GPU pools pull in parallel (nodeadm's `FastImagePull`, awslabs/amazon-eks-ami v20260724
+nodeadm/doc/examples.md): a whole pull, faster (tests/preview/test_parallel_pull.py).
 """
 
 from __future__ import annotations
