@@ -135,7 +135,9 @@ def parity(cfg: StackConfig) -> str:
     body = {
         # Where a pool's nodes come from is the region's own: a reservation holds capacity in
         # one region, so the standby states its own chain and provisioner.
-        "gpuPools": dump(cfg.gpu_pools, exclude={"capacity", "provisioner", "spot"}),
+        # Warm nodes (gpuPools[].warmNodes) are a region's own cost choice too: an idle standby
+        # keeps none, and a team adds them on failover if it wants them there.
+        "gpuPools": dump(cfg.gpu_pools, exclude={"capacity", "provisioner", "spot", "warm_nodes"}),
         "cpuPools": dump(cfg.cpu_pools),
         "layers": {
             "sharedFileSystem": platform.shared_file_system,
@@ -175,7 +177,7 @@ def effective_config(cfg: StackConfig, plan: Optional[DrPlan]) -> StackConfig:
     restores those sizes by simply using the file as written."""
     if plan is None or not plan.standby_idle:
         return cfg
-    pools = [p.model_copy(update={"min_nodes": 0}) for p in cfg.gpu_pools]
+    pools = [p.model_copy(update={"min_nodes": 0, "warm_nodes": 0}) for p in cfg.gpu_pools]
     # TPU slices likewise: none kept up on an idle standby.
     tpu_pools = [p.model_copy(update={"min_slices": 0}) for p in cfg.tpu_pools]
     return cfg.model_copy(update={"gpu_pools": pools, "tpu_pools": tpu_pools})

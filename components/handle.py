@@ -40,6 +40,20 @@ class GpuMetricsSource:
 
 
 @dataclass(frozen=True)
+class ScrapeTarget:
+    """A controller the cloud backend installs whose metrics Prometheus scrapes (EKS:
+    Karpenter): its Service in `namespace`, selected by `service_selector`, on the named port.
+    The platform makes the ServiceMonitor once the monitoring stack's CRDs exist; a chart
+    installed before them cannot (Karpenter's renders its own only when the API is there)."""
+
+    name: str
+    namespace: str
+    service_selector: Mapping[str, str]
+    port: str  # the Service's port name
+    path: str = "/metrics"
+
+
+@dataclass(frozen=True)
 class EgressRule:
     """One egress destination pods may need: an IP range (with exceptions) and a TCP port."""
 
@@ -257,3 +271,8 @@ class ClusterHandle:
     # Service annotations for an internet-facing LoadBalancer on this cloud (the serving
     # gateway's `loadBalancer: public`); {} where the cloud's default already is one.
     public_lb_annotations: Mapping[str, str] = field(default_factory=dict)
+    # Controllers of the cloud's own (EKS: Karpenter) that Prometheus scrapes, and the alert
+    # groups (PrometheusRule `groups` entries) on their metrics, which the platform adds to its
+    # alerts as they are: the cloud knows the metric names, the platform never asks which cloud.
+    scrape_targets: tuple[ScrapeTarget, ...] = ()
+    alert_groups: tuple[Mapping[str, Any], ...] = ()

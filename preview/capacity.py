@@ -5,8 +5,10 @@ Prices per node and hour come from the catalog (on-demand list prices in the clo
 region). A reservation is billed at the on-demand rate for as long as it is held, used or not
 (EC2 On-Demand Capacity Reservations, GCP reservations, Azure capacity reservations); a
 Capacity Block's price is set when it is bought, so the catalog cannot know it. Spot prices
-move with the market; the catalog keeps none, and the on-demand price is their ceiling (EC2's
-default maximum spot price, Azure's default max price -1; GCP's Spot VMs list below it).
+move with the market: where the catalog has a reading for the type (components/catalog/spot.py)
+the spot tier shows it as `~$` (the dearest zone of that reading, indicative); elsewhere the
+on-demand price is its ceiling (EC2's default maximum spot price, Azure's default max price -1;
+GCP's Spot VMs list below it).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from components import catalog
-from components.catalog import quotas
+from components.catalog import quotas, spot
 from components.config import StackConfig, pool_provisioners
 
 from .fold import Col, print_line, print_table
@@ -67,16 +69,19 @@ class TierRow:
     usd_per_node_hour: Optional[float]  # None: not known (a Capacity Block)
     ceiling: bool  # the price is a ceiling (spot), not the rate
     billed: str
+    # A spot reading from the catalog (components/catalog/spot.py): indicative, it floats.
+    estimate: bool = False
 
     def price_text(self) -> str:
         if self.usd_per_node_hour is None:
             return "set at purchase"
-        return f"{'<= ' if self.ceiling else ''}${self.usd_per_node_hour:,.2f}"
+        return f"{'<= ' if self.ceiling else '~' if self.estimate else ''}${self.usd_per_node_hour:,.2f}"
 
     def to_json(self) -> dict:
         doc = asdict(self)
         return {"pool": doc["pool"], "provisioner": doc["provisioner"], "order": doc["order"], "tier": doc["tier"],
-                "usdPerNodeHour": doc["usd_per_node_hour"], "ceiling": doc["ceiling"], "billed": doc["billed"]}
+                "usdPerNodeHour": doc["usd_per_node_hour"], "ceiling": doc["ceiling"], "estimate": doc["estimate"],
+                "billed": doc["billed"]}
 
 
 def capacity_rows(cfg: StackConfig) -> list[TierRow]:
@@ -92,12 +97,15 @@ def capacity_rows(cfg: StackConfig) -> list[TierRow]:
             rows.append(TierRow(pool=pool.name, provisioner=provisioners[pool.name], order=1, tier=FLEX_START,
                                 usd_per_node_hour=price, ceiling=True, billed=BILLED["flexStart"]))
             continue
+        reading = spot.spot_price(cfg.cloud, pool.instance_type)
         for i, tier in enumerate(pool.capacity_chain(), start=1):
             block = tier.reserved is not None and tier.reserved.capacity_block
             kind = "capacityBlock" if block else tier.kind
+            spot_reading = reading if tier.kind == "spot" else None
             rows.append(TierRow(
                 pool=pool.name, provisioner=provisioners[pool.name], order=i, tier=tier_text(tier),
-                usd_per_node_hour=None if block else price, ceiling=tier.kind == "spot", billed=BILLED[kind],
+                usd_per_node_hour=None if block else spot_reading.high if spot_reading else price,
+                ceiling=tier.kind == "spot" and spot_reading is None, billed=BILLED[kind], estimate=spot_reading is not None,
             ))
     return rows
 
@@ -112,14 +120,21 @@ class QuotaRow:
     needed: int
     default: int
     pools: tuple[str, ...]
+    # What states `default` (components/catalog/quotas.py), or why it is an assumption.
+    default_source: str = ""
 
     @property
     def increase(self) -> bool:
         return self.needed > self.default
 
+    @property
+    def assumed(self) -> bool:
+        return self.default_source.startswith(quotas.UNSOURCED)
+
     def to_json(self) -> dict:
         return {"cloud": self.cloud, "quota": self.quota, "code": self.code, "region": self.region or None, "unit": self.unit,
-                "needed": self.needed, "newAccountDefault": self.default, "pools": list(self.pools), "requestIncrease": self.increase}
+                "needed": self.needed, "newAccountDefault": self.default, "newAccountDefaultSource": self.default_source,
+                "pools": list(self.pools), "requestIncrease": self.increase}
 
 
 def quota_rows(cfg: StackConfig) -> list[QuotaRow]:
@@ -146,7 +161,8 @@ def quota_rows(cfg: StackConfig) -> list[QuotaRow]:
         if cfg.cloud == "gcp" and any(t.kind != "reserved" for t in pool.capacity_chain()):
             add(quotas.GCP_ALL_REGIONS, pool.max_nodes * itype.gpus, pool.name)
     return [
-        QuotaRow(q.cloud, q.name, q.code, cfg.region if q.regional else "", q.unit, needed[q], q.default, tuple(pools[q]))
+        QuotaRow(q.cloud, q.name, q.code, cfg.region if q.regional else "", q.unit, needed[q], q.default, tuple(pools[q]),
+                 q.default_source)
         for q in needed
     ]
 
@@ -176,8 +192,9 @@ def print_quotas(con: Console, rows: list[QuotaRow]) -> None:
     for r in rows:
         if r.increase:
             where = f"in {r.region}" if r.region else "for the project"
+            has = f"a new account is assumed to have {r.default}" if r.assumed else f"a new account has {r.default}"
             print_line(con, f"  request before `pulumi up`: {r.quota} ({r.code}) {where} to at least {r.needed} {r.unit} "
-                            f"(a new account has {r.default})", markup=False)
+                            f"({has})", markup=False)
 
 
 def capacity_json(cfg: StackConfig) -> dict:

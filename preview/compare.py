@@ -66,6 +66,8 @@ class CloudResult:
     capacity: dict[str, str] = field(default_factory=dict)
     # Quotas a new account must raise first: "name (code) in region: N unit".
     quota_increases: list[str] = field(default_factory=list)
+    # GPU pool key -> its warm nodes and what they cost there (preview/warm.py).
+    warm_nodes: dict[str, str] = field(default_factory=dict)
 
     @property
     def usd_per_month_min(self) -> Optional[float]:
@@ -300,6 +302,8 @@ def evaluate_on(stack: str, values: dict[str, str], secret_keys: list[str], clou
     full = report.stack_cost(cfg, plan, costs)
     result.usd_per_hour_min, result.usd_per_hour_max = full.hourly_min, full.hourly_max
     result.not_priced = list(full.not_priced)
+    warm = {w.pool: w.text() for w in full.warm}
+    result.warm_nodes = {f"gpuPools[{i}]": warm[p.name] for i, p in enumerate(cfg.gpu_pools) if p.name in warm}
     result.time_to_ready_seconds = ready.estimate(plan, [p.name for p in cfg.gpu_pools], [p.name for p in cfg.tpu_pools]).seconds
     tiers = capacity.capacity_rows(cfg)
     for i, pool in enumerate(cfg.gpu_pools):
@@ -360,6 +364,9 @@ def print_table(con: Console, stack: str, results: list[CloudResult]) -> None:
     for key, name in keys:
         if key.startswith("gpuPools"):
             row(f"{key} {name} capacity (USD/h per node)", [r.capacity.get(key, "-") for r in results])
+    for key, name in keys:
+        if any(key in r.warm_nodes for r in results):
+            row(f"{key} {name} warm nodes", [r.warm_nodes.get(key, "-") for r in results])
     row("quota increases before up", ["; ".join(r.quota_increases) or "none" if r.available else "-" for r in results])
     row("GPUs at min-max", [f"{r.gpus_min}-{r.gpus_max}" if r.available else "-" for r in results])
     row("USD/h at min", [_usd(r.usd_per_hour_min) for r in results])
@@ -368,7 +375,7 @@ def print_table(con: Console, stack: str, results: list[CloudResult]) -> None:
     row(f"USD/month at max ({HOURS_PER_MONTH} h)", [_usd(r.usd_per_month_max) for r in results])
     row("time to ready", [ready.minutes(r.time_to_ready_seconds) if r.time_to_ready_seconds is not None else "-" for r in results])
     row("runs here", ["yes" if r.available else f"no: {len(r.problems)} problem{'s' if len(r.problems) != 1 else ''} below" for r in results])
-    title = f"stack {stack} on every cloud (cost as the preview prices it: on demand, what the catalog prices)"
+    title = f"stack {stack} on every cloud (cost as the preview prices it: on demand, or a spot-first pool at its spot reading; what the catalog prices)"
     fold.print_table(con, title, [fold.Col("", wrap=True), *(fold.Col(r.cloud, wrap=True) for r in results)], rows)
     # Whole lines, never wrapped, so each reads (and greps) as the config check wrote it.
     for r in results:

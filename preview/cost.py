@@ -7,11 +7,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 from components import catalog
-from components.catalog import prices
+from components.catalog import prices, spot
 from components.catalog.prices import HOURS_PER_MONTH
 from components.config import GpuPool, StackConfig
 
 from .capacity import reservation_text
+from .warm import WarmCost, warm_costs
 from .engine import Plan
 
 
@@ -61,6 +62,7 @@ class CostLine:
 class StackCost:
     lines: list[CostLine] = field(default_factory=list)
     not_priced: list[str] = field(default_factory=list)
+    warm: list[WarmCost] = field(default_factory=list)  # the pools' warm nodes (preview/warm.py)
 
     @property
     def hourly_min(self) -> float:
@@ -79,6 +81,7 @@ class StackCost:
                 "usdPerMonthMax": round(self.hourly_max * HOURS_PER_MONTH, 2),
             },
             "notPriced": self.not_priced,
+            "warmNodes": [w.to_json() for w in self.warm],
         }
 
 
@@ -123,8 +126,14 @@ def pool_costs(cfg: StackConfig) -> list[PoolCost]:
             cat = catalog.cloud(cfg.cloud)
             itype = cat.instance_types[pool.instance_type]
             price, region, date = itype.usd_per_hour, cat.price_region, cat.price_date
-            # Spot prices move hourly; on-demand is the ceiling a spot pool can cost.
-            basis = "spot, on-demand ceiling" if pool.spot else "on-demand"
+            # A pool whose chain starts with spot is priced at the catalog's spot reading
+            # (components/catalog/spot.py, indicative: spot prices float); without one,
+            # on-demand is the ceiling a spot pool can cost.
+            reading = spot.spot_price(cfg.cloud, pool.instance_type) if pool.capacity_chain()[0].kind == "spot" else None
+            if reading is not None:
+                price, basis, date = reading.high, reading.basis, reading.read
+            else:
+                basis = "spot, on-demand ceiling" if pool.spot else "on-demand"
         out.append(
             PoolCost(
                 name=pool.name,
@@ -165,15 +174,26 @@ def stack_cost(cfg: StackConfig, plan: Plan, pools: Optional[list[PoolCost]] = N
     ephemeral = cloud == "azure"  # AKS pools here boot from ephemeral OS disks: no disk line
     created = {r.name for r in plan.resources}
     prefix = cfg.name_for(plan.stack)
+    out.warm = warm_costs(cfg)
+    warm = {w.pool: w for w in out.warm}
 
     for pc, pool in zip(pools if pools is not None else pool_costs(cfg), cfg.gpu_pools, strict=True):
-        spot = " (spot: on-demand ceiling)" if pc.spot else ""
-        out.lines.append(CostLine(f"GPU pool {pc.name}: {pc.min_nodes}-{pc.max_nodes} x {pc.instance_type}{spot}",
-                                  pc.usd_per_hour_min or 0.0, pc.usd_per_hour_max or 0.0, vm_source))
+        spot_read = pc.price_basis.startswith("spot, indicative")
+        spot_note = " (spot, indicative)" if spot_read else " (spot: on-demand ceiling)" if pc.spot else ""
+        out.lines.append(CostLine(f"GPU pool {pc.name}: {pc.min_nodes}-{pc.max_nodes} x {pc.instance_type}{spot_note}",
+                                  pc.usd_per_hour_min or 0.0, pc.usd_per_hour_max or 0.0,
+                                  pc.price_basis if spot_read else vm_source))
         if not ephemeral:
             out.lines.append(CostLine(f"GPU pool {pc.name}: node disks {pool.disk_gb} GB each",
                                       round(_disk_hourly(cloud, pool.disk_gb) * pool.min_nodes, 4),
                                       round(_disk_hourly(cloud, pool.disk_gb) * pool.max_nodes, 4), disk_source))
+        if pc.name in warm:
+            # Kept up beside the pods the pool's minimum serves; at its maximum they are among maxNodes.
+            out.lines.append(CostLine(warm[pc.name].item(), warm[pc.name].usd_per_hour, 0.0,
+                                      f"{vm_source}, at the pool's first capacity tier"))
+            if not ephemeral:  # a reservation holds instances, not their volumes
+                out.lines.append(CostLine(f"GPU pool {pc.name}: warm node disks {pool.disk_gb} GB each",
+                                          round(_disk_hourly(cloud, pool.disk_gb) * pool.warm_nodes, 4), 0.0, disk_source))
         for tier in pool.capacity_chain():
             res = tier.reserved
             if res is None:
@@ -196,7 +216,8 @@ def stack_cost(cfg: StackConfig, plan: Plan, pools: Optional[list[PoolCost]] = N
                                   round(_disk_hourly(cloud, system.disk_gb) * system.min_nodes, 4),
                                   round(_disk_hourly(cloud, system.disk_gb) * system.max_nodes, 4), disk_source))
     for pool in cfg.cpu_pools:
-        if not any(name == f"{prefix}-{pool.name}" for name in created):
+        # A node group named for the pool, or (AKS node auto-provisioning) its NodePool.
+        if not any(name in (f"{prefix}-{pool.name}", f"{prefix}-{pool.name}-nodepool") for name in created):
             out.not_priced.append(f"CPU pool {pool.name}: this backend does not create CPU pools yet")
             continue
         price = cat.instance_types[pool.instance_type].usd_per_hour

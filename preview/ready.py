@@ -10,10 +10,12 @@ and node pools created one after another.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Optional
 
 from components.catalog import timings
+from components.conventions import POOL_LABEL
+from components.platform.warm import WARM_NAMESPACE
 
 from . import image_pull
 from .engine import Plan, PlannedResource
@@ -42,8 +44,12 @@ class ColdStart:
     pool: str
     cloud: str
     streaming: bool  # the pool streams images (timings.IMAGE_STREAMING_INPUTS)
-    parts: tuple[tuple[str, int, str], ...]  # (part, seconds, source), as the pool is
+    parts: tuple[tuple[str, int, str], ...]  # (part, seconds, source), from zero nodes, as the pool is
     before: tuple[tuple[str, int, str], ...]  # the same pool without lazy pulls
+    # Warm nodes the stack keeps for the pool (its placeholder Deployment's replicas in the plan),
+    # and the first pod's parts: on a warm node when there are any, else from zero.
+    warm_nodes: int = 0
+    first: tuple[tuple[str, int, str], ...] = ()
 
     @property
     def seconds(self) -> int:
@@ -53,11 +59,22 @@ class ColdStart:
     def before_seconds(self) -> int:
         return sum(p[1] for p in self.before)
 
+    @property
+    def first_parts(self) -> tuple[tuple[str, int, str], ...]:
+        return self.first or self.parts
+
+    @property
+    def first_seconds(self) -> int:
+        """What the first pod waits: on a warm node, or from zero nodes without one."""
+        return sum(p[1] for p in self.first_parts)
+
     def to_json(self) -> dict:
         return {
             "pool": self.pool, "cloud": self.cloud, "imageStreaming": self.streaming,
             "seconds": self.seconds, "secondsWithoutStreaming": self.before_seconds,
             "parts": [{"part": n, "seconds": s, "source": src} for n, s, src in self.parts],
+            "warmNodes": self.warm_nodes, "firstPodSeconds": self.first_seconds,
+            "firstPodParts": [{"part": n, "seconds": s, "source": src} for n, s, src in self.first_parts],
         }
 
 
@@ -93,14 +110,30 @@ def pool_of(r: PlannedResource, names: list[str]) -> Optional[str]:
     return next((n for n in names if r.name.endswith(f"-{n}")), None)
 
 
+def warm_nodes(resources: Iterable[PlannedResource]) -> dict[str, int]:
+    """Pool -> warm nodes, from the placeholder Deployments in the plan (components/platform/warm.py):
+    those in WARM_NAMESPACE, by their pool label and replicas."""
+    out: dict[str, int] = {}
+    for r in resources:
+        if r.type != "kubernetes:apps/v1:Deployment" or _input(r.inputs, "metadata.namespace") != WARM_NAMESPACE:
+            continue
+        pool = (_input(r.inputs, "metadata.labels") or {}).get(POOL_LABEL)
+        replicas = _input(r.inputs, "spec.replicas")
+        if isinstance(pool, str) and isinstance(replicas, (int, float)):  # numbers come back as floats from the engine
+            out[pool] = int(replicas)
+    return out
+
+
 def cold_starts(resources: Iterable[PlannedResource], gpu_pool_names: Iterable[str]) -> list[ColdStart]:
     """Each GPU pool's cold start, from its node pool resource in the plan: the cloud by the
-    resource type, lazy pulls by the pool's own input (so the estimate is what the stack builds)."""
+    resource type, lazy pulls by the pool's own input, warm nodes by the pool's placeholder
+    Deployment (so the estimate is what the stack builds)."""
     names = list(gpu_pool_names)
     resources = list(resources)
+    warm = warm_nodes(resources)
     out = []
     for r in resources:
-        cloud = timings.NODE_POOL_CLOUDS.get(r.type)
+        cloud = timings.node_pool_cloud(r.type, r.inputs)
         pool = pool_of(r, names)
         if cloud is None or pool is None:
             continue
@@ -109,7 +142,15 @@ def cold_starts(resources: Iterable[PlannedResource], gpu_pool_names: Iterable[s
         parallel = image_pull.parallel_pull(r, resources)  # parallel image pull (preview/image_pull.py)
         out.append(ColdStart(pool, cloud, streaming, tuple(timings.pool_cold_start_parts(cloud, streaming, parallel_pull=parallel)),
                              tuple(timings.pool_cold_start_parts(cloud, False))))
+    out = [_warmed(c, warm.get(c.pool, 0)) for c in out]
     return sorted(out, key=lambda c: names.index(c.pool))
+
+
+def _warmed(start: ColdStart, nodes: int) -> ColdStart:
+    """`start` with the pool's warm nodes and, with any, the first pod's wait on one."""
+    if not nodes:
+        return start
+    return replace(start, warm_nodes=nodes, first=tuple(timings.warm_node_parts(list(start.parts))))
 
 
 def _edges(resources: Iterable[PlannedResource]) -> dict[str, set[str]]:

@@ -37,7 +37,7 @@ BAD_CONFIGS = [
      "aws, azure, cloud, clusterName, cpuPools, dr, environment, existing, gcp, "
      "gpuPools, kubernetesVersion, namespaces, network, platform, provisioner, region, systemPool, tags, tpuPools, veleroRepositoryPassword"),
     ("unknown-pool-key", with_pool(minNode=1),
-     "gpuPools[0].minNode: unknown key (did you mean minNodes?); allowed keys: arch, capacity, diskGb, gpu, gpusPerNode, instanceType, interconnect, interconnectSpotReason, interconnectWaiver, maxNodes, minGpuMemoryGb, minMemoryGb, minNodes, minVcpus, name, provisioner, sharing, spot"),
+     "gpuPools[0].minNode: unknown key (did you mean minNodes?); allowed keys: arch, capacity, diskGb, gpu, gpusPerNode, instanceType, interconnect, interconnectSpotReason, interconnectWaiver, maxNodes, minGpuMemoryGb, minMemoryGb, minNodes, minVcpus, name, provisioner, sharing, spot, warmNodes"),
     ("wrong-type", with_pool(maxNodes="four"),
      "gpuPools[0].maxNodes: 'four' is not valid; input should be a valid integer, unable to parse string as an integer"),
     ("negative-min", with_pool(minNodes=-1), "gpuPools[0].minNodes: -1 is less than the allowed minimum 0"),
@@ -133,7 +133,7 @@ def test_all_problems_are_reported_at_once_even_with_a_typo():
     }
     found = problems(raw)
     assert found == [
-        "gpuPools[1].minNode: unknown key (did you mean minNodes?); allowed keys: arch, capacity, diskGb, gpu, gpusPerNode, instanceType, interconnect, interconnectSpotReason, interconnectWaiver, maxNodes, minGpuMemoryGb, minMemoryGb, minNodes, minVcpus, name, provisioner, sharing, spot",
+        "gpuPools[1].minNode: unknown key (did you mean minNodes?); allowed keys: arch, capacity, diskGb, gpu, gpusPerNode, instanceType, interconnect, interconnectSpotReason, interconnectWaiver, maxNodes, minGpuMemoryGb, minMemoryGb, minNodes, minVcpus, name, provisioner, sharing, spot, warmNodes",
         "kubernetesVersion: '1.3' is not supported; allowed: 1.34, 1.35 (quote it in YAML)",
         "network.apiAllowedCidrs[0]: '0.0.0.0/0' opens the Kubernetes API to the whole internet, which prod does not allow; list your office or VPN ranges",
         "gpuPools[0].maxNodes: 1 is less than minNodes 3",

@@ -34,6 +34,11 @@ class Provisioner:
     # This version of the program builds it (False: a later change adds the backend).
     available: bool = True
     summary: str = ""
+    # A mode of the whole cluster: `provisioner: auto` never picks it for a pool, and a stack
+    # that names it gets it for every pool (checks/aks_capacity.py refuses a pool that differs).
+    cluster_wide: bool = False
+    # Without `reserved`: what upstream lacks for it, as the config error says.
+    reserved_gap: str = ""
 
 
 PROVISIONERS: dict[tuple[str, str], Provisioner] = {
@@ -59,8 +64,18 @@ PROVISIONERS: dict[tuple[str, str], Provisioner] = {
         # capacityReservationGroupID, pulumi-azure-native 3.29.0; components/clouds/azure/capacity.py).
         Provisioner("cluster-autoscaler", "azure", reserved=True, fallback=False,
                     summary="one AKS node pool per pool, scaled by AKS's cluster autoscaler"),
-        Provisioner("node-auto-provisioning", "azure", reserved=False, fallback=True, available=False,
-                    summary="AKS node auto-provisioning (Karpenter) with a NodePool per pool"),
+        # AKS node auto-provisioning: AKS runs Karpenter (Azure/karpenter-provider-azure) for the
+        # cluster; components/clouds/azure/capacity.py writes a NodePool and AKSNodeClass per
+        # pool. It falls back spot -> on-demand (karpenter.sh/capacity-type), but AKSNodeClass
+        # has no capacity reservation field (v1.14.2 pkg/apis/crds/karpenter.azure.com_aksnodeclasses.yaml;
+        # Azure/AKS #5397 and karpenter-provider-azure #1423 track it). Opt-in only (cluster_wide):
+        # it is a cluster-wide mode in which AKS refuses autoscaling agent pools
+        # (pulumi-azure-native 3.29.0 NodeProvisioningMode.AUTO), so `auto` cannot turn it on
+        # for one pool, and it would take the reservation from reserved pools.
+        Provisioner("node-auto-provisioning", "azure", reserved=False, fallback=True, cluster_wide=True,
+                    reserved_gap="AKSNodeClass has no capacity reservation field at karpenter-provider-azure v1.14.2; "
+                                 "Azure/AKS #5397 and karpenter-provider-azure #1423 track it",
+                    summary="AKS node auto-provisioning (Karpenter) with a NodePool and AKSNodeClass per pool"),
     )
 }
 

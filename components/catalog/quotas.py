@@ -6,20 +6,26 @@ The values are a new account's defaults: an account that has asked before, or th
 has raised on its own, has more. Read your applied value in the console (the quota's name is
 the one each row carries) before asking.
 
-Sources:
-- AWS: Service Quotas, service "Amazon Elastic Compute Cloud (Amazon EC2)"; quota codes
-  L-417A185B, L-7212CCBC, L-DB2E81BA, L-3819A6DF. Per region, in vCPUs of running instances
-  (spot: of open and running spot requests). New accounts show "AWS default quota value: 0"
-  for the G and VT and the P quotas (public quota-request guides, 2025-2026; AWS adjusts the
-  applied value per account).
-- GCP: Compute Engine allocation quotas (cloud.google.com/compute/resource-usage, "GPU
-  quota"): per region and GPU model, `NVIDIA_<MODEL>_GPUS` for on-demand and reserved VMs and
-  `PREEMPTIBLE_NVIDIA_<MODEL>_GPUS` for Spot VMs, plus the project-wide `GPUS_ALL_REGIONS`.
-  A new project's GPU quotas are 0 until raised.
+Sources (read 2026-12-06). Each quota carries two: the page that names it (`source`) and
+what states a new account's value (`default_source`). No cloud's documentation that could be
+read for this states that value for its GPU quotas, so every `default` here is 0 and marked
+unsourced: an assumption that errs towards asking for the increase. Read your applied value
+before asking (the quota's console name and code are in each row).
+- AWS: per region, in vCPUs of running instances (spot: of open and running spot requests),
+  by instance family, quota codes L-417A185B, L-7212CCBC, L-DB2E81BA, L-3819A6DF in Service
+  Quotas (service `ec2`). Named in the AWS General Reference, "Amazon EC2 endpoints and
+  quotas". AWS's documentation gives no value for a new account; the Service Quotas console
+  and `aws service-quotas get-aws-default-service-quota --service-code ec2 --quota-code <code>`
+  show AWS's default, and `get-service-quota` the value applied to your account, which AWS
+  sets per account.
+- GCP: per region and GPU model, `NVIDIA_<MODEL>_GPUS` for on-demand and reserved VMs and
+  `PREEMPTIBLE_NVIDIA_<MODEL>_GPUS` for Spot VMs, plus the project-wide `GPUS_ALL_REGIONS`
+  (Compute Engine "Allocation quotas", GPU quota). Google's page says projects do not all have
+  the same quotas and that they may grow with use; it gives no value for a new project.
 - Azure: per region and VM family, in vCPUs ("Standard <family> Family vCPUs"), Spot VMs
-  against "Total Regional Low-priority vCPUs" (learn.microsoft.com/azure/virtual-machines/
-  quotas; spot: /azure/virtual-machines/spot-vms "Quotas"). New pay-as-you-go subscriptions
-  have 0 for the GPU families.
+  against "Total Regional Low-priority vCPUs" (Microsoft Learn, "Check vCPU quotas" and "Use
+  Azure Spot Virtual Machines", Quotas). Microsoft's pages give no family value for a new
+  subscription (it depends on the subscription's offer).
 """
 
 from __future__ import annotations
@@ -28,6 +34,25 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .model import InstanceType
+
+
+# The official pages that name each cloud's GPU quotas.
+SOURCES: dict[str, str] = {
+    "aws": "https://docs.aws.amazon.com/general/latest/gr/ec2-service.html (AWS General Reference, Amazon EC2 endpoints and quotas), read 2026-12-06",
+    "gcp": "https://cloud.google.com/compute/resource-usage (Compute Engine, Allocation quotas: GPU quota), read 2026-12-06",
+    "azure": "https://learn.microsoft.com/azure/virtual-machines/quotas (Check vCPU quotas: regional and per-family vCPU tiers), "
+             "read 2026-12-06; spot: https://learn.microsoft.com/azure/virtual-machines/spot-vms (Quotas), not re-read",
+}
+# What states a new account's value: nothing official, per cloud (see the module docstring).
+DEFAULT_SOURCES: dict[str, str] = {
+    "aws": "unsourced: no AWS page states a new account's value for this quota; 0 is assumed. "
+           "`aws service-quotas get-service-quota --service-code ec2 --quota-code <code>` gives your account's",
+    "gcp": "unsourced: Google's Allocation quotas page says quotas differ by project and gives no new project's GPU value; "
+           "0 is assumed. `gcloud compute regions describe <region>` lists your project's",
+    "azure": "unsourced: Microsoft Learn gives no new subscription's value for GPU VM families (it depends on the offer); "
+             "0 is assumed. `az vm list-usage --location <region>` lists your subscription's",
+}
+UNSOURCED = "unsourced"
 
 
 @dataclass(frozen=True)
@@ -40,10 +65,16 @@ class Quota:
     unit: str  # "vCPUs" or "GPUs"
     default: int  # a new account's value
     regional: bool = True  # per region (False: the project or account as a whole)
+    source: str = ""  # the official page that names the quota
+    default_source: str = ""  # what states `default`, or why it is unsourced
+
+    @property
+    def default_sourced(self) -> bool:
+        return not self.default_source.startswith(UNSOURCED)
 
 
 def _q(cloud: str, name: str, code: str, unit: str, regional: bool = True) -> Quota:
-    return Quota(cloud, name, code, unit, 0, regional)
+    return Quota(cloud, name, code, unit, 0, regional, SOURCES[cloud], DEFAULT_SOURCES[cloud])
 
 
 # AWS: by the instance family's letter.

@@ -170,6 +170,19 @@ NODE_POOL_CLOUDS: dict[str, str] = {
     "gcp:container/nodePool:NodePool": "gcp",
     "azure-native:containerservice:AgentPool": "azure",
 }
+# A Karpenter NodePool's cloud by its node class's group: EKS (EC2NodeClass), or AKS node
+# auto-provisioning (AKSNodeClass, components/clouds/azure/capacity.py), whose nodes boot the
+# AKS node image with the AKS-installed driver, as an agent pool's do.
+KARPENTER_NODE_CLASS_CLOUDS: dict[str, str] = {"karpenter.k8s.aws": "aws", "karpenter.azure.com": "azure"}
+
+
+def node_pool_cloud(resource_type: str, inputs: dict) -> str | None:
+    """The cloud whose boot and driver figures a node pool resource takes (None: not a pool)."""
+    cloud = NODE_POOL_CLOUDS.get(resource_type)
+    if resource_type == "kubernetes:karpenter.sh/v1:NodePool":
+        group = (((inputs.get("spec") or {}).get("template") or {}).get("spec") or {}).get("nodeClassRef", {}).get("group")
+        cloud = KARPENTER_NODE_CLASS_CLOUDS.get(group, cloud)
+    return cloud
 
 
 def pull_seconds(image: str) -> int:
@@ -205,3 +218,22 @@ def pool_cold_start_parts(cloud: str, streaming: bool, *, parallel_pull: bool = 
          f"{REFERENCE_MODEL_GB.seconds} GB ({REFERENCE_MODEL_GB.source}) at {MODEL_LOAD_MB_PER_SECOND.seconds} MB/s "
          f"({MODEL_LOAD_MB_PER_SECOND.source})"),
     ]
+
+
+# --- The first pod on a warm node (gpuPools[].warmNodes, components/platform/warm.py) ---
+# A pool with warm nodes keeps them up with their GPUs reported and the serving image
+# (COLD_START_IMAGE) pulled by the placeholder pod that holds each of them; the first pods that
+# preempt a placeholder wait only for what is left. Part name -> (seconds, source); a part not
+# listed (the model load) is what it is from zero nodes.
+WARM_NODE_PARTS: dict[str, Timing] = {
+    "node boot": Timing(0, "none: a warm node is up before the pod (gpuPools[].warmNodes keeps it)"),
+    "driver ready": Timing(0, "none: the warm node's driver and device plugin already report its GPUs"),
+    "image pull": Timing(0, f"none: the warm node's placeholder runs {COLD_START_IMAGE}, so the image is on the node"),
+}
+
+
+def warm_node_parts(parts: list[tuple[str, int, str]]) -> list[tuple[str, int, str]]:
+    """The first pod's wait on a warm node, from the pool's cold start `parts`: node boot,
+    driver ready and image pull 0, the rest (the model load) unchanged."""
+    return [(name, WARM_NODE_PARTS[name].seconds, WARM_NODE_PARTS[name].source) if name in WARM_NODE_PARTS
+            else (name, seconds, source) for name, seconds, source in parts]

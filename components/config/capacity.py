@@ -24,15 +24,19 @@ def asked_provisioner(cfg: StackConfig, pool: GpuPool) -> str:
 def pool_provisioner(cfg: StackConfig, pool: GpuPool) -> str:
     """The provisioner that starts the pool's nodes. `auto` picks the cloud's
     node-provisioning autoscaler when the pool asks for what node groups cannot do and this
-    version builds it on that cloud; otherwise it keeps the pool's node group, so a live
+    version builds it on that cloud as a per-pool choice; a cluster-wide one (AKS NAP) named
+    on the stack is every pool's; otherwise it keeps the pool's node group, so a live
     stack that asks for nothing new keeps its nodes."""
     if cfg.cloud == "existing":
         return facts.EXISTING_PROVISIONER
+    stack = facts.PROVISIONERS.get((cfg.cloud, cfg.provisioner))
+    if stack is not None and stack.cluster_wide:
+        return stack.name
     asked = asked_provisioner(cfg, pool)
     if asked != "auto":
         return asked
     node = facts.PROVISIONERS[(cfg.cloud, facts.NODE_PROVISIONER[cfg.cloud])]
-    return node.name if node.available and needs_node_provisioner(pool) else facts.NODE_GROUPS
+    return node.name if node.available and not node.cluster_wide and needs_node_provisioner(pool) else facts.NODE_GROUPS
 
 
 def pool_provisioners(cfg: StackConfig) -> dict[str, str]:

@@ -174,6 +174,8 @@ class GpuPool(_Model):
     """This pool's provisioner, when it differs from the stack's `provisioner` (e.g. a `cluster-autoscaler` pool that keeps `minNodes` warm beside Karpenter pools)."""
     disk_gb: int = Field(default=200, ge=50, le=16384)
     """Node OS disk in GB; ML images are large. On Azure at most the VM's ephemeral disk."""
+    warm_nodes: int = Field(default=0, ge=0, le=1000)
+    """Nodes kept up with their GPUs free and the serving image pulled, so the first pods that preempt (serving, or no priority class) start without waiting for a node: placeholder pods at a negative priority hold them, and the autoscaler brings a fresh warm node for each one a pod takes (docs/platform.md#warm-gpu-nodes). At most `maxNodes`; not on flex-start pools or cloud existing. Costs these nodes at the chain's first tier, nothing more within a reservation."""
     sharing: Optional[Sharing] = None
     """GPU sharing for the pool's nodes: `timeSlicing` or `mig`."""
     interconnect: Interconnect = "auto"
@@ -736,7 +738,7 @@ class StackConfig(_Model):
     system_pool: SystemPool = Field(default_factory=SystemPool)
     """The CPU pool for the platform's own workloads."""
     provisioner: Literal["auto", "cluster-autoscaler", "karpenter", "compute-classes", "node-auto-provisioning"] = "auto"
-    """What starts the GPU pools' nodes: `cluster-autoscaler` (a node group per pool, every cloud), `karpenter` (aws), `compute-classes` (gcp), `node-auto-provisioning` (azure). `auto`: per pool, the cloud's node-provisioning autoscaler when its `capacity` names a reservation or more than one tier, else `cluster-autoscaler` (docs/config.md#capacity says why). A pool may override it (`gpuPools[].provisioner`); CPU and system pools stay node groups."""
+    """What starts the GPU pools' nodes: `cluster-autoscaler` (a node group per pool, every cloud), `karpenter` (aws), `compute-classes` (gcp), `node-auto-provisioning` (azure). `auto`: per pool, the cloud's node-provisioning autoscaler when its `capacity` names a reservation or more than one tier, else `cluster-autoscaler` (docs/config.md#capacity says why); on azure always `cluster-autoscaler`, since NAP is a mode of the whole cluster: set `node-auto-provisioning` here to turn it on, and then every CPU and GPU pool is a Karpenter NodePool and the system pool a fixed-size agent pool (docs/azure.md#capacity). A pool may override it (`gpuPools[].provisioner`), except under NAP; otherwise CPU and system pools stay node groups."""
     gpu_pools: list[GpuPool] = Field(default_factory=list)
     """GPU node pools, tainted `nvidia.com/gpu=present:NoSchedule` and labelled portably."""
     cpu_pools: list[CpuPool] = Field(default_factory=list)

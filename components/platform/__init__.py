@@ -28,6 +28,7 @@ from .modelstore import ModelStoreAccess, ModelStoreAccessArgs, workload_annotat
 from .monitoring import Monitoring, MonitoringArgs
 from .serving import Serving, ServingArgs
 from .storage import Storage, StorageArgs
+from .warm import Warm, WarmArgs, warm_pools
 from .workloads import Workloads, WorkloadsArgs
 from ..config.queue_plan import queue_plans
 from .workloads.queueing import namespace_quotas, outside_queue_shares
@@ -100,6 +101,10 @@ class Platform(pulumi.ComponentResource):
                 HealthArgs(handle, monitoring_release=self.monitoring.release if self.monitoring else None),
                 child,
             )
+        # Warm GPU nodes (warm.py): placeholders that keep gpuPools[].warmNodes nodes up per pool.
+        self.warm: Optional[Warm] = None
+        if warm_pools(handle):
+            self.warm = Warm(f"{name}-warm", WarmArgs(handle), child)
         # With queueing on, one account of GPUs (docs/workloads.md): each namespace's quota is
         # what Kueue may admit for its team plus the team's share outside Kueue, and a second
         # quota holds the serving and notebook pods to that share.

@@ -19,7 +19,7 @@ import pulumi_random as random
 from .. import catalog
 from ..config import Monitoring as MonitoringSettings
 from ..conventions import GPU_MODEL_LABEL, POOL_LABEL
-from ..handle import ClusterHandle
+from ..handle import ClusterHandle, ScrapeTarget
 from .alerts import gpu_rule_groups
 from .common import (
     GRAFANA_DASHBOARD_LABEL,
@@ -261,6 +261,35 @@ def prometheus_rule(handle: ClusterHandle) -> dict[str, Any]:
     }
 
 
+def target_monitor(target: ScrapeTarget) -> dict[str, Any]:
+    """ServiceMonitor for a controller the cloud backend installed (handle.scrape_targets).
+    The job label is the Service's name (the operator's default), e.g. `up{job="karpenter"}`."""
+    return {
+        "api_version": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": target.name, "namespace": target.namespace, "labels": labels(target.name, "monitoring", PROMETHEUS_SELECTOR)},
+        "spec": {
+            "selector": {"matchLabels": sorted_dict(dict(target.service_selector))},
+            "namespaceSelector": {"matchNames": [target.namespace]},
+            "endpoints": [{"port": target.port, "path": target.path, "interval": SCRAPE_INTERVAL}],
+        },
+    }
+
+
+def cloud_prometheus_rule(handle: ClusterHandle) -> Optional[dict[str, Any]]:
+    """The cloud backend's alert groups (handle.alert_groups) as one PrometheusRule; None
+    when it has none."""
+    if not handle.alert_groups:
+        return None
+    return {
+        "api_version": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": "ml-clusters-capacity", "namespace": MONITORING_NAMESPACE,
+                     "labels": labels("capacity-alerts", "monitoring", PROMETHEUS_SELECTOR)},
+        "spec": {"groups": [dict(g) for g in handle.alert_groups]},
+    }
+
+
 class Monitoring(pulumi.ComponentResource):
     """`.grafana_admin_password` (a secret), `.release` (the Helm release)."""
 
@@ -327,6 +356,11 @@ class Monitoring(pulumi.ComponentResource):
             gpu_monitor = cloud_pod_monitor(handle)
             k8s.apiextensions.CustomResource(f"{name}-gpu-podmonitor", **gpu_monitor, opts=scope.opts(self.release))
         k8s.apiextensions.CustomResource(f"{name}-gpu-rules", **prometheus_rule(handle), opts=scope.opts(self.release))
+        for target in handle.scrape_targets:
+            k8s.apiextensions.CustomResource(f"{name}-{target.name}-servicemonitor", **target_monitor(target), opts=scope.opts(self.release))
+        cloud_rules = cloud_prometheus_rule(handle)
+        if cloud_rules is not None:
+            k8s.apiextensions.CustomResource(f"{name}-capacity-rules", **cloud_rules, opts=scope.opts(self.release))
 
         k8s.core.v1.ConfigMap(
             f"{name}-gpu-dashboard",

@@ -41,8 +41,6 @@ SG_EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 EFA_INTERFACE_TYPES = ("efa", "efa-only")
 _LABELS = {"aws": "labels", "gcp": "nodeConfig.labels", "azure": "nodeLabels", "karpenter": "spec.template.metadata.labels"}
 ZONE_LABEL = "topology.kubernetes.io/zone"
-# The catalog cloud whose types a pool runs (FABRIC_TYPES is keyed by cloud).
-_CATALOG_CLOUD = {"karpenter": "aws"}
 
 
 def fabric_kind(pool: GpuPool) -> Optional[str]:
@@ -62,7 +60,7 @@ def reason(pool: GpuPool, tag: str) -> Optional[str]:
 
 
 def type_fabric(pool: GpuPool) -> Optional[str]:
-    kinds = {FABRIC_TYPES.get(_CATALOG_CLOUD.get(pool.cloud, pool.cloud), {}).get(t) for t in pool.instance_types()}
+    kinds = {FABRIC_TYPES.get(pool.catalog_cloud(), {}).get(t) for t in pool.instance_types()}
     kinds.discard(None)
     return sorted(kinds)[0] if kinds else None
 

@@ -32,6 +32,8 @@ from .types import (
 DOMAIN = "gpu"
 POOL_TYPES = (EKS_NODE_GROUP, KARPENTER_NODE_POOL, GKE_NODE_POOL, AKS_AGENT_POOL, AKS_CLUSTER)
 INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
+# The node class group of Karpenter on Azure (AKS node auto-provisioning): its NodePools run Azure sizes.
+KARPENTER_AZURE_GROUP = "karpenter.azure.com"
 CAPACITY_TYPE_LABEL = "karpenter.sh/capacity-type"
 AZURE_GPU_SIZE = re.compile(r"^Standard_N[CDGV]", re.IGNORECASE)
 _EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
@@ -79,6 +81,14 @@ class GpuPool:
                 return [str(v) for v in items(req, "values")]
         return None
 
+    def catalog_cloud(self) -> str:
+        """The cloud whose catalog names the pool's types: a Karpenter NodePool's is its node
+        class's (EC2NodeClass on EKS, AKSNodeClass under AKS node auto-provisioning)."""
+        if self.cloud == "karpenter":
+            group = get(self.props, "spec.template.spec.nodeClassRef.group")
+            return "azure" if group == KARPENTER_AZURE_GROUP else "aws"
+        return self.cloud
+
     def instance_types(self) -> list[str]:
         if self.cloud == "karpenter":
             return self._requirement(INSTANCE_TYPE_LABEL) or []
@@ -93,8 +103,7 @@ class GpuPool:
             accelerators = items(self.props, "nodeConfig.guestAccelerators")
             if accelerators:
                 return sum(_count(get(a, "count", 1)) or 0 for a in accelerators)
-        catalog_cloud = "aws" if self.cloud == "karpenter" else self.cloud
-        known = [extra.get(t) or GPU_INSTANCE_TYPES.get(catalog_cloud, {}).get(t, (None,))[0] for t in self.instance_types()]
+        known = [extra.get(t) or GPU_INSTANCE_TYPES.get(self.catalog_cloud(), {}).get(t, (None,))[0] for t in self.instance_types()]
         counts = [k for k in known if k]
         # A node group listing several types can land on the largest one.
         return max(counts) if counts and len(counts) == len(known) else None
@@ -196,8 +205,8 @@ def gpu_pools(r: Resource, extra: Optional[Mapping[str, int]] = None) -> list[Gp
         return [GpuPool(r, "aws", r.props, f"node group {r.name}")] if _is_gpu_eks(r.props, extra) else []
     if r.type == KARPENTER_NODE_POOL:
         template = get(r.props, "spec.template") or {}
-        gpu_types = GPU_INSTANCE_TYPES["aws"]
         pool = GpuPool(r, "karpenter", r.props, f"NodePool {get(r.props, 'metadata.name', r.name)}")
+        gpu_types = GPU_INSTANCE_TYPES[pool.catalog_cloud()]
         if (get(template, ["metadata", "labels", GPU_NODE_LABEL]) == "true"
                 or any(key == GPU_TAINT_KEY for key, _, _ in pool.taints())
                 or any(t in gpu_types or t in extra for t in pool.instance_types())):

@@ -35,6 +35,9 @@ PLATFORM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease
                        "envoy-gateway-system", "keda",
                        # GPU repair (components/platform/health.py): kured alone.
                        "gpu-health",
+                       # Warm GPU nodes (components/platform/warm.py): placeholder pods that hold
+                       # whole GPU nodes at a negative priority; no team quota may count them.
+                       "gpu-warm",
                        # The NCCL acceptance test of the fabric pools (workloads/nccl.py): root,
                        # sshd and IPC_LOCK for mpirun; its own ClusterQueue holds its GPUs.
                        "fabric-acceptance"]

@@ -133,6 +133,12 @@ def test_only_the_gpu_agents_and_the_named_workload_parts_skip_checks(scan):
                      "nvidia-peermem-loader"}
     # And the NCCL acceptance test of each fabric pool (workloads/nccl.py: root sshd, IPC_LOCK, a tag-only image).
     nccl = {o for o in owners if o.startswith("nccl-")} - fabric_agents
+    # And the warm GPU node placeholders (platform/warm.py): exactly the probes (they only sleep),
+    # the digest (the serving image is tag-only) and IfNotPresent (the cached image is their point).
+    warm = {o for o in owners if o.startswith("warm-")}
+    assert warm and {c["check_id"] for c in scan["skipped"] if c["resource"].rsplit(".", 1)[-1] in warm} == \
+        {"CKV_K8S_8", "CKV_K8S_9", "CKV_K8S_15", "CKV_K8S_43"}
+    nccl |= warm
     assert owners - nccl <= GPU_AGENTS | WORKLOAD_SKIPPERS | fabric_agents | {"kured"}, owners
     # Every GPU agent's image is pinned by digest, so none skips the digest check (CKV_K8S_43)
     # or the pull-policy check (CKV_K8S_15, which IfNotPresent passes only with a digest); nor

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from components import catalog
-from components.catalog import quotas
+from components.catalog import quotas, spot
 from components.config import load, raw_from_pulumi
 from preview import capacity, engine
 from preview.__main__ import main
@@ -41,15 +41,79 @@ def test_prod_aws_shows_its_reserved_first_chain_with_catalog_prices():
     ]
 
 
-def test_spot_is_a_ceiling_and_a_capacity_block_is_priced_at_purchase():
+def test_spot_without_a_reading_is_a_ceiling_and_a_capacity_block_is_priced_at_purchase():
+    assert spot.spot_price("aws", "g4dn.xlarge") is None  # the case this test is about
     cfg = cfg_with({"name": "h100", "instanceType": "p5.48xlarge", "capacity": [
         {"reserved": {"id": "cr-0123456789abcdef0", "capacityBlock": True}}, "onDemand"]},
-        {"name": "l4", "instanceType": "g6.xlarge", "capacity": ["spot", "onDemand"]})
+        {"name": "t4", "instanceType": "g4dn.xlarge", "capacity": ["spot", "onDemand"]})
     rows = {(r.pool, r.order): r for r in capacity.capacity_rows(cfg)}
     assert rows[("h100", 1)].price_text() == "set at purchase" and rows[("h100", 1)].tier.endswith("(Capacity Block)")
     assert rows[("h100", 1)].billed == capacity.BILLED["capacityBlock"]
+    od = catalog.cloud("aws").instance_types["g4dn.xlarge"].usd_per_hour
+    assert rows[("t4", 1)].price_text() == f"<= ${od:,.2f}" and rows[("t4", 2)].price_text() == f"${od:,.2f}"
+    assert (rows[("t4", 1)].ceiling, rows[("t4", 1)].estimate) == (True, False)
+
+
+def test_a_spot_tier_with_a_catalog_reading_shows_it_and_on_demand_stays_on_demand():
+    reading = spot.spot_price("aws", "g6.xlarge")
+    assert reading is not None
+    cfg = cfg_with({"name": "l4", "instanceType": "g6.xlarge", "capacity": ["spot", "onDemand"]})
+    first, second = capacity.capacity_rows(cfg)
+    assert (first.tier, first.usd_per_node_hour, first.ceiling, first.estimate) == ("spot", reading.high, False, True)
+    assert first.price_text() == f"~${reading.high:,.2f}"
+    assert first.to_json()["estimate"] is True and first.to_json()["usdPerNodeHour"] == reading.high
     od = catalog.cloud("aws").instance_types["g6.xlarge"].usd_per_hour
-    assert rows[("l4", 1)].price_text() == f"<= ${od:,.2f}" and rows[("l4", 2)].price_text() == f"${od:,.2f}"
+    assert (second.usd_per_node_hour, second.estimate, second.price_text()) == (od, False, f"${od:,.2f}")
+
+
+def test_staging_gcp_spot_first_pool_keeps_the_ceiling_where_the_catalog_has_no_gcp_reading():
+    cfg = stack_config("staging-gcp")
+    pool = next(p for p in cfg.gpu_pools if p.capacity_chain()[0].kind == "spot")
+    assert spot.spot_price("gcp", pool.instance_type) is None
+    row = next(r for r in capacity.capacity_rows(cfg) if r.pool == pool.name and r.tier == "spot")
+    od = catalog.cloud("gcp").instance_types[pool.instance_type].usd_per_hour
+    assert row.price_text() == f"<= ${od:,.2f}" and not row.estimate
+
+
+def test_every_spot_reading_is_a_catalog_type_in_the_price_region_below_on_demand_with_source_and_date():
+    import datetime
+
+    assert spot.SPOT_PRICES
+    for (cloud, name), reading in spot.SPOT_PRICES.items():
+        cat = catalog.cloud(cloud)
+        od = cat.instance_types[name].usd_per_hour
+        assert 0 < reading.low <= reading.high < od, name
+        assert reading.region == cat.price_region, name
+        assert reading.source and datetime.date.fromisoformat(reading.read), name
+        assert reading.read in reading.basis and reading.source in reading.basis
+
+
+def test_the_cost_prices_a_spot_first_pool_at_its_reading_and_a_later_spot_tier_on_demand():
+    from preview import cost
+
+    reading = spot.spot_price("aws", "g6.xlarge")
+    od = catalog.cloud("aws").instance_types["g6.xlarge"].usd_per_hour
+    cfg = cfg_with({"name": "first", "instanceType": "g6.xlarge", "maxNodes": 3, "capacity": ["spot", "onDemand"]},
+                   {"name": "later", "instanceType": "g6.xlarge", "maxNodes": 3,
+                    "capacity": [{"reserved": {"id": "cr-0123456789abcdef0"}}, "spot", "onDemand"]},
+                   {"name": "flag", "instanceType": "g6.xlarge", "maxNodes": 3, "spot": True},
+                   {"name": "plain", "instanceType": "g4dn.xlarge", "maxNodes": 3, "spot": True})
+    costs = {c.name: c for c in cost.pool_costs(cfg)}
+    assert (costs["first"].usd_per_hour_max, costs["first"].price_basis, costs["first"].price_date) == (
+        round(reading.high * 3, 4), reading.basis, reading.read)
+    assert costs["flag"].usd_per_hour_max == round(reading.high * 3, 4)  # spot: true is [spot]
+    assert (costs["later"].usd_per_hour_max, costs["later"].price_basis) == (round(od * 3, 4), "on-demand")
+    g4 = catalog.cloud("aws").instance_types["g4dn.xlarge"].usd_per_hour
+    assert (costs["plain"].usd_per_hour_max, costs["plain"].price_basis) == (round(g4 * 3, 4), "spot, on-demand ceiling")
+
+
+def test_compare_shows_the_spot_reading_in_the_capacity_chain():
+    from preview import compare
+
+    values, secrets = engine.read_stack_config("dev-aws")
+    result = compare.evaluate_on("dev-aws", values, secrets, "aws", policies=False)
+    reading = spot.spot_price("aws", "g6.xlarge")
+    assert result.capacity["gpuPools[0]"] == f"cluster-autoscaler: spot ~${reading.high:,.2f}"
 
 
 def test_prod_aws_needs_p_and_g_quota_increases_named_as_the_console_names_them():
@@ -72,7 +136,38 @@ def test_the_preview_says_which_increase_to_request(capsys):
     out = capsys.readouterr().out
     needed = 4 * catalog.cloud("aws").instance_types["p5.48xlarge"].vcpus
     assert (f"request before `pulumi up`: Running On-Demand P instances (L-417A185B) in us-east-1 to at least {needed} vCPUs "
-            "(a new account has 0)") in " ".join(out.split())
+            "(a new account is assumed to have 0)") in " ".join(out.split())
+
+
+def all_quotas() -> list:
+    """Every quota row the catalog can hand the preview, on every cloud."""
+    rows = [q for family in quotas.AWS_QUOTAS.values() for q in family.values()]
+    rows += [q for family in quotas.GCP_QUOTAS.values() for q in family.values()] + [quotas.GCP_ALL_REGIONS, quotas.AZURE_SPOT]
+    rows += [quotas.quota_for("azure", itype, "onDemand") for itype in catalog.cloud("azure").instance_types.values() if itype.gpu]
+    return rows
+
+
+OFFICIAL = {"aws": "https://docs.aws.amazon.com/", "gcp": "https://cloud.google.com/", "azure": "https://learn.microsoft.com/"}
+
+
+def test_every_quota_names_an_official_page_and_its_default_is_sourced_or_plainly_unsourced():
+    rows = all_quotas()
+    assert {q.cloud for q in rows} == {"aws", "gcp", "azure"} and None not in rows
+    for q in rows:
+        assert q.source.startswith(OFFICIAL[q.cloud]) and "read 2026-" in q.source, q
+        official_default = any(page in q.default_source for page in OFFICIAL.values())
+        assert official_default or q.default_source.startswith("unsourced: "), q
+        assert q.default_sourced is official_default, q
+
+
+def test_an_assumed_default_says_so_in_the_json_and_the_request_line():
+    cfg = cfg_with({"name": "l4", "instanceType": "g6.xlarge", "maxNodes": 3})
+    (row,) = capacity.quota_rows(cfg)
+    assert row.assumed and row.to_json()["newAccountDefaultSource"] == quotas.quota_for(
+        "aws", catalog.cloud("aws").instance_types["g6.xlarge"], "onDemand").default_source
+    # A default an official page states is printed as a fact.
+    stated = dataclasses.replace(row, default_source="https://docs.aws.amazon.com/example")
+    assert not stated.assumed
 
 
 @pytest.mark.parametrize("default_offset, asks", [(0, False), (-1, True)])

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.catalog import spot
 from preview import engine
 from preview.__main__ import main
 from tests.conftest import fresh_plans
@@ -58,15 +59,16 @@ def test_aws_stacks_show_tree_pools_and_outputs(capsys):
     assert "kubeconfig" in out and "[secret]" in out
 
 
-def test_dev_pool_is_spot_with_on_demand_ceiling(capsys, tmp_path):
+def test_dev_pool_is_spot_at_the_catalogs_spot_reading(capsys, tmp_path):
     code, out = run(capsys, "dev-aws", "--json", str(tmp_path / "p.json"))
     assert code == 0, out
     pools = json.loads((tmp_path / "p.json").read_text())["gpu_pools"]
+    reading = spot.spot_price("aws", "g6.xlarge")  # components/catalog/spot.py
     assert pools == [
         {
             "name": "l4", "cloud": "aws", "instanceType": "g6.xlarge", "gpuModel": "NVIDIA L4", "gpusPerNode": 1,
-            "minNodes": 0, "maxNodes": 2, "spot": True, "usdPerHourMin": 0.0, "usdPerHourMax": 1.6096,
-            "priceBasis": "spot, on-demand ceiling", "priceRegion": "us-east-1", "priceDate": "2026-10-01", "sharing": "",
+            "minNodes": 0, "maxNodes": 2, "spot": True, "usdPerHourMin": 0.0, "usdPerHourMax": round(reading.high * 2, 4),
+            "priceBasis": reading.basis, "priceRegion": "us-east-1", "priceDate": reading.read, "sharing": "",
             # g6.xlarge has no fabric (catalog).
             "fabric": "", "fabricNics": 0, "lineRateGbps": 0, "expectedBusbwGbs": None,
         }
@@ -122,7 +124,7 @@ def test_bad_stack_file_gives_one_line_per_problem_and_exit_1(capsys, tmp_path):
     code, out = run(capsys, str(bad), "--json", str(tmp_path / "p.json"))
     assert code == 1
     assert out.splitlines() == [
-        "gpuPools[0].spto: unknown key (did you mean spot?); allowed keys: arch, capacity, diskGb, gpu, gpusPerNode, instanceType, interconnect, interconnectSpotReason, interconnectWaiver, maxNodes, minGpuMemoryGb, minMemoryGb, minNodes, minVcpus, name, provisioner, sharing, spot",
+        "gpuPools[0].spto: unknown key (did you mean spot?); allowed keys: arch, capacity, diskGb, gpu, gpusPerNode, instanceType, interconnect, interconnectSpotReason, interconnectWaiver, maxNodes, minGpuMemoryGb, minMemoryGb, minNodes, minVcpus, name, provisioner, sharing, spot, warmNodes",
         "gpuPools[0].maxNodes: 1 is less than minNodes 3",
         "preview failed: 2 problems in Pulumi.broken.yaml; nothing was created",
     ]

@@ -238,6 +238,30 @@ def test_spot_true_and_capacity_spot_are_the_same_plan(before):
     assert spelled["ml-test-l4"].action == "replace"  # ON_DEMAND -> SPOT, as the matrix above says
 
 
+def test_warm_nodes_add_remove_and_resize_only_their_kubernetes_objects():
+    """gpuPools[].warmNodes on prod-aws (h100 on Karpenter, l4infer on a node group with Cluster
+    Autoscaler): the warm nodes are placeholder pods (components/platform/warm.py), so turning
+    them off deletes only the placeholders, their namespace, fence and priority class; turning
+    them on creates only those; a new count updates only that pool's Deployment's replicas
+    (pulumi-kubernetes updates a Deployment's spec in place: no replaceOnChanges on it). No node
+    group, Karpenter NodePool (its limits stay maxNodes) or anything else changes."""
+    pools = json.loads(engine.read_stack_config("prod-aws")[0]["ml-clusters:gpuPools"])
+    assert [p.get("warmNodes") for p in pools] == [1, 1]
+    with_warm = plan_for_stack("prod-aws")
+    cold = plan_stack_changed("prod-aws", {"gpuPools": [{k: v for k, v in p.items() if k != "warmNodes"} for p in pools]})
+    warm_kinds = {"kubernetes:core/v1:Namespace", "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+                  "kubernetes:scheduling.k8s.io/v1:PriorityClass", "kubernetes:apps/v1:Deployment"}
+    off, on = classify(with_warm, cold, FACTS), classify(cold, with_warm, FACTS)
+    assert {o.action for o in off.values()} == {"delete"} and {o.action for o in on.values()} == {"create"}
+    assert {o.type for o in off.values()} == warm_kinds
+    assert sorted(o.name for o in off.values()) == sorted(o.name for o in on.values())
+    assert all(o.name.startswith("ml-prod-aws-warm") for o in off.values()), off
+    resized = plan_stack_changed("prod-aws", {"gpuPools": [{**pools[0], "warmNodes": 2}, {**pools[1], "warmNodes": 0}]})
+    changed = {o.name: (o.action, o.paths) for o in classify(with_warm, resized, FACTS).values()}
+    assert changed == {"ml-prod-aws-warm-h100": ("update", ("spec.replicas",)),
+                       "ml-prod-aws-warm-l4infer": ("delete", ())}
+
+
 def test_parallel_image_pull_off_rolls_gpu_nodes_and_replaces_no_group():
     """`aws.parallelImagePull: false` on prod-aws (on by default; components/clouds/aws/coldstart.py):
     the GPU node group's launch template writes a new version without the user data and the

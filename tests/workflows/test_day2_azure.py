@@ -20,7 +20,15 @@ import pytest
 
 from components.clouds.azure.cluster import USER_POOL_REPLACE_ON_CHANGES
 from tests.conftest import config_errors, plan_for
-from tests.workflows.day2 import Fact, assert_replace_is_clash_free, by_name, classify, plan_stack_changed, preview_change
+from tests.workflows.day2 import (
+    Fact,
+    assert_no_stateful_replaced,
+    assert_replace_is_clash_free,
+    by_name,
+    classify,
+    plan_stack_changed,
+    preview_change,
+)
 
 AZN = "pulumi/pulumi-azure-native provider/pkg/gen/replacement.go"
 AZURERM = "terraform-provider-azurerm kubernetes_cluster_node_pool_resource.go"
@@ -241,3 +249,30 @@ def test_turning_pipelines_and_tuning_on_only_adds_resources():
     assert changed == [("ml-prod-azure-backup-parity", "update", ("data.parity",))], changed
     created = {o.type.rsplit(":", 1)[-1] for o in outcomes.values()}
     assert {"Release", "StatefulSet", "CustomResourceDefinition", "MutatingWebhookConfiguration", "Role", "ConfigMap"} <= created
+
+
+def test_switching_a_live_stack_to_nap_replaces_its_pools_with_nodepools(before):
+    """An agent-pool stack turns on node auto-provisioning (docs/day2.md): the cluster and the
+    system pool are updated in place (AKS: `az aks update --node-provisioning-mode Auto` and
+    `az aks nodepool update --disable-cluster-autoscaler`, learn.microsoft.com/azure/aks/
+    use-node-auto-provisioning and cluster-autoscaler), the GPU agent pool is deleted (AKS
+    drains its nodes) and the pool comes back as an AKSNodeClass and a NodePool; nothing is
+    replaced. AKS refuses NAP while any pool autoscales, and Pulumi updates the cluster before
+    the system pool and deletes the old pool last: hence the docs' step before `pulumi up`."""
+    after = plan_for(stack(provisioner="node-auto-provisioning", systemPool={"minNodes": 2, "maxNodes": 2}))
+    outcomes = classify(before, after, [*FACTS, Fact(CLUSTER, "nodeProvisioningProfile", "update", AKS_API)])
+    assert_no_stateful_replaced(outcomes, STATEFUL)
+    got = {o.name: (o.action, set(o.paths)) for o in by_name(outcomes).values()}
+    assert got == {
+        "ml-test-aks": ("update", {"nodeProvisioningProfile.mode", "nodeProvisioningProfile.defaultNodePools"}),
+        "ml-test-system": ("update", {"enableAutoScaling", "minCount", "maxCount"}),
+        "ml-test-t4": ("delete", set()),
+        "ml-test-t4-nodeclass": ("create", set()),
+        "ml-test-t4-nodepool": ("create", set()),
+    }
+    # The NodePool keeps the pool's name and portable labels: workloads and Kueue flavors that
+    # select the pool find its new nodes.
+    nodepool = next(r for r in after.resources if r.name == "ml-test-t4-nodepool")
+    labels = nodepool.inputs["spec"]["template"]["metadata"]["labels"]
+    old = next(r for r in before.resources if r.name == "ml-test-t4").inputs["nodeLabels"]
+    assert labels == old

@@ -24,6 +24,7 @@ from ..kubeconfig import exec_kubeconfig
 from . import coldstart, health
 from . import fabric as efa
 from .capacity import Karpenter
+from . import karpenter_metrics
 from .capacity import node_labels as karpenter_node_labels
 from .kms import account_root, key_policy
 
@@ -817,6 +818,9 @@ class EksCluster(pulumi.ComponentResource):
             identity_endpoint="169.254.170.23:80",  # the EKS Pod Identity agent on every node
             workload_identity_annotation=None,  # EKS binds identities with Pod Identity associations
             ready=list(self.ready),
+            # Karpenter's metrics and capacity alerts (karpenter_metrics.py), with Karpenter only.
+            scrape_targets=(karpenter_metrics.SCRAPE_TARGET,) if self.karpenter is not None else (),
+            alert_groups=tuple(karpenter_metrics.rule_groups()) if self.karpenter is not None else (),
         )
 
 

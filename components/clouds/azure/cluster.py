@@ -198,6 +198,9 @@ class AksCluster(pulumi.ComponentResource):
         # apiAllowedCidrs is empty); azure.privateCluster was folded into it.
         self.private = config.network.private_api
         self.kubelogin_mode = self.settings.kubelogin_mode or DEFAULT_KUBELOGIN_MODE[self.settings.deployer_principal_type]
+        # Node auto-provisioning (capacity.py): Karpenter NodePools instead of CPU/GPU agent
+        # pools, and a system pool without the autoscaler.
+        self.nap = config.provisioner == capacity.NAP
         self.client = authorization.get_client_config_output(
             opts=pulumi.InvokeOutputOptions(parent=self, provider=self.azure_provider)
         )
@@ -213,7 +216,7 @@ class AksCluster(pulumi.ComponentResource):
         self.system_pool = self._system_pool()
         previous: containerservice.AgentPool = self.system_pool
         self.cpu_agent_pools: dict[str, containerservice.AgentPool] = {}
-        for cpu in config.cpu_pools:
+        for cpu in config.cpu_pools if not self.nap else []:
             previous = self.cpu_agent_pools[cpu.name] = self._cpu_pool(cpu, after=previous)
         # Capacity reservation groups GPU pools consume: the cluster identity's grant first.
         self.reservation_access = capacity.reservation_access(
@@ -221,7 +224,7 @@ class AksCluster(pulumi.ComponentResource):
             self._opts(), self,
         )
         self.gpu_agent_pools: dict[str, containerservice.AgentPool] = {}
-        for gpu in config.gpu_pools:
+        for gpu in config.gpu_pools if not self.nap else []:
             previous = self.gpu_agent_pools[gpu.name] = self._gpu_pool(gpu, after=previous)
         # Other operations on the cluster resource (the insights association, maintenance
         # configurations, the audit diagnostic setting) wait for the last pool: AKS answers a
@@ -243,6 +246,7 @@ class AksCluster(pulumi.ComponentResource):
             lambda p: p["kubeletidentity"].object_id if p and "kubeletidentity" in p else None
         )
         self.oidc_issuer = self.cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else None)
+        self.node_provisioning = capacity.NodeAutoProvisioning(self) if self.nap else None
         # InfiniBand pools: the Network Operator, its NicClusterPolicy and the peermem loader.
         self.fabric = AksFabric(self)
         self.fabric.kubernetes(self.k8s_provider)
@@ -434,6 +438,7 @@ class AksCluster(pulumi.ComponentResource):
                 "snapshot_controller": {"enabled": True},
             },
             agent_pool_profiles=[self._bootstrap_pool_profile()],
+            **({"node_provisioning_profile": capacity.NODE_PROVISIONING_PROFILE} if self.nap else {}),
             tags=self.tags,
             opts=self._opts(
                 protect=cfg.is_prod,
@@ -560,11 +565,16 @@ class AksCluster(pulumi.ComponentResource):
     def _agent_pool(self, resource: str, pool_name: str, *, vm_size: str, mode: str, os_sku: str,
                     min_nodes: int, max_nodes: int, disk_gb: int, labels: dict[str, str],
                     taints: list[str], after: pulumi.Resource, zones: Optional[list[str]] = None,
-                    opts: Optional[pulumi.ResourceOptions] = None, **extra: Any) -> containerservice.AgentPool:
+                    opts: Optional[pulumi.ResourceOptions] = None, autoscale: bool = True,
+                    **extra: Any) -> containerservice.AgentPool:
         itype = self.cat.instance_types[vm_size]
         tags = extra.pop("tags", self.tags)
         if zones:
             extra["availability_zones"] = zones
+        # Under NAP AKS refuses an autoscaling pool: a fixed pool of min_nodes, whose count
+        # Pulumi then owns.
+        scaling = {"min_count": min_nodes, "max_count": max_nodes} if autoscale else {}
+        ignored = ["count"] if autoscale else []
         return containerservice.AgentPool(
             resource,
             agent_pool_name=pool_name,
@@ -577,9 +587,8 @@ class AksCluster(pulumi.ComponentResource):
             os_sku=os_sku,
             orchestrator_version=self.config.kubernetes_version,
             count=min_nodes,
-            enable_auto_scaling=True,
-            min_count=min_nodes,
-            max_count=max_nodes,
+            enable_auto_scaling=autoscale,
+            **scaling,
             os_disk_type="Ephemeral" if itype.ephemeral_os_disk_gb else "Managed",
             os_disk_size_gb=disk_gb,
             enable_node_public_ip=False,
@@ -590,7 +599,7 @@ class AksCluster(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions.merge(
                 # The cluster autoscaler owns the node count once the pool exists.
-                self._opts(depends_on=[after], ignore_changes=["count", *self._version_ignores("orchestratorVersion")]), opts
+                self._opts(depends_on=[after], ignore_changes=[*ignored, *self._version_ignores("orchestratorVersion")]), opts
             ),
             **extra,
         )
@@ -598,7 +607,7 @@ class AksCluster(pulumi.ComponentResource):
     def _system_pool(self) -> containerservice.AgentPool:
         """The pool the platform and AKS's add-ons run on: System mode, tainted
         CriticalAddonsOnly (AKS's add-ons tolerate it), autoscaled between minNodes and
-        maxNodes. Its name changes with what AKS cannot change in place (system_pool_name)."""
+        maxNodes (under NAP a fixed minNodes: AKS refuses autoscaling pools in that mode). Its name changes with what AKS cannot change in place (system_pool_name)."""
         sp = self.config.system_pool
         vm_size = self.config.system_instance_type()
         itype = self.cat.instance_types[vm_size]
@@ -610,7 +619,7 @@ class AksCluster(pulumi.ComponentResource):
             vm_size=vm_size, mode="System", os_sku="AzureLinux",
             min_nodes=sp.min_nodes, max_nodes=sp.max_nodes, disk_gb=sp.disk_gb,
             labels=conventions.system_pool_labels(), taints=[SYSTEM_POOL_TAINT.as_string()],
-            after=self.cluster, zones=zones,
+            after=self.cluster, zones=zones, autoscale=not self.nap,
             upgrade_settings={"max_surge": "33%"},
         )
 
@@ -702,7 +711,8 @@ class AksCluster(pulumi.ComponentResource):
             itype = self.cat.instance_types[pool.instance_type]
             pools.append(GpuPoolFacts(
                 pool=pool, gpu_model=itype.gpu or "", gpus_per_node=itype.gpus,
-                node_labels=conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False, cloud_partitions_mig=True),
+                node_labels=capacity.nap_gpu_labels(pool) if self.nap
+                else conventions.gpu_pool_labels(pool, "azure", cloud_manages_device_plugin=False, cloud_partitions_mig=True),
                 fabric=self.fabric.pool_fabric(pool),
             ))
         file_storage = None

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from ..model import GpuPool, StackConfig
 from ..resolve import resolve_config, resolved_region
 from .access import eks_group_warnings
+from .aks_capacity import aks_capacity_problems
 from .alerts import alert_problems
 from .capacity import capacity_problems, spot_conflicts
 from .cloud import cloud_problems, cloud_settings_problems, region_problems, tag_problems
@@ -25,6 +26,7 @@ from .namespaces import namespace_problems
 from .network import cidr_problems
 from .pools import cpu_pools_problems, gpu_pools_problems, system_pool_problems
 from .tpu import tpu_pools_problems, tpu_quota_problems, without_tpu_chips
+from .warm import warm_problems
 from .workloads import workload_warnings, workloads_problems
 
 
@@ -53,6 +55,8 @@ def semantic_problems(cfg: StackConfig) -> list[str]:
     out += tpu_quota_problems(cfg)
     out += gateway_problems(cfg)
     out += gke_capacity_problems(cfg)
+    out += warm_problems(cfg)
+    out += aks_capacity_problems(cfg)
     out += tag_problems(cfg)
     return list(dict.fromkeys(out))
 

@@ -120,7 +120,9 @@ def capacity_problems(cfg: StackConfig) -> list[str]:
         listed = ", ".join(t.spelled() for t in chain)
         how = "" if asked_provisioner(cfg, pool) != "auto" else " (provisioner auto)"
         if any(t.reserved is not None for t in chain) and not chosen.reserved:
-            out.append(f"{where}.capacity: [{listed}] names a reservation, which {chosen.name}{how} on {cfg.cloud} cannot launch into; allowed: {instead}, or no reserved tier")
+            gap = f" ({chosen.reserved_gap})" if chosen.reserved_gap else ""
+            way = instead if chosen.name != node.name else f"provisioner: {facts.NODE_GROUPS} (a node group that takes the reservation)"
+            out.append(f"{where}.capacity: [{listed}] names a reservation, which {chosen.name}{how} on {cfg.cloud} cannot launch into{gap}; allowed: {way}, or no reserved tier")
         elif len(chain) > 1 and not chosen.fallback:
             out.append(f"{where}.capacity: [{listed}] falls back across {len(chain)} tiers, which {chosen.name}{how} on {cfg.cloud} cannot ({chosen.summary}); allowed: {instead}, or one tier")
     return out

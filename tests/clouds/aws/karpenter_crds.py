@@ -3,7 +3,13 @@ from aws/karpenter-provider-aws v1.14.1 pkg/apis/crds/karpenter.sh_nodepools.yam
 karpenter.k8s.aws_ec2nodeclasses.yaml (karpenter.sh/v1 and karpenter.k8s.aws/v1: served and
 the storage versions), at the levels components/clouds/aws/capacity.py writes. A field a table
 does not list is an error, as `kubectl apply --validate=strict` would report it. No upstream
-CRD is stored in this repository."""
+CRD is stored in this repository.
+
+AKSNodeClass (karpenter.azure.com/v1beta1, served and storage) from Azure/karpenter-provider-azure
+v1.14.2 pkg/apis/crds/karpenter.azure.com_aksnodeclasses.yaml, with its enums and ranges at the
+fields components/clouds/azure/capacity.py writes; the NodePool table above holds for AKS node
+auto-provisioning too (that release's karpenter.sh_nodepools.yaml declares the same fields:
+it builds on Karpenter core v1.14.0)."""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from tests.platform.workloads.crds import _at
 
 NODEPOOL = ("karpenter.sh/v1", "NodePool")
 NODECLASS = ("karpenter.k8s.aws/v1", "EC2NodeClass")
+AKS_NODECLASS = ("karpenter.azure.com/v1beta1", "AKSNodeClass")
 TAINT = {"effect", "key", "timeAdded", "value"}
 
 FIELDS: dict[tuple[str, str], dict[str, set[str]]] = {
@@ -46,7 +53,17 @@ FIELDS: dict[tuple[str, str], dict[str, set[str]]] = {
         "spec.securityGroupSelectorTerms[]": {"id", "name", "tags"},
         "spec.subnetSelectorTerms[]": {"id", "tags"},
     },
+    AKS_NODECLASS: {
+        "": {"apiVersion", "kind", "metadata", "spec"},
+        "spec": {"artifactStreaming", "fipsMode", "gpu", "imageFamily", "kubelet", "linuxOSConfig", "localDNS", "maxPods",
+                 "osDiskSizeGB", "security", "tags", "vnetSubnetID"},
+        "spec.security": {"encryptionAtHost"},
+        "spec.gpu": {"mode"},
+    },
 }
+# AKSNodeClass enums and integer ranges (the CRD's enum / minimum / maximum).
+AKS_ENUMS = {"imageFamily": {"Ubuntu", "Ubuntu2204", "Ubuntu2404", "AzureLinux"}}
+AKS_RANGES = {"osDiskSizeGB": (30, 2048), "maxPods": (10, 250)}
 # The CRDs' `required` lists at these levels.
 REQUIRED: dict[tuple[str, str], dict[str, set[str]]] = {
     NODEPOOL: {"spec": {"template"}, "spec.template": {"spec"}, "spec.template.spec": {"nodeClassRef", "requirements"},
@@ -55,6 +72,7 @@ REQUIRED: dict[tuple[str, str], dict[str, set[str]]] = {
                "spec.disruption.budgets[]": {"nodes"}},
     NODECLASS: {"spec": {"amiSelectorTerms", "securityGroupSelectorTerms", "subnetSelectorTerms"},
                 "spec.networkInterfaces[]": {"deviceIndex", "interfaceType", "networkCardIndex"}},
+    AKS_NODECLASS: {},
 }
 # spec.networkInterfaces[].interfaceType's enum.
 INTERFACE_TYPES = {"interface", "efa-only"}
@@ -74,6 +92,12 @@ def errors(obj: dict[str, Any]) -> list[str]:
     # EC2NodeClass: exactly one of role / instanceProfile (the CRD's CEL rule).
     if key == NODECLASS and ("role" in obj.get("spec", {})) == ("instanceProfile" in obj.get("spec", {})):
         found.append("spec: must specify exactly one of ['role', 'instanceProfile']")
+    if key == AKS_NODECLASS:
+        spec = obj.get("spec", {})
+        found += [f"spec.{k}: {spec[k]!r} is not one of {sorted(v)}" for k, v in AKS_ENUMS.items() if k in spec and spec[k] not in v]
+        found += [f"spec.{k}: {spec[k]!r} is outside {lo}-{hi}" for k, (lo, hi) in AKS_RANGES.items()
+                  if k in spec and not (isinstance(spec[k], int) and lo <= spec[k] <= hi)]
+        found += [f"spec.tags: {t!r} is not a string" for t, v in (spec.get("tags") or {}).items() if not isinstance(v, str)]
     if key == NODECLASS:
         found += _network_interface_errors(obj.get("spec", {}).get("networkInterfaces") or [])
         selector = obj.get("spec", {}).get("placementGroupSelector")
