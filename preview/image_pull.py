@@ -18,7 +18,10 @@ from typing import Any, Iterable
 import yaml
 
 from components.catalog import timings
+from components.catalog.prices import HOURS_PER_MONTH
+from components.clouds.aws import coldstart
 from components.clouds.aws.coldstart import FEATURE_GATE, NODECONFIG_CONTENT_TYPE
+from components.config import StackConfig
 
 from .engine import PlannedResource
 
@@ -75,3 +78,17 @@ def parallel_pull(pool: PlannedResource, resources: Iterable[PlannedResource]) -
     type_, path = holder
     deps = set(pool.dependencies)
     return any(r.type == type_ and r.urn in deps and gate_on(_input(r.inputs, path)) for r in resources)
+
+
+def volume_throughput_usd_per_node_hour(cfg: StackConfig) -> float:
+    """What the GPU pools' root-volume throughput for parallel pull adds per node and hour (EKS
+    with `aws.parallelImagePull`, its default; components/clouds/aws/coldstart.py), else 0."""
+    if cfg.cloud != "aws" or not cfg.settings("aws").parallel_image_pull:
+        return 0.0
+    return coldstart.monthly_usd_per_node() / HOURS_PER_MONTH
+
+
+def volume_throughput_item(pool: str) -> str:
+    """The cost table's row for a pool's extra root-volume throughput."""
+    extra = coldstart.ROOT_VOLUME_THROUGHPUT_MIBPS - coldstart.GP3_INCLUDED_THROUGHPUT_MIBPS
+    return f"GPU pool {pool}: root volume throughput +{extra} MiB/s each (parallel image pull)"

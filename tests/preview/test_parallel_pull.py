@@ -11,12 +11,16 @@ NodeConfigs, merged in order, the later value winning.
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
-from components.catalog import timings
+from components.catalog import prices, timings
+from components.catalog.prices import HOURS_PER_MONTH
 from components.clouds.aws import coldstart
-from preview import image_pull, ready
+from components.config import load
+from components.config.read import raw_from_pulumi
+from preview import cost, engine, image_pull, ready
 from tests.clouds.aws.test_coldstart import prod_aws_without_parallel_pull
 from tests.conftest import plan_for_stack
 
@@ -100,3 +104,27 @@ def test_only_the_user_data_the_pool_depends_on_counts():
     (cpu,) = [r for r in plan.resources if r.type == "aws:eks/nodeGroup:NodeGroup" and r.name == f"{cluster}-cpu"]
     assert not image_pull.parallel_pull(cpu, plan.resources)
     assert any(image_pull.gate_on(r.inputs.get("userData")) for r in plan.resources if r.type == "aws:ec2/launchTemplate:LaunchTemplate")
+
+
+@pytest.mark.parametrize("stack, off", [("prod-aws", False), ("prod-aws", True), ("dev-aws", False), ("prod-gcp", False)])
+def test_the_cost_table_prices_the_extra_throughput_per_gpu_node(stack, off):
+    """gp3 throughput above the included 125 MiB/s, from the catalog's price: a row per EKS GPU
+    pool, its minimum counting the warm nodes that run beside it; none with the switch off or
+    on another cloud."""
+    values = dict(engine.read_stack_config(stack)[0])
+    if off:
+        values["ml-clusters:aws"] = engine.config_string({**json.loads(values["ml-clusters:aws"]), "parallelImagePull": False})
+    cfg = load(raw_from_pulumi(values)[0])
+    plan = prod_aws_without_parallel_pull() if off else plan_for_stack(stack)
+    lines = {line.item: line for line in cost.stack_cost(cfg, plan).lines}
+    rows = {p.name: lines.get(image_pull.volume_throughput_item(p.name)) for p in cfg.gpu_pools}
+    if off or cfg.cloud != "aws":
+        assert rows and all(row is None for row in rows.values())
+        return
+    gp3 = prices.SERVICE_PRICES["aws"]["block-storage-throughput"]
+    hourly = gp3.usd * (coldstart.ROOT_VOLUME_THROUGHPUT_MIBPS - 125) / HOURS_PER_MONTH
+    for pool in cfg.gpu_pools:
+        row = rows[pool.name]
+        assert (row.usd_per_hour_min, row.usd_per_hour_max) == (
+            round(hourly * (pool.min_nodes + pool.warm_nodes), 4), round(hourly * pool.max_nodes, 4)), pool.name
+        assert row.source == gp3.source

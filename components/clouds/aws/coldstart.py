@@ -38,6 +38,8 @@ from typing import Any
 
 import yaml
 
+from ...catalog import prices
+
 FEATURE_GATE = "FastImagePull"
 NODECONFIG_API = "node.eks.aws/v1alpha1"
 NODECONFIG_CONTENT_TYPE = "application/node.eks.aws"
@@ -51,10 +53,10 @@ MIN_MEMORY_GIB = 7
 # names 600 MiB/s with the base 3000 IOPS as its benchmarks' starting point.
 ROOT_VOLUME_THROUGHPUT_MIBPS = 600
 ROOT_VOLUME_IOPS = 3000
-# gp3 pricing (https://aws.amazon.com/ebs/pricing/, us-east-1, read 2026-12): 3000 IOPS and
-# 125 MiB/s included; throughput above that at $0.040 per provisioned MiB/s-month.
+# gp3 pricing (components/catalog/prices.py, from https://aws.amazon.com/ebs/pricing/): 3000 IOPS
+# and 125 MiB/s included; provisioned throughput above that billed per MiB/s-month.
 GP3_INCLUDED_THROUGHPUT_MIBPS = 125
-GP3_USD_PER_MIBPS_MONTH = 0.040
+GP3_USD_PER_MIBPS_MONTH = prices.SERVICE_PRICES["aws"]["block-storage-throughput"].usd
 
 
 def node_config() -> str:
