@@ -12,6 +12,7 @@ from components.catalog.prices import HOURS_PER_MONTH
 from components.config import GpuPool, StackConfig
 
 from .capacity import reservation_text
+from . import image_pull
 from .warm import WarmCost, warm_costs
 from .engine import Plan
 
@@ -187,6 +188,11 @@ def stack_cost(cfg: StackConfig, plan: Plan, pools: Optional[list[PoolCost]] = N
             out.lines.append(CostLine(f"GPU pool {pc.name}: node disks {pool.disk_gb} GB each",
                                       round(_disk_hourly(cloud, pool.disk_gb) * pool.min_nodes, 4),
                                       round(_disk_hourly(cloud, pool.disk_gb) * pool.max_nodes, 4), disk_source))
+        throughput = image_pull.volume_throughput_usd_per_node_hour(cfg)
+        if throughput:  # EKS parallel image pull: warm nodes count at the minimum, as they run beside it
+            out.lines.append(CostLine(image_pull.volume_throughput_item(pc.name),
+                                      round(throughput * (pool.min_nodes + pool.warm_nodes), 4),
+                                      round(throughput * pool.max_nodes, 4), table["block-storage-throughput"].source))
         if pc.name in warm:
             # Kept up beside the pods the pool's minimum serves; at its maximum they are among maxNodes.
             out.lines.append(CostLine(warm[pc.name].item(), warm[pc.name].usd_per_hour, 0.0,

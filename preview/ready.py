@@ -17,7 +17,7 @@ from components.catalog import timings
 from components.conventions import POOL_LABEL
 from components.platform.warm import WARM_NAMESPACE
 
-from . import model_load
+from . import image_pull, model_load
 from .engine import Plan, PlannedResource
 
 
@@ -50,6 +50,12 @@ class ColdStart:
     # and the first pod's parts: on a warm node when there are any, else from zero.
     warm_nodes: int = 0
     first: tuple[tuple[str, int, str], ...] = ()
+    parallel_pull: bool = False  # the pool's nodes pull images in parallel (timings.PARALLEL_PULL_INPUTS)
+
+    @property
+    def image_pull(self) -> str:
+        """How the pool's nodes pull the image: streamed (lazily), in parallel, or whole."""
+        return "streamed" if self.streaming else "parallel" if self.parallel_pull else "whole"
 
     @property
     def seconds(self) -> int:
@@ -70,7 +76,7 @@ class ColdStart:
 
     def to_json(self) -> dict:
         return {
-            "pool": self.pool, "cloud": self.cloud, "imageStreaming": self.streaming,
+            "pool": self.pool, "cloud": self.cloud, "imageStreaming": self.streaming, "imagePull": self.image_pull,
             "seconds": self.seconds, "secondsWithoutStreaming": self.before_seconds,
             "parts": [{"part": n, "seconds": s, "source": src} for n, s, src in self.parts],
             "warmNodes": self.warm_nodes, "firstPodSeconds": self.first_seconds,
@@ -156,8 +162,10 @@ def cold_starts(resources: Iterable[PlannedResource], gpu_pool_names: Iterable[s
             continue
         path = timings.IMAGE_STREAMING_INPUTS.get(r.type)
         streaming = bool(path and _input(r.inputs, path) is True) or node_class_streams(r, resources)
-        out.append(ColdStart(pool, cloud, streaming, tuple(timings.pool_cold_start_parts(cloud, streaming, weights)),
-                             tuple(timings.pool_cold_start_parts(cloud, False))))
+        parallel = image_pull.parallel_pull(r, resources)  # parallel image pull (preview/image_pull.py)
+        out.append(ColdStart(pool, cloud, streaming,
+                             tuple(timings.pool_cold_start_parts(cloud, streaming, weights, parallel_pull=parallel)),
+                             tuple(timings.pool_cold_start_parts(cloud, False)), parallel_pull=parallel))
     out = [_warmed(c, warm.get(c.pool, 0)) for c in out]
     return sorted(out, key=lambda c: names.index(c.pool))
 

@@ -175,9 +175,9 @@ def print_cold_starts(con: Console, starts: list) -> None:
     parts = [name for name, _, _ in starts[0].first_parts]
     columns = [Col("pool"), Col("warm nodes", justify="right"), *(Col(p, justify="right") for p in parts),
                Col("first pod", justify="right"), Col("from zero", justify="right"),
-               Col("from zero without streaming", justify="right"), Col("image streaming")]
+               Col("before", justify="right"), Col("image pull")]
     rows = [[escape(c.pool), str(c.warm_nodes), *(minutes(s) for _, s, _ in c.first_parts), minutes(c.first_seconds),
-             minutes(c.seconds), minutes(c.before_seconds), "on" if c.streaming else "off"] for c in starts]
+             minutes(c.seconds), minutes(c.before_seconds), c.image_pull] for c in starts]
     print_table(con, f"GPU cold start (min:s): a vLLM pod, {timings.REFERENCE_MODEL}; parts: the first pod's wait "
                 "(on a warm node where the pool keeps some)", columns, rows, title_justify="left")
 

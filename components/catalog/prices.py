@@ -17,7 +17,7 @@ HOURS_PER_MONTH = 730  # the clouds' own convention for monthly figures
 @dataclass(frozen=True)
 class Price:
     usd: float
-    unit: str  # "hour" or "GB-month"
+    unit: str  # "hour", "GB-month" or "MiB/s-month"
     source: str
 
 
@@ -27,6 +27,9 @@ SERVICE_PRICES: dict[str, dict[str, Price]] = {
         "nat-gateway": Price(0.045, "hour", "https://aws.amazon.com/vpc/pricing/ (NAT gateway, per gateway; data processed not priced)"),
         "load-balancer": Price(0.0225, "hour", "https://aws.amazon.com/elasticloadbalancing/pricing/ (Network Load Balancer; LCUs not priced)"),
         "block-storage": Price(0.08, "GB-month", "https://aws.amazon.com/ebs/pricing/ (gp3)"),
+        # gp3 includes 3000 IOPS and 125 MiB/s; provisioned throughput above that (EKS GPU pools'
+        # parallel image pull, components/clouds/aws/coldstart.py) is billed per MiB/s-month.
+        "block-storage-throughput": Price(0.040, "MiB/s-month", "https://aws.amazon.com/ebs/pricing/ (gp3 throughput above 125 MiB/s)"),
         "kms-key": Price(1.0 / HOURS_PER_MONTH, "hour", "https://aws.amazon.com/kms/pricing/ ($1 per customer managed key per month)"),
     },
     "gcp": {

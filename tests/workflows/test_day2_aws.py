@@ -25,8 +25,9 @@ import pytest
 
 from preview import engine
 from tests.conftest import config_errors, plan_for, plan_for_stack
+from tests.clouds.aws.test_coldstart import prod_aws_without_parallel_pull
 from tests.workflows.day2 import (
-    Fact, assert_replace_is_clash_free, classify, plan_stack_changed, preview_change,
+    Fact, assert_replace_is_clash_free, by_name, classify, plan_stack_changed, preview_change,
 )
 
 TF_NG = "terraform-provider-aws internal/service/eks/node_group.go"
@@ -61,6 +62,7 @@ FACTS = [
     Fact(EKS, "version", "update", TF_EKS + " UpdateClusterVersion"),
     Fact(EKS, "vpcConfig", "update", TF_EKS + " UpdateClusterConfig"),
     Fact(LT, "blockDeviceMappings", "update", TF_LT + " new template version"),
+    Fact(LT, "userData", "update", TF_LT + " new template version"),
     Fact("aws:kms/key:Key", "policy", "update", TF_KMS + " PutKeyPolicy"),
 ]
 # Node groups take a name prefix; the provider appends a unique suffix to each new group, so a
@@ -258,3 +260,24 @@ def test_warm_nodes_add_remove_and_resize_only_their_kubernetes_objects():
     changed = {o.name: (o.action, o.paths) for o in classify(with_warm, resized, FACTS).values()}
     assert changed == {"ml-prod-aws-warm-h100": ("update", ("spec.replicas",)),
                        "ml-prod-aws-warm-l4infer": ("delete", ())}
+
+
+def test_parallel_image_pull_off_rolls_gpu_nodes_and_replaces_no_group():
+    """`aws.parallelImagePull: false` on prod-aws (on by default; components/clouds/aws/coldstart.py):
+    the GPU node group's launch template writes a new version without the user data and the
+    volume's throughput/IOPS (TF_LT), the group rolls to it (launchTemplate.version,
+    UpdateNodegroupVersion); the Karpenter pool's EC2NodeClass is patched in place (userData and
+    blockDeviceMappings; Karpenter replaces drifted nodes, v1.14 concepts/disruption.md Drift).
+    Nothing is replaced, created or deleted; CPU and system pools do not change."""
+    outcomes = by_name(classify(plan_for_stack("prod-aws"), prod_aws_without_parallel_pull(), FACTS))
+    cluster = plan_for_stack("prod-aws").outputs["clusterName"]
+    assert {o.action for o in outcomes.values()} == {"update"}, outcomes
+    templates = {n: o for n, o in outcomes.items() if o.type == LT}
+    assert set(templates) == {f"{cluster}-l4infer"}
+    assert {p.split(".")[0].split("[")[0] for p in templates[f"{cluster}-l4infer"].paths} == {"userData", "blockDeviceMappings"}
+    node_class = outcomes[f"{cluster}-h100-nodeclass"]
+    assert {p.split(".")[1] for p in node_class.paths} == {"userData", "blockDeviceMappings"}
+    # Under mocks the template's latest version stays "1", so the group itself shows no change;
+    # live, its launchTemplate.version moves and EKS rolls it (FACTS: an update, never a replace).
+    assert not [o for o in outcomes.values() if o.type == NG and o.action == "replace"]
+    assert set(outcomes) <= {f"{cluster}-l4infer", f"{cluster}-h100-nodeclass"}

@@ -43,7 +43,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from ... import catalog, conventions
-from . import health
+from . import coldstart, health
 from ...config import CapacityTier, GpuPool
 
 if TYPE_CHECKING:
@@ -137,9 +137,10 @@ def ami_alias(release_version: str) -> str:
 
 
 def node_class_spec(pool: GpuPool, role: str, subnet_ids: list[str], security_group: str, release: str,
-                    tags: dict[str, str], efa: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+                    tags: dict[str, str], efa: Optional[dict[str, Any]] = None, fast_pull: bool = False) -> dict[str, Any]:
     """`efa`: an EFA pool's fields (fabric.py EfaFabric.node_class_args), which replace the
-    subnet and security group terms."""
+    subnet and security group terms. `fast_pull`: parallel image pull, its NodeConfig user data
+    and root volume throughput (coldstart.py)."""
     spec: dict[str, Any] = {
         "role": role,
         "amiSelectorTerms": [{"alias": ami_alias(release)}],
@@ -149,8 +150,10 @@ def node_class_spec(pool: GpuPool, role: str, subnet_ids: list[str], security_gr
         "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1},
         "blockDeviceMappings": [{
             "deviceName": "/dev/xvda",
-            "ebs": {"volumeSize": f"{pool.disk_gb}Gi", "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True},
+            "ebs": {"volumeSize": f"{pool.disk_gb}Gi", "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True,
+                    **(coldstart.root_volume_ebs() if fast_pull else {})},
         }],
+        **({"userData": coldstart.node_class_user_data()} if fast_pull else {}),
         "tags": tags,
         **(efa or {}),
     }
@@ -352,7 +355,8 @@ class Karpenter:
             release_version, *extra,
         ).apply(lambda a: node_class_spec(
             pool, a[0], a[1], a[2], a[3], {**eks.tags, "Name": f"{name}-{pool.name}"},
-            fabric.node_class_args(a[2], a[1][0], a[4], a[5]) if fabric is not None else None))
+            fabric.node_class_args(a[2], a[1][0], a[4], a[5]) if fabric is not None else None,
+            eks.config.settings("aws").parallel_image_pull))
         node_class = k8s.apiextensions.CustomResource(
             f"{name}-{pool.name}-nodeclass", api_version=NODECLASS_API, kind="EC2NodeClass",
             metadata={"name": pool.name}, spec=spec,

@@ -21,7 +21,7 @@ from ...conventions import gpu_resources
 from ...config import CpuPool, GpuPool, StackConfig, pool_provisioner
 from ...handle import ClusterHandle, GpuMetricsSource, GpuPoolFacts, StorageClassSpec
 from ..kubeconfig import exec_kubeconfig
-from . import health
+from . import coldstart, health
 from . import fabric as efa
 from .capacity import Karpenter
 from . import karpenter_metrics
@@ -508,7 +508,8 @@ class EksCluster(pulumi.ComponentResource):
 
     # --- node groups --------------------------------------------------------------------
 
-    def _launch_template(self, pool: str, disk_gb: int, **extra) -> aws.ec2.LaunchTemplate:
+    def _launch_template(self, pool: str, disk_gb: int, fast_pull: bool = False, **extra) -> aws.ec2.LaunchTemplate:
+        """`fast_pull`: the GPU pools' parallel image pull, its user data and root volume (coldstart.py)."""
         name = f"{self.cluster_name}-{pool}"
         return aws.ec2.LaunchTemplate(
             name,
@@ -528,6 +529,7 @@ class EksCluster(pulumi.ComponentResource):
                         "volume_type": "gp3",
                         "encrypted": "true",
                         "delete_on_termination": "true",
+                        **(coldstart.root_volume_ebs() if fast_pull else {}),
                     },
                 }
             ],
@@ -535,6 +537,7 @@ class EksCluster(pulumi.ComponentResource):
                 {"resource_type": "instance", "tags": {**self.tags, "Name": name}},
                 {"resource_type": "volume", "tags": {**self.tags, "Name": name}},
             ],
+            user_data=coldstart.launch_template_user_data() if fast_pull else None,
             opts=self._opts,
             **extra,  # an EFA pool's interfaces and placement group (fabric.py)
         )
@@ -545,7 +548,8 @@ class EksCluster(pulumi.ComponentResource):
                     name_prefix: Optional[str] = None, fabric: Optional[efa.EfaFabric] = None,
                     tags: Optional[dict[str, str]] = None) -> aws.eks.NodeGroup:
         itype = catalog.cloud("aws").instance_types[instance_type]
-        template = self._launch_template(pool, disk_gb, **(fabric.launch_template_args() if fabric else {}))
+        template = self._launch_template(pool, disk_gb, gpu and self.config.settings("aws").parallel_image_pull,
+                                         **(fabric.launch_template_args() if fabric else {}))
         ami_type = _ami_type(itype.arch, gpu)
         # The newest AMI release for this minor, read on every up: nodes roll onto patched
         # kernels, containerd and NVIDIA drivers within a minor (EKS otherwise keeps a group on

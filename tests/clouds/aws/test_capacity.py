@@ -23,7 +23,7 @@ import json
 import pytest
 
 from components import catalog, conventions
-from components.clouds.aws import capacity
+from components.clouds.aws import capacity, coldstart
 from components.config import GpuPool
 from tests.clouds.aws import karpenter_crds
 from tests.conftest import inputs, plan_for_stack
@@ -214,8 +214,9 @@ def test_the_nodeclass_selects_the_reservation_subnets_and_ami_release(prod):
     assert spec["amiSelectorTerms"] == [{"alias": spec["amiSelectorTerms"][0]["alias"]}]
     assert spec["amiSelectorTerms"][0]["alias"].startswith("al2023@v")
     assert spec["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1}
+    # With parallel image pull's throughput and IOPS (on by default; tests/clouds/aws/test_coldstart.py).
     assert spec["blockDeviceMappings"] == [{"deviceName": "/dev/xvda", "ebs": {
-        "volumeSize": "500Gi", "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True}}]
+        "volumeSize": "500Gi", "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True, **coldstart.root_volume_ebs()}}]
 
 
 def test_the_ami_alias_is_the_node_groups_release():
