@@ -16,6 +16,8 @@ Facts, each with its source (read at the versions the installed SDK bridges: pul
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from components.clouds.azure.cluster import USER_POOL_REPLACE_ON_CHANGES
@@ -276,3 +278,26 @@ def test_switching_a_live_stack_to_nap_replaces_its_pools_with_nodepools(before)
     labels = nodepool.inputs["spec"]["template"]["metadata"]["labels"]
     old = next(r for r in before.resources if r.name == "ml-test-t4").inputs["nodeLabels"]
     assert labels == old
+
+
+def test_warm_nodes_off_deletes_only_their_kubernetes_objects():
+    """gpuPools[].warmNodes off on prod-azure (h100 on a capacity reservation group, t4infer serving, 1 warm node each): the warm nodes are
+    placeholder pods (components/platform/warm.py), so only the placeholders, their namespace,
+    fence and priority class go; no agent pool, reservation group or anything else changes, and turning them
+    back on creates exactly those objects again."""
+    from preview import engine
+    from tests.conftest import plan_for_stack
+
+    pools = json.loads(engine.read_stack_config("prod-azure")[0]["ml-clusters:gpuPools"])
+    warm = {p["name"]: p.get("warmNodes", 0) for p in pools}
+    assert warm == {"h100": 1, "t4infer": 1}
+    with_warm = plan_for_stack("prod-azure")
+    cold = plan_stack_changed("prod-azure", {"gpuPools": [{k: v for k, v in p.items() if k != "warmNodes"} for p in pools]})
+    warm_kinds = {"kubernetes:core/v1:Namespace", "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+                  "kubernetes:scheduling.k8s.io/v1:PriorityClass", "kubernetes:apps/v1:Deployment"}
+    off, on = classify(with_warm, cold, FACTS), classify(cold, with_warm, FACTS)
+    assert {o.action for o in off.values()} == {"delete"} and {o.action for o in on.values()} == {"create"}
+    assert {o.type for o in off.values()} == warm_kinds
+    assert sorted(o.name for o in off.values()) == sorted(o.name for o in on.values())
+    deployments = sorted(o.name for o in off.values() if o.type == "kubernetes:apps/v1:Deployment")
+    assert deployments == sorted(f"ml-prod-azure-warm-{pool}" for pool, n in warm.items() if n)

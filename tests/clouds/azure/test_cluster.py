@@ -526,10 +526,17 @@ def _gpu_daemonset_tolerations(plan):
 
 
 def test_gpu_node_agents_tolerate_the_aks_spot_taint_only_when_a_pool_is_spot():
-    spot = plan_for({**BASE, "gpuPools": [{"name": "t4", "instanceType": "Standard_NC4as_T4_v3", "spot": True, "diskGb": 128}]})
+    # With a warm node too: its placeholder (components/platform/warm.py) must land on the spot
+    # node as the GPU agents do.
+    spot = plan_for({**BASE, "gpuPools": [{"name": "t4", "instanceType": "Standard_NC4as_T4_v3", "spot": True, "diskGb": 128,
+                                           "warmNodes": 1}]})
     for name, tolerations in _gpu_daemonset_tolerations(spot).items():
         assert aks.SPOT_TOLERATION in tolerations, name
         assert {"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"} in tolerations, name
+    (placeholder,) = [r for r in spot.by_type("kubernetes:apps/v1:Deployment") if r.name == "ml-test-warm-t4"]
+    warm_tolerations = inputs(placeholder)["spec"]["template"]["spec"]["tolerations"]
+    assert aks.SPOT_TOLERATION in warm_tolerations
+    assert {"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"} in warm_tolerations
     on_demand = plan_for({**BASE, "gpuPools": [{"name": "t4", "instanceType": "Standard_NC4as_T4_v3", "diskGb": 128}]})
     tolerations = _gpu_daemonset_tolerations(on_demand)
     assert tolerations and all(aks.SPOT_TOLERATION not in t for t in tolerations.values())
