@@ -122,3 +122,31 @@ def preview_change(before: engine.Plan, after_raw: dict[str, Any], facts: Iterab
     outcomes = classify(before, plan_for(after_raw), facts)
     assert_no_stateful_replaced(outcomes, stateful)
     return by_name(outcomes)
+
+
+# What gpuPools[].warmNodes makes (components/platform/warm.py): the placeholders' namespace,
+# its fence, their priority class and one Deployment per warm pool.
+WARM_KINDS = {"kubernetes:core/v1:Namespace", "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+              "kubernetes:scheduling.k8s.io/v1:PriorityClass", "kubernetes:apps/v1:Deployment"}
+
+
+def assert_warm_nodes_toggle_only_their_objects(stack: str, facts: list[Fact], warm: dict[str, int]) -> tuple[engine.Plan, list[dict]]:
+    """Turn a stack's warm nodes off and on again: off deletes only the WARM_KINDS objects (a
+    Deployment per pool in `warm`, the stack's pool -> warmNodes, which the stack file must say),
+    on creates exactly them, and nothing else (no node pool, NodePool or agent pool) changes.
+    Returns the stack's plan and its GPU pools as written."""
+    import json
+
+    from tests.conftest import plan_for_stack
+
+    pools = json.loads(engine.read_stack_config(stack)[0][f"{engine.PROJECT}:gpuPools"])
+    assert {p["name"]: p.get("warmNodes", 0) for p in pools} == warm
+    with_warm = plan_for_stack(stack)
+    cold = plan_stack_changed(stack, {"gpuPools": [{k: v for k, v in p.items() if k != "warmNodes"} for p in pools]})
+    off, on = classify(with_warm, cold, facts), classify(cold, with_warm, facts)
+    assert {o.action for o in off.values()} == {"delete"} and {o.action for o in on.values()} == {"create"}
+    assert {o.type for o in off.values()} == WARM_KINDS
+    assert sorted(o.name for o in off.values()) == sorted(o.name for o in on.values())
+    assert sorted(o.name for o in off.values() if o.type == "kubernetes:apps/v1:Deployment") == \
+        sorted(f"ml-{stack}-warm-{pool}" for pool, n in warm.items() if n)
+    return with_warm, pools

@@ -27,7 +27,7 @@ from preview import engine
 from tests.conftest import config_errors, plan_for, plan_for_stack
 from tests.clouds.aws.test_coldstart import prod_aws_without_parallel_pull
 from tests.workflows.day2 import (
-    Fact, assert_replace_is_clash_free, by_name, classify, plan_stack_changed, preview_change,
+    Fact, assert_replace_is_clash_free, assert_warm_nodes_toggle_only_their_objects, by_name, classify, plan_stack_changed, preview_change,
 )
 
 TF_NG = "terraform-provider-aws internal/service/eks/node_group.go"
@@ -245,17 +245,7 @@ def test_warm_nodes_add_remove_and_resize_only_their_kubernetes_objects():
     them on creates only those; a new count updates only that pool's Deployment's replicas
     (pulumi-kubernetes updates a Deployment's spec in place: no replaceOnChanges on it). No node
     group, Karpenter NodePool (its limits stay maxNodes) or anything else changes."""
-    pools = json.loads(engine.read_stack_config("prod-aws")[0]["ml-clusters:gpuPools"])
-    assert [p.get("warmNodes") for p in pools] == [1, 1]
-    with_warm = plan_for_stack("prod-aws")
-    cold = plan_stack_changed("prod-aws", {"gpuPools": [{k: v for k, v in p.items() if k != "warmNodes"} for p in pools]})
-    warm_kinds = {"kubernetes:core/v1:Namespace", "kubernetes:networking.k8s.io/v1:NetworkPolicy",
-                  "kubernetes:scheduling.k8s.io/v1:PriorityClass", "kubernetes:apps/v1:Deployment"}
-    off, on = classify(with_warm, cold, FACTS), classify(cold, with_warm, FACTS)
-    assert {o.action for o in off.values()} == {"delete"} and {o.action for o in on.values()} == {"create"}
-    assert {o.type for o in off.values()} == warm_kinds
-    assert sorted(o.name for o in off.values()) == sorted(o.name for o in on.values())
-    assert all(o.name.startswith("ml-prod-aws-warm") for o in off.values()), off
+    with_warm, pools = assert_warm_nodes_toggle_only_their_objects("prod-aws", FACTS, {"h100": 1, "l4infer": 1})
     resized = plan_stack_changed("prod-aws", {"gpuPools": [{**pools[0], "warmNodes": 2}, {**pools[1], "warmNodes": 0}]})
     changed = {o.name: (o.action, o.paths) for o in classify(with_warm, resized, FACTS).values()}
     assert changed == {"ml-prod-aws-warm-h100": ("update", ("spec.replicas",)),

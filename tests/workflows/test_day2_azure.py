@@ -16,7 +16,6 @@ Facts, each with its source (read at the versions the installed SDK bridges: pul
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
@@ -26,6 +25,7 @@ from tests.workflows.day2 import (
     Fact,
     assert_no_stateful_replaced,
     assert_replace_is_clash_free,
+    assert_warm_nodes_toggle_only_their_objects,
     by_name,
     classify,
     plan_stack_changed,
@@ -280,24 +280,8 @@ def test_switching_a_live_stack_to_nap_replaces_its_pools_with_nodepools(before)
     assert labels == old
 
 
-def test_warm_nodes_off_deletes_only_their_kubernetes_objects():
-    """gpuPools[].warmNodes off on prod-azure (h100 on a capacity reservation group, t4infer serving, 1 warm node each): the warm nodes are
-    placeholder pods (components/platform/warm.py), so only the placeholders, their namespace,
-    fence and priority class go; no agent pool, reservation group or anything else changes, and turning them
-    back on creates exactly those objects again."""
-    from preview import engine
-    from tests.conftest import plan_for_stack
 
-    pools = json.loads(engine.read_stack_config("prod-azure")[0]["ml-clusters:gpuPools"])
-    warm = {p["name"]: p.get("warmNodes", 0) for p in pools}
-    assert warm == {"h100": 1, "t4infer": 1}
-    with_warm = plan_for_stack("prod-azure")
-    cold = plan_stack_changed("prod-azure", {"gpuPools": [{k: v for k, v in p.items() if k != "warmNodes"} for p in pools]})
-    warm_kinds = {"kubernetes:core/v1:Namespace", "kubernetes:networking.k8s.io/v1:NetworkPolicy",
-                  "kubernetes:scheduling.k8s.io/v1:PriorityClass", "kubernetes:apps/v1:Deployment"}
-    off, on = classify(with_warm, cold, FACTS), classify(cold, with_warm, FACTS)
-    assert {o.action for o in off.values()} == {"delete"} and {o.action for o in on.values()} == {"create"}
-    assert {o.type for o in off.values()} == warm_kinds
-    assert sorted(o.name for o in off.values()) == sorted(o.name for o in on.values())
-    deployments = sorted(o.name for o in off.values() if o.type == "kubernetes:apps/v1:Deployment")
-    assert deployments == sorted(f"ml-prod-azure-warm-{pool}" for pool, n in warm.items() if n)
+def test_warm_nodes_off_deletes_only_their_kubernetes_objects():
+    """gpuPools[].warmNodes off and on again on prod-azure (h100 on a capacity reservation group, t4infer serving): no agent pool, reservation group or anything else changes: the warm nodes
+    are placeholder pods (components/platform/warm.py)."""
+    assert_warm_nodes_toggle_only_their_objects("prod-azure", FACTS, {"h100": 1, "t4infer": 1})

@@ -17,12 +17,13 @@ bridges), read at main as stored:
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
 from tests.conftest import config_errors, plan_for
-from tests.workflows.day2 import Fact, assert_replace_is_clash_free, classify, plan_stack_changed, preview_change
+from tests.workflows.day2 import (
+    Fact, assert_replace_is_clash_free, assert_warm_nodes_toggle_only_their_objects, classify, plan_stack_changed, preview_change,
+)
 
 TF_NC = "terraform-provider-google services/container/node_config.go"
 TF_NP = "terraform-provider-google services/container/resource_container_node_pool.go"
@@ -200,24 +201,8 @@ def test_joining_a_compute_class_updates_the_pool_in_place(before):
     assert outcomes["ml-test-ml-gpu-l4"].action == "create"
 
 
-def test_warm_nodes_off_deletes_only_their_kubernetes_objects():
-    """gpuPools[].warmNodes off on prod-gcp (h100 on a reservation, l4infer serving; h200 keeps none, 1 warm node each): the warm nodes are
-    placeholder pods (components/platform/warm.py), so only the placeholders, their namespace,
-    fence and priority class go; no node pool, ComputeClass or anything else changes, and turning them
-    back on creates exactly those objects again."""
-    from preview import engine
-    from tests.conftest import plan_for_stack
 
-    pools = json.loads(engine.read_stack_config("prod-gcp")[0]["ml-clusters:gpuPools"])
-    warm = {p["name"]: p.get("warmNodes", 0) for p in pools}
-    assert warm == {"h100": 1, "h200": 0, "l4infer": 1}
-    with_warm = plan_for_stack("prod-gcp")
-    cold = plan_stack_changed("prod-gcp", {"gpuPools": [{k: v for k, v in p.items() if k != "warmNodes"} for p in pools]})
-    warm_kinds = {"kubernetes:core/v1:Namespace", "kubernetes:networking.k8s.io/v1:NetworkPolicy",
-                  "kubernetes:scheduling.k8s.io/v1:PriorityClass", "kubernetes:apps/v1:Deployment"}
-    off, on = classify(with_warm, cold, FACTS), classify(cold, with_warm, FACTS)
-    assert {o.action for o in off.values()} == {"delete"} and {o.action for o in on.values()} == {"create"}
-    assert {o.type for o in off.values()} == warm_kinds
-    assert sorted(o.name for o in off.values()) == sorted(o.name for o in on.values())
-    deployments = sorted(o.name for o in off.values() if o.type == "kubernetes:apps/v1:Deployment")
-    assert deployments == sorted(f"ml-prod-gcp-warm-{pool}" for pool, n in warm.items() if n)
+def test_warm_nodes_off_deletes_only_their_kubernetes_objects():
+    """gpuPools[].warmNodes off and on again on prod-gcp (h100 on a reservation and l4infer serving keep one each, h200 none): no node pool, ComputeClass or anything else changes: the warm nodes
+    are placeholder pods (components/platform/warm.py)."""
+    assert_warm_nodes_toggle_only_their_objects("prod-gcp", FACTS, {"h100": 1, "h200": 0, "l4infer": 1})

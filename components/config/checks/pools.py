@@ -38,6 +38,20 @@ def system_pool_problems(cfg: StackConfig) -> list[str]:
     return out
 
 
+def pool_name_problems(name: str, where: str, names: dict[str, str]) -> list[str]:
+    """A CPU or TPU pool's name: valid, not reserved, and unique among `names` (pool name -> the
+    key path that has it), which it then joins."""
+    out = []
+    if not POOL_NAME_RE.match(name):
+        out.append(f"{where}.name: {name!r} is not a valid pool name; allowed: {POOL_NAME_RULE}")
+    elif name in RESERVED_POOL_NAMES:
+        out.append(f"{where}.name: {name!r} is reserved; allowed: any other name")
+    elif name in names:
+        out.append(f"{where}.name: {name!r} is already used by {names[name]}; pool names must be unique")
+    names.setdefault(name, where)
+    return out
+
+
 def cpu_pools_problems(cfg: StackConfig, region: Optional[str] = None) -> list[str]:
     """CPU pools: a CPU type of the stack's cloud, a sane range, and names unique across every pool."""
     out: list[str] = []
@@ -47,13 +61,7 @@ def cpu_pools_problems(cfg: StackConfig, region: Optional[str] = None) -> list[s
     cat = catalog.cloud(cfg.cloud) if cfg.cloud != "existing" else None
     for i, pool in enumerate(cfg.cpu_pools):
         where = f"cpuPools[{i}]"
-        if not POOL_NAME_RE.match(pool.name):
-            out.append(f"{where}.name: {pool.name!r} is not a valid pool name; allowed: {POOL_NAME_RULE}")
-        elif pool.name in RESERVED_POOL_NAMES:
-            out.append(f"{where}.name: {pool.name!r} is reserved; allowed: any other name")
-        elif pool.name in names:
-            out.append(f"{where}.name: {pool.name!r} is already used by {names[pool.name]}; pool names must be unique")
-        names.setdefault(pool.name, where)
+        out += pool_name_problems(pool.name, where, names)
         if pool.min_nodes > pool.max_nodes:
             out.append(f"{where}.maxNodes: {pool.max_nodes} is less than minNodes {pool.min_nodes}")
         if cat is None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ...catalog import tpus
-from ..model import POOL_NAME_RE, POOL_NAME_RULE, RESERVED_POOL_NAMES, StackConfig, TpuPool
+from ..model import StackConfig, TpuPool
+from .pools import pool_name_problems
 
 
 def allowed_topologies(generation: str) -> str:
@@ -25,13 +26,7 @@ def tpu_pools_problems(cfg: StackConfig, region: Optional[str]) -> list[str]:
     names.update({p.name: f"cpuPools[{i}]" for i, p in enumerate(cfg.cpu_pools)})
     for i, pool in enumerate(cfg.tpu_pools):
         where = f"tpuPools[{i}]"
-        if not POOL_NAME_RE.match(pool.name):
-            out.append(f"{where}.name: {pool.name!r} is not a valid pool name; allowed: {POOL_NAME_RULE}")
-        elif pool.name in RESERVED_POOL_NAMES:
-            out.append(f"{where}.name: {pool.name!r} is reserved; allowed: any other name")
-        elif pool.name in names:
-            out.append(f"{where}.name: {pool.name!r} is already used by {names[pool.name]}; pool names must be unique")
-        names.setdefault(pool.name, where)
+        out += pool_name_problems(pool.name, where, names)
         out += _pool_problems(pool, where, region)
     return out
 
