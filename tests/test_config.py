@@ -236,3 +236,20 @@ def test_every_problem_of_one_list_item_is_reported():
     assert all(line.startswith("gpuPools[0].") for line in found)
     assert {line.split(":", 1)[0] for line in found} == {
         "gpuPools[0].name", "gpuPools[0].instanceType", "gpuPools[0].maxNodes", "gpuPools[0].spto"}
+
+
+@pytest.mark.parametrize("where,value,expected", [
+    (("network", "privateApi"), "maybe",
+     "network.privateApi: 'maybe' is not valid; input should be a valid boolean, unable to interpret input"),
+    (("gpuPools", 0, "warmNodes"), -1, "gpuPools[0].warmNodes: -1 is less than the allowed minimum 0"),
+])
+def test_one_bad_value_in_a_whole_stack_is_one_line(where, value, expected):
+    """prod-aws with one bad value: only that value's line. Its queues name its GPU pools and its
+    network holds the API ranges; checking the rest without the whole `network` or `gpuPools`
+    key used to add lines such as "no GPU pool is named 'h100'" and "apiAllowedCidrs: empty"."""
+    raw = raw_from_pulumi(engine.read_stack_config("prod-aws")[0])[0]
+    target = raw
+    for part in where[:-1]:
+        target = target[part]
+    target[where[-1]] = value
+    assert problems(raw) == [expected]

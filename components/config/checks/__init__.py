@@ -6,6 +6,7 @@ what still can when pydantic rejected part of the stack, so one typo hides nothi
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -84,20 +85,57 @@ def _salvage(model: type[BaseModel], item: Any) -> Any:
             return None
 
 
+def _validated(raw: dict[str, Any]) -> StackConfig | None:
+    try:
+        return StackConfig.model_validate(raw)
+    except ValidationError:
+        return None
+
+
+def _without_values(raw: dict[str, Any], err: ValidationError) -> dict[str, Any]:
+    """`raw` without each value pydantic rejected: the key that holds it is removed from its
+    mapping (e.g. `network.privateApi`, `gpuPools[0].maxNodes`). A rejected list item, or a
+    path that does not lead to a key as written (a union's branch), leaves out the whole
+    top-level key."""
+    out = copy.deepcopy(raw)
+    for error in err.errors():
+        loc = error["loc"]
+        if not loc:
+            continue
+        parent: Any = out
+        for part in loc[:-1]:
+            if isinstance(parent, dict) and part in parent:
+                parent = parent[part]
+            elif isinstance(parent, list) and isinstance(part, int) and 0 <= part < len(parent):
+                parent = parent[part]
+            else:
+                parent = None
+                break
+        if isinstance(parent, dict) and loc[-1] in parent:
+            del parent[loc[-1]]
+        else:
+            out.pop(loc[0], None)
+    return out
+
+
 def partial_semantic_problems(raw: dict[str, Any], err: ValidationError) -> list[str]:
     """Checks that still run when pydantic rejected part of the config, so that one typo
     does not hide the catalog and range problems of everything else."""
     rejected = {e["loc"][0] for e in err.errors() if e["loc"]}
-    trimmed = {k: v for k, v in raw.items() if k not in rejected and k != "gpuPools"}
-    if "tpuPools" in rejected:
-        trimmed = without_tpu_chips(trimmed)
     out: list[str] = []
     cloud = raw.get("cloud") if "cloud" not in rejected else None
     region = raw.get("region") if "region" not in rejected else None
-    try:
-        rest = StackConfig.model_validate(trimmed)
-    except ValidationError:
-        rest = None
+    # First only the rejected values themselves are left out (their defaults apply), so the rest
+    # of the stack, its pools and what refers to them, is checked as written; a check must not
+    # report what a left-out key or pool makes look wrong ("no GPU pool is named ...").
+    rest = _validated(_without_values(raw, err))
+    if rest is None:
+        # Leaving out single values does not validate (a required key, a wrong type for a whole
+        # list): leave out each rejected top-level key, and the GPU pools (checked one by one below).
+        trimmed = {k: v for k, v in raw.items() if k not in rejected and k != "gpuPools"}
+        if "tpuPools" in rejected:
+            trimmed = without_tpu_chips(trimmed)
+        rest = _validated(trimmed)
     if rest is not None:
         out += semantic_problems(rest)
         region = None if region_problems(rest.cloud, rest.region) else resolved_region(rest.cloud, rest.region)
