@@ -42,3 +42,13 @@ def run_rule_tests(tmp_path: Path, groups: list[dict[str, Any]], tests: list[dic
     done = subprocess.run([PROMTOOL, "test", "rules", path.name], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
 
+
+
+def check_rules(tmp_path: Path, groups: list[dict[str, Any]]) -> str:
+    """`promtool check rules` on a rule file holding `groups` (rules and their templates
+    valid); its output, which counts the rules found."""
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
+    done = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout

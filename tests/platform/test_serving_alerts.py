@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from components.platform import serving_metrics as sm
-from tests.platform.promtool import PROMTOOL, requires_promtool, run_rule_tests, series
+from tests.platform.promtool import PROMTOOL, check_rules, requires_promtool, run_rule_tests, series
 
 pytestmark = requires_promtool
 
@@ -67,11 +67,7 @@ def ttft(total_per_step: int, fast_per_step: int, steps: int) -> list[dict[str, 
 
 
 def test_rules_and_their_templates_are_valid(tmp_path):
-    path = tmp_path / "rules.yaml"
-    path.write_text(yaml.safe_dump({"groups": groups(with_annotations=True)}, sort_keys=False))
-    done = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert f"SUCCESS: {1 + 2 * len(sm.BURNS)} rules found" in done.stdout
+    assert f"SUCCESS: {1 + 2 * len(sm.BURNS)} rules found" in check_rules(tmp_path, groups(with_annotations=True))
 
 
 def test_server_errors_page_above_the_ratio_and_not_below(tmp_path):

@@ -14,16 +14,14 @@ Upstream facts (Karpenter v1.14.1; the module docstring names each file):
 
 from __future__ import annotations
 
-import subprocess
 from typing import Any
 
 import pytest
-import yaml
 
 from components.clouds.aws import capacity, karpenter_metrics
 from components.platform import monitoring
 from tests.conftest import inputs, plan_for_stack
-from tests.platform.promtool import PROMTOOL, requires_promtool, run_rule_tests, series
+from tests.platform.promtool import check_rules, requires_promtool, run_rule_tests, series
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
@@ -103,11 +101,7 @@ SCRAPE = {"job": "karpenter", "namespace": "kube-system", "instance": "10.0.1.9:
 
 @requires_promtool
 def test_rules_and_templates_are_valid(tmp_path):
-    path = tmp_path / "rules.yaml"
-    path.write_text(yaml.safe_dump({"groups": groups(with_annotations=True)}, sort_keys=False))
-    done = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert f"SUCCESS: {sum(len(g['rules']) for g in groups())} rules found" in done.stdout
+    assert f"SUCCESS: {sum(len(g['rules']) for g in groups())} rules found" in check_rules(tmp_path, groups(with_annotations=True))
 
 
 @requires_promtool
