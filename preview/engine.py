@@ -47,6 +47,14 @@ SECRET_MARK = rpc._special_secret_sig
 UNKNOWN = rpc.UNKNOWN
 
 
+def input_at(inputs: Any, path: str) -> Any:
+    """The value at a dotted path in a resource's inputs (`spec.template.spec.nodeClassRef`),
+    or None where the path does not lead to one."""
+    for key in path.split("."):
+        inputs = inputs.get(key) if isinstance(inputs, dict) else None
+    return inputs
+
+
 @dataclass
 class PlannedResource:
     urn: str

@@ -23,13 +23,8 @@ from components.clouds.aws import coldstart
 from components.clouds.aws.coldstart import FEATURE_GATE, NODECONFIG_CONTENT_TYPE
 from components.config import StackConfig
 
-from .engine import PlannedResource
+from .engine import PlannedResource, input_at
 
-
-def _input(inputs: Any, path: str) -> Any:
-    for key in path.split("."):
-        inputs = inputs.get(key) if isinstance(inputs, dict) else None
-    return inputs
 
 
 def _decoded(user_data: str) -> str:
@@ -64,7 +59,7 @@ def gate_on(user_data: Any) -> bool:
         return False
     value = None
     for doc in _node_configs(_decoded(user_data)):
-        gates = _input(doc, "spec.featureGates")
+        gates = input_at(doc, "spec.featureGates")
         if isinstance(gates, dict) and FEATURE_GATE in gates:
             value = gates[FEATURE_GATE]
     return value is True
@@ -77,7 +72,7 @@ def parallel_pull(pool: PlannedResource, resources: Iterable[PlannedResource]) -
         return False
     type_, path = holder
     deps = set(pool.dependencies)
-    return any(r.type == type_ and r.urn in deps and gate_on(_input(r.inputs, path)) for r in resources)
+    return any(r.type == type_ and r.urn in deps and gate_on(input_at(r.inputs, path)) for r in resources)
 
 
 def volume_throughput_usd_per_node_hour(cfg: StackConfig) -> float:

@@ -9,16 +9,15 @@ from typing import Iterable
 
 from components.catalog import timings
 
-from .engine import PlannedResource
+from .engine import PlannedResource, input_at
 
 
 def weights_streamed(resources: Iterable[PlannedResource]) -> bool:
     type_, name, argument = timings.MODEL_STREAMING_RUNTIME
     for r in resources:
-        meta = r.inputs.get("metadata") if isinstance(r.inputs, dict) else None
-        if r.type != type_ or not isinstance(meta, dict) or meta.get("name") != name:
+        if r.type != type_ or input_at(r.inputs, "metadata.name") != name:
             continue
-        containers = (r.inputs.get("spec") or {}).get("containers") or []
+        containers = input_at(r.inputs, "spec.containers") or []
         if any(argument in (c.get("args") or []) for c in containers if isinstance(c, dict)):
             return True
     return False

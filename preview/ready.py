@@ -18,7 +18,7 @@ from components.conventions import POOL_LABEL
 from components.platform.warm import WARM_NAMESPACE
 
 from . import image_pull, model_load
-from .engine import Plan, PlannedResource
+from .engine import Plan, PlannedResource, input_at
 
 
 @dataclass(frozen=True)
@@ -102,15 +102,10 @@ class TimeToReady:
         }
 
 
-def _input(inputs: dict, path: str):
-    for key in path.split("."):
-        inputs = inputs.get(key) if isinstance(inputs, dict) else None
-    return inputs
-
 
 def pool_of(r: PlannedResource, names: list[str]) -> Optional[str]:
     """The GPU pool a node pool resource builds: by its name's end, a NodePool by metadata.name."""
-    own = _input(r.inputs, "metadata.name")
+    own = input_at(r.inputs, "metadata.name")
     if isinstance(own, str) and own in names:
         return own
     return next((n for n in names if r.name.endswith(f"-{n}")), None)
@@ -119,7 +114,7 @@ def pool_of(r: PlannedResource, names: list[str]) -> Optional[str]:
 def node_class_streams(pool: PlannedResource, resources: Iterable[PlannedResource]) -> bool:
     """Whether a Karpenter NodePool's node class (its nodeClassRef: group, kind and name) turns
     lazy pulls on (timings.NODE_CLASS_STREAMING_INPUTS), read from that object in the plan."""
-    ref = _input(pool.inputs, "spec.template.spec.nodeClassRef")
+    ref = input_at(pool.inputs, "spec.template.spec.nodeClassRef")
     if not isinstance(ref, dict):
         return False
     for r in resources:
@@ -127,8 +122,8 @@ def node_class_streams(pool: PlannedResource, resources: Iterable[PlannedResourc
         if path is None:
             continue
         _, api, kind = r.type.split(":")  # kubernetes:<group>/<version>:<kind>
-        if (api.split("/")[0], kind, _input(r.inputs, "metadata.name")) == (ref.get("group"), ref.get("kind"), ref.get("name")):
-            return _input(r.inputs, path) is True
+        if (api.split("/")[0], kind, input_at(r.inputs, "metadata.name")) == (ref.get("group"), ref.get("kind"), ref.get("name")):
+            return input_at(r.inputs, path) is True
     return False
 
 
@@ -137,10 +132,10 @@ def warm_nodes(resources: Iterable[PlannedResource]) -> dict[str, int]:
     those in WARM_NAMESPACE, by their pool label and replicas."""
     out: dict[str, int] = {}
     for r in resources:
-        if r.type != "kubernetes:apps/v1:Deployment" or _input(r.inputs, "metadata.namespace") != WARM_NAMESPACE:
+        if r.type != "kubernetes:apps/v1:Deployment" or input_at(r.inputs, "metadata.namespace") != WARM_NAMESPACE:
             continue
-        pool = (_input(r.inputs, "metadata.labels") or {}).get(POOL_LABEL)
-        replicas = _input(r.inputs, "spec.replicas")
+        pool = (input_at(r.inputs, "metadata.labels") or {}).get(POOL_LABEL)
+        replicas = input_at(r.inputs, "spec.replicas")
         if isinstance(pool, str) and isinstance(replicas, (int, float)):  # numbers come back as floats from the engine
             out[pool] = int(replicas)
     return out
@@ -161,7 +156,7 @@ def cold_starts(resources: Iterable[PlannedResource], gpu_pool_names: Iterable[s
         if cloud is None or pool is None:
             continue
         path = timings.IMAGE_STREAMING_INPUTS.get(r.type)
-        streaming = bool(path and _input(r.inputs, path) is True) or node_class_streams(r, resources)
+        streaming = bool(path and input_at(r.inputs, path) is True) or node_class_streams(r, resources)
         parallel = image_pull.parallel_pull(r, resources)  # parallel image pull (preview/image_pull.py)
         out.append(ColdStart(pool, cloud, streaming,
                              tuple(timings.pool_cold_start_parts(cloud, streaming, weights, parallel_pull=parallel)),
